@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS events;
+DROP FUNCTION IF EXISTS events_append_only();
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS users;

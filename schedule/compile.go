@@ -1,0 +1,457 @@
+package schedule
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"time"
+)
+
+const eps = 1e-7
+
+const (
+	kindVisit uint8 = iota
+	kindBreak
+	kindStart
+	kindEnd
+)
+
+// tw is a window on the solver clock (seconds since inst.origin).
+type tw struct{ a, b float64 }
+
+type node struct {
+	loc    int32 // index into the travel tables; -1 for a break (it has no place of its own)
+	kind   uint8
+	fixed  bool // never removed by the search
+	start  bool // started: nothing may go before it
+	svc    float64
+	dem    float64
+	a0, b0 float64 // first window
+	win    []tw    // all windows when there are several, else nil
+	owner  int32   // vehicle of a break or depot; -1 for visits
+}
+
+type vehicle struct {
+	tech, shift int
+	start, end  int32 // depot nodes
+	brk         int32 // break node or -1
+	cap         float64
+	class       int32 // vehicles of one class are interchangeable when empty
+}
+
+// inst is a Problem compiled for the search: dense travel tables over
+// locations, nodes for visits, breaks and depots, and compatibility.
+type inst struct {
+	p      *Problem
+	origin time.Time
+	m      int // visits are nodes [0, m)
+	nodes  []node
+	veh    []vehicle
+	L      int
+	dist   []float64
+	dur    []float64
+	cong   *congestion
+	words  int
+	okv    []uint64 // visit*words + vehicle/64
+	weight []float64
+	reason []int8 // per visit: -1 routable, else a Reason
+	active []int32
+	nb     [][]int32 // per visit: other visits by increasing distance
+	pinPos []int     // per visit: Pin.Position or 0
+	depotLoc int32   // reference location for "far/close" orderings
+}
+
+func (in *inst) ok(c int32, v int32) bool {
+	return in.okv[int(c)*in.words+int(v>>6)]&(1<<(uint(v)&63)) != 0
+}
+
+func (in *inst) sec(t time.Time) float64 { return t.Sub(in.origin).Seconds() }
+
+func (in *inst) at(s float64) time.Time {
+	return in.origin.Add(time.Duration(math.Round(s * 1e9)))
+}
+
+// arrive is the arrival at location b leaving location a at t.
+func (in *inst) arrive(a, b int32, t float64) float64 {
+	d := in.dur[int(a)*in.L+int(b)]
+	if in.cong == nil {
+		return t + d
+	}
+	return in.cong.arrive(t, d)
+}
+
+// leave is the latest departure from a that reaches b by t.
+func (in *inst) leave(a, b int32, t float64) float64 {
+	d := in.dur[int(a)*in.L+int(b)]
+	if in.cong == nil {
+		return t - d
+	}
+	return in.cong.leave(t, d)
+}
+
+// earliest is the earliest start of service at n for an arrival at t, or +Inf.
+func earliest(n *node, t float64) float64 {
+	if n.win == nil {
+		if t <= n.b0+eps {
+			return math.Max(t, n.a0)
+		}
+		return math.Inf(1)
+	}
+	for _, w := range n.win {
+		if t <= w.b+eps {
+			return math.Max(t, w.a)
+		}
+	}
+	return math.Inf(1)
+}
+
+// latest is the latest start of service at n no later than t, or -Inf.
+func latest(n *node, t float64) float64 {
+	if n.win == nil {
+		if n.a0 <= t+eps {
+			return math.Min(t, n.b0)
+		}
+		return math.Inf(-1)
+	}
+	for i := len(n.win) - 1; i >= 0; i-- {
+		if w := n.win[i]; w.a <= t+eps {
+			return math.Min(t, w.b)
+		}
+	}
+	return math.Inf(-1)
+}
+
+func (n *node) setWindows(ws []tw) {
+	n.win = nil
+	if len(ws) == 0 {
+		n.a0, n.b0 = -1e15, 1e15
+		return
+	}
+	n.a0, n.b0 = ws[0].a, ws[0].b
+	if len(ws) > 1 {
+		n.win = ws
+	}
+}
+
+// mergeWindows sorts and merges overlapping windows.
+func mergeWindows(ws []tw) []tw {
+	sort.Slice(ws, func(i, j int) bool { return ws[i].a < ws[j].a })
+	out := ws[:0]
+	for _, w := range ws {
+		if k := len(out) - 1; k >= 0 && w.a <= out[k].b {
+			out[k].b = math.Max(out[k].b, w.b)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// validate checks the model and returns an ErrInvalid naming the culprit.
+func validate(p *Problem) error {
+	tech := map[string]bool{}
+	for i, t := range p.Technicians {
+		if tech[t.ID] {
+			return invalidf("technician %d: duplicate ID %q", i, t.ID)
+		}
+		tech[t.ID] = true
+		if t.Capacity < 0 {
+			return invalidf("technician %q: negative capacity", t.ID)
+		}
+		for j, s := range t.Shifts {
+			if s.End.Before(s.Start) {
+				return invalidf("technician %q shift %d: ends before it starts", t.ID, j)
+			}
+			if b := s.Break; b != nil {
+				if b.Duration < 0 || b.Latest.Sub(b.Earliest) < b.Duration {
+					return invalidf("technician %q shift %d: break does not fit its window", t.ID, j)
+				}
+			}
+		}
+	}
+	ids := map[string]bool{}
+	for i, v := range p.Visits {
+		if ids[v.ID] {
+			return invalidf("visit %d: duplicate ID %q", i, v.ID)
+		}
+		ids[v.ID] = true
+		if v.Service < 0 {
+			return invalidf("visit %q: negative service duration", v.ID)
+		}
+		if v.Demand < 0 || v.Priority < 0 {
+			return invalidf("visit %q: negative demand or priority", v.ID)
+		}
+		for _, w := range append(slices.Clip(v.Windows), v.Availability...) {
+			if w.End.Before(w.Start) {
+				return invalidf("visit %q: window ends before it starts", v.ID)
+			}
+		}
+		if v.Started && (v.Pin == nil || v.Pin.Technician == "") {
+			return invalidf("visit %q: started but not pinned to a technician", v.ID)
+		}
+	}
+	return nil
+}
+
+func skillMask(idx map[string]int, skills []string, add bool) (uint64, bool) {
+	var m uint64
+	for _, s := range skills {
+		k, ok := idx[s]
+		if !ok {
+			if !add {
+				return 0, false
+			}
+			k = len(idx)
+			if k >= 64 {
+				return 0, false
+			}
+			idx[s] = k
+		}
+		m |= 1 << uint(k)
+	}
+	return m, true
+}
+
+// compile builds the search instance. It computes every leg once.
+func compile(p *Problem) (*inst, error) {
+	if err := validate(p); err != nil {
+		return nil, err
+	}
+	in := &inst{p: p, m: len(p.Visits)}
+	// The clock origin: the earliest shift start keeps numbers small.
+	first := true
+	for _, t := range p.Technicians {
+		for _, s := range t.Shifts {
+			if first || s.Start.Before(in.origin) {
+				in.origin, first = s.Start, false
+			}
+		}
+	}
+	travel := p.Travel
+	if travel == nil {
+		travel = Haversine{}
+	}
+	// Locations: one per visit, then each technician's start and end.
+	locs := make([]Location, 0, in.m+2*len(p.Technicians))
+	for _, v := range p.Visits {
+		locs = append(locs, v.Location)
+	}
+	techLoc := make([][2]int32, len(p.Technicians))
+	for i, t := range p.Technicians {
+		techLoc[i][0] = int32(len(locs))
+		locs = append(locs, t.Start)
+		if t.End == t.Start {
+			techLoc[i][1] = techLoc[i][0]
+		} else {
+			techLoc[i][1] = int32(len(locs))
+			locs = append(locs, t.End)
+		}
+	}
+	in.L = len(locs)
+	in.dist = make([]float64, in.L*in.L)
+	in.dur = make([]float64, in.L*in.L)
+	for i, a := range locs {
+		for j, b := range locs {
+			if i != j {
+				s, m := travel.Leg(a, b)
+				in.dur[i*in.L+j], in.dist[i*in.L+j] = s, m
+			}
+		}
+	}
+	if p.Congestion != nil {
+		zone := p.Zone
+		if zone == nil {
+			zone = time.UTC
+		}
+		_, off := in.origin.In(zone).Zone()
+		u := in.origin.Unix() + int64(off)
+		c := &congestion{f: p.Congestion.Factor}
+		c.offset = float64(((u%86400)+86400)%86400) + float64(in.origin.Nanosecond())/1e9
+		in.cong = c
+	}
+	// Visit nodes.
+	in.nodes = make([]node, in.m, in.m+3*8)
+	in.weight = make([]float64, in.m)
+	in.pinPos = make([]int, in.m)
+	for i, v := range p.Visits {
+		n := &in.nodes[i]
+		n.loc, n.kind, n.owner = int32(i), kindVisit, -1
+		n.svc = v.Service.Seconds()
+		n.dem = float64(v.Demand)
+		ws := make([]tw, 0, len(v.Windows))
+		for _, w := range v.Windows {
+			ws = append(ws, tw{in.sec(w.Start), in.sec(w.End)})
+		}
+		n.setWindows(mergeWindows(ws))
+		in.weight[i] = float64(1 + v.Priority)
+		if v.Pin != nil {
+			in.pinPos[i] = v.Pin.Position
+			n.fixed = v.Pin.Position > 0 || v.Started
+			n.start = v.Started
+		}
+	}
+	// Vehicles: one per technician shift, each with its own depot nodes.
+	classes := map[[8]float64]int32{}
+	for ti, t := range p.Technicians {
+		for si, s := range t.Shifts {
+			vi := int32(len(in.veh))
+			ve := vehicle{tech: ti, shift: si, brk: -1, cap: math.Inf(1)}
+			if t.Capacity > 0 {
+				ve.cap = float64(t.Capacity)
+			}
+			sh := tw{in.sec(s.Start), in.sec(s.End)}
+			ve.start = int32(len(in.nodes))
+			in.nodes = append(in.nodes, node{loc: techLoc[ti][0], kind: kindStart, a0: sh.a, b0: sh.b, owner: vi, fixed: true})
+			ve.end = int32(len(in.nodes))
+			in.nodes = append(in.nodes, node{loc: techLoc[ti][1], kind: kindEnd, a0: sh.a, b0: sh.b, owner: vi, fixed: true})
+			key := [8]float64{float64(ti), float64(techLoc[ti][0]), float64(techLoc[ti][1]), sh.a, sh.b, ve.cap}
+			if b := s.Break; b != nil {
+				ve.brk = int32(len(in.nodes))
+				bs := in.sec(b.Earliest)
+				be := in.sec(b.Latest) - b.Duration.Seconds()
+				in.nodes = append(in.nodes, node{loc: -1, kind: kindBreak, svc: b.Duration.Seconds(), a0: bs, b0: be, owner: vi, fixed: true})
+				key[6], key[7] = bs, be
+			}
+			// Technicians differ by skills, so the class includes the
+			// technician unless all share skills; keep it simple and
+			// exact: the class is the technician's skill set + geometry.
+			key[0] = float64(techSkillKey(p, ti))
+			c, ok := classes[key]
+			if !ok {
+				c = int32(len(classes))
+				classes[key] = c
+			}
+			ve.class = c
+			in.veh = append(in.veh, ve)
+		}
+	}
+	in.depotLoc = 0
+	if len(in.veh) > 0 {
+		in.depotLoc = in.nodes[in.veh[0].start].loc
+	}
+	in.compat()
+	in.neighbors()
+	return in, nil
+}
+
+// techSkillKey numbers distinct (skill set, pin-relevance) of a technician:
+// technicians with pinned visits are never interchangeable.
+func techSkillKey(p *Problem, ti int) int {
+	t := p.Technicians[ti]
+	for _, v := range p.Visits {
+		if v.Pin != nil && v.Pin.Technician == t.ID {
+			return 1<<20 + ti
+		}
+	}
+	for j := 0; j < ti; j++ {
+		if slices.Equal(sortedCopy(p.Technicians[j].Skills), sortedCopy(t.Skills)) {
+			return techSkillKey(p, j)
+		}
+	}
+	return ti
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return slices.Compact(c)
+}
+
+// compat fills okv, reason and active.
+func (in *inst) compat() {
+	p := in.p
+	nv := len(in.veh)
+	in.words = (nv + 63) / 64
+	in.okv = make([]uint64, in.m*in.words)
+	in.reason = make([]int8, in.m)
+	in.active = in.active[:0]
+	idx := map[string]int{}
+	tmask := make([]uint64, len(p.Technicians))
+	tok := make([]bool, len(p.Technicians))
+	for i, t := range p.Technicians {
+		tmask[i], tok[i] = skillMask(idx, t.Skills, true)
+	}
+	techIdx := map[string]int{}
+	for i, t := range p.Technicians {
+		techIdx[t.ID] = i
+	}
+	r := &route{}
+	for c := 0; c < in.m; c++ {
+		v := p.Visits[c]
+		need, known := skillMask(idx, v.Skills, false)
+		pin := -1
+		if v.Pin != nil && v.Pin.Technician != "" {
+			ti, ok := techIdx[v.Pin.Technician]
+			if !ok || !known || tmask[ti]&need != need {
+				in.reason[c] = int8(BadPin)
+				continue
+			}
+			pin = ti
+		}
+		skilled, shifted, capOK, reach := false, false, false, false
+		n := &in.nodes[c]
+		for vi := range in.veh {
+			ve := &in.veh[vi]
+			if !known || !tok[ve.tech] || tmask[ve.tech]&need != need || (pin >= 0 && ve.tech != pin) {
+				continue
+			}
+			skilled = true
+			sa, sb := in.nodes[ve.start].a0, in.nodes[ve.start].b0
+			if latest(n, sb) < sa-eps || earliest(n, sa) > sb+eps {
+				continue
+			}
+			shifted = true
+			if n.dem > ve.cap {
+				continue
+			}
+			capOK = true
+			if !n.start && !r.alone(in, int32(vi), int32(c)) {
+				continue
+			}
+			reach = true
+			in.okv[c*in.words+vi>>6] |= 1 << (uint(vi) & 63)
+		}
+		switch {
+		case !skilled:
+			in.reason[c] = int8(NoSkill)
+		case !shifted:
+			in.reason[c] = int8(NoShift)
+		case !capOK:
+			in.reason[c] = int8(OverCapacity)
+		case !reach:
+			in.reason[c] = int8(WindowUnreachable)
+		default:
+			in.reason[c] = -1
+			in.active = append(in.active, int32(c))
+		}
+	}
+}
+
+// neighbors sorts, for every visit, the other routable visits by distance
+// (both directions), for the string removals.
+func (in *inst) neighbors() {
+	in.nb = make([][]int32, in.m)
+	const maxNb = 100
+	for _, c := range in.active {
+		lst := make([]int32, 0, len(in.active)-1)
+		for _, d := range in.active {
+			if d != c {
+				lst = append(lst, d)
+			}
+		}
+		key := func(d int32) float64 {
+			return in.dist[int(c)*in.L+int(d)] + in.dist[int(d)*in.L+int(c)]
+		}
+		sort.Slice(lst, func(i, j int) bool {
+			ki, kj := key(lst[i]), key(lst[j])
+			if ki != kj {
+				return ki < kj
+			}
+			return lst[i] < lst[j]
+		})
+		if len(lst) > maxNb {
+			lst = slices.Clip(lst[:maxNb])
+		}
+		in.nb[c] = lst
+	}
+}
