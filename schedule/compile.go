@@ -42,23 +42,23 @@ type vehicle struct {
 // inst is a Problem compiled for the search: dense travel tables over
 // locations, nodes for visits, breaks and depots, and compatibility.
 type inst struct {
-	p      *Problem
-	origin time.Time
-	m      int // visits are nodes [0, m)
-	nodes  []node
-	veh    []vehicle
-	L      int
-	dist   []float64
-	dur    []float64
-	cong   *congestion
-	words  int
-	okv    []uint64 // visit*words + vehicle/64
-	weight []float64
-	reason []int8 // per visit: -1 routable, else a Reason
-	active []int32
-	nb     [][]int32 // per visit: other visits by increasing distance
-	pinPos []int     // per visit: Pin.Position or 0
-	depotLoc int32   // reference location for "far/close" orderings
+	p        *Problem
+	origin   time.Time
+	m        int // visits are nodes [0, m)
+	nodes    []node
+	veh      []vehicle
+	L        int
+	dist     []float64
+	dur      []float64
+	cong     *congestion
+	words    int
+	okv      []uint64 // visit*words + vehicle/64
+	weight   []float64
+	reason   []int8 // per visit: -1 routable, else a Reason
+	active   []int32
+	nb       [][]int32 // per visit: other visits by increasing distance
+	pinPos   []int     // per visit: Pin.Position or 0
+	depotLoc int32     // reference location for "far/close" orderings
 }
 
 func (in *inst) ok(c int32, v int32) bool {

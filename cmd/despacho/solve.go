@@ -1,20 +1,155 @@
 package main
 
-// PLACEHOLDER written by the lead so the package builds; the scheduler work replaces this
-// whole file with the real `solve` and `bench` subcommands.
-
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"time"
+
+	"despacho/schedule"
+	"despacho/schedule/solomon"
 )
 
-func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "despacho: solve is not built yet")
-	return 1
+// parseInterspersed parses flags that may come before or after positional
+// arguments and returns the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
 }
 
+// flagError turns a flag package error into one line.
+func flagError(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// runSolve implements `despacho solve`; it returns the process exit code.
+func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("solve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "solomon", "instance format (solomon)")
+	limit := fs.Duration("time-limit", 10*time.Second, "time limit")
+	seed := fs.Uint64("seed", 1, "random seed")
+	threads := fs.Int("threads", 0, "parallel searches (0: all cores)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "solve: %s\n", flagError(err))
+		return 2
+	}
+	switch {
+	case *format != "solomon":
+		fmt.Fprintf(stderr, "solve: unknown --format %q (want solomon)\n", *format)
+		return 2
+	case len(pos) != 1:
+		fmt.Fprintln(stderr, "solve: want exactly one instance FILE")
+		return 2
+	case *limit <= 0:
+		fmt.Fprintln(stderr, "solve: --time-limit must be positive")
+		return 2
+	case *threads < 0:
+		fmt.Fprintln(stderr, "solve: --threads must not be negative")
+		return 2
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "solve: %v\n", err)
+		return 2
+	}
+	in, err := solomon.Parse(f)
+	f.Close()
+	if err != nil {
+		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
+		return 2
+	}
+	res, err := in.Solve(ctx, schedule.Options{TimeLimit: *limit, Seed: *seed, Threads: *threads})
+	if err != nil {
+		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	if err := enc.Encode(res); err != nil {
+		fmt.Fprintf(stderr, "solve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// runBench implements `despacho bench`; args start after "bench" (e.g. ["solomon","--dir",...]).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "despacho: bench is not built yet")
-	return 1
+	if len(args) == 0 || args[0] != "solomon" {
+		fmt.Fprintln(stderr, "bench: want a suite: bench solomon --dir DIR")
+		return 2
+	}
+	fs := flag.NewFlagSet("bench solomon", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "", "directory of instances and bks csv")
+	limit := fs.Duration("time-limit", 10*time.Second, "time limit per instance")
+	csvPath := fs.String("csv", "", "write results to this CSV file")
+	seed := fs.Uint64("seed", 1, "random seed")
+	threads := fs.Int("threads", 0, "parallel searches (0: all cores)")
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %s\n", flagError(err))
+		return 2
+	}
+	switch {
+	case len(pos) > 0:
+		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", pos[0])
+		return 2
+	case *dir == "":
+		fmt.Fprintln(stderr, "bench: --dir is required")
+		return 2
+	case *limit <= 0:
+		fmt.Fprintln(stderr, "bench: --time-limit must be positive")
+		return 2
+	case *threads < 0:
+		fmt.Fprintln(stderr, "bench: --threads must not be negative")
+		return 2
+	}
+	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
+		fmt.Fprintf(stderr, "bench: --dir %s is not a directory\n", *dir)
+		return 2
+	}
+	fmt.Fprintf(stdout, "%-8s %8s %10s %10s %7s %7s\n", "instance", "vehicles", "distance", "BKS", "gap%", "seconds")
+	rows, err := solomon.Bench(ctx, solomon.BenchOptions{
+		Dir: *dir, TimeLimit: *limit, Seed: *seed, Threads: *threads, Now: time.Now,
+		Progress: func(r solomon.Row) { solomon.WriteRow(stdout, r) },
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	solomon.WriteMeans(stdout, rows)
+	if *csvPath != "" {
+		f, err := os.Create(*csvPath)
+		if err == nil {
+			err = solomon.WriteCSV(f, rows)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	return 0
 }

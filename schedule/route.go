@@ -1,0 +1,224 @@
+package schedule
+
+import "math"
+
+// route is one vehicle's sequence with the timing caches that make an
+// insertion check constant-time: earliest start st and departure dep
+// forward, latest feasible start ls backward (an arrival at position p is
+// feasible for the rest of the route iff it is no later than ls[p]; with
+// waiting allowed the feasible arrivals form a half-line even for several
+// windows, and FIFO travel keeps it so under congestion).
+type route struct {
+	v      int32
+	seq    []int32
+	loc    []int32 // effective location: a break sits where the previous stop is
+	st     []float64
+	dep    []float64
+	ls     []float64
+	load   float64
+	legs   float64 // sum of leg distances
+	cost   float64 // legs, or 0 for a route without visits
+	nv     int     // visits on the route
+	minIns int     // insert only after this position (last started visit)
+	ok     bool
+}
+
+// update recomputes the caches; it reports whether the route is feasible.
+func (r *route) update(in *inst) bool {
+	n := len(r.seq)
+	r.loc = grow32(r.loc, n)
+	r.st = grow64(r.st, n)
+	r.dep = grow64(r.dep, n)
+	r.ls = grow64(r.ls, n)
+	r.ok = true
+	r.load, r.legs, r.nv, r.minIns = 0, 0, 0, 0
+	nd := &in.nodes[r.seq[0]]
+	r.loc[0] = nd.loc
+	r.st[0] = nd.a0
+	r.dep[0] = nd.a0
+	for p := 1; p < n; p++ {
+		nd = &in.nodes[r.seq[p]]
+		var a float64
+		if nd.loc < 0 {
+			r.loc[p] = r.loc[p-1]
+			a = r.dep[p-1]
+		} else {
+			r.loc[p] = nd.loc
+			a = in.arrive(r.loc[p-1], nd.loc, r.dep[p-1])
+			r.legs += in.dist[int(r.loc[p-1])*in.L+int(nd.loc)]
+		}
+		s := earliest(nd, a)
+		if math.IsInf(s, 1) {
+			r.ok = false
+			s = a
+		}
+		r.st[p] = s
+		r.dep[p] = s + nd.svc
+		r.load += nd.dem
+		if nd.kind == kindVisit {
+			r.nv++
+			if nd.start {
+				r.minIns = p
+			}
+		}
+	}
+	r.ls[n-1] = latest(&in.nodes[r.seq[n-1]], math.Inf(1))
+	for p := n - 2; p >= 0; p-- {
+		nd = &in.nodes[r.seq[p]]
+		var ld float64
+		if in.nodes[r.seq[p+1]].loc < 0 {
+			ld = r.ls[p+1]
+		} else {
+			ld = in.leave(r.loc[p], r.loc[p+1], r.ls[p+1])
+		}
+		r.ls[p] = latest(nd, ld-nd.svc)
+	}
+	if r.load > in.veh[r.v].cap+eps {
+		r.ok = false
+	}
+	r.cost = r.legs
+	if r.nv == 0 {
+		r.cost = 0
+	}
+	return r.ok
+}
+
+func grow32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n, 2*n)
+	}
+	return s[:n]
+}
+
+func grow64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n, 2*n)
+	}
+	return s[:n]
+}
+
+// empty makes r the empty route of vehicle v.
+func (r *route) empty(in *inst, v int32) {
+	ve := &in.veh[v]
+	r.v = v
+	r.seq = append(r.seq[:0], ve.start)
+	if ve.brk >= 0 {
+		r.seq = append(r.seq, ve.brk)
+	}
+	r.seq = append(r.seq, ve.end)
+	r.update(in)
+}
+
+// alone reports whether visit c fits on vehicle v's otherwise empty route.
+func (r *route) alone(in *inst, v, c int32) bool {
+	r.empty(in, v)
+	best, _ := r.bestInsert(in, c, math.Inf(1), nil)
+	return !math.IsInf(best, 1)
+}
+
+// insertDelta is the added distance of putting visit c between positions p
+// and p+1, or +Inf when infeasible. bound lets the caller skip the timing
+// check when the distance alone is no better.
+func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
+	cn := &in.nodes[c]
+	cl := int(cn.loc)
+	a := int(r.loc[p])
+	nx := &in.nodes[r.seq[p+1]]
+	base := 0.0
+	if r.nv == 0 {
+		base = r.legs
+	}
+	L := in.L
+	if nx.loc >= 0 {
+		b := int(nx.loc)
+		dd := in.dist[a*L+cl] + in.dist[cl*L+b] - in.dist[a*L+b] + base
+		if dd >= bound {
+			return math.Inf(1)
+		}
+		var t float64
+		if in.cong == nil {
+			t = r.dep[p] + in.dur[a*L+cl]
+		} else {
+			t = in.cong.arrive(r.dep[p], in.dur[a*L+cl])
+		}
+		s := earliest(cn, t)
+		if math.IsInf(s, 1) {
+			return s
+		}
+		t = s + cn.svc
+		if in.cong == nil {
+			t += in.dur[cl*L+b]
+		} else {
+			t = in.cong.arrive(t, in.dur[cl*L+b])
+		}
+		if t > r.ls[p+1]+eps {
+			return math.Inf(1)
+		}
+		return dd
+	}
+	// The next stop is a break: it moves to c's place, so walk forward to
+	// the next real stop.
+	t := in.arrive(r.loc[p], cn.loc, r.dep[p])
+	s := earliest(cn, t)
+	if math.IsInf(s, 1) {
+		return s
+	}
+	t = s + cn.svc
+	added := in.dist[a*L+cl]
+	for q := p + 1; q < len(r.seq); q++ {
+		nd := &in.nodes[r.seq[q]]
+		if nd.loc < 0 {
+			s = earliest(nd, t)
+			if math.IsInf(s, 1) {
+				return s
+			}
+			t = s + nd.svc
+			continue
+		}
+		added += in.dist[cl*L+int(nd.loc)] - in.dist[a*L+int(nd.loc)]
+		if in.arrive(cn.loc, nd.loc, t) > r.ls[q]+eps {
+			return math.Inf(1)
+		}
+		return added + base
+	}
+	return math.Inf(1)
+}
+
+// bestInsert returns the cheapest feasible insertion of c into r (bounded by
+// bound), skipping each position with the blink probability when rnd is set.
+func (r *route) bestInsert(in *inst, c int32, bound float64, blink func() bool) (float64, int) {
+	if r.load+in.nodes[c].dem > in.veh[r.v].cap+eps {
+		return math.Inf(1), -1
+	}
+	best, bp := bound, -1
+	for p := r.minIns; p < len(r.seq)-1; p++ {
+		if blink != nil && blink() {
+			continue
+		}
+		if d := r.insertDelta(in, c, p, best); d < best {
+			best, bp = d, p
+		}
+	}
+	if bp < 0 {
+		return math.Inf(1), -1
+	}
+	return best, bp
+}
+
+// insert puts c after position p and refreshes the caches.
+func (r *route) insert(in *inst, c int32, p int) {
+	r.seq = append(r.seq, 0)
+	copy(r.seq[p+2:], r.seq[p+1:])
+	r.seq[p+1] = c
+	r.update(in)
+}
+
+func (r *route) copyFrom(o *route) {
+	r.v = o.v
+	r.seq = append(r.seq[:0], o.seq...)
+	r.loc = append(r.loc[:0], o.loc...)
+	r.st = append(r.st[:0], o.st...)
+	r.dep = append(r.dep[:0], o.dep...)
+	r.ls = append(r.ls[:0], o.ls...)
+	r.load, r.legs, r.cost, r.nv, r.minIns, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.ok
+}

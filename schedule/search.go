@@ -1,0 +1,307 @@
+package schedule
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+)
+
+// sol is a complete assignment: one route per vehicle.
+type sol struct {
+	routes []route
+	where  []int32 // visit → route, -1 when unassigned
+	unw    float64 // weight of unassigned routable visits
+	cost   float64 // total distance
+	ok     bool
+}
+
+func newSol(in *inst) *sol {
+	s := &sol{routes: make([]route, len(in.veh)), where: make([]int32, in.m)}
+	for i := range s.where {
+		s.where[i] = -1
+	}
+	for v := range s.routes {
+		s.routes[v].empty(in, int32(v))
+	}
+	s.total(in)
+	return s
+}
+
+func (s *sol) copyFrom(o *sol) {
+	for i := range s.routes {
+		s.routes[i].copyFrom(&o.routes[i])
+	}
+	copy(s.where, o.where)
+	s.unw, s.cost, s.ok = o.unw, o.cost, o.ok
+}
+
+func (s *sol) total(in *inst) {
+	s.cost, s.ok = 0, true
+	for i := range s.routes {
+		s.cost += s.routes[i].cost
+		s.ok = s.ok && s.routes[i].ok
+	}
+	s.unw = 0
+	for _, c := range in.active {
+		if s.where[c] < 0 {
+			s.unw += in.weight[c]
+		}
+	}
+}
+
+// better orders solutions hierarchically: feasible, then assigned weight,
+// then distance.
+func (s *sol) better(o *sol) bool {
+	if s.ok != o.ok {
+		return s.ok
+	}
+	if s.unw != o.unw {
+		return s.unw < o.unw
+	}
+	return s.cost < o.cost-1e-9
+}
+
+// remove takes the visits at the given positions (sorted, any order) out of route r.
+func (s *sol) removeVisits(in *inst, r int, cs []int32) {
+	rt := &s.routes[r]
+	out := rt.seq[:0]
+	for _, x := range rt.seq {
+		if slices.Contains(cs, x) {
+			s.where[x] = -1
+			continue
+		}
+		out = append(out, x)
+	}
+	rt.seq = out
+	rt.update(in)
+}
+
+// worker is one annealing search with its own random stream.
+type worker struct {
+	in        *inst
+	rng       *rand.Rand
+	cur, cand *sol
+	best      *sol
+	work      int64 // insertion positions evaluated: the clock of the schedule
+	removed   []int32
+	seen      []bool // route ruined this iteration
+	blinkRate float64
+	order     []int32
+	sortKey   []float64
+}
+
+func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
+	w := &worker{in: in, rng: rand.New(rand.NewPCG(seed, uint64(thread)*0x9E3779B97F4A7C15+1)), blinkRate: 0.01}
+	w.cur = newSol(in)
+	w.cand = newSol(in)
+	w.best = newSol(in)
+	w.cur.copyFrom(start)
+	w.best.copyFrom(start)
+	w.seen = make([]bool, len(in.veh))
+	w.sortKey = make([]float64, in.m)
+	return w
+}
+
+func (w *worker) blink() bool { return w.rng.Float64() < w.blinkRate }
+
+// ruin removes strings of visits around a random seed visit (SISR).
+func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
+	in := w.in
+	w.removed = w.removed[:0]
+	// Average number of removable visits per used route.
+	used, cnt := 0, 0
+	for i := range s.routes {
+		if s.routes[i].nv > 0 {
+			used++
+			cnt += s.routes[i].nv
+		}
+	}
+	if used == 0 || len(in.active) == 0 {
+		return
+	}
+	lsMax := math.Min(float64(maxLen), float64(cnt)/float64(used))
+	ksMax := 4*avgRemoved/(1+lsMax) - 1
+	ks := int(w.rng.Float64()*ksMax) + 1
+	for i := range w.seen {
+		w.seen[i] = false
+	}
+	seed := in.active[w.rng.IntN(len(in.active))]
+	ruined := 0
+	try := func(c int32) {
+		r := s.where[c]
+		if r < 0 || w.seen[r] || in.nodes[c].fixed {
+			return
+		}
+		w.seen[r] = true
+		ruined++
+		rt := &s.routes[r]
+		// Removable positions of the route, in order.
+		pos := make([]int, 0, rt.nv)
+		at := -1
+		for p, x := range rt.seq {
+			if n := &in.nodes[x]; n.kind == kindVisit && !n.fixed {
+				if x == c {
+					at = len(pos)
+				}
+				pos = append(pos, p)
+			}
+		}
+		lmax := int(math.Min(float64(len(pos)), lsMax))
+		l := int(w.rng.Float64()*float64(lmax)) + 1
+		if l > len(pos) {
+			l = len(pos)
+		}
+		take := make([]int32, 0, l)
+		if w.rng.Float64() < 0.5 || l >= len(pos) {
+			// A string of l containing c.
+			lo := at - w.rng.IntN(l)
+			lo = max(0, min(lo, len(pos)-l))
+			for i := lo; i < lo+l; i++ {
+				take = append(take, rt.seq[pos[i]])
+			}
+		} else {
+			// Split string: a string of l+m with m consecutive kept.
+			m := 1
+			for l+m < len(pos) && w.rng.Float64() > 0.01 && m < 10 {
+				m++
+			}
+			span := l + m
+			lo := at - w.rng.IntN(span)
+			lo = max(0, min(lo, len(pos)-span))
+			keep := lo + w.rng.IntN(span-m+1)
+			for i := lo; i < lo+span; i++ {
+				if i >= keep && i < keep+m {
+					continue
+				}
+				take = append(take, rt.seq[pos[i]])
+			}
+		}
+		w.removed = append(w.removed, take...)
+		s.removeVisits(in, int(r), take)
+	}
+	try(seed)
+	for _, c := range in.nb[seed] {
+		if ruined >= ks {
+			break
+		}
+		try(c)
+	}
+}
+
+// recreate inserts the removed (and any unassigned) visits one by one at
+// their cheapest position, with blinks.
+func (w *worker) recreate(s *sol) {
+	in := w.in
+	w.order = append(w.order[:0], w.removed...)
+	for _, c := range in.active {
+		if s.where[c] < 0 && !slices.Contains(w.removed, c) {
+			w.order = append(w.order, c)
+		}
+	}
+	w.sortOrder()
+	var triedClass []int32
+	for _, c := range w.order {
+		best, br, bp := math.Inf(1), -1, -1
+		triedClass = triedClass[:0]
+		for ri := range s.routes {
+			rt := &s.routes[ri]
+			if !in.ok(c, rt.v) {
+				continue
+			}
+			if rt.nv == 0 {
+				cl := in.veh[rt.v].class
+				if slices.Contains(triedClass, cl) {
+					continue
+				}
+				triedClass = append(triedClass, cl)
+			}
+			w.work += int64(len(rt.seq))
+			if d, p := rt.bestInsert(in, c, best, w.blink); p >= 0 && d < best {
+				best, br, bp = d, ri, p
+			}
+		}
+		if br >= 0 {
+			s.routes[br].insert(in, c, bp)
+			s.where[c] = int32(br)
+		}
+	}
+	s.total(in)
+}
+
+// sortOrder orders w.order by priority, then by one of SISR's orders
+// (random, demand, far, close; weights 4:4:2:1).
+func (w *worker) sortOrder() {
+	in := w.in
+	w.rng.Shuffle(len(w.order), func(i, j int) { w.order[i], w.order[j] = w.order[j], w.order[i] })
+	k := w.rng.IntN(11)
+	for _, c := range w.order {
+		var key float64
+		d := in.dist[int(in.depotLoc)*in.L+int(in.nodes[c].loc)]
+		switch {
+		case k < 4:
+			key = 0
+		case k < 8:
+			key = -in.nodes[c].dem
+		case k < 10:
+			key = -d
+		default:
+			key = d
+		}
+		w.sortKey[c] = key - 1e12*in.weight[c]
+	}
+	sort.SliceStable(w.order, func(i, j int) bool { return w.sortKey[w.order[i]] < w.sortKey[w.order[j]] })
+}
+
+// schedule holds the annealing parameters.
+type schedule struct {
+	t0, tf     float64
+	plan       int64 // work units the temperature is spread over
+	avgRemoved float64
+	maxLen     int
+}
+
+func (sc schedule) temp(work int64) float64 {
+	f := float64(work) / float64(sc.plan)
+	if f > 1 {
+		f = 1
+	}
+	return sc.t0 * math.Pow(sc.tf/sc.t0, f)
+}
+
+// step runs one ruin-and-recreate iteration with annealing acceptance.
+func (w *worker) step(sc schedule) {
+	w.cand.copyFrom(w.cur)
+	w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
+	w.recreate(w.cand)
+	c, cur := w.cand, w.cur
+	accept := false
+	switch {
+	case !c.ok:
+	case c.unw < cur.unw:
+		accept = true
+	case c.unw > cur.unw:
+	default:
+		t := sc.temp(w.work)
+		accept = c.cost < cur.cost-t*math.Log(w.rng.Float64())
+	}
+	if accept {
+		w.cur, w.cand = w.cand, w.cur
+		if w.cur.better(w.best) {
+			w.best.copyFrom(w.cur)
+		}
+	}
+}
+
+// run anneals until the planned work is done, target is reached or ctx ends;
+// it returns false when it stopped because of ctx.
+func (w *worker) run(ctx context.Context, sc schedule, target int64) bool {
+	for i := 0; w.work < target; i++ {
+		if i&15 == 0 && ctx.Err() != nil {
+			return false
+		}
+		w.step(sc)
+	}
+	return true
+}

@@ -1,0 +1,226 @@
+package schedule
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Options tune a search.
+type Options struct {
+	// TimeLimit bounds the search (together with ctx) and sets how long the
+	// annealing is planned for; 0 means 1 s. The plan is turned into an
+	// amount of work (see Work) by a fixed rate, so it does not depend on
+	// how fast the machine happens to be.
+	TimeLimit time.Duration
+	// Work, when positive, is the planned amount of work per thread, in
+	// insertion positions evaluated; it overrides the TimeLimit-derived
+	// plan. With Work set and no deadline hit, results are reproducible
+	// bit for bit for a given Seed and Threads.
+	Work int64
+	// Seed seeds every random choice.
+	Seed uint64
+	// Threads is the number of parallel searches; 0 means GOMAXPROCS.
+	Threads int
+}
+
+// workRate is the calibrated work one thread does per second on a current
+// x86 core, a little below measured so that a plan usually finishes
+// within its time limit.
+const workRate = 30e6
+
+const epochs = 20
+
+// Solve assigns and orders the problem's visits. It returns the best plan
+// found when the planned work is done, TimeLimit passes or ctx ends,
+// whichever is first. Visits that cannot be routed at all are returned as
+// Unassigned with their Reason; err is only for a malformed Problem
+// (ErrInvalid) or pinned visits that cannot be kept (ErrPinned).
+func Solve(ctx context.Context, p *Problem, opt Options) (*Plan, error) {
+	in, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	start := newSol(in)
+	if err := placeFixed(in, start, nil); err != nil {
+		return nil, err
+	}
+	best := search(ctx, in, start, opt)
+	return extract(in, best), nil
+}
+
+// search runs the construction and the parallel annealing from start.
+func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
+	limit := opt.TimeLimit
+	if limit <= 0 {
+		limit = time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	plan := opt.Work
+	if plan <= 0 {
+		plan = int64(limit.Seconds() * workRate)
+	}
+	// Construction: cheapest insertion of everything not yet placed.
+	w0 := newWorker(in, opt.Seed, -1, start)
+	w0.blinkRate = 0
+	w0.removed = w0.removed[:0]
+	w0.recreate(w0.cur)
+	if w0.cur.better(w0.best) || !w0.best.ok {
+		w0.best.copyFrom(w0.cur)
+	}
+	init := w0.best
+	arcs := 0
+	for i := range init.routes {
+		if init.routes[i].nv > 0 {
+			arcs += init.routes[i].nv + 1
+		}
+	}
+	if arcs == 0 || len(in.active) < 2 {
+		return init
+	}
+	avg := init.cost / float64(arcs)
+	sc := schedule{t0: 1.0 * avg, tf: 0.01 * avg, plan: plan, avgRemoved: 10, maxLen: 10}
+	if n := len(in.active); float64(n) < 2*sc.avgRemoved {
+		sc.avgRemoved = math.Max(1, float64(n)/2)
+	}
+	ws := make([]*worker, threads)
+	for t := range ws {
+		ws[t] = newWorker(in, opt.Seed, t, init)
+	}
+	for e := int64(1); e <= epochs; e++ {
+		target := plan * e / epochs
+		var wg sync.WaitGroup
+		stopped := make([]bool, threads)
+		for t, w := range ws {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stopped[t] = !w.run(ctx, sc, target)
+			}()
+		}
+		wg.Wait()
+		g := ws[0]
+		for _, w := range ws[1:] {
+			if w.best.better(g.best) {
+				g = w
+			}
+		}
+		if ctx.Err() != nil || e == epochs {
+			return g.best
+		}
+		for _, w := range ws {
+			if w != g && g.best.better(w.best) {
+				w.best.copyFrom(g.best)
+				w.cur.copyFrom(g.best)
+			}
+		}
+	}
+	return ws[0].best
+}
+
+// placeFixed puts started and position-pinned visits on their technicians'
+// routes, started first, then by Position. keep, when set, holds visits
+// already on routes (Reoptimize): those are left alone.
+func placeFixed(in *inst, s *sol, keep []bool) error {
+	var fixed []int32
+	for _, c := range in.active {
+		if in.nodes[c].fixed && (keep == nil || !keep[c]) {
+			fixed = append(fixed, c)
+		}
+	}
+	sort.SliceStable(fixed, func(i, j int) bool {
+		a, b := fixed[i], fixed[j]
+		if in.nodes[a].start != in.nodes[b].start {
+			return in.nodes[a].start
+		}
+		return in.pinPos[a] < in.pinPos[b]
+	})
+	for _, c := range fixed {
+		placed := false
+		for ri := range s.routes {
+			rt := &s.routes[ri]
+			if !in.ok(c, rt.v) && !(in.nodes[c].start && in.p.Technicians[in.veh[rt.v].tech].ID == in.p.Visits[c].Pin.Technician) {
+				continue
+			}
+			// After the last fixed visit already there.
+			from := 0
+			for p, x := range rt.seq {
+				if in.nodes[x].kind == kindVisit && in.nodes[x].fixed {
+					from = p
+				}
+			}
+			old := rt.minIns
+			rt.minIns = from
+			d, p := rt.bestInsert(in, c, math.Inf(1), nil)
+			rt.minIns = old
+			if p >= 0 && !math.IsInf(d, 1) {
+				rt.insert(in, c, p)
+				s.where[c] = int32(ri)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			return ErrPinned
+		}
+	}
+	s.total(in)
+	return nil
+}
+
+// extract turns a solution into a Plan.
+func extract(in *inst, s *sol) *Plan {
+	pl := &Plan{problem: in.p, in: in, seqs: make([][]int32, len(s.routes))}
+	for ri := range s.routes {
+		rt := &s.routes[ri]
+		pl.seqs[ri] = append([]int32(nil), rt.seq...)
+		if rt.nv == 0 {
+			continue
+		}
+		ve := in.veh[rt.v]
+		r := Route{Technician: in.p.Technicians[ve.tech].ID, Shift: ve.shift, Meters: rt.legs}
+		n := len(rt.seq)
+		r.Depart = in.at(rt.dep[0])
+		r.Return = in.at(rt.st[n-1])
+		var drive float64
+		for p := 1; p < n-1; p++ {
+			x := rt.seq[p]
+			nd := &in.nodes[x]
+			arr := rt.dep[p-1]
+			if nd.loc >= 0 {
+				arr = in.arrive(rt.loc[p-1], nd.loc, rt.dep[p-1])
+				drive += arr - rt.dep[p-1]
+			}
+			st := Stop{Visit: -1, Arrival: in.at(arr), Start: in.at(rt.st[p]), Departure: in.at(rt.dep[p])}
+			st.Wait = st.Start.Sub(st.Arrival)
+			if nd.kind == kindVisit {
+				st.Visit, st.ID = int(x), in.p.Visits[x].ID
+			}
+			r.Stops = append(r.Stops, st)
+		}
+		drive += in.arrive(rt.loc[n-2], rt.loc[n-1], rt.dep[n-2]) - rt.dep[n-2]
+		r.Travel = time.Duration(math.Round(drive * 1e9))
+		pl.Meters += rt.legs
+		pl.Routes = append(pl.Routes, r)
+	}
+	for c := 0; c < in.m; c++ {
+		if s.where[c] >= 0 {
+			pl.Weight += int(in.weight[c])
+			continue
+		}
+		why := NoRoom
+		if in.reason[c] >= 0 {
+			why = Reason(in.reason[c])
+		}
+		pl.Unassigned = append(pl.Unassigned, Unassigned{Visit: c, ID: in.p.Visits[c].ID, Reason: why})
+	}
+	return pl
+}
