@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"despacho/dispatch"
 )
 
 // env is what a subcommand may touch of the outside world, so tests can run it in-process.
@@ -92,3 +94,5 @@ func exitCode(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "despacho: %v\n", err)
 	return 1
 }
+
+func asDomain(err error, target **dispatch.Error) bool { return errors.As(err, target) }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
-	"despacho/dispatch/postgres"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"despacho/dispatch/web"
 	"despacho/migrations"
 )
 
@@ -18,15 +23,24 @@ import (
 func runServe(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	demo := fs.Bool("demo", false, "load the demo data (idempotent) before serving")
 	if err := fs.Parse(args); err != nil {
 		return usagef("serve: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
 	addr := e.getenv("HTTP_ADDR")
 	if addr == "" {
 		addr = ":8080"
 	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return usagef("HTTP_ADDR %q: want host:port or :port", addr)
+	}
+	publicURL := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
 	log := newLogger(e)
-	db, closeDB, err := openDatabase(ctx, e, log, 30)
+
+	db, closeDB, err := openDatabase(ctx, e, log, 40)
 	if err != nil {
 		return err
 	}
@@ -38,32 +52,52 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if len(applied) > 0 {
 		log.Info("migrations applied", "names", applied)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := postgres.Ping(r.Context(), db); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
+	if *demo {
+		if err := loadDemo(ctx, db, e); err != nil {
+			return fmt.Errorf("demo data: %w", err)
 		}
-		w.Write([]byte("ok\n"))
-	})
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.DB, "despacho"))
+	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg})
+
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usagef("HTTP_ADDR %q: %v", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	base := publicURL
+	if base == "" {
+		base = "http://" + displayAddr(ln.Addr())
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "url", base)
+	fmt.Fprintf(e.stdout, "despacho is running:\n  API        %s/api/openapi.json\n  health     %s/healthz\n  metrics    %s/metrics\n", base, base, base)
+
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error("http shutdown", "err", err)
 	}
 	return nil
+}
+
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -1,13 +1,79 @@
 package main
 
-import "context"
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
 
-// PLACEHOLDER: the foundation work replaces this with `users create`.
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/migrations"
+)
+
+// runUsers implements `despacho users create --email E --name N --role R` with the password
+// read from one line of standard input; it prints the new user's id.
 func runUsers(ctx context.Context, args []string, e env) error {
-	return usagef("users: not built yet")
+	if len(args) == 0 || args[0] != "create" {
+		return usagef("users: expected the subcommand create (despacho users create --email E --name N --role R)")
+	}
+	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "e-mail (sign-in name)")
+	name := fs.String("name", "", "full name")
+	role := fs.String("role", "", "admin, dispatcher, agent or technician")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usagef("users create: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("users create: unexpected argument %q", fs.Arg(0))
+	}
+	for _, f := range []struct{ name, v string }{{"--email", *email}, {"--name", *name}, {"--role", *role}} {
+		if strings.TrimSpace(f.v) == "" {
+			return usagef("users create: %s is required", f.name)
+		}
+	}
+	r, err := dispatch.ParseRole(*role)
+	if err != nil {
+		return usagef("users create: --role must be admin, dispatcher, agent or technician (got %q)", *role)
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return usagef("users create: reading the password from standard input: %v", err)
+	}
+	password := strings.TrimRight(line, "\r\n")
+	u, err := dispatch.NewUser(*email, *name, r, password)
+	if err != nil {
+		var de *dispatch.Error
+		if asDomain(err, &de) {
+			return usagef("users create: %s: %s", flagName(de.Field), de.Message)
+		}
+		return err
+	}
+	log := newLogger(e)
+	db, closeDB, err := openDatabase(ctx, e, log, 2)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if _, err := migrations.Apply(ctx, db); err != nil {
+		return err
+	}
+	if err := postgres.NewUsers(db).Create(ctx, u); err != nil {
+		if dispatch.ErrorKind(err) == dispatch.KindConflict {
+			return usagef("users create: a user with e-mail %s already exists", u.Email)
+		}
+		return err
+	}
+	fmt.Fprintln(e.stdout, u.ID)
+	return nil
 }
 
-// PLACEHOLDER: the foundation work replaces this with the demo data loader.
-func runDemo(ctx context.Context, args []string, e env) error {
-	return usagef("demo: not built yet")
+func flagName(field string) string {
+	if field == "password" {
+		return "password (standard input)"
+	}
+	return "--" + field
 }

@@ -115,8 +115,9 @@ func (c *Cluster) DSN(db string) string {
 }
 
 // Start initialises the cluster on first use and starts the server, waiting until it accepts
-// connections. A server already running on this folder (left by a crashed process) is
-// adopted rather than started twice.
+// connections. A server already running on this folder (another despacho process, or one
+// left by a crash) is used as it is and left running by Stop, so that a second command never
+// pulls the database from under a running service.
 func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return err
@@ -130,8 +131,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		}
 	}
 	if c.running(ctx) {
-		c.log().Info("private PostgreSQL already running; adopting it", "dir", c.dir)
-		c.started = true
+		c.log().Info("private PostgreSQL already running; using it", "dir", c.dir)
 		return nil
 	}
 	settings := []string{

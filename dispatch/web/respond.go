@@ -1,0 +1,133 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"despacho/dispatch"
+)
+
+// MaxBody is the largest request body accepted (HTTP 413 beyond it).
+const MaxBody = 1 << 20
+
+// errorBody is the contract's error shape: {"error": {"code","message","field"}}.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// statusOf maps an error kind to its HTTP status: the one place where this happens.
+func statusOf(k dispatch.Kind) int {
+	switch k {
+	case dispatch.KindInvalid:
+		return http.StatusUnprocessableEntity
+	case dispatch.KindMalformed:
+		return http.StatusBadRequest
+	case dispatch.KindNotFound:
+		return http.StatusNotFound
+	case dispatch.KindConflict:
+		return http.StatusConflict
+	case dispatch.KindForbidden:
+		return http.StatusForbidden
+	case dispatch.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case dispatch.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case dispatch.KindRateLimited:
+		return http.StatusTooManyRequests
+	case dispatch.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteError writes err as the contract's JSON error. Internal errors are logged with the
+// request id and shown to the client only as "internal".
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var de *dispatch.Error
+	if !errors.As(err, &de) {
+		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r.Context()))
+		de = &dispatch.Error{Kind: "", Code: "internal", Message: "internal error; quote request id " + RequestID(r.Context())}
+	} else if de.Kind == dispatch.KindUnavailable {
+		log.WarnContext(r.Context(), "dependency unavailable", "err", err, "path", r.URL.Path, "request_id", RequestID(r.Context()))
+		w.Header().Set("Retry-After", "2")
+	}
+	WriteJSON(w, statusOf(de.Kind), errorBody{Error: errorDetail{Code: de.Code, Message: de.Message, Field: de.Field}})
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// DecodeJSON reads a JSON object from r's body into v: at most MaxBody bytes (413 beyond),
+// one value, nothing after it. Syntax errors are 400; a value of the wrong type is 422 naming
+// the field.
+func DecodeJSON(r *http.Request, v any) error {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
+	}
+	body := http.MaxBytesReader(nil, r.Body, MaxBody)
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.More() {
+			return dispatch.Malformed("body must hold exactly one JSON value")
+		}
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return decodeError(err)
+		}
+		return nil
+	}
+	return decodeError(err)
+}
+
+func decodeError(err error) error {
+	var maxErr *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &maxErr):
+		return &dispatch.Error{Kind: dispatch.KindTooLarge, Code: "body_too_large", Message: fmt.Sprintf("body is larger than %d bytes", MaxBody)}
+	case errors.Is(err, io.EOF):
+		return dispatch.Malformed("body is empty; a JSON object is expected")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return dispatch.Malformed("body must be a JSON object")
+		}
+		return dispatch.Invalid(field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return dispatch.Malformed("malformed JSON: %v", err)
+	}
+	return dispatch.Malformed("malformed JSON: %v", err)
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "struct", "map":
+		return "object"
+	}
+	return "number"
+}

@@ -1,0 +1,183 @@
+// Package web is the HTTP adapter of the dispatch domain: the JSON API, its authentication
+// and authorization, and operability endpoints.
+//
+// Every route is declared once in the route table with who may call it; the same table
+// drives the mux, the OpenAPI test and the authorization-matrix test.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// Config holds what the server depends on.
+type Config struct {
+	DB  *bun.DB
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// PublicBaseURL is the address customers and browsers use, e.g. https://despacho.example.mx;
+	// an https URL makes session cookies Secure.
+	PublicBaseURL string
+	// Registry receives the HTTP metrics; nil means a private registry.
+	Registry prometheus.Registerer
+	// Gatherer serves /metrics; nil means prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+}
+
+// HandlerFunc is an HTTP handler that returns its error instead of writing it; the server
+// writes errors in the contract's shape.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Access says who may call a route.
+type Access struct {
+	// Public routes need no sign-in (they may still check a folio access code or a signature).
+	Public bool
+	// Roles that may call the route; empty with Public false means any signed-in user.
+	Roles []dispatch.Role
+	// QueryToken lets the session token come in the `token` query parameter (websockets,
+	// which browsers cannot give headers).
+	QueryToken bool
+}
+
+// Anyone is the access of public routes.
+var Anyone = Access{Public: true}
+
+// SignedIn is the access of routes any signed-in user may call.
+var SignedIn = Access{}
+
+// Staff returns the access of routes that only the given roles may call.
+func Staff(roles ...dispatch.Role) Access { return Access{Roles: roles} }
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Pattern string // net/http pattern path, e.g. /api/tickets/{folio}
+	Access  Access
+	Summary string
+	handler http.Handler
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *bun.DB
+	users   *postgres.Users
+	now     func() time.Time
+	mux     *http.ServeMux
+	routes  []Route
+	metrics *httpMetrics
+	limits  *rateLimits
+	handler http.Handler
+}
+
+// New builds the server and its route table.
+func New(cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     cfg.Log,
+		db:      cfg.DB,
+		users:   postgres.NewUsers(cfg.DB),
+		now:     cfg.Now,
+		mux:     http.NewServeMux(),
+		metrics: newHTTPMetrics(cfg.Registry),
+		limits:  newRateLimits(cfg.Now),
+	}
+	s.registerRoutes()
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, s.log, dispatch.NotFound("route "+r.Method+" "+r.URL.Path))
+	})
+	s.handler = s.middleware(s.mux)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes returns a copy of the route table.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Handle adds a route whose handler returns errors; the access rule is enforced before h runs.
+func (s *Server) Handle(method, pattern string, access Access, summary string, h HandlerFunc) {
+	s.HandleHTTP(method, pattern, access, summary, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, s.log, err)
+		}
+	}))
+}
+
+// HandleHTTP adds a route served by a plain http.Handler (the websocket endpoint, webhooks,
+// pages); the access rule is enforced before h runs and the caller is in the context.
+func (s *Server) HandleHTTP(method, pattern string, access Access, summary string, h http.Handler) {
+	rt := Route{Method: method, Pattern: pattern, Access: access, Summary: summary}
+	rt.handler = s.guard(access, h)
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(method+" "+pattern, rt.handler)
+}
+
+// guard authenticates the caller and enforces access before h.
+func (s *Server) guard(access Access, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, viaCookie, err := s.authenticate(r, access.QueryToken)
+		if err != nil && (!access.Public || dispatch.ErrorKind(err) == dispatch.KindUnavailable) {
+			WriteError(w, r, s.log, err)
+			return
+		}
+		if !access.Public {
+			if !allowed(access, user.Role) {
+				WriteError(w, r, s.log, dispatch.Forbidden("role %s may not %s %s", user.Role, r.Method, r.Pattern))
+				return
+			}
+		}
+		if user != nil && viaCookie && !safeMethod(r.Method) && !sameOrigin(r) {
+			WriteError(w, r, s.log, dispatch.Forbidden("cross-site request refused"))
+			return
+		}
+		if user != nil {
+			r = r.WithContext(context.WithValue(r.Context(), actorKey{}, user))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func allowed(a Access, role dispatch.Role) bool {
+	if len(a.Roles) == 0 {
+		return true
+	}
+	for _, r := range a.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+type actorKey struct{}
+
+// Actor returns the signed-in user making the request, or nil for an anonymous caller.
+func Actor(ctx context.Context) *dispatch.User {
+	u, _ := ctx.Value(actorKey{}).(*dispatch.User)
+	return u
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
