@@ -442,7 +442,7 @@ func contentType(s string) (string, map[string]string) {
 
 // looseParam finds name=value in a malformed header value.
 func looseParam(s, name string) string {
-	i := strings.Index(strings.ToLower(s), name+"=")
+	i := indexASCIIFold(s, name+"=")
 	if i < 0 {
 		return ""
 	}
@@ -457,6 +457,25 @@ func looseParam(s, name string) string {
 		v = v[:end]
 	}
 	return v
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case; unlike lower-casing
+// first it keeps byte offsets on invalid UTF-8. needle must be lower case.
+func indexASCIIFold(s, needle string) int {
+outer:
+	for i := 0; i+len(needle) <= len(s); i++ {
+		for j := 0; j < len(needle); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != needle[j] {
+				continue outer
+			}
+		}
+		return i
+	}
+	return -1
 }
 
 func decodeText(body []byte, cte string, params map[string]string) string {
