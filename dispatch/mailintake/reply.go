@@ -1,0 +1,64 @@
+package mailintake
+
+import (
+	"regexp"
+	"strings"
+)
+
+// replyHeader matches the line a mail client writes above a quoted reply,
+// in Spanish or English: "El mié, 25 nov 2026 a las 10:00, Ana <a@b.mx>
+// escribió:", "On Wed, Nov 25, 2026 at 10:00 AM Ana <a@b.mx> wrote:".
+var replyHeader = regexp.MustCompile(`(?i)^(el|on)\b.{4,200}\b(escribió|wrote)\s*:$`)
+
+// isReplyHeader requires a digit (the date) besides the pattern, so that
+// prose like "El técnico me escribió:" is not taken for one.
+func isReplyHeader(line string) bool {
+	return replyHeader.MatchString(line) && strings.ContainsAny(line, "0123456789")
+}
+
+// separators start a forwarded or quoted original in Outlook and others.
+var separators = []string{
+	"-----original message-----",
+	"-----mensaje original-----",
+	"________________________________",
+	"-------- mensaje original --------",
+	"-------- original message --------",
+}
+
+// StripQuoted returns text without the tail a reply drags along: the
+// signature (from a "-- " line), the quoted original (from an "El … escribió:"
+// or "On … wrote:" line, or an Outlook "-----Mensaje original-----"
+// separator), and a trailing block of "> " lines. It never returns less than
+// the first non-empty line, so a message that is all quote keeps its text.
+// Parse does not call it; Message.Text is the whole body.
+func StripQuoted(text string) string {
+	lines := strings.Split(text, "\n")
+	cut := len(lines)
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		lower := strings.ToLower(t)
+		isSep := false
+		for _, s := range separators {
+			if lower == s {
+				isSep = true
+			}
+		}
+		if l == "-- " || l == "--" || isSep || isReplyHeader(t) {
+			cut = i
+			break
+		}
+	}
+	// A trailing block of quoted lines, with blank lines among them.
+	for cut > 0 {
+		t := strings.TrimSpace(lines[cut-1])
+		if t != "" && !strings.HasPrefix(t, ">") {
+			break
+		}
+		cut--
+	}
+	out := strings.TrimSpace(strings.Join(lines[:cut], "\n"))
+	if out == "" {
+		return strings.TrimSpace(text)
+	}
+	return out
+}

@@ -1,0 +1,25 @@
+package mailintake
+
+import "testing"
+
+func TestStripQuoted(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"nothing to strip", "Sigo sin servicio.\n\nGracias", "Sigo sin servicio.\n\nGracias"},
+		{"gmail spanish", "Ya volvió el internet.\n\nEl mié, 25 nov 2026 a las 10:00, Soporte <soporte@isp.mx> escribió:\n> Su folio es 123\n> Saludos", "Ya volvió el internet."},
+		{"gmail english", "Still down.\nOn Wed, Nov 25, 2026 at 10:00 AM Soporte <s@isp.mx> wrote:\n> Folio 123", "Still down."},
+		{"outlook", "Adjunto foto.\n\n-----Mensaje original-----\nDe: Soporte\nEnviado: hoy", "Adjunto foto."},
+		{"outlook line", "Adjunto foto.\n________________________________\nDe: Soporte", "Adjunto foto."},
+		{"signature", "No tengo señal.\n-- \nJosé Pérez\nTel. 55 1234 5678", "No tengo señal."},
+		{"trailing quote", "Correcto.\n\n> ¿Confirma su domicilio?\n>\n> Saludos", "Correcto."},
+		{"interleaved quote kept", "> ¿Cuál es su domicilio?\nCalle Juárez 10\n> ¿Y su teléfono?\n5512345678", "> ¿Cuál es su domicilio?\nCalle Juárez 10\n> ¿Y su teléfono?\n5512345678"},
+		{"prose that looks like a header", "El técnico me escribió:\nque vendría hoy", "El técnico me escribió:\nque vendría hoy"},
+		{"all quote", "> solo cita\n> nada más", "> solo cita\n> nada más"},
+		{"el in prose is not a header", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda"},
+	}
+	for _, tt := range tests {
+		if got := StripQuoted(tt.in); got != tt.want {
+			t.Errorf("%s: StripQuoted = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
