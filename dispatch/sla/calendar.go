@@ -124,16 +124,16 @@ func NewCalendar(cfg Config) (*Calendar, error) {
 		}
 		c.loc = loc
 	}
-	any := false
+	opens := false
 	for wd, hs := range cfg.Week {
 		norm, err := normalizeHours(hs)
 		if err != nil {
 			return nil, fmt.Errorf("sla: %s: %w", time.Weekday(wd), err)
 		}
 		c.week[wd] = norm
-		any = any || len(norm) > 0
+		opens = opens || len(norm) > 0
 	}
-	if !any {
+	if !opens {
 		return nil, ErrNoHours
 	}
 	for _, h := range cfg.Holidays {
@@ -286,11 +286,11 @@ func (c *Calendar) AddBusiness(start time.Time, d time.Duration) time.Time {
 				continue
 			}
 			s := later(iv.Start, start)
-			if avail := iv.End.Sub(s); d <= avail {
+			avail := iv.End.Sub(s)
+			if d <= avail {
 				return s.Add(d).In(c.loc)
-			} else {
-				d -= avail
 			}
+			d -= avail
 		}
 		day = day.AddDays(1)
 	}
