@@ -1,8 +1,12 @@
 package web
 
 import (
-	_ "embed"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -10,11 +14,70 @@ import (
 	"despacho/dispatch/postgres"
 )
 
-//go:embed openapi.json
-var openapiDoc []byte
+//go:embed openapi.json openapi/*.json
+var openapiFiles embed.FS
 
-// OpenAPI returns the embedded OpenAPI 3 document describing the API.
-func OpenAPI() []byte { return openapiDoc }
+var openapiDoc = sync.OnceValue(func() []byte {
+	b, err := mergeOpenAPI(openapiFiles)
+	if err != nil {
+		panic(err) // the embedded files are part of the binary: a test catches this first
+	}
+	return b
+})
+
+// OpenAPI returns the OpenAPI 3 document describing the API: openapi.json with the path and
+// schema fragments of openapi/*.json merged in.
+func OpenAPI() []byte { return openapiDoc() }
+
+func mergeOpenAPI(fsys fs.FS) ([]byte, error) {
+	base, err := fs.ReadFile(fsys, "openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		return nil, fmt.Errorf("openapi.json: %w", err)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	frags, _ := fs.Glob(fsys, "openapi/*.json")
+	for _, name := range frags {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		var frag struct {
+			Paths      map[string]map[string]any `json:"paths"`
+			Components struct {
+				Schemas map[string]any `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(b, &frag); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for path, ops := range frag.Paths {
+			have, _ := paths[path].(map[string]any)
+			if have == nil {
+				have = map[string]any{}
+				paths[path] = have
+			}
+			for method, op := range ops {
+				if _, dup := have[method]; dup {
+					return nil, fmt.Errorf("%s: %s %s is documented twice", name, method, path)
+				}
+				have[method] = op
+			}
+		}
+		for k, v := range frag.Components.Schemas {
+			if _, dup := schemas[k]; dup {
+				return nil, fmt.Errorf("%s: schema %s is defined twice", name, k)
+			}
+			schemas[k] = v
+		}
+	}
+	return json.Marshal(doc)
+}
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -34,7 +97,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) openapi(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, err := w.Write(openapiDoc)
+	_, err := w.Write(OpenAPI())
 	return err
 }
 
