@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"despacho/dispatch/dispatchtest"
+)
+
+func TestMain(m *testing.M) { dispatchtest.Main(m) }
+
+// testEnv returns an env whose variables come from vars (nothing from the real process).
+func testEnv(vars map[string]string, stdin string, stdout, stderr io.Writer) env {
+	return env{
+		getenv: func(k string) string { return vars[k] },
+		stdin:  strings.NewReader(stdin),
+		stdout: stdout,
+		stderr: stderr,
+	}
+}
+
+// TestUsageErrors: bad commands, flags and settings exit 2 with one line naming the problem.
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{"no command", nil, nil, "usage"},
+		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+		{"serve bad flag", []string{"serve", "--nope"}, nil, "flag provided but not defined"},
+		{"serve bad addr", []string{"serve"}, map[string]string{"HTTP_ADDR": "nonsense", "DATABASE_URL": "postgres://x@localhost/db"}, "HTTP_ADDR"},
+		{"bad database url", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"users without subcommand", []string{"users"}, nil, "create"},
+		{"users missing email", []string{"users", "create", "--name", "A", "--role", "agent"}, nil, "--email is required"},
+		{"users bad role", []string{"users", "create", "--email", "a@b.mx", "--name", "A", "--role", "boss"}, nil, "--role"},
+		{"users bad email", []string{"users", "create", "--email", "not-mail", "--name", "A", "--role", "agent"}, nil, "--email"},
+		{"users short password", []string{"users", "create", "--email", "a@b.mx", "--name", "A", "--role", "agent"}, nil, "password"},
+		{"testenv without command", []string{"testenv"}, nil, "needs a command"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), c.args, testEnv(c.vars, "short\n", &out, &errb))
+			if code != 2 {
+				t.Fatalf("exit code = %d, want 2 (stderr %q)", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), c.want) {
+				t.Fatalf("stderr = %q, want it to mention %q", errb.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestServeEndToEnd runs the real wiring: migrate, create a user through the CLI, serve on
+// a free port, sign in over HTTP, and shut down cleanly when the context ends.
+func TestServeEndToEnd(t *testing.T) {
+	_, dsn := dispatchtest.DBWithURL(t)
+	vars := map[string]string{"DATABASE_URL": dsn, "HTTP_ADDR": "127.0.0.1:0"}
+
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"migrate"}, testEnv(vars, "", &out, &errb)); code != 0 {
+		t.Fatalf("migrate = %d: %s", code, errb.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"users", "create", "--email", "lead@example.mx", "--name", "Lead", "--role", "admin"},
+		testEnv(vars, "una-clave-larga\n", &out, &errb)); code != 0 {
+		t.Fatalf("users create = %d: %s", code, errb.String())
+	}
+	if !regexp.MustCompile(`^\d+\n$`).MatchString(out.String()) {
+		t.Fatalf("users create printed %q, want the id", out.String())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, testEnv(vars, "", pw, io.Discard))
+		pw.Close()
+	}()
+	base := ""
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := regexp.MustCompile(`(http://\S+)/healthz`).FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr) //nolint:errcheck
+	if base == "" {
+		cancel()
+		t.Fatalf("serve printed no URL (exit %d)", <-done)
+	}
+	res, err := http.Get(base + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Post(base+"/api/login", "application/json", strings.NewReader(`{"email":"lead@example.mx","password":"una-clave-larga"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("login: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exit code after shutdown = %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop within 30 s of its context ending")
+	}
+}
