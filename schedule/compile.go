@@ -59,6 +59,11 @@ type inst struct {
 	nb       [][]int32 // per visit: other visits by increasing distance
 	pinPos   []int     // per visit: Pin.Position or 0
 	depotLoc int32     // reference location for "far/close" orderings
+	locs     []Location
+	skillIdx map[string]int
+	tmask    []uint64
+	tok      []bool
+	techIdx  map[string]int
 }
 
 func (in *inst) ok(c int32, v int32) bool {
@@ -248,6 +253,7 @@ func compile(p *Problem) (*inst, error) {
 		}
 	}
 	in.L = len(locs)
+	in.locs = locs
 	in.dist = make([]float64, in.L*in.L)
 	in.dur = make([]float64, in.L*in.L)
 	for i, a := range locs {
@@ -365,66 +371,77 @@ func (in *inst) compat() {
 	in.okv = make([]uint64, in.m*in.words)
 	in.reason = make([]int8, in.m)
 	in.active = in.active[:0]
-	idx := map[string]int{}
-	tmask := make([]uint64, len(p.Technicians))
-	tok := make([]bool, len(p.Technicians))
+	in.skillIdx = map[string]int{}
+	in.tmask = make([]uint64, len(p.Technicians))
+	in.tok = make([]bool, len(p.Technicians))
 	for i, t := range p.Technicians {
-		tmask[i], tok[i] = skillMask(idx, t.Skills, true)
+		in.tmask[i], in.tok[i] = skillMask(in.skillIdx, t.Skills, true)
 	}
-	techIdx := map[string]int{}
+	in.techIdx = map[string]int{}
 	for i, t := range p.Technicians {
-		techIdx[t.ID] = i
+		in.techIdx[t.ID] = i
 	}
 	r := &route{}
 	for c := 0; c < in.m; c++ {
-		v := p.Visits[c]
-		need, known := skillMask(idx, v.Skills, false)
-		pin := -1
-		if v.Pin != nil && v.Pin.Technician != "" {
-			ti, ok := techIdx[v.Pin.Technician]
-			if !ok || !known || tmask[ti]&need != need {
-				in.reason[c] = int8(BadPin)
-				continue
-			}
-			pin = ti
-		}
-		skilled, shifted, capOK, reach := false, false, false, false
-		n := &in.nodes[c]
-		for vi := range in.veh {
-			ve := &in.veh[vi]
-			if !known || !tok[ve.tech] || tmask[ve.tech]&need != need || (pin >= 0 && ve.tech != pin) {
-				continue
-			}
-			skilled = true
-			sa, sb := in.nodes[ve.start].a0, in.nodes[ve.start].b0
-			if latest(n, sb) < sa-eps || earliest(n, sa) > sb+eps {
-				continue
-			}
-			shifted = true
-			if n.dem > ve.cap {
-				continue
-			}
-			capOK = true
-			if !n.start && !r.alone(in, int32(vi), int32(c)) {
-				continue
-			}
-			reach = true
-			in.okv[c*in.words+vi>>6] |= 1 << (uint(vi) & 63)
-		}
-		switch {
-		case !skilled:
-			in.reason[c] = int8(NoSkill)
-		case !shifted:
-			in.reason[c] = int8(NoShift)
-		case !capOK:
-			in.reason[c] = int8(OverCapacity)
-		case !reach:
-			in.reason[c] = int8(WindowUnreachable)
-		default:
-			in.reason[c] = -1
+		if in.compatOne(int32(c), r) {
 			in.active = append(in.active, int32(c))
 		}
 	}
+}
+
+// compatOne sets visit c's row of okv and its reason; it reports whether c
+// can be routed at all.
+func (in *inst) compatOne(c int32, r *route) bool {
+	v := in.p.Visits[c]
+	row := in.okv[int(c)*in.words : int(c+1)*in.words]
+	clear(row)
+	need, known := skillMask(in.skillIdx, v.Skills, false)
+	pin := -1
+	if v.Pin != nil && v.Pin.Technician != "" {
+		ti, ok := in.techIdx[v.Pin.Technician]
+		if !ok || !known || in.tmask[ti]&need != need {
+			in.reason[c] = int8(BadPin)
+			return false
+		}
+		pin = ti
+	}
+	skilled, shifted, capOK, reach := false, false, false, false
+	n := &in.nodes[c]
+	for vi := range in.veh {
+		ve := &in.veh[vi]
+		if !known || !in.tok[ve.tech] || in.tmask[ve.tech]&need != need || (pin >= 0 && ve.tech != pin) {
+			continue
+		}
+		skilled = true
+		sa, sb := in.nodes[ve.start].a0, in.nodes[ve.start].b0
+		if latest(n, sb) < sa-eps || earliest(n, sa) > sb+eps {
+			continue
+		}
+		shifted = true
+		if n.dem > ve.cap {
+			continue
+		}
+		capOK = true
+		if !n.start && !r.alone(in, int32(vi), c) {
+			continue
+		}
+		reach = true
+		row[vi>>6] |= 1 << (uint(vi) & 63)
+	}
+	switch {
+	case !skilled:
+		in.reason[c] = int8(NoSkill)
+	case !shifted:
+		in.reason[c] = int8(NoShift)
+	case !capOK:
+		in.reason[c] = int8(OverCapacity)
+	case !reach:
+		in.reason[c] = int8(WindowUnreachable)
+	default:
+		in.reason[c] = -1
+		return true
+	}
+	return false
 }
 
 // neighbors sorts, for every visit, the other routable visits by distance

@@ -223,6 +223,7 @@ func (w *worker) recreate(s *sol) {
 			}
 		}
 		if br >= 0 {
+			w.work += int64(len(s.routes[br].seq))
 			s.routes[br].insert(in, c, bp)
 			s.where[c] = int32(br)
 		}
@@ -272,6 +273,8 @@ func (sc schedule) temp(work int64) float64 {
 
 // step runs one ruin-and-recreate iteration with annealing acceptance.
 func (w *worker) step(sc schedule) {
+	// Copying and ruining cost about a visit each.
+	w.work += int64(len(w.in.active) + 4*len(w.cur.routes))
 	w.cand.copyFrom(w.cur)
 	w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
 	w.recreate(w.cand)

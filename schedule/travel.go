@@ -79,6 +79,9 @@ func (c *congestion) factor(h int) float64 {
 
 // arrive returns the arrival time of a leg of free-flow length d leaving at t.
 func (c *congestion) arrive(t, d float64) float64 {
+	if math.Abs(t) > 1e14 { // unbounded windows: no hour to speak of
+		return t + d
+	}
 	for d > 0 {
 		local := t + c.offset
 		h := int(math.Mod(math.Floor(local/3600), 24))
@@ -100,6 +103,9 @@ func (c *congestion) arrive(t, d float64) float64 {
 // leave returns the latest departure for a leg of free-flow length d that
 // arrives by t.
 func (c *congestion) leave(t, d float64) float64 {
+	if math.Abs(t) > 1e14 {
+		return t - d
+	}
 	for d > 0 {
 		local := t + c.offset
 		fl := math.Ceil(local/3600) - 1

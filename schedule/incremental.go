@@ -1,0 +1,283 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// extend returns a copy of in with visit v appended as visit in.m (node
+// in.m; break and depot nodes move up by one) and its legs computed. Only
+// v's compatibility is computed, so this costs O(locations), not a compile.
+func (in *inst) extend(v Visit) (*inst, error) {
+	for _, o := range in.p.Visits {
+		if o.ID == v.ID {
+			return nil, invalidf("visit %q: duplicate ID", v.ID)
+		}
+	}
+	p2 := *in.p
+	p2.Visits = append(slices.Clip(in.p.Visits), v)
+	if err := validateVisit(&p2, len(p2.Visits)-1); err != nil {
+		return nil, err
+	}
+	out := *in
+	out.p = &p2
+	m := in.m
+	out.m = m + 1
+	// Nodes.
+	out.nodes = make([]node, len(in.nodes)+1)
+	copy(out.nodes, in.nodes[:m])
+	copy(out.nodes[m+1:], in.nodes[m:])
+	out.veh = slices.Clone(in.veh)
+	for i := range out.veh {
+		ve := &out.veh[i]
+		ve.start++
+		ve.end++
+		if ve.brk >= 0 {
+			ve.brk++
+		}
+	}
+	// Locations: the new one goes last.
+	L := in.L + 1
+	out.L = L
+	out.locs = append(slices.Clip(in.locs), v.Location)
+	out.dist = make([]float64, L*L)
+	out.dur = make([]float64, L*L)
+	for i := 0; i < in.L; i++ {
+		copy(out.dist[i*L:i*L+in.L], in.dist[i*in.L:(i+1)*in.L])
+		copy(out.dur[i*L:i*L+in.L], in.dur[i*in.L:(i+1)*in.L])
+	}
+	travel := in.p.Travel
+	if travel == nil {
+		travel = Haversine{}
+	}
+	nl := L - 1
+	for i := 0; i < nl; i++ {
+		s, d := travel.Leg(out.locs[i], v.Location)
+		out.dur[i*L+nl], out.dist[i*L+nl] = s, d
+		s, d = travel.Leg(v.Location, out.locs[i])
+		out.dur[nl*L+i], out.dist[nl*L+i] = s, d
+	}
+	n := &out.nodes[m]
+	*n = node{loc: int32(nl), kind: kindVisit, owner: -1, svc: v.Service.Seconds(), dem: float64(v.Demand)}
+	n.setWindows(out.windows(v.Windows))
+	if v.Pin != nil {
+		n.fixed = v.Pin.Position > 0 || v.Started
+		n.start = v.Started
+	}
+	out.weight = append(slices.Clip(in.weight), float64(1+v.Priority))
+	out.pinPos = append(slices.Clip(in.pinPos), 0)
+	if v.Pin != nil {
+		out.pinPos[m] = v.Pin.Position
+	}
+	out.reason = append(slices.Clip(in.reason), -1)
+	out.okv = append(slices.Clip(in.okv), make([]uint64, in.words)...)
+	out.nb = append(slices.Clip(in.nb), nil)
+	out.active = slices.Clip(in.active)
+	if out.compatOne(int32(m), &route{}) {
+		out.active = append(out.active, int32(m))
+	}
+	return &out, nil
+}
+
+func (in *inst) windows(ws []Window) []tw {
+	out := make([]tw, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, tw{in.sec(w.Start), in.sec(w.End)})
+	}
+	return mergeWindows(out)
+}
+
+// shiftSeqs renumbers sequences of in for an extension by one visit.
+func shiftSeqs(seqs [][]int32, m int) [][]int32 {
+	out := make([][]int32, len(seqs))
+	for i, s := range seqs {
+		out[i] = make([]int32, len(s), len(s)+1)
+		for j, x := range s {
+			if int(x) >= m {
+				x++
+			}
+			out[i][j] = x
+		}
+	}
+	return out
+}
+
+// state rebuilds the solution a plan describes on inst in.
+func state(in *inst, seqs [][]int32) (*sol, error) {
+	s := &sol{routes: make([]route, len(in.veh)), where: make([]int32, in.m)}
+	for i := range s.where {
+		s.where[i] = -1
+	}
+	for i := range s.routes {
+		s.routes[i].v = int32(i)
+		s.routes[i].seq = append(s.routes[i].seq[:0], seqs[i]...)
+		if !s.routes[i].update(in) {
+			return nil, fmt.Errorf("%w: the plan's route %d is no longer feasible", ErrPinned, i)
+		}
+		for _, x := range seqs[i] {
+			if int(x) < in.m {
+				s.where[x] = int32(i)
+			}
+		}
+	}
+	s.total(in)
+	return s, nil
+}
+
+// Insert returns a new plan with visit v added at its cheapest feasible
+// position. Every other visit keeps its technician and its order, and every
+// window already promised still holds; only times shift. When no position
+// is feasible the error wraps ErrNoInsertion and says why. The given plan
+// is not changed.
+func Insert(plan *Plan, v Visit) (*Plan, error) {
+	in, err := plan.in.extend(v)
+	if err != nil {
+		return nil, err
+	}
+	s, err := state(in, shiftSeqs(plan.seqs, plan.in.m))
+	if err != nil {
+		return nil, err
+	}
+	c := int32(in.m - 1)
+	if in.reason[c] >= 0 {
+		return nil, fmt.Errorf("%w: visit %q: %v", ErrNoInsertion, v.ID, Reason(in.reason[c]))
+	}
+	best, br, bp := math.Inf(1), -1, -1
+	for ri := range s.routes {
+		rt := &s.routes[ri]
+		if !in.ok(c, rt.v) {
+			continue
+		}
+		if d, p := rt.bestInsert(in, c, best, nil); p >= 0 && d < best {
+			best, br, bp = d, ri, p
+		}
+	}
+	if br < 0 {
+		return nil, fmt.Errorf("%w: visit %q: %v", ErrNoInsertion, v.ID, NoRoom)
+	}
+	s.routes[br].insert(in, c, bp)
+	s.where[c] = int32(br)
+	s.total(in)
+	return extract(in, s), nil
+}
+
+// Slots returns the windows of the given width in which visit v could be
+// booked: each tiles the business hours (Problem.Hours, in Problem.Zone) of
+// one of the days days starting with from's day, starts no earlier than
+// from, lies inside one of v.Availability (when given) and admits a feasible
+// insertion into plan that keeps every window already promised. v.Windows
+// is ignored: the slot is the window being offered.
+func Slots(plan *Plan, v Visit, from time.Time, days int, width time.Duration) ([]Window, error) {
+	if width <= 0 || days < 0 {
+		return nil, invalidf("slots: width must be positive and days not negative")
+	}
+	free := v
+	free.Windows = nil
+	in, err := plan.in.extend(free)
+	if err != nil {
+		return nil, err
+	}
+	s, err := state(in, shiftSeqs(plan.seqs, plan.in.m))
+	if err != nil {
+		return nil, err
+	}
+	c := int32(in.m - 1)
+	if in.reason[c] >= 0 {
+		return nil, nil
+	}
+	zone := in.p.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	hours := in.p.Hours
+	if hours.Close <= hours.Open {
+		hours = Hours{8 * time.Hour, 18 * time.Hour}
+	}
+	var out []Window
+	lf := from.In(zone)
+	n := &in.nodes[c]
+	for d := 0; d < days; d++ {
+		day := time.Date(lf.Year(), lf.Month(), lf.Day()+d, 0, 0, 0, 0, zone)
+		open := day.Add(hours.Open)
+		close := day.Add(hours.Close)
+		for a := open; !a.Add(width).After(close); a = a.Add(width) {
+			w := Window{a, a.Add(width)}
+			if a.Before(from) || !within(w, v.Availability) {
+				continue
+			}
+			n.setWindows([]tw{{in.sec(w.Start), in.sec(w.End)}})
+			for ri := range s.routes {
+				rt := &s.routes[ri]
+				if !in.ok(c, rt.v) {
+					continue
+				}
+				if _, p := rt.bestInsert(in, c, math.Inf(1), nil); p >= 0 {
+					out = append(out, w)
+					break
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func within(w Window, avail []Window) bool {
+	if len(avail) == 0 {
+		return true
+	}
+	for _, a := range avail {
+		if !w.Start.Before(a.Start) && !w.End.After(a.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// Reoptimize improves plan by ruin and recreate from where it stands. Started
+// visits stay first on their routes and position-pinned visits stay on their
+// technician in their order; technician-pinned visits stay with their
+// technician; every window holds throughout, so no promise is broken.
+// Unassigned visits are retried. The result is never worse than plan
+// (hierarchically: assigned weight, then distance).
+func Reoptimize(ctx context.Context, plan *Plan, opt Options) (*Plan, error) {
+	in := plan.in
+	start, err := state(in, plan.seqs)
+	if err != nil {
+		return nil, err
+	}
+	if in.nb == nil || len(in.nb) != in.m || hasNil(in) {
+		// Plans made by Insert lack neighbour lists for the new visits.
+		in2, err := compile(in.p)
+		if err != nil {
+			return nil, err
+		}
+		in = in2
+		if start, err = state(in, plan.seqs); err != nil {
+			return nil, err
+		}
+	}
+	best := search(ctx, in, start, opt)
+	if start.better(best) {
+		best = start
+	}
+	return extract(in, best), nil
+}
+
+func hasNil(in *inst) bool {
+	for _, c := range in.active {
+		if in.nb[c] == nil && len(in.active) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func validateVisit(p *Problem, i int) error {
+	q := *p
+	q.Visits = p.Visits[i : i+1]
+	q.Technicians = nil
+	return validate(&q)
+}

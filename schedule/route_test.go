@@ -1,0 +1,181 @@
+package schedule
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// naive simulates a node sequence from scratch, independently of the
+// route caches: earliest departure, wait for the first window that is still
+// open, breaks where the technician stands. It returns feasibility and the
+// distance of the legs.
+func naive(in *inst, seq []int32) (bool, float64) {
+	first := &in.nodes[seq[0]]
+	t := first.a0
+	at := first.loc
+	legs, load := 0.0, 0.0
+	for _, x := range seq[1:] {
+		n := &in.nodes[x]
+		if n.loc >= 0 {
+			d := in.dur[int(at)*in.L+int(n.loc)]
+			if in.cong != nil {
+				t = in.cong.arrive(t, d)
+			} else {
+				t += d
+			}
+			legs += in.dist[int(at)*in.L+int(n.loc)]
+			at = n.loc
+		}
+		ws := n.win
+		if ws == nil {
+			ws = []tw{{n.a0, n.b0}}
+		}
+		ok := false
+		for _, w := range ws {
+			if t <= w.b+eps {
+				t = math.Max(t, w.a)
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false, 0
+		}
+		t += n.svc
+		load += n.dem
+	}
+	return load <= in.veh[in.nodes[seq[0]].owner].cap+eps, legs
+}
+
+// randomInst builds a small random instance with several windows per
+// visit, breaks, capacities and, optionally, congestion.
+func randomInst(rng *rand.Rand, m int, cong bool) *inst {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	hm := func(h float64) time.Time { return day.Add(time.Duration(h * float64(time.Hour))) }
+	p := &Problem{Travel: Haversine{Speed: 8, Overhead: 2 * time.Minute}}
+	for i := 0; i < m; i++ {
+		v := Visit{ID: string(rune('a' + i)), Location: Location{Lat: 19.4 + rng.Float64()*0.1, Lon: -99.1 + rng.Float64()*0.1},
+			Service: time.Duration(10+rng.IntN(50)) * time.Minute, Demand: rng.IntN(3)}
+		for k := rng.IntN(3); k >= 0; k-- {
+			s := 8 + rng.Float64()*9
+			v.Windows = append(v.Windows, Window{hm(s), hm(s + 0.5 + rng.Float64()*2)})
+		}
+		p.Visits = append(p.Visits, v)
+	}
+	for k := 0; k < 2; k++ {
+		t := Technician{ID: string(rune('A' + k)), Start: Location{Lat: 19.45, Lon: -99.05}, Capacity: 6}
+		t.End = t.Start
+		sh := Shift{Start: hm(8), End: hm(18)}
+		if k == 0 {
+			sh.Break = &Break{Earliest: hm(13), Latest: hm(15), Duration: 30 * time.Minute}
+		}
+		t.Shifts = []Shift{sh}
+		p.Technicians = append(p.Technicians, t)
+	}
+	if cong {
+		p.Congestion = &Congestion{}
+		for h := range p.Congestion.Factor {
+			p.Congestion.Factor[h] = 0.7 + rng.Float64()*1.5
+		}
+	}
+	in, err := compile(p)
+	if err != nil {
+		panic(err)
+	}
+	return in
+}
+
+// TestInsertDeltaMatchesBruteForce checks the constant-time insertion test
+// (forward departures, backward latest starts, the break walk) against a
+// full re-simulation for every visit and position of random routes.
+func TestInsertDeltaMatchesBruteForce(t *testing.T) {
+	checked, feasible := 0, 0
+	for seed := uint64(0); seed < 150; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		in := randomInst(rng, 9, seed%2 == 1)
+		for v := range in.veh {
+			r := &route{}
+			r.empty(in, int32(v))
+			// Grow a random feasible route.
+			perm := rng.Perm(in.m)
+			for _, c := range perm[:rng.IntN(in.m)] {
+				var opts []int
+				for p := 0; p < len(r.seq)-1; p++ {
+					if !math.IsInf(r.insertDelta(in, int32(c), p, math.Inf(1)), 1) {
+						opts = append(opts, p)
+					}
+				}
+				if len(opts) > 0 && r.load+in.nodes[c].dem <= in.veh[v].cap {
+					r.insert(in, int32(c), opts[rng.IntN(len(opts))])
+				}
+			}
+			ok, legs := naive(in, r.seq)
+			if !ok || !r.ok {
+				t.Fatalf("seed %d: grown route infeasible (naive %v, cached %v)", seed, ok, r.ok)
+			}
+			if math.Abs(legs-r.legs) > 1e-6 {
+				t.Fatalf("seed %d: legs %v, naive %v", seed, r.legs, legs)
+			}
+			base := r.cost
+			for c := int32(0); int(c) < in.m; c++ {
+				on := false
+				for _, x := range r.seq {
+					on = on || x == c
+				}
+				if on {
+					continue
+				}
+				for p := 0; p < len(r.seq)-1; p++ {
+					got := r.insertDelta(in, c, p, math.Inf(1))
+					seq := append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)
+					wantOK, wantLegs := naive(in, seq)
+					wantOK = wantOK || r.load+in.nodes[c].dem > in.veh[v].cap // capacity is bestInsert's job
+					checked++
+					if math.IsInf(got, 1) {
+						if wantOK && r.load+in.nodes[c].dem <= in.veh[v].cap {
+							t.Fatalf("seed %d: insert %d at %d in %v: rejected, brute force feasible", seed, c, p, r.seq)
+						}
+						continue
+					}
+					feasible++
+					if !wantOK {
+						t.Fatalf("seed %d: insert %d at %d in %v: accepted, brute force infeasible", seed, c, p, r.seq)
+					}
+					if math.Abs(got-(wantLegs-base)) > 1e-6 {
+						t.Fatalf("seed %d: insert %d at %d: delta %v, brute force %v", seed, c, p, got, wantLegs-base)
+					}
+				}
+			}
+		}
+	}
+	if feasible == 0 || feasible == checked {
+		t.Fatalf("degenerate test: %d of %d insertions feasible", feasible, checked)
+	}
+}
+
+// TestCongestionFIFO: leaving later never arrives earlier, and leave
+// inverts arrive.
+func TestCongestionFIFO(t *testing.T) {
+	c := &congestion{offset: 3 * 3600}
+	for h := range c.f {
+		c.f[h] = 0.5 + float64(h%5)
+	}
+	for _, d := range []float64{0, 60, 1000, 3600, 20000} {
+		prev := math.Inf(-1)
+		for t0 := 0.0; t0 < 2*86400; t0 += 97 {
+			a := c.arrive(t0, d)
+			if a < prev-1e-9 {
+				t.Fatalf("d=%v: leaving at %v arrives %v, before %v", d, t0, a, prev)
+			}
+			if a < t0+d*0.5-1e-9 {
+				t.Fatalf("d=%v: arrival %v faster than the fastest factor", d, a)
+			}
+			prev = a
+			if back := c.leave(a, d); math.Abs(back-t0) > 1e-6 && d > 0 {
+				t.Fatalf("d=%v: leave(arrive(%v)) = %v", d, t0, back)
+			}
+		}
+	}
+}
