@@ -96,10 +96,10 @@ func TestCheck(t *testing.T) {
 		{"partial", [][]int{{1}}, false, 10, ""},
 		{"missing", [][]int{{1}}, true, 0, "1 of 3 customers"},
 		{"twice", [][]int{{1}, {1}}, false, 0, "visited twice"},
-		{"capacity", [][]int{{1, 2, 3}}, true, 0, "over capacity"},
+		{"capacity", [][]int{{3, 1, 2}}, true, 0, "over capacity"},
 		{"window", [][]int{{1, 2}, {3, 1}}, false, 0, "visited twice"},
-		{"late", [][]int{{2, 1}, {3}}, true, 10 + 5 + 5 + 10 + 10, ""},
-		{"too late", [][]int{{3, 2}}, false, 0, "after its due time"},
+		{"reversed", [][]int{{2, 1}, {3}}, true, 10 + 5 + 5 + 5 + 5, ""},
+		{"too late", [][]int{{1, 2, 3}}, false, 0, "customer 3 reached at 36.7082 after its due time 30"},
 		{"too many routes", [][]int{{1}, {2}, {3}}, true, 0, "3 routes for 2 vehicles"},
 		{"unknown", [][]int{{7}}, false, 0, "unknown customer"},
 	}
@@ -194,7 +194,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate", edit(12, "    1      6   8  5  0  50  10"), "line 12: customer 1 already given on line 11"},
 		{"depot first", edit(10, "    9      0   0  0  0  100  0"), "line 10: the first customer row must be the depot"},
 		{"unreachable", edit(12, "    2      60   80  5  0  50  10"), "customer 2: no vehicle can reach it"},
-		{"no return", edit(12, "    2      6   8  5  0  90  10"), "customer 2: no vehicle can serve it and return"},
+		{"no return", edit(12, "    2      6   8  5  85  90  10"), "customer 2: no vehicle can serve it and return"},
 		{"too heavy", edit(12, "    2      6   8  50  0  50  10"), "customer 2: demand 50 exceeds"},
 	}
 	for _, tt := range tests {
