@@ -1,0 +1,261 @@
+package dispatch
+
+import (
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // month boundaries are taken in the business zone, present or not on the host
+)
+
+// Compensation owed for an outage, under NOM-184-SCFI-2018 (the Mexican standard on
+// telecommunication service contracts): when service is not provided for causes
+// attributable to the provider, the customer is owed the proportional part of the price for
+// the time without service plus a bonus of at least 20 % of that amount.
+//
+// The rules this package applies, each a choice the regulation leaves open:
+//
+//   - Attributable: a report whose verdict is upheld (procedente). A report not upheld is
+//     owed nothing, and needs no plan price.
+//   - Outage: from OutageStart (the incident's start, or the customer's own reported start
+//     when that is later: a customer whose service failed after the incident began is owed
+//     from their own failure) until service was restored. Zero length owes nothing; an end
+//     before the start is an error.
+//   - Proportional price: the monthly plan price × the share of each calendar month the
+//     outage covers, taken in the business zone. An outage across a month end is split, and
+//     each piece is divided by the length of its own month (28, 29, 30 or 31 days; the
+//     time between the month's first instant and the next month's, so a month with a
+//     daylight-saving change still sums to exactly one price).
+//   - Bonus: policy.BonusBP basis points on top (2000 = 20 %); never below MinBonusBP.
+//   - Money is exact: integer centavos and rational arithmetic (math/big), no floats.
+//     The final amount is rounded once, half-up to the centavo (a half centavo goes to the
+//     customer).
+
+// Currency is the ISO 4217 code of every amount this service handles.
+const Currency = "MXN"
+
+// MinBonusBP is the smallest bonus NOM-184-SCFI-2018 allows, in basis points: 20 %.
+const MinBonusBP = 2000
+
+// Centavos is an amount of Mexican pesos in centavos (hundredths of a peso). Amounts are
+// never floats.
+type Centavos int64
+
+// String formats c as pesos with two decimals: "1234.50", "-0.05".
+func (c Centavos) String() string {
+	sign := ""
+	n := int64(c)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	frac := strconv.FormatInt(n%100, 10)
+	if len(frac) == 1 {
+		frac = "0" + frac
+	}
+	return sign + strconv.FormatInt(n/100, 10) + "." + frac
+}
+
+// maxPesos bounds parsed amounts well inside int64 centavos and inside the database's
+// numeric(12,2) columns.
+const maxPesos = 9_999_999_999
+
+// ParseCentavos reads a non-negative amount of pesos written with at most two decimals
+// ("299", "299.5", "1299.00"; a leading "$" and thousands commas are accepted). field names
+// the input in errors.
+func ParseCentavos(field, s string) (Centavos, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "$")
+	s = strings.ReplaceAll(s, ",", "")
+	if s == "" {
+		return 0, Invalid(field, "is required")
+	}
+	if strings.HasPrefix(s, "-") {
+		return 0, Invalid(field, "must not be negative")
+	}
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" {
+		whole = "0"
+	}
+	if !allDigits(whole) || (hasDot && (frac == "" || !allDigits(frac))) {
+		return 0, Invalid(field, "is not an amount in pesos (e.g. 349.00)")
+	}
+	if len(frac) > 2 {
+		return 0, Invalid(field, "has more than two decimals")
+	}
+	if len(whole) > 10 {
+		return 0, Invalid(field, "is too large")
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > maxPesos {
+		return 0, Invalid(field, "is too large")
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	f, _ := strconv.ParseInt(frac, 10, 64)
+	return Centavos(w*100 + f), nil
+}
+
+// MarshalJSON writes c as a JSON string of pesos with two decimals ("349.00"), so that no
+// client reads money through a float.
+func (c Centavos) MarshalJSON() ([]byte, error) { return []byte(`"` + c.String() + `"`), nil }
+
+// UnmarshalJSON reads pesos from a JSON string ("349.00") or number (349.5), at most two
+// decimals, not negative.
+func (c *Centavos) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := ParseCentavos("amount", s)
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CompensationPolicy holds the configurable parts of the compensation rule. The zero value
+// is the regulation's minimum (20 % bonus) with months taken in America/Mexico_City.
+type CompensationPolicy struct {
+	// BonusBP is the bonus on top of the proportional price, in basis points (2500 = 25 %).
+	// Zero means MinBonusBP; a value below MinBonusBP is refused by Validate and Compute.
+	BonusBP int
+	// Zone is where calendar months begin and end; nil means America/Mexico_City.
+	Zone *time.Location
+}
+
+// Validate reports a policy the regulation does not allow.
+func (p CompensationPolicy) Validate() error {
+	if p.BonusBP != 0 && (p.BonusBP < MinBonusBP || p.BonusBP > 100_000) {
+		return Invalid("bonus", "must be between %d and 100000 basis points (NOM-184-SCFI-2018 requires at least 20 %%)", MinBonusBP)
+	}
+	return nil
+}
+
+// Bonus returns the bonus in effect, in basis points.
+func (p CompensationPolicy) Bonus() int {
+	if p.BonusBP == 0 {
+		return MinBonusBP
+	}
+	return p.BonusBP
+}
+
+var mexicoCity = func() *time.Location {
+	loc, err := time.LoadLocation("America/Mexico_City")
+	if err != nil { // impossible with time/tzdata linked in
+		return time.FixedZone("CST", -6*3600)
+	}
+	return loc
+}()
+
+func (p CompensationPolicy) zone() *time.Location {
+	if p.Zone == nil {
+		return mexicoCity
+	}
+	return p.Zone
+}
+
+// Compensation is what one report's customer is owed for one outage.
+type Compensation struct {
+	// Amount owed, rounded half-up to the centavo; zero when not upheld or zero-length.
+	Amount   Centavos `json:"amount"`
+	Currency string   `json:"currency"`
+	// OutageStart and OutageEnd bound the time without service that is paid for.
+	OutageStart time.Time `json:"outage_start"`
+	OutageEnd   time.Time `json:"outage_end"`
+	// PlanPrice is the monthly price the amount was computed from; nil when not needed
+	// (not upheld) and not known.
+	PlanPrice *Centavos `json:"plan_price,omitempty"`
+	BonusBP   int       `json:"bonus_bp"`
+	Upheld    bool      `json:"upheld"`
+}
+
+// OutageMinutes is the paid outage in whole minutes (rounded down), for people and exports.
+func (c Compensation) OutageMinutes() int64 {
+	return int64(c.OutageEnd.Sub(c.OutageStart) / time.Minute)
+}
+
+// OutageStart returns when a customer's service failed for the purpose of compensation: the
+// incident's start, or the customer's reported start when that is later. A reported start
+// before the incident is not taken: the provider's outage began at the incident start, and
+// an earlier failure would be a fault of its own. A nil reported start means the incident's.
+func OutageStart(incidentStart time.Time, reported *time.Time) time.Time {
+	if reported != nil && reported.After(incidentStart) {
+		return *reported
+	}
+	return incidentStart
+}
+
+// Compute returns the compensation for an outage from start to end of a plan priced at
+// planPrice a month. It refuses an end before the start (field "restored_at"), and, for an
+// upheld report, a missing or negative plan price (field "plan_price"). A report not upheld
+// is owed zero, whatever its price.
+func (p CompensationPolicy) Compute(planPrice *Centavos, start, end time.Time, upheld bool) (Compensation, error) {
+	if err := p.Validate(); err != nil {
+		return Compensation{}, err
+	}
+	if start.IsZero() {
+		return Compensation{}, Invalid("started_at", "is required")
+	}
+	if end.IsZero() {
+		return Compensation{}, Invalid("restored_at", "is required")
+	}
+	if end.Before(start) {
+		return Compensation{}, Invalid("restored_at", "is before the outage started (%s)", start.UTC().Format(time.RFC3339))
+	}
+	c := Compensation{Currency: Currency, OutageStart: start.UTC(), OutageEnd: end.UTC(), PlanPrice: planPrice, BonusBP: p.Bonus(), Upheld: upheld}
+	if !upheld {
+		return c, nil
+	}
+	if planPrice == nil {
+		return Compensation{}, Invalid("plan_price", "is missing: the customer's monthly plan price is needed to compute the compensation")
+	}
+	if *planPrice < 0 {
+		return Compensation{}, Invalid("plan_price", "must not be negative")
+	}
+	share := MonthShare(start, end, p.zone())
+	owed := new(big.Rat).Mul(share, new(big.Rat).SetInt64(int64(*planPrice)))
+	owed.Mul(owed, big.NewRat(int64(10_000+p.Bonus()), 10_000))
+	c.Amount = Centavos(roundHalfUp(owed))
+	return c, nil
+}
+
+// MonthShare returns how many months' worth of service the interval from start to end is:
+// each piece within one calendar month of zone divided by that month's length, summed.
+// It is zero when end is not after start.
+func MonthShare(start, end time.Time, zone *time.Location) *big.Rat {
+	sum := new(big.Rat)
+	if !end.After(start) {
+		return sum
+	}
+	cur := start.In(zone)
+	for cur.Before(end) {
+		y, m, _ := cur.Date()
+		monthStart := time.Date(y, m, 1, 0, 0, 0, 0, zone)
+		next := time.Date(y, m+1, 1, 0, 0, 0, 0, zone)
+		pieceEnd := next
+		if end.Before(pieceEnd) {
+			pieceEnd = end.In(zone)
+		}
+		piece := pieceEnd.Sub(cur)
+		month := next.Sub(monthStart)
+		sum.Add(sum, big.NewRat(int64(piece), int64(month)))
+		cur = next
+	}
+	return sum
+}
+
+// roundHalfUp rounds a non-negative rational to the nearest integer, halves up.
+func roundHalfUp(r *big.Rat) int64 {
+	num := new(big.Int).Mul(r.Num(), big.NewInt(2))
+	num.Add(num, r.Denom())
+	den := new(big.Int).Mul(r.Denom(), big.NewInt(2))
+	return new(big.Int).Quo(num, den).Int64()
+}
