@@ -12,7 +12,8 @@ import (
 // Options tune a search.
 type Options struct {
 	// TimeLimit bounds the search (together with ctx) and sets how long the
-	// annealing is planned for; 0 means 1 s. The plan is turned into an
+	// annealing is planned for; 0 means 1 s unless Work is set (then only
+	// ctx bounds the search). The plan is turned into an
 	// amount of work (see Work) by a fixed rate, so it does not depend on
 	// how fast the machine happens to be.
 	TimeLimit time.Duration
@@ -55,11 +56,14 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Plan, error) {
 // search runs the construction and the parallel annealing from start.
 func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	limit := opt.TimeLimit
-	if limit <= 0 {
+	if limit <= 0 && opt.Work <= 0 {
 		limit = time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	threads := opt.Threads
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)

@@ -1,0 +1,124 @@
+package schedule_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"despacho/schedule"
+)
+
+// Service-sized benchmarks on a generated town: 50 technicians with lunch
+// breaks, 400 visits a day with 2 h windows and skills, haversine travel.
+// Timings are reported, never asserted.
+
+func townPlan(b *testing.B, days, visits int, limit time.Duration) *schedule.Plan {
+	b.Helper()
+	p := town(42, 50, visits, days)
+	pl, err := schedule.Solve(context.Background(), p, schedule.Options{TimeLimit: limit, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pl
+}
+
+func newVisit(rng *rand.Rand, i, days int) schedule.Visit {
+	d := rng.IntN(days)
+	s := 8 + 2*float64(rng.IntN(5))
+	return schedule.Visit{
+		ID:       fmt.Sprintf("new%d", i),
+		Location: schedule.Location{Lat: 19.43 + (rng.Float64()-0.5)*0.15, Lon: -99.13 + (rng.Float64()-0.5)*0.15},
+		Service:  time.Duration(20+rng.IntN(41)) * time.Minute,
+		Skills:   []string{allSkills[rng.IntN(len(allSkills))]},
+		Windows:  []schedule.Window{{Start: hm(d, s), End: hm(d, s+2)}},
+	}
+}
+
+func reportQuantiles(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	q := func(f float64) float64 { return float64(lat[int(f*float64(len(lat)-1))]) / 1e6 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// BenchmarkInsert inserts one urgent visit into a solved 400-visit day.
+func BenchmarkInsert(b *testing.B) {
+	pl := townPlan(b, 1, 400, 2*time.Second)
+	rng := rand.New(rand.NewPCG(7, 7))
+	lat := make([]time.Duration, 0, b.N)
+	ok := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v := newVisit(rng, i, 1)
+		t0 := time.Now()
+		_, err := schedule.Insert(pl, v)
+		lat = append(lat, time.Since(t0))
+		if err == nil {
+			ok++
+		}
+	}
+	b.StopTimer()
+	reportQuantiles(b, lat)
+	b.ReportMetric(float64(ok)/float64(b.N), "inserted")
+}
+
+// BenchmarkSlots offers 2 h slots over 5 days on a plan of 5 days × 400
+// visits.
+func BenchmarkSlots(b *testing.B) {
+	pl := townPlan(b, 5, 2000, 5*time.Second)
+	rng := rand.New(rand.NewPCG(8, 8))
+	lat := make([]time.Duration, 0, b.N)
+	n := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v := newVisit(rng, i, 1)
+		v.Windows = nil
+		t0 := time.Now()
+		s, err := schedule.Slots(pl, v, hm(0, 7), 5, 2*time.Hour)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(s)
+	}
+	b.StopTimer()
+	reportQuantiles(b, lat)
+	b.ReportMetric(float64(n)/float64(b.N), "slots")
+}
+
+// BenchmarkSolveTown solves the 400-visit day with several time limits and
+// reports distance and assigned weight, to compare 10 s against 60 s:
+//
+//	go test ./schedule -run '^$' -bench 'SolveTown' -benchtime 1x -timeout 10m
+func BenchmarkSolveTown(b *testing.B) {
+	for _, limit := range []time.Duration{2 * time.Second, 10 * time.Second, 60 * time.Second} {
+		b.Run(fmt.Sprint(limit), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				pl := townPlan(b, 1, 400, limit)
+				b.ReportMetric(pl.Meters/1000, "km")
+				b.ReportMetric(float64(pl.Weight), "weight")
+				b.ReportMetric(float64(len(pl.Unassigned)), "unassigned")
+			}
+		})
+	}
+}
+
+// BenchmarkSolve1000 reports the memory of solving 1,000 visits.
+func BenchmarkSolve1000(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		p := town(43, 100, 1000, 1)
+		pl, err := schedule.Solve(context.Background(), p, schedule.Options{TimeLimit: 5 * time.Second, Seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.Sys)/(1<<20), "sys-MiB")
+		b.ReportMetric(float64(len(pl.Unassigned)), "unassigned")
+	}
+}

@@ -1,0 +1,65 @@
+// Package schedule assigns field visits to technicians and orders each
+// technician's day: a vehicle routing problem with time windows, skills,
+// shifts, breaks, capacities, pins and hour-dependent travel. It is pure Go:
+// no database, no HTTP, no clock reads (the caller's ctx and
+// Options.TimeLimit bound a search), and it imports nothing else of ours.
+//
+// # Model
+//
+// Every Technician shift is one route from the start location to the end
+// location. A Visit is served once, starting within one of its hard
+// Windows, by a technician holding all its Skills. A shift's Break is a
+// stop without a place: the technician pauses where the previous stop was.
+// Travel gives free-flow legs (Haversine or a Matrix); Congestion scales
+// them by hour of day by integrating the factor over the leg, so travel
+// stays FIFO.
+//
+// # Objective
+//
+// Hierarchical: first the largest sum of 1+Priority over assigned visits,
+// then the least distance. Windows are hard, so a plan is never late;
+// a visit that does not fit is Unassigned with a Reason (NoSkill, NoShift,
+// WindowUnreachable, OverCapacity and BadPin are found up front; NoRoom
+// means it fits alone but not alongside the rest).
+//
+// # Algorithm
+//
+// Construction inserts visits one by one at their cheapest feasible
+// position, higher priority first. Improvement is SISR (Christiaens &
+// Vanden Berghe, "Slack induction by string removals", 2020): each
+// iteration removes a few strings (or split strings) of consecutive
+// visits from routes near a random seed visit, then reinserts the removed
+// and unassigned visits greedily in a random, demand, far-first or
+// close-first order, skipping each candidate position with probability
+// 0.01 ("blinks"). The result is accepted under simulated annealing; the
+// temperature falls geometrically from 3× to 0.003× the mean leg length of
+// the initial plan.
+//
+// Insertion checks are constant time. Each route caches, per position, the
+// earliest departure (forward) and the latest feasible start (backward):
+// because waiting is allowed, the arrivals at a position that keep the rest
+// of the route feasible form a half-line even with several windows per
+// visit, and a FIFO travel function keeps it so; inserting v after
+// position p is feasible iff v can start in a window and the arrival at p+1
+// is no later than its latest start. Only an insertion right before a
+// break walks forward, since the break then moves to v's place.
+//
+// Search effort is planned in units of work (insertion positions
+// evaluated), not time: Options.TimeLimit is converted at a fixed rate, so
+// the search trajectory depends only on the seed and thread count. Each
+// thread runs its own annealing; at 20 fixed points of the plan they meet,
+// and the threads behind adopt the best plan (lowest cost, ties to the
+// lowest thread). A run whose planned work completes is therefore
+// reproducible; a deadline or cancelled ctx stops early with the best plan
+// so far.
+//
+// # Incremental operations
+//
+// Insert adds one visit at its cheapest feasible position without
+// reordering anyone (milliseconds: it extends the compiled travel tables
+// by one location instead of recompiling). Slots tries each business-hours
+// window for a new visit the same way and offers only those Insert would
+// honour. Reoptimize restarts the search from an existing plan; started
+// visits stay first, position-pinned visits keep their technician and
+// order, and every window — every promise — holds throughout.
+package schedule
