@@ -281,3 +281,76 @@ func validateVisit(p *Problem, i int) error {
 	q.Technicians = nil
 	return validate(&q)
 }
+
+// Assignment is one technician shift's visits in order, as a dispatcher or
+// a store holds them.
+type Assignment struct {
+	Technician string
+	Shift      int
+	Visits     []string // Visit IDs
+}
+
+// NewPlan times the given assignments into a Plan that Insert, Slots and
+// Reoptimize can work on. Breaks are placed at the first feasible point.
+// Visits in no assignment are Unassigned. It fails with ErrInvalid for an
+// unknown or repeated ID and with ErrPinned when an assignment breaks a
+// window, a shift, a skill, a capacity or a break.
+func NewPlan(p *Problem, as []Assignment) (*Plan, error) {
+	in, err := compile(p)
+	if err != nil {
+		return nil, err
+	}
+	vis := map[string]int32{}
+	for i, v := range p.Visits {
+		vis[v.ID] = int32(i)
+	}
+	s := newSol(in)
+	for _, a := range as {
+		ti, ok := in.techIdx[a.Technician]
+		if !ok {
+			return nil, invalidf("assignment: unknown technician %q", a.Technician)
+		}
+		vi := -1
+		for i, ve := range in.veh {
+			if ve.tech == ti && ve.shift == a.Shift {
+				vi = i
+			}
+		}
+		if vi < 0 {
+			return nil, invalidf("assignment: technician %q has no shift %d", a.Technician, a.Shift)
+		}
+		rt := &s.routes[vi]
+		ve := in.veh[vi]
+		seq := []int32{ve.start}
+		for _, id := range a.Visits {
+			c, ok := vis[id]
+			if !ok || s.where[c] >= 0 {
+				return nil, invalidf("assignment: unknown or repeated visit %q", id)
+			}
+			if !in.ok(c, int32(vi)) && !in.nodes[c].start {
+				return nil, fmt.Errorf("%w: visit %q cannot go with technician %q shift %d", ErrPinned, id, a.Technician, a.Shift)
+			}
+			if in.nodes[c].start && len(seq) > 1 {
+				return nil, fmt.Errorf("%w: started visit %q is not first", ErrPinned, id)
+			}
+			s.where[c] = int32(vi)
+			seq = append(seq, c)
+		}
+		seq = append(seq, ve.end)
+		rt.seq = seq
+		if ve.brk >= 0 {
+			placed := false
+			for p := 0; p < len(seq)-1 && !placed; p++ {
+				rt.seq = slices.Insert(slices.Clone(seq), p+1, ve.brk)
+				placed = rt.update(in)
+			}
+			if !placed {
+				return nil, fmt.Errorf("%w: technician %q shift %d: no room for the break", ErrPinned, a.Technician, a.Shift)
+			}
+		} else if !rt.update(in) {
+			return nil, fmt.Errorf("%w: technician %q shift %d: the order given breaks a window, the shift or the capacity", ErrPinned, a.Technician, a.Shift)
+		}
+	}
+	s.total(in)
+	return extract(in, s), nil
+}

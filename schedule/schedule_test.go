@@ -361,3 +361,49 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("same seed: %v/%d vs %v/%d", a.Meters, a.Weight, b.Meters, b.Weight)
 	}
 }
+
+func TestNewPlanRoundTrip(t *testing.T) {
+	p := town(13, 5, 50, 1)
+	pl := solve(t, p, quick)
+	var as []schedule.Assignment
+	for _, r := range pl.Routes {
+		a := schedule.Assignment{Technician: r.Technician, Shift: r.Shift}
+		for _, s := range r.Stops {
+			if s.Visit >= 0 {
+				a.Visits = append(a.Visits, s.ID)
+			}
+		}
+		as = append(as, a)
+	}
+	got, err := schedule.NewPlan(p, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify(t, p, got)
+	if d := got.Meters - pl.Meters; d > 1e-6 || d < -1e-6 || got.Weight != pl.Weight {
+		t.Errorf("rebuilt plan %.3f m weight %d, solved %.3f m weight %d", got.Meters, got.Weight, pl.Meters, pl.Weight)
+	}
+	if _, err := schedule.Insert(got, newVisitT(p)); err != nil && !errors.Is(err, schedule.ErrNoInsertion) {
+		t.Errorf("Insert on a rebuilt plan: %v", err)
+	}
+	// Reversing a long route breaks its windows.
+	for i, a := range as {
+		if len(a.Visits) >= 4 {
+			bad := slices.Clone(as)
+			bad[i].Visits = slices.Clone(a.Visits)
+			slices.Reverse(bad[i].Visits)
+			if _, err := schedule.NewPlan(p, bad); !errors.Is(err, schedule.ErrPinned) {
+				t.Errorf("reversed route: err = %v, want ErrPinned", err)
+			}
+			break
+		}
+	}
+	if _, err := schedule.NewPlan(p, []schedule.Assignment{{Technician: "nobody"}}); !errors.Is(err, schedule.ErrInvalid) {
+		t.Errorf("unknown technician: err = %v, want ErrInvalid", err)
+	}
+}
+
+func newVisitT(p *schedule.Problem) schedule.Visit {
+	return schedule.Visit{ID: "extra", Location: p.Visits[0].Location, Service: 15 * time.Minute,
+		Windows: []schedule.Window{{Start: hm(0, 8), End: hm(0, 17)}}}
+}
