@@ -15,6 +15,7 @@ func (s *Server) registerRoutes() {
 		technician = dispatch.RoleTechnician
 	)
 	_ = []dispatch.Role{admin, dispatcher, agent, technician}
+	desk := Staff(agent, dispatcher, admin)
 
 	// Operability.
 	s.Handle(http.MethodGet, "/healthz", Anyone, "Liveness: 200 while the process runs.", s.healthz)
@@ -26,4 +27,16 @@ func (s *Server) registerRoutes() {
 	s.Handle(http.MethodPost, "/api/login", Anyone, "Sign in: a bearer token and a session cookie.", s.login)
 	s.Handle(http.MethodPost, "/api/logout", SignedIn, "Sign out: ends the session.", s.logout)
 	s.Handle(http.MethodGet, "/api/me", SignedIn, "The signed-in user.", s.me)
+
+	// Reports (tickets).
+	s.Handle(http.MethodPost, "/api/tickets", desk, "File a report taken by staff; Idempotency-Key makes retries safe.", s.createTicket)
+	s.Handle(http.MethodGet, "/api/tickets", desk, "List reports, newest first, with filters and keyset pages.", s.listTickets)
+	s.Handle(http.MethodGet, "/api/tickets/{folio}", desk, "A report with its customer, SLA and timeline.", s.getTicket)
+	s.Handle(http.MethodPost, "/api/tickets/{folio}/transitions", desk, "Change a report: start, wait, resume, resolve, close, cancel, reopen, assign an area, note.", s.transitionTicket)
+	s.Handle(http.MethodPost, "/api/intake/email", Access{Roles: []dispatch.Role{agent, admin}, Gateway: true},
+		"File a report from a raw e-mail; the same Message-ID again gives the same folio.", s.intakeEmail)
+
+	// Customers, without an account.
+	s.Handle(http.MethodPost, "/public/reports", Anyone, "File a report from the public form (rate limited): folio and access code.", s.createPublicReport)
+	s.Handle(http.MethodGet, "/public/reports/{folio}", Anyone, "A report's status for the holder of its access code (?code=).", s.publicReport)
 }

@@ -7,8 +7,11 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +34,15 @@ type Config struct {
 	Registry prometheus.Registerer
 	// Gatherer serves /metrics; nil means prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
+	// Events is the event log writer, with the hooks (SMS outbox) that run in every change's
+	// transaction; nil means a writer without hooks.
+	Events *postgres.Events
+	// SLA is the business calendar (TZ_BUSINESS) and the SLA policies; zero means
+	// America/Mexico_City with Mexican holidays and sla.DefaultPolicies.
+	SLA dispatch.SLA
+	// MailGatewayToken, when set, is a static bearer token the mail gateway may use on the
+	// routes whose Access has Gateway set (e-mail intake).
+	MailGatewayToken string
 }
 
 // HandlerFunc is an HTTP handler that returns its error instead of writing it; the server
@@ -46,6 +58,9 @@ type Access struct {
 	// QueryToken lets the session token come in the `token` query parameter (websockets,
 	// which browsers cannot give headers).
 	QueryToken bool
+	// Gateway lets the mail gateway in with Config.MailGatewayToken as its bearer token;
+	// the handler then runs with no user (see FromGateway).
+	Gateway bool
 }
 
 // Anyone is the access of public routes.
@@ -78,6 +93,12 @@ type Server struct {
 	metrics *httpMetrics
 	limits  *rateLimits
 	handler http.Handler
+
+	events    *postgres.Events
+	reports   *postgres.Reports
+	sla       dispatch.SLA
+	codeFails *limiter // wrong public access codes per client address; lockout
+	gateway   []byte   // SHA-256 of the mail gateway token, nil when none
 }
 
 // New builds the server and its route table.
@@ -100,6 +121,18 @@ func New(cfg Config) *Server {
 		mux:     http.NewServeMux(),
 		metrics: newHTTPMetrics(cfg.Registry),
 		limits:  newRateLimits(cfg.Now),
+		events:  cfg.Events,
+		sla:     cfg.SLA,
+		// Ten wrong codes within 15 minutes lock the address out for 15 minutes.
+		codeFails: newLimiter(cfg.Now, 10, 15*time.Minute, 15*time.Minute),
+	}
+	if s.events == nil {
+		s.events = postgres.NewEvents()
+	}
+	s.reports = postgres.NewReports(cfg.DB, s.events, cfg.SLA)
+	if cfg.MailGatewayToken != "" {
+		h := sha256.Sum256([]byte(cfg.MailGatewayToken))
+		s.gateway = h[:]
 	}
 	s.registerRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -136,6 +169,10 @@ func (s *Server) HandleHTTP(method, pattern string, access Access, summary strin
 // guard authenticates the caller and enforces access before h.
 func (s *Server) guard(access Access, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if access.Gateway && s.isGateway(r) {
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), gatewayKey{}, true)))
+			return
+		}
 		user, viaCookie, err := s.authenticate(r, access.QueryToken)
 		if err != nil && (!access.Public || dispatch.ErrorKind(err) == dispatch.KindUnavailable) {
 			WriteError(w, r, s.log, err)
@@ -171,6 +208,28 @@ func allowed(a Access, role dispatch.Role) bool {
 }
 
 type actorKey struct{}
+
+type gatewayKey struct{}
+
+// FromGateway reports whether the request came from the mail gateway with its token.
+func FromGateway(ctx context.Context) bool {
+	ok, _ := ctx.Value(gatewayKey{}).(bool)
+	return ok
+}
+
+// isGateway reports whether r carries the mail gateway's bearer token. Both sides are hashed
+// first so the comparison takes the same time whatever the length of the guess.
+func (s *Server) isGateway(r *http.Request) bool {
+	if s.gateway == nil {
+		return false
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(h[:], s.gateway) == 1
+}
 
 // Actor returns the signed-in user making the request, or nil for an anonymous caller.
 func Actor(ctx context.Context) *dispatch.User {

@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+)
+
+type customerRow struct {
+	bun.BaseModel `bun:"table:customers,alias:c"`
+	dispatch.Customer
+}
+
+type locationRow struct {
+	bun.BaseModel `bun:"table:locations,alias:l"`
+	dispatch.Location
+}
+
+// Customers reads customers.
+type Customers struct {
+	db bun.IDB
+}
+
+// NewCustomers returns the customer store on db.
+func NewCustomers(db bun.IDB) *Customers { return &Customers{db: db} }
+
+// ByID returns the customer with that id.
+func (s *Customers) ByID(ctx context.Context, id int64) (*dispatch.Customer, error) {
+	return oneCustomer(ctx, s.db, "c.id = ?", id)
+}
+
+// ByPhone returns the customer whose phone is e164 (already normalized).
+func (s *Customers) ByPhone(ctx context.Context, e164 string) (*dispatch.Customer, error) {
+	return oneCustomer(ctx, s.db, "c.phone = ?", e164)
+}
+
+func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispatch.Customer, error) {
+	var row customerRow
+	err := db.NewSelect().Model(&row).Where(where, arg).OrderExpr("c.id").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("customer")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &row.Customer, nil
+}
+
+// matchCustomer finds the customer c describes — by phone, else by e-mail — or creates it,
+// inside tx, and replaces *c with the stored row. When staff give it (trusted), an access
+// point and plan price fill in or update the stored ones, and a phone or e-mail the stored
+// customer lacks is added; a public form never changes a stored customer.
+func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool) error {
+	var found *dispatch.Customer
+	var err error
+	if c.Phone != "" {
+		found, err = oneCustomer(ctx, tx, "c.phone = ?", c.Phone)
+		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return err
+		}
+	}
+	if found == nil && c.Email != "" {
+		found, err = oneCustomer(ctx, tx, "lower(c.email) = ?", c.Email)
+		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return err
+		}
+	}
+	if found == nil {
+		row := &customerRow{Customer: *c}
+		// A concurrent report for the same new phone waits here and then gets the same row.
+		err := tx.NewInsert().Model(row).ExcludeColumn("id", "created_at").
+			On("CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone").
+			Returning("*").Scan(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+		*c = row.Customer
+		return nil
+	}
+	if trusted {
+		q := tx.NewUpdate().Table("customers").Where("id = ?", found.ID)
+		changed := false
+		if c.AccessPoint != "" && c.AccessPoint != found.AccessPoint {
+			q, changed = q.Set("access_point = ?", c.AccessPoint), true
+		}
+		if c.PlanPrice != nil {
+			q, changed = q.Set("plan_price = ?", *c.PlanPrice), true
+		}
+		if c.Email != "" && found.Email == "" {
+			q, changed = q.Set("email = ?", c.Email), true
+		}
+		if c.Phone != "" && found.Phone == "" {
+			q, changed = q.Set("phone = ?", c.Phone), true
+		}
+		if changed {
+			row := &customerRow{}
+			if err := q.Returning("*").Scan(ctx, row); err != nil {
+				if IsUniqueViolation(err) {
+					return dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
+				}
+				return Wrap(err)
+			}
+			found = &row.Customer
+		}
+	}
+	*c = *found
+	return nil
+}
+
+// addLocation stores l for customerID inside tx, or reuses the customer's location with the
+// same address line (filling in coordinates and zone given now).
+func addLocation(ctx context.Context, tx bun.Tx, customerID int64, l *dispatch.Location) error {
+	l.CustomerID = customerID
+	row := &locationRow{Location: *l}
+	err := tx.NewInsert().Model(row).ExcludeColumn("id", "created_at").
+		On("CONFLICT (customer_id, line) DO UPDATE").
+		Set("lat = COALESCE(EXCLUDED.lat, l.lat), lon = COALESCE(EXCLUDED.lon, l.lon), zone = COALESCE(EXCLUDED.zone, l.zone)").
+		Returning("*").Scan(ctx)
+	if err != nil {
+		return Wrap(err)
+	}
+	*l = row.Location
+	return nil
+}

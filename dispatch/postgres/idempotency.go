@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+)
+
+// IdempotencyKey makes a creating request safe to retry: the first request that claims
+// (Scope, Key) does the work and stores its answer in the same transaction; later ones get
+// that answer back. Scope separates callers and routes (e.g. "tickets:user:12"); Hash is
+// the digest of the request, so a reused key with another request is refused. A nil Hash
+// means any request with the key is the same one (e-mail Message-IDs).
+type IdempotencyKey struct {
+	Scope string
+	Key   string
+	Hash  []byte
+}
+
+// RequestHash digests a request body for an IdempotencyKey.
+func RequestHash(body []byte) []byte {
+	h := sha256.Sum256(body)
+	return h[:]
+}
+
+// Answer is a stored answer to a request.
+type Answer struct {
+	Status   int
+	Body     json.RawMessage
+	ReportID int64
+	// Replayed is true when the answer was stored by an earlier request.
+	Replayed bool
+}
+
+// claimKey claims k inside tx. It returns nil when the caller now owns the key and must do
+// the work, or the earlier request's answer. A concurrent request holding the key makes
+// this wait until it commits (then its answer is returned) or rolls back (then the key is
+// ours). A reused key with a different request is invalid (HTTP 422).
+func claimKey(ctx context.Context, tx bun.Tx, k *IdempotencyKey, now time.Time) (*Answer, error) {
+	hash := k.Hash
+	if hash == nil {
+		hash = []byte{}
+	}
+	var claimed []string
+	err := tx.NewRaw(`INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (scope, key) DO NOTHING RETURNING key`, k.Scope, k.Key, hash, now).Scan(ctx, &claimed)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	if len(claimed) == 1 {
+		return nil, nil
+	}
+	var row struct {
+		RequestHash []byte          `bun:"request_hash"`
+		Status      int             `bun:"status"`
+		Response    json.RawMessage `bun:"response"`
+		ReportID    *int64          `bun:"report_id"`
+	}
+	err = tx.NewRaw(`SELECT request_hash, status, response, report_id FROM idempotency_keys WHERE scope = ? AND key = ?`,
+		k.Scope, k.Key).Scan(ctx, &row)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	if k.Hash != nil && !bytes.Equal(row.RequestHash, k.Hash) {
+		return nil, &dispatch.Error{Kind: dispatch.KindInvalid, Code: "idempotency_key_reused", Field: "Idempotency-Key",
+			Message: "this Idempotency-Key was already used with a different request"}
+	}
+	a := &Answer{Status: row.Status, Body: row.Response, Replayed: true}
+	if row.ReportID != nil {
+		a.ReportID = *row.ReportID
+	}
+	return a, nil
+}
+
+// saveAnswer stores the answer of the request that claimed k, in the same transaction.
+func saveAnswer(ctx context.Context, tx bun.Tx, k *IdempotencyKey, a *Answer) error {
+	var reportID any
+	if a.ReportID != 0 {
+		reportID = a.ReportID
+	}
+	_, err := tx.NewRaw(`UPDATE idempotency_keys SET status = ?, response = ?, report_id = ? WHERE scope = ? AND key = ?`,
+		a.Status, string(a.Body), reportID, k.Scope, k.Key).Exec(ctx)
+	return Wrap(err)
+}
+
+// PurgeIdempotencyKeys deletes the keys of scopes starting with scopePrefix (e.g.
+// "tickets:") older than before, and returns how many went. Retries come within minutes, so
+// a day is plenty; stored answers may hold a report's access code, so they should not be
+// kept for ever. E-mail Message-IDs (scope "email") are worth keeping longer.
+func PurgeIdempotencyKeys(ctx context.Context, db bun.IDB, scopePrefix string, before time.Time) (int64, error) {
+	res, err := db.NewRaw(`DELETE FROM idempotency_keys WHERE starts_with(scope, ?) AND created_at < ?`, scopePrefix, before).Exec(ctx)
+	if err != nil {
+		return 0, Wrap(err)
+	}
+	return res.RowsAffected()
+}

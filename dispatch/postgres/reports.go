@@ -1,0 +1,400 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/sla"
+)
+
+type reportRow struct {
+	bun.BaseModel `bun:"table:reports,alias:r"`
+	dispatch.Report
+}
+
+// Reports stores reports, their customers and locations. Every change is written together
+// with the event that records it.
+type Reports struct {
+	db     *bun.DB
+	events *Events
+	sla    dispatch.SLA
+}
+
+// NewReports returns the report store on db; events records every change and s gives the
+// due times (zero means the default calendar and policies).
+func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
+	if events == nil {
+		events = NewEvents()
+	}
+	if s.Calendar == nil {
+		s.Calendar = sla.DefaultCalendar()
+	}
+	if s.Policies == nil {
+		s.Policies = sla.DefaultPolicies()
+	}
+	return &Reports{db: db, events: events, sla: s}
+}
+
+// Origin says who creates or changes a report. Staff are users; otherwise Actor names the
+// source ("customer" for the public form and e-mails from the mail gateway).
+type Origin struct {
+	User  *dispatch.User
+	Actor string
+}
+
+func (o Origin) event(ev *dispatch.Event) {
+	if o.User != nil {
+		ev.Actor, ev.ActorUserID = dispatch.ActorOf(o.User)
+		return
+	}
+	ev.Actor = o.Actor
+	if ev.Actor == "" {
+		ev.Actor = "system"
+	}
+}
+
+// Created is what Create made.
+type Created struct {
+	Report     *dispatch.Report
+	Customer   *dispatch.Customer
+	Location   *dispatch.Location
+	AccessCode string // shown once; only its hash is stored
+}
+
+// CreateOptions are the optional parts of Create.
+type CreateOptions struct {
+	// Key makes the creation idempotent; Answer then gives what to store for it.
+	Key    *IdempotencyKey
+	Answer func(*Created) (status int, body any)
+	// Trusted lets the input update the stored customer (staff input); the public form may not.
+	Trusted bool
+}
+
+// Create stores a validated new report in one transaction: it finds or creates the
+// customer (by phone, else e-mail), stores the location, allocates the folio, sets the
+// access code and due times, and writes report.created. With a key, a repeated request
+// returns (nil, the first answer) and creates nothing; otherwise the answer is the one
+// opts.Answer made, stored with the key.
+func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin, opts CreateOptions) (*Created, *Answer, error) {
+	var out *Created
+	var answer *Answer
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out, answer = nil, nil
+		if opts.Key != nil {
+			a, err := claimKey(ctx, tx, opts.Key, nr.Report.CreatedAt)
+			if err != nil || a != nil {
+				answer = a
+				return err
+			}
+		}
+		r := *nr.Report
+		c := *nr.Customer
+		if err := matchCustomer(ctx, tx, &c, opts.Trusted); err != nil {
+			return err
+		}
+		r.CustomerID = c.ID
+		var loc *dispatch.Location
+		if nr.Location != nil {
+			l := *nr.Location
+			if err := addLocation(ctx, tx, c.ID, &l); err != nil {
+				return err
+			}
+			loc, r.LocationID = &l, l.ID
+		}
+		if by.User != nil {
+			r.CreatedBy = by.User.ID
+		}
+		if r.Pauses == nil {
+			r.Pauses = []dispatch.Pause{}
+		}
+		r.ComputeSLA(s.sla)
+		// The folio counter row stays locked until commit: allocate it last.
+		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
+		var n int64
+		err := tx.NewRaw(`INSERT INTO folio_counters (year, last) VALUES (?, 1)
+			ON CONFLICT (year) DO UPDATE SET last = folio_counters.last + 1 RETURNING last`, year).Scan(ctx, &n)
+		if err != nil {
+			return Wrap(err)
+		}
+		r.Folio = dispatch.FormatFolio(year, n)
+		code := dispatch.NewAccessCode()
+		r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
+		row := &reportRow{Report: r}
+		if _, err := tx.NewInsert().Model(row).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		r.ID = row.ID
+		ev := &dispatch.Event{Type: dispatch.EventReportCreated, At: r.CreatedAt, Channel: string(r.Channel), ReportID: r.ID}
+		by.event(ev)
+		data := map[string]any{
+			"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
+			"status": r.Status, "subject": r.Subject, "customer_id": c.ID, "due_at": r.DueAt,
+		}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return err
+		}
+		out = &Created{Report: &r, Customer: &c, Location: loc, AccessCode: code}
+		if opts.Key != nil && opts.Answer != nil {
+			status, body := opts.Answer(out)
+			b, err := json.Marshal(body)
+			if err != nil {
+				return err
+			}
+			answer = &Answer{Status: status, Body: b, ReportID: r.ID}
+			if err := saveAnswer(ctx, tx, opts.Key, answer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, Wrap(err)
+	}
+	if answer != nil && answer.Replayed {
+		return nil, answer, nil
+	}
+	return out, answer, nil
+}
+
+// Get returns the report with that folio, its customer, location and timeline.
+func (s *Reports) Get(ctx context.Context, folio string) (*dispatch.ReportDetail, error) {
+	return s.get(ctx, s.db, folio, false)
+}
+
+func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate bool) (*dispatch.ReportDetail, error) {
+	folio, ok := dispatch.ParseFolio(folio)
+	if !ok {
+		return nil, dispatch.NotFound("report")
+	}
+	var row reportRow
+	q := db.NewSelect().Model(&row).Where("r.folio = ?", folio)
+	if forUpdate {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("report")
+	} else if err != nil {
+		return nil, Wrap(err)
+	}
+	d := &dispatch.ReportDetail{Report: &row.Report}
+	c, err := oneCustomer(ctx, db, "c.id = ?", row.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	d.Customer = c
+	if row.LocationID != 0 {
+		var l locationRow
+		if err := db.NewSelect().Model(&l).Where("l.id = ?", row.LocationID).Scan(ctx); err != nil {
+			return nil, Wrap(err)
+		}
+		d.Location = &l.Location
+	}
+	if !forUpdate {
+		if d.Timeline, err = Timeline(ctx, db, row.ID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Change applies one action to the report with that folio, as of now, and records it with
+// its event in one transaction; it returns the report as it now stands. Illegal moves are
+// conflicts (illegal_transition), a stale version is stale_version.
+func (s *Reports) Change(ctx context.Context, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.ReportDetail, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		d, err := s.get(ctx, tx, folio, true)
+		if err != nil {
+			return err
+		}
+		r := d.Report
+		old := r.Version
+		ch, typ, data, err := r.Apply(c, now, s.sla)
+		if err != nil {
+			return err
+		}
+		r.Version = old + 1
+		if r.Pauses == nil {
+			r.Pauses = []dispatch.Pause{}
+		}
+		row := &reportRow{Report: *r}
+		res, err := tx.NewUpdate().Model(row).ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
+			Where("r.id = ?", r.ID).Where("r.version = ?", old).Exec(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return dispatch.Conflict("stale_version", "the report changed meanwhile; reload it")
+		}
+		ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
+		by.event(ev)
+		data["folio"], data["version"] = r.Folio, r.Version
+		return s.events.Append(ctx, tx, ev, data)
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, folio)
+}
+
+// ListFilter selects reports for List. Zero fields do not filter.
+type ListFilter struct {
+	Statuses  []dispatch.Status
+	Kind      sla.Kind
+	Area      dispatch.Area
+	DueBefore time.Time
+	// Query is searched, case-insensitively, in the folio, subject, description and
+	// customer name.
+	Query string
+	// After is the cursor of the previous page ("" for the first).
+	After string
+	Limit int
+}
+
+// ListItem is one report of a list.
+type ListItem struct {
+	dispatch.Report
+	CustomerName  string `bun:"customer_name"`
+	CustomerPhone string `bun:"customer_phone"`
+}
+
+// List returns reports matching f, newest first, one page at a time, and the cursor of the
+// next page ("" on the last). A cursor not made by List is invalid ("after").
+func (s *Reports) List(ctx context.Context, f ListFilter) ([]ListItem, string, error) {
+	if f.Limit <= 0 || f.Limit > 100 {
+		f.Limit = 50
+	}
+	var rows []struct {
+		bun.BaseModel `bun:"table:reports,alias:r"`
+		ListItem
+	}
+	q := s.db.NewSelect().Model(&rows).ColumnExpr("r.*").
+		ColumnExpr("c.name AS customer_name, c.phone AS customer_phone").
+		Join("JOIN customers AS c ON c.id = r.customer_id")
+	if f.After != "" {
+		id, ok := decodeCursor(f.After)
+		if !ok {
+			return nil, "", dispatch.Invalid("after", "is not a cursor returned by this list")
+		}
+		q = q.Where("r.id < ?", id)
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("r.status IN (?)", bun.In(f.Statuses))
+	}
+	if f.Kind != "" {
+		q = q.Where("r.kind = ?", f.Kind)
+	}
+	if f.Area != "" {
+		q = q.Where("r.area = ?", f.Area)
+	}
+	if !f.DueBefore.IsZero() {
+		q = q.Where("r.due_at < ?", f.DueBefore)
+	}
+	if f.Query != "" {
+		pat := "%" + likeEscaper.Replace(f.Query) + "%"
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("r.folio ILIKE ?", pat).WhereOr("r.subject ILIKE ?", pat).
+				WhereOr("r.description ILIKE ?", pat).WhereOr("c.name ILIKE ?", pat)
+		})
+	}
+	if err := q.OrderExpr("r.id DESC").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
+		return nil, "", Wrap(err)
+	}
+	next := ""
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		next = encodeCursor(rows[len(rows)-1].ID)
+	}
+	out := make([]ListItem, len(rows))
+	for i := range rows {
+		out[i] = rows[i].ListItem
+	}
+	return out, next, nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func encodeCursor(id int64) string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(id))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 8 {
+		return 0, false
+	}
+	id := int64(binary.BigEndian.Uint64(b))
+	return id, id > 0
+}
+
+// MarkSLA records, as of now, the active reports whose resolution budget is 80 % used
+// (report.sla_at_risk) or used up (report.sla_breached), each at most once per report, and
+// returns how many it marked. Reports waiting on the customer are skipped: their clock is
+// stopped. Rows another transaction holds are left for the next run. Marking does not bump
+// a report's version, so it never makes a person's change stale.
+func (s *Reports) MarkSLA(ctx context.Context, now time.Time) (atRisk, breached int, err error) {
+	const batch = 200
+	for {
+		n, marked := 0, atRisk+breached
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			n = 0
+			var rows []reportRow
+			err := tx.NewSelect().Model(&rows).
+				Where("r.status IN ('open', 'in_progress', 'awaiting_visit')").
+				Where("r.sla_state <> 'breached'").
+				Where("(r.sla_state = 'ok' AND r.sla_risk_at <= ?) OR r.due_at <= ?", now, now).
+				OrderExpr("r.id").Limit(batch).For("UPDATE SKIP LOCKED").Scan(ctx)
+			if err != nil {
+				return Wrap(err)
+			}
+			n = len(rows)
+			for i := range rows {
+				r := &rows[i].Report
+				st := r.SLAStatus(s.sla, now)
+				var typ string
+				switch {
+				case st.State == sla.StateBreached:
+					typ = dispatch.EventReportSLABreached
+				case st.State == sla.StateAtRisk && r.SLAState == sla.StateOK:
+					typ = dispatch.EventReportSLAAtRisk
+				default:
+					// The stored instants ran ahead of the policy (it changed): recompute them.
+					r.ComputeSLA(s.sla)
+					if _, err := tx.NewRaw(`UPDATE reports SET due_at = ?, sla_risk_at = ? WHERE id = ?`, r.DueAt, r.SLARiskAt, r.ID).Exec(ctx); err != nil {
+						return Wrap(err)
+					}
+					continue
+				}
+				if _, err := tx.NewRaw(`UPDATE reports SET sla_state = ? WHERE id = ?`, st.State, r.ID).Exec(ctx); err != nil {
+					return Wrap(err)
+				}
+				ev := &dispatch.Event{Type: typ, At: now, Actor: "system", ReportID: r.ID}
+				data := map[string]any{"folio": r.Folio, "due_at": st.Due, "used": st.Used, "area": r.Area, "priority": r.Priority}
+				if err := s.events.Append(ctx, tx, ev, data); err != nil {
+					return err
+				}
+				if st.State == sla.StateBreached {
+					breached++
+				} else {
+					atRisk++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return atRisk, breached, Wrap(err)
+		}
+		if n < batch || atRisk+breached == marked {
+			return atRisk, breached, nil
+		}
+	}
+}

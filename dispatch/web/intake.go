@@ -1,0 +1,107 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"despacho/dispatch"
+	"despacho/dispatch/mailintake"
+	"despacho/dispatch/postgres"
+)
+
+type intakeAnswer struct {
+	Folio string `json:"folio"`
+}
+
+// intakeEmail files a report from a raw RFC 5322 message (Content-Type: message/rfc822),
+// sent by an agent or by the mail gateway with its token. The sender is matched to a
+// customer by e-mail or becomes a new one; the kind is guessed from the words used. The same
+// Message-ID again answers 200 with the first folio and creates nothing: the id is claimed
+// in the same transaction as the report.
+func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "message/rfc822" {
+		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be message/rfc822"}
+	}
+	raw, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	msg, err := mailintake.Parse(raw)
+	var pe *mailintake.ParseError
+	switch {
+	case errors.Is(err, mailintake.ErrTooLarge):
+		return &dispatch.Error{Kind: dispatch.KindTooLarge, Code: "body_too_large", Message: "the message is too large"}
+	case errors.Is(err, mailintake.ErrNoFrom):
+		return dispatch.Invalid("from", "the message has no sender")
+	case errors.Is(err, mailintake.ErrNoBody):
+		return dispatch.Invalid("body", "the message has no subject and no text")
+	case errors.As(err, &pe):
+		return dispatch.Malformed("cannot read the message's %s: %v", pe.Part, pe.Err)
+	case err != nil:
+		return dispatch.Malformed("cannot read the message: %v", err)
+	}
+	name := strings.TrimSpace(msg.FromName)
+	if name == "" {
+		name, _, _ = strings.Cut(msg.FromAddress, "@")
+	}
+	desc := msg.Text
+	if strings.TrimSpace(desc) == "" {
+		desc = msg.Subject
+	}
+	in := dispatch.ReportInput{
+		Channel:     string(dispatch.ChannelEmail),
+		Kind:        string(dispatch.GuessKind(msg.Subject + "\n" + desc)),
+		Subject:     cutRunes(msg.Subject, dispatch.MaxSubject),
+		Description: cutRunes(desc, dispatch.MaxDescription),
+		Customer:    dispatch.CustomerInput{Name: cutRunes(name, 200), Email: msg.FromAddress},
+	}
+	nr, err := in.Validate(s.now())
+	if err != nil {
+		var de *dispatch.Error
+		if errors.As(err, &de) && strings.HasPrefix(de.Field, "customer.") {
+			return dispatch.Invalid("from", "the sender's address cannot be used: %s", de.Message)
+		}
+		return err
+	}
+	// Message-IDs have no length limit: long ones are keyed by their digest.
+	key := msg.MessageID
+	if len(key) > 300 {
+		sum := sha256.Sum256([]byte(key))
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	by := postgres.Origin{User: Actor(r.Context()), Actor: "customer"}
+	created, answer, err := s.reports.Create(r.Context(), nr, by, postgres.CreateOptions{
+		Key:    &postgres.IdempotencyKey{Scope: "email", Key: key},
+		Answer: func(c *postgres.Created) (int, any) { return http.StatusCreated, intakeAnswer{Folio: c.Report.Folio} },
+	})
+	if err != nil {
+		return err
+	}
+	if answer != nil && answer.Replayed {
+		writeRaw(w, http.StatusOK, answer.Body)
+		return nil
+	}
+	WriteJSON(w, http.StatusCreated, intakeAnswer{Folio: created.Report.Folio})
+	return nil
+}
+
+// cutRunes cuts s to at most n runes and drops control characters other than line breaks
+// and tabs, which mail may carry but report texts refuse.
+func cutRunes(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

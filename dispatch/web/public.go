@@ -1,0 +1,149 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+// publicReportInput is what the public web form sends: no access point, price or channel.
+type publicReportInput struct {
+	Customer struct {
+		Name     string `json:"name"`
+		Phone    string `json:"phone"`
+		Email    string `json:"email"`
+		Language string `json:"language"`
+	} `json:"customer"`
+	Address *struct {
+		Line string `json:"line"`
+	} `json:"address"`
+	Kind        string `json:"kind"`
+	Subject     string `json:"subject"`
+	Description string `json:"description"`
+}
+
+type publicCreated struct {
+	Folio      string `json:"folio"`
+	AccessCode string `json:"access_code"`
+}
+
+// createPublicReport files a report from the public web form, rate limited per client
+// address. It answers the folio and the access code the customer follows it with; it never
+// changes a customer already on file.
+func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limits.public.allow("public-report:" + clientIP(r)); err != nil {
+		return err
+	}
+	var p publicReportInput
+	if err := DecodeJSON(r, &p); err != nil {
+		return err
+	}
+	in := dispatch.ReportInput{
+		Channel: string(dispatch.ChannelWeb), Kind: p.Kind, Subject: p.Subject, Description: p.Description,
+		Customer: dispatch.CustomerInput{Name: p.Customer.Name, Phone: p.Customer.Phone, Email: p.Customer.Email, Language: p.Customer.Language},
+	}
+	if p.Address != nil {
+		in.Address = &dispatch.AddressInput{Line: p.Address.Line}
+	}
+	nr, err := in.Validate(s.now())
+	if err != nil {
+		return err
+	}
+	created, _, err := s.reports.Create(r.Context(), nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, publicCreated{Folio: created.Report.Folio, AccessCode: created.AccessCode})
+	return nil
+}
+
+// publicStatus is what a customer holding the access code sees: no internal notes, no
+// customer data, no staff names.
+type publicStatus struct {
+	Folio      string          `json:"folio"`
+	Status     dispatch.Status `json:"status"`
+	Kind       string          `json:"kind"`
+	Subject    string          `json:"subject"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	DueAt      *time.Time      `json:"due_at"`
+	Resolution *struct {
+		Cause             string     `json:"cause"`
+		Verdict           string     `json:"verdict"`
+		ServiceRestored   *bool      `json:"service_restored"`
+		ServiceRestoredAt *time.Time `json:"service_restored_at,omitempty"`
+	} `json:"resolution"`
+	Timeline []publicStep `json:"timeline"`
+}
+
+type publicStep struct {
+	Type   string    `json:"type"`
+	At     time.Time `json:"at"`
+	Status string    `json:"status,omitempty"`
+}
+
+// publicEventTypes are the events a customer may see on the status page.
+var publicEventTypes = map[string]bool{
+	dispatch.EventReportCreated: true, dispatch.EventReportStatusChanged: true, dispatch.EventReportResolved: true,
+	dispatch.EventReportClosed: true, dispatch.EventReportCancelled: true, dispatch.EventReportReopened: true,
+}
+
+// publicReport shows a report's status to the holder of its access code. An unknown folio
+// and a wrong code get the same 404; after ten wrong codes a client address is locked out
+// for a while (429), and every lookup counts against the public rate limit.
+func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
+	ip := clientIP(r)
+	if err := s.codeFails.check("code-ip:" + ip); err != nil {
+		return err
+	}
+	if err := s.limits.public.allow("public-status:" + ip); err != nil {
+		return err
+	}
+	code := r.URL.Query().Get("code")
+	d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
+	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+		return err
+	}
+	if err != nil || len(code) > 64 || !d.Report.CheckAccessCode(code) {
+		s.codeFails.fail("code-ip:" + ip)
+		return dispatch.NotFound("report")
+	}
+	rep := d.Report
+	out := publicStatus{Folio: rep.Folio, Status: rep.Status, Kind: string(rep.Kind), Subject: rep.Subject,
+		CreatedAt: rep.CreatedAt, UpdatedAt: rep.UpdatedAt, DueAt: rep.DueAt, Timeline: []publicStep{}}
+	if rep.Verdict != "" && (rep.Status == dispatch.StatusResolved || rep.Status == dispatch.StatusClosed) {
+		out.Resolution = &struct {
+			Cause             string     `json:"cause"`
+			Verdict           string     `json:"verdict"`
+			ServiceRestored   *bool      `json:"service_restored"`
+			ServiceRestoredAt *time.Time `json:"service_restored_at,omitempty"`
+		}{rep.Cause, string(rep.Verdict), rep.ServiceRestored, rep.ServiceRestoredAt}
+	}
+	status := dispatch.StatusOpen
+	for _, ev := range d.Timeline {
+		if !publicEventTypes[ev.Type] {
+			continue
+		}
+		if to := eventTo(ev); to != "" {
+			status = dispatch.Status(to)
+		}
+		out.Timeline = append(out.Timeline, publicStep{Type: ev.Type, At: ev.At, Status: string(status)})
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// eventTo reads the status an event moved a report to ("" when it did not move it).
+func eventTo(ev dispatch.Event) string {
+	var d struct {
+		To string `json:"to"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	return d.To
+}

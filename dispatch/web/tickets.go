@@ -1,0 +1,327 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/sla"
+)
+
+// customerView is a customer as staff see it.
+type customerView struct {
+	ID          int64    `json:"id"`
+	Name        string   `json:"name"`
+	Phone       string   `json:"phone,omitempty"`
+	Email       string   `json:"email,omitempty"`
+	Language    string   `json:"language"`
+	SMSOptOut   bool     `json:"sms_opt_out"`
+	AccessPoint string   `json:"access_point,omitempty"`
+	PlanPrice   *float64 `json:"plan_price,omitempty"`
+}
+
+type addressView struct {
+	Line string   `json:"line"`
+	Lat  *float64 `json:"lat"`
+	Lon  *float64 `json:"lon"`
+	Zone string   `json:"zone,omitempty"`
+}
+
+type resolutionView struct {
+	Cause               string     `json:"cause"`
+	Verdict             string     `json:"verdict"`
+	ServiceRestored     *bool      `json:"service_restored"`
+	RestoredConfirmedAt *time.Time `json:"confirmed_at,omitempty"`
+	Notes               string     `json:"notes,omitempty"`
+	ResolvedAt          *time.Time `json:"resolved_at,omitempty"`
+}
+
+type timelineEntry struct {
+	ID      int64           `json:"id"`
+	Type    string          `json:"type"`
+	At      time.Time       `json:"at"`
+	Actor   string          `json:"actor"`
+	Channel string          `json:"channel,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// ticketView is a report as staff see it: the contract's fields and the rest.
+type ticketView struct {
+	ID                 int64           `json:"id"`
+	Folio              string          `json:"folio"`
+	Status             dispatch.Status `json:"status"`
+	Kind               sla.Kind        `json:"kind"`
+	Channel            string          `json:"channel"`
+	Priority           sla.Priority    `json:"priority"`
+	Area               dispatch.Area   `json:"area"`
+	Subject            string          `json:"subject"`
+	Description        string          `json:"description"`
+	Customer           customerView    `json:"customer"`
+	Address            *addressView    `json:"address"`
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+	Version            int             `json:"version"`
+	FirstResponseDueAt *time.Time      `json:"first_response_due_at"`
+	FirstRespondedAt   *time.Time      `json:"first_responded_at"`
+	DueAt              *time.Time      `json:"due_at"`
+	SLAState           sla.State       `json:"sla_state"`
+	SLAPaused          bool            `json:"sla_paused"`
+	OutageStartedAt    *time.Time      `json:"outage_started_at,omitempty"`
+	ServiceRestoredAt  *time.Time      `json:"service_restored_at,omitempty"`
+	Resolution         *resolutionView `json:"resolution"`
+	IncidentID         *int64          `json:"incident_id"`
+	Compensation       any             `json:"compensation"` // null until incidents compute it
+	AccessCode         string          `json:"access_code,omitempty"`
+	Timeline           []timelineEntry `json:"timeline"`
+}
+
+func viewCustomer(c *dispatch.Customer) customerView {
+	return customerView{ID: c.ID, Name: c.Name, Phone: c.Phone, Email: c.Email, Language: string(c.Language),
+		SMSOptOut: c.SMSOptOut, AccessPoint: c.AccessPoint, PlanPrice: c.PlanPrice}
+}
+
+func viewAddress(l *dispatch.Location) *addressView {
+	if l == nil {
+		return nil
+	}
+	return &addressView{Line: l.Line, Lat: l.Lat, Lon: l.Lon, Zone: l.Zone}
+}
+
+// slaState is the report's SLA state as of now: the recorded one, or worse if the clock has
+// run on since the SLA job last looked.
+func (s *Server) slaState(r *dispatch.Report) sla.State {
+	if !r.Status.Active() || r.Status == dispatch.StatusWaitingCustomer {
+		return r.SLAState
+	}
+	live := r.SLAStatus(s.sla, s.now()).State
+	rank := map[sla.State]int{sla.StateOK: 0, sla.StateAtRisk: 1, sla.StateBreached: 2}
+	if rank[live] > rank[r.SLAState] {
+		return live
+	}
+	return r.SLAState
+}
+
+func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatch.Location, timeline []dispatch.Event) ticketView {
+	v := ticketView{
+		ID: r.ID, Folio: r.Folio, Status: r.Status, Kind: r.Kind, Channel: string(r.Channel), Priority: r.Priority,
+		Area: r.Area, Subject: r.Subject, Description: r.Description, Customer: viewCustomer(c), Address: viewAddress(l),
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
+		FirstResponseDueAt: r.FirstResponseDueAt, FirstRespondedAt: r.FirstRespondedAt, DueAt: r.DueAt,
+		SLAState: s.slaState(r), SLAPaused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer,
+		OutageStartedAt: r.OutageStartedAt, ServiceRestoredAt: r.ServiceRestoredAt,
+		Timeline: []timelineEntry{},
+	}
+	if r.Verdict != "" {
+		v.Resolution = &resolutionView{Cause: r.Cause, Verdict: string(r.Verdict), ServiceRestored: r.ServiceRestored,
+			RestoredConfirmedAt: r.RestoredConfirmedAt, Notes: r.ResolutionNotes, ResolvedAt: r.ResolvedAt}
+	}
+	if r.IncidentID != 0 {
+		id := r.IncidentID
+		v.IncidentID = &id
+	}
+	for _, ev := range timeline {
+		v.Timeline = append(v.Timeline, timelineEntry{ID: ev.ID, Type: ev.Type, At: ev.At, Actor: ev.Actor, Channel: ev.Channel, Data: ev.Data})
+	}
+	return v
+}
+
+// readBody reads the whole body, up to MaxBody bytes (413 beyond).
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	return b, nil
+}
+
+// idempotencyKey validates the Idempotency-Key header: 1 to 200 visible ASCII characters.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get("Idempotency-Key")
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > 200 {
+		return "", dispatch.Invalid("Idempotency-Key", "must be at most 200 characters")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "", dispatch.Invalid("Idempotency-Key", "must be visible ASCII characters")
+		}
+	}
+	return k, nil
+}
+
+// createTicket files a report taken by staff. With an Idempotency-Key header, a retry of the
+// same request gets the first answer again (same status, folio and access code); the same
+// key with another body is refused (422).
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in dispatch.ReportInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	nr, err := in.Validate(s.now())
+	if err != nil {
+		return err
+	}
+	user := Actor(r.Context())
+	opts := postgres.CreateOptions{Trusted: true}
+	if key != "" {
+		opts.Key = &postgres.IdempotencyKey{Scope: "tickets:user:" + strconv.FormatInt(user.ID, 10), Key: key, Hash: postgres.RequestHash(body)}
+		opts.Answer = func(c *postgres.Created) (int, any) { return http.StatusCreated, s.createdView(c) }
+	}
+	created, answer, err := s.reports.Create(r.Context(), nr, postgres.Origin{User: user}, opts)
+	if err != nil {
+		return err
+	}
+	if answer != nil {
+		if answer.Replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		writeRaw(w, answer.Status, answer.Body)
+		return nil
+	}
+	WriteJSON(w, http.StatusCreated, s.createdView(created))
+	return nil
+}
+
+func (s *Server) createdView(c *postgres.Created) ticketView {
+	v := s.viewTicket(c.Report, c.Customer, c.Location, nil)
+	v.AccessCode = c.AccessCode
+	return v
+}
+
+func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(bytes.TrimRight(body, "\n"), '\n'))
+}
+
+// getTicket returns a report with its timeline.
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline))
+	return nil
+}
+
+// ticketItem is a report in a list: no description, no timeline.
+type ticketItem struct {
+	Folio    string          `json:"folio"`
+	Status   dispatch.Status `json:"status"`
+	Kind     sla.Kind        `json:"kind"`
+	Channel  string          `json:"channel"`
+	Priority sla.Priority    `json:"priority"`
+	Area     dispatch.Area   `json:"area"`
+	Subject  string          `json:"subject"`
+	Customer struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Phone string `json:"phone,omitempty"`
+	} `json:"customer"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DueAt     *time.Time `json:"due_at"`
+	SLAState  sla.State  `json:"sla_state"`
+	Version   int        `json:"version"`
+}
+
+type ticketList struct {
+	Items []ticketItem `json:"items"`
+	Next  string       `json:"next,omitempty"`
+}
+
+// listTickets lists reports newest first with filters and keyset pages.
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := postgres.ListFilter{After: q.Get("after"), Limit: 50}
+	if v := q.Get("status"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			st, err := dispatch.ParseStatus("status", strings.TrimSpace(part))
+			if err != nil {
+				return err
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if v := q.Get("kind"); v != "" {
+		k, err := dispatch.ParseKind("kind", v)
+		if err != nil {
+			return err
+		}
+		f.Kind = k
+	}
+	if v := q.Get("area"); v != "" {
+		a, err := dispatch.ParseArea("area", v)
+		if err != nil {
+			return err
+		}
+		f.Area = a
+	}
+	if v := q.Get("due_before"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return dispatch.Invalid("due_before", "must be an RFC 3339 time")
+		}
+		f.DueBefore = t
+	}
+	if v := strings.TrimSpace(q.Get("q")); v != "" {
+		if len(v) > 200 || !utf8Valid(v) {
+			return dispatch.Invalid("q", "must be at most 200 bytes of text")
+		}
+		f.Query = v
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return dispatch.Invalid("limit", "must be 1 to 100")
+		}
+		f.Limit = n
+	}
+	items, next, err := s.reports.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := ticketList{Items: make([]ticketItem, len(items)), Next: next}
+	for i, it := range items {
+		rep := it.Report
+		t := ticketItem{Folio: rep.Folio, Status: rep.Status, Kind: rep.Kind, Channel: string(rep.Channel), Priority: rep.Priority,
+			Area: rep.Area, Subject: rep.Subject, CreatedAt: rep.CreatedAt, UpdatedAt: rep.UpdatedAt, DueAt: rep.DueAt,
+			SLAState: s.slaState(&rep), Version: rep.Version}
+		t.Customer.ID, t.Customer.Name, t.Customer.Phone = rep.CustomerID, it.CustomerName, it.CustomerPhone
+		out.Items[i] = t
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// transitionTicket applies one action (start, await_visit, wait_customer, resume, resolve,
+// close, cancel, reopen, assign_area, note) and returns the report as it now stands.
+func (s *Server) transitionTicket(w http.ResponseWriter, r *http.Request) error {
+	var c dispatch.Change
+	if err := DecodeJSON(r, &c); err != nil {
+		return err
+	}
+	d, err := s.reports.Change(r.Context(), r.PathValue("folio"), c, postgres.Origin{User: Actor(r.Context())}, s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline))
+	return nil
+}
