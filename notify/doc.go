@@ -1,0 +1,57 @@
+// Package notify texts customers: messages rendered from templates in the customer's
+// language, a transactional outbox that a worker sends through Twilio (or, without
+// credentials, to a development outbox), and Twilio's delivery and inbound webhooks.
+//
+// # Queueing
+//
+// Outbox.Hook is a postgres.EventHook: it runs inside the transaction that appends an event
+// and writes the text that event calls for to sms_outbox in that same transaction, so a
+// text is queued if and only if the change that causes it commits. Each row has a unique
+// dedupe_key (folio:REPORT, booked:VISIT:WINDOW, reminder:VISIT:WINDOW, outcome:REPORT:…,
+// or the event id), so no event, and no outcome told twice, can produce two texts. The
+// day-before reminder is a row whose send_after lies in the future; a re-booking or
+// cancellation cancels it. The insert also queues a NOTIFY on Channel, which wakes the
+// workers at commit; they poll as well, because notifications are only hints.
+//
+// # Sending: no loss, no double
+//
+// A worker claims due rows with FOR UPDATE SKIP LOCKED and, in that same short
+// transaction, marks them "sending" with attempt_at and attempts+1, and commits, before it
+// calls Twilio. Then:
+//
+//   - Twilio answers with a SID: the row becomes "sent" with the SID, in a transaction that
+//     also writes sms.sent. The update is fenced on (state, attempts), so a worker whose
+//     lease was taken over cannot overwrite the new owner's outcome.
+//   - Twilio refuses the message for good (4xx such as 21211, 21610, 21408, 21614): the row
+//     becomes "failed" and sms.failed goes on the report's timeline (21610 also records an
+//     opt-out).
+//   - 429: back to "pending" with exponential backoff and jitter; nothing was created.
+//   - 5xx, a timeout or a network error: Twilio may have created the message. The row goes
+//     back to "pending" with backoff and ambiguous=true.
+//   - The worker dies (kill -9, power loss) anywhere after the "sending" commit: the row
+//     stays "sending"; once attempt_at is older than the lease (longer than the HTTP
+//     timeout, so its owner cannot still be waiting for Twilio), any worker claims it and
+//     treats it as ambiguous.
+//
+// Before sending an ambiguous row again, the worker reconciles: it lists the account's
+// messages to that number since the first ambiguous attempt (twilio-go ListMessage with To
+// and DateSent>) and looks for one with the same body whose SID no outbox row holds yet.
+// If found, that SID is recorded and nothing is sent; otherwise the text is sent again.
+// A crash before the "sending" commit leaves the row "pending" and untouched: it is simply
+// sent later. So every notification reaches Twilio at least once, and a second request is
+// made only when Twilio's own list shows the first never arrived. (Twilio's DateSent
+// filter has day granularity on some accounts and a queued message has no date_sent yet;
+// the body match and the unused-SID rule keep a wider window safe.)
+//
+// Opt-outs are checked when a text is queued and again when it is claimed (sms_consent,
+// fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out).
+//
+// # Webhooks
+//
+// POST /twilio/status and POST /twilio/inbound check X-Twilio-Signature against
+// PUBLIC_BASE_URL + path (403 otherwise, nothing changed). Status moves are monotonic, so
+// out-of-order and repeated callbacks are harmless; a callback that beats the worker's
+// commit is kept in sms_callbacks and applied when the SID is recorded. Inbound texts are
+// recorded by MessageSid (and I-Twilio-Idempotency-Token) in the transaction that acts on
+// them; a redelivery gets the stored TwiML answer and acts on nothing.
+package notify

@@ -1,0 +1,293 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// Channel is the PostgreSQL NOTIFY channel on which an enqueue wakes the workers at commit.
+const Channel = "despacho_sms"
+
+// Notification is one text to queue.
+type Notification struct {
+	Key        string // unique per notification: the same key twice queues one text
+	Kind       Kind
+	EventID    int64
+	ReportID   int64
+	VisitID    int64
+	CustomerID int64
+	To         string // E.164
+	Language   string
+	Body       string
+	SendAfter  time.Time // zero: now
+	ETA        time.Time // the ETA an en_route or eta_update text announced
+}
+
+// Enqueue writes n to the outbox through idb (the caller's transaction, so that the text is
+// queued if and only if the change that causes it commits) and wakes the workers at commit.
+// A key already queued changes nothing: inserted is false.
+func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, inserted bool, err error) {
+	if n.Key == "" || n.To == "" || n.Body == "" {
+		return 0, false, fmt.Errorf("notify: enqueue %q: key, recipient and body are required", n.Kind)
+	}
+	var sendAfter, eta any = nil, nil
+	if !n.SendAfter.IsZero() {
+		sendAfter = n.SendAfter.UTC()
+	}
+	if !n.ETA.IsZero() {
+		eta = n.ETA.UTC()
+	}
+	err = idb.QueryRowContext(ctx, `
+		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
+		                        to_phone, language, body, send_after, eta)
+		VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?)
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING id`,
+		n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
+		n.To, Language(n.Language), n.Body, sendAfter, eta).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, postgres.Wrap(err)
+	}
+	if _, err := idb.ExecContext(ctx, "SELECT pg_notify(?, '')", Channel); err != nil {
+		return 0, false, postgres.Wrap(err)
+	}
+	return id, true, nil
+}
+
+// Outbox turns events into queued texts; its Hook runs inside each event's transaction.
+type Outbox struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// NewOutbox returns the event hook's owner. cfg supplies the business time zone, the
+// reminder hour, the ETA slip threshold and the public base URL of status links.
+func NewOutbox(cfg Config, log *slog.Logger) *Outbox {
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.ETASlip <= 0 {
+		cfg.ETASlip = 20 * time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Outbox{cfg: cfg, log: log}
+}
+
+// recipient is the customer a report's texts go to.
+type recipient struct {
+	Folio      string
+	ReportKind string
+	CustomerID int64
+	Phone      string
+	Language   string
+	OptedOut   bool
+}
+
+type eventData struct {
+	Folio           string    `json:"folio"`
+	Kind            string    `json:"kind"`
+	Channel         string    `json:"channel"`
+	WindowStart     time.Time `json:"window_start"`
+	WindowEnd       time.Time `json:"window_end"`
+	TechnicianName  string    `json:"technician_name"`
+	ETA             time.Time `json:"eta"`
+	Cause           string    `json:"cause"`
+	Verdict         string    `json:"verdict"`
+	ServiceRestored bool      `json:"service_restored"`
+	Reason          string    `json:"reason"`
+}
+
+// Hook is a postgres.EventHook: it queues the text an event calls for, in the event's
+// transaction. Events that concern no customer text, reports without a customer phone and
+// opted-out customers queue nothing. Malformed event data is logged and skipped rather than
+// rolling back the change that the event records.
+func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
+	switch ev.Type {
+	case "report.created", "report.resolved", "visit.booked", "visit.rescheduled", "visit.cancelled",
+		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed":
+	default:
+		return nil
+	}
+	if ev.ReportID == 0 {
+		return nil
+	}
+	var d eventData
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			o.log.WarnContext(ctx, "notify: event data not understood; no text queued", "event_id", ev.ID, "type", ev.Type, "err", err)
+			return nil
+		}
+	}
+	rc, ok, err := o.recipient(ctx, tx, ev.ReportID)
+	if err != nil || !ok {
+		return err
+	}
+	// Reminders of a visit that is re-booked, cancelled or could not be completed are void.
+	switch ev.Type {
+	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.not_completed":
+		if ev.VisitID != 0 {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+				WHERE visit_id = ? AND kind = ? AND state = 'pending'`, ev.VisitID, string(KindReminder)); err != nil {
+				return postgres.Wrap(err)
+			}
+		}
+	}
+	if rc.OptedOut || rc.Phone == "" {
+		return nil
+	}
+	lang := Language(rc.Language)
+	f := Formatter{Lang: lang, Loc: o.cfg.Location}
+	folio := rc.Folio
+	if folio == "" {
+		folio = d.Folio
+	}
+	data := Data{Folio: folio, StatusURL: o.cfg.StatusURL(folio), KindName: f.KindName(rc.ReportKind)}
+	n := Notification{EventID: ev.ID, ReportID: ev.ReportID, VisitID: ev.VisitID, CustomerID: rc.CustomerID, To: rc.Phone, Language: lang}
+	var extra []Notification
+	switch ev.Type {
+	case "report.created":
+		if d.Channel == "sms" {
+			return nil // the reply to the customer's text carries the folio
+		}
+		if d.Kind != "" {
+			data.KindName = f.KindName(d.Kind)
+		}
+		n.Kind, n.Key = KindFolio, fmt.Sprintf("folio:%d", ev.ReportID)
+	case "visit.booked", "visit.rescheduled":
+		if d.WindowStart.IsZero() || d.WindowEnd.IsZero() {
+			o.log.WarnContext(ctx, "notify: visit event without a window; no text queued", "event_id", ev.ID, "type", ev.Type)
+			return nil
+		}
+		data.Window, data.Date = f.Window(d.WindowStart, d.WindowEnd), f.Date(d.WindowStart)
+		data.Technician = FirstName(d.TechnicianName)
+		win := d.WindowStart.UTC().Format(time.RFC3339)
+		n.Kind, n.Key = KindBooked, fmt.Sprintf("booked:%d:%s", ev.VisitID, win)
+		if ev.Type == "visit.rescheduled" {
+			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s", ev.VisitID, win)
+		}
+		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
+			r := n
+			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s", ev.VisitID, win), at
+			body, err := RenderKind(ctx, tx, KindReminder, lang, data)
+			if err != nil {
+				return err
+			}
+			r.Body = body
+			extra = append(extra, r)
+		}
+	case "visit.cancelled":
+		data.Reason = f.Reason(d.Reason)
+		n.Kind, n.Key = KindCancelled, fmt.Sprintf("cancelled:%d:%d", ev.VisitID, ev.ID)
+	case "visit.en_route":
+		if d.ETA.IsZero() {
+			return nil
+		}
+		data.Technician, data.ETA = o.technician(ctx, tx, ev.VisitID, f), f.Clock(d.ETA)
+		n.Kind, n.Key, n.ETA = KindEnRoute, fmt.Sprintf("en_route:%d", ev.ID), d.ETA
+	case "visit.eta_changed":
+		if d.ETA.IsZero() || ev.VisitID == 0 {
+			return nil
+		}
+		var last time.Time
+		err := tx.QueryRowContext(ctx, `
+			SELECT eta FROM sms_outbox
+			WHERE visit_id = ? AND kind IN (?, ?) AND eta IS NOT NULL AND state NOT IN ('cancelled', 'skipped')
+			ORDER BY id DESC LIMIT 1`, ev.VisitID, string(KindEnRoute), string(KindETAUpdate)).Scan(&last)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // the customer was never told an ETA: nothing to correct
+		}
+		if err != nil {
+			return postgres.Wrap(err)
+		}
+		if d.ETA.Sub(last) <= o.cfg.ETASlip {
+			return nil // small changes, and earlier arrivals, send nothing
+		}
+		data.Technician, data.ETA = o.technician(ctx, tx, ev.VisitID, f), f.Clock(d.ETA)
+		n.Kind, n.Key, n.ETA = KindETAUpdate, fmt.Sprintf("eta:%d", ev.ID), d.ETA
+	case "visit.completed", "report.resolved":
+		data.Cause = strings.TrimSpace(d.Cause)
+		data.Verdict, data.Restored = f.Verdict(d.Verdict), d.ServiceRestored
+		// One key per report and outcome: a report resolved with the outcome its visit
+		// already texted sends nothing more.
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%t", data.Cause, d.Verdict, d.ServiceRestored)))
+		n.Kind, n.Key = KindCompleted, fmt.Sprintf("outcome:%d:%s", ev.ReportID, hex.EncodeToString(h[:8]))
+	case "visit.not_completed":
+		data.Reason = f.Reason(d.Reason)
+		n.Kind, n.Key = KindNotCompleted, fmt.Sprintf("not_completed:%d", ev.ID)
+	}
+	body, err := RenderKind(ctx, tx, n.Kind, lang, data)
+	if err != nil {
+		return err
+	}
+	n.Body = body
+	for _, x := range append([]Notification{n}, extra...) {
+		if _, _, err := Enqueue(ctx, tx, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reminderAt is the day before the window's local date, at the configured local hour.
+func (o *Outbox) reminderAt(start time.Time) time.Time {
+	l := start.In(o.cfg.Location)
+	return time.Date(l.Year(), l.Month(), l.Day()-1, o.cfg.ReminderHour, 0, 0, 0, o.cfg.Location)
+}
+
+// recipient finds the customer of a report; ok is false when there is none to text.
+func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (recipient, bool, error) {
+	var rc recipient
+	var phone, lang sql.NullString
+	var cid sql.NullInt64
+	err := idb.QueryRowContext(ctx, `
+		SELECT r.folio, r.kind, c.id, c.phone, c.language,
+		       coalesce(c.sms_opt_out, false)
+		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out)
+		FROM reports r LEFT JOIN customers c ON c.id = r.customer_id
+		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &cid, &phone, &lang, &rc.OptedOut)
+	if errors.Is(err, sql.ErrNoRows) {
+		return recipient{}, false, nil
+	}
+	if err != nil {
+		return recipient{}, false, postgres.Wrap(err)
+	}
+	if !cid.Valid || !phone.Valid || phone.String == "" {
+		return recipient{}, false, nil
+	}
+	rc.CustomerID, rc.Phone, rc.Language = cid.Int64, phone.String, lang.String
+	return rc, true, nil
+}
+
+// technician returns the first name of the technician an earlier text of the visit named,
+// since en-route events carry only the ETA.
+func (o *Outbox) technician(ctx context.Context, idb bun.IDB, visitID int64, f Formatter) string {
+	var name string
+	err := idb.QueryRowContext(ctx, `
+		SELECT e.data->>'technician_name' FROM events e
+		WHERE e.visit_id = ? AND e.type IN ('visit.booked', 'visit.rescheduled', 'visit.assigned')
+		  AND e.data->>'technician_name' IS NOT NULL
+		ORDER BY e.id DESC LIMIT 1`, visitID).Scan(&name)
+	if err != nil {
+		return f.Text("The technician", "El técnico")
+	}
+	return FirstName(name)
+}

@@ -1,0 +1,355 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// Kind names one kind of text sent to customers; each has a template per language.
+type Kind string
+
+// The kinds of text: notifications queued from events, and replies to inbound texts.
+const (
+	KindFolio        Kind = "folio"         // report.created: folio issued, status link
+	KindBooked       Kind = "booked"        // visit.booked: date, window, technician
+	KindReminder     Kind = "reminder"      // the day before a booked visit
+	KindEnRoute      Kind = "en_route"      // visit.en_route: technician on the way, ETA
+	KindETAUpdate    Kind = "eta_update"    // visit.eta_changed beyond the slip threshold
+	KindCompleted    Kind = "completed"     // visit.completed / report.resolved: the outcome
+	KindNotCompleted Kind = "not_completed" // visit.not_completed: reason, how to re-book
+	KindRescheduled  Kind = "rescheduled"   // visit.rescheduled: the new window
+	KindCancelled    Kind = "cancelled"     // visit.cancelled
+
+	KindReplyHelp       Kind = "reply_help"       // AYUDA / HELP
+	KindReplyConfirmed  Kind = "reply_confirmed"  // 1 / SI / CONFIRMO
+	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit
+	KindReplyReschedule Kind = "reply_reschedule" // 2 / CAMBIAR: link to pick a window
+	KindReplyStop       Kind = "reply_stop"       // STOP / BAJA
+	KindReplyStart      Kind = "reply_start"      // START / ALTA
+	KindReplyNote       Kind = "reply_note"       // free text added to the open report
+	KindReplyNewReport  Kind = "reply_new_report" // free text from an unknown number
+)
+
+// Kinds lists every kind in a stable order (the admin page's order).
+var Kinds = []Kind{
+	KindFolio, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
+	KindNotCompleted, KindRescheduled, KindCancelled,
+	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
+	KindReplyStart, KindReplyNote, KindReplyNewReport,
+}
+
+// Languages a customer may choose; the first is the default.
+var Languages = []string{"es", "en"}
+
+// Language maps a customer's stored language ("es-MX", "en", "EN-us", "") to a template
+// language: English when it starts with "en", Spanish otherwise.
+func Language(s string) string {
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(s)), "en") {
+		return "en"
+	}
+	return "es"
+}
+
+func knownKind(k Kind) bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// defaults are the built-in templates, in proper Spanish: Render passes the text through
+// Fit, which drops the accents outside GSM-7 (á, í, ó, ú; é and ñ are GSM-7) only when
+// that saves a segment. Every default fits in two segments with sample data (tested).
+var defaults = map[string]map[Kind]string{
+	"es": {
+		KindFolio:        `Recibimos su reporte de {{.KindName}}. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+		KindBooked:       `Folio {{.Folio}}: visita técnica agendada el {{.Window}}. Técnico: {{.Technician}}. Responda 1 para confirmar o 2 para cambiar.`,
+		KindReminder:     `Recordatorio: mañana {{.Window}} lo visita {{.Technician}} (folio {{.Folio}}). Responda 1 para confirmar o 2 para cambiar.`,
+		KindEnRoute:      `{{.Technician}} va en camino, llegada estimada {{.ETA}} (folio {{.Folio}}).`,
+		KindETAUpdate:    `Nueva hora estimada de llegada de {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Disculpe la demora.`,
+		KindCompleted:    `Folio {{.Folio}} atendido. Causa: {{.Cause}}. Reporte {{.Verdict}}.{{if .Restored}} Su servicio fue restablecido; responda 1 si funciona bien o escriba su comentario.{{else}} Responda si su servicio aún falla.{{end}}`,
+		KindNotCompleted: `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 o entre a {{.StatusURL}} para reagendar.`,
+		KindRescheduled:  `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
+		KindCancelled:    `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
+
+		KindReplyHelp:       `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
+		KindReplyConfirmed:  `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
+		KindReplyNoVisit:    `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
+		KindReplyReschedule: `Elija otro horario para el folio {{.Folio}} en {{.StatusURL}} o espere nuestra llamada.`,
+		KindReplyStop:       `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
+		KindReplyStart:      `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
+		KindReplyNote:       `Agregamos su mensaje al folio {{.Folio}}. Estado en {{.StatusURL}}`,
+		KindReplyNewReport:  `Recibimos su reporte. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+	},
+	"en": {
+		KindFolio:        `We received your {{.KindName}} report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+		KindBooked:       `Folio {{.Folio}}: technician visit booked for {{.Window}}. Technician: {{.Technician}}. Reply 1 to confirm or 2 to change.`,
+		KindReminder:     `Reminder: {{.Technician}} visits you tomorrow, {{.Window}} (folio {{.Folio}}). Reply 1 to confirm or 2 to change.`,
+		KindEnRoute:      `{{.Technician}} is on the way, estimated arrival {{.ETA}} (folio {{.Folio}}).`,
+		KindETAUpdate:    `New estimated arrival for {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Sorry for the delay.`,
+		KindCompleted:    `Folio {{.Folio}} resolved. Cause: {{.Cause}}. Report {{.Verdict}}.{{if .Restored}} Your service is restored; reply 1 if it works or write to us.{{else}} Reply if your service still fails.{{end}}`,
+		KindNotCompleted: `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
+		KindRescheduled:  `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
+		KindCancelled:    `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
+
+		KindReplyHelp:       `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
+		KindReplyConfirmed:  `Thank you, your visit for folio {{.Folio}} is confirmed.`,
+		KindReplyNoVisit:    `We found no upcoming visit for you. Write your report and we will give you a folio.`,
+		KindReplyReschedule: `Pick another time for folio {{.Folio}} at {{.StatusURL}} or wait for our call.`,
+		KindReplyStop:       `You will no longer receive messages from Despacho. Reply START to receive them again.`,
+		KindReplyStart:      `You will receive messages from Despacho again. Reply STOP to opt out.`,
+		KindReplyNote:       `We added your message to folio {{.Folio}}. Status at {{.StatusURL}}`,
+		KindReplyNewReport:  `We received your report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+	},
+}
+
+// Data is what a template can show. Every field is already formatted in the customer's
+// language and the business time zone, so templates hold no logic beyond {{if}}.
+type Data struct {
+	Folio      string
+	KindName   string // "falla", "queja", … / "fault", "complaint", …
+	StatusURL  string // PUBLIC_BASE_URL/estado/{folio}
+	Window     string // "mar 26 nov, 10:00-12:00"
+	Date       string // "mar 26 nov"
+	Technician string // first name only
+	ETA        string // "10:40"
+	Cause      string
+	Verdict    string // "procedente" / "improcedente"
+	Restored   bool
+	Reason     string // why a visit could not be completed or was cancelled
+}
+
+// SampleData is what templates are checked and previewed with.
+func SampleData(lang string, loc *time.Location) Data {
+	start := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC) // a Tuesday, 10:00 in Mexico City
+	f := Formatter{Lang: lang, Loc: loc}
+	return Data{
+		Folio:      "R-2611-000123",
+		KindName:   f.KindName("fault"),
+		StatusURL:  "https://despacho.example.mx/estado/R-2611-000123",
+		Window:     f.Window(start, start.Add(2*time.Hour)),
+		Date:       f.Date(start),
+		Technician: FirstName("María Guadalupe Hernández"),
+		ETA:        f.Clock(start.Add(40 * time.Minute)),
+		Cause:      f.Text("fiber cut at the access point", "corte de fibra en el punto de acceso"),
+		Verdict:    f.Verdict("upheld"),
+		Restored:   true,
+		Reason:     f.Reason("customer_absent"),
+	}
+}
+
+var funcs = template.FuncMap{
+	"upper": strings.ToUpper,
+	"lower": strings.ToLower,
+}
+
+// Parse parses a template body as text/template with the functions templates may use.
+func Parse(name, body string) (*template.Template, error) {
+	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(body)
+}
+
+// Render executes body with data and returns the text to send, passed through Fit.
+func Render(name, body string, data Data) (string, error) {
+	t, err := Parse(name, body)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(b.String())
+	if s == "" {
+		return "", errors.New("template renders to an empty text")
+	}
+	return Fit(s), nil
+}
+
+// DefaultTemplate returns the built-in template of kind in lang ("es" when lang is
+// unknown).
+func DefaultTemplate(kind Kind, lang string) string {
+	if m, ok := defaults[Language(lang)]; ok {
+		return m[kind]
+	}
+	return defaults["es"][kind]
+}
+
+// Template is one kind's template in one language as the admin page shows it.
+type Template struct {
+	Kind      Kind      `json:"kind"`
+	Language  string    `json:"language"`
+	Body      string    `json:"body"`
+	Default   string    `json:"default"`
+	Custom    bool      `json:"custom"` // an admin's override is in force
+	Sample    string    `json:"sample"` // Body rendered with SampleData
+	Encoding  Encoding  `json:"encoding"`
+	Segments  int       `json:"segments"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Templates stores admins' overrides of the default templates.
+type Templates struct {
+	db  bun.IDB
+	loc *time.Location
+}
+
+// NewTemplates returns the template store on db; loc is the business time zone used for
+// sample renderings.
+func NewTemplates(db bun.IDB, loc *time.Location) *Templates {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &Templates{db: db, loc: loc}
+}
+
+type templateRow struct {
+	bun.BaseModel `bun:"table:sms_templates"`
+	Kind          string    `bun:"kind,pk"`
+	Language      string    `bun:"language,pk"`
+	Body          string    `bun:"body"`
+	UpdatedAt     time.Time `bun:"updated_at"`
+	UpdatedBy     int64     `bun:"updated_by,nullzero"`
+}
+
+// body returns the template in force for kind and lang, read through idb (a transaction
+// when called from an event hook).
+func body(ctx context.Context, idb bun.IDB, kind Kind, lang string) (string, error) {
+	var row templateRow
+	err := idb.NewSelect().Model(&row).Where("kind = ? AND language = ?", string(kind), lang).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return DefaultTemplate(kind, lang), nil
+	}
+	if err != nil {
+		return "", postgres.Wrap(err)
+	}
+	return row.Body, nil
+}
+
+// RenderKind renders the template in force for kind and lang with data.
+func RenderKind(ctx context.Context, idb bun.IDB, kind Kind, lang string, data Data) (string, error) {
+	b, err := body(ctx, idb, kind, lang)
+	if err != nil {
+		return "", err
+	}
+	s, err := Render(string(kind), b, data)
+	if err != nil {
+		// An admin's template that stopped rendering must not block the change that
+		// caused the text: fall back to the default.
+		return Render(string(kind), DefaultTemplate(kind, lang), data)
+	}
+	return s, nil
+}
+
+// List returns every kind's template in every language, with sample renderings.
+func (s *Templates) List(ctx context.Context) ([]Template, error) {
+	var rows []templateRow
+	if err := s.db.NewSelect().Model(&rows).Scan(ctx); err != nil {
+		return nil, postgres.Wrap(err)
+	}
+	custom := map[string]templateRow{}
+	for _, r := range rows {
+		custom[r.Kind+"/"+r.Language] = r
+	}
+	var out []Template
+	for _, k := range Kinds {
+		for _, l := range Languages {
+			out = append(out, s.describe(k, l, custom[string(k)+"/"+l]))
+		}
+	}
+	return out, nil
+}
+
+// Get returns one template; NotFound for an unknown kind or language.
+func (s *Templates) Get(ctx context.Context, kind Kind, lang string) (Template, error) {
+	if err := checkKey(kind, lang); err != nil {
+		return Template{}, err
+	}
+	var row templateRow
+	err := s.db.NewSelect().Model(&row).Where("kind = ? AND language = ?", string(kind), lang).Scan(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Template{}, postgres.Wrap(err)
+	}
+	return s.describe(kind, lang, row), nil
+}
+
+// Put stores an admin's template for kind and lang after checking that it parses and
+// renders with sample data (Invalid "body" otherwise); an empty body restores the default.
+func (s *Templates) Put(ctx context.Context, kind Kind, lang, text string, by int64) (Template, error) {
+	if err := checkKey(kind, lang); err != nil {
+		return Template{}, err
+	}
+	if strings.TrimSpace(text) == "" {
+		if _, err := s.db.NewDelete().Model((*templateRow)(nil)).Where("kind = ? AND language = ?", string(kind), lang).Exec(ctx); err != nil {
+			return Template{}, postgres.Wrap(err)
+		}
+		return s.describe(kind, lang, templateRow{}), nil
+	}
+	if err := Check(text, lang, s.loc); err != nil {
+		return Template{}, err
+	}
+	row := templateRow{Kind: string(kind), Language: lang, Body: text, UpdatedAt: time.Now().UTC(), UpdatedBy: by}
+	_, err := s.db.NewInsert().Model(&row).
+		On("CONFLICT (kind, language) DO UPDATE").
+		Set("body = EXCLUDED.body, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by").
+		Exec(ctx)
+	if err != nil {
+		return Template{}, postgres.Wrap(err)
+	}
+	return s.describe(kind, lang, row), nil
+}
+
+// Check reports as Invalid "body" a template that does not parse, does not render with
+// sample data, renders empty, or renders beyond Twilio's 1600 characters.
+func Check(text, lang string, loc *time.Location) error {
+	if len([]rune(text)) > 1600 {
+		return dispatch.Invalid("body", "template is longer than 1600 characters")
+	}
+	if _, err := Parse("body", text); err != nil {
+		return dispatch.Invalid("body", "template does not parse: %v", err)
+	}
+	out, err := Render("body", text, SampleData(lang, loc))
+	if err != nil {
+		return dispatch.Invalid("body", "template does not render with sample data: %v", err)
+	}
+	if len([]rune(out)) > 1600 {
+		return dispatch.Invalid("body", "rendered text is longer than 1600 characters")
+	}
+	return nil
+}
+
+func checkKey(kind Kind, lang string) error {
+	if !knownKind(kind) {
+		return dispatch.NotFound(fmt.Sprintf("template kind %q", kind))
+	}
+	if lang != "es" && lang != "en" {
+		return dispatch.NotFound(fmt.Sprintf("template language %q", lang))
+	}
+	return nil
+}
+
+func (s *Templates) describe(kind Kind, lang string, row templateRow) Template {
+	t := Template{Kind: kind, Language: lang, Default: DefaultTemplate(kind, lang), Body: DefaultTemplate(kind, lang)}
+	if row.Body != "" {
+		t.Body, t.Custom, t.UpdatedAt = row.Body, true, row.UpdatedAt
+	}
+	sample, err := Render(string(kind), t.Body, SampleData(lang, s.loc))
+	if err != nil {
+		sample = "(" + err.Error() + ")"
+	}
+	t.Sample = sample
+	t.Encoding, t.Segments = Segments(sample)
+	return t
+}

@@ -1,0 +1,452 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	twclient "github.com/twilio/twilio-go/client"
+	"github.com/twilio/twilio-go/twiml"
+	"github.com/uptrace/bun"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// Paths of the two Twilio webhooks; the signature covers PUBLIC_BASE_URL + path.
+const (
+	StatusPath  = "/twilio/status"
+	InboundPath = "/twilio/inbound"
+)
+
+// ReportRef names a report to the customer.
+type ReportRef struct {
+	ID    int64
+	Folio string
+}
+
+// Reports is what inbound texts need from the reports store. Every method runs in the
+// webhook's transaction (tx), which also records the inbound message: a redelivered webhook
+// then finds the message recorded and acts on nothing twice. Methods that change a report
+// write their own events (e.g. "report.note_added", "visit.confirmed",
+// "visit.reschedule_requested") for the timeline and the dispatchers' board.
+type Reports interface {
+	// LatestOpen returns the phone's customer's latest open report; NotFound when none.
+	LatestOpen(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+	// OpenFromSMS opens a report (channel sms) for the phone, creating the customer when
+	// unknown, with body as its description.
+	OpenFromSMS(ctx context.Context, tx bun.Tx, phone, body string) (ReportRef, error)
+	// NoteFromSMS adds body to a report's timeline as the customer's note.
+	NoteFromSMS(ctx context.Context, tx bun.Tx, reportID int64, body string) error
+	// ConfirmNextVisit records that the customer confirmed their next booked visit;
+	// NotFound when there is none.
+	ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+	// RequestReschedule records that the customer asks for another time for their next
+	// booked visit, for dispatchers to act on; NotFound when there is none.
+	RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+}
+
+// Webhooks serves Twilio's status callbacks and inbound texts.
+type Webhooks struct {
+	db        *bun.DB
+	cfg       Config
+	validator twclient.RequestValidator
+	reports   Reports
+	events    EventLog
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// NewWebhooks returns the webhook handlers. Without an auth token (development) no
+// signature can be checked and every call is refused.
+func NewWebhooks(db *bun.DB, cfg Config, reports Reports, events EventLog, log *slog.Logger) *Webhooks {
+	if log == nil {
+		log = slog.Default()
+	}
+	if events == nil {
+		events = postgres.NewEvents()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	return &Webhooks{db: db, cfg: cfg, validator: twclient.NewRequestValidator(cfg.AuthToken),
+		reports: reports, events: events, log: log, now: time.Now}
+}
+
+// verify parses the form and checks X-Twilio-Signature against PUBLIC_BASE_URL + path.
+func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return false
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	u := h.cfg.PublicBaseURL + r.URL.Path
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	params := make(map[string]string, len(r.PostForm))
+	for k, v := range r.PostForm {
+		params[k] = v[0]
+	}
+	if h.cfg.AuthToken == "" || sig == "" || !h.validator.Validate(u, params, sig) {
+		http.Error(w, "invalid signature", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+// Status serves POST /twilio/status: a delivery callback. Status moves only forward
+// (queued < sending < sent < delivered | undelivered | failed), so late and repeated
+// callbacks change nothing; a callback for a SID not yet recorded is kept and applied
+// when the worker records it.
+func (h *Webhooks) Status() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.verify(w, r) {
+			return
+		}
+		sid := r.PostForm.Get("MessageSid")
+		status := r.PostForm.Get("MessageStatus")
+		if status == "" {
+			status = r.PostForm.Get("SmsStatus")
+		}
+		if sid == "" || statusRank(status) == 0 {
+			http.Error(w, "MessageSid and a known MessageStatus are required", http.StatusBadRequest)
+			return
+		}
+		var code *int
+		if c, err := strconv.Atoi(r.PostForm.Get("ErrorCode")); err == nil && c != 0 {
+			code = &c
+		}
+		now := h.now().UTC()
+		err := h.db.RunInTx(r.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO sms_callbacks (sid, status, error_code, received_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (sid, status) DO NOTHING`, sid, status, code, now); err != nil {
+				return postgres.Wrap(err)
+			}
+			_, err := applyStatus(ctx, tx, h.events, sid, status, code, now)
+			return err
+		})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (h *Webhooks) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	if dispatch.ErrorKind(err) == dispatch.KindUnavailable {
+		status = http.StatusServiceUnavailable // Twilio retries
+	}
+	h.log.ErrorContext(r.Context(), "notify: webhook failed", "path", r.URL.Path, "err", err)
+	http.Error(w, http.StatusText(status), status)
+}
+
+type callback struct {
+	Status    string `bun:"status"`
+	ErrorCode *int   `bun:"error_code"`
+}
+
+// statusRank orders Twilio's message statuses; final ones share the top rank so that the
+// first final status wins. Unknown statuses rank 0 and are ignored.
+func statusRank(s string) int {
+	switch s {
+	case "accepted", "scheduled":
+		return 1
+	case "queued":
+		return 2
+	case "sending":
+		return 3
+	case "sent":
+		return 4
+	case "delivered", "undelivered", "failed", "canceled":
+		return 5
+	case "read":
+		return 6
+	}
+	return 0
+}
+
+// applyStatus moves the outbox row of sid to status when that is a move forward, and
+// writes sms.delivered or sms.failed on the report's timeline. It reports whether the row
+// changed.
+func applyStatus(ctx context.Context, tx bun.Tx, events EventLog, sid, status string, code *int, now time.Time) (bool, error) {
+	rank := statusRank(status)
+	if rank == 0 {
+		return false, nil
+	}
+	var row struct {
+		ID       int64  `bun:"id"`
+		Kind     string `bun:"kind"`
+		ReportID int64  `bun:"report_id,nullzero"`
+		VisitID  int64  `bun:"visit_id,nullzero"`
+	}
+	final := status == "undelivered" || status == "failed"
+	err := tx.NewRaw(`
+		UPDATE sms_outbox SET status = ?, status_rank = ?, error_code = coalesce(?, error_code),
+		       state = CASE WHEN ? THEN 'failed' ELSE state END, updated_at = ?
+		WHERE sid = ? AND status_rank < ?
+		RETURNING id, kind, report_id, visit_id`, status, rank, code, final, now, sid, rank).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, postgres.Wrap(err)
+	}
+	var typ string
+	data := map[string]any{"outbox_id": row.ID, "kind": row.Kind, "sid": sid, "status": status}
+	switch {
+	case status == "delivered":
+		typ = "sms.delivered"
+	case final:
+		typ = "sms.failed"
+		if code != nil {
+			data["error_code"] = *code
+		}
+	default:
+		return true, nil
+	}
+	return true, events.Append(ctx, tx, &dispatch.Event{Type: typ, At: now, Actor: "twilio", Channel: "sms",
+		ReportID: row.ReportID, VisitID: row.VisitID}, data)
+}
+
+// Keywords recognised in an inbound text (the whole text, upper-cased, accents removed).
+var (
+	optOutWords  = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "BAJA", "ALTO")
+	optInWords   = words("START", "UNSTOP", "ALTA")
+	helpWords    = words("AYUDA", "HELP", "INFO")
+	confirmWords = words("1", "SI", "CONFIRMO", "CONFIRMAR", "YES", "CONFIRM")
+	changeWords  = words("2", "CAMBIAR", "CAMBIO", "CHANGE")
+	englishWords = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "HELP", "INFO", "YES", "CONFIRM", "CHANGE")
+)
+
+func words(ws ...string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		m[w] = true
+	}
+	return m
+}
+
+var unaccent = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// Keyword returns the normalised form of an inbound text for keyword matching: upper case,
+// accents removed, surrounding spaces and punctuation dropped ("Sí." → "SI").
+func Keyword(body string) string {
+	s, _, err := transform.String(unaccent, body)
+	if err != nil {
+		s = body
+	}
+	s = strings.ToUpper(strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }))
+	return s
+}
+
+// Inbound serves POST /twilio/inbound: a customer's text, answered with TwiML. The same
+// MessageSid (or I-Twilio-Idempotency-Token) again gets the first answer and acts on
+// nothing.
+func (h *Webhooks) Inbound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.verify(w, r) {
+			return
+		}
+		sid := r.PostForm.Get("MessageSid")
+		if sid == "" {
+			sid = r.PostForm.Get("SmsSid")
+		}
+		from := strings.TrimSpace(r.PostForm.Get("From"))
+		text := strings.TrimSpace(r.PostForm.Get("Body"))
+		if sid == "" || from == "" {
+			http.Error(w, "MessageSid and From are required", http.StatusBadRequest)
+			return
+		}
+		token := r.Header.Get("I-Twilio-Idempotency-Token")
+		var reply string
+		err := h.db.RunInTx(r.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			reply, err = h.handleInbound(ctx, tx, sid, token, from, text)
+			return err
+		})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		var els []twiml.Element
+		if reply != "" {
+			els = append(els, &twiml.MessagingMessage{Body: reply})
+		}
+		xml, err := twiml.Messages(els)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write([]byte(xml))
+	})
+}
+
+func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, from, text string) (string, error) {
+	now := h.now().UTC()
+	var tok any
+	if token != "" {
+		tok = token
+	}
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO sms_inbound (message_sid, idempotency_token, from_phone, body, action, received_at)
+		VALUES (?, ?, ?, ?, 'received', ?) ON CONFLICT DO NOTHING`, sid, tok, from, text, now)
+	if err != nil {
+		return "", postgres.Wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var reply string
+		err := tx.QueryRowContext(ctx, `
+			SELECT reply FROM sms_inbound WHERE message_sid = ? OR (? <> '' AND idempotency_token = ?)
+			LIMIT 1`, sid, token, token).Scan(&reply)
+		if err != nil {
+			return "", postgres.Wrap(err)
+		}
+		return reply, nil
+	}
+
+	kw := Keyword(text)
+	lang, optedOut, err := h.customer(ctx, tx, from)
+	if err != nil {
+		return "", err
+	}
+	if lang == "" {
+		lang = "es"
+		if englishWords[kw] {
+			lang = "en"
+		}
+	}
+	data := Data{StatusURL: h.cfg.PublicBaseURL + "/estado"}
+	var action string
+	var reportID int64
+	var kind Kind
+	ref := func(rr ReportRef) {
+		reportID, data.Folio, data.StatusURL = rr.ID, rr.Folio, h.cfg.StatusURL(rr.Folio)
+	}
+	switch {
+	case optOutWords[kw]:
+		action, kind = "opt_out", KindReplyStop
+		if err := setConsent(ctx, tx, from, true, now, "sms", text); err != nil {
+			return "", err
+		}
+	case optInWords[kw]:
+		action, kind, optedOut = "opt_in", KindReplyStart, false
+		if err := setConsent(ctx, tx, from, false, now, "sms", text); err != nil {
+			return "", err
+		}
+	case helpWords[kw]:
+		action, kind = "help", KindReplyHelp
+	case confirmWords[kw], changeWords[kw]:
+		confirm := confirmWords[kw]
+		var rr ReportRef
+		if confirm {
+			action, kind = "confirm", KindReplyConfirmed
+			rr, err = h.reports.ConfirmNextVisit(ctx, tx, from)
+		} else {
+			action, kind = "reschedule", KindReplyReschedule
+			rr, err = h.reports.RequestReschedule(ctx, tx, from)
+		}
+		switch {
+		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
+			action, kind = action+"_no_visit", KindReplyNoVisit
+		case err != nil:
+			return "", err
+		default:
+			ref(rr)
+		}
+	default:
+		rr, err := h.reports.LatestOpen(ctx, tx, from)
+		switch {
+		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
+			if text == "" {
+				action, kind = "help", KindReplyHelp
+				break
+			}
+			rr, err = h.reports.OpenFromSMS(ctx, tx, from, text)
+			if err != nil {
+				return "", err
+			}
+			action, kind = "new_report", KindReplyNewReport
+			ref(rr)
+		case err != nil:
+			return "", err
+		default:
+			if err := h.reports.NoteFromSMS(ctx, tx, rr.ID, text); err != nil {
+				return "", err
+			}
+			action, kind = "note", KindReplyNote
+			ref(rr)
+		}
+	}
+	var reply string
+	if !optedOut || kind == KindReplyStop {
+		if reply, err = RenderKind(ctx, tx, kind, lang, data); err != nil {
+			return "", err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE sms_inbound SET action = ?, reply = ?, report_id = NULLIF(?, 0) WHERE message_sid = ?`,
+		action, reply, reportID, sid); err != nil {
+		return "", postgres.Wrap(err)
+	}
+	return reply, nil
+}
+
+// customer returns the language of the customer holding phone ("" when unknown) and
+// whether the phone has opted out.
+func (h *Webhooks) customer(ctx context.Context, tx bun.Tx, phone string) (lang string, optedOut bool, err error) {
+	var l sql.NullString
+	err = tx.QueryRowContext(ctx, `
+		SELECT (SELECT c.language FROM customers c WHERE c.phone = ?0 ORDER BY c.id DESC LIMIT 1),
+		       coalesce((SELECT s.opted_out FROM sms_consent s WHERE s.phone = ?0), false)`, phone).Scan(&l, &optedOut)
+	if err != nil {
+		return "", false, postgres.Wrap(err)
+	}
+	if l.Valid {
+		lang = Language(l.String)
+	}
+	return lang, optedOut, nil
+}
+
+// setConsent records a phone's opt-out or opt-in with its time, source and the message
+// that asked for it.
+func setConsent(ctx context.Context, tx bun.IDB, phone string, optedOut bool, at time.Time, source, message string) error {
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO sms_consent (phone, opted_out, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (phone) DO UPDATE SET opted_out = EXCLUDED.opted_out, updated_at = EXCLUDED.updated_at`,
+		phone, optedOut, at); err != nil {
+		return postgres.Wrap(err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO sms_consent_history (phone, opted_out, at, source, message) VALUES (?, ?, ?, ?, ?)`,
+		phone, optedOut, at, source, truncate(message, 1600)); err != nil {
+		return postgres.Wrap(err)
+	}
+	return nil
+}
+
+// OptedOut reports whether phone has opted out of texts by SMS or at the carrier.
+func OptedOut(ctx context.Context, db bun.IDB, phone string) (bool, error) {
+	var out bool
+	err := db.QueryRowContext(ctx, `SELECT coalesce((SELECT opted_out FROM sms_consent WHERE phone = ?), false)`, phone).Scan(&out)
+	return out, postgres.Wrap(err)
+}
+
+// SetOptOut records a staff member's change of a phone's consent (source "staff").
+func SetOptOut(ctx context.Context, db bun.IDB, phone string, optedOut bool, note string) error {
+	return setConsent(ctx, db, phone, optedOut, time.Now().UTC(), "staff", note)
+}

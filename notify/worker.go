@@ -1,0 +1,452 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// EventLog appends events in a transaction; *postgres.Events is one.
+type EventLog interface {
+	Append(ctx context.Context, tx bun.Tx, ev *dispatch.Event, data any) error
+}
+
+// WorkerOptions tune a Worker; zero values take the defaults shown.
+type WorkerOptions struct {
+	Concurrency int           // goroutines sending at once (8)
+	Batch       int           // rows claimed per transaction when unthrottled (10)
+	Rate        float64       // messages per second for this sender; 0 = unlimited
+	Poll        time.Duration // look for due rows at least this often (1s)
+	Lease       time.Duration // a row left "sending" this long belonged to a dead worker (2m); keep it well above the sender's timeout
+	BackoffBase time.Duration // first retry delay (2s), doubled per attempt, with jitter
+	BackoffMax  time.Duration // longest retry delay (10m)
+	MaxAttempts int           // attempts before a transient failure becomes final (20)
+	Now         func() time.Time
+	Log         *slog.Logger
+	Events      EventLog // where sms.sent / sms.failed go (postgres.NewEvents() by default)
+}
+
+// Worker sends the outbox: it claims due rows with FOR UPDATE SKIP LOCKED, marks them
+// "sending" in a committed transaction, sends, and records the outcome. See the package
+// documentation for why no text is lost or sent twice.
+type Worker struct {
+	db     *bun.DB
+	sender Sender
+	opt    WorkerOptions
+	limit  *limiter
+	wake   chan struct{}
+}
+
+// NewWorker returns a worker that sends the outbox in db through sender.
+func NewWorker(db *bun.DB, sender Sender, opt WorkerOptions) *Worker {
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 8
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 10
+	}
+	if opt.Poll <= 0 {
+		opt.Poll = time.Second
+	}
+	if opt.Lease <= 0 {
+		opt.Lease = 2 * time.Minute
+	}
+	if opt.BackoffBase <= 0 {
+		opt.BackoffBase = 2 * time.Second
+	}
+	if opt.BackoffMax <= 0 {
+		opt.BackoffMax = 10 * time.Minute
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 20
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Events == nil {
+		opt.Events = postgres.NewEvents()
+	}
+	w := &Worker{db: db, sender: sender, opt: opt, wake: make(chan struct{}, opt.Concurrency)}
+	if opt.Rate > 0 {
+		w.limit = newLimiter(opt.Rate)
+		w.opt.Batch = 1 // claim only what the rate lets us send before the lease runs out
+	}
+	return w
+}
+
+// Run sends until ctx ends, then waits for the sends in flight (each bounded by the
+// sender's timeout) and returns nil. Every goroutine it starts has ended when it returns.
+func (w *Worker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	lctx, stopListen := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); w.listen(lctx) }()
+	for i := 0; i < w.opt.Concurrency; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); w.loop(ctx) }()
+	}
+	<-ctx.Done()
+	stopListen()
+	wg.Wait()
+	return nil
+}
+
+// listen turns NOTIFYs on Channel into wake-ups. Notifications are hints: the poll finds
+// anything a lost one announced.
+func (w *Worker) listen(ctx context.Context) {
+	ln := pgdriver.NewListener(w.db)
+	defer ln.Close()
+	if err := ln.Listen(ctx, Channel); err != nil {
+		if ctx.Err() == nil {
+			w.opt.Log.Warn("notify: listen failed; polling only", "err", err)
+		}
+		return
+	}
+	ch := ln.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+			w.poke()
+		}
+	}
+}
+
+func (w *Worker) poke() {
+	for i := 0; i < w.opt.Concurrency; i++ {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+func (w *Worker) loop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		if w.limit != nil {
+			if err := w.limit.wait(ctx); err != nil {
+				return
+			}
+		}
+		n, err := w.Step(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			w.opt.Log.Warn("notify: outbox step failed", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		t.Reset(w.opt.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// claimed is an outbox row taken for one attempt.
+type claimed struct {
+	ID             int64     `bun:"id"`
+	Kind           string    `bun:"kind"`
+	EventID        int64     `bun:"event_id,nullzero"`
+	ReportID       int64     `bun:"report_id,nullzero"`
+	VisitID        int64     `bun:"visit_id,nullzero"`
+	ToPhone        string    `bun:"to_phone"`
+	Body           string    `bun:"body"`
+	Attempts       int       `bun:"attempts"`
+	Ambiguous      bool      `bun:"ambiguous"`
+	AmbiguousSince time.Time `bun:"ambiguous_since,nullzero"`
+	OptedOut       bool      `bun:"opted_out"`
+}
+
+// Step claims one batch of due rows and sends them; it returns how many it claimed.
+// Rows are due when pending and past send_after, or left "sending" beyond the lease by a
+// worker that died (those are reconciled before any re-send).
+func (w *Worker) Step(ctx context.Context) (int, error) {
+	now := w.opt.Now().UTC()
+	var rows []claimed
+	err := w.db.NewRaw(`
+		WITH due AS (
+			SELECT id FROM sms_outbox
+			WHERE (state = 'pending' AND send_after <= ?0)
+			   OR (state = 'sending' AND attempt_at <= ?1)
+			ORDER BY send_after, id
+			LIMIT ?2
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE sms_outbox o SET
+			ambiguous       = o.ambiguous OR o.state = 'sending',
+			ambiguous_since = CASE WHEN o.state = 'sending' THEN coalesce(o.ambiguous_since, o.attempt_at)
+			                       ELSE o.ambiguous_since END,
+			state = 'sending', attempt_at = ?0, attempts = o.attempts + 1, updated_at = ?0
+		FROM due WHERE o.id = due.id
+		RETURNING o.id, o.kind, o.event_id, o.report_id, o.visit_id, o.to_phone, o.body, o.attempts,
+		          o.ambiguous, o.ambiguous_since,
+		          EXISTS (SELECT 1 FROM sms_consent c WHERE c.phone = o.to_phone AND c.opted_out)
+		          OR EXISTS (SELECT 1 FROM customers cu WHERE cu.id = o.customer_id AND cu.sms_opt_out) AS opted_out`,
+		now, now.Add(-w.opt.Lease), w.opt.Batch).Scan(ctx, &rows)
+	if err != nil {
+		return 0, postgres.Wrap(err)
+	}
+	for _, r := range rows {
+		if err := w.process(ctx, r); err != nil {
+			// The row stays "sending" and is picked up again after the lease.
+			w.opt.Log.Warn("notify: recording an attempt failed", "outbox_id", r.ID, "err", err)
+		}
+	}
+	return len(rows), nil
+}
+
+func (w *Worker) process(ctx context.Context, r claimed) error {
+	// Finish what we claimed even when shutting down: a recorded answer spares a
+	// reconciliation later.
+	rctx := context.WithoutCancel(ctx)
+	if r.OptedOut {
+		return w.finish(rctx, r, "skipped", "", &SendError{Permanent: true, Err: errors.New("customer opted out of SMS")})
+	}
+	if r.Ambiguous {
+		if rec, ok := w.sender.(Reconciler); ok {
+			found, err := w.reconcile(rctx, rec, r)
+			if err != nil {
+				return w.retry(rctx, r, &SendError{Ambiguous: true, Err: fmt.Errorf("reconcile: %w", err)})
+			}
+			if found != nil {
+				w.opt.Log.Info("notify: reconciled an earlier attempt; not sending again", "outbox_id", r.ID, "sid", found.SID)
+				return w.sent(rctx, r, Result{SID: found.SID, Status: found.Status, Sender: "twilio"})
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return w.release(rctx, r)
+	}
+	res, err := w.sender.Send(ctx, Message{ID: r.ID, To: r.ToPhone, Body: r.Body})
+	if err != nil {
+		var se *SendError
+		if !errors.As(err, &se) {
+			se = &SendError{Ambiguous: true, Err: err}
+		}
+		if se.Permanent {
+			return w.finish(rctx, r, "failed", "", se)
+		}
+		return w.retry(rctx, r, se)
+	}
+	return w.sent(rctx, r, res)
+}
+
+// reconcile looks for a message the provider accepted from an earlier attempt of r whose
+// answer we never recorded: same number, same body, since the first ambiguous attempt, and
+// a SID no other row holds.
+func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sent, error) {
+	since := r.AmbiguousSince
+	if since.IsZero() {
+		since = w.opt.Now()
+	}
+	list, err := rec.Sent(ctx, r.ToPhone, since.Add(-time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	var cands []Sent
+	var sids []string
+	for _, m := range list {
+		if m.Body == r.Body && m.SID != "" {
+			cands = append(cands, m)
+			sids = append(sids, m.SID)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	var known []string
+	if err := w.db.NewSelect().Table("sms_outbox").Column("sid").Where("sid IN (?)", bun.In(sids)).Scan(ctx, &known); err != nil {
+		return nil, postgres.Wrap(err)
+	}
+	taken := map[string]bool{}
+	for _, s := range known {
+		taken[s] = true
+	}
+	for i := range cands {
+		if !taken[cands[i].SID] {
+			return &cands[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// sent records the provider's answer and writes sms.sent, applying any delivery callback
+// that arrived before the answer was recorded.
+func (w *Worker) sent(ctx context.Context, r claimed, res Result) error {
+	now := w.opt.Now().UTC()
+	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out, err := tx.ExecContext(ctx, `
+			UPDATE sms_outbox SET state = 'sent', sid = ?, status = ?, status_rank = ?, sender = ?,
+			       sent_at = ?, ambiguous = false, last_error = NULL, updated_at = ?
+			WHERE id = ? AND state = 'sending' AND attempts = ?`,
+			res.SID, nullable(res.Status), statusRank(res.Status), res.Sender, now, now, r.ID, r.Attempts)
+		if err != nil {
+			return postgres.Wrap(err)
+		}
+		if n, _ := out.RowsAffected(); n == 0 {
+			return fmt.Errorf("outbox row %d was taken over by another worker (lease %s too short?)", r.ID, w.opt.Lease)
+		}
+		if err := w.opt.Events.Append(ctx, tx, &dispatch.Event{
+			Type: "sms.sent", At: now, Channel: "sms", ReportID: r.ReportID, VisitID: r.VisitID,
+		}, map[string]any{"outbox_id": r.ID, "kind": r.Kind, "sid": res.SID}); err != nil {
+			return err
+		}
+		var cbs []callback
+		if err := tx.NewSelect().Table("sms_callbacks").Column("status", "error_code").
+			Where("sid = ?", res.SID).Scan(ctx, &cbs); err != nil {
+			return postgres.Wrap(err)
+		}
+		for _, cb := range cbs {
+			if _, err := applyStatus(ctx, tx, w.opt.Events, res.SID, cb.Status, cb.ErrorCode, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// release puts back a row claimed but not attempted (the worker is stopping).
+func (w *Worker) release(ctx context.Context, r claimed) error {
+	_, err := w.db.ExecContext(ctx, `
+		UPDATE sms_outbox SET state = 'pending', attempts = attempts - 1
+		WHERE id = ? AND state = 'sending' AND attempts = ?`, r.ID, r.Attempts)
+	return postgres.Wrap(err)
+}
+
+// retry puts r back as pending after a backoff, or ends it as failed after MaxAttempts.
+func (w *Worker) retry(ctx context.Context, r claimed, se *SendError) error {
+	if r.Attempts >= w.opt.MaxAttempts {
+		return w.finish(ctx, r, "failed", "", se)
+	}
+	now := w.opt.Now().UTC()
+	next := now.Add(w.backoff(r.Attempts))
+	w.opt.Log.Info("notify: send failed; will retry", "outbox_id", r.ID, "attempt", r.Attempts, "at", next, "err", se)
+	_, err := w.db.ExecContext(ctx, `
+		UPDATE sms_outbox SET state = 'pending', send_after = ?, last_error = ?, error_code = NULLIF(?, 0),
+		       ambiguous = ambiguous OR ?, ambiguous_since = CASE WHEN ? THEN coalesce(ambiguous_since, attempt_at) ELSE ambiguous_since END,
+		       updated_at = ?
+		WHERE id = ? AND state = 'sending' AND attempts = ?`,
+		next, truncate(se.Error(), 500), se.Code, se.Ambiguous, se.Ambiguous, now, r.ID, r.Attempts)
+	return postgres.Wrap(err)
+}
+
+// finish ends r as failed or skipped and writes sms.failed on its report's timeline. A
+// 21610 answer (the number unsubscribed at the carrier) is recorded as an opt-out.
+func (w *Worker) finish(ctx context.Context, r claimed, state, _ string, se *SendError) error {
+	now := w.opt.Now().UTC()
+	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		out, err := tx.ExecContext(ctx, `
+			UPDATE sms_outbox SET state = ?, last_error = ?, error_code = NULLIF(?, 0), updated_at = ?
+			WHERE id = ? AND state = 'sending' AND attempts = ?`,
+			state, truncate(se.Error(), 500), se.Code, now, r.ID, r.Attempts)
+		if err != nil {
+			return postgres.Wrap(err)
+		}
+		if n, _ := out.RowsAffected(); n == 0 {
+			return nil
+		}
+		if se.Code == 21610 {
+			if err := setConsent(ctx, tx, r.ToPhone, true, now, "twilio", "error 21610"); err != nil {
+				return err
+			}
+		}
+		typ := "sms.failed"
+		if state == "skipped" {
+			typ = "sms.skipped"
+		}
+		data := map[string]any{"outbox_id": r.ID, "kind": r.Kind, "error": truncate(errors.Unwrap(se).Error(), 200)}
+		if se.Code != 0 {
+			data["error_code"] = se.Code
+		}
+		return w.opt.Events.Append(ctx, tx, &dispatch.Event{
+			Type: typ, At: now, Channel: "sms", ReportID: r.ReportID, VisitID: r.VisitID,
+		}, data)
+	})
+}
+
+// backoff is the delay before attempt n+1: exponential from BackoffBase, capped at
+// BackoffMax, with jitter over its upper half so that a recovering provider is not hit by
+// the whole backlog at once.
+func (w *Worker) backoff(n int) time.Duration {
+	d := w.opt.BackoffBase
+	for i := 1; i < n && d < w.opt.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, w.opt.BackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}
+
+// limiter spaces sends evenly at a rate: each wait takes the next free slot.
+type limiter struct {
+	mu    sync.Mutex
+	every time.Duration
+	next  time.Time
+}
+
+func newLimiter(perSecond float64) *limiter {
+	return &limiter{every: time.Duration(float64(time.Second) / perSecond)}
+}
+
+func (l *limiter) wait(ctx context.Context) error {
+	l.mu.Lock()
+	now := time.Now()
+	if l.next.Before(now) {
+		l.next = now
+	}
+	at := l.next
+	l.next = l.next.Add(l.every)
+	l.mu.Unlock()
+	d := time.Until(at)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
