@@ -1,0 +1,402 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"despacho/dispatch"
+)
+
+// ServeWS is GET /ws for signed-in users, mounted behind the route guard with QueryToken
+// access, so that Options.UserOf finds the caller. `after=ID` first replays, from the log,
+// every event the caller may see with an id above ID, then continues live with no gap and
+// no duplicate; without it the stream starts now. Admins, dispatchers and agents see every
+// event (and may narrow it with a subscribe message); a technician sees the events that
+// name his technician record.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
+	var u *dispatch.User
+	if h.opts.UserOf != nil {
+		u = h.opts.UserOf(r)
+	}
+	if u == nil {
+		h.opts.WriteError(w, r, dispatch.Unauthenticated("sign in first"))
+		return
+	}
+	after, err := parseAfter(r)
+	if err != nil {
+		h.opts.WriteError(w, r, err)
+		return
+	}
+	v := viewer{}
+	switch u.Role {
+	case dispatch.RoleAdmin, dispatch.RoleDispatcher, dispatch.RoleAgent:
+		v.staff = true
+	case dispatch.RoleTechnician:
+		if h.opts.TechnicianOf == nil {
+			h.opts.WriteError(w, r, dispatch.Forbidden("live updates for technicians are not available"))
+			return
+		}
+		id, err := h.opts.TechnicianOf(r.Context(), u.ID)
+		if dispatch.ErrorKind(err) == dispatch.KindNotFound || (err == nil && id == 0) {
+			h.opts.WriteError(w, r, dispatch.Forbidden("this user is not linked to a technician"))
+			return
+		}
+		if err != nil {
+			h.opts.WriteError(w, r, err)
+			return
+		}
+		v.technicianID = id
+	default:
+		h.opts.WriteError(w, r, dispatch.Forbidden("role %s may not receive live updates", u.Role))
+		return
+	}
+	h.serve(w, r, v, after)
+}
+
+// ServePublic is the customer's status page feed, for a public route such as
+// GET /public/reports/{folio}/live?code=C: the folio (path value "folio", or the query
+// parameter) and its access code choose one report, and only that report's report and visit
+// events reach the page, with a reduced set of data keys. A wrong code is 404. `after`
+// works as in ServeWS.
+func (h *Hub) ServePublic(w http.ResponseWriter, r *http.Request) {
+	folio := r.PathValue("folio")
+	if folio == "" {
+		folio = r.URL.Query().Get("folio")
+	}
+	code := r.URL.Query().Get("code")
+	if h.opts.FolioAccess == nil || folio == "" || code == "" || len(folio) > 64 || len(code) > 64 {
+		h.opts.WriteError(w, r, dispatch.NotFound("folio"))
+		return
+	}
+	after, err := parseAfter(r)
+	if err != nil {
+		h.opts.WriteError(w, r, err)
+		return
+	}
+	reportID, err := h.opts.FolioAccess(r.Context(), folio, code)
+	if err == nil && reportID == 0 {
+		err = dispatch.NotFound("folio")
+	}
+	if err != nil {
+		h.opts.WriteError(w, r, err)
+		return
+	}
+	h.serve(w, r, viewer{reportID: reportID}, after)
+}
+
+// parseAfter reads the `after` query parameter: -1 when absent (start live, now).
+func parseAfter(r *http.Request) (int64, error) {
+	s := r.URL.Query().Get("after")
+	if s == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &dispatch.Error{Kind: dispatch.KindMalformed, Code: "malformed", Field: "after",
+			Message: "after must be the id of the last message received (a non-negative integer)"}
+	}
+	return n, nil
+}
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int64) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		h.opts.WriteError(w, r, dispatch.Malformed("this endpoint speaks websocket only"))
+		return
+	}
+	if !h.checkOrigin(r) {
+		h.opts.WriteError(w, r, dispatch.Forbidden("websocket from origin %q refused", r.Header.Get("Origin")))
+		return
+	}
+	h.mu.Lock()
+	running := h.running
+	h.mu.Unlock()
+	if !running {
+		h.opts.WriteError(w, r, dispatch.Unavailable(errors.New("live hub not running")))
+		return
+	}
+	conn, err := h.upgrader.Upgrade(hijackable(w), r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &client{
+		h:          h,
+		conn:       conn,
+		v:          v,
+		send:       make(chan []byte, h.opts.SendQueue),
+		stopped:    make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	if !h.register(c, after) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		_ = conn.Close()
+		return
+	}
+	defer h.unregister(c)
+	ctx, cancel := context.WithCancel(h.base)
+	defer cancel()
+	go c.readLoop()
+	c.writeLoop(ctx, after)
+}
+
+// hijackable digs through middleware wrappers (Unwrap) to a ResponseWriter that can be
+// hijacked; gorilla/websocket asks for http.Hijacker directly.
+func hijackable(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		if _, ok := w.(http.Hijacker); ok {
+			return w
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+// register adds c; a client without `after` is live at once from the current cursor,
+// one with `after` first catches up from the log (writeLoop).
+func (h *Hub) register(c *client, after int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.clients[c] = struct{}{}
+	if after < 0 {
+		c.live, c.last = true, h.cursor
+	}
+	h.wg.Add(1)
+	h.m.clients.Inc()
+	return true
+}
+
+func (h *Hub) unregister(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	c.live = false
+	h.mu.Unlock()
+	h.m.clients.Dec()
+	h.wg.Done()
+}
+
+// client is one websocket connection. The writer goroutine (the handler's) is the only one
+// that writes data frames; the reader goroutine reads client messages and pongs.
+type client struct {
+	h    *Hub
+	conn *websocket.Conn
+	v    viewer
+	sub  atomic.Pointer[Subscription]
+	send chan []byte
+
+	stopOnce   sync.Once
+	stopped    chan struct{}
+	stopCode   int
+	stopReason string
+	readerDone chan struct{}
+
+	// Guarded by h.mu.
+	live bool  // the pump hands it new events
+	last int64 // the last seq it has been handed (or skipped)
+}
+
+// stop asks the writer to close the connection with code and reason; safe from any goroutine.
+func (c *client) stop(code int, reason string) {
+	c.stopOnce.Do(func() {
+		c.stopCode, c.stopReason = code, reason
+		close(c.stopped)
+	})
+}
+
+// reply queues a control message; a client whose queue is full is cut off.
+func (c *client) reply(b []byte) {
+	select {
+	case c.send <- b:
+	default:
+		c.h.m.cutOff.Inc()
+		c.stop(websocket.CloseTryAgainLater, "too slow; reconnect with after")
+	}
+}
+
+func (c *client) readLoop() {
+	defer close(c.readerDone)
+	h := c.h
+	pongWait := 2 * h.opts.PingPeriod
+	c.conn.SetReadLimit(h.opts.MaxMessageSize)
+	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		m, err := ParseClientMessage(data)
+		if err != nil {
+			c.reply(control(TypeError, h.opts.Now(), errorData(err)))
+			continue
+		}
+		if m.Subscribe != nil {
+			c.sub.Store(m.Subscribe)
+			c.reply(control(TypeSubscribed, h.opts.Now(), m.Subscribe))
+		}
+	}
+}
+
+// writeLoop replays what the client missed, then sends queued messages and pings until the
+// connection ends or the hub stops the client.
+func (c *client) writeLoop(ctx context.Context, after int64) {
+	defer func() {
+		_ = c.conn.Close()
+		<-c.readerDone
+	}()
+	if after >= 0 && !c.catchUp(ctx, after) {
+		return
+	}
+	ping := time.NewTicker(c.h.opts.PingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-c.send:
+			if c.write(websocket.TextMessage, b) != nil {
+				return
+			}
+		case <-ping.C:
+			if c.write(websocket.PingMessage, nil) != nil {
+				return
+			}
+		case <-c.stopped:
+			c.closeWith(c.stopCode, c.stopReason)
+			return
+		case <-c.readerDone:
+			return
+		}
+	}
+}
+
+func (c *client) write(typ int, b []byte) error {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
+	return c.conn.WriteMessage(typ, b)
+}
+
+// closeWith sends a close frame and gives the client a moment to answer it, so that what
+// was sent before is read rather than lost to a reset connection.
+func (c *client) closeWith(code int, reason string) {
+	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(c.h.opts.WriteWait))
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-c.readerDone:
+	case <-t.C:
+	}
+}
+
+// catchUpPage bounds the events read per query while a client catches up.
+const catchUpPage = 500
+
+// catchUp sends, from the log, what the client may see after `after`, then joins the live
+// stream exactly where the replay ended: under the hub's lock, once the replay has reached
+// the pump's cursor, the client becomes live with its own position, and the pump hands it
+// only events beyond that position. False means the connection is over.
+func (c *client) catchUp(ctx context.Context, after int64) bool {
+	h := c.h
+	// Number what is already committed, so that an id the client got from another instance
+	// is never mistaken for one from the future.
+	if _, err := Sequence(ctx, h.db); err != nil {
+		h.log.Warn("live: sequencing before replay failed", "err", err)
+	}
+	win, err := readReplayWindow(ctx, h.db, after)
+	if err != nil {
+		h.log.Warn("live: replay window unavailable", "err", err)
+		c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
+		return false
+	}
+	if win.lost(after, h.opts.Now(), h.opts.MaxReplayAge) {
+		return c.reload()
+	}
+	last := min(after, win.last) // an id from the future means nothing is missed yet
+	for {
+		select {
+		case <-c.stopped:
+			c.closeWith(c.stopCode, c.stopReason)
+			return false
+		case <-c.readerDone:
+			return false
+		default:
+		}
+		rows, err := readAfter(ctx, h.db, last, catchUpPage)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Warn("live: replay failed", "err", err)
+			}
+			c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
+			return false
+		}
+		if len(rows) > 0 && rows[0].Seq > last+1 && last > 0 {
+			// Retention removed events between the check above and now.
+			return c.reload()
+		}
+		items := h.items(ctx, rows)
+		sub := c.sub.Load()
+		for _, it := range items {
+			last = it.seq
+			if !h.sees(c.v, &it.ev) || !sub.matches(&it.ev) {
+				continue
+			}
+			if c.write(websocket.TextMessage, h.payload(c.v, it)) != nil {
+				return false
+			}
+			h.m.fannedOut.Inc()
+		}
+		if len(rows) == catchUpPage {
+			continue
+		}
+		h.mu.Lock()
+		if last >= h.cursor {
+			c.live, c.last = true, last
+			h.mu.Unlock()
+			return true
+		}
+		h.mu.Unlock()
+		if len(rows) == 0 {
+			// The pump is past us but the log holds nothing after last: deleted meanwhile.
+			return c.reload()
+		}
+	}
+}
+
+// reload tells the client it is too far behind and closes the connection.
+func (c *client) reload() bool {
+	_ = c.write(websocket.TextMessage, control(TypeReload, c.h.opts.Now(), nil))
+	c.closeWith(websocket.CloseNormalClosure, "reload")
+	return false
+}
+
+// writeError is the default Options.WriteError: the contract's error shape.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	switch dispatch.ErrorKind(err) {
+	case dispatch.KindMalformed:
+		status = http.StatusBadRequest
+	case dispatch.KindUnauthenticated:
+		status = http.StatusUnauthorized
+	case dispatch.KindForbidden:
+		status = http.StatusForbidden
+	case dispatch.KindNotFound:
+		status = http.StatusNotFound
+	case dispatch.KindUnavailable:
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "2")
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	d := errorData(err)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": d})
+}
