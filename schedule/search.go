@@ -88,12 +88,14 @@ type worker struct {
 	removed   []int32
 	seen      []bool // route ruined this iteration
 	blinkRate float64
+	blinkLeft int
 	order     []int32
 	sortKey   []float64
 }
 
 func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w := &worker{in: in, rng: rand.New(rand.NewPCG(seed, uint64(thread)*0x9E3779B97F4A7C15+1)), blinkRate: 0.01}
+	w.blinkLeft = 100
 	w.cur = newSol(in)
 	w.cand = newSol(in)
 	w.best = newSol(in)
@@ -104,7 +106,18 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	return w
 }
 
-func (w *worker) blink() bool { return w.rng.Float64() < w.blinkRate }
+// blink reports whether to skip the next insertion position. Gaps between
+// blinks are drawn geometrically, one random number per blink rather than
+// per position.
+func (w *worker) blink() bool {
+	if w.blinkLeft > 0 {
+		w.blinkLeft--
+		return false
+	}
+	u := 1 - w.rng.Float64() // (0, 1]
+	w.blinkLeft = int(math.Log(u) / math.Log1p(-w.blinkRate))
+	return true
+}
 
 // ruin removes strings of visits around a random seed visit (SISR).
 func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
@@ -202,6 +215,10 @@ func (w *worker) recreate(s *sol) {
 	}
 	w.sortOrder()
 	var triedClass []int32
+	blink := w.blink
+	if w.blinkRate == 0 {
+		blink = nil
+	}
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
 		triedClass = triedClass[:0]
@@ -218,7 +235,7 @@ func (w *worker) recreate(s *sol) {
 				triedClass = append(triedClass, cl)
 			}
 			w.work += int64(len(rt.seq))
-			if d, p := rt.bestInsert(in, c, best, w.blink); p >= 0 && d < best {
+			if d, p := rt.bestInsert(in, c, best, blink); p >= 0 && d < best {
 				best, br, bp = d, ri, p
 			}
 		}

@@ -273,3 +273,20 @@ func TestClassAndMeans(t *testing.T) {
 		t.Errorf("overall = %+v, want n=3 gap=2", m)
 	}
 }
+
+// BenchmarkSolveWork times a fixed amount of search on three classes, so
+// that speed-ups show independently of the time limit.
+func BenchmarkSolveWork(b *testing.B) {
+	for _, name := range []string{"c201", "r101", "rc105"} {
+		in := load(b, name)
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				res, err := in.Solve(context.Background(), schedule.Options{Work: 1e7, Seed: 1, Threads: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(res.Distance, "distance")
+			}
+		})
+	}
+}
