@@ -1,0 +1,183 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
+)
+
+func newReport(tb testing.TB, now time.Time, kind, phone, email string) *dispatch.NewReport {
+	tb.Helper()
+	in := dispatch.ReportInput{Channel: "phone", Kind: kind, Description: "Sin servicio",
+		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: phone, Email: email}}
+	nr, err := in.Validate(now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nr
+}
+
+// TestFoliosConcurrent creates reports from many goroutines at once: folios are unique and
+// gapless in creation order.
+func TestFoliosConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	reports := postgres.NewReports(db, nil, dispatch.SLA{})
+	now := time.Now()
+	const n = 24
+	folios := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, err := reports.Create(ctx, newReport(t, now, "inquiry", fmt.Sprintf("55 1000 %04d", i%5), ""), postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			folios[i] = c.Report.Folio
+		}()
+	}
+	wg.Wait()
+	sort.Strings(folios)
+	year := now.In(mx()).Year()
+	for i, f := range folios {
+		if want := dispatch.FormatFolio(year, int64(i+1)); f != want {
+			t.Fatalf("folio %d = %s, want %s (all: %v)", i, f, want, folios)
+		}
+	}
+	// Five phones, five customers, whatever the races.
+	var customers int
+	if err := db.NewRaw("SELECT count(*) FROM customers").Scan(ctx, &customers); err != nil {
+		t.Fatal(err)
+	}
+	if customers != 5 {
+		t.Fatalf("customers = %d, want 5", customers)
+	}
+}
+
+func mx() *time.Location {
+	loc, err := time.LoadLocation("America/Mexico_City")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// TestCustomerMatching: by phone first, else by e-mail, else a new customer; staff input
+// fills in what the stored customer lacks, the public form changes nothing.
+func TestCustomerMatching(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	reports := postgres.NewReports(db, nil, dispatch.SLA{})
+	now := time.Now()
+	create := func(phone, email string, trusted bool) int64 {
+		t.Helper()
+		c, _, err := reports.Create(ctx, newReport(t, now, "inquiry", phone, email), postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Trusted: trusted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Customer.ID
+	}
+	a := create("", "ana@example.mx", false)
+	if b := create("55 2222 3333", "ANA@example.mx", false); b != a {
+		t.Fatalf("by e-mail: customer %d, want %d", b, a)
+	}
+	got, err := postgres.NewCustomers(db).ByID(ctx, a)
+	if err != nil || got.Phone != "" {
+		t.Fatalf("public form changed the customer: %+v %v", got, err)
+	}
+	if b := create("55 2222 3333", "ana@example.mx", true); b != a {
+		t.Fatalf("staff by e-mail: customer %d, want %d", b, a)
+	}
+	if got, _ := postgres.NewCustomers(db).ByPhone(ctx, "+525522223333"); got == nil || got.ID != a {
+		t.Fatalf("staff input did not add the phone: %+v", got)
+	}
+	if b := create("+52 1 55 2222 3333", "otra@example.mx", false); b != a {
+		t.Fatalf("by phone: customer %d, want %d", b, a)
+	}
+	if c := create("55 9999 0000", "", false); c == a {
+		t.Fatal("a new phone matched an existing customer")
+	}
+}
+
+// TestMarkSLA stands at chosen instants after a report's creation: at risk once, breached
+// once, never while waiting on the customer, and every mark is an event.
+func TestMarkSLA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	reports := postgres.NewReports(db, nil, dispatch.SLA{})
+	// Urgent faults have a 4 h wall-clock resolution budget.
+	created := time.Date(2026, 11, 29, 22, 0, 0, 0, mx()) // a Sunday night
+	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Priority: "urgent", Description: "Sin servicio",
+		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 1234 0001"}}
+	mk := func() string {
+		nr, err := in.Validate(created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Report.Folio
+	}
+	running, waiting := mk(), mk()
+	if _, err := reports.Change(ctx, waiting, dispatch.Change{Action: dispatch.ActionWaitCustomer}, postgres.Origin{Actor: "system"}, created.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		after            time.Duration
+		atRisk, breached int
+	}{
+		{3 * time.Hour, 0, 0},
+		{3*time.Hour + 12*time.Minute, 1, 0}, // 80 % of 4 h
+		{3*time.Hour + 30*time.Minute, 0, 0},
+		{4 * time.Hour, 0, 1},
+		{48 * time.Hour, 0, 0},
+	}
+	for _, s := range steps {
+		r, b, err := reports.MarkSLA(ctx, created.Add(s.after))
+		if err != nil || r != s.atRisk || b != s.breached {
+			t.Fatalf("MarkSLA at +%v = %d at risk, %d breached, %v; want %d, %d", s.after, r, b, err, s.atRisk, s.breached)
+		}
+	}
+	d, err := reports.Get(ctx, running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range d.Timeline {
+		types = append(types, ev.Type)
+	}
+	if fmt.Sprint(types) != "[report.created report.sla_at_risk report.sla_breached]" || d.Report.SLAState != "breached" {
+		t.Fatalf("timeline %v, state %s", types, d.Report.SLAState)
+	}
+	w, _ := reports.Get(ctx, waiting)
+	if w.Report.SLAState != "ok" || len(w.Timeline) != 2 {
+		t.Fatalf("waiting report marked: %s, %d events", w.Report.SLAState, len(w.Timeline))
+	}
+	// Resumed two days later, its clock has used one hour of four: still fine, due in three.
+	resumeAt := created.Add(48 * time.Hour)
+	rd, err := reports.Change(ctx, waiting, dispatch.Change{Action: dispatch.ActionResume}, postgres.Origin{Actor: "system"}, resumeAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.Report.DueAt == nil || !rd.Report.DueAt.Equal(resumeAt.Add(3*time.Hour)) {
+		t.Fatalf("due after resume = %v, want %v", rd.Report.DueAt, resumeAt.Add(3*time.Hour))
+	}
+	if r, b, _ := reports.MarkSLA(ctx, resumeAt.Add(3*time.Hour)); r != 0 || b != 1 {
+		t.Fatalf("after resume + 3h: %d at risk, %d breached; want 0, 1", r, b)
+	}
+}
