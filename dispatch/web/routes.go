@@ -39,4 +39,6 @@ func (s *Server) registerRoutes() {
 	// Customers, without an account.
 	s.Handle(http.MethodPost, "/public/reports", Anyone, "File a report from the public form (rate limited): folio and access code.", s.createPublicReport)
 	s.Handle(http.MethodGet, "/public/reports/{folio}", Anyone, "A report's status for the holder of its access code (?code=).", s.publicReport)
+
+	s.pageRoutes()
 }

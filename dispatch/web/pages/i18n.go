@@ -1,0 +1,306 @@
+package pages
+
+import (
+	"net/http"
+	"strings"
+
+	"golang.org/x/text/language"
+)
+
+// Lang is a language the pages are written in.
+type Lang string
+
+// The languages of the pages; Spanish is the default.
+const (
+	ES Lang = "es"
+	EN Lang = "en"
+)
+
+// LangCookie remembers the language a visitor chose with ?lang=.
+const LangCookie = "despacho_lang"
+
+var langMatcher = language.NewMatcher([]language.Tag{language.Spanish, language.English})
+
+// pickLang chooses the page language: ?lang= (remembered in a cookie), then the cookie, then
+// Accept-Language, then Spanish. It sets the cookie when ?lang= names a language.
+func pickLang(w http.ResponseWriter, r *http.Request) Lang {
+	if q := Lang(r.URL.Query().Get("lang")); q == ES || q == EN {
+		http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: string(q), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+		return q
+	}
+	if c, err := r.Cookie(LangCookie); err == nil && (Lang(c.Value) == ES || Lang(c.Value) == EN) {
+		return Lang(c.Value)
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" && len(al) < 500 {
+		tags, _, err := language.ParseAcceptLanguage(al)
+		if err == nil && len(tags) > 0 {
+			_, i, conf := langMatcher.Match(tags...)
+			if conf != language.No && i == 1 {
+				return EN
+			}
+		}
+	}
+	return ES
+}
+
+// T returns the text of key in lang, falling back to Spanish and then to the key itself,
+// so that a missing translation shows up on the page instead of breaking it.
+func T(lang Lang, key string) string {
+	if m, ok := catalog[key]; ok {
+		if s := m[lang]; s != "" {
+			return s
+		}
+		return m[ES]
+	}
+	return key
+}
+
+// jsCatalog returns the strings the scripts need (keys without the "page." prefix), in lang.
+func jsCatalog(lang Lang) map[string]string {
+	out := make(map[string]string, len(catalog))
+	for k := range catalog {
+		if !strings.HasPrefix(k, "page.") {
+			out[k] = T(lang, k)
+		}
+	}
+	return out
+}
+
+type tr map[Lang]string
+
+// catalog holds every text of the pages. Keys starting with "page." are only used by
+// templates; the rest are also handed to the scripts.
+var catalog = map[string]tr{
+	// Chassis.
+	"page.skip":         {ES: "Saltar al contenido", EN: "Skip to content"},
+	"page.switch_lang":  {ES: "English", EN: "Español"},
+	"page.switch_label": {ES: "View this page in English", EN: "Ver esta página en español"},
+	"page.signout":      {ES: "Salir", EN: "Sign out"},
+	"page.nav.board":    {ES: "Tablero", EN: "Board"},
+	"page.nav.desk":     {ES: "Atención", EN: "Desk"},
+	"page.nav.tech":     {ES: "Mi ruta", EN: "My route"},
+	"page.forbidden":    {ES: "Su usuario no tiene acceso a esta página.", EN: "Your user may not open this page."},
+	"page.noscript":     {ES: "Esta página necesita JavaScript.", EN: "This page needs JavaScript."},
+	"page.required":     {ES: "obligatorio", EN: "required"},
+	"page.optional":     {ES: "opcional", EN: "optional"},
+
+	// Sign-in.
+	"page.login.title":    {ES: "Iniciar sesión", EN: "Sign in"},
+	"page.login.email":    {ES: "Correo electrónico", EN: "E-mail"},
+	"page.login.password": {ES: "Contraseña", EN: "Password"},
+	"page.login.submit":   {ES: "Entrar", EN: "Sign in"},
+
+	// Public report form.
+	"page.report.title":       {ES: "Reportar una falla o hacer un trámite", EN: "Report a fault or make a request"},
+	"page.report.intro":       {ES: "Le daremos un folio para dar seguimiento a su reporte.", EN: "You will get a folio number to follow your report."},
+	"page.report.name":        {ES: "Nombre del titular", EN: "Account holder's name"},
+	"page.report.phone":       {ES: "Teléfono (10 dígitos)", EN: "Phone (10 digits)"},
+	"page.report.email":       {ES: "Correo electrónico", EN: "E-mail"},
+	"page.report.address":     {ES: "Domicilio del servicio", EN: "Service address"},
+	"page.report.kind":        {ES: "Tipo de reporte", EN: "Kind of report"},
+	"page.report.description": {ES: "Describa lo que sucede", EN: "Describe what happens"},
+	"page.report.submit":      {ES: "Enviar reporte", EN: "Send report"},
+	"page.report.contact":     {ES: "Deje un teléfono, un correo o ambos.", EN: "Leave a phone, an e-mail or both."},
+	"page.report.done":        {ES: "Reporte recibido", EN: "Report received"},
+	"page.report.folio":       {ES: "Su folio", EN: "Your folio"},
+	"page.report.code":        {ES: "Código de acceso", EN: "Access code"},
+	"page.report.keep":        {ES: "Guarde el folio y el código: los necesitará para consultar su reporte.", EN: "Keep the folio and the code: you need them to check your report."},
+	"page.report.follow":      {ES: "Ver el estado de mi reporte", EN: "See my report's status"},
+	"page.report.another":     {ES: "Hacer otro reporte", EN: "File another report"},
+
+	// Status page.
+	"page.status.title":    {ES: "Estado de su reporte", EN: "Your report's status"},
+	"page.status.lookup":   {ES: "Consultar", EN: "Look up"},
+	"page.status.folio":    {ES: "Folio", EN: "Folio"},
+	"page.status.code":     {ES: "Código de acceso", EN: "Access code"},
+	"page.status.live":     {ES: "Esta página se actualiza sola.", EN: "This page updates by itself."},
+	"page.booking.title":   {ES: "Elegir otro horario", EN: "Choose another time"},
+	"page.booking.intro":   {ES: "Elija la ventana de llegada que le acomode.", EN: "Choose the arrival window that suits you."},
+	"page.booking.confirm": {ES: "Confirmar horario", EN: "Confirm time"},
+
+	// Board, desk, technician.
+	"page.board.title":    {ES: "Tablero de despacho", EN: "Dispatch board"},
+	"page.board.day":      {ES: "Día", EN: "Day"},
+	"page.board.queue":    {ES: "Visitas sin programar", EN: "Unscheduled visits"},
+	"page.board.map":      {ES: "Mapa del día", EN: "Map of the day"},
+	"page.board.optimise": {ES: "Optimizar el día", EN: "Optimise day"},
+	"page.board.activity": {ES: "Actividad", EN: "Activity"},
+	"page.board.detail":   {ES: "Detalle", EN: "Detail"},
+	"page.desk.title":     {ES: "Atención a clientes", EN: "Customer desk"},
+	"page.desk.new":       {ES: "Nuevo reporte", EN: "New report"},
+	"page.desk.find":      {ES: "Buscar folio", EN: "Find a folio"},
+	"page.desk.channel":   {ES: "Canal", EN: "Channel"},
+	"page.desk.subject":   {ES: "Asunto", EN: "Subject"},
+	"page.desk.ap":        {ES: "Punto de acceso", EN: "Access point"},
+	"page.desk.lat":       {ES: "Latitud", EN: "Latitude"},
+	"page.desk.lon":       {ES: "Longitud", EN: "Longitude"},
+	"page.desk.create":    {ES: "Registrar reporte", EN: "Create report"},
+	"page.tech.title":     {ES: "Mi ruta de hoy", EN: "Today's route"},
+	"page.tech.share":     {ES: "Compartir mi ubicación", EN: "Share my position"},
+
+	// Kinds, channels, statuses (scripts and templates).
+	"kind.fault":         {ES: "Falla en el servicio o equipo", EN: "Fault in the service or equipment"},
+	"kind.complaint":     {ES: "Queja", EN: "Complaint"},
+	"kind.inquiry":       {ES: "Consulta", EN: "Inquiry"},
+	"kind.clarification": {ES: "Aclaración", EN: "Clarification"},
+	"kind.suggestion":    {ES: "Sugerencia", EN: "Suggestion"},
+	"kind.cancellation":  {ES: "Cancelación", EN: "Cancellation"},
+	"kind.other":         {ES: "Otro trámite", EN: "Other request"},
+	"channel.phone":      {ES: "Teléfono", EN: "Phone"},
+	"channel.email":      {ES: "Correo", EN: "E-mail"},
+	"channel.web":        {ES: "Web", EN: "Web"},
+	"channel.in_person":  {ES: "En oficina", EN: "In person"},
+	"channel.sms":        {ES: "SMS", EN: "SMS"},
+
+	"status.open":             {ES: "Abierto", EN: "Open"},
+	"status.in_progress":      {ES: "En atención", EN: "In progress"},
+	"status.awaiting_visit":   {ES: "Esperando visita", EN: "Awaiting a visit"},
+	"status.waiting_customer": {ES: "Esperando su respuesta", EN: "Waiting for you"},
+	"status.resolved":         {ES: "Resuelto", EN: "Resolved"},
+	"status.closed":           {ES: "Cerrado", EN: "Closed"},
+	"status.cancelled":        {ES: "Cancelado", EN: "Cancelled"},
+
+	"visit.unscheduled":   {ES: "Sin programar", EN: "Unscheduled"},
+	"visit.booked":        {ES: "Agendada", EN: "Booked"},
+	"visit.assigned":      {ES: "Asignada", EN: "Assigned"},
+	"visit.en_route":      {ES: "En camino", EN: "On the way"},
+	"visit.on_site":       {ES: "En el domicilio", EN: "On site"},
+	"visit.completed":     {ES: "Completada", EN: "Completed"},
+	"visit.not_completed": {ES: "No completada", EN: "Not completed"},
+	"visit.cancelled":     {ES: "Cancelada", EN: "Cancelled"},
+
+	"verdict.upheld":     {ES: "Procedente", EN: "Upheld"},
+	"verdict.not_upheld": {ES: "Improcedente", EN: "Not upheld"},
+
+	"reason.customer_absent": {ES: "Cliente ausente", EN: "Customer absent"},
+	"reason.no_access":       {ES: "Sin acceso al domicilio", EN: "No access"},
+	"reason.needs_parts":     {ES: "Faltan materiales", EN: "Needs parts"},
+	"reason.other":           {ES: "Otro motivo", EN: "Other reason"},
+
+	// Messages of the scripts.
+	"conn.offline":      {ES: "Sin conexión. Lo que haga se guarda y se enviará al volver la conexión.", EN: "Offline. What you do is kept and sent when the connection returns."},
+	"conn.reconnecting": {ES: "Reconectando…", EN: "Reconnecting…"},
+	"conn.pending":      {ES: "{n} acciones pendientes de enviar", EN: "{n} actions waiting to be sent"},
+	"conn.live":         {ES: "En vivo", EN: "Live"},
+
+	"err.offline":            {ES: "No hay conexión con el servidor. Intente de nuevo en un momento.", EN: "Cannot reach the server. Try again in a moment."},
+	"err.400":                {ES: "La solicitud no es válida.", EN: "The request is not valid."},
+	"err.401":                {ES: "Su sesión terminó. Inicie sesión de nuevo.", EN: "Your session ended. Sign in again."},
+	"err.403":                {ES: "No tiene permiso para hacer esto.", EN: "You may not do this."},
+	"err.404":                {ES: "No lo encontramos. Revise los datos.", EN: "We could not find it. Check the details."},
+	"err.409":                {ES: "No se pudo: la situación cambió. Actualice e intente de nuevo.", EN: "Not possible: things changed. Refresh and try again."},
+	"err.413":                {ES: "El texto es demasiado largo.", EN: "The text is too long."},
+	"err.422":                {ES: "Revise este dato.", EN: "Check this value."},
+	"err.429":                {ES: "Demasiados intentos. Espere unos minutos.", EN: "Too many attempts. Wait a few minutes."},
+	"err.503":                {ES: "El servicio no está disponible por un momento. Intente de nuevo.", EN: "The service is unavailable for a moment. Try again."},
+	"err.500":                {ES: "Algo salió mal de nuestro lado. Intente de nuevo.", EN: "Something went wrong on our side. Try again."},
+	"err.login":              {ES: "Correo o contraseña incorrectos.", EN: "Wrong e-mail or password."},
+	"err.status_code":        {ES: "El folio o el código no coinciden.", EN: "The folio or the code do not match."},
+	"err.stale":              {ES: "Alguien más cambió esta visita. Se actualizó el tablero; intente de nuevo.", EN: "Someone else changed this visit. The board was refreshed; try again."},
+	"err.refused":            {ES: "Movimiento rechazado: {reason}", EN: "Move refused: {reason}"},
+	"err.not_yet":            {ES: "Esta función aún no está disponible en el servidor.", EN: "This function is not available on the server yet."},
+	"err.required":           {ES: "Este dato es obligatorio.", EN: "This is required."},
+	"field.email":            {ES: "Escriba un correo válido.", EN: "Enter a valid e-mail."},
+	"field.password":         {ES: "Escriba su contraseña.", EN: "Enter your password."},
+	"field.phone":            {ES: "Escriba un teléfono válido de 10 dígitos.", EN: "Enter a valid 10-digit phone number."},
+	"field.name":             {ES: "Escriba el nombre del titular.", EN: "Enter the account holder's name."},
+	"field.line":             {ES: "Escriba el domicilio.", EN: "Enter the address."},
+	"field.kind":             {ES: "Elija el tipo de reporte.", EN: "Choose the kind of report."},
+	"field.channel":          {ES: "Elija el canal.", EN: "Choose the channel."},
+	"field.description":      {ES: "Describa el problema (máximo 10 000 caracteres).", EN: "Describe the problem (at most 10,000 characters)."},
+	"field.subject":          {ES: "El asunto admite hasta 200 caracteres.", EN: "The subject takes at most 200 characters."},
+	"field.lat":              {ES: "Latitud entre -90 y 90.", EN: "Latitude between -90 and 90."},
+	"field.lon":              {ES: "Longitud entre -180 y 180.", EN: "Longitude between -180 and 180."},
+	"field.contact":          {ES: "Deje un teléfono o un correo.", EN: "Leave a phone or an e-mail."},
+	"field.cause":            {ES: "Escriba la causa de la falla.", EN: "Enter the cause of the fault."},
+	"field.verdict":          {ES: "Indique si procede o no.", EN: "Say whether it is upheld."},
+	"field.service_restored": {ES: "Confirme si el servicio quedó restablecido.", EN: "Confirm whether service is restored."},
+	"field.reason":           {ES: "Elija un motivo.", EN: "Choose a reason."},
+	"field.duration_min":     {ES: "Duración en minutos (mayor que cero).", EN: "Duration in minutes (more than zero)."},
+	"field.skills":           {ES: "Indique las habilidades requeridas.", EN: "Give the required skills."},
+	"field.start":            {ES: "Elija un horario.", EN: "Choose a time."},
+	"field.plan_price":       {ES: "Precio mensual del plan en pesos.", EN: "Monthly plan price in pesos."},
+
+	// Status page (scripts).
+	"st.folio":       {ES: "Folio", EN: "Folio"},
+	"st.status":      {ES: "Estado", EN: "Status"},
+	"st.kind":        {ES: "Tipo", EN: "Kind"},
+	"st.filed":       {ES: "Recibido", EN: "Filed"},
+	"st.due":         {ES: "Fecha compromiso", EN: "Due"},
+	"st.window":      {ES: "Visita técnica", EN: "Technician visit"},
+	"st.window_at":   {ES: "{date}, entre {start} y {end}", EN: "{date}, between {start} and {end}"},
+	"st.technician":  {ES: "Técnico", EN: "Technician"},
+	"st.on_the_way":  {ES: "El técnico va en camino.", EN: "The technician is on the way."},
+	"st.eta":         {ES: "Llegada estimada: {time}", EN: "Estimated arrival: {time}"},
+	"st.on_site":     {ES: "El técnico está en su domicilio.", EN: "The technician is at your address."},
+	"st.outcome":     {ES: "Resultado", EN: "Outcome"},
+	"st.cause":       {ES: "Causa", EN: "Cause"},
+	"st.verdict":     {ES: "Dictamen", EN: "Verdict"},
+	"st.restored":    {ES: "Servicio restablecido", EN: "Service restored"},
+	"st.yes":         {ES: "Sí", EN: "Yes"},
+	"st.no":          {ES: "No", EN: "No"},
+	"st.updated":     {ES: "Actualizado a las {time}", EN: "Updated at {time}"},
+	"st.change_time": {ES: "Elegir otro horario", EN: "Choose another time"},
+	"st.history":     {ES: "Historial", EN: "History"},
+	"st.no_slots":    {ES: "No hay horarios disponibles en los próximos días. Llámenos para agendar.", EN: "No times available in the coming days. Call us to book."},
+	"st.booked":      {ES: "Listo: su visita quedó agendada.", EN: "Done: your visit is booked."},
+	"st.gone":        {ES: "Ese horario ya no está disponible. Elija otro.", EN: "That time is no longer available. Choose another."},
+
+	// Timeline events.
+	"ev.report.created":        {ES: "Reporte recibido", EN: "Report received"},
+	"ev.report.status_changed": {ES: "Cambio de estado", EN: "Status changed"},
+	"ev.report.resolved":       {ES: "Reporte resuelto", EN: "Report resolved"},
+	"ev.report.closed":         {ES: "Reporte cerrado", EN: "Report closed"},
+	"ev.report.cancelled":      {ES: "Reporte cancelado", EN: "Report cancelled"},
+	"ev.report.reopened":       {ES: "Reporte reabierto", EN: "Report reopened"},
+	"ev.visit.created":         {ES: "Visita creada", EN: "Visit created"},
+	"ev.visit.booked":          {ES: "Visita agendada", EN: "Visit booked"},
+	"ev.visit.assigned":        {ES: "Visita asignada", EN: "Visit assigned"},
+	"ev.visit.status_changed":  {ES: "La visita cambió de estado", EN: "Visit status changed"},
+	"ev.visit.completed":       {ES: "Visita completada", EN: "Visit completed"},
+
+	// Board and technician (scripts).
+	"b.unassigned":    {ES: "Sin técnico", EN: "No technician"},
+	"b.pin":           {ES: "Fijar", EN: "Pin"},
+	"b.unpin":         {ES: "Soltar", EN: "Unpin"},
+	"b.pinned":        {ES: "Fijada", EN: "Pinned"},
+	"b.at_risk":       {ES: "En riesgo de SLA", EN: "SLA at risk"},
+	"b.window":        {ES: "Ventana {start}–{end}", EN: "Window {start}–{end}"},
+	"b.arrival":       {ES: "Llegada {time}", EN: "Arrival {time}"},
+	"b.empty_queue":   {ES: "No hay visitas pendientes.", EN: "No visits waiting."},
+	"b.no_techs":      {ES: "No hay técnicos registrados.", EN: "No technicians registered."},
+	"b.optimised":     {ES: "Día optimizado.", EN: "Day optimised."},
+	"b.moved":         {ES: "Visita asignada a {name}.", EN: "Visit assigned to {name}."},
+	"b.move_to":       {ES: "Asignar a…", EN: "Assign to…"},
+	"b.timeline":      {ES: "Historial del folio", EN: "Folio timeline"},
+	"b.close":         {ES: "Cerrar", EN: "Close"},
+	"b.description":   {ES: "Descripción", EN: "Description"},
+	"b.customer":      {ES: "Cliente", EN: "Customer"},
+	"b.address":       {ES: "Domicilio", EN: "Address"},
+	"b.visits":        {ES: "{n} visitas", EN: "{n} visits"},
+	"t.empty":         {ES: "No tiene visitas para hoy.", EN: "No visits today."},
+	"t.en_route":      {ES: "En camino", EN: "On my way"},
+	"t.arrived":       {ES: "Llegué", EN: "Arrived"},
+	"t.complete":      {ES: "Completar", EN: "Complete"},
+	"t.not_complete":  {ES: "No se pudo completar", EN: "Could not complete"},
+	"t.call":          {ES: "Llamar", EN: "Call"},
+	"t.navigate":      {ES: "Navegar", EN: "Navigate"},
+	"t.cause":         {ES: "Causa de la falla", EN: "Cause of the fault"},
+	"t.verdict":       {ES: "Dictamen", EN: "Verdict"},
+	"t.restored":      {ES: "¿Servicio restablecido?", EN: "Service restored?"},
+	"t.notes":         {ES: "Notas", EN: "Notes"},
+	"t.reason":        {ES: "Motivo", EN: "Reason"},
+	"t.send":          {ES: "Enviar", EN: "Send"},
+	"t.cancel":        {ES: "Cancelar", EN: "Cancel"},
+	"t.queued":        {ES: "Guardado; se enviará al volver la conexión.", EN: "Saved; it will be sent when the connection returns."},
+	"t.sharing":       {ES: "Compartiendo ubicación", EN: "Sharing position"},
+	"t.no_geo":        {ES: "Este teléfono no permite compartir la ubicación.", EN: "This phone cannot share its position."},
+	"t.stop":          {ES: "Parada {n}", EN: "Stop {n}"},
+	"d.created":       {ES: "Reporte registrado con folio {folio}.", EN: "Report created with folio {folio}."},
+	"d.visit":         {ES: "Crear visita", EN: "Create visit"},
+	"d.duration":      {ES: "Duración (min)", EN: "Duration (min)"},
+	"d.skills":        {ES: "Habilidades (separadas por coma)", EN: "Skills (comma separated)"},
+	"d.slots":         {ES: "Horarios disponibles", EN: "Available times"},
+	"d.book":          {ES: "Agendar", EN: "Book"},
+	"d.visit_created": {ES: "Visita creada.", EN: "Visit created."},
+}

@@ -1,0 +1,203 @@
+package pages_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/web"
+)
+
+// browser is the one headless Chromium of the package's tests; each test opens its own tab
+// (or its own browser context, for a second person).
+var browser context.Context
+
+func TestMain(m *testing.M) {
+	ctx, stop := startBrowser()
+	browser = ctx
+	defer stop() // not reached through os.Exit; Chromium dies with us (Pdeathsig)
+	dispatchtest.Main(m)
+}
+
+// chromiumPath finds the browser; make test installs /usr/bin/chromium.
+func chromiumPath() string {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	return "/usr/bin/chromium"
+}
+
+// profilePrefix names the profile folders of the test browsers; folders of processes that
+// are gone are removed at start, since os.Exit skips the cleanup of the last run.
+const profilePrefix = "despacho-pages-chromium-"
+
+func startBrowser() (context.Context, func()) {
+	olds, _ := filepath.Glob(filepath.Join(os.TempDir(), profilePrefix+"*"))
+	for _, d := range olds {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), profilePrefix))
+		if err == nil && syscall.Kill(pid, 0) == nil {
+			continue
+		}
+		os.RemoveAll(d)
+	}
+	dir := filepath.Join(os.TempDir(), profilePrefix+strconv.Itoa(os.Getpid()))
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath()),
+		chromedp.UserDataDir(dir),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	return ctx, func() { cancel(); cancelAlloc(); os.RemoveAll(dir) }
+}
+
+var startOnce sync.Once
+var startErr error
+
+// tab opens a new tab in the shared browser (or, with isolated, in a new browser context
+// with its own cookies) and returns a context for its actions, bounded to a minute. On
+// failure a full-page screenshot is saved and its path logged; uncaught exceptions and
+// Content-Security-Policy violations in the page fail the test.
+func tab(t *testing.T, isolated bool) context.Context {
+	t.Helper()
+	startOnce.Do(func() { startErr = chromedp.Do(browser) })
+	if startErr != nil {
+		t.Fatalf("start Chromium (%s): %v; install it with apt-get install chromium", chromiumPath(), startErr)
+	}
+	var opts []chromedp.ContextOption
+	if isolated {
+		opts = append(opts, chromedp.WithNewBrowserContext())
+	}
+	ctx, cancel := chromedp.NewContext(browser, opts...)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		t.Fatalf("open tab: %v", err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	console := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for msg, err := range console {
+			if err != nil {
+				return
+			}
+			text := msg.String()
+			if msg.IsException() || strings.Contains(text, "Content Security Policy") {
+				mu.Lock()
+				problems = append(problems, text)
+				mu.Unlock()
+			}
+		}
+	}()
+	tctx, tcancel := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(func() {
+		if t.Failed() {
+			shot(t, ctx, "failure")
+		}
+		tcancel()
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("browser console: %s", p)
+		}
+	})
+	return tctx
+}
+
+// shot saves a full-page screenshot under the artifacts folder and logs its path.
+func shot(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	dir := filepath.Join(os.TempDir(), "despacho-pages-artifacts")
+	_ = os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+"-"+name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	t.Logf("screenshot: %s", p)
+	return p
+}
+
+// env is a running server on a fresh database.
+type env struct {
+	URL   string
+	DB    *bun.DB
+	Users *postgres.Users
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db := dispatchtest.DB(t)
+	ts := httptest.NewServer(web.New(web.Config{DB: db}))
+	t.Cleanup(ts.Close)
+	return &env{URL: ts.URL, DB: db, Users: postgres.NewUsers(db)}
+}
+
+const password = "contraseña-segura"
+
+func (e *env) user(t *testing.T, email string, role dispatch.Role) *dispatch.User {
+	t.Helper()
+	u, err := dispatch.NewUser(email, "Prueba "+string(role), role, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Users.Create(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// get fetches url with optional header pairs, not following redirects.
+func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}

@@ -1,0 +1,263 @@
+package pages
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"despacho/dispatch"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// Config holds what the pages depend on.
+type Config struct {
+	// Actor returns the signed-in user of a request, or nil for an anonymous visitor.
+	Actor func(context.Context) *dispatch.User
+	// Zone is the IANA name of the business time zone, in which pages show times; empty
+	// means America/Mexico_City.
+	Zone string
+	Log  *slog.Logger
+}
+
+// Site serves the pages and their static files.
+type Site struct {
+	cfg    Config
+	assets *assets
+	pages  map[string]*template.Template
+}
+
+// pageNames lists the templates under templates/, each rendered inside layout.html.
+var pageNames = []string{"login", "report", "status", "booking", "board", "desk", "tech", "message"}
+
+// New parses the embedded templates and loads the static files; it fails only when the
+// embedded files are broken, which the package's tests catch.
+func New(cfg Config) (*Site, error) {
+	if cfg.Actor == nil {
+		cfg.Actor = func(context.Context) *dispatch.User { return nil }
+	}
+	if cfg.Zone == "" {
+		cfg.Zone = "America/Mexico_City"
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{cfg: cfg, assets: a, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			if a.files[name] == nil {
+				return "", fmt.Errorf("no static file %q", name)
+			}
+			return a.url(name), nil
+		},
+	}
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	for _, name := range pageNames {
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return s, nil
+}
+
+// StaticVersion is the hash that prefixes static URLs: /static/VERSION/js/core.js.
+func (s *Site) StaticVersion() string { return s.assets.version }
+
+// Static serves GET /static/{version}/{path...}.
+func (s *Site) Static() http.Handler { return s.assets }
+
+// view is what every template receives.
+type view struct {
+	Lang   Lang
+	Title  string // catalog key of the page title
+	Script string // the page's module under static/js/, without .js
+	Body   string // class of <body>
+	User   *dispatch.User
+	Zone   string
+	I18N   string // the scripts' strings, JSON
+	// SwitchURL is this page in the other language.
+	SwitchURL string
+	Data      map[string]any
+}
+
+// T returns the text of key in the page's language.
+func (v *view) T(key string) string { return T(v.Lang, key) }
+
+// Other is the language the switch link leads to.
+func (v *view) Other() Lang {
+	if v.Lang == EN {
+		return ES
+	}
+	return EN
+}
+
+// Can reports whether the signed-in user has one of the roles (admins have them all).
+func (v *view) Can(roles ...string) bool {
+	if v.User == nil {
+		return false
+	}
+	return v.User.Role == dispatch.RoleAdmin || slices.Contains(roles, string(v.User.Role))
+}
+
+func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title, script string, data map[string]any) {
+	lang := pickLang(w, r)
+	cat, _ := json.Marshal(jsCatalog(lang))
+	q := r.URL.Query()
+	q.Set("lang", string(otherLang(lang)))
+	v := &view{
+		Lang: lang, Title: title, Script: script, Body: "page-" + name,
+		User: s.cfg.Actor(r.Context()), Zone: s.cfg.Zone, I18N: string(cat),
+		SwitchURL: r.URL.Path + "?" + q.Encode(), Data: data,
+	}
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		s.cfg.Log.ErrorContext(r.Context(), "render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Language", string(lang))
+	h.Set("Vary", "Cookie, Accept-Language")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func otherLang(l Lang) Lang {
+	if l == EN {
+		return ES
+	}
+	return EN
+}
+
+// staff wraps a page for signed-in staff: an anonymous browser is sent to the sign-in page
+// with the way back in next; a user with another role gets a page saying so (403).
+func (s *Site) staff(h http.HandlerFunc, roles ...dispatch.Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := s.cfg.Actor(r.Context())
+		if u == nil {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if u.Role != dispatch.RoleAdmin && !slices.Contains(roles, u.Role) {
+			s.render(w, r, http.StatusForbidden, "message", "page.forbidden", "core", map[string]any{"Message": "page.forbidden"})
+			return
+		}
+		h(w, r)
+	})
+}
+
+// Home sends a visitor to the page for them: staff to their work page, anyone else to the
+// report form.
+func (s *Site) Home() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, homeOf(s.cfg.Actor(r.Context())), http.StatusSeeOther)
+	})
+}
+
+func homeOf(u *dispatch.User) string {
+	if u == nil {
+		return "/reporte"
+	}
+	switch u.Role {
+	case dispatch.RoleTechnician:
+		return "/tech"
+	case dispatch.RoleAgent:
+		return "/desk"
+	}
+	return "/board"
+}
+
+// safeNext returns next when it is a path on this site, else "".
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 2000 {
+		return ""
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return ""
+	}
+	return next
+}
+
+// Login serves the sign-in page; the script posts to /api/login and goes to next.
+func (s *Site) Login() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "login", "page.login.title", "login", map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
+	})
+}
+
+// Report serves the public report form.
+func (s *Site) Report() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "report", "page.report.title", "report", map[string]any{"Kinds": kinds})
+	})
+}
+
+// kinds are the report kinds in the order customers see them.
+var kinds = []string{"fault", "complaint", "inquiry", "clarification", "suggestion", "cancellation", "other"}
+
+// Status serves the customer's status page (/estado and /estado/{folio}); the folio's
+// access code comes in ?code= and the script asks the API with it.
+func (s *Site) Status() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		folio := r.PathValue("folio")
+		if len(folio) > 40 {
+			folio = ""
+		}
+		s.render(w, r, http.StatusOK, "status", "page.status.title", "status", map[string]any{"Folio": folio})
+	})
+}
+
+// Booking serves the page where a customer picks another arrival window (the SMS link).
+func (s *Site) Booking() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		folio := r.PathValue("folio")
+		if len(folio) > 40 {
+			folio = ""
+		}
+		s.render(w, r, http.StatusOK, "booking", "page.booking.title", "booking", map[string]any{"Folio": folio})
+	})
+}
+
+// Board serves the dispatcher's board.
+func (s *Site) Board() http.Handler {
+	return s.staff(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "board", "page.board.title", "board", map[string]any{"Day": r.URL.Query().Get("day")})
+	}, dispatch.RoleDispatcher, dispatch.RoleAgent)
+}
+
+// Desk serves the agents' page: new reports taken by phone, e-mail or in person, folio
+// look-up, visits and booking.
+func (s *Site) Desk() http.Handler {
+	return s.staff(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "desk", "page.desk.title", "desk", map[string]any{"Kinds": kinds, "Channels": channels})
+	}, dispatch.RoleAgent, dispatch.RoleDispatcher)
+}
+
+var channels = []string{"phone", "email", "in_person", "web", "sms"}
+
+// Tech serves the technician's route for today.
+func (s *Site) Tech() http.Handler {
+	return s.staff(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons})
+	}, dispatch.RoleTechnician)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

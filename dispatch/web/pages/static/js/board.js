@@ -1,0 +1,2 @@
+// board.js: see below.
+import './core.js';

@@ -1,0 +1,2 @@
+// booking.js: see below.
+import './core.js';

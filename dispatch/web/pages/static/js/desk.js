@@ -1,0 +1,2 @@
+// desk.js: see below.
+import './core.js';

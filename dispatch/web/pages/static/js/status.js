@@ -1,0 +1,104 @@
+// status.js: the customer's status page. It asks GET /public/reports/{folio}?code= and asks
+// again every 30 seconds (and when the page comes back into view or online).
+import { api, showError, clearErrors, h, t, date, time, dateTime, ApiError } from './core.js';
+
+const form = document.getElementById('lookup');
+const result = document.getElementById('result');
+const updated = document.getElementById('updated');
+const params = new URLSearchParams(location.search);
+if (params.get('code')) form.code.value = params.get('code');
+let current = null; // {folio, code}
+let timer = 0;
+
+const pick = (o, ...keys) => { for (const k of keys) { const v = k.split('.').reduce((x, p) => x?.[p], o); if (v !== undefined && v !== null && v !== '') return v; } };
+
+function render(r) {
+  const rows = [];
+  const fact = (label, value, cls) => value && rows.push(h('dt', {}, t(label)), h('dd', { class: cls }, value));
+  fact('st.folio', r.folio, 'big');
+  fact('st.status', h('span', { class: 'badge s-' + r.status, id: 'st-status' }, t('status.' + r.status)));
+  if (r.kind) fact('st.kind', t('kind.' + r.kind));
+  fact('st.filed', dateTime(pick(r, 'created_at')));
+  const visit = pick(r, 'visit') || (Array.isArray(r.visits) ? r.visits.find((v) => v.status !== 'cancelled') : null) || null;
+  const win = pick(visit, 'window') || pick(r, 'window', 'appointment');
+  const parts = [h('dl', { class: 'facts' }, rows)];
+  if (win && win.start) {
+    const txt = t('st.window_at', { date: date(win.start), start: time(win.start), end: time(win.end) });
+    const vrows = [h('dt', {}, t('st.window')), h('dd', { id: 'st-window' }, txt)];
+    const tech = pick(visit, 'technician_name', 'technician.name') || pick(r, 'technician_name', 'technician.name');
+    if (tech) vrows.push(h('dt', {}, t('st.technician')), h('dd', {}, tech));
+    parts.push(h('dl', { class: 'facts' }, vrows));
+  }
+  const vstatus = pick(visit, 'status');
+  if (vstatus === 'en_route') {
+    const eta = pick(visit, 'eta', 'planned_arrival');
+    parts.push(h('p', { class: 'banner', id: 'st-eta' }, t('st.on_the_way'), eta ? ' ' + t('st.eta', { time: time(eta) }) : ''));
+  } else if (vstatus === 'on_site') {
+    parts.push(h('p', { class: 'banner' }, t('st.on_site')));
+  }
+  const cause = pick(r, 'cause', 'outcome.cause', 'resolution.cause');
+  const verdict = pick(r, 'verdict', 'outcome.verdict', 'resolution.verdict');
+  const restored = pick(r, 'service_restored', 'outcome.service_restored', 'resolution.service_restored');
+  if (cause || verdict || restored !== undefined) {
+    const o = [];
+    if (cause) o.push(h('dt', {}, t('st.cause')), h('dd', { id: 'st-cause', class: 'user-text' }, cause));
+    if (verdict) o.push(h('dt', {}, t('st.verdict')), h('dd', { id: 'st-verdict' }, t('verdict.' + verdict)));
+    if (restored !== undefined) o.push(h('dt', {}, t('st.restored')), h('dd', { id: 'st-restored' }, restored ? t('st.yes') : t('st.no')));
+    parts.push(h('section', { class: 'done' }, h('h2', {}, t('st.outcome')), h('dl', { class: 'facts' }, o)));
+  }
+  const bookable = visit && ['booked', 'assigned', 'not_completed', 'unscheduled'].includes(vstatus) && pick(r, 'can_rebook', 'rebook') !== false;
+  if (bookable && pick(r, 'can_rebook') === true) {
+    parts.push(h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(r.folio)}/horario?code=${encodeURIComponent(current.code)}` }, t('st.change_time'))));
+  }
+  const tl = Array.isArray(r.timeline) ? r.timeline : [];
+  if (tl.length) {
+    parts.push(h('h2', {}, t('st.history')), h('ol', { class: 'timeline' },
+      tl.map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type), e.status ? ' · ' + t('status.' + e.status) : '')).reverse()));
+  }
+  result.replaceChildren(...parts);
+  result.hidden = false;
+  updated.textContent = t('st.updated', { time: time(new Date().toISOString()) });
+  updated.hidden = false;
+}
+
+async function load(focus) {
+  if (!current) return;
+  clearTimeout(timer);
+  try {
+    const r = await api('GET', `/public/reports/${encodeURIComponent(current.folio)}?code=${encodeURIComponent(current.code)}`);
+    clearErrors(form);
+    render(r);
+    if (focus) result.focus?.();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      result.hidden = true;
+      updated.hidden = true;
+      showError(form, err, t('err.status_code'));
+      current = null;
+      return;
+    }
+    showError(form, err);
+  } finally {
+    if (current) timer = setTimeout(() => load(false), 30000);
+  }
+}
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const folio = form.folio.value.trim().toUpperCase();
+  const code = form.code.value.trim();
+  clearErrors(form);
+  if (!folio || !code) {
+    showError(form, new ApiError(422, 'required', '', folio ? 'code' : 'folio'), t('err.required'));
+    return;
+  }
+  current = { folio, code };
+  history.replaceState(null, '', `/estado/${encodeURIComponent(folio)}?code=${encodeURIComponent(code)}`);
+  load(true);
+});
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') load(false); });
+addEventListener('online', () => load(false));
+if (form.folio.value && form.code.value) {
+  current = { folio: form.folio.value.trim(), code: form.code.value.trim() };
+  load(false);
+}

@@ -1,0 +1,2 @@
+// tech.js: see below.
+import './core.js';

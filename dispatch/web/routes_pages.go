@@ -1,0 +1,34 @@
+package web
+
+import (
+	"net/http"
+
+	"despacho/dispatch/web/pages"
+)
+
+// pageRoutes registers the HTML pages and their static files. Pages are public routes:
+// staff pages check the session themselves and send an anonymous browser to /login instead
+// of answering a JSON 401.
+func (s *Server) pageRoutes() {
+	zone := ""
+	if s.cfg.SLA.Calendar != nil {
+		zone = s.cfg.SLA.Calendar.Location().String()
+	}
+	site, err := pages.New(pages.Config{Actor: Actor, Log: s.log, Zone: zone})
+	if err != nil {
+		panic(err) // the templates are embedded: the pages' tests catch this first
+	}
+	page := func(pattern, summary string, h http.Handler) {
+		s.HandleHTTP(http.MethodGet, pattern, Anyone, summary, h)
+	}
+	page("/static/{version}/{path...}", "Static files of the pages (scripts, style sheet, icons), content-hashed.", site.Static())
+	page("/{$}", "Home: redirects to the page for the visitor (board, desk, route, or the report form).", site.Home())
+	page("/login", "Sign-in page.", site.Login())
+	page("/reporte", "Public report form: files a report and shows its folio and access code.", site.Report())
+	page("/estado", "Public status page: asks for a folio and its access code.", site.Status())
+	page("/estado/{folio}", "Public status page of a folio (?code=): status, appointment, outcome; refreshes itself.", site.Status())
+	page("/estado/{folio}/horario", "Public page to choose another arrival window for a folio's visit (?code=).", site.Booking())
+	page("/board", "Dispatcher board: technicians' time lines, unscheduled visits, map, live.", site.Board())
+	page("/desk", "Agents' desk: take reports by phone, e-mail or in person; folio look-up; visits and booking.", site.Desk())
+	page("/tech", "Technician's route for today, with status buttons and offline queue.", site.Tech())
+}
