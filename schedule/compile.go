@@ -60,6 +60,7 @@ type inst struct {
 	pinPos   []int     // per visit: Pin.Position or 0
 	depotLoc int32     // reference location for "far/close" orderings
 	locs     []Location
+	ext      *ext
 	skillIdx map[string]int
 	tmask    []uint64
 	tok      []bool
@@ -76,9 +77,53 @@ func (in *inst) at(s float64) time.Time {
 	return in.origin.Add(time.Duration(math.Round(s * 1e9)))
 }
 
+// distAt is the distance of the leg from location a to b.
+func (in *inst) distAt(a, b int32) float64 {
+	if in.ext == nil || (a < in.ext.base && b < in.ext.base) {
+		return in.dist[int(a)*in.L+int(b)]
+	}
+	return in.ext.get(a, b, false)
+}
+
+// durAt is the free-flow duration of the leg from location a to b.
+func (in *inst) durAt(a, b int32) float64 {
+	if in.ext == nil || (a < in.ext.base && b < in.ext.base) {
+		return in.dur[int(a)*in.L+int(b)]
+	}
+	return in.ext.get(a, b, true)
+}
+
+// ext holds the legs of locations added after compilation (Insert, Slots),
+// so that adding one costs O(locations) instead of a new matrix. Rows are
+// shared between plans and never written after creation.
+type ext struct {
+	base              int32 // first added location
+	toDist, toDur     [][]float64
+	fromDist, fromDur [][]float64 // [k][i]: from location i to base+k
+}
+
+func (e *ext) get(a, b int32, dur bool) float64 {
+	switch {
+	case a == b:
+		return 0
+	case a > b:
+		k := a - e.base
+		if dur {
+			return e.toDur[k][b]
+		}
+		return e.toDist[k][b]
+	default:
+		k := b - e.base
+		if dur {
+			return e.fromDur[k][a]
+		}
+		return e.fromDist[k][a]
+	}
+}
+
 // arrive is the arrival at location b leaving location a at t.
 func (in *inst) arrive(a, b int32, t float64) float64 {
-	d := in.dur[int(a)*in.L+int(b)]
+	d := in.durAt(a, b)
 	if in.cong == nil {
 		return t + d
 	}
@@ -87,7 +132,7 @@ func (in *inst) arrive(a, b int32, t float64) float64 {
 
 // leave is the latest departure from a that reaches b by t.
 func (in *inst) leave(a, b int32, t float64) float64 {
-	d := in.dur[int(a)*in.L+int(b)]
+	d := in.durAt(a, b)
 	if in.cong == nil {
 		return t - d
 	}

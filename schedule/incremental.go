@@ -39,29 +39,30 @@ func (in *inst) extend(v Visit) (*inst, error) {
 			ve.brk++
 		}
 	}
-	// Locations: the new one goes last.
-	L := in.L + 1
-	out.L = L
-	out.locs = append(slices.Clip(in.locs), v.Location)
-	out.dist = make([]float64, L*L)
-	out.dur = make([]float64, L*L)
-	for i := 0; i < in.L; i++ {
-		copy(out.dist[i*L:i*L+in.L], in.dist[i*in.L:(i+1)*in.L])
-		copy(out.dur[i*L:i*L+in.L], in.dur[i*in.L:(i+1)*in.L])
-	}
+	// Locations: the new one goes last, its legs in the extension.
 	travel := in.p.Travel
 	if travel == nil {
 		travel = Haversine{}
 	}
-	nl := L - 1
-	for i := 0; i < nl; i++ {
-		s, d := travel.Leg(out.locs[i], v.Location)
-		out.dur[i*L+nl], out.dist[i*L+nl] = s, d
-		s, d = travel.Leg(v.Location, out.locs[i])
-		out.dur[nl*L+i], out.dist[nl*L+i] = s, d
+	nl := int32(len(in.locs))
+	out.locs = append(slices.Clip(in.locs), v.Location)
+	e := &ext{base: nl}
+	if in.ext != nil {
+		e.base = in.ext.base
+		e.toDist, e.toDur = slices.Clip(in.ext.toDist), slices.Clip(in.ext.toDur)
+		e.fromDist, e.fromDur = slices.Clip(in.ext.fromDist), slices.Clip(in.ext.fromDur)
 	}
+	td, tt := make([]float64, nl), make([]float64, nl)
+	fd, ft := make([]float64, nl), make([]float64, nl)
+	for i := int32(0); i < nl; i++ {
+		tt[i], td[i] = travel.Leg(v.Location, out.locs[i])
+		ft[i], fd[i] = travel.Leg(out.locs[i], v.Location)
+	}
+	e.toDist, e.toDur = append(e.toDist, td), append(e.toDur, tt)
+	e.fromDist, e.fromDur = append(e.fromDist, fd), append(e.fromDur, ft)
+	out.ext = e
 	n := &out.nodes[m]
-	*n = node{loc: int32(nl), kind: kindVisit, owner: -1, svc: v.Service.Seconds(), dem: float64(v.Demand)}
+	*n = node{loc: nl, kind: kindVisit, owner: -1, svc: v.Service.Seconds(), dem: float64(v.Demand)}
 	n.setWindows(out.windows(v.Windows))
 	if v.Pin != nil {
 		n.fixed = v.Pin.Position > 0 || v.Started
@@ -248,8 +249,9 @@ func Reoptimize(ctx context.Context, plan *Plan, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.nb == nil || len(in.nb) != in.m || hasNil(in) {
-		// Plans made by Insert lack neighbour lists for the new visits.
+	if in.ext != nil {
+		// Plans made by Insert lack neighbour lists and dense legs for the
+		// new visits.
 		in2, err := compile(in.p)
 		if err != nil {
 			return nil, err
@@ -266,14 +268,6 @@ func Reoptimize(ctx context.Context, plan *Plan, opt Options) (*Plan, error) {
 	return extract(in, best), nil
 }
 
-func hasNil(in *inst) bool {
-	for _, c := range in.active {
-		if in.nb[c] == nil && len(in.active) > 1 {
-			return true
-		}
-	}
-	return false
-}
 
 func validateVisit(p *Problem, i int) error {
 	q := *p

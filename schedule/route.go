@@ -45,7 +45,7 @@ func (r *route) update(in *inst) bool {
 		} else {
 			r.loc[p] = nd.loc
 			a = in.arrive(r.loc[p-1], nd.loc, r.dep[p-1])
-			r.legs += in.dist[int(r.loc[p-1])*in.L+int(nd.loc)]
+			r.legs += in.distAt(r.loc[p-1], nd.loc)
 		}
 		s := earliest(nd, a)
 		if math.IsInf(s, 1) {
@@ -129,7 +129,7 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 		base = r.legs
 	}
 	L := in.L
-	if nx.loc >= 0 {
+	if nx.loc >= 0 && in.ext == nil {
 		b := int(nx.loc)
 		dd := in.dist[a*L+cl] + in.dist[cl*L+b] - in.dist[a*L+b] + base
 		if dd >= bound {
@@ -156,15 +156,15 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 		}
 		return dd
 	}
-	// The next stop is a break: it moves to c's place, so walk forward to
-	// the next real stop.
+	// The next stop is a break (it moves to c's place), or c is a location
+	// added after compilation: walk forward to the next real stop.
 	t := in.arrive(r.loc[p], cn.loc, r.dep[p])
 	s := earliest(cn, t)
 	if math.IsInf(s, 1) {
 		return s
 	}
 	t = s + cn.svc
-	added := in.dist[a*L+cl]
+	added := in.distAt(r.loc[p], cn.loc)
 	for q := p + 1; q < len(r.seq); q++ {
 		nd := &in.nodes[r.seq[q]]
 		if nd.loc < 0 {
@@ -175,7 +175,7 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 			t = s + nd.svc
 			continue
 		}
-		added += in.dist[cl*L+int(nd.loc)] - in.dist[a*L+int(nd.loc)]
+		added += in.distAt(cn.loc, nd.loc) - in.distAt(r.loc[p], nd.loc)
 		if in.arrive(cn.loc, nd.loc, t) > r.ls[q]+eps {
 			return math.Inf(1)
 		}

@@ -179,3 +179,59 @@ func TestCongestionFIFO(t *testing.T) {
 		}
 	}
 }
+
+// TestExtendMatchesCompile: a visit added through the leg extension is
+// judged exactly as when the whole problem is compiled with it.
+func TestExtendMatchesCompile(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		in := randomInst(rng, 8, seed%2 == 0)
+		s := newSol(in)
+		w := newWorker(in, seed, 0, s)
+		w.blinkRate = 0
+		w.removed = append(w.removed[:0], in.active...)
+		w.recreate(w.cur)
+		seqs := make([][]int32, len(w.cur.routes))
+		for i := range w.cur.routes {
+			seqs[i] = w.cur.routes[i].seq
+		}
+		cur := in
+		for k := 0; k < 2; k++ { // extend twice: extension of an extension
+			v := in.p.Visits[rng.IntN(in.m)]
+			v.ID = "new" + string(rune('0'+k))
+			v.Location.Lat += 0.01 * rng.Float64()
+			ex, err := cur.extend(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs = shiftSeqs(seqs, cur.m)
+			cur = ex
+		}
+		fresh, err := compile(cur.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := state(cur, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := state(fresh, seqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := int32(cur.m - 2); int(c) < cur.m; c++ {
+			if cur.reason[c] != fresh.reason[c] {
+				t.Fatalf("seed %d: reason %d vs %d", seed, cur.reason[c], fresh.reason[c])
+			}
+			for ri := range a.routes {
+				for p := 0; p < len(a.routes[ri].seq)-1; p++ {
+					x := a.routes[ri].insertDelta(cur, c, p, math.Inf(1))
+					y := b.routes[ri].insertDelta(fresh, c, p, math.Inf(1))
+					if x != y && math.Abs(x-y) > 1e-6 {
+						t.Fatalf("seed %d: visit %d route %d pos %d: extended %v, compiled %v", seed, c, ri, p, x, y)
+					}
+				}
+			}
+		}
+	}
+}
