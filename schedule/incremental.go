@@ -268,7 +268,6 @@ func Reoptimize(ctx context.Context, plan *Plan, opt Options) (*Plan, error) {
 	return extract(in, best), nil
 }
 
-
 func validateVisit(p *Problem, i int) error {
 	q := *p
 	q.Visits = p.Visits[i : i+1]
