@@ -14,6 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/sla"
 	"despacho/dispatch/web"
 	"despacho/migrations"
 )
@@ -38,6 +41,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return usagef("HTTP_ADDR %q: want host:port or :port", addr)
 	}
 	publicURL := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
+	slaCfg, err := businessSLA(e)
+	if err != nil {
+		return err
+	}
 	log := newLogger(e)
 
 	db, closeDB, err := openDatabase(ctx, e, log, 40)
@@ -61,7 +68,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.DB, "despacho"))
-	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg})
+	events := postgres.NewEvents()
+	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
+		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN")})
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -89,6 +98,25 @@ func runServe(ctx context.Context, args []string, e env) error {
 		log.Error("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// businessSLA builds the business calendar in TZ_BUSINESS (default America/Mexico_City;
+// Mexico's weekly hours and federal holidays) and the default SLA policies. An unknown zone
+// is a usage error.
+func businessSLA(e env) (dispatch.SLA, error) {
+	zone := e.getenv("TZ_BUSINESS")
+	if zone == "" {
+		zone = sla.DefaultZone
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "Local" {
+		return dispatch.SLA{}, usagef("TZ_BUSINESS %q: not a known time zone (e.g. America/Mexico_City)", zone)
+	}
+	cal, err := sla.NewCalendar(sla.Config{Location: loc, Week: sla.DefaultWeek(), Yearly: sla.MexicanHolidays})
+	if err != nil {
+		return dispatch.SLA{}, err
+	}
+	return dispatch.SLA{Calendar: cal, Policies: sla.DefaultPolicies()}, nil
 }
 
 func displayAddr(a net.Addr) string {
