@@ -298,7 +298,7 @@ func TestWorkerStops(t *testing.T) {
 	enqueue(t, db, phone(), "uno")
 	tw := notify.NewTwilio(cfg, time.Second)
 	opts := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),   // idle keep-alive connections to the fake
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),    // idle keep-alive connections to the fake
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"), // of http.DefaultTransport
 	}
 	ctx, cancel := context.WithCancel(context.Background())
