@@ -290,8 +290,9 @@ func (sc schedule) temp(work int64) float64 {
 
 // step runs one ruin-and-recreate iteration with annealing acceptance.
 func (w *worker) step(sc schedule) {
-	// Copying and ruining cost about a visit each.
-	w.work += int64(len(w.in.active) + 4*len(w.cur.routes))
+	// Copying and ruining cost about a visit each; a floor keeps tiny
+	// problems from spinning through millions of trivial iterations.
+	w.work += int64(max(500, len(w.in.active)+4*len(w.cur.routes)))
 	w.cand.copyFrom(w.cur)
 	w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
 	w.recreate(w.cand)
