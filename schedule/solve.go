@@ -161,10 +161,20 @@ func placeFixed(in *inst, s *sol, keep []bool) error {
 					from = p
 				}
 			}
-			old := rt.minIns
-			rt.minIns = from
-			d, p := rt.bestInsert(in, c, math.Inf(1), nil)
-			rt.minIns = old
+			var d float64
+			var p int
+			if in.nodes[c].start {
+				// A started visit goes right after the depot, before any break.
+				if from != 0 {
+					continue
+				}
+				d, p = rt.insertDelta(in, c, 0, math.Inf(1)), 0
+			} else {
+				old := rt.minIns
+				rt.minIns = from
+				d, p = rt.bestInsert(in, c, math.Inf(1), nil)
+				rt.minIns = old
+			}
 			if p >= 0 && !math.IsInf(d, 1) {
 				rt.insert(in, c, p)
 				s.where[c] = int32(ri)
