@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -343,6 +344,7 @@ func compile(p *Problem) (*inst, error) {
 	}
 	// Vehicles: one per technician shift, each with its own depot nodes.
 	classes := map[[8]float64]int32{}
+	classOf := techClasses(p)
 	for ti, t := range p.Technicians {
 		for si, s := range t.Shifts {
 			vi := int32(len(in.veh))
@@ -363,10 +365,9 @@ func compile(p *Problem) (*inst, error) {
 				in.nodes = append(in.nodes, node{loc: -1, kind: kindBreak, svc: b.Duration.Seconds(), a0: bs, b0: be, owner: vi, fixed: true})
 				key[6], key[7] = bs, be
 			}
-			// Technicians differ by skills, so the class includes the
-			// technician unless all share skills; keep it simple and
-			// exact: the class is the technician's skill set + geometry.
-			key[0] = float64(techSkillKey(p, ti))
+			// Empty routes of one class are interchangeable: same skill
+			// set, places, shift, capacity and break.
+			key[0] = float64(classOf[ti])
 			c, ok := classes[key]
 			if !ok {
 				c = int32(len(classes))
@@ -385,21 +386,31 @@ func compile(p *Problem) (*inst, error) {
 	return in, nil
 }
 
-// techSkillKey numbers distinct (skill set, pin-relevance) of a technician:
-// technicians with pinned visits are never interchangeable.
-func techSkillKey(p *Problem, ti int) int {
-	t := p.Technicians[ti]
+// techClasses numbers technicians by skill set; a technician with pinned
+// visits gets a class of its own, being never interchangeable.
+func techClasses(p *Problem) []int {
+	pinned := map[string]bool{}
 	for _, v := range p.Visits {
-		if v.Pin != nil && v.Pin.Technician == t.ID {
-			return 1<<20 + ti
+		if v.Pin != nil {
+			pinned[v.Pin.Technician] = true
 		}
 	}
-	for j := 0; j < ti; j++ {
-		if slices.Equal(sortedCopy(p.Technicians[j].Skills), sortedCopy(t.Skills)) {
-			return techSkillKey(p, j)
+	first := map[string]int{}
+	out := make([]int, len(p.Technicians))
+	for i, t := range p.Technicians {
+		if pinned[t.ID] {
+			out[i] = 1<<20 + i
+			continue
 		}
+		k := strings.Join(sortedCopy(t.Skills), "\x00")
+		if j, ok := first[k]; ok {
+			out[i] = j
+			continue
+		}
+		first[k] = i
+		out[i] = i
 	}
-	return ti
+	return out
 }
 
 func sortedCopy(s []string) []string {

@@ -244,6 +244,8 @@ func within(w Window, avail []Window) bool {
 // Unassigned visits are retried. The result is never worse than plan
 // (hierarchically: assigned weight, then distance).
 func Reoptimize(ctx context.Context, plan *Plan, opt Options) (*Plan, error) {
+	ctx, cancel := withLimit(ctx, opt)
+	defer cancel()
 	in := plan.in
 	start, err := state(in, plan.seqs)
 	if err != nil {

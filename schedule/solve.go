@@ -41,6 +41,8 @@ const epochs = 20
 // Unassigned with their Reason; err is only for a malformed Problem
 // (ErrInvalid) or pinned visits that cannot be kept (ErrPinned).
 func Solve(ctx context.Context, p *Problem, opt Options) (*Plan, error) {
+	ctx, cancel := withLimit(ctx, opt)
+	defer cancel()
 	in, err := compile(p)
 	if err != nil {
 		return nil, err
@@ -53,16 +55,24 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Plan, error) {
 	return extract(in, best), nil
 }
 
+// withLimit bounds ctx by opt.TimeLimit (1 s when neither it nor Work is
+// set).
+func withLimit(ctx context.Context, opt Options) (context.Context, context.CancelFunc) {
+	limit := opt.TimeLimit
+	if limit <= 0 && opt.Work <= 0 {
+		limit = time.Second
+	}
+	if limit <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, limit)
+}
+
 // search runs the construction and the parallel annealing from start.
 func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	limit := opt.TimeLimit
 	if limit <= 0 && opt.Work <= 0 {
 		limit = time.Second
-	}
-	if limit > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limit)
-		defer cancel()
 	}
 	threads := opt.Threads
 	if threads <= 0 {
