@@ -41,4 +41,5 @@ func (s *Server) registerRoutes() {
 	s.Handle(http.MethodGet, "/public/reports/{folio}", Anyone, "A report's status for the holder of its access code (?code=).", s.publicReport)
 
 	s.pageRoutes()
+	s.dispatchRoutes()
 }

@@ -1,0 +1,808 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/planning"
+	"despacho/schedule"
+)
+
+// planLockSpace is the first key of the transaction advisory locks that serialise changes
+// to one business day's plan; the second is hashtext of the day.
+const planLockSpace = 7413309
+
+// lockDay serialises, until tx ends, every change to the plan of day.
+func (s *Visits) lockDay(ctx context.Context, tx bun.Tx, day time.Time) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", planLockSpace, day.Format(time.DateOnly))
+	return Wrap(err)
+}
+
+// dayState loads what the plan of day is built from: active technicians, their exceptions
+// that day, and the visits holding a place in it (planned, or holding an offered window at
+// now), leaving out the visit except.
+func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, except int64) (planning.State, error) {
+	var st planning.State
+	next := s.cfg.NextDay(day)
+	techs, err := listTechnicians(ctx, db, true)
+	if err != nil {
+		return st, err
+	}
+	exc, err := listExceptions(ctx, db, 0, day, next)
+	if err != nil {
+		return st, err
+	}
+	var rows []visitRow
+	err = selectVisits(db, &rows).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site') AND ((v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date)",
+				day, next, day.Format(time.DateOnly)).
+				WhereOr("v.status IN ('unscheduled', 'not_completed') AND v.held_until > ? AND v.hold_start >= ? AND v.hold_start < ?", now, day, next)
+		}).
+		Where("v.id <> ?", except).
+		Order("v.id").Scan(ctx)
+	if err != nil {
+		return st, Wrap(err)
+	}
+	st.Technicians, st.Exceptions, st.Visits = techs, exc, visitsOf(rows)
+	return st, nil
+}
+
+// stored returns the assignments the state's visits hold in the database.
+func stored(st planning.State) map[int64]planning.Assignment {
+	out := map[int64]planning.Assignment{}
+	for _, v := range st.Visits {
+		if v.TechnicianID == 0 || !v.Status.Planned() || v.PlannedStart.IsZero() {
+			continue
+		}
+		out[v.ID] = planning.Assignment{TechnicianID: v.TechnicianID, Position: v.RoutePosition,
+			Arrival: v.PlannedArrival, Start: v.PlannedStart, End: v.PlannedEnd}
+	}
+	return out
+}
+
+func sameAssignment(a, b planning.Assignment) bool {
+	return a.TechnicianID == b.TechnicianID && a.Position == b.Position && a.Arrival.Equal(b.Arrival) &&
+		a.Start.Equal(b.Start) && a.End.Equal(b.End)
+}
+
+// writeAssignment stores a visit's place in the plan; a change of technician bumps the
+// version (a dispatcher looking at the old one must reload).
+func writeAssignment(ctx context.Context, tx bun.Tx, id int64, a planning.Assignment) error {
+	_, err := tx.NewUpdate().Table("visits").
+		Set("version = version + CASE WHEN technician_id IS DISTINCT FROM ? THEN 1 ELSE 0 END", a.TechnicianID).
+		Set("technician_id = ?, plan_day = ?::date, route_position = ?", a.TechnicianID, a.Day.Format(time.DateOnly), a.Position).
+		Set("planned_arrival = ?, planned_start = ?, planned_end = ?, updated_at = now()", a.Arrival, a.Start, a.End).
+		Where("id = ?", id).Exec(ctx)
+	return Wrap(err)
+}
+
+// clearAssignment takes a visit out of the plan.
+func clearAssignment(ctx context.Context, tx bun.Tx, id int64) error {
+	_, err := tx.NewUpdate().Table("visits").
+		Set("version = version + CASE WHEN technician_id IS NOT NULL THEN 1 ELSE 0 END").
+		Set("technician_id = NULL, plan_day = NULL, route_position = NULL, planned_arrival = NULL, planned_start = NULL, planned_end = NULL, eta = NULL, at_risk = false, updated_at = now()").
+		Where("id = ?", id).Exec(ctx)
+	return Wrap(err)
+}
+
+// writeShifts stores the new places of visits already in the plan (times and positions
+// shift when a visit is inserted before them); visits the new plan leaves out keep theirs.
+func writeShifts(ctx context.Context, tx bun.Tx, before, after map[int64]planning.Assignment) error {
+	ids := make([]int64, 0, len(after))
+	for id := range after {
+		if b, ok := before[id]; ok && !sameAssignment(b, after[id]) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := writeAssignment(ctx, tx, id, after[id]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func techNames(st planning.State) map[int64]string {
+	out := map[int64]string{}
+	for _, t := range st.Technicians {
+		out[t.ID] = t.Name
+	}
+	return out
+}
+
+func qualified(st planning.State, skills []string) bool {
+	for _, t := range st.Technicians {
+		ok := true
+		for _, k := range skills {
+			ok = ok && slices.Contains(t.Skills, k)
+		}
+		if ok && len(t.Shifts) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func noSkill(skills []string) error {
+	return dispatch.Invalid("skills", "no technician has every skill required (%v)", skills)
+}
+
+// width is the width of offered windows for a visit: the configured width, or more for a
+// visit longer than that.
+func (s *Visits) width(v *dispatch.Visit) time.Duration {
+	w := s.cfg.SlotWidth
+	for w < v.Duration() {
+		w += 30 * time.Minute
+	}
+	return w
+}
+
+// reschedulable reports whether a window may be booked (or changed) for a visit.
+func reschedulable(st dispatch.VisitStatus) bool {
+	return st.Bookable() || st == dispatch.VisitBooked || st == dispatch.VisitAssigned
+}
+
+// Slots returns the windows in which visit id could be booked on the days from day first
+// on: only windows the current plan can keep alongside every promise already made, not
+// before now.
+func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int, now time.Time) ([]dispatch.Span, error) {
+	if days < 1 || days > 14 {
+		return nil, dispatch.Invalid("days", "must be 1 to 14")
+	}
+	v, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !reschedulable(v.Status) {
+		return nil, dispatch.Conflict("illegal_transition", "a %s visit cannot be booked", v.Status)
+	}
+	sv := s.cfg.Visit(v)
+	sv.Windows = nil
+	width := s.width(v)
+	out := []dispatch.Span{}
+	for d, day := 0, first; d < days; d, day = d+1, s.cfg.NextDay(day) {
+		if !s.cfg.NextDay(day).After(now) {
+			continue
+		}
+		st, err := s.dayState(ctx, s.db, day, now, v.ID)
+		if err != nil {
+			return nil, err
+		}
+		if d == 0 && !qualified(st, v.Skills) {
+			return nil, noSkill(v.Skills)
+		}
+		plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+		if err != nil {
+			return nil, err
+		}
+		from := day
+		if now.After(from) {
+			from = now
+		}
+		ws, err := schedule.Slots(plan, sv, from, 1, width)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			out = append(out, dispatch.Span{Start: w.Start.UTC(), End: w.End.UTC()})
+		}
+	}
+	return out, nil
+}
+
+// placed is the outcome of fitting one visit into a day's plan.
+type placed struct {
+	st     planning.State
+	before map[int64]planning.Assignment
+	after  map[int64]planning.Assignment
+	at     planning.Assignment
+}
+
+// place fits visit v into day's plan with window w (inside tx, the day locked): every
+// promise already made is kept. pin, when not zero, restricts it to one technician;
+// force drops the window. An impossible placement is a conflict naming why.
+func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dispatch.Span, pin int64, force bool, now time.Time) (*placed, error) {
+	day := s.cfg.Day(w.Start)
+	if err := s.lockDay(ctx, tx, day); err != nil {
+		return nil, err
+	}
+	st, err := s.dayState(ctx, tx, day, now, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !qualified(st, v.Skills) {
+		return nil, noSkill(v.Skills)
+	}
+	plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+	if err != nil {
+		return nil, err
+	}
+	sv := s.cfg.Visit(v)
+	sv.Windows = []schedule.Window{{Start: w.Start, End: w.End}}
+	if force {
+		sv.Windows = nil
+	}
+	if pin != 0 {
+		sv.Pin = &schedule.Pin{Technician: planning.TechID(pin)}
+	}
+	next, err := schedule.Insert(plan, sv)
+	if errors.Is(err, schedule.ErrNoInsertion) {
+		msg := "the window can no longer be kept: it was taken meanwhile"
+		if pin != 0 {
+			msg = "the technician cannot take this visit while keeping every promised window and rule"
+		}
+		return nil, dispatch.Conflict("window_unavailable", "%s (%v)", msg, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	after := s.cfg.Assignments(next)
+	at, ok := after[v.ID]
+	if !ok {
+		return nil, fmt.Errorf("inserted visit %d missing from the plan", v.ID)
+	}
+	return &placed{st: st, before: stored(st), after: after, at: at}, nil
+}
+
+// commitPlace writes a placement: the visit's own row and the shifted others.
+func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed) error {
+	if err := writeShifts(ctx, tx, p.before, p.after); err != nil {
+		return err
+	}
+	return writeAssignment(ctx, tx, v.ID, p.at)
+}
+
+// Book promises window w for visit id: re-checked inside the transaction with the day's
+// plan locked, so two customers can never get the same last place. A window that can no
+// longer be kept is a conflict (window_unavailable). Booking a booked visit again moves its
+// promise (visit.rescheduled).
+func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !reschedulable(v.Status) {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot be booked", v.Status)
+		}
+		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
+			return err
+		}
+		return s.book(ctx, tx, v, w, actor, now)
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return s.Get(ctx, id)
+}
+
+func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, now time.Time) error {
+	p, err := s.place(ctx, tx, v, &w, 0, false, now)
+	if err != nil {
+		return err
+	}
+	if err := s.commitPlace(ctx, tx, v, p); err != nil {
+		return err
+	}
+	status := dispatch.VisitBooked
+	typ := "visit.booked"
+	if v.Status == dispatch.VisitBooked || v.Status == dispatch.VisitAssigned {
+		typ = "visit.rescheduled"
+	}
+	_, err = tx.NewUpdate().Table("visits").
+		Set("status = ?, window_start = ?, window_end = ?", status, w.Start, w.End).
+		Set("hold_start = NULL, hold_end = NULL, held_until = NULL, pinned = false, not_done_reason = NULL, version = version + 1, updated_at = now()").
+		Where("id = ?", v.ID).Exec(ctx)
+	if err != nil {
+		return Wrap(err)
+	}
+	v.TechnicianID = p.at.TechnicianID
+	return s.events.Append(ctx, tx, visitEvent(v, typ, actor, now), map[string]any{
+		"window_start": w.Start.UTC(), "window_end": w.End.UTC(), "technician_name": techNames(p.st)[p.at.TechnicianID],
+	})
+}
+
+// Hold keeps window w for visit id until now+HoldFor, while the customer decides: the hold
+// takes capacity like a booking and lapses by itself. The window is checked like a booking.
+func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.Time) (*dispatch.Visit, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !v.Status.Bookable() {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot hold a window", v.Status)
+		}
+		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
+			return err
+		}
+		if _, err := s.place(ctx, tx, v, &w, 0, false, now); err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Table("visits").
+			Set("hold_start = ?, hold_end = ?, held_until = ?, updated_at = now()", w.Start, w.End, now.Add(s.HoldFor)).
+			Where("id = ?", v.ID).Exec(ctx)
+		return Wrap(err)
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// InsertUrgent puts visit id into today's plan at once, with the rest of today's business
+// hours as its window; a day that cannot take it is a conflict.
+func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	day := s.cfg.Day(now)
+	w := dispatch.Span{Start: now.Truncate(time.Minute).Add(time.Minute), End: day.Add(s.cfg.Hours.Close)}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !v.Status.Bookable() {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot be inserted", v.Status)
+		}
+		if !w.End.After(w.Start) || w.Start.Before(day.Add(s.cfg.Hours.Open)) {
+			return dispatch.Conflict("outside_hours", "today's business hours are over or not begun; book a window instead")
+		}
+		return s.book(ctx, tx, v, w, actor, now)
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return s.Get(ctx, id)
+}
+
+// overlapError turns the database's refusal of overlapping visits or a serialisation
+// failure into a conflict.
+func overlapError(err error) error {
+	switch {
+	case IsExclusionViolation(err):
+		return dispatch.Conflict("overlap", "the technician already has a visit at that time")
+	case SQLState(err) == "40001" || SQLState(err) == "40P01":
+		return dispatch.Conflict("busy", "another change to the same plan won; retry")
+	}
+	return err
+}
+
+// AssignRequest is a dispatcher's choice of technician for a visit.
+type AssignRequest struct {
+	TechnicianID int64 `json:"technician_id"`
+	Version      int   `json:"version"`
+	// Force (admins only) places the visit even where it breaks its window; recorded in the
+	// event.
+	Force bool `json:"force"`
+}
+
+// Assign gives booked visit id to a technician, placed where his day can take it while every
+// promise holds. A stale version, or a technician who cannot take it, is a conflict; with
+// force an admin may break the visit's own window (never another's, never an overlap).
+func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
+		return nil, dispatch.Forbidden("only an admin may force an assignment")
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if req.Version != v.Version {
+			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, req.Version)
+		}
+		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot be assigned; book a window first", v.Status)
+		}
+		t, err := (&Technicians{}).get(ctx, tx, req.TechnicianID, false)
+		if err != nil {
+			return err
+		}
+		if !t.Active {
+			return dispatch.Invalid("technician_id", "the technician is not active")
+		}
+		for _, k := range v.Skills {
+			if !slices.Contains(t.Skills, k) {
+				if !req.Force {
+					return dispatch.Invalid("technician_id", "the technician lacks the skill %q", k)
+				}
+			}
+		}
+		p, err := s.place(ctx, tx, v, v.Window, t.ID, req.Force, now)
+		if err != nil {
+			return err
+		}
+		if err := s.commitPlace(ctx, tx, v, p); err != nil {
+			return err
+		}
+		prev := v.TechnicianID
+		_, err = tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+		v.TechnicianID = t.ID
+		data := map[string]any{"technician_id": t.ID, "planned_arrival": p.at.Arrival.UTC()}
+		if req.Force {
+			data["force"] = true
+		}
+		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
+			return err
+		}
+		if prev != 0 && prev != t.ID {
+			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return s.Get(ctx, id)
+}
+
+// Unassign takes a booked or assigned visit off its technician; its promised window stays,
+// and the next re-plan gives it to someone who can keep it.
+func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if version != 0 && version != v.Version {
+			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, version)
+		}
+		if v.TechnicianID == 0 || (v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned) {
+			return dispatch.Conflict("illegal_transition", "a %s visit without a technician to take off", v.Status)
+		}
+		if err := clearAssignment(ctx, tx, v.ID); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Table("visits").Set("status = 'booked', pinned = false").Where("id = ?", v.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		return s.events.Append(ctx, tx, visitEvent(v, "visit.unassigned", actor, now), map[string]any{"technician_id": v.TechnicianID})
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// SetPinned pins (or unpins) a planned visit to its technician and place: re-plans leave it
+// there.
+func (s *Visits) SetPinned(ctx context.Context, id int64, pinned bool, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if version != 0 && version != v.Version {
+			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, version)
+		}
+		if pinned && (v.TechnicianID == 0 || !v.Status.Planned()) {
+			return dispatch.Conflict("illegal_transition", "only a visit with a technician can be pinned")
+		}
+		if v.Pinned == pinned {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Table("visits").Set("pinned = ?, version = version + 1, updated_at = now()", pinned).Where("id = ?", v.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		typ := "visit.unpinned"
+		if pinned {
+			typ = "visit.pinned"
+		}
+		return s.events.Append(ctx, tx, visitEvent(v, typ, actor, now), nil)
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Cancel cancels an open visit.
+func (s *Visits) Cancel(ctx context.Context, id int64, reason string, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if len(reason) > 1000 {
+		return nil, dispatch.Invalid("reason", "at most 1000 characters")
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if !dispatch.CanMoveVisit(v.Status, dispatch.VisitCancelled) {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot be cancelled", v.Status)
+		}
+		if _, err := tx.NewUpdate().Table("visits").Set("status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL, version = version + 1, updated_at = now()").
+			Where("id = ?", v.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		return s.events.Append(ctx, tx, visitEvent(v, "visit.cancelled", actor, now), map[string]any{"reason": reason})
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// OptimizeResult is what a re-plan of one day did.
+type OptimizeResult struct {
+	Day string `json:"day"`
+	// Moved counts the visits whose technician or position changed.
+	Moved int `json:"moved"`
+	// Changed lists the visits whose technician changed: one visit.rescheduled each.
+	Changed      []int64 `json:"changed"`
+	MetersBefore float64 `json:"meters_before"`
+	MetersAfter  float64 `json:"meters_after"`
+	Visits       int     `json:"visits"`
+}
+
+// Optimize re-plans day: not-yet-started visits may change technician and order, pinned and
+// started ones stay, and every promised window holds. The result is kept only if it travels
+// less (or places more) and leaves out nothing the current plan has. Customers whose
+// technician changed get exactly one visit.rescheduled each; the day gets plan.optimized.
+func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
+	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockDay(ctx, tx, day); err != nil {
+			return err
+		}
+		st, err := s.dayState(ctx, tx, day, now, 0)
+		if err != nil {
+			return err
+		}
+		cur, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+		if err != nil {
+			return err
+		}
+		next, err := planning.Improve(ctx, cur, opt)
+		if err != nil {
+			return err
+		}
+		res.MetersBefore, res.MetersAfter = cur.Meters, next.Meters
+		before := stored(st)
+		after := s.cfg.Assignments(next)
+		res.Visits = len(after)
+		byID := map[int64]*dispatch.Visit{}
+		for _, v := range st.Visits {
+			byID[v.ID] = v
+		}
+		// Booked visits off every route that the new plan places join the comparison.
+		for id, a := range after {
+			if _, ok := before[id]; !ok && byID[id] != nil && byID[id].Status.Planned() {
+				if err := writeAssignment(ctx, tx, id, a); err != nil {
+					return err
+				}
+			}
+		}
+		placedNow := map[int64]planning.Assignment{}
+		for id := range after {
+			if byID[id] != nil && byID[id].Status.Planned() {
+				placedNow[id] = after[id]
+			}
+		}
+		changes, moved := planning.Diff(before, placedNow)
+		res.Moved = moved
+		if err := writeShifts(ctx, tx, before, after); err != nil {
+			return err
+		}
+		names := techNames(st)
+		for _, c := range changes {
+			v := byID[c.VisitID]
+			if v == nil || v.Window == nil || c.To == 0 {
+				continue
+			}
+			res.Changed = append(res.Changed, v.ID)
+			v.TechnicianID = c.To
+			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": names[c.To],
+			}); err != nil {
+				return err
+			}
+		}
+		name, uid := dispatch.ActorOf(actor)
+		return s.events.Append(ctx, tx, &dispatch.Event{Type: "plan.optimized", At: now, Actor: name, ActorUserID: uid},
+			map[string]any{"day": res.Day, "moved": res.Moved, "meters_before": res.MetersBefore, "meters_after": res.MetersAfter})
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return res, nil
+}
+
+// UnavailableResult says what marking a technician unavailable did to his visits.
+type UnavailableResult struct {
+	ExceptionID int64 `json:"exception_id"`
+	// Moved are the visits another technician took, keeping their promised window.
+	Moved []int64 `json:"moved"`
+	// Unbooked are the visits nobody could take in their window: back to booking.
+	Unbooked []int64 `json:"unbooked"`
+}
+
+// MarkUnavailable records that a technician cannot work in [from, until) and re-plans at
+// once the days it touches (at most 14): his not-started visits go to others where their
+// promise can be kept (visit.rescheduled), the rest go back to booking (visit.unassigned).
+func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*UnavailableResult, error) {
+	e.TechnicianID = techID
+	if e.Reason == "" {
+		e.Reason = dispatch.ExceptionUnavailable
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if e.End.Sub(e.Start) > 14*24*time.Hour {
+		return nil, dispatch.Invalid("until", "at most 14 days at once; record longer time off as an exception")
+	}
+	res := &UnavailableResult{Moved: []int64{}, Unbooked: []int64{}}
+	techs := NewTechnicians(s.db, s.events)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := techs.AddException(ctx, tx, &e, actor); err != nil {
+			return err
+		}
+		res.ExceptionID = e.ID
+		for day := s.cfg.Day(e.Start); day.Before(e.End); day = s.cfg.NextDay(day) {
+			if err := s.lockDay(ctx, tx, day); err != nil {
+				return err
+			}
+			st, err := s.dayState(ctx, tx, day, now, 0)
+			if err != nil {
+				return err
+			}
+			var hit []*dispatch.Visit
+			for _, v := range st.Visits {
+				if v.TechnicianID == techID && v.Status.Planned() && !v.Status.Started() &&
+					v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) {
+					hit = append(hit, v)
+				}
+			}
+			if len(hit) == 0 {
+				continue
+			}
+			// His hit visits leave the plan, which is timed as stored; then each is inserted
+			// where its window can still be kept, most important first.
+			isHit := map[int64]bool{}
+			for _, v := range hit {
+				isHit[v.ID] = true
+			}
+			rest := st
+			rest.Visits = nil
+			for _, v := range st.Visits {
+				if !isHit[v.ID] {
+					rest.Visits = append(rest.Visits, v)
+				}
+			}
+			plan, err := planning.Current(ctx, s.cfg.Problem(rest, day, 1, now), rest)
+			if err != nil {
+				return err
+			}
+			slices.SortStableFunc(hit, func(a, b *dispatch.Visit) int { return b.Priority - a.Priority })
+			for _, v := range hit {
+				if next, err := schedule.Insert(plan, s.cfg.Visit(v)); err == nil {
+					plan = next
+				} else if !errors.Is(err, schedule.ErrNoInsertion) {
+					return err
+				}
+			}
+			after := s.cfg.Assignments(plan)
+			before := stored(st)
+			names := techNames(st)
+			for _, v := range hit {
+				delete(before, v.ID)
+			}
+			if err := writeShifts(ctx, tx, before, after); err != nil {
+				return err
+			}
+			for _, v := range hit {
+				a, ok := after[v.ID]
+				if ok && a.TechnicianID != techID {
+					if err := writeAssignment(ctx, tx, v.ID, a); err != nil {
+						return err
+					}
+					if _, err := tx.NewUpdate().Table("visits").Set("status = 'booked', pinned = false").Where("id = ?", v.ID).Exec(ctx); err != nil {
+						return Wrap(err)
+					}
+					res.Moved = append(res.Moved, v.ID)
+					v.TechnicianID = a.TechnicianID
+					if err := s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+						"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": names[a.TechnicianID],
+					}); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := clearAssignment(ctx, tx, v.ID); err != nil {
+					return err
+				}
+				if _, err := tx.NewUpdate().Table("visits").
+					Set("status = 'unscheduled', window_start = NULL, window_end = NULL, pinned = false").Where("id = ?", v.ID).Exec(ctx); err != nil {
+					return Wrap(err)
+				}
+				res.Unbooked = append(res.Unbooked, v.ID)
+				if err := s.events.Append(ctx, tx, visitEvent(v, "visit.unassigned", actor, now), map[string]any{
+					"technician_id": techID, "reason": "technician unavailable; no one else can keep the window",
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return res, nil
+}
+
+// UpdatePosition stores a technician's position and recomputes the ETAs of his remaining
+// visits today from it with the travel model: an ETA that moves by 5 min or more on a visit
+// under way is visit.eta_changed; a visit whose ETA passes the end of its window is
+// visit.at_risk (once).
+func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.Position, now time.Time) error {
+	travel := s.cfg.Travel
+	return Wrap(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := (&Technicians{}).SetPosition(ctx, tx, techID, pos); err != nil {
+			return err
+		}
+		day := s.cfg.Day(now)
+		var rows []visitRow
+		err := selectVisits(tx, &rows).Where("v.technician_id = ?", techID).
+			Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site')").
+			Where("v.plan_day = ?::date", day.Format(time.DateOnly)).
+			Order("v.planned_start").For("UPDATE OF v").Scan(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+		t, here := now, schedule.Location{Lat: pos.Lat, Lon: pos.Lon}
+		for _, v := range visitsOf(rows) {
+			if v.Status == dispatch.VisitOnSite {
+				t = maxT(t, v.PlannedStart.Add(v.Duration()))
+				here = schedule.Location{Lat: v.Lat, Lon: v.Lon}
+				continue
+			}
+			sec, _ := travel.Leg(here, schedule.Location{Lat: v.Lat, Lon: v.Lon})
+			eta := t.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second)
+			start := eta
+			if v.Window != nil && start.Before(v.Window.Start) {
+				start = v.Window.Start
+			}
+			t, here = start.Add(v.Duration()), schedule.Location{Lat: v.Lat, Lon: v.Lon}
+			risk := v.Window != nil && eta.After(v.Window.End)
+			if _, err := tx.NewUpdate().Table("visits").Set("eta = ?, at_risk = ?", eta, risk).Where("id = ?", v.ID).Exec(ctx); err != nil {
+				return Wrap(err)
+			}
+			if v.Status == dispatch.VisitEnRoute && (v.ETA.IsZero() || absDur(eta.Sub(v.ETA)) >= 5*time.Minute) {
+				if err := s.events.Append(ctx, tx, visitEvent(v, "visit.eta_changed", nil, now), map[string]any{"eta": eta.UTC()}); err != nil {
+					return err
+				}
+			}
+			if risk && !v.AtRisk {
+				if err := s.events.Append(ctx, tx, visitEvent(v, "visit.at_risk", nil, now), map[string]any{"eta": eta.UTC(), "window_end": v.Window.End.UTC()}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+func maxT(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

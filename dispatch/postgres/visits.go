@@ -1,0 +1,362 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/planning"
+)
+
+// Visits stores visits and their places in the plan. Every change is written with its
+// event in one transaction; changes to a day's plan are serialised per business day.
+type Visits struct {
+	db      *bun.DB
+	events  *Events
+	reports *Reports
+	cfg     planning.Config
+	// HoldFor is how long an offered window stays held; 5 min by default.
+	HoldFor time.Duration
+}
+
+// NewVisits returns the visit store; reports is used to move a report to awaiting_visit and
+// to resolve it when its visit is completed. cfg gives the business day and travel model.
+func NewVisits(db *bun.DB, events *Events, reports *Reports, cfg planning.Config) *Visits {
+	if events == nil {
+		events = NewEvents()
+	}
+	if reports == nil {
+		reports = NewReports(db, events, dispatch.SLA{})
+	}
+	return &Visits{db: db, events: events, reports: reports, cfg: cfg.WithDefaults(), HoldFor: 5 * time.Minute}
+}
+
+// Config returns the planning configuration in use.
+func (s *Visits) Config() planning.Config { return s.cfg }
+
+type visitRow struct {
+	bun.BaseModel `bun:"table:visits,alias:v"`
+
+	ID              int64           `bun:"id,pk,autoincrement"`
+	ReportID        int64           `bun:"report_id"`
+	Folio           string          `bun:"folio,scanonly"`
+	Status          string          `bun:"status"`
+	DurationMin     int             `bun:"duration_min"`
+	Skills          []string        `bun:"skills,array"`
+	Address         string          `bun:"address"`
+	Lat             float64         `bun:"lat"`
+	Lon             float64         `bun:"lon"`
+	Priority        int             `bun:"priority"`
+	Urgent          bool            `bun:"urgent"`
+	Availability    []dispatch.Span `bun:"availability,type:jsonb"`
+	WindowStart     bun.NullTime    `bun:"window_start"`
+	WindowEnd       bun.NullTime    `bun:"window_end"`
+	HoldStart       bun.NullTime    `bun:"hold_start"`
+	HoldEnd         bun.NullTime    `bun:"hold_end"`
+	HeldUntil       bun.NullTime    `bun:"held_until"`
+	TechnicianID    int64           `bun:"technician_id,nullzero"`
+	PlanDay         bun.NullTime    `bun:"plan_day"`
+	RoutePosition   int             `bun:"route_position,nullzero"`
+	PlannedArrival  bun.NullTime    `bun:"planned_arrival"`
+	PlannedStart    bun.NullTime    `bun:"planned_start"`
+	PlannedEnd      bun.NullTime    `bun:"planned_end"`
+	Pinned          bool            `bun:"pinned"`
+	ETA             bun.NullTime    `bun:"eta"`
+	AtRisk          bool            `bun:"at_risk"`
+	NotDoneReason   sql.NullString  `bun:"not_done_reason"`
+	Cause           sql.NullString  `bun:"cause"`
+	Verdict         sql.NullString  `bun:"verdict"`
+	ServiceRestored sql.NullBool    `bun:"service_restored"`
+	StartedAt       bun.NullTime    `bun:"started_at"`
+	ArrivedAt       bun.NullTime    `bun:"arrived_at"`
+	FinishedAt      bun.NullTime    `bun:"finished_at"`
+	Version         int             `bun:"version"`
+	CreatedBy       int64           `bun:"created_by,nullzero"`
+	CreatedAt       time.Time       `bun:"created_at,nullzero,default:now()"`
+	UpdatedAt       time.Time       `bun:"updated_at,nullzero,default:now()"`
+}
+
+func span(a, b bun.NullTime) *dispatch.Span {
+	if a.IsZero() || b.IsZero() {
+		return nil
+	}
+	return &dispatch.Span{Start: a.Time, End: b.Time}
+}
+
+func (r *visitRow) visit() *dispatch.Visit {
+	v := &dispatch.Visit{
+		ID: r.ID, ReportID: r.ReportID, Folio: r.Folio, Status: dispatch.VisitStatus(r.Status),
+		DurationMin: r.DurationMin, Skills: r.Skills, Address: r.Address, Lat: r.Lat, Lon: r.Lon,
+		Priority: r.Priority, Urgent: r.Urgent, Availability: r.Availability,
+		Window: span(r.WindowStart, r.WindowEnd), Hold: span(r.HoldStart, r.HoldEnd), HeldUntil: r.HeldUntil.Time,
+		TechnicianID: r.TechnicianID, RoutePosition: r.RoutePosition,
+		PlannedArrival: r.PlannedArrival.Time, PlannedStart: r.PlannedStart.Time, PlannedEnd: r.PlannedEnd.Time,
+		Pinned: r.Pinned, ETA: r.ETA.Time, AtRisk: r.AtRisk,
+		NotDoneReason: r.NotDoneReason.String, Cause: r.Cause.String, Verdict: r.Verdict.String,
+		Version: r.Version, CreatedAt: r.CreatedAt,
+	}
+	if !r.PlanDay.IsZero() {
+		v.PlanDay = r.PlanDay.Time.Format(time.DateOnly)
+	}
+	if r.ServiceRestored.Valid {
+		b := r.ServiceRestored.Bool
+		v.ServiceRestored = &b
+	}
+	if v.Skills == nil {
+		v.Skills = []string{}
+	}
+	if v.Availability == nil {
+		v.Availability = []dispatch.Span{}
+	}
+	return v
+}
+
+func selectVisits(db bun.IDB, rows any) *bun.SelectQuery {
+	return db.NewSelect().Model(rows).ColumnExpr("v.*").ColumnExpr("r.folio").
+		Join("JOIN reports AS r ON r.id = v.report_id")
+}
+
+// Get returns one visit (404 when unknown).
+func (s *Visits) Get(ctx context.Context, id int64) (*dispatch.Visit, error) {
+	return getVisit(ctx, s.db, id, false)
+}
+
+func getVisit(ctx context.Context, db bun.IDB, id int64, lock bool) (*dispatch.Visit, error) {
+	var row visitRow
+	q := selectVisits(db, &row).Where("v.id = ?", id)
+	if lock {
+		q = q.For("UPDATE OF v")
+	}
+	err := q.Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("visit")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return row.visit(), nil
+}
+
+// ByReport returns the visits of a report, oldest first.
+func (s *Visits) ByReport(ctx context.Context, reportID int64) ([]*dispatch.Visit, error) {
+	var rows []visitRow
+	if err := selectVisits(s.db, &rows).Where("v.report_id = ?", reportID).Order("v.id").Scan(ctx); err != nil {
+		return nil, Wrap(err)
+	}
+	return visitsOf(rows), nil
+}
+
+// Day returns the visits planned on a business day (YYYY-MM-DD) in route order, and the
+// booked ones without a technician.
+func (s *Visits) Day(ctx context.Context, day time.Time) ([]*dispatch.Visit, error) {
+	var rows []visitRow
+	err := selectVisits(s.db, &rows).
+		Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site', 'completed', 'not_completed')").
+		Where("(v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date", day, s.cfg.NextDay(day), day.Format(time.DateOnly)).
+		Order("v.technician_id", "v.planned_start", "v.id").Scan(ctx)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return visitsOf(rows), nil
+}
+
+func visitsOf(rows []visitRow) []*dispatch.Visit {
+	out := make([]*dispatch.Visit, len(rows))
+	for i := range rows {
+		out[i] = rows[i].visit()
+	}
+	return out
+}
+
+func visitEvent(v *dispatch.Visit, typ string, actor *dispatch.User, at time.Time) *dispatch.Event {
+	name, uid := dispatch.ActorOf(actor)
+	if actor != nil && actor.Role == dispatch.RoleTechnician && v.TechnicianID != 0 {
+		name = "technician:" + itoa64(v.TechnicianID)
+	}
+	return &dispatch.Event{Type: typ, At: at, Actor: name, ActorUserID: uid, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID}
+}
+
+// changeReport applies a change to the report inside tx, as Reports.Change does in its own
+// transaction, so that a visit and its report move together.
+func (s *Visits) changeReport(ctx context.Context, tx bun.Tx, folio string, c dispatch.Change, actor *dispatch.User, now time.Time) error {
+	d, err := s.reports.get(ctx, tx, folio, true)
+	if err != nil {
+		return err
+	}
+	r := d.Report
+	old := r.Version
+	ch, typ, data, err := r.Apply(c, now, s.reports.sla)
+	if err != nil {
+		return err
+	}
+	r.Version = old + 1
+	if r.Pauses == nil {
+		r.Pauses = []dispatch.Pause{}
+	}
+	row := &reportRow{Report: *r}
+	_, err = tx.NewUpdate().Model(row).ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
+		Where("r.id = ?", r.ID).Exec(ctx)
+	if err != nil {
+		return Wrap(err)
+	}
+	ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
+	Origin{User: actor}.event(ev)
+	data["folio"], data["version"] = r.Folio, r.Version
+	return s.events.Append(ctx, tx, ev, data)
+}
+
+// Create adds a visit to the report with that folio: at the report's location unless nv
+// gives coordinates. The report moves to awaiting_visit. A closed report is a conflict.
+func (s *Visits) Create(ctx context.Context, folio string, nv dispatch.NewVisit, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if err := nv.Validate(); err != nil {
+		return nil, err
+	}
+	var id int64
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		d, err := s.reports.get(ctx, tx, folio, true)
+		if err != nil {
+			return err
+		}
+		r := d.Report
+		if !r.Status.Active() {
+			return dispatch.Conflict("illegal_transition", "a %s report gets no visit", r.Status)
+		}
+		row := &visitRow{ReportID: r.ID, Status: string(dispatch.VisitUnscheduled), DurationMin: nv.DurationMin, Skills: nv.Skills,
+			Address: nv.Address, Priority: nv.Priority, Urgent: nv.Urgent, Availability: nv.Availability}
+		if actor != nil {
+			row.CreatedBy = actor.ID
+		}
+		switch {
+		case nv.Lat != nil:
+			row.Lat, row.Lon = *nv.Lat, *nv.Lon
+		case d.Location != nil && d.Location.Lat != nil:
+			row.Lat, row.Lon = *d.Location.Lat, *d.Location.Lon
+		default:
+			return dispatch.Invalid("lat", "the report's address has no coordinates: give lat and lon")
+		}
+		if row.Address == "" && d.Location != nil {
+			row.Address = d.Location.Line
+		}
+		_, err = tx.NewInsert().Model(row).
+			Column("report_id", "status", "duration_min", "skills", "address", "lat", "lon", "priority", "urgent", "availability", "created_by").
+			Returning("id").Exec(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+		id = row.ID
+		v := row.visit()
+		v.Folio = r.Folio
+		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.created", actor, now), map[string]any{
+			"duration_min": v.DurationMin, "skills": v.Skills, "urgent": v.Urgent,
+		}); err != nil {
+			return err
+		}
+		if _, ok := dispatch.CanMove(r.Status, dispatch.ActionAwaitVisit); ok && r.Status != dispatch.StatusAwaitingVisit {
+			return s.changeReport(ctx, tx, r.Folio, dispatch.Change{Action: dispatch.ActionAwaitVisit}, actor, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+func itoa64(n int64) string {
+	b := make([]byte, 0, 20)
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	if neg {
+		b = append([]byte{'-'}, b...)
+	}
+	return string(b)
+}
+
+// SetStatus records a technician's step on visit id. A technician may only move his own
+// visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
+// with the visit's outcome, in the same transaction.
+func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if actor != nil && actor.Role == dispatch.RoleTechnician {
+			t, err := (&Technicians{}).byUser(ctx, tx, actor.ID)
+			if err != nil || t.ID != v.TechnicianID {
+				return dispatch.Forbidden("this visit is not yours")
+			}
+		}
+		if !dispatch.CanMoveVisit(v.Status, o.Status) {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot become %s", v.Status, o.Status)
+		}
+		if v.TechnicianID == 0 {
+			return dispatch.Conflict("illegal_transition", "the visit has no technician")
+		}
+		q := tx.NewUpdate().Table("visits").Set("status = ?, version = version + 1, updated_at = now()", o.Status).Where("id = ?", v.ID)
+		var data map[string]any
+		switch o.Status {
+		case dispatch.VisitEnRoute:
+			eta := v.PlannedArrival
+			if eta.Before(now) {
+				eta = now
+			}
+			q = q.Set("started_at = ?, eta = ?", now, eta)
+			data = map[string]any{"eta": eta.UTC()}
+		case dispatch.VisitOnSite:
+			q = q.Set("arrived_at = ?", now)
+		case dispatch.VisitCompleted:
+			q = q.Set("finished_at = ?, cause = ?, verdict = ?, service_restored = ?", now, o.Cause, o.Verdict, *o.ServiceRestored)
+			data = map[string]any{"cause": o.Cause, "verdict": o.Verdict, "service_restored": *o.ServiceRestored}
+		case dispatch.VisitNotCompleted:
+			q = q.Set("finished_at = ?, not_done_reason = ?", now, o.Reason)
+			data = map[string]any{"reason": o.Reason}
+		}
+		if o.Note != "" {
+			if data == nil {
+				data = map[string]any{}
+			}
+			data["note"] = o.Note
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		if err := s.events.Append(ctx, tx, visitEvent(v, "visit."+string(o.Status), actor, now), data); err != nil {
+			return err
+		}
+		if o.Status != dispatch.VisitCompleted {
+			return nil
+		}
+		d, err := s.reports.get(ctx, tx, v.Folio, true)
+		if err != nil {
+			return err
+		}
+		if _, ok := dispatch.CanMove(d.Report.Status, dispatch.ActionResolve); !ok {
+			return nil // resolved meanwhile by other means: the visit's outcome stays on the visit
+		}
+		return s.changeReport(ctx, tx, v.Folio, dispatch.Change{
+			Action: dispatch.ActionResolve, Cause: o.Cause, Verdict: o.Verdict, ServiceRestored: o.ServiceRestored,
+			Notes: o.Note, Channel: string(dispatch.ChannelWeb),
+		}, actor, now)
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}

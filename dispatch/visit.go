@@ -1,0 +1,210 @@
+package dispatch
+
+import (
+	"strings"
+	"time"
+)
+
+// VisitStatus is where a visit is in its life.
+//
+//	unscheduled → booked (promised window) → assigned (confirmed technician) → en_route → on_site
+//	→ completed | not_completed (→ booked again); any open state → cancelled.
+//
+// A booked visit already has a technician and planned times in the plan; "assigned" means a
+// dispatcher confirmed (or chose) the technician.
+type VisitStatus string
+
+// The visit states.
+const (
+	VisitUnscheduled  VisitStatus = "unscheduled"
+	VisitBooked       VisitStatus = "booked"
+	VisitAssigned     VisitStatus = "assigned"
+	VisitEnRoute      VisitStatus = "en_route"
+	VisitOnSite       VisitStatus = "on_site"
+	VisitCompleted    VisitStatus = "completed"
+	VisitNotCompleted VisitStatus = "not_completed"
+	VisitCancelled    VisitStatus = "cancelled"
+)
+
+// Planned reports whether a visit in this state holds a place in a technician's day.
+func (s VisitStatus) Planned() bool {
+	return s == VisitBooked || s == VisitAssigned || s == VisitEnRoute || s == VisitOnSite
+}
+
+// Started reports whether the technician is under way to or at the visit: re-plans never
+// move it.
+func (s VisitStatus) Started() bool { return s == VisitEnRoute || s == VisitOnSite }
+
+// Final reports a state nothing more happens to (a not-completed visit may be booked again).
+func (s VisitStatus) Final() bool { return s == VisitCompleted || s == VisitCancelled }
+
+// Bookable reports whether a window may be booked for a visit in this state.
+func (s VisitStatus) Bookable() bool { return s == VisitUnscheduled || s == VisitNotCompleted }
+
+// CanMoveVisit reports whether the technician's status report to may follow from; it refuses
+// steps out of order (completed before on_site).
+func CanMoveVisit(from, to VisitStatus) bool {
+	switch to {
+	case VisitEnRoute:
+		return from == VisitBooked || from == VisitAssigned
+	case VisitOnSite:
+		return from == VisitEnRoute
+	case VisitCompleted:
+		return from == VisitOnSite
+	case VisitNotCompleted:
+		return from == VisitEnRoute || from == VisitOnSite
+	case VisitCancelled:
+		return !from.Final()
+	}
+	return false
+}
+
+// Reasons a visit could not be completed.
+var NotCompletedReasons = []string{"customer_absent", "no_access", "needs_parts", "other"}
+
+// Visit is a home visit for a report.
+type Visit struct {
+	ID          int64       `json:"id"`
+	ReportID    int64       `json:"-"`
+	Folio       string      `json:"folio"`
+	Status      VisitStatus `json:"status"`
+	DurationMin int         `json:"duration_min"`
+	Skills      []string    `json:"skills"`
+	Address     string      `json:"address"`
+	Lat         float64     `json:"lat"`
+	Lon         float64     `json:"lon"`
+	Priority    int         `json:"priority"`
+	Urgent      bool        `json:"urgent"`
+	// Availability is when the customer can receive a technician; empty means any time.
+	Availability []Span `json:"availability"`
+	// Window is the promised arrival window, once booked.
+	Window *Span `json:"window"`
+	// Hold is a window offered and held until HeldUntil.
+	Hold      *Span     `json:"hold,omitempty"`
+	HeldUntil time.Time `json:"held_until,omitzero"`
+
+	TechnicianID   int64     `json:"technician_id,omitempty"`
+	PlanDay        string    `json:"plan_day,omitempty"` // YYYY-MM-DD, business time
+	RoutePosition  int       `json:"route_position,omitempty"`
+	PlannedArrival time.Time `json:"planned_arrival,omitzero"`
+	PlannedStart   time.Time `json:"planned_start,omitzero"`
+	PlannedEnd     time.Time `json:"planned_end,omitzero"`
+	Pinned         bool      `json:"pinned"`
+	ETA            time.Time `json:"eta,omitzero"`
+	AtRisk         bool      `json:"at_risk"`
+
+	NotDoneReason   string `json:"not_done_reason,omitempty"`
+	Cause           string `json:"cause,omitempty"`
+	Verdict         string `json:"verdict,omitempty"`
+	ServiceRestored *bool  `json:"service_restored,omitempty"`
+
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Duration is the expected time on site.
+func (v *Visit) Duration() time.Duration { return time.Duration(v.DurationMin) * time.Minute }
+
+// HeldAt reports whether the visit holds an offered window at now.
+func (v *Visit) HeldAt(now time.Time) bool {
+	return v.Hold != nil && now.Before(v.HeldUntil)
+}
+
+// Span is a time interval [Start, End] (RFC 3339 in JSON).
+type Span struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// NewVisit holds what a visit is created with; Validate checks it.
+type NewVisit struct {
+	DurationMin  int      `json:"duration_min"`
+	Skills       []string `json:"skills"`
+	Address      string   `json:"address"`
+	Lat          *float64 `json:"lat"`
+	Lon          *float64 `json:"lon"`
+	Priority     int      `json:"priority"`
+	Urgent       bool     `json:"urgent"`
+	Availability []Span   `json:"availability"`
+}
+
+// Validate normalises skills and checks every field; coordinates are checked when given.
+func (n *NewVisit) Validate() error {
+	if n.DurationMin < 5 || n.DurationMin > 720 {
+		return Invalid("duration_min", "must be 5 to 720 minutes")
+	}
+	var err error
+	if n.Skills, err = NormalizeSkills("skills", n.Skills); err != nil {
+		return err
+	}
+	n.Address = strings.TrimSpace(n.Address)
+	if len(n.Address) > 500 {
+		return Invalid("address", "at most 500 characters")
+	}
+	if (n.Lat == nil) != (n.Lon == nil) {
+		return Invalid("lat", "lat and lon go together")
+	}
+	if n.Lat != nil {
+		if err := (LatLon{*n.Lat, *n.Lon}).Validate("location"); err != nil {
+			return err
+		}
+	}
+	if n.Priority < 0 || n.Priority > 10 {
+		return Invalid("priority", "must be 0 to 10")
+	}
+	if len(n.Availability) > 50 {
+		return Invalid("availability", "at most 50 spans")
+	}
+	for i, a := range n.Availability {
+		if a.Start.IsZero() || !a.End.After(a.Start) {
+			return Invalid("availability["+itoa(int64(i))+"]", "must have a start before its end")
+		}
+	}
+	if n.Availability == nil {
+		n.Availability = []Span{}
+	}
+	return nil
+}
+
+// Outcome is what a technician reports when a visit ends.
+type Outcome struct {
+	Status          VisitStatus `json:"status"`
+	Cause           string      `json:"cause"`
+	Verdict         string      `json:"verdict"`
+	ServiceRestored *bool       `json:"service_restored"`
+	Reason          string      `json:"reason"`
+	Note            string      `json:"note"`
+}
+
+// Validate checks that a completion carries cause, verdict and service_restored, and that a
+// failed visit carries a known reason.
+func (o *Outcome) Validate() error {
+	switch o.Status {
+	case VisitEnRoute, VisitOnSite:
+	case VisitCompleted:
+		o.Cause = strings.TrimSpace(o.Cause)
+		if o.Cause == "" || len(o.Cause) > 1000 {
+			return Invalid("cause", "is required (at most 1000 characters)")
+		}
+		if Verdict(o.Verdict) != VerdictUpheld && Verdict(o.Verdict) != VerdictNotUpheld {
+			return Invalid("verdict", "must be upheld or not_upheld")
+		}
+		if o.ServiceRestored == nil {
+			return Invalid("service_restored", "is required")
+		}
+	case VisitNotCompleted:
+		ok := false
+		for _, r := range NotCompletedReasons {
+			ok = ok || r == o.Reason
+		}
+		if !ok {
+			return Invalid("reason", "must be customer_absent, no_access, needs_parts or other")
+		}
+	default:
+		return Invalid("status", "must be en_route, on_site, completed or not_completed")
+	}
+	if len(o.Note) > 2000 {
+		return Invalid("note", "at most 2000 characters")
+	}
+	return nil
+}

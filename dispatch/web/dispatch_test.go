@@ -1,0 +1,404 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/web"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+var mx = func() *time.Location { l, _ := time.LoadLocation("America/Mexico_City"); return l }()
+
+// monday is a Monday in business time; the tests stand at 07:00 on it.
+var monday = time.Date(2026, 11, 30, 0, 0, 0, 0, mx)
+
+// newDispatchServer starts the real API at 07:00 on monday with a signed-in user per role.
+func newDispatchServer(t *testing.T) (*httptest.Server, map[dispatch.Role]string, *postgres.Users, *clock) {
+	t.Helper()
+	db := dispatchtest.DB(t)
+	c := &clock{t: monday.Add(7 * time.Hour)}
+	s := web.New(web.Config{DB: db, Now: c.Now})
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	users := postgres.NewUsers(db)
+	tokens := map[dispatch.Role]string{}
+	for _, r := range []dispatch.Role{dispatch.RoleAdmin, dispatch.RoleDispatcher, dispatch.RoleAgent} {
+		tokens[r] = login(t, ts, users, string(r)+"@despacho.example.mx", r)
+	}
+	return ts, tokens, users, c
+}
+
+func login(t *testing.T, ts *httptest.Server, users *postgres.Users, email string, role dispatch.Role) string {
+	t.Helper()
+	createUser(t, users, email, role)
+	res, b := do(t, "POST", ts.URL+"/api/login", "", `{"email":"`+email+`","password":"contraseña-segura"}`)
+	if res.StatusCode != 200 {
+		t.Fatalf("login %s = %d %s", email, res.StatusCode, b)
+	}
+	var lr struct{ Token string }
+	_ = json.Unmarshal(b, &lr)
+	return lr.Token
+}
+
+func userID(t *testing.T, users *postgres.Users, email string) int64 {
+	t.Helper()
+	u, err := users.ByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+// mustJSON posts body and decodes the answer, failing unless the status is want.
+func mustJSON(t *testing.T, method, url, token, body string, want int, out any) {
+	t.Helper()
+	res, b := do(t, method, url, token, body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, url, res.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, b)
+		}
+	}
+}
+
+func createTech(t *testing.T, ts *httptest.Server, token, name string, lat, lon float64, skills string, extra string) int64 {
+	t.Helper()
+	body := fmt.Sprintf(`{"name":%q,"phone":"55 1234 %04d","skills":[%s],"home":{"lat":%v,"lon":%v},
+		"shifts":[{"weekday":1,"start":"08:00","end":"18:00"},{"weekday":2,"start":"08:00","end":"18:00"}]%s}`,
+		name, len(name)*37%10000, skills, lat, lon, extra)
+	var out struct{ ID int64 }
+	mustJSON(t, "POST", ts.URL+"/api/technicians", token, body, 201, &out)
+	if out.ID == 0 {
+		t.Fatal("no technician id")
+	}
+	return out.ID
+}
+
+var phoneSeq struct {
+	sync.Mutex
+	n int
+}
+
+func createTicket(t *testing.T, ts *httptest.Server, token string, lat, lon float64) string {
+	t.Helper()
+	phoneSeq.Lock()
+	phoneSeq.n++
+	n := phoneSeq.n
+	phoneSeq.Unlock()
+	body := fmt.Sprintf(`{"channel":"phone","kind":"fault","customer":{"name":"Cliente %d","phone":"55 8765 %04d"},
+		"address":{"line":"Calle %d, CDMX","lat":%v,"lon":%v},"subject":"Sin servicio","description":"No hay internet"}`, n, n, n, lat, lon)
+	var out struct{ Folio string }
+	mustJSON(t, "POST", ts.URL+"/api/tickets", token, body, 201, &out)
+	return out.Folio
+}
+
+type visitOut struct {
+	ID     int64
+	Status string
+	Folio  string
+	Window *struct {
+		Start, End time.Time
+	}
+	TechnicianID   *int64    `json:"technician_id"`
+	PlannedArrival time.Time `json:"planned_arrival"`
+	PlannedStart   time.Time `json:"planned_start"`
+	PlannedEnd     time.Time `json:"planned_end"`
+	Version        int
+}
+
+func createVisit(t *testing.T, ts *httptest.Server, token, folio, body string) visitOut {
+	t.Helper()
+	var v visitOut
+	mustJSON(t, "POST", ts.URL+"/api/tickets/"+folio+"/visits", token, body, 201, &v)
+	return v
+}
+
+type slot struct{ Start, End time.Time }
+
+func slots(t *testing.T, ts *httptest.Server, token string, id int64) []slot {
+	t.Helper()
+	var out struct{ Slots []slot }
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d/slots?from=2026-11-30&days=1", ts.URL, id), token, "", 200, &out)
+	return out.Slots
+}
+
+func window(s slot) string {
+	return fmt.Sprintf(`{"start":%q,"end":%q}`, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339))
+}
+
+func TestTechniciansAPI(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d := tok[dispatch.RoleDispatcher]
+	id := createTech(t, ts, d, "Juan Pérez", 19.43, -99.13, `"Fiber","wireless"`, "")
+
+	var tech dispatch.Technician
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, id), tok[dispatch.RoleAgent], "", 200, &tech)
+	if tech.Phone != "+525512340370" && !strings.HasPrefix(tech.Phone, "+52") {
+		t.Errorf("phone = %q, want E.164", tech.Phone)
+	}
+	if got, want := strings.Join(tech.Skills, ","), "fiber,wireless"; got != want {
+		t.Errorf("skills = %q, want %q", got, want)
+	}
+	if len(tech.Shifts) != 2 || tech.Shifts[0].Weekday != 1 || !tech.Active {
+		t.Errorf("technician = %+v", tech)
+	}
+
+	bad := map[string]string{
+		"phone":             `{"name":"A","phone":"12","home":{"lat":1,"lon":1}}`,
+		"home.lat":          `{"name":"A","phone":"5512345678","home":{"lat":91,"lon":1}}`,
+		"shifts[0].end":     `{"name":"A","phone":"5512345678","home":{"lat":1,"lon":1},"shifts":[{"weekday":1,"start":"10:00","end":"09:00"}]}`,
+		"shifts[0].weekday": `{"name":"A","phone":"5512345678","home":{"lat":1,"lon":1},"shifts":[{"weekday":7,"start":"10:00","end":"11:00"}]}`,
+		"user_id":           `{"name":"A","phone":"5512345678","home":{"lat":1,"lon":1},"user_id":999999}`,
+		"skills[0]":         `{"name":"A","phone":"5512345678","home":{"lat":1,"lon":1},"skills":["fi ber"]}`,
+	}
+	for field, body := range bad {
+		res, b := do(t, "POST", ts.URL+"/api/technicians", d, body)
+		if res.StatusCode != 422 {
+			t.Errorf("%s: status = %d %s, want 422", field, res.StatusCode, b)
+			continue
+		}
+		if _, f := errorCode(t, b); f != field {
+			t.Errorf("field = %q, want %q", f, field)
+		}
+	}
+	if res, _ := do(t, "POST", ts.URL+"/api/technicians", tok[dispatch.RoleAgent], `{}`); res.StatusCode != 403 {
+		t.Errorf("agent creating a technician = %d, want 403", res.StatusCode)
+	}
+	if res, _ := do(t, "GET", ts.URL+"/api/technicians/424242", d, ""); res.StatusCode != 404 {
+		t.Errorf("unknown technician = %d, want 404", res.StatusCode)
+	}
+
+	// PATCH with the version read; a stale version is 409.
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, id), d, `{"skills":["fiber"],"version":1}`, 200, &tech)
+	if tech.Version != 2 || len(tech.Skills) != 1 {
+		t.Errorf("after patch = %+v", tech)
+	}
+	if res, b := do(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, id), d, `{"name":"Otro","version":1}`); res.StatusCode != 409 {
+		t.Errorf("stale patch = %d %s, want 409", res.StatusCode, b)
+	}
+
+	// Exceptions.
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/technicians/%d/exceptions", ts.URL, id), d,
+		`{"start":"2026-12-01T14:00:00Z","end":"2026-12-01T20:00:00Z","reason":"sick"}`, 201, nil)
+	if res, _ := do(t, "POST", fmt.Sprintf("%s/api/technicians/%d/exceptions", ts.URL, id), d,
+		`{"start":"2026-12-01T14:00:00Z","end":"2026-12-01T10:00:00Z"}`); res.StatusCode != 422 {
+		t.Errorf("exception ending before it starts = %d, want 422", res.StatusCode)
+	}
+	var ex struct{ Exceptions []dispatch.Exception }
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d/exceptions?from=2026-11-30&to=2026-12-31", ts.URL, id), d, "", 200, &ex)
+	if len(ex.Exceptions) != 1 || ex.Exceptions[0].Reason != "sick" {
+		t.Errorf("exceptions = %+v", ex.Exceptions)
+	}
+
+	// A technician account: linked once, sees only himself, posts his own position.
+	techTok := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
+	uid := userID(t, users, "juan@despacho.example.mx")
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, id), d, fmt.Sprintf(`{"user_id":%d,"version":2}`, uid), 200, nil)
+	other := createTech(t, ts, d, "Pedro", 19.4, -99.1, `"fiber"`, "")
+	if res, _ := do(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, other), techTok, ""); res.StatusCode != 403 {
+		t.Errorf("technician reading another = %d, want 403", res.StatusCode)
+	}
+	if res, b := do(t, "POST", fmt.Sprintf("%s/api/technicians/%d/position", ts.URL, id), techTok, `{"lat":19.44,"lon":-99.14}`); res.StatusCode != 204 {
+		t.Errorf("position = %d %s, want 204", res.StatusCode, b)
+	}
+	if res, _ := do(t, "POST", fmt.Sprintf("%s/api/technicians/%d/position", ts.URL, other), techTok, `{"lat":19.44,"lon":-99.14}`); res.StatusCode != 403 {
+		t.Errorf("position for another = %d, want 403", res.StatusCode)
+	}
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, id), techTok, "", 200, &tech)
+	if tech.Position == nil || tech.Position.Lat != 19.44 {
+		t.Errorf("position = %+v", tech.Position)
+	}
+}
+
+func timeline(t *testing.T, ts *httptest.Server, token, folio string) []string {
+	t.Helper()
+	var out struct {
+		Timeline []struct{ Type string }
+	}
+	mustJSON(t, "GET", ts.URL+"/api/tickets/"+folio, token, "", 200, &out)
+	var types []string
+	for _, e := range out.Timeline {
+		types = append(types, e.Type)
+	}
+	return types
+}
+
+func TestVisitBooking(t *testing.T) {
+	t.Parallel()
+	ts, tok, _, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	tech := createTech(t, ts, d, "Ana López", 19.43, -99.13, `"fiber"`, "")
+
+	folio := createTicket(t, ts, a, 19.40, -99.16)
+	v := createVisit(t, ts, a, folio, `{"duration_min":120,"skills":["fiber"]}`)
+	if v.Status != "unscheduled" || v.ID == 0 {
+		t.Fatalf("new visit = %+v", v)
+	}
+	ss := slots(t, ts, a, v.ID)
+	// 2-hour visits: the window 16–18 would end the shift away from home base.
+	if len(ss) != 4 || ss[0].Start.In(mx).Hour() != 8 || ss[3].Start.In(mx).Hour() != 14 {
+		t.Fatalf("slots = %v, want the 2-hour windows starting 08:00 to 14:00", ss)
+	}
+	for _, s := range ss {
+		if s.End.Sub(s.Start) != 2*time.Hour || s.Start.In(mx).Hour() < 8 || s.End.In(mx).Hour() > 18 {
+			t.Errorf("slot %v–%v outside business hours or not 2 h", s.Start.In(mx), s.End.In(mx))
+		}
+	}
+	var booked visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(ss[0]), 200, &booked)
+	if booked.Status != "booked" || booked.TechnicianID == nil || *booked.TechnicianID != tech || booked.Window == nil ||
+		!booked.Window.Start.Equal(ss[0].Start) || booked.PlannedArrival.IsZero() {
+		t.Fatalf("booked = %+v", booked)
+	}
+	// The contract's fields.
+	res, b := do(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, v.ID), a, "")
+	for _, k := range []string{`"id"`, `"status"`, `"folio"`, `"window"`, `"technician_id"`, `"planned_arrival"`, `"version"`} {
+		if res.StatusCode != 200 || !strings.Contains(string(b), k) {
+			t.Errorf("GET visit lacks %s: %d %s", k, res.StatusCode, b)
+		}
+	}
+	types := strings.Join(timeline(t, ts, a, folio), ",")
+	if !strings.Contains(types, "visit.created") || !strings.Contains(types, "visit.booked") || !strings.Contains(types, "report.status_changed") {
+		t.Errorf("timeline = %s", types)
+	}
+
+	// One technician, 2-hour visits: the 08–10 arrival window cannot take a second one.
+	v2 := createVisit(t, ts, a, createTicket(t, ts, a, 19.41, -99.15), `{"duration_min":120,"skills":["fiber"]}`)
+	for _, s := range slots(t, ts, a, v2.ID) {
+		if s.Start.Equal(ss[0].Start) {
+			t.Errorf("the full window %v is still offered", s.Start.In(mx))
+		}
+	}
+	res, b = do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, window(ss[0]))
+	if code, _ := errorCode(t, b); res.StatusCode != 409 || code != "window_unavailable" {
+		t.Errorf("booking a full window = %d %s, want 409 window_unavailable", res.StatusCode, b)
+	}
+
+	// Bad windows and skills.
+	bad := []struct{ name, body string }{
+		{"past", `{"start":"2026-11-29T16:00:00Z","end":"2026-11-29T18:00:00Z"}`},
+		{"outside hours", `{"start":"2026-11-30T03:00:00Z","end":"2026-11-30T05:00:00Z"}`},
+		{"shorter than the visit", `{"start":"2026-11-30T18:00:00Z","end":"2026-11-30T19:00:00Z"}`},
+		{"no end", `{"start":"2026-11-30T18:00:00Z"}`},
+	}
+	for _, c := range bad {
+		if res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, c.body); res.StatusCode != 422 {
+			t.Errorf("%s: %d %s, want 422", c.name, res.StatusCode, b)
+		}
+	}
+	v3 := createVisit(t, ts, a, createTicket(t, ts, a, 19.42, -99.14), `{"duration_min":30,"skills":["satellite"]}`)
+	res, b = do(t, "GET", fmt.Sprintf("%s/api/visits/%d/slots?from=2026-11-30&days=2", ts.URL, v3.ID), a, "")
+	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "skills" {
+		t.Errorf("slots for an unknown skill = %d %s, want 422 skills", res.StatusCode, b)
+	}
+	res, b = do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v3.ID), a, window(ss[2]))
+	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "skills" {
+		t.Errorf("booking an unknown skill = %d %s, want 422 skills", res.StatusCode, b)
+	}
+	if res, _ := do(t, "GET", ts.URL+"/api/visits/777777", a, ""); res.StatusCode != 404 {
+		t.Errorf("unknown visit = %d, want 404", res.StatusCode)
+	}
+	if res, _ := do(t, "POST", ts.URL+"/api/tickets/R-2026-999999/visits", a, `{"duration_min":30}`); res.StatusCode != 404 {
+		t.Errorf("visit for an unknown folio = %d, want 404", res.StatusCode)
+	}
+
+	// A hold takes the capacity until it lapses.
+	v4 := createVisit(t, ts, a, createTicket(t, ts, a, 19.42, -99.15), `{"duration_min":120,"skills":["fiber"]}`)
+	last := ss[len(ss)-1]
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/hold", ts.URL, v4.ID), a, window(last), 200, nil)
+	res, b = do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, window(last))
+	if res.StatusCode != 409 {
+		t.Errorf("booking a held window = %d %s, want 409", res.StatusCode, b)
+	}
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v4.ID), a, window(last), 200, nil)
+}
+
+func TestConcurrentAssignAndBook(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	d2 := login(t, ts, users, "otra@despacho.example.mx", dispatch.RoleDispatcher)
+	t1 := createTech(t, ts, d, "Uno", 19.43, -99.13, `"fiber"`, "")
+	t2 := createTech(t, ts, d, "Dos", 19.44, -99.12, `"fiber"`, "")
+
+	v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":60,"skills":["fiber"]}`)
+	ss := slots(t, ts, a, v.ID)
+	var booked visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(ss[1]), 200, &booked)
+
+	// Two dispatchers assign the same version at once: one 200, one 409, never both.
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i, c := range []struct {
+		tok  string
+		tech int64
+	}{{d, t1}, {d2, t2}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, _ := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/assign", ts.URL, v.ID), c.tok,
+				fmt.Sprintf(`{"technician_id":%d,"version":%d}`, c.tech, booked.Version))
+			codes[i] = res.StatusCode
+		}()
+	}
+	wg.Wait()
+	if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
+		t.Errorf("concurrent assigns = %v, want one 200 and one 409", codes)
+	}
+
+	// Two customers race for the last place of a window: one 200, one 409.
+	full := ss[3]
+	var racers []visitOut
+	for i := range 4 {
+		racers = append(racers, createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.001, -99.16), `{"duration_min":120,"skills":["fiber"]}`))
+	}
+	// Two technicians, 2-hour visits: a 2-hour arrival window takes exactly two.
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, racers[0].ID), a, window(full), 200, nil)
+	codes = make([]int, 3)
+	for i, r := range racers[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, _ := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, r.ID), a, window(full))
+			codes[i] = res.StatusCode
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == 200 {
+			ok++
+		} else if c != 409 {
+			t.Errorf("racing booking = %d, want 200 or 409", c)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("racing bookings = %v, want exactly one 200", codes)
+	}
+	// Stale version.
+	res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/assign", ts.URL, v.ID), d, fmt.Sprintf(`{"technician_id":%d,"version":%d}`, t1, booked.Version))
+	if code, _ := errorCode(t, b); res.StatusCode != 409 || code != "stale_version" {
+		t.Errorf("stale assign = %d %s, want 409 stale_version", res.StatusCode, b)
+	}
+}

@@ -1,0 +1,262 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"despacho/dispatch"
+)
+
+// technicianInput is a new technician or a patch; in a patch, absent fields stay.
+type technicianInput struct {
+	Name    *string                 `json:"name"`
+	Phone   *string                 `json:"phone"`
+	UserID  *int64                  `json:"user_id"`
+	Skills  []string                `json:"skills"`
+	Home    *dispatch.LatLon        `json:"home"`
+	Shifts  *[]dispatch.WeeklyShift `json:"shifts"`
+	Active  *bool                   `json:"active"`
+	Version int                     `json:"version"`
+}
+
+func (in *technicianInput) apply(t *dispatch.Technician) {
+	if in.Name != nil {
+		t.Name = *in.Name
+	}
+	if in.Phone != nil {
+		t.Phone = *in.Phone
+	}
+	if in.UserID != nil {
+		t.UserID = *in.UserID
+	}
+	if in.Skills != nil {
+		t.Skills = in.Skills
+	}
+	if in.Home != nil {
+		t.Home = *in.Home
+	}
+	if in.Shifts != nil {
+		t.Shifts = *in.Shifts
+	}
+	if in.Active != nil {
+		t.Active = *in.Active
+	}
+}
+
+func (d *dispatchAPI) createTechnician(w http.ResponseWriter, r *http.Request) error {
+	var in technicianInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Home == nil {
+		return dispatch.Invalid("home", "is required: {\"lat\",\"lon\"}")
+	}
+	t := &dispatch.Technician{}
+	in.apply(t)
+	if err := d.techs.Create(r.Context(), t, Actor(r.Context())); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (d *dispatchAPI) listTechnicians(w http.ResponseWriter, r *http.Request) error {
+	ts, err := d.techs.List(r.Context(), r.URL.Query().Get("active") == "true")
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"technicians": ts})
+	return nil
+}
+
+// technicianFor returns technician {id}, which a technician may only ask about himself.
+func (d *dispatchAPI) technicianFor(r *http.Request) (*dispatch.Technician, error) {
+	id, err := pathID(r, "technician")
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.techs.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if u := Actor(r.Context()); u != nil && u.Role == dispatch.RoleTechnician && t.UserID != u.ID {
+		return nil, dispatch.Forbidden("a technician may only act as himself")
+	}
+	return t, nil
+}
+
+func (d *dispatchAPI) getTechnician(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	var in technicianInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Version == 0 {
+		return dispatch.Invalid("version", "is required: the version you read")
+	}
+	in.apply(t)
+	t.Version = in.Version
+	if err := d.techs.Update(r.Context(), t, Actor(r.Context())); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// exceptionInput is an exception or an unavailability: from/until are accepted as aliases
+// of start/end.
+type exceptionInput struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	From   time.Time `json:"from"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+	Note   string    `json:"note"`
+}
+
+func (in exceptionInput) exception() dispatch.Exception {
+	e := dispatch.Exception{Start: in.Start, End: in.End, Reason: in.Reason, Note: in.Note}
+	if e.Start.IsZero() {
+		e.Start = in.From
+	}
+	if e.End.IsZero() {
+		e.End = in.Until
+	}
+	return e
+}
+
+func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	var in exceptionInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	e := in.exception()
+	e.TechnicianID = t.ID
+	if err := d.techs.AddExceptionTx(r.Context(), &e, Actor(r.Context())); err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func (d *dispatchAPI) listExceptions(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	cfg := d.visits.Config()
+	from, to := cfg.Day(d.s.now()), cfg.Day(d.s.now()).AddDate(0, 0, 30)
+	if q := r.URL.Query().Get("from"); q != "" {
+		if from, err = cfg.ParseDay("from", q); err != nil {
+			return err
+		}
+	}
+	if q := r.URL.Query().Get("to"); q != "" {
+		if to, err = cfg.ParseDay("to", q); err != nil {
+			return err
+		}
+	}
+	es, err := d.techs.Exceptions(r.Context(), t.ID, from, to)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"exceptions": es})
+	return nil
+}
+
+func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	var in exceptionInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	e := in.exception()
+	if e.Start.IsZero() {
+		e.Start = d.s.now()
+	}
+	res, err := d.visits.MarkUnavailable(r.Context(), t.ID, e, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Lat *float64   `json:"lat"`
+		Lon *float64   `json:"lon"`
+		At  *time.Time `json:"at"`
+	}
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Lat == nil || in.Lon == nil {
+		return dispatch.Invalid("lat", "lat and lon are required")
+	}
+	now := d.s.now()
+	p := dispatch.Position{Lat: *in.Lat, Lon: *in.Lon, At: now}
+	if in.At != nil {
+		if in.At.After(now.Add(time.Minute)) || in.At.Before(now.Add(-time.Hour)) {
+			return dispatch.Invalid("at", "must be within the last hour")
+		}
+		p.At = *in.At
+	}
+	if err := (dispatch.LatLon{Lat: p.Lat, Lon: p.Lon}).Validate("position"); err != nil {
+		return err
+	}
+	if err := d.visits.UpdatePosition(r.Context(), t.ID, p, now); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) error {
+	t, err := d.technicianFor(r)
+	if err != nil {
+		return err
+	}
+	cfg := d.visits.Config()
+	day := cfg.Day(d.s.now())
+	if q := r.URL.Query().Get("day"); q != "" {
+		if day, err = cfg.ParseDay("day", q); err != nil {
+			return err
+		}
+	}
+	vs, err := d.visits.Day(r.Context(), day)
+	if err != nil {
+		return err
+	}
+	out := []visitView{}
+	for _, v := range vs {
+		if v.TechnicianID == t.ID {
+			out = append(out, viewVisit(v))
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"technician_id": t.ID, "day": day.Format(time.DateOnly), "visits": out})
+	return nil
+}

@@ -1,0 +1,376 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/schedule"
+)
+
+// visitView is a visit as staff and its technician see it: the contract's fields first.
+type visitView struct {
+	ID             int64                `json:"id"`
+	Status         dispatch.VisitStatus `json:"status"`
+	Folio          string               `json:"folio"`
+	Window         *dispatch.Span       `json:"window"`
+	TechnicianID   *int64               `json:"technician_id"`
+	PlannedArrival *time.Time           `json:"planned_arrival"`
+	Version        int                  `json:"version"`
+
+	PlannedStart  *time.Time      `json:"planned_start,omitempty"`
+	PlannedEnd    *time.Time      `json:"planned_end,omitempty"`
+	PlanDay       string          `json:"plan_day,omitempty"`
+	RoutePosition int             `json:"route_position,omitempty"`
+	Pinned        bool            `json:"pinned"`
+	ETA           *time.Time      `json:"eta,omitempty"`
+	AtRisk        bool            `json:"at_risk"`
+	DurationMin   int             `json:"duration_min"`
+	Skills        []string        `json:"skills"`
+	Address       string          `json:"address"`
+	Lat           float64         `json:"lat"`
+	Lon           float64         `json:"lon"`
+	Priority      int             `json:"priority"`
+	Urgent        bool            `json:"urgent"`
+	Availability  []dispatch.Span `json:"availability"`
+	Hold          *dispatch.Span  `json:"hold,omitempty"`
+	HeldUntil     *time.Time      `json:"held_until,omitempty"`
+
+	Reason          string `json:"reason,omitempty"`
+	Cause           string `json:"cause,omitempty"`
+	Verdict         string `json:"verdict,omitempty"`
+	ServiceRestored *bool  `json:"service_restored,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func utcSpan(s *dispatch.Span) *dispatch.Span {
+	if s == nil {
+		return nil
+	}
+	return &dispatch.Span{Start: s.Start.UTC(), End: s.End.UTC()}
+}
+
+func viewVisit(v *dispatch.Visit) visitView {
+	out := visitView{
+		ID: v.ID, Status: v.Status, Folio: v.Folio, Window: utcSpan(v.Window), PlannedArrival: timePtr(v.PlannedArrival),
+		Version: v.Version, PlannedStart: timePtr(v.PlannedStart), PlannedEnd: timePtr(v.PlannedEnd), PlanDay: v.PlanDay,
+		RoutePosition: v.RoutePosition, Pinned: v.Pinned, ETA: timePtr(v.ETA), AtRisk: v.AtRisk,
+		DurationMin: v.DurationMin, Skills: v.Skills, Address: v.Address, Lat: v.Lat, Lon: v.Lon, Priority: v.Priority,
+		Urgent: v.Urgent, Availability: v.Availability, Reason: v.NotDoneReason, Cause: v.Cause, Verdict: v.Verdict,
+		ServiceRestored: v.ServiceRestored,
+	}
+	if v.TechnicianID != 0 {
+		id := v.TechnicianID
+		out.TechnicianID = &id
+	}
+	if v.Hold != nil && !v.HeldUntil.IsZero() {
+		out.Hold, out.HeldUntil = utcSpan(v.Hold), timePtr(v.HeldUntil)
+	}
+	return out
+}
+
+func (d *dispatchAPI) createVisit(w http.ResponseWriter, r *http.Request) error {
+	var in dispatch.NewVisit
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := d.visits.Create(r.Context(), r.PathValue("folio"), in, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, viewVisit(v))
+	return nil
+}
+
+// visitFor returns visit {id}; a technician sees only his own visits (others are 404, so
+// ids cannot be probed).
+func (d *dispatchAPI) visitFor(r *http.Request) (*dispatch.Visit, error) {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.visits.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if u := Actor(r.Context()); u != nil && u.Role == dispatch.RoleTechnician {
+		t, err := d.techs.ByUser(r.Context(), u.ID)
+		if err != nil || t.ID != v.TechnicianID {
+			return nil, dispatch.Forbidden("this visit is not yours")
+		}
+	}
+	return v, nil
+}
+
+func (d *dispatchAPI) getVisit(w http.ResponseWriter, r *http.Request) error {
+	v, err := d.visitFor(r)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	cfg := d.visits.Config()
+	now := d.s.now()
+	from := cfg.Day(now)
+	if q := r.URL.Query().Get("from"); q != "" {
+		if from, err = cfg.ParseDay("from", q); err != nil {
+			return err
+		}
+	}
+	days := 1
+	if q := r.URL.Query().Get("days"); q != "" {
+		if days, err = strconv.Atoi(q); err != nil {
+			return dispatch.Invalid("days", "must be a whole number 1 to 14")
+		}
+	}
+	ss, err := d.visits.Slots(r.Context(), id, from, days, now)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"slots": ss})
+	return nil
+}
+
+func decodeWindow(r *http.Request) (dispatch.Span, error) {
+	var in struct {
+		Start *time.Time `json:"start"`
+		End   *time.Time `json:"end"`
+	}
+	if err := DecodeJSON(r, &in); err != nil {
+		return dispatch.Span{}, err
+	}
+	if in.Start == nil {
+		return dispatch.Span{}, dispatch.Invalid("start", "is required (RFC 3339)")
+	}
+	if in.End == nil {
+		return dispatch.Span{}, dispatch.Invalid("end", "is required (RFC 3339)")
+	}
+	return dispatch.Span{Start: *in.Start, End: *in.End}, nil
+}
+
+func (d *dispatchAPI) hold(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	win, err := decodeWindow(r)
+	if err != nil {
+		return err
+	}
+	v, err := d.visits.Hold(r.Context(), id, win, d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	win, err := decodeWindow(r)
+	if err != nil {
+		return err
+	}
+	v, err := d.visits.Book(r.Context(), id, win, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) insertUrgent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	v, err := d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) assign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in postgres.AssignRequest
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.TechnicianID <= 0 {
+		return dispatch.Invalid("technician_id", "is required")
+	}
+	if in.Version <= 0 {
+		return dispatch.Invalid("version", "is required: the version you read")
+	}
+	v, err := d.visits.Assign(r.Context(), id, in, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+type versionInput struct {
+	Version int   `json:"version"`
+	Pinned  *bool `json:"pinned"`
+}
+
+func (d *dispatchAPI) unassign(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in versionInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := d.visits.Unassign(r.Context(), id, in.Version, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) pin(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in versionInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Pinned == nil {
+		return dispatch.Invalid("pinned", "is required: true or false")
+	}
+	v, err := d.visits.SetPinned(r.Context(), id, *in.Pinned, in.Version, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) cancel(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := d.visits.Cancel(r.Context(), id, in.Reason, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) setStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in dispatch.Outcome
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := d.visits.SetStatus(r.Context(), id, in, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
+func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
+	cfg := d.visits.Config()
+	day, err := cfg.ParseDay("day", r.PathValue("day"))
+	if err != nil {
+		return err
+	}
+	vs, err := d.visits.Day(r.Context(), day)
+	if err != nil {
+		return err
+	}
+	routes := map[int64][]visitView{}
+	queue := []visitView{}
+	for _, v := range vs {
+		if v.TechnicianID == 0 {
+			queue = append(queue, viewVisit(v))
+			continue
+		}
+		routes[v.TechnicianID] = append(routes[v.TechnicianID], viewVisit(v))
+	}
+	type route struct {
+		TechnicianID int64       `json:"technician_id"`
+		Visits       []visitView `json:"visits"`
+	}
+	out := []route{}
+	for _, v := range vs {
+		if rs, ok := routes[v.TechnicianID]; ok {
+			out = append(out, route{v.TechnicianID, rs})
+			delete(routes, v.TechnicianID)
+		}
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"day": day.Format(time.DateOnly), "routes": out, "unassigned": queue})
+	return nil
+}
+
+func (d *dispatchAPI) optimize(w http.ResponseWriter, r *http.Request) error {
+	cfg := d.visits.Config()
+	day, err := cfg.ParseDay("day", r.PathValue("day"))
+	if err != nil {
+		return err
+	}
+	var in struct {
+		TimeLimitSec float64 `json:"time_limit_s"`
+	}
+	if r.ContentLength != 0 {
+		if err := DecodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	limit := 5 * time.Second
+	if in.TimeLimitSec != 0 {
+		if in.TimeLimitSec < 0.1 || in.TimeLimitSec > 30 {
+			return dispatch.Invalid("time_limit_s", "must be 0.1 to 30")
+		}
+		limit = time.Duration(in.TimeLimitSec * float64(time.Second))
+	}
+	res, err := d.visits.Optimize(r.Context(), day, schedule.Options{TimeLimit: limit, Seed: uint64(d.s.now().UnixNano())}, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, res)
+	return nil
+}
