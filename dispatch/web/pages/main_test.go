@@ -30,6 +30,8 @@ var browser context.Context
 func TestMain(m *testing.M) {
 	ctx, stop := startBrowser()
 	browser = ctx
+	// Start Chromium while the first test clones its database.
+	go startOnce.Do(func() { startErr = chromedp.Do(browser) })
 	defer stop() // not reached through os.Exit; Chromium dies with us (Pdeathsig)
 	dispatchtest.Main(m)
 }
@@ -69,6 +71,9 @@ func startBrowser() (context.Context, func()) {
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.WindowSize(1280, 900),
+		// The people who use the pages read Spanish first.
+		chromedp.Flag("lang", "es-MX"),
+		chromedp.Flag("accept-lang", "es-MX,es"),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -137,7 +142,7 @@ func shot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return ""

@@ -1,0 +1,154 @@
+package pages_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"despacho/dispatch"
+)
+
+// text waits for sel to be visible and returns its text.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("wait for %s: %v", sel, err)
+	}
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// waitText waits until sel is visible and its text contains want; it survives navigations.
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.offsetParent !== null && el.textContent.includes(` + jsString(want) + `); })()`
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(` + jsString(sel) + `)||{}).textContent||"(none)"`))
+			t.Fatalf("%s: got %q, want it to contain %q (%v)", sel, got, want, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// clear empties the input with the id.
+func clear(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`document.getElementById(` + jsString(id) + `).value = ""`)
+}
+
+func jsString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "`", "\\`", "$", `\$`)
+	return "`" + r.Replace(s) + "`"
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
+
+func notPwned(t *testing.T, ctx context.Context) {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__pwned === undefined`))
+	if err != nil || !v {
+		t.Fatalf("user text ran as code (window.__pwned set): %v", err)
+	}
+}
+
+func TestBrowserSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "ana@example.mx", dispatch.RoleDispatcher)
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.Navigate(e.URL+"/desk"))
+	// Anonymous: sent to the sign-in page, which remembers where to go.
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.Contains(loc, "/login?next=%2Fdesk") {
+		t.Fatalf("anonymous /desk went to %s, want /login?next=%%2Fdesk", loc)
+	}
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("email"), "ana@example.mx"),
+		chromedp.SendKeys(chromedp.ID("password"), "mal-la-contraseña"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	)
+	waitText(t, ctx, "#login .form-error", "Correo o contraseña incorrectos")
+	do(t, ctx,
+		clear("password"),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	)
+	waitText(t, ctx, "#err-password", "Escriba su contraseña")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.ID("ticket")),
+	)
+	loc, _ = chromedp.Run(ctx, chromedp.Location())
+	if !strings.HasSuffix(loc, "/desk") {
+		t.Fatalf("after sign-in at %s, want /desk", loc)
+	}
+	if got := text(t, ctx, ".who"); got != "Prueba dispatcher" {
+		t.Fatalf("signed-in name = %q, want %q", got, "Prueba dispatcher")
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login")))
+}
+
+func TestBrowserPublicReportAndStatus(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := tab(t, true)
+	do(t, ctx,
+		chromedp.EmulateViewport(360, 740),
+		chromedp.Navigate(e.URL+"/reporte"),
+		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
+	)
+	// Empty form: errors beside the fields, in Spanish.
+	waitText(t, ctx, "#err-customer-name", "Escriba el nombre del titular")
+	waitText(t, ctx, "#err-customer-phone", "Deje un teléfono o un correo")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		chromedp.SendKeys(chromedp.ID("phone"), "12345"),
+		chromedp.SendKeys(chromedp.ID("address"), "Av. Juárez 10, Centro"),
+		chromedp.SetValue(chromedp.ID("kind"), "fault"),
+		chromedp.SendKeys(chromedp.ID("description"), "Sin internet desde ayer "+hostile),
+		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
+	)
+	// The server refuses the phone: its error shows beside the phone field.
+	waitText(t, ctx, "#err-customer-phone", "Escriba un teléfono válido")
+	invalid, _ := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.ID("phone"), "aria-invalid"))
+	if invalid.Value != "true" {
+		t.Errorf("phone aria-invalid = %q, want true", invalid.Value)
+	}
+	do(t, ctx,
+		clear("phone"),
+		chromedp.SendKeys(chromedp.ID("phone"), "55 1234 5678"),
+		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
+	)
+	folio := text(t, ctx, "#done-folio")
+	code := text(t, ctx, "#done-code")
+	if folio == "" || code == "" {
+		t.Fatalf("folio %q code %q, want both shown", folio, code)
+	}
+	notPwned(t, ctx)
+	do(t, ctx, chromedp.Click(chromedp.ID("done-link")))
+	waitText(t, ctx, "#st-status", "Abierto")
+	waitText(t, ctx, "#result", folio)
+	shot(t, ctx, "status-360")
+
+	// A wrong code is told in the page's language, beside nothing: at the top of the form.
+	do(t, ctx, chromedp.Navigate(e.URL+"/estado/"+folio+"?code=000000&lang=en"))
+	waitText(t, ctx, "#lookup .form-error", "The folio or the code do not match")
+}
