@@ -1,0 +1,82 @@
+package notify_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"despacho/notify"
+)
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Parallel()
+	good := map[string]string{
+		"TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef", "TWILIO_AUTH_TOKEN": "abcdef0123456789",
+		"TWILIO_FROM": "+525512345678", "PUBLIC_BASE_URL": "https://despacho.example.mx/",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "<unset>" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	cfg, err := notify.ConfigFromEnv(func(k string) string { return good[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Dev() || cfg.PublicBaseURL != "https://despacho.example.mx" || cfg.APIBase.String() != "https://api.twilio.com" ||
+		cfg.Location.String() != "America/Mexico_City" || cfg.ReminderHour != 18 || cfg.ETASlip != 20*time.Minute {
+		t.Errorf("ConfigFromEnv = %+v; want the defaults and a trimmed base URL", cfg)
+	}
+	if got := cfg.StatusURL("R-2611-000001"); got != "https://despacho.example.mx/estado/R-2611-000001" {
+		t.Errorf("StatusURL = %q", got)
+	}
+	dev, err := notify.ConfigFromEnv(func(string) string { return "" })
+	if err != nil || !dev.Dev() || dev.PublicBaseURL == "" {
+		t.Errorf("empty environment: %+v, %v; want the development outbox", dev, err)
+	}
+	for _, tt := range []struct{ key, value, wantVar string }{
+		{"TWILIO_AUTH_TOKEN", "<unset>", "TWILIO_AUTH_TOKEN"},
+		{"TWILIO_ACCOUNT_SID", "<unset>", "TWILIO_ACCOUNT_SID"},
+		{"TWILIO_ACCOUNT_SID", "AC-bad!", "TWILIO_ACCOUNT_SID"},
+		{"TWILIO_ACCOUNT_SID", "XX0123", "TWILIO_ACCOUNT_SID"},
+		{"TWILIO_AUTH_TOKEN", "tok en", "TWILIO_AUTH_TOKEN"},
+		{"TWILIO_FROM", "<unset>", "TWILIO_FROM"},
+		{"TWILIO_FROM", "55 1234 5678", "TWILIO_FROM"},
+		{"TWILIO_MESSAGING_SERVICE_SID", "XY12", "TWILIO_MESSAGING_SERVICE_SID"},
+		{"TWILIO_API_BASE", "ftp://x", "TWILIO_API_BASE"},
+		{"TWILIO_API_BASE", "http://", "TWILIO_API_BASE"},
+		{"PUBLIC_BASE_URL", "<unset>", "PUBLIC_BASE_URL"},
+		{"PUBLIC_BASE_URL", "despacho.example.mx", "PUBLIC_BASE_URL"},
+		{"TZ_BUSINESS", "Mars/Olympus", "TZ_BUSINESS"},
+		{"SMS_REMINDER_HOUR", "24", "SMS_REMINDER_HOUR"},
+		{"SMS_ETA_SLIP", "-5m", "SMS_ETA_SLIP"},
+		{"SMS_RATE", "fast", "SMS_RATE"},
+	} {
+		env := with(tt.key, tt.value)
+		_, err := notify.ConfigFromEnv(func(k string) string { return env[k] })
+		if err == nil || !strings.HasPrefix(err.Error(), tt.wantVar+":") {
+			t.Errorf("%s=%q: error %v; want one naming %s", tt.key, tt.value, err, tt.wantVar)
+		}
+	}
+	svc := with("TWILIO_FROM", "<unset>")
+	svc["TWILIO_MESSAGING_SERVICE_SID"] = "MG0123456789abcdef"
+	if _, err := notify.ConfigFromEnv(func(k string) string { return svc[k] }); err != nil {
+		t.Errorf("messaging service instead of From: %v; want nil", err)
+	}
+}
+
+func TestKeyword(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{" Sí. ": "SI", "baja": "BAJA", "¡Cambiar!": "CAMBIAR", "1": "1", "confirmó": "CONFIRMO", "no sirve": "NO SIRVE"} {
+		if got := notify.Keyword(in); got != want {
+			t.Errorf("Keyword(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
