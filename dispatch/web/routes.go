@@ -42,4 +42,5 @@ func (s *Server) registerRoutes() {
 
 	s.pageRoutes()
 	s.dispatchRoutes()
+	s.incidentRoutes()
 }

@@ -1,0 +1,978 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"despacho/dispatch"
+	"despacho/dispatch/sla"
+)
+
+type incidentRow struct {
+	bun.BaseModel `bun:"table:incidents,alias:i"`
+	dispatch.Incident
+}
+
+// incidentReportRow is a report as the incident store reads and writes it. Only the
+// incident store uses it; the reports store has its own.
+type incidentReportRow struct {
+	bun.BaseModel `bun:"table:reports,alias:r"`
+	dispatch.Report
+}
+
+// activeStatuses are the report statuses an incident attaches and resolves.
+var activeStatuses = []dispatch.Status{dispatch.StatusOpen, dispatch.StatusInProgress, dispatch.StatusAwaitingVisit, dispatch.StatusWaitingCustomer}
+
+// heldVisitStatuses are the visit states an incident holds: not yet under way.
+var heldVisitStatuses = []string{"unscheduled", "booked", "assigned", "not_completed"}
+
+// IncidentsConfig holds what the incident store computes with.
+type IncidentsConfig struct {
+	// SLA is the business calendar (its zone sets folio years and compensation months) and
+	// the policies that resolved reports are measured by; zero means the defaults.
+	SLA dispatch.SLA
+	// Compensation is the bonus rule; its Zone, when nil, is the calendar's.
+	Compensation dispatch.CompensationPolicy
+	// Rule opens incidents by itself; zero means dispatch.DefaultIncidentRule.
+	Rule dispatch.IncidentRule
+}
+
+// Incidents stores incidents: it opens them (by hand or by rule), attaches the fault reports
+// of their access point, holds their visits, and resolves them with every attached report,
+// storing each customer's compensation. Every change is written with its events.
+type Incidents struct {
+	db     *bun.DB
+	events *Events
+	sla    dispatch.SLA
+	policy dispatch.CompensationPolicy
+	rule   dispatch.IncidentRule
+}
+
+// NewIncidents returns the incident store on db; events records every change. It refuses a
+// compensation policy or rule the domain refuses.
+func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, error) {
+	if events == nil {
+		events = NewEvents()
+	}
+	if cfg.SLA.Calendar == nil {
+		cfg.SLA.Calendar = sla.DefaultCalendar()
+	}
+	if cfg.SLA.Policies == nil {
+		cfg.SLA.Policies = sla.DefaultPolicies()
+	}
+	if cfg.Compensation.Zone == nil {
+		cfg.Compensation.Zone = cfg.SLA.Calendar.Location()
+	}
+	if err := cfg.Compensation.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Rule == (dispatch.IncidentRule{}) {
+		cfg.Rule = dispatch.DefaultIncidentRule
+	}
+	if err := cfg.Rule.Validate(); err != nil {
+		return nil, err
+	}
+	return &Incidents{db: db, events: events, sla: cfg.SLA, policy: cfg.Compensation, rule: cfg.Rule}, nil
+}
+
+// lockAccessPoint serialises, until tx ends, everything that opens incidents on or attaches
+// reports to one access point: a dispatcher opening one, the rule, and new reports.
+func lockAccessPoint(ctx context.Context, tx bun.Tx, ap string) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(74133700, hashtext(?))", ap)
+	return Wrap(err)
+}
+
+// Open stores a validated new incident (dispatch.IncidentInput.Validate) and attaches every
+// active fault report of its access point's customers, in one transaction. A second open
+// incident on the same access point is a conflict (incident_open).
+func (s *Incidents) Open(ctx context.Context, inc *dispatch.Incident, by Origin) (*dispatch.IncidentDetail, error) {
+	var id int64
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		cp := *inc
+		if by.User != nil {
+			cp.CreatedBy = by.User.ID
+		}
+		if err := s.open(ctx, tx, &cp, by); err != nil {
+			return err
+		}
+		id = cp.ID
+		_, err := s.attachMatching(ctx, tx, &cp, by, cp.CreatedAt)
+		return err
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// open inserts inc with a new folio and writes incident.opened; the caller holds no lock yet.
+func (s *Incidents) open(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin) error {
+	if err := lockAccessPoint(ctx, tx, inc.AccessPoint); err != nil {
+		return err
+	}
+	var other string
+	err := tx.NewRaw("SELECT folio FROM incidents WHERE access_point = ? AND status = 'open'", inc.AccessPoint).Scan(ctx, &other)
+	if err == nil {
+		return dispatch.Conflict("incident_open", "incident %s is already open on access point %s", other, inc.AccessPoint)
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	year := inc.CreatedAt.In(s.sla.Calendar.Location()).Year()
+	var n int64
+	err = tx.NewRaw(`INSERT INTO incident_folio_counters (year, last) VALUES (?, 1)
+		ON CONFLICT (year) DO UPDATE SET last = incident_folio_counters.last + 1 RETURNING last`, year).Scan(ctx, &n)
+	if err != nil {
+		return Wrap(err)
+	}
+	inc.Folio = dispatch.FormatIncidentFolio(year, n)
+	row := &incidentRow{Incident: *inc}
+	if _, err := tx.NewInsert().Model(row).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
+		if IsUniqueViolation(err) {
+			return dispatch.Conflict("incident_open", "an incident is already open on access point %s", inc.AccessPoint)
+		}
+		return Wrap(err)
+	}
+	inc.ID = row.ID
+	ev := &dispatch.Event{Type: dispatch.EventIncidentOpened, At: inc.CreatedAt, IncidentID: inc.ID}
+	by.event(ev)
+	return s.events.Append(ctx, tx, ev, map[string]any{
+		"folio": inc.Folio, "access_point": inc.AccessPoint, "title": inc.Title, "started_at": inc.StartedAt,
+		"estimated_restore_at": inc.EstimatedRestoreAt, "opened_by": inc.OpenedBy,
+	})
+}
+
+// attachMatching attaches every active, unattached fault report of inc's access point,
+// holds their visits and writes report.attached_to_incident for each. The caller holds the
+// access point lock.
+func (s *Incidents) attachMatching(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
+	var ids []int64
+	err := tx.NewRaw(`SELECT r.id FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE c.access_point = ? AND r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?)
+		ORDER BY r.id FOR UPDATE OF r`, inc.AccessPoint, bun.In(activeStatuses)).Scan(ctx, &ids)
+	if err != nil {
+		return 0, Wrap(err)
+	}
+	return len(ids), s.attach(ctx, tx, inc, ids, by, now)
+}
+
+// attach sets the incident of the reports ids (locked by the caller), holds their visits
+// and writes one report.attached_to_incident per report.
+func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, ids []int64, by Origin, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	var rows []struct {
+		ID    int64  `bun:"id"`
+		Folio string `bun:"folio"`
+	}
+	err := tx.NewRaw(`UPDATE reports SET incident_id = ?, version = version + 1, updated_at = ?
+		WHERE id IN (?) RETURNING id, folio`, inc.ID, now, bun.In(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return Wrap(err)
+	}
+	held := map[int64][]int64{}
+	var visits []struct {
+		ID       int64 `bun:"id"`
+		ReportID int64 `bun:"report_id"`
+	}
+	err = tx.NewRaw(`UPDATE visits SET held_by_incident_id = ?, version = version + 1, updated_at = ?
+		WHERE report_id IN (?) AND status IN (?) AND held_by_incident_id IS NULL RETURNING id, report_id`,
+		inc.ID, now, bun.In(ids), bun.In(heldVisitStatuses)).Scan(ctx, &visits)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	for _, v := range visits {
+		held[v.ReportID] = append(held[v.ReportID], v.ID)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	for _, r := range rows {
+		ev := &dispatch.Event{Type: dispatch.EventReportAttached, At: now, ReportID: r.ID, IncidentID: inc.ID}
+		by.event(ev)
+		hv := held[r.ID]
+		if hv == nil {
+			hv = []int64{}
+		}
+		data := map[string]any{
+			"folio": r.Folio, "incident_id": inc.ID, "incident_folio": inc.Folio, "access_point": inc.AccessPoint,
+			"title": inc.Title, "started_at": inc.StartedAt, "estimated_restore_at": inc.EstimatedRestoreAt, "held_visits": hv,
+		}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lockIncident reads the incident with id for update; not found when there is none.
+func lockIncident(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Incident, error) {
+	var row incidentRow
+	err := tx.NewSelect().Model(&row).Where("i.id = ?", id).For("UPDATE").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("incident")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &row.Incident, nil
+}
+
+// Attach attaches the report with folio to the open incident id, as of now. The report must
+// be an active fault of a customer on the incident's access point (else invalid, field
+// "folio"), not attached elsewhere (conflict attached_elsewhere / already_attached).
+func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inc, err := lockIncident(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := lockAccessPoint(ctx, tx, inc.AccessPoint); err != nil {
+			return err
+		}
+		if inc.Status != dispatch.IncidentOpen {
+			return dispatch.Conflict("incident_resolved", "incident %s is resolved; reports no longer attach to it", inc.Folio)
+		}
+		f, ok := dispatch.ParseFolio(folio)
+		if !ok {
+			return dispatch.Invalid("folio", "is not a report folio (R-YYYY-NNNNNN)")
+		}
+		var r struct {
+			ID          int64           `bun:"id"`
+			Kind        string          `bun:"kind"`
+			Status      dispatch.Status `bun:"status"`
+			IncidentID  int64           `bun:"incident_id,nullzero"`
+			AccessPoint string          `bun:"access_point,nullzero"`
+		}
+		err = tx.NewRaw(`SELECT r.id, r.kind, r.status, r.incident_id, c.access_point
+			FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.folio = ? FOR UPDATE OF r`, f).Scan(ctx, &r)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dispatch.Invalid("folio", "no report %s", f)
+		} else if err != nil {
+			return Wrap(err)
+		}
+		switch {
+		case r.IncidentID == inc.ID:
+			return dispatch.Conflict("already_attached", "report %s is already attached to incident %s", f, inc.Folio)
+		case r.IncidentID != 0:
+			return dispatch.Conflict("attached_elsewhere", "report %s is attached to another incident", f)
+		case r.Kind != "fault":
+			return dispatch.Invalid("folio", "report %s is a %s, not a fault: only faults attach to an incident", f, r.Kind)
+		case r.AccessPoint != inc.AccessPoint:
+			ap := r.AccessPoint
+			if ap == "" {
+				ap = "no access point"
+			}
+			return dispatch.Invalid("folio", "the customer of report %s is on %s, not on the incident's access point %s", f, ap, inc.AccessPoint)
+		case !r.Status.Active():
+			return dispatch.Conflict("illegal_transition", "report %s is %s; only active reports attach", f, r.Status)
+		}
+		return s.attach(ctx, tx, inc, []int64{r.ID}, by, now)
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// SetEstimate records a new estimated restore time for the open incident id and writes
+// incident.estimate_changed, and report.incident_estimate_changed for every attached active
+// report (one notice per customer).
+func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inc, err := lockIncident(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := inc.CheckEstimate(at, now); err != nil {
+			return err
+		}
+		est := at.UTC().Truncate(time.Microsecond)
+		prev := inc.EstimatedRestoreAt
+		if _, err := tx.NewRaw(`UPDATE incidents SET estimated_restore_at = ?, version = version + 1, updated_at = ? WHERE id = ?`,
+			est, now, id).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		ev := &dispatch.Event{Type: dispatch.EventIncidentEstimateChanged, At: now, IncidentID: id}
+		by.event(ev)
+		if err := s.events.Append(ctx, tx, ev, map[string]any{"folio": inc.Folio, "estimated_restore_at": est, "previous": prev}); err != nil {
+			return err
+		}
+		var rows []struct {
+			ID    int64  `bun:"id"`
+			Folio string `bun:"folio"`
+		}
+		err = tx.NewRaw(`SELECT id, folio FROM reports WHERE incident_id = ? AND status IN (?) ORDER BY id`, id, bun.In(activeStatuses)).Scan(ctx, &rows)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Wrap(err)
+		}
+		for _, r := range rows {
+			ev := &dispatch.Event{Type: dispatch.EventReportIncidentEstimate, At: now, ReportID: r.ID, IncidentID: id}
+			by.event(ev)
+			data := map[string]any{"folio": r.Folio, "incident_folio": inc.Folio, "estimated_restore_at": est, "previous": prev}
+			if err := s.events.Append(ctx, tx, ev, data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// Resolve closes the open incident id with res, as of now, in one transaction: every
+// attached active report is resolved with the same cause and verdict, service restored at
+// res.RestoredAt, its compensation computed and stored, and report.resolved written (data
+// with "incident_folio" and "compensation"); the held visits of those reports are cancelled;
+// incident.resolved closes the log. A second resolve is a conflict (incident_resolved); an
+// upheld verdict with a customer lacking a plan price is invalid (field "plan_price", the
+// folios named) and changes nothing.
+func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.IncidentResolution, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		inc, err := lockIncident(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		cause, verdict, restored, err := res.Check(inc, now)
+		if err != nil {
+			return err
+		}
+		var reports []incidentReportRow
+		err = tx.NewSelect().Model(&reports).Where("r.incident_id = ?", id).Where("r.status IN (?)", bun.In(activeStatuses)).
+			OrderExpr("r.id").For("UPDATE").Scan(ctx)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Wrap(err)
+		}
+		prices, err := planPrices(ctx, tx, reports)
+		if err != nil {
+			return err
+		}
+		upheld := verdict == dispatch.VerdictUpheld
+		comps := make([]dispatch.Compensation, len(reports))
+		var missing []string
+		for i := range reports {
+			r := &reports[i].Report
+			start := dispatch.OutageStart(inc.StartedAt, statedOutageStart(r))
+			if start.After(restored) {
+				start = restored // the customer's own outage began after service came back: nothing to pay
+			}
+			c, err := s.policy.Compute(prices[r.CustomerID], start, restored, upheld)
+			if err != nil {
+				if e := (*dispatch.Error)(nil); errors.As(err, &e) && e.Field == "plan_price" {
+					missing = append(missing, r.Folio)
+					continue
+				}
+				return err
+			}
+			comps[i] = c
+		}
+		if len(missing) > 0 {
+			return missingPrices(missing)
+		}
+		yes := true
+		var total dispatch.Centavos
+		resolvedIDs := make([]int64, 0, len(reports))
+		changed := make([]*dispatch.Report, 0, len(reports))
+		type pending struct {
+			ev   *dispatch.Event
+			data map[string]any
+		}
+		evs := make([]pending, 0, len(reports))
+		for i := range reports {
+			r := &reports[i].Report
+			old := r.Version
+			ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionResolve, Cause: cause, Verdict: string(verdict),
+				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, s.sla)
+			if err != nil {
+				return fmt.Errorf("resolve report %s with incident %s: %w", r.Folio, inc.Folio, err)
+			}
+			r.Version = old + 1
+			c := comps[i]
+			total += c.Amount
+			resolvedIDs = append(resolvedIDs, r.ID)
+			changed = append(changed, r)
+			ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID, IncidentID: inc.ID}
+			by.event(ev)
+			data["folio"], data["version"] = r.Folio, r.Version
+			data["incident_id"], data["incident_folio"] = inc.ID, inc.Folio
+			data["compensation"] = compensationData(c)
+			evs = append(evs, pending{ev, data})
+		}
+		// 800 reports are 2 statements, not 1,600: the rows as Apply left them, then the
+		// compensations; the events follow one by one, since each runs the hooks.
+		if err := writeReports(ctx, tx, changed); err != nil {
+			return err
+		}
+		if err := saveCompensations(ctx, tx, inc.ID, changed, comps, now); err != nil {
+			return err
+		}
+		for _, p := range evs {
+			if err := s.events.Append(ctx, tx, p.ev, p.data); err != nil {
+				return err
+			}
+		}
+		var cancelled int
+		if len(resolvedIDs) > 0 {
+			r, err := tx.NewRaw(`UPDATE visits SET status = 'cancelled', version = version + 1, updated_at = ?
+				WHERE report_id IN (?) AND held_by_incident_id = ? AND status IN (?)`,
+				now, bun.In(resolvedIDs), inc.ID, bun.In(heldVisitStatuses)).Exec(ctx)
+			if err != nil {
+				return Wrap(err)
+			}
+			n, _ := r.RowsAffected()
+			cancelled = int(n)
+		}
+		var resolver any
+		if by.User != nil {
+			resolver = by.User.ID
+		}
+		if _, err := tx.NewRaw(`UPDATE incidents SET status = 'resolved', cause = ?, verdict = ?, restored_at = ?,
+			resolved_at = ?, resolved_by = ?, version = version + 1, updated_at = ? WHERE id = ?`,
+			cause, verdict, restored, now, resolver, now, id).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		ev := &dispatch.Event{Type: dispatch.EventIncidentResolved, At: now, IncidentID: id}
+		by.event(ev)
+		return s.events.Append(ctx, tx, ev, map[string]any{
+			"folio": inc.Folio, "cause": cause, "verdict": verdict, "restored_at": restored,
+			"reports": len(resolvedIDs), "visits_cancelled": cancelled,
+			"compensation_total": map[string]any{"amount": total, "currency": dispatch.Currency},
+		})
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return s.Get(ctx, id)
+}
+
+// statedOutageStart is when the customer said their service failed, or nil when they did
+// not say: the reports store records a fault's outage as starting when it was reported
+// unless told otherwise, and the moment of a phone call is not when the customer's service
+// failed — it must not cut the incident's compensation short.
+func statedOutageStart(r *dispatch.Report) *time.Time {
+	if r.OutageStartedAt == nil || r.OutageStartedAt.Equal(r.CreatedAt) {
+		return nil
+	}
+	return r.OutageStartedAt
+}
+
+// missingPrices is the error of an upheld resolution with customers lacking a plan price.
+func missingPrices(folios []string) error {
+	shown := folios
+	more := ""
+	if len(shown) > 10 {
+		shown, more = shown[:10], fmt.Sprintf(" and %d more", len(folios)-10)
+	}
+	return dispatch.Invalid("plan_price", "the customers of %s%s have no monthly plan price, needed for their compensation; set it (CSV import or PUT /api/customers/{id}/access-point) and resolve again",
+		strings.Join(shown, ", "), more)
+}
+
+// planPrices returns the monthly plan price of each report's customer, nil when unknown.
+// Prices are read as integer centavos: money never passes through a float.
+func planPrices(ctx context.Context, tx bun.Tx, reports []incidentReportRow) (map[int64]*dispatch.Centavos, error) {
+	out := map[int64]*dispatch.Centavos{}
+	if len(reports) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(reports))
+	for i := range reports {
+		ids[i] = reports[i].CustomerID
+	}
+	var rows []struct {
+		ID    int64  `bun:"id"`
+		Price *int64 `bun:"price"`
+	}
+	err := tx.NewRaw(`SELECT id, (plan_price * 100)::bigint AS price FROM customers WHERE id IN (?)`, bun.In(ids)).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	for _, r := range rows {
+		if r.Price != nil {
+			p := dispatch.Centavos(*r.Price)
+			out[r.ID] = &p
+		} else {
+			out[r.ID] = nil
+		}
+	}
+	return out, nil
+}
+
+// saveCompensations stores comps[i], owed for reports[i], in one statement; a report
+// compensated before (resolved, reopened, resolved again) gets the new figures.
+func saveCompensations(ctx context.Context, tx bun.Tx, incidentID int64, reports []*dispatch.Report, comps []dispatch.Compensation, now time.Time) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	n := len(reports)
+	ids, customers := make([]int64, n), make([]int64, n)
+	starts, ends, prices, amounts, upheld := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range reports {
+		c := comps[i]
+		ids[i], customers[i] = r.ID, r.CustomerID
+		starts[i], ends[i] = c.OutageStart.UTC().Format(time.RFC3339Nano), c.OutageEnd.UTC().Format(time.RFC3339Nano)
+		if c.PlanPrice != nil {
+			prices[i] = c.PlanPrice.String()
+		}
+		amounts[i], upheld[i] = c.Amount.String(), strconv.FormatBool(c.Upheld)
+	}
+	bonus := 0
+	if n > 0 {
+		bonus = comps[0].BonusBP
+	}
+	_, err := tx.NewRaw(`INSERT INTO compensations (report_id, incident_id, customer_id, outage_start, outage_end,
+			plan_price, bonus_bp, upheld, amount, currency, computed_at)
+		SELECT u.id, ?, u.customer, u.start::timestamptz, u.end_::timestamptz, nullif(u.price, '')::numeric, ?,
+			u.upheld::boolean, u.amount::numeric, ?, ?
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+			AS u(id, customer, start, end_, price, amount, upheld)
+		ON CONFLICT (report_id) DO UPDATE SET incident_id = EXCLUDED.incident_id, customer_id = EXCLUDED.customer_id,
+			outage_start = EXCLUDED.outage_start, outage_end = EXCLUDED.outage_end, plan_price = EXCLUDED.plan_price,
+			bonus_bp = EXCLUDED.bonus_bp, upheld = EXCLUDED.upheld, amount = EXCLUDED.amount,
+			currency = EXCLUDED.currency, computed_at = EXCLUDED.computed_at`,
+		incidentID, bonus, dispatch.Currency, now,
+		pgdialect.Array(ids), pgdialect.Array(customers), pgdialect.Array(starts), pgdialect.Array(ends),
+		pgdialect.Array(prices), pgdialect.Array(amounts), pgdialect.Array(upheld)).Exec(ctx)
+	return Wrap(err)
+}
+
+// writeReports stores, in one statement, what resolving through dispatch.Report.Apply
+// changes in reports (status, resolution, SLA clocks, version); identity, customer, area,
+// texts and the incident stay as they are.
+func writeReports(ctx context.Context, tx bun.Tx, reports []*dispatch.Report) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	n := len(reports)
+	ids, versions := make([]int64, n), make([]int64, n)
+	col := func() []string { return make([]string, n) }
+	status, cause, verdict, notes, restored, pauses, state := col(), col(), col(), col(), col(), col(), col()
+	confirmed, restoredAt, resolvedAt, closedAt, paused, responded, respDue, due, risk, updated := col(), col(), col(), col(), col(), col(), col(), col(), col(), col()
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	for i, r := range reports {
+		ids[i], versions[i] = r.ID, int64(r.Version)
+		status[i], cause[i], verdict[i], notes[i], state[i] = string(r.Status), r.Cause, string(r.Verdict), r.ResolutionNotes, string(r.SLAState)
+		if r.ServiceRestored != nil {
+			restored[i] = strconv.FormatBool(*r.ServiceRestored)
+		}
+		p := r.Pauses
+		if p == nil {
+			p = []dispatch.Pause{}
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		pauses[i] = string(b)
+		confirmed[i], restoredAt[i], resolvedAt[i], closedAt[i] = ts(r.RestoredConfirmedAt), ts(r.ServiceRestoredAt), ts(r.ResolvedAt), ts(r.ClosedAt)
+		paused[i], responded[i], respDue[i], due[i], risk[i] = ts(r.PausedSince), ts(r.FirstRespondedAt), ts(r.FirstResponseDueAt), ts(r.DueAt), ts(r.SLARiskAt)
+		updated[i] = ts(&r.UpdatedAt)
+	}
+	arr := pgdialect.Array
+	_, err := tx.NewRaw(`UPDATE reports AS r SET status = u.status, cause = nullif(u.cause, ''), verdict = nullif(u.verdict, ''),
+			resolution_notes = nullif(u.notes, ''), service_restored = nullif(u.restored, '')::boolean,
+			restored_confirmed_at = nullif(u.confirmed, '')::timestamptz, service_restored_at = nullif(u.restored_at, '')::timestamptz,
+			resolved_at = nullif(u.resolved_at, '')::timestamptz, closed_at = nullif(u.closed_at, '')::timestamptz,
+			paused_since = nullif(u.paused, '')::timestamptz, pauses = u.pauses::jsonb, sla_state = u.state,
+			first_responded_at = nullif(u.responded, '')::timestamptz, first_response_due_at = nullif(u.resp_due, '')::timestamptz,
+			due_at = nullif(u.due, '')::timestamptz, sla_risk_at = nullif(u.risk, '')::timestamptz,
+			updated_at = u.updated::timestamptz, version = u.version
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+			?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+			AS u(id, version, status, cause, verdict, notes, restored, pauses, state,
+			confirmed, restored_at, resolved_at, closed_at, paused, responded, resp_due, due, risk, updated)
+		WHERE r.id = u.id`,
+		arr(ids), arr(versions), arr(status), arr(cause), arr(verdict), arr(notes), arr(restored), arr(pauses), arr(state),
+		arr(confirmed), arr(restoredAt), arr(resolvedAt), arr(closedAt), arr(paused), arr(responded), arr(respDue), arr(due), arr(risk), arr(updated)).Exec(ctx)
+	return Wrap(err)
+}
+
+// compensationData is a compensation as event data (and SMS templates) see it.
+func compensationData(c dispatch.Compensation) map[string]any {
+	return map[string]any{
+		"amount": c.Amount, "currency": c.Currency, "upheld": c.Upheld,
+		"outage_start": c.OutageStart, "outage_end": c.OutageEnd, "outage_minutes": c.OutageMinutes(),
+	}
+}
+
+type compensationRow struct {
+	ReportID    int64     `bun:"report_id"`
+	IncidentID  int64     `bun:"incident_id,nullzero"`
+	OutageStart time.Time `bun:"outage_start"`
+	OutageEnd   time.Time `bun:"outage_end"`
+	PlanPrice   *int64    `bun:"plan_price"`
+	BonusBP     int       `bun:"bonus_bp"`
+	Upheld      bool      `bun:"upheld"`
+	Amount      int64     `bun:"amount"`
+	Currency    string    `bun:"currency"`
+}
+
+const compensationColumns = `report_id, incident_id, outage_start, outage_end, (plan_price * 100)::bigint AS plan_price,
+	bonus_bp, upheld, (amount * 100)::bigint AS amount, currency`
+
+func (r compensationRow) compensation() *dispatch.Compensation {
+	c := &dispatch.Compensation{Amount: dispatch.Centavos(r.Amount), Currency: r.Currency, OutageStart: r.OutageStart.UTC(),
+		OutageEnd: r.OutageEnd.UTC(), BonusBP: r.BonusBP, Upheld: r.Upheld}
+	if r.PlanPrice != nil {
+		p := dispatch.Centavos(*r.PlanPrice)
+		c.PlanPrice = &p
+	}
+	return c
+}
+
+// ReportCompensation returns what the customer of report reportID is owed, as computed when
+// the report was resolved through its incident; not found when nothing was computed. The
+// reports API shows it as the ticket's "compensation".
+func ReportCompensation(ctx context.Context, db bun.IDB, reportID int64) (*dispatch.Compensation, error) {
+	var row compensationRow
+	err := db.NewRaw(`SELECT `+compensationColumns+` FROM compensations WHERE report_id = ?`, reportID).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("compensation")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return row.compensation(), nil
+}
+
+// IncidentFilter selects incidents for List; zero fields do not filter.
+type IncidentFilter struct {
+	Status      dispatch.IncidentStatus
+	AccessPoint string
+	Limit       int // default and maximum 200
+}
+
+// List returns incidents matching f, newest first, each with its count of attached reports.
+func (s *Incidents) List(ctx context.Context, f IncidentFilter) ([]dispatch.IncidentDetail, error) {
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 200
+	}
+	var rows []struct {
+		dispatch.Incident
+		Attached int `bun:"attached"`
+	}
+	where, args := []string{"true"}, []any{}
+	if f.Status != "" {
+		where, args = append(where, "i.status = ?"), append(args, f.Status)
+	}
+	if f.AccessPoint != "" {
+		where, args = append(where, "i.access_point = ?"), append(args, f.AccessPoint)
+	}
+	args = append(args, f.Limit)
+	err := s.db.NewRaw(`SELECT i.*, (SELECT count(*) FROM reports AS r WHERE r.incident_id = i.id) AS attached
+		FROM incidents AS i WHERE `+strings.Join(where, " AND ")+` ORDER BY i.id DESC LIMIT ?`, args...).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	out := make([]dispatch.IncidentDetail, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.IncidentDetail{Incident: r.Incident, Attached: r.Attached}
+	}
+	return out, nil
+}
+
+// Get returns the incident id with its attached reports and their compensation.
+func (s *Incidents) Get(ctx context.Context, id int64) (*dispatch.IncidentDetail, error) {
+	var row incidentRow
+	err := s.db.NewSelect().Model(&row).Where("i.id = ?", id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("incident")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	d := &dispatch.IncidentDetail{Incident: row.Incident, Reports: []dispatch.IncidentReport{}}
+	var reports []struct {
+		ID              int64           `bun:"id"`
+		Folio           string          `bun:"folio"`
+		Status          dispatch.Status `bun:"status"`
+		CustomerID      int64           `bun:"customer_id"`
+		CustomerName    string          `bun:"customer_name"`
+		Phone           string          `bun:"phone,nullzero"`
+		OutageStartedAt *time.Time      `bun:"outage_started_at"`
+	}
+	err = s.db.NewRaw(`SELECT r.id, r.folio, r.status, r.customer_id, c.name AS customer_name, c.phone, r.outage_started_at
+		FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.incident_id = ? ORDER BY r.id`, id).Scan(ctx, &reports)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	var comps []compensationRow
+	err = s.db.NewRaw(`SELECT `+compensationColumns+` FROM compensations WHERE incident_id = ?`, id).Scan(ctx, &comps)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	byReport := map[int64]*dispatch.Compensation{}
+	for _, c := range comps {
+		byReport[c.ReportID] = c.compensation()
+	}
+	for _, r := range reports {
+		ir := dispatch.IncidentReport{ID: r.ID, Folio: r.Folio, Status: r.Status, CustomerID: r.CustomerID,
+			CustomerName: r.CustomerName, Phone: r.Phone, OutageStartedAt: r.OutageStartedAt, Compensation: byReport[r.ID]}
+		if ir.Compensation != nil {
+			d.CompensationTotal += ir.Compensation.Amount
+		}
+		d.Reports = append(d.Reports, ir)
+	}
+	d.Attached = len(d.Reports)
+	return d, nil
+}
+
+// IDByFolio returns the id of the incident with folio; not found when none.
+func (s *Incidents) IDByFolio(ctx context.Context, folio string) (int64, error) {
+	f, ok := dispatch.ParseIncidentFolio(folio)
+	if !ok {
+		return 0, dispatch.NotFound("incident")
+	}
+	var id int64
+	err := s.db.NewRaw("SELECT id FROM incidents WHERE folio = ?", f).Scan(ctx, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, dispatch.NotFound("incident")
+	}
+	return id, Wrap(err)
+}
+
+// CompensationCSV writes the billing export of the resolved incident id: one line per
+// compensated report (folio, customer, phone, access point, plan price, outage, bonus,
+// amount, currency), amounts in pesos with two decimals and times in RFC 3339 UTC. An
+// incident still open is a conflict (incident_open): nothing is owed before the restore.
+func (s *Incidents) CompensationCSV(ctx context.Context, id int64, w io.Writer) error {
+	inc, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if inc.Status != dispatch.IncidentResolved {
+		return dispatch.Conflict("incident_open", "incident %s is still open: compensation is computed when it is resolved", inc.Folio)
+	}
+	var rows []struct {
+		compensationRow
+		Folio        string `bun:"folio"`
+		CustomerID   int64  `bun:"customer_id"`
+		CustomerName string `bun:"customer_name"`
+		Phone        string `bun:"phone,nullzero"`
+		AccessPoint  string `bun:"access_point,nullzero"`
+	}
+	err = s.db.NewRaw(`SELECT k.report_id, k.incident_id, k.outage_start, k.outage_end, (k.plan_price * 100)::bigint AS plan_price,
+			k.bonus_bp, k.upheld, (k.amount * 100)::bigint AS amount, k.currency,
+			r.folio, c.id AS customer_id, c.name AS customer_name, c.phone, c.access_point
+		FROM compensations AS k JOIN reports AS r ON r.id = k.report_id JOIN customers AS c ON c.id = k.customer_id
+		WHERE k.incident_id = ? ORDER BY r.id`, id).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"incident", "folio", "customer_id", "customer_name", "phone", "access_point", "plan_price",
+		"outage_start", "outage_end", "outage_minutes", "bonus_percent", "upheld", "amount", "currency"})
+	for _, r := range rows {
+		c := r.compensation()
+		price := ""
+		if c.PlanPrice != nil {
+			price = c.PlanPrice.String()
+		}
+		_ = cw.Write([]string{inc.Folio, r.Folio, strconv.FormatInt(r.CustomerID, 10), csvSafe(r.CustomerName), r.Phone, csvSafe(r.AccessPoint),
+			price, c.OutageStart.Format(time.RFC3339), c.OutageEnd.Format(time.RFC3339), strconv.FormatInt(c.OutageMinutes(), 10),
+			bonusPercent(c.BonusBP), strconv.FormatBool(c.Upheld), c.Amount.String(), c.Currency})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// bonusPercent writes basis points as a percentage with two decimals: 2000 → "20.00".
+func bonusPercent(bp int) string { return dispatch.Centavos(bp).String() }
+
+// csvSafe keeps a spreadsheet from reading a customer-supplied text as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// ReopenStillDown reopens, as of now, the resolved report with folio whose customer answers
+// that service is still down after its incident was resolved: the report goes back to open
+// (report.reopened, data with "incident_folio" and "reason"), and a new unscheduled visit is
+// created like the last one it had (its "visit_id" in the event data; none when the report
+// never had one: staff then create it). The compensation already stored stays: it pays the
+// incident's outage. A report not attached to a resolved incident, or not resolved or closed,
+// is a conflict. ch is how the customer said so (sms for a text reply).
+func (s *Incidents) ReopenStillDown(ctx context.Context, folio string, ch dispatch.Channel, by Origin, now time.Time) (*dispatch.Report, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	f, ok := dispatch.ParseFolio(folio)
+	if !ok {
+		return nil, dispatch.NotFound("report")
+	}
+	var out dispatch.Report
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row incidentReportRow
+		err := tx.NewSelect().Model(&row).Where("r.folio = ?", f).For("UPDATE").Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return dispatch.NotFound("report")
+		} else if err != nil {
+			return Wrap(err)
+		}
+		r := &row.Report
+		if r.IncidentID == 0 {
+			return dispatch.Conflict("not_attached", "report %s is not attached to an incident", f)
+		}
+		var inc incidentRow
+		if err := tx.NewSelect().Model(&inc).Where("i.id = ?", r.IncidentID).Scan(ctx); err != nil {
+			return Wrap(err)
+		}
+		if inc.Status != dispatch.IncidentResolved {
+			return dispatch.Conflict("incident_open", "incident %s is still open", inc.Folio)
+		}
+		old := r.Version
+		reason := "el cliente informa que el servicio sigue sin funcionar tras el incidente " + inc.Folio
+		ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionReopen, Reason: reason, Channel: string(ch)}, now, s.sla)
+		if err != nil {
+			return err
+		}
+		r.Version = old + 1
+		r.ServiceRestored, r.ServiceRestoredAt, r.RestoredConfirmedAt = nil, nil, nil
+		if r.Pauses == nil {
+			r.Pauses = []dispatch.Pause{}
+		}
+		if _, err := tx.NewUpdate().Model(&incidentReportRow{Report: *r}).
+			ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
+			Where("r.id = ?", r.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		var visitID int64
+		err = tx.NewRaw(`INSERT INTO visits (report_id, duration_min, skills, address, lat, lon, priority, urgent, availability, created_at, updated_at)
+			SELECT report_id, duration_min, skills, address, lat, lon, priority, urgent, '[]'::jsonb, ?, ?
+			FROM visits WHERE report_id = ? ORDER BY id DESC LIMIT 1 RETURNING id`, now, now, r.ID).Scan(ctx, &visitID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Wrap(err)
+		}
+		ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID, IncidentID: r.IncidentID, VisitID: visitID}
+		by.event(ev)
+		data["folio"], data["version"], data["incident_folio"] = r.Folio, r.Version, inc.Folio
+		if visitID != 0 {
+			data["visit_id"] = visitID
+		}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return err
+		}
+		out = *r
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return &out, nil
+}
+
+// ReportHook is the event hook that attaches each new fault report (report.created) to the
+// open incident of its customer's access point, or opens one by the rule when this report
+// makes Threshold unattached faults there within Window. It runs inside the creating
+// transaction; wire it with Events.AddHook.
+func (s *Incidents) ReportHook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
+	if ev.Type != dispatch.EventReportCreated || ev.ReportID == 0 {
+		return nil
+	}
+	var r struct {
+		Kind        string `bun:"kind"`
+		AccessPoint string `bun:"access_point,nullzero"`
+	}
+	err := tx.NewRaw(`SELECT r.kind, c.access_point FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.id = ?`,
+		ev.ReportID).Scan(ctx, &r)
+	if err != nil {
+		return Wrap(err)
+	}
+	if r.Kind != "fault" || r.AccessPoint == "" {
+		return nil
+	}
+	_, _, err = s.sweepAccessPoint(ctx, tx, r.AccessPoint, ev.At)
+	return err
+}
+
+// Sweep applies the incident rule to every access point as of now and attaches active fault
+// reports that missed their open incident (their customer was put on the access point
+// later, or no hook was wired). It is the periodic job's task; each access point is its own
+// transaction. It returns how many incidents it opened and reports it attached.
+func (s *Incidents) Sweep(ctx context.Context, now time.Time) (opened, attached int, err error) {
+	var aps []string
+	err = s.db.NewRaw(`SELECT DISTINCT c.access_point FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?) AND c.access_point IS NOT NULL
+		ORDER BY 1`, bun.In(activeStatuses)).Scan(ctx, &aps)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, Wrap(err)
+	}
+	for _, ap := range aps {
+		if err := ctx.Err(); err != nil {
+			return opened, attached, err
+		}
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			o, a, err := s.sweepAccessPoint(ctx, tx, ap, now)
+			if err == nil {
+				opened += o
+				attached += a
+			}
+			return err
+		})
+		if err != nil {
+			return opened, attached, Wrap(err)
+		}
+	}
+	return opened, attached, nil
+}
+
+// sweepAccessPoint attaches ap's unattached active faults to its open incident, or opens one
+// when the rule says so, inside tx.
+func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, now time.Time) (opened, attached int, err error) {
+	if err := lockAccessPoint(ctx, tx, ap); err != nil {
+		return 0, 0, err
+	}
+	var open incidentRow
+	err = tx.NewSelect().Model(&open).Where("i.access_point = ? AND i.status = 'open'", ap).Scan(ctx)
+	if err == nil {
+		n, err := s.attachMatching(ctx, tx, &open.Incident, Origin{Actor: "system"}, now)
+		return 0, n, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, Wrap(err)
+	}
+	var recent struct {
+		N     int        `bun:"n"`
+		Start *time.Time `bun:"start"`
+	}
+	err = tx.NewRaw(`SELECT count(*) AS n, min(coalesce(r.outage_started_at, r.created_at)) AS start
+		FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE c.access_point = ? AND r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?)
+		AND r.created_at > ? AND r.created_at <= ?`, ap, bun.In(activeStatuses), now.Add(-s.rule.Window), now).Scan(ctx, &recent)
+	if err != nil {
+		return 0, 0, Wrap(err)
+	}
+	if recent.N < s.rule.Threshold || recent.Start == nil {
+		return 0, 0, nil
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	inc := &dispatch.Incident{
+		AccessPoint: ap, Status: dispatch.IncidentOpen, OpenedBy: dispatch.OpenedByRule, Version: 1,
+		Title:     fmt.Sprintf("Falla masiva en %s: %d reportes en %s", ap, recent.N, s.rule.Window),
+		StartedAt: recent.Start.UTC(), CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.open(ctx, tx, inc, Origin{Actor: "system"}); err != nil {
+		return 0, 0, err
+	}
+	n, err := s.attachMatching(ctx, tx, inc, Origin{Actor: "system"}, now)
+	return 1, n, err
+}

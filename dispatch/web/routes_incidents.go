@@ -1,0 +1,37 @@
+package web
+
+import (
+	"net/http"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+)
+
+// incidentRoutes registers the routes of incidents (mass outages), access points and
+// customers' plan prices.
+func (s *Server) incidentRoutes() {
+	const (
+		admin      = dispatch.RoleAdmin
+		dispatcher = dispatch.RoleDispatcher
+		agent      = dispatch.RoleAgent
+	)
+	incidents, err := postgres.NewIncidents(s.db, s.events, postgres.IncidentsConfig{SLA: s.sla})
+	if err != nil {
+		panic("incidents: " + err.Error()) // only a bad configuration gets here, never a request
+	}
+	a := &incidentAPI{s: s, incidents: incidents, aps: postgres.NewAccessPoints(s.db)}
+	desk := Staff(agent, dispatcher, admin)
+	lead := Staff(dispatcher, admin)
+
+	s.Handle(http.MethodPost, "/api/incidents", lead, "Open an incident on an access point; its open fault reports attach and their visits are held.", a.createIncident)
+	s.Handle(http.MethodGet, "/api/incidents", desk, "List incidents, newest first (?status=open|resolved, ?access_point=).", a.listIncidents)
+	s.Handle(http.MethodGet, "/api/incidents/{id}", desk, "An incident (by id or folio) with its reports and their compensation.", a.getIncident)
+	s.Handle(http.MethodPost, "/api/incidents/{id}/estimate", lead, "Change the estimated restore time; every affected customer is told.", a.setEstimate)
+	s.Handle(http.MethodPost, "/api/incidents/{id}/reports", lead, "Attach one more fault report (by folio) of the incident's access point.", a.attachReport)
+	s.Handle(http.MethodPost, "/api/incidents/{id}/resolve", lead, "Resolve the incident and every attached report; compute each customer's compensation.", a.resolveIncident)
+	s.Handle(http.MethodGet, "/api/incidents/{id}/compensation.csv", lead, "Billing export: what each customer of a resolved incident is owed.", a.compensationCSV)
+
+	s.Handle(http.MethodGet, "/api/access-points", desk, "Access points with their customers and open incident.", a.listAccessPoints)
+	s.Handle(http.MethodPost, "/api/access-points/import", Staff(admin), "Put customers on access points (and set plan prices) from CSV: all lines or none.", a.importAccessPoints)
+	s.Handle(http.MethodPut, "/api/customers/{id}/access-point", lead, "Put one customer on an access point; optionally set their monthly plan price.", a.setCustomerAccessPoint)
+}
