@@ -402,3 +402,152 @@ func TestConcurrentAssignAndBook(t *testing.T) {
 		t.Errorf("stale assign = %d %s, want 409 stale_version", res.StatusCode, b)
 	}
 }
+
+func TestVisitStatusSteps(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
+	pedro := login(t, ts, users, "pedro@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
+	createTech(t, ts, d, "Pedro", 29.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "pedro@despacho.example.mx")))
+
+	folio := createTicket(t, ts, a, 19.40, -99.16)
+	v := createVisit(t, ts, a, folio, `{"duration_min":60,"skills":["fiber"]}`)
+	ss := slots(t, ts, a, v.ID)
+	var booked visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(ss[0]), 200, &booked)
+	if booked.TechnicianID == nil || *booked.TechnicianID != tj {
+		t.Fatalf("booked with %v, want Juan (%d): Pedro lives 1100 km away", booked.TechnicianID, tj)
+	}
+	url := fmt.Sprintf("%s/api/visits/%d/status", ts.URL, v.ID)
+	if res, b := do(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, v.ID), pedro, ""); res.StatusCode != 403 {
+		t.Errorf("another technician reading the visit = %d %s, want 403", res.StatusCode, b)
+	}
+	if res, b := do(t, "POST", url, pedro, `{"status":"en_route"}`); res.StatusCode != 403 {
+		t.Errorf("another technician's step = %d %s, want 403", res.StatusCode, b)
+	}
+	done := `{"status":"completed","cause":"Conector dañado","verdict":"upheld","service_restored":true}`
+	if res, b := do(t, "POST", url, juan, done); res.StatusCode != 409 {
+		t.Errorf("completed before on_site = %d %s, want 409", res.StatusCode, b)
+	}
+	if res, b := do(t, "POST", url, juan, `{"status":"flying"}`); res.StatusCode != 422 {
+		t.Errorf("unknown status = %d %s, want 422", res.StatusCode, b)
+	}
+	mustJSON(t, "POST", url, juan, `{"status":"en_route"}`, 200, nil)
+	mustJSON(t, "POST", url, juan, `{"status":"on_site"}`, 200, nil)
+	if res, b := do(t, "POST", url, juan, `{"status":"completed","cause":"x","verdict":"maybe","service_restored":true}`); res.StatusCode != 422 {
+		t.Errorf("bad verdict = %d %s, want 422", res.StatusCode, b)
+	}
+	var got visitOut
+	mustJSON(t, "POST", url, juan, done, 200, &got)
+	if got.Status != "completed" {
+		t.Errorf("status = %q, want completed", got.Status)
+	}
+	var rep struct {
+		Status     string
+		Resolution *struct {
+			Cause, Verdict  string
+			ServiceRestored *bool `json:"service_restored"`
+		}
+	}
+	mustJSON(t, "GET", ts.URL+"/api/tickets/"+folio, a, "", 200, &rep)
+	if rep.Status != "resolved" {
+		t.Errorf("report status = %q, want resolved", rep.Status)
+	}
+	types := strings.Join(timeline(t, ts, a, folio), ",")
+	for _, want := range []string{"visit.en_route", "visit.on_site", "visit.completed", "report.resolved"} {
+		if !strings.Contains(types, want) {
+			t.Errorf("timeline %s lacks %s", types, want)
+		}
+	}
+}
+
+func TestOptimizeAndUnavailable(t *testing.T) {
+	t.Parallel()
+	ts, tok, _, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	west := createTech(t, ts, d, "Oeste", 19.40, -99.20, `"fiber"`, "")
+	east := createTech(t, ts, d, "Este", 19.40, -99.00, `"fiber"`, "")
+
+	// Book visits on both sides of town, each in the first window offered: booking order
+	// spreads them badly, the optimiser may reorder them but never breaks a window.
+	windows := map[int64]slot{}
+	var ids []int64
+	for i := range 8 {
+		lon := -99.19
+		if i%2 == 1 {
+			lon = -99.01
+		}
+		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.002, lon), `{"duration_min":30,"skills":["fiber"]}`)
+		ss := slots(t, ts, a, v.ID)
+		s := ss[i%len(ss)]
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(s), 200, nil)
+		windows[v.ID], ids = s, append(ids, v.ID)
+	}
+	var res struct {
+		Moved        int
+		Changed      []int64
+		MetersBefore float64 `json:"meters_before"`
+		MetersAfter  float64 `json:"meters_after"`
+	}
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{"time_limit_s":0.5}`, 200, &res)
+	check := func(stage string) map[int64]int64 {
+		owner := map[int64]int64{}
+		for _, id := range ids {
+			var v visitOut
+			mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, id), d, "", 200, &v)
+			if v.Status == "unscheduled" {
+				continue
+			}
+			w := windows[id]
+			if v.Window == nil || !v.Window.Start.Equal(w.Start) || v.PlannedStart.Before(w.Start) || v.PlannedStart.After(w.End) {
+				t.Errorf("%s: visit %d starts %v, promised %v–%v", stage, id, v.PlannedStart, w.Start, w.End)
+			}
+			if v.TechnicianID != nil {
+				owner[id] = *v.TechnicianID
+			}
+		}
+		return owner
+	}
+	owner := check("after optimize")
+	if res.MetersBefore <= 0 || res.MetersAfter > res.MetersBefore {
+		t.Errorf("optimize: meters %v → %v, want no worse", res.MetersBefore, res.MetersAfter)
+	}
+
+	// West calls in sick from 07:00: his visits go east where the window can be kept, the
+	// rest back to booking; the answer lists both.
+	var un struct {
+		Moved, Unbooked []int64
+	}
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/technicians/%d/unavailable", ts.URL, west), d,
+		`{"from":"2026-11-30T13:00:00Z","until":"2026-12-01T00:00:00Z","reason":"sick"}`, 200, &un)
+	t.Logf("optimize %+v; unavailable moved %v unbooked %v", res, un.Moved, un.Unbooked)
+	var his int
+	for _, tid := range owner {
+		if tid == west {
+			his++
+		}
+	}
+	if len(un.Moved)+len(un.Unbooked) != his {
+		t.Errorf("unavailable: moved %v + unbooked %v, want his %d visits", un.Moved, un.Unbooked, his)
+	}
+	after := check("after unavailable")
+	for id, tid := range after {
+		if tid == west {
+			t.Errorf("visit %d still with the sick technician", id)
+		}
+	}
+	for _, id := range un.Moved {
+		if after[id] != east {
+			t.Errorf("moved visit %d is with %d, want %d", id, after[id], east)
+		}
+	}
+	for _, id := range un.Unbooked {
+		var v visitOut
+		mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, id), d, "", 200, &v)
+		if v.Status != "unscheduled" || v.TechnicianID != nil {
+			t.Errorf("unbooked visit = %+v, want unscheduled without technician", v)
+		}
+	}
+}
