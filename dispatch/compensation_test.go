@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -207,4 +208,19 @@ func TestParseCentavos(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"A":349.5}`), &back); err != nil || back.A != 34950 {
 		t.Errorf("unmarshal number = %v, %v", back.A, err)
 	}
+}
+
+func ExampleCompensationPolicy_Compute() {
+	mexico, _ := time.LoadLocation("America/Mexico_City")
+	price := dispatch.Centavos(34900) // 349.00 MXN a month
+	// Nine hours without service across the end of January 2026 (31 days) into February (28).
+	start := time.Date(2026, 1, 31, 20, 0, 0, 0, mexico)
+	end := time.Date(2026, 2, 1, 5, 0, 0, 0, mexico)
+	c, err := dispatch.CompensationPolicy{}.Compute(&price, start, end, true)
+	if err != nil {
+		panic(err)
+	}
+	// 349 × 4 h/744 h + 349 × 5 h/672 h = 1.876… + 2.596… = 4.473…; × 1.20 = 5.3676… → 5.37.
+	fmt.Println(c.Amount, c.Currency, c.OutageMinutes(), "min")
+	// Output: 5.37 MXN 540 min
 }

@@ -520,3 +520,36 @@ func BenchmarkIncidentResolve800(b *testing.B) {
 		}
 	}
 }
+
+func TestIncidentOpenConcurrently(t *testing.T) {
+	t.Parallel()
+	e := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	e.report(t, "fault", "5512345651", "TORRE-X", "300", clock.Add(-time.Hour), nil)
+	start := clock.Add(-2 * time.Hour)
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			in, err := dispatch.IncidentInput{AccessPoint: "TORRE-X", Title: "Caída", StartedAt: &start}.Validate(clock)
+			if err == nil {
+				_, err = e.incidents.Open(context.Background(), in, e.staff)
+			}
+			errs <- err
+		}()
+	}
+	opened := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			opened++
+		case dispatch.ErrorKind(err) != dispatch.KindConflict:
+			t.Errorf("concurrent open: %v, want nil or conflict", err)
+		}
+	}
+	if opened != 1 {
+		t.Fatalf("%d incidents opened at once on one access point, want 1", opened)
+	}
+	if n := len(e.eventsOf(t, dispatch.EventReportAttached)); n != 1 {
+		t.Fatalf("report attached %d times, want once", n)
+	}
+}
