@@ -55,13 +55,13 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 }
 
 // stored returns the assignments the state's visits hold in the database.
-func stored(st planning.State) map[int64]planning.Assignment {
+func (s *Visits) stored(st planning.State) map[int64]planning.Assignment {
 	out := map[int64]planning.Assignment{}
 	for _, v := range st.Visits {
 		if v.TechnicianID == 0 || !v.Status.Planned() || v.PlannedStart.IsZero() {
 			continue
 		}
-		out[v.ID] = planning.Assignment{TechnicianID: v.TechnicianID, Position: v.RoutePosition,
+		out[v.ID] = planning.Assignment{TechnicianID: v.TechnicianID, Position: v.RoutePosition, Day: s.cfg.Day(v.PlannedStart),
 			Arrival: v.PlannedArrival, Start: v.PlannedStart, End: v.PlannedEnd}
 	}
 	return out
@@ -249,7 +249,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	if !ok {
 		return nil, fmt.Errorf("inserted visit %d missing from the plan", v.ID)
 	}
-	return &placed{st: st, before: stored(st), after: after, at: at}, nil
+	return &placed{st: st, before: s.stored(st), after: after, at: at}, nil
 }
 
 // commitPlace writes a placement: the visit's own row and the shifted others.
@@ -568,7 +568,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			return err
 		}
 		res.MetersBefore, res.MetersAfter = cur.Meters, next.Meters
-		before := stored(st)
+		before := s.stored(st)
 		after := s.cfg.Assignments(next)
 		res.Visits = len(after)
 		byID := map[int64]*dispatch.Visit{}
@@ -692,7 +692,7 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 				}
 			}
 			after := s.cfg.Assignments(plan)
-			before := stored(st)
+			before := s.stored(st)
 			names := techNames(st)
 			for _, v := range hit {
 				delete(before, v.ID)
