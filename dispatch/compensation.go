@@ -139,6 +139,20 @@ func (p CompensationPolicy) Validate() error {
 	return nil
 }
 
+// ParseBonus reads a configured bonus percentage ("20", "25%", "22.5") and returns it in
+// basis points; less than the regulation's 20 % or more than 1000 % is refused.
+func ParseBonus(s string) (int, error) {
+	bp, err := ParseCentavos("bonus", strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	if err != nil {
+		return 0, Invalid("bonus", "must be a percentage such as 20 or 25.5")
+	}
+	p := CompensationPolicy{BonusBP: int(bp)}
+	if bp == 0 || p.Validate() != nil {
+		return 0, Invalid("bonus", "must be between 20 %% (NOM-184-SCFI-2018) and 1000 %%")
+	}
+	return int(bp), nil
+}
+
 // Bonus returns the bonus in effect, in basis points.
 func (p CompensationPolicy) Bonus() int {
 	if p.BonusBP == 0 {

@@ -224,3 +224,17 @@ func ExampleCompensationPolicy_Compute() {
 	fmt.Println(c.Amount, c.Currency, c.OutageMinutes(), "min")
 	// Output: 5.37 MXN 540 min
 }
+
+func TestParseBonus(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int{"20": 2000, "25%": 2500, " 22.5 % ": 2250, "1000": 100000} {
+		if got, err := dispatch.ParseBonus(in); err != nil || got != want {
+			t.Errorf("ParseBonus(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "19.99", "0", "-20", "abc", "1000.01", "20.001"} {
+		if _, err := dispatch.ParseBonus(in); dispatch.ErrorKind(err) != dispatch.KindInvalid {
+			t.Errorf("ParseBonus(%q) error = %v, want invalid", in, err)
+		}
+	}
+}

@@ -209,6 +209,11 @@ func TestIncidentOpenAttachesFaultsOfItsAccessPoint(t *testing.T) {
 	if err != nil || got.Attached != 3 {
 		t.Fatalf("attach = %v, %v; want 3 attached", got, err)
 	}
+	// A visit created for it now is held from the start.
+	vc := e.visit(t, c.ID)
+	if err := e.db.NewRaw(`SELECT coalesce(held_by_incident_id, 0) FROM visits WHERE id = ?`, vc).Scan(ctx, &held); err != nil || held != d.ID {
+		t.Fatalf("new visit held by = %d (%v), want %d", held, err, d.ID)
+	}
 }
 
 func TestIncidentResolveComputesCompensation(t *testing.T) {
