@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
+	"despacho/dispatch/postgres"
 	"despacho/dispatch/web/pages"
 )
 
@@ -14,7 +16,15 @@ func (s *Server) pageRoutes() {
 	if s.cfg.SLA.Calendar != nil {
 		zone = s.cfg.SLA.Calendar.Location().String()
 	}
-	site, err := pages.New(pages.Config{Actor: Actor, Log: s.log, Zone: zone})
+	techs := postgres.NewTechnicians(s.db, s.events)
+	technicianOf := func(ctx context.Context, userID int64) (int64, error) {
+		t, err := techs.ByUser(ctx, userID)
+		if err != nil {
+			return 0, err
+		}
+		return t.ID, nil
+	}
+	site, err := pages.New(pages.Config{Actor: Actor, Log: s.log, Zone: zone, TechnicianOf: technicianOf})
 	if err != nil {
 		panic(err) // the templates are embedded: the pages' tests catch this first
 	}

@@ -2,6 +2,8 @@ package pages_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -205,4 +207,58 @@ func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
+}
+
+// call sends a JSON request with a bearer token and decodes the answer into out (may be nil);
+// it fails the test unless the status is want.
+func call(t *testing.T, e *env, token, method, path, body string, want int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, res.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// token signs in as email and returns the bearer token.
+func token(t *testing.T, e *env, email string) string {
+	t.Helper()
+	var lr struct{ Token string }
+	call(t, e, "", "POST", "/api/login", `{"email":"`+email+`","password":"`+password+`"}`, 200, &lr)
+	return lr.Token
+}
+
+// technician adds a technician working every day 07:00–21:00 from home, linked to the user
+// userID (0: none), and returns his id.
+func technician(t *testing.T, e *env, token, name string, userID int64, lat, lon float64) int64 {
+	t.Helper()
+	var shifts []string
+	for d := 0; d < 7; d++ {
+		shifts = append(shifts, fmt.Sprintf(`{"weekday":%d,"start":"07:00","end":"21:00"}`, d))
+	}
+	body := fmt.Sprintf(`{"name":%q,"phone":"+5255%08d","skills":["fiber","wireless"],"home":{"lat":%f,"lon":%f},"shifts":[%s]`,
+		name, 10000000+len(name)*1000+int(userID), lat, lon, strings.Join(shifts, ","))
+	if userID != 0 {
+		body += fmt.Sprintf(`,"user_id":%d`, userID)
+	}
+	var out struct{ ID int64 }
+	call(t, e, token, "POST", "/api/technicians", body+"}", 201, &out)
+	return out.ID
 }

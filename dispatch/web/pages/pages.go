@@ -27,7 +27,10 @@ type Config struct {
 	// Zone is the IANA name of the business time zone, in which pages show times; empty
 	// means America/Mexico_City.
 	Zone string
-	Log  *slog.Logger
+	// TechnicianOf returns the technician record linked to a technician's user account; a
+	// dispatch NotFound error means none. Nil: the route page says no record is linked.
+	TechnicianOf func(ctx context.Context, userID int64) (int64, error)
+	Log          *slog.Logger
 }
 
 // Site serves the pages and their static files.
@@ -256,7 +259,21 @@ var channels = []string{"phone", "email", "in_person", "web", "sms"}
 // Tech serves the technician's route for today.
 func (s *Site) Tech() http.Handler {
 	return s.staff(func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons})
+		var id int64
+		var err error = dispatch.NotFound("technician")
+		if s.cfg.TechnicianOf != nil {
+			id, err = s.cfg.TechnicianOf(r.Context(), s.cfg.Actor(r.Context()).ID)
+		}
+		if err != nil {
+			status := http.StatusNotFound
+			if dispatch.ErrorKind(err) != dispatch.KindNotFound {
+				s.cfg.Log.ErrorContext(r.Context(), "technician of user", "err", err)
+				status = http.StatusServiceUnavailable
+			}
+			s.render(w, r, status, "message", "page.tech.title", "core", map[string]any{"Message": "page.tech.none"})
+			return
+		}
+		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons, "Tech": id})
 	}, dispatch.RoleTechnician)
 }
 

@@ -137,7 +137,9 @@ func TestStaffPagesNeedSignIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tu := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	e.user(t, "tec2@example.mx", dispatch.RoleTechnician)
+	technician(t, e, token(t, e, "disp@example.mx"), "Juan Técnico", tu.ID, 19.43, -99.13)
 	for _, p := range []string{"/board", "/desk", "/tech", "/board?day=2026-11-25"} {
 		res, _ := get(t, e.URL+p)
 		want := "/login?next=" + strings.NewReplacer("/", "%2F", "?", "%3F", "=", "%3D").Replace(p)
@@ -147,12 +149,13 @@ func TestStaffPagesNeedSignIn(t *testing.T) {
 	}
 	disp := signIn(t, e, "disp@example.mx")
 	tec := signIn(t, e, "tec@example.mx")
+	unlinked := signIn(t, e, "tec2@example.mx")
 	cases := []struct {
 		cookie, path string
 		status       int
 	}{
 		{disp, "/board", 200}, {disp, "/desk", 200}, {disp, "/tech", 403},
-		{tec, "/tech", 200}, {tec, "/board", 403}, {tec, "/desk", 403},
+		{tec, "/tech", 200}, {tec, "/board", 403}, {tec, "/desk", 403}, {unlinked, "/tech", 404},
 	}
 	for _, c := range cases {
 		res, body := get(t, e.URL+c.path, "Cookie", c.cookie)

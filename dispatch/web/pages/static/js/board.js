@@ -1,2 +1,331 @@
-// board.js: see below.
-import './core.js';
+// board.js: the dispatcher's board. One time line per technician with the day's visits as
+// blocks (colour = status, red border = SLA risk, dashed box = promised window), the queue
+// of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
+// visit, pin/unpin, optimise, a folio's detail with its timeline, and live updates.
+import { api, h, svg, t, lang, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
+import { live } from './live.js';
+
+const root = document.getElementById('board');
+const dayInput = document.getElementById('day');
+const lanesEl = document.getElementById('lanes');
+const scaleEl = document.getElementById('scale');
+const queueEl = document.getElementById('queue');
+const mapEl = document.getElementById('map');
+const activityEl = document.getElementById('activity');
+const msgEl = document.getElementById('board-msg');
+const liveEl = document.getElementById('live-state');
+const detail = document.getElementById('detail');
+const detailBody = document.getElementById('detail-body');
+
+const FIRST_HOUR = 7, LAST_HOUR = 21;
+const palette = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#bc4c00', '#0a7ea4', '#6639ba', '#9a6700'];
+let techs = [];
+let plan = { routes: [], unassigned: [] };
+const visits = new Map(); // id → visit, for drops and the detail
+let loading = null;
+let again = false;
+
+const params = new URLSearchParams(location.search);
+dayInput.value = root.dataset.day || params.get('day') || today();
+
+function flash(text, bad) {
+  msgEl.textContent = text;
+  msgEl.className = 'flash' + (bad ? ' bad' : '');
+  msgEl.hidden = false;
+  clearTimeout(flash.timer);
+  flash.timer = setTimeout(() => { msgEl.hidden = true; }, bad ? 12000 : 5000);
+}
+
+// refusal explains an API refusal in the page's language, with the API's reason.
+function refusal(err) {
+  if (err instanceof ApiError && err.status === 409) {
+    const k = 'code.' + err.code;
+    const known = t(k) !== k ? t(k) : '';
+    if (err.code === 'stale_version') return t('err.stale');
+    return t('err.refused', { reason: known || err.message });
+  }
+  return message(err);
+}
+
+function dayBounds() {
+  const d = dayInput.value;
+  const off = zoneOffset(new Date(d + 'T12:00:00Z'));
+  const pad = (n) => String(n).padStart(2, '0');
+  return {
+    start: Date.parse(`${d}T${pad(FIRST_HOUR)}:00:00${off}`),
+    end: Date.parse(`${d}T${pad(LAST_HOUR)}:00:00${off}`),
+  };
+}
+
+function pct(iso, b) {
+  const x = (Date.parse(iso) - b.start) / (b.end - b.start);
+  return Math.max(0, Math.min(1, x)) * 100;
+}
+
+async function load() {
+  if (loading) { again = true; return loading; }
+  loading = (async () => {
+    try {
+      const [tl, p] = await Promise.all([
+        api('GET', '/api/technicians?active=true'),
+        api('GET', '/api/plans/' + encodeURIComponent(dayInput.value)),
+      ]);
+      techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
+      plan = { routes: p.routes || [], unassigned: p.unassigned || [] };
+      visits.clear();
+      for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, v);
+      for (const v of plan.unassigned) visits.set(v.id, v);
+      render();
+    } catch (err) {
+      flash(message(err), true);
+    } finally {
+      loading = null;
+      if (again) { again = false; load(); }
+    }
+  })();
+  return loading;
+}
+
+function block(v, b, color) {
+  const start = v.planned_start || v.planned_arrival || v.window?.start;
+  const end = v.planned_end || (start ? new Date(Date.parse(start) + (v.duration_min || 60) * 60000).toISOString() : null);
+  if (!start) return null;
+  const left = pct(start, b);
+  const width = Math.max(pct(end, b) - left, 2.5);
+  const label = `${v.folio} · ${time(v.planned_arrival || start)}`;
+  const desc = [t('visit.' + v.status), v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
+    v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
+    .filter(Boolean).join(' · ');
+  const el = h('button', {
+    type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${v.pinned ? ' pinned' : ''}`,
+    draggable: 'true', title: desc, 'aria-label': `${label}. ${desc}`, dataset: { visit: v.id },
+  }, label);
+  el.classList.add('pos');
+  el.dataset.left = left.toFixed(2);
+  el.dataset.width = width.toFixed(2);
+  return el;
+}
+
+// place sets the geometry of positioned elements through the CSSOM (allowed by the CSP,
+// unlike style attributes in the markup).
+function place(container) {
+  for (const el of container.querySelectorAll('[data-left]')) {
+    el.style.left = el.dataset.left + '%';
+    el.style.width = el.dataset.width + '%';
+  }
+}
+
+function render() {
+  const b = dayBounds();
+  const ticks = [];
+  for (let hr = FIRST_HOUR; hr <= LAST_HOUR; hr += 2) {
+    const s = h('span', {}, String(hr).padStart(2, '0') + ':00');
+    s.dataset.left = (((hr - FIRST_HOUR) / (LAST_HOUR - FIRST_HOUR)) * 100).toFixed(2);
+    s.dataset.width = '0';
+    ticks.push(s);
+  }
+  scaleEl.replaceChildren(h('div', {}), h('div', { class: 'scale-track' }, ticks));
+  const byTech = new Map(plan.routes.map((r) => [r.technician_id, r.visits]));
+  const known = new Set(techs.map((x) => x.id));
+  const lanes = [];
+  const all = techs.concat(plan.routes.filter((r) => !known.has(r.technician_id)).map((r) => ({ id: r.technician_id, name: '#' + r.technician_id })));
+  if (!all.length) lanes.push(h('p', { class: 'muted' }, t('b.no_techs')));
+  all.forEach((tech, i) => {
+    const vs = byTech.get(tech.id) || [];
+    const track = h('div', { class: 'track lane-drop', dataset: { tech: tech.id }, role: 'list', 'aria-label': tech.name });
+    for (const v of vs) {
+      if (v.window) {
+        const w = h('div', { class: 'win', 'aria-hidden': 'true' });
+        w.dataset.left = pct(v.window.start, b).toFixed(2);
+        w.dataset.width = (pct(v.window.end, b) - pct(v.window.start, b)).toFixed(2);
+        track.append(w);
+      }
+    }
+    for (const v of vs) {
+      const el = block(v, b, palette[i % palette.length]);
+      if (el) track.append(h('div', { role: 'listitem' }, el));
+    }
+    lanes.push(h('div', { class: 'lane', dataset: { lane: tech.id } },
+      h('div', { class: 'lane-name' }, tech.name, h('small', {}, t('b.visits', { n: vs.length }) + (tech.skills?.length ? ' · ' + tech.skills.join(', ') : ''))),
+      track));
+  });
+  lanesEl.replaceChildren(...lanes);
+  place(scaleEl);
+  place(lanesEl);
+  // Positioned children of a list item: the block and window are absolute in the track.
+  queueEl.replaceChildren(...(plan.unassigned.length ? plan.unassigned.map((v) => h('li', {
+    draggable: 'true', class: v.at_risk ? 'risk' : '', dataset: { visit: v.id },
+  }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
+  h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, v.folio),
+  v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
+  v.at_risk ? h('strong', {}, t('b.at_risk')) : '')) : [h('li', { class: 'muted' }, t('b.empty_queue'))]));
+  drawMap(all);
+}
+
+function drawMap(all) {
+  const pts = [];
+  for (const v of visits.values()) if (v.lat || v.lon) pts.push([v.lat, v.lon]);
+  for (const x of all) {
+    if (x.home) pts.push([x.home.lat, x.home.lon]);
+    if (x.position) pts.push([x.position.lat, x.position.lon]);
+  }
+  if (!pts.length) { mapEl.replaceChildren(); return; }
+  let [minLat, maxLat, minLon, maxLon] = [90, -90, 180, -180];
+  for (const [la, lo] of pts) { minLat = Math.min(minLat, la); maxLat = Math.max(maxLat, la); minLon = Math.min(minLon, lo); maxLon = Math.max(maxLon, lo); }
+  const k = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
+  const W = 400, H = 300, pad = 20;
+  const spanX = Math.max((maxLon - minLon) * k, 1e-3), spanY = Math.max(maxLat - minLat, 1e-3);
+  const s = Math.min((W - 2 * pad) / spanX, (H - 2 * pad) / spanY);
+  const xy = (la, lo) => [pad + (lo - minLon) * k * s + ((W - 2 * pad) - spanX * s) / 2, H - pad - (la - minLat) * s - ((H - 2 * pad) - spanY * s) / 2];
+  const g = [];
+  all.forEach((tech, i) => {
+    const color = palette[i % palette.length];
+    const route = (plan.routes.find((r) => r.technician_id === tech.id)?.visits || []);
+    const line = [];
+    if (tech.home) line.push(xy(tech.home.lat, tech.home.lon));
+    for (const v of route) if (v.lat || v.lon) line.push(xy(v.lat, v.lon));
+    if (line.length > 1) g.push(svg('polyline', { points: line.map((p) => p.map((n) => n.toFixed(1)).join(',')).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-opacity': .8 }));
+    if (tech.home) { const [x, y] = xy(tech.home.lat, tech.home.lon); g.push(svg('rect', { x: x - 5, y: y - 5, width: 10, height: 10, fill: color }, svg('title', {}, tech.name))); }
+    if (tech.position) { const [x, y] = xy(tech.position.lat, tech.position.lon); g.push(svg('circle', { cx: x, cy: y, r: 7, fill: 'none', stroke: color, 'stroke-width': 3 }, svg('title', {}, tech.name))); }
+    route.forEach((v, n) => {
+      if (!(v.lat || v.lon)) return;
+      const [x, y] = xy(v.lat, v.lon);
+      g.push(svg('circle', { cx: x, cy: y, r: 6, fill: color, stroke: v.at_risk ? '#b3261e' : '#fff', 'stroke-width': 2 }, svg('title', {}, `${tech.name} · ${n + 1} · ${v.folio}`)));
+      g.push(svg('text', { x: x + 8, y: y + 4, 'font-size': 10, fill: '#1b1f24' }, String(n + 1)));
+    });
+  });
+  for (const v of plan.unassigned) {
+    if (!(v.lat || v.lon)) continue;
+    const [x, y] = xy(v.lat, v.lon);
+    g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: '#57606a', 'stroke-width': 2 }, svg('title', {}, `${v.folio} · ${t('b.unassigned')}`)));
+  }
+  mapEl.replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('b.map') }, g));
+}
+
+async function assign(id, techId) {
+  const v = visits.get(id);
+  if (!v) return;
+  if (String(v.technician_id || '') === String(techId || '')) return;
+  try {
+    if (!techId) {
+      await api('POST', `/api/visits/${id}/unassign`, { version: v.version });
+    } else {
+      await api('POST', `/api/visits/${id}/assign`, { technician_id: Number(techId), version: v.version });
+      const name = techs.find((x) => x.id === Number(techId))?.name || '#' + techId;
+      flash(t('b.moved', { name }));
+    }
+  } catch (err) {
+    flash(refusal(err), true);
+  }
+  await load();
+}
+
+// Drag and drop: a visit (block or queue item) onto a technician's time line or the queue.
+root.addEventListener('dragstart', (ev) => {
+  const el = ev.target.closest('[data-visit]');
+  if (!el) return;
+  ev.dataTransfer.setData('text/plain', el.dataset.visit);
+  ev.dataTransfer.effectAllowed = 'move';
+});
+root.addEventListener('dragover', (ev) => {
+  const lane = ev.target.closest('.lane-drop');
+  if (!lane) return;
+  ev.preventDefault();
+  ev.dataTransfer.dropEffect = 'move';
+  lane.classList.add('over');
+});
+root.addEventListener('dragleave', (ev) => ev.target.closest?.('.lane-drop')?.classList.remove('over'));
+root.addEventListener('drop', (ev) => {
+  const lane = ev.target.closest('.lane-drop');
+  if (!lane) return;
+  ev.preventDefault();
+  lane.classList.remove('over');
+  const id = Number(ev.dataTransfer.getData('text/plain'));
+  if (id) assign(id, lane.dataset.tech);
+});
+root.addEventListener('click', (ev) => {
+  const el = ev.target.closest('[data-open], .block');
+  if (el) openDetail(Number(el.dataset.open || el.dataset.visit));
+});
+
+async function openDetail(id) {
+  const v = visits.get(id);
+  if (!v) return;
+  detailBody.replaceChildren(h('p', { class: 'muted' }, '…'));
+  if (!detail.open) detail.showModal();
+  const moveSel = h('select', { id: 'move-to' },
+    h('option', { value: '' }, t('b.unassigned')),
+    techs.map((x) => h('option', { value: x.id, selected: x.id === v.technician_id }, x.name)));
+  const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.move_to').replace('…', ''));
+  moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value); });
+  const pinBtn = v.technician_id ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
+  pinBtn?.addEventListener('click', async () => {
+    try { await api('POST', `/api/visits/${id}/pin`, { pinned: !v.pinned, version: v.version }); detail.close(); }
+    catch (err) { flash(refusal(err), true); detail.close(); }
+    await load();
+  });
+  const parts = [
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio),
+      h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)), v.at_risk ? ' ' + t('b.at_risk') : '', v.pinned ? ' · ' + t('b.pinned') : ''),
+      v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
+      v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
+      h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
+    h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), moveBtn, pinBtn),
+  ];
+  detailBody.replaceChildren(...parts);
+  try {
+    const r = await api('GET', '/api/tickets/' + encodeURIComponent(v.folio));
+    detailBody.append(
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('b.customer')), h('dd', {}, r.customer?.name || '', r.customer?.phone ? ' · ' : '', r.customer?.phone ? h('a', { href: 'tel:' + r.customer.phone }, r.customer.phone) : ''),
+        h('dt', {}, t('st.kind')), h('dd', {}, t('kind.' + r.kind)),
+        h('dt', {}, t('st.due')), h('dd', {}, dateTime(r.due_at) || '—')),
+      h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'detail-description' }, r.description || ''),
+      h('h3', {}, t('b.timeline')),
+      h('ol', { class: 'timeline' }, (r.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))));
+  } catch (err) {
+    detailBody.append(h('p', { class: 'form-error' }, message(err)));
+  }
+}
+document.getElementById('detail-close').addEventListener('click', () => detail.close());
+
+document.getElementById('optimise').addEventListener('click', async (ev) => {
+  const btn = ev.currentTarget;
+  btn.disabled = true;
+  try {
+    const res = await api('POST', `/api/plans/${encodeURIComponent(dayInput.value)}/optimize`, {});
+    flash(t('b.optimised') + (res && typeof res.moved === 'number' ? ` (${res.moved})` : ''));
+  } catch (err) {
+    flash(refusal(err), true);
+  } finally {
+    btn.disabled = false;
+  }
+  load();
+});
+
+dayInput.addEventListener('change', () => {
+  if (!dayInput.value) return;
+  const u = new URL(location.href);
+  u.searchParams.set('day', dayInput.value);
+  history.replaceState(null, '', u);
+  load();
+});
+document.getElementById('day-form').addEventListener('submit', (ev) => ev.preventDefault());
+
+let debounce = 0;
+function activity(msg) {
+  const d = msg.data || {};
+  const k = 'ev.' + msg.type;
+  activityEl.prepend(h('li', {}, h('time', { datetime: msg.at }, time(msg.at)), ' ', t(k) === k ? msg.type : t(k), d.folio ? ' · ' + d.folio : ''));
+  while (activityEl.children.length > 50) activityEl.lastChild.remove();
+}
+live({
+  onEvent: (msg) => {
+    activity(msg);
+    if (/^(visit|technician|plan)\./.test(msg.type)) { clearTimeout(debounce); debounce = setTimeout(load, 250); }
+  },
+  onReload: () => load(),
+  onState: (s) => { liveEl.textContent = s === 'live' ? t('conn.live') : t('conn.reconnecting'); liveEl.className = 'pill ' + (s === 'live' ? 'live' : 'down'); },
+});
+load();

@@ -1,2 +1,130 @@
-// desk.js: see below.
-import './core.js';
+// desk.js: the agents' page. A report taken by phone, e-mail or in person, then its visit and
+// a window from the slots the plan can keep; a folio's detail with its timeline.
+import { api, h, t, showError, clearErrors, fieldError, busy, newKey, date, time, dateTime, today, message, ApiError } from './core.js';
+
+const form = document.getElementById('ticket');
+const view = document.getElementById('ticket-view');
+const find = document.getElementById('find');
+let key = newKey();
+
+function num(v) { return v === '' ? undefined : Number(v); }
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = (n) => form.elements[n].value.trim();
+  const body = {
+    channel: v('channel'), kind: v('kind'), subject: v('subject'), description: v('description'),
+    customer: { name: v('name'), phone: v('phone'), email: v('email'), access_point: v('access_point') || undefined, plan_price: num(v('plan_price')) },
+  };
+  if (v('line') || v('lat') || v('lon')) body.address = { line: v('line'), lat: num(v('lat')), lon: num(v('lon')) };
+  clearErrors(form);
+  let first = null;
+  const bad = (f, k) => { first = first || fieldError(form, f, t(k)); };
+  if (!body.customer.name) bad('customer.name', 'field.name');
+  if (!body.customer.phone && !body.customer.email) bad('customer.phone', 'field.contact');
+  if (!body.description) bad('description', 'field.description');
+  if (first) { first.focus(); return; }
+  busy(form, async () => {
+    try {
+      const r = await api('POST', '/api/tickets', body, { idempotencyKey: key });
+      key = newKey();
+      form.reset();
+      showTicket(r.folio, r);
+    } catch (err) {
+      showError(form, err);
+    }
+  });
+});
+
+find.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const folio = find.folio.value.trim().toUpperCase();
+  clearErrors(find);
+  if (!folio) { showError(find, new ApiError(422, 'required', '', 'folio'), t('err.required')); return; }
+  busy(find, async () => {
+    try { showTicket(folio, await api('GET', '/api/tickets/' + encodeURIComponent(folio))); }
+    catch (err) { showError(find, err, err.status === 404 ? t('err.404') : undefined); }
+  });
+});
+
+async function showTicket(folio, created) {
+  let r = created;
+  try { r = await api('GET', '/api/tickets/' + encodeURIComponent(folio)); } catch { /* show what we have */ }
+  const facts = h('dl', { class: 'facts' },
+    h('dt', {}, t('st.folio')), h('dd', { class: 'big', id: 'desk-folio' }, r.folio),
+    created?.access_code ? [h('dt', {}, t('d.code')), h('dd', { id: 'desk-code' }, created.access_code)] : [],
+    h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + r.status }, t('status.' + r.status))),
+    r.kind ? [h('dt', {}, t('st.kind')), h('dd', {}, t('kind.' + r.kind))] : [],
+    r.customer ? [h('dt', {}, t('b.customer')), h('dd', {}, r.customer.name || '', r.customer.phone ? ' · ' + r.customer.phone : '')] : [],
+    r.address ? [h('dt', {}, t('b.address')), h('dd', {}, r.address.line || '')] : [],
+    r.due_at ? [h('dt', {}, t('st.due')), h('dd', {}, dateTime(r.due_at))] : []);
+  const parts = [];
+  if (created?.access_code) parts.push(h('p', { class: 'flash', role: 'status' }, t('d.created', { folio: r.folio })));
+  parts.push(facts);
+  if (r.description) parts.push(h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'desk-description' }, r.description));
+  parts.push(visitForm(r.folio));
+  if (Array.isArray(r.timeline) && r.timeline.length) {
+    parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline' }, r.timeline.slice().reverse().map((e) =>
+      h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.channel ? ' · ' + t('channel.' + e.channel) : ''))));
+  }
+  view.replaceChildren(...parts);
+  view.querySelector('#desk-folio')?.scrollIntoView({ block: 'nearest' });
+}
+
+function visitForm(folio) {
+  const f = h('form', { class: 'form', id: 'visit-form', novalidate: true },
+    h('h3', {}, t('d.visit')),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'duration' }, t('d.duration')),
+        h('input', { id: 'duration', name: 'duration', type: 'number', min: 5, max: 480, value: 60, inputmode: 'numeric', dataset: { field: 'duration_min' } })),
+      h('div', { class: 'field' }, h('label', { for: 'skills' }, t('d.skills')),
+        h('input', { id: 'skills', name: 'skills', value: 'fiber', autocomplete: 'off', dataset: { field: 'skills' } }))),
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('button', { type: 'submit', class: 'primary' }, t('d.visit')));
+  const holder = h('div', {}, f);
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const skills = f.skills.value.split(',').map((s) => s.trim()).filter(Boolean);
+    busy(f, async () => {
+      try {
+        const v = await api('POST', `/api/tickets/${encodeURIComponent(folio)}/visits`, { duration_min: Number(f.duration.value), skills });
+        holder.replaceChildren(h('p', { class: 'flash' }, t('d.visit_created')), await slotForm(v));
+      } catch (err) { showError(f, err); }
+    });
+  });
+  return holder;
+}
+
+async function slotForm(v) {
+  const f = h('form', { class: 'form', id: 'slot-form', novalidate: true }, h('h3', {}, t('d.slots')));
+  const box = h('fieldset', { class: 'slots', dataset: { field: 'start' } }, h('legend', { class: 'sr-only' }, t('d.slots')));
+  f.append(box, h('p', { class: 'form-error', role: 'alert', hidden: true }), h('button', { type: 'submit', class: 'primary' }, t('d.book')));
+  async function fill() {
+    box.replaceChildren(h('legend', { class: 'sr-only' }, t('d.slots')));
+    try {
+      const res = await api('GET', `/api/visits/${v.id}/slots?from=${today()}&days=5`);
+      const slots = res.slots || [];
+      if (!slots.length) box.append(h('p', {}, t('st.no_slots')));
+      slots.forEach((s, i) => box.append(h('label', {},
+        h('input', { type: 'radio', name: 'slot', value: i, dataset: { start: s.start, end: s.end } }),
+        `${date(s.start)} ${time(s.start)}–${time(s.end)}`)));
+    } catch (err) { showError(f, err); }
+  }
+  await fill();
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const pick = f.querySelector('input[name=slot]:checked');
+    clearErrors(f);
+    if (!pick) { showError(f, new ApiError(422, 'required', '', 'start'), t('field.start')); return; }
+    busy(f, async () => {
+      try {
+        const b = await api('POST', `/api/visits/${v.id}/book`, { start: pick.dataset.start, end: pick.dataset.end });
+        f.replaceChildren(h('p', { class: 'flash', id: 'booked' }, t('st.booked'), ' ', `${date(b.window.start)} ${time(b.window.start)}–${time(b.window.end)}`));
+      } catch (err) {
+        if (err.status === 409) { showError(f, err, t('st.gone')); await fill(); }
+        else showError(f, err);
+      }
+    });
+  });
+  return f;
+}

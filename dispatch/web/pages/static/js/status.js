@@ -1,6 +1,7 @@
 // status.js: the customer's status page. It asks GET /public/reports/{folio}?code= and asks
 // again every 30 seconds (and when the page comes back into view or online).
 import { api, showError, clearErrors, h, t, date, time, dateTime, ApiError } from './core.js';
+import { live } from './live.js';
 
 const form = document.getElementById('lookup');
 const result = document.getElementById('result');
@@ -9,6 +10,20 @@ const params = new URLSearchParams(location.search);
 if (params.get('code')) form.code.value = params.get('code');
 let current = null; // {folio, code}
 let timer = 0;
+let feed = null;
+let debounce = 0;
+
+// follow opens the folio's live feed when the server offers one; polling stays as the floor.
+function follow() {
+  feed?.close();
+  if (!current) return;
+  feed = live({
+    path: `/public/reports/${encodeURIComponent(current.folio)}/live?code=${encodeURIComponent(current.code)}`,
+    quiet: true,
+    onEvent: () => { clearTimeout(debounce); debounce = setTimeout(() => load(false), 300); },
+    onReload: () => load(false),
+  });
+}
 
 const pick = (o, ...keys) => { for (const k of keys) { const v = k.split('.').reduce((x, p) => x?.[p], o); if (v !== undefined && v !== null && v !== '') return v; } };
 
@@ -94,11 +109,11 @@ form.addEventListener('submit', (ev) => {
   }
   current = { folio, code };
   history.replaceState(null, '', `/estado/${encodeURIComponent(folio)}?code=${encodeURIComponent(code)}`);
-  load(true);
+  load(true).then(() => { if (current) follow(); });
 });
 document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') load(false); });
 addEventListener('online', () => load(false));
 if (form.folio.value && form.code.value) {
   current = { folio: form.folio.value.trim(), code: form.code.value.trim() };
-  load(false);
+  load(false).then(() => { if (current) follow(); });
 }
