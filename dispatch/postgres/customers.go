@@ -55,19 +55,19 @@ func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispa
 // point and plan price fill in or update the stored ones, and a phone or e-mail the stored
 // customer lacks is added; a public form never changes a stored customer.
 func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool) error {
-	var found *dispatch.Customer
-	var err error
-	if c.Phone != "" {
-		found, err = oneCustomer(ctx, tx, "c.phone = ?", c.Phone)
-		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-			return err
-		}
+	// One round trip: the customer with the phone, else the first with the e-mail.
+	var rows []customerRow
+	err := tx.NewRaw(`SELECT * FROM (
+			SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?
+			UNION ALL
+			(SELECT c.*, 1 FROM customers AS c WHERE ? <> '' AND lower(c.email) = ? ORDER BY c.id LIMIT 1)
+		) AS m ORDER BY pref LIMIT 1`, c.Phone, c.Email, c.Email).Scan(ctx, &rows)
+	if err != nil {
+		return Wrap(err)
 	}
-	if found == nil && c.Email != "" {
-		found, err = oneCustomer(ctx, tx, "lower(c.email) = ?", c.Email)
-		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-			return err
-		}
+	var found *dispatch.Customer
+	if len(rows) == 1 {
+		found = &rows[0].Customer
 	}
 	if found == nil {
 		row := &customerRow{Customer: *c}

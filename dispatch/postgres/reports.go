@@ -80,7 +80,8 @@ type CreateOptions struct {
 }
 
 // Create stores a validated new report in one transaction: it finds or creates the
-// customer (by phone, else e-mail), stores the location, allocates the folio, sets the
+// customer (by phone, else e-mail), stores the location, draws the folio (unique and
+// increasing; a rolled-back creation may leave a gap), sets the
 // access code and due times, and writes report.created. With a key, a repeated request
 // returns (nil, the first answer) and creates nothing; otherwise the answer is the one
 // opts.Answer made, stored with the key.
@@ -117,12 +118,11 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 			r.Pauses = []dispatch.Pause{}
 		}
 		r.ComputeSLA(s.sla)
-		// The folio counter row stays locked until commit: allocate it last.
+		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
+		// City belongs to that year, whatever UTC says.
 		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
 		var n int64
-		err := tx.NewRaw(`INSERT INTO folio_counters (year, last) VALUES (?, 1)
-			ON CONFLICT (year) DO UPDATE SET last = folio_counters.last + 1 RETURNING last`, year).Scan(ctx, &n)
-		if err != nil {
+		if err := tx.NewRaw(`SELECT next_report_folio(?)`, year).Scan(ctx, &n); err != nil {
 			return Wrap(err)
 		}
 		r.Folio = dispatch.FormatFolio(year, n)

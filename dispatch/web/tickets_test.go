@@ -1,13 +1,24 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/web"
 )
 
 // staffToken creates a user with role and signs in as them.
@@ -352,4 +363,68 @@ func TestListTickets(t *testing.T) {
 			t.Errorf("%s: %d %s; want 422 naming %s", q.query, res.StatusCode, b, q.field)
 		}
 	}
+}
+
+// BenchmarkCreateTicketHTTP files reports through the real server and PostgreSQL with 32
+// concurrent clients (whatever GOMAXPROCS is) and reports latency percentiles. Run:
+//
+//	go test -run '^$' -bench CreateTicketHTTP -benchtime 3000x ./dispatch/web/
+func BenchmarkCreateTicketHTTP(b *testing.B) {
+	db := dispatchtest.DB(b)
+	ts := httptest.NewServer(web.New(web.Config{DB: db}))
+	b.Cleanup(ts.Close)
+	u, err := dispatch.NewUser("bench@example.mx", "Bench", dispatch.RoleAgent, "contraseña-segura")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := postgres.NewUsers(db).Create(context.Background(), u); err != nil {
+		b.Fatal(err)
+	}
+	res, err := http.Post(ts.URL+"/api/login", "application/json", strings.NewReader(`{"email":"bench@example.mx","password":"contraseña-segura"}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lr struct{ Token string }
+	_ = json.NewDecoder(res.Body).Decode(&lr)
+	res.Body.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			n := seq.Add(1)
+			body := fmt.Sprintf(`{"channel":"phone","kind":"fault","customer":{"name":"Cliente %d","phone":"55 %04d %04d"},"address":{"line":"Calle %d","lat":19.4,"lon":-99.1},"description":"Sin servicio"}`, n, 1000+n/10000, n%10000, n)
+			req, _ := http.NewRequest("POST", ts.URL+"/api/tickets", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+lr.Token)
+			req.Header.Set("Idempotency-Key", fmt.Sprint("bench-", n))
+			start := time.Now()
+			res, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				b.Errorf("create = %d", res.StatusCode)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
 }
