@@ -16,7 +16,7 @@ func TestDemoTwice(t *testing.T) {
 	count := func() (n [4]int) {
 		t.Helper()
 		for i, table := range []string{"users", "customers", "reports", "events"} {
-			if err := db.NewRaw("SELECT count(*) FROM " + table).Scan(context.Background(), &n[i]); err != nil {
+			if err := db.NewRaw("SELECT count(*) FROM "+table).Scan(context.Background(), &n[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
