@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"despacho/dispatch"
@@ -212,36 +213,57 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, postgres.Wrap(err)
 	}
+	var done []sentItem
 	for _, r := range rows {
-		if err := w.process(ctx, r); err != nil {
+		item, err := w.process(ctx, r)
+		if err != nil {
 			// The row stays "sending" and is picked up again after the lease.
 			w.opt.Log.Warn("notify: recording an attempt failed", "outbox_id", r.ID, "err", err)
+		}
+		if item != nil {
+			done = append(done, *item)
+		}
+	}
+	if len(done) > 0 {
+		// One transaction records the whole batch's answers: far fewer round trips than
+		// one per text. Until it commits the rows stay "sending"; after a crash they are
+		// reconciled, not re-sent.
+		if err := w.recordSent(context.WithoutCancel(ctx), done); err != nil {
+			return len(rows), fmt.Errorf("record %d sent texts: %w", len(done), err)
 		}
 	}
 	return len(rows), nil
 }
 
-func (w *Worker) process(ctx context.Context, r claimed) error {
+// sentItem is a claimed row and the provider's answer, waiting to be recorded.
+type sentItem struct {
+	row claimed
+	res Result
+}
+
+// process attempts one claimed row. A successful send (or a reconciled earlier one) is
+// returned for recordSent; every other outcome is recorded here.
+func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 	// Finish what we claimed even when shutting down: a recorded answer spares a
 	// reconciliation later.
 	rctx := context.WithoutCancel(ctx)
 	if r.OptedOut {
-		return w.finish(rctx, r, "skipped", "", &SendError{Permanent: true, Err: errors.New("customer opted out of SMS")})
+		return nil, w.finish(rctx, r, "skipped", "", &SendError{Permanent: true, Err: errors.New("customer opted out of SMS")})
 	}
 	if r.Ambiguous {
 		if rec, ok := w.sender.(Reconciler); ok {
 			found, err := w.reconcile(rctx, rec, r)
 			if err != nil {
-				return w.retry(rctx, r, &SendError{Ambiguous: true, Err: fmt.Errorf("reconcile: %w", err)})
+				return nil, w.retry(rctx, r, &SendError{Ambiguous: true, Err: fmt.Errorf("reconcile: %w", err)})
 			}
 			if found != nil {
 				w.opt.Log.Info("notify: reconciled an earlier attempt; not sending again", "outbox_id", r.ID, "sid", found.SID)
-				return w.sent(rctx, r, Result{SID: found.SID, Status: found.Status, Sender: "twilio"})
+				return &sentItem{r, Result{SID: found.SID, Status: found.Status, Sender: "twilio"}}, nil
 			}
 		}
 	}
 	if ctx.Err() != nil {
-		return w.release(rctx, r)
+		return nil, w.release(rctx, r)
 	}
 	res, err := w.sender.Send(ctx, Message{ID: r.ID, To: r.ToPhone, Body: r.Body})
 	if err != nil {
@@ -250,11 +272,11 @@ func (w *Worker) process(ctx context.Context, r claimed) error {
 			se = &SendError{Ambiguous: true, Err: err}
 		}
 		if se.Permanent {
-			return w.finish(rctx, r, "failed", "", se)
+			return nil, w.finish(rctx, r, "failed", "", se)
 		}
-		return w.retry(rctx, r, se)
+		return nil, w.retry(rctx, r, se)
 	}
-	return w.sent(rctx, r, res)
+	return &sentItem{r, res}, nil
 }
 
 // reconcile looks for a message the provider accepted from an earlier attempt of r whose
@@ -296,35 +318,64 @@ func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sen
 	return nil, nil
 }
 
-// sent records the provider's answer and writes sms.sent, applying any delivery callback
-// that arrived before the answer was recorded.
-func (w *Worker) sent(ctx context.Context, r claimed, res Result) error {
+// recordSent records the provider's answers and writes sms.sent for each, applying any
+// delivery callback that arrived before the answer was recorded. The update is fenced on
+// (state, attempts): a row another worker took over after our lease ran out is left alone.
+func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 	now := w.opt.Now().UTC()
+	ids := make([]int64, len(items))
+	attempts := make([]int64, len(items))
+	sids := make([]string, len(items))
+	statuses := make([]string, len(items))
+	ranks := make([]int64, len(items))
+	senders := make([]string, len(items))
+	byID := make(map[int64]sentItem, len(items))
+	for i, it := range items {
+		ids[i], attempts[i], sids[i] = it.row.ID, int64(it.row.Attempts), it.res.SID
+		statuses[i], ranks[i], senders[i] = it.res.Status, int64(statusRank(it.res.Status)), it.res.Sender
+		byID[it.row.ID] = it
+	}
 	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		out, err := tx.ExecContext(ctx, `
-			UPDATE sms_outbox SET state = 'sent', sid = ?, status = ?, status_rank = ?, sender = ?,
-			       sent_at = ?, ambiguous = false, last_error = NULL, updated_at = ?
-			WHERE id = ? AND state = 'sending' AND attempts = ?`,
-			res.SID, nullable(res.Status), statusRank(res.Status), res.Sender, now, now, r.ID, r.Attempts)
+		var done []struct {
+			ID           int64 `bun:"id"`
+			HasCallbacks bool  `bun:"has_callbacks"`
+		}
+		err := tx.NewRaw(`
+			UPDATE sms_outbox o SET state = 'sent', sid = v.sid, status = NULLIF(v.status, ''),
+			       status_rank = v.rank, sender = v.sender, sent_at = ?, ambiguous = false,
+			       last_error = NULL, updated_at = ?
+			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+			     AS v(id, attempts, sid, status, rank, sender)
+			WHERE o.id = v.id AND o.state = 'sending' AND o.attempts = v.attempts
+			RETURNING o.id, EXISTS (SELECT 1 FROM sms_callbacks c WHERE c.sid = v.sid) AS has_callbacks`,
+			now, now, pgdialect.Array(ids), pgdialect.Array(attempts), pgdialect.Array(sids),
+			pgdialect.Array(statuses), pgdialect.Array(ranks), pgdialect.Array(senders)).Scan(ctx, &done)
 		if err != nil {
 			return postgres.Wrap(err)
 		}
-		if n, _ := out.RowsAffected(); n == 0 {
-			return fmt.Errorf("outbox row %d was taken over by another worker (lease %s too short?)", r.ID, w.opt.Lease)
+		if len(done) < len(items) {
+			w.opt.Log.Warn("notify: outbox rows taken over by another worker (lease too short?)",
+				"lease", w.opt.Lease, "recorded", len(done), "answers", len(items))
 		}
-		if err := w.opt.Events.Append(ctx, tx, &dispatch.Event{
-			Type: "sms.sent", At: now, Channel: "sms", ReportID: r.ReportID, VisitID: r.VisitID,
-		}, map[string]any{"outbox_id": r.ID, "kind": r.Kind, "sid": res.SID}); err != nil {
-			return err
-		}
-		var cbs []callback
-		if err := tx.NewSelect().Table("sms_callbacks").Column("status", "error_code").
-			Where("sid = ?", res.SID).Scan(ctx, &cbs); err != nil {
-			return postgres.Wrap(err)
-		}
-		for _, cb := range cbs {
-			if _, err := applyStatus(ctx, tx, w.opt.Events, res.SID, cb.Status, cb.ErrorCode, now); err != nil {
+		for _, d := range done {
+			it := byID[d.ID]
+			if err := w.opt.Events.Append(ctx, tx, &dispatch.Event{
+				Type: "sms.sent", At: now, Channel: "sms", ReportID: it.row.ReportID, VisitID: it.row.VisitID,
+			}, map[string]any{"outbox_id": it.row.ID, "kind": it.row.Kind, "sid": it.res.SID}); err != nil {
 				return err
+			}
+			if !d.HasCallbacks {
+				continue
+			}
+			var cbs []callback
+			if err := tx.NewSelect().Table("sms_callbacks").Column("status", "error_code").
+				Where("sid = ?", it.res.SID).Scan(ctx, &cbs); err != nil {
+				return postgres.Wrap(err)
+			}
+			for _, cb := range cbs {
+				if _, err := applyStatus(ctx, tx, w.opt.Events, it.res.SID, cb.Status, cb.ErrorCode, now); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -400,13 +451,6 @@ func (w *Worker) backoff(n int) time.Duration {
 	}
 	d = min(d, w.opt.BackoffMax)
 	return d/2 + rand.N(d/2+1)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func truncate(s string, n int) string {
