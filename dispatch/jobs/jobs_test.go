@@ -1,0 +1,105 @@
+package jobs_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/jobs"
+	"despacho/dispatch/planning"
+	"despacho/dispatch/postgres"
+)
+
+func TestMain(m *testing.M) { dispatchtest.Main(m) }
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestJobRunsOnOneInstance starts two schedulers on one database with the same job: only
+// the leader runs it; when the leader stops, the other takes over.
+func TestJobRunsOnOneInstance(t *testing.T) {
+	db := dispatchtest.DB(t)
+	var runs [2]atomic.Int64
+	var scheds [2]*jobs.Scheduler
+	for i := range scheds {
+		s, err := jobs.New(jobs.Config{DB: db, LeaderKey: 4242, StopTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Every("count", 100*time.Millisecond, func(ctx context.Context) error {
+			runs[i].Add(1)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		scheds[i] = s
+	}
+	scheds[0].Start()
+	waitFor(t, "the first scheduler to lead", func() bool { return runs[0].Load() > 0 })
+	scheds[1].Start()
+	waitFor(t, "ten more ticks", func() bool { return runs[0].Load() > 10 })
+	if got := runs[1].Load(); got != 0 {
+		t.Errorf("follower ran the job %d times, want 0 while the leader lives", got)
+	}
+	if err := scheds[0].Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	led := runs[0].Load()
+	waitFor(t, "the follower to take over", func() bool { return runs[1].Load() > 3 })
+	if got := runs[0].Load(); got != led {
+		t.Errorf("stopped scheduler ran %d more times", got-led)
+	}
+	if err := scheds[1].Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPanickingJobIsContained: a panic is logged, the process and the next ticks go on.
+func TestPanickingJobIsContained(t *testing.T) {
+	db := dispatchtest.DB(t)
+	s, err := jobs.New(jobs.Config{DB: db, LeaderKey: 4343})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	if err := s.Every("boom", 50*time.Millisecond, func(ctx context.Context) error {
+		n.Add(1)
+		panic("boom")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	waitFor(t, "three panicking runs", func() bool { return n.Load() >= 3 })
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReplanOptimisesTodayAndTomorrow runs the re-plan job once on a real database.
+func TestReplanOptimisesTodayAndTomorrow(t *testing.T) {
+	db := dispatchtest.DB(t)
+	visits := postgres.NewVisits(db, postgres.NewEvents(), nil, planning.Config{})
+	now := time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
+	if err := jobs.Replan(visits, func() time.Time { return now }, 100*time.Millisecond)(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var days []string
+	if err := db.NewSelect().Table("events").ColumnExpr("data->>'day'").Where("type = 'plan.optimized'").Order("id").Scan(context.Background(), &days); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(days, ","), "2026-11-30,2026-12-01"; got != want {
+		t.Errorf("plan.optimized days = %s, want %s", got, want)
+	}
+}

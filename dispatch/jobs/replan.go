@@ -1,0 +1,34 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"despacho/dispatch/postgres"
+	"despacho/schedule"
+)
+
+// ReplanEvery is the default period of the re-plan job.
+const ReplanEvery = 5 * time.Minute
+
+// Replan returns the re-plan job: it re-optimises today's and tomorrow's plans (business
+// days) as of now(), keeping started and pinned visits and every promised window; each
+// customer whose technician changes gets one visit.rescheduled. limit bounds each day's
+// search.
+func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cfg := visits.Config()
+		t := now()
+		today := cfg.Day(t)
+		var errs []error
+		for _, day := range []time.Time{today, cfg.NextDay(today)} {
+			if ctx.Err() != nil {
+				break
+			}
+			_, err := visits.Optimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, nil, t)
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+}
