@@ -288,15 +288,21 @@ func compile(p *Problem) (*inst, error) {
 		locs = append(locs, v.Location)
 	}
 	techLoc := make([][2]int32, len(p.Technicians))
-	for i, t := range p.Technicians {
-		techLoc[i][0] = int32(len(locs))
-		locs = append(locs, t.Start)
-		if t.End == t.Start {
-			techLoc[i][1] = techLoc[i][0]
-		} else {
-			techLoc[i][1] = int32(len(locs))
-			locs = append(locs, t.End)
+	// Home bases are shared by location: technicians leaving from the same
+	// place are interchangeable for 2-opt* and for empty routes.
+	base := map[Location]int32{}
+	place := func(l Location) int32 {
+		if k, ok := base[l]; ok {
+			return k
 		}
+		k := int32(len(locs))
+		base[l] = k
+		locs = append(locs, l)
+		return k
+	}
+	for i, t := range p.Technicians {
+		techLoc[i][0] = place(t.Start)
+		techLoc[i][1] = place(t.End)
 	}
 	in.L = len(locs)
 	in.locs = locs

@@ -52,6 +52,12 @@ func naive(in *inst, seq []int32) (bool, float64) {
 // randomInst builds a small random instance with several windows per
 // visit, breaks, capacities and, optionally, congestion.
 func randomInst(rng *rand.Rand, m int, cong bool) *inst {
+	return randomInstWith(rng, m, cong, 2, true, 2)
+}
+
+// randomInstWith: techs technicians (the first with a break if brk), and
+// windows up to span hours long.
+func randomInstWith(rng *rand.Rand, m int, cong bool, techs int, brk bool, span float64) *inst {
 	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	hm := func(h float64) time.Time { return day.Add(time.Duration(h * float64(time.Hour))) }
 	p := &Problem{Travel: Haversine{Speed: 8, Overhead: 2 * time.Minute}}
@@ -60,15 +66,15 @@ func randomInst(rng *rand.Rand, m int, cong bool) *inst {
 			Service: time.Duration(10+rng.IntN(50)) * time.Minute, Demand: rng.IntN(3)}
 		for k := rng.IntN(3); k >= 0; k-- {
 			s := 8 + rng.Float64()*9
-			v.Windows = append(v.Windows, Window{hm(s), hm(s + 0.5 + rng.Float64()*2)})
+			v.Windows = append(v.Windows, Window{hm(s), hm(s + 0.5 + rng.Float64()*span)})
 		}
 		p.Visits = append(p.Visits, v)
 	}
-	for k := 0; k < 2; k++ {
+	for k := 0; k < techs; k++ {
 		t := Technician{ID: string(rune('A' + k)), Start: Location{Lat: 19.45, Lon: -99.05}, Capacity: 6}
 		t.End = t.Start
 		sh := Shift{Start: hm(8), End: hm(18)}
-		if k == 0 {
+		if k == 0 && brk {
 			sh.Break = &Break{Earliest: hm(13), Latest: hm(15), Duration: 30 * time.Minute}
 		}
 		t.Shifts = []Shift{sh}
@@ -234,4 +240,50 @@ func TestExtendMatchesCompile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLocalSearch: polishing keeps every route feasible (by brute force),
+// every visit exactly where `where` says, and never costs more; on random
+// starts it must improve at least sometimes.
+func TestLocalSearch(t *testing.T) {
+	improved := 0
+	for seed := uint64(0); seed < 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		// Every other instance: more vehicles, no breaks and wide windows,
+		// so that tails can move.
+		in := randomInst(rng, 12, seed%3 == 0)
+		if seed%2 == 0 {
+			in = randomInstWith(rng, 16, seed%3 == 0, 4, false, 6)
+		}
+		w := newWorker(in, seed, 0, newSol(in))
+		w.removed = append(w.removed[:0], in.active...)
+		w.recreate(w.cur) // with blinks: a deliberately sloppy start
+		s := w.cur
+		before, unw := s.cost, s.unw
+		w.localSearch(s)
+		if s.unw != unw {
+			t.Fatalf("seed %d: unassigned weight %v → %v", seed, unw, s.unw)
+		}
+		if s.cost > before+1e-9 {
+			t.Fatalf("seed %d: cost %v → %v", seed, before, s.cost)
+		}
+		if s.cost < before-1e-9 {
+			improved++
+		}
+		for ri := range s.routes {
+			r := &s.routes[ri]
+			if ok, legs := naive(in, r.seq); !ok || math.Abs(legs-r.legs) > 1e-6 {
+				t.Fatalf("seed %d: route %d infeasible or mis-costed after local search", seed, ri)
+			}
+			for _, x := range r.seq {
+				if int(x) < in.m && s.where[x] != int32(ri) {
+					t.Fatalf("seed %d: visit %d on route %d, where says %d", seed, x, ri, s.where[x])
+				}
+			}
+		}
+	}
+	if improved == 0 {
+		t.Fatal("local search never improved a sloppy start")
+	}
+	t.Logf("improved %d of 60", improved)
 }

@@ -89,6 +89,7 @@ type worker struct {
 	seen      []bool // route ruined this iteration
 	blinkRate float64
 	blinkLeft int
+	tmp       []route // scratch for local search
 	order     []int32
 	sortKey   []float64
 }

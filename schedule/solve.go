@@ -127,6 +127,12 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 				g = w
 			}
 		}
+		// Polish the best with local search; annealing trajectories are
+		// left alone (polishing every new best narrows them and costs
+		// more than it gains).
+		if g.best.ok {
+			g.localSearch(g.best)
+		}
 		if ctx.Err() != nil || e == epochs {
 			return g.best
 		}
