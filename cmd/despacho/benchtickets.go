@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"despacho/dispatch"
@@ -107,8 +108,14 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	var seq atomic.Int64
 	var failures atomic.Int64
 	var firstErr atomic.Value
-	var measuring atomic.Bool
 	warmEnd := time.Now().Add(time.Second)
+	var cpuStart, cpuEnd time.Duration
+	go func() {
+		time.Sleep(time.Until(warmEnd))
+		cpuStart = processCPU()
+		time.Sleep(*duration)
+		cpuEnd = processCPU()
+	}()
 	end := warmEnd.Add(*duration)
 	lat := make([][]time.Duration, *clients)
 	var wg sync.WaitGroup
@@ -146,7 +153,6 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 					continue
 				}
 				if start.After(warmEnd) && start.Before(end) {
-					measuring.Store(true)
 					lat[w] = append(lat[w], d)
 				}
 			}
@@ -174,10 +180,23 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "  rate      %.0f reports/s\n", rate)
 	fmt.Fprintf(e.stdout, "  latency   p50 %.1f ms   p90 %.1f ms   p99 %.1f ms   max %.1f ms\n",
 		ms(pct(0.50)), ms(pct(0.90)), ms(pct(0.99)), ms(all[len(all)-1]))
+	if cpuEnd > cpuStart {
+		fmt.Fprintf(e.stdout, "  cpu       %.2f ms of this process (server and clients) per report; PostgreSQL not counted\n",
+			ms(cpuEnd-cpuStart)/float64(len(all)))
+	}
 	if v := firstErr.Load(); v != nil {
 		fmt.Fprintf(e.stdout, "  first error: %s\n", v)
 	}
 	return nil
+}
+
+// processCPU is the CPU time (user and system) this process has used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
