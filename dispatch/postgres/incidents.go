@@ -808,18 +808,18 @@ func csvSafe(s string) string {
 
 // ReopenStillDown reopens, as of now, the resolved report with folio whose customer answers
 // that service is still down after its incident was resolved: the report goes back to open
-// (report.reopened, data with "incident_folio" and "reason"), and a new unscheduled visit is
-// created like the last one it had (its "visit_id" in the event data; none when the report
-// never had one: staff then create it). The compensation already stored stays: it pays the
-// incident's outage. A report not attached to a resolved incident, or not resolved or closed,
-// is a conflict. ch is how the customer said so (sms for a text reply).
+// (report.reopened, data with "incident_folio" and "reason"), and, unless the report still
+// has a live visit, a new unscheduled visit is created like the last one it had (its
+// "visit_id" in the event data; none when the report never had one: staff then create it).
+// The compensation already stored stays: it pays the incident's outage. A report not
+// attached to a resolved incident, or not resolved or closed, is a conflict. ch is how the
+// customer said so (sms for a text reply).
 func (s *Incidents) ReopenStillDown(ctx context.Context, folio string, ch dispatch.Channel, by Origin, now time.Time) (*dispatch.Report, error) {
-	now = now.UTC().Truncate(time.Microsecond)
 	f, ok := dispatch.ParseFolio(folio)
 	if !ok {
 		return nil, dispatch.NotFound("report")
 	}
-	var out dispatch.Report
+	var out *dispatch.Report
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var row incidentReportRow
 		err := tx.NewSelect().Model(&row).Where("r.folio = ?", f).For("UPDATE").Scan(ctx)
@@ -828,56 +828,84 @@ func (s *Incidents) ReopenStillDown(ctx context.Context, folio string, ch dispat
 		} else if err != nil {
 			return Wrap(err)
 		}
-		r := &row.Report
-		if r.IncidentID == 0 {
-			return dispatch.Conflict("not_attached", "report %s is not attached to an incident", f)
-		}
-		var inc incidentRow
-		if err := tx.NewSelect().Model(&inc).Where("i.id = ?", r.IncidentID).Scan(ctx); err != nil {
-			return Wrap(err)
-		}
-		if inc.Status != dispatch.IncidentResolved {
-			return dispatch.Conflict("incident_open", "incident %s is still open", inc.Folio)
-		}
-		old := r.Version
-		reason := "el cliente informa que el servicio sigue sin funcionar tras el incidente " + inc.Folio
-		ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionReopen, Reason: reason, Channel: string(ch)}, now, s.sla)
-		if err != nil {
-			return err
-		}
-		r.Version = old + 1
-		r.ServiceRestored, r.ServiceRestoredAt, r.RestoredConfirmedAt = nil, nil, nil
-		if r.Pauses == nil {
-			r.Pauses = []dispatch.Pause{}
-		}
-		if _, err := tx.NewUpdate().Model(&incidentReportRow{Report: *r}).
-			ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
-			Where("r.id = ?", r.ID).Exec(ctx); err != nil {
-			return Wrap(err)
-		}
-		var visitID int64
-		err = tx.NewRaw(`INSERT INTO visits (report_id, duration_min, skills, address, lat, lon, priority, urgent, availability, created_at, updated_at)
-			SELECT report_id, duration_min, skills, address, lat, lon, priority, urgent, '[]'::jsonb, ?, ?
-			FROM visits WHERE report_id = ? ORDER BY id DESC LIMIT 1 RETURNING id`, now, now, r.ID).Scan(ctx, &visitID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Wrap(err)
-		}
-		ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID, IncidentID: r.IncidentID, VisitID: visitID}
-		by.event(ev)
-		data["folio"], data["version"], data["incident_folio"] = r.Folio, r.Version, inc.Folio
-		if visitID != 0 {
-			data["visit_id"] = visitID
-		}
-		if err := s.events.Append(ctx, tx, ev, data); err != nil {
-			return err
-		}
-		out = *r
-		return nil
+		out = &row.Report
+		return s.reopen(ctx, tx, out, ch, by, now)
 	})
 	if err != nil {
 		return nil, Wrap(err)
 	}
-	return &out, nil
+	return out, nil
+}
+
+// ReopenStillDownByPhone is ReopenStillDown for an inbound text, inside the webhook's tx:
+// it reopens the latest report of the phone's customer (E.164) that was resolved through a
+// resolved incident within the last 7 days, channel sms, actor "customer", and returns its id
+// and folio. NotFound when there is none (the text is then an ordinary reply).
+func (s *Incidents) ReopenStillDownByPhone(ctx context.Context, tx bun.Tx, phone string, now time.Time) (id int64, folio string, err error) {
+	var row incidentReportRow
+	err = tx.NewSelect().Model(&row).
+		Join("JOIN customers AS c ON c.id = r.customer_id").
+		Join("JOIN incidents AS i ON i.id = r.incident_id").
+		Where("c.phone = ? AND i.status = 'resolved' AND r.status IN ('resolved', 'closed')", phone).
+		Where("r.resolved_at > ?", now.Add(-7*24*time.Hour)).
+		OrderExpr("r.resolved_at DESC, r.id DESC").Limit(1).For("UPDATE OF r").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", dispatch.NotFound("report resolved through an incident")
+	} else if err != nil {
+		return 0, "", Wrap(err)
+	}
+	r := &row.Report
+	if err := s.reopen(ctx, tx, r, dispatch.ChannelSMS, Origin{Actor: "customer"}, now); err != nil {
+		return 0, "", err
+	}
+	return r.ID, r.Folio, nil
+}
+
+// reopen reopens r (locked by the caller) as ReopenStillDown says, inside tx.
+func (s *Incidents) reopen(ctx context.Context, tx bun.Tx, r *dispatch.Report, ch dispatch.Channel, by Origin, now time.Time) error {
+	now = now.UTC().Truncate(time.Microsecond)
+	if r.IncidentID == 0 {
+		return dispatch.Conflict("not_attached", "report %s is not attached to an incident", r.Folio)
+	}
+	var inc incidentRow
+	if err := tx.NewSelect().Model(&inc).Where("i.id = ?", r.IncidentID).Scan(ctx); err != nil {
+		return Wrap(err)
+	}
+	if inc.Status != dispatch.IncidentResolved {
+		return dispatch.Conflict("incident_open", "incident %s is still open", inc.Folio)
+	}
+	old := r.Version
+	reason := "el cliente informa que el servicio sigue sin funcionar tras el incidente " + inc.Folio
+	evch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionReopen, Reason: reason, Channel: string(ch)}, now, s.sla)
+	if err != nil {
+		return err
+	}
+	r.Version = old + 1
+	r.ServiceRestored, r.ServiceRestoredAt, r.RestoredConfirmedAt = nil, nil, nil
+	if r.Pauses == nil {
+		r.Pauses = []dispatch.Pause{}
+	}
+	if _, err := tx.NewUpdate().Model(&incidentReportRow{Report: *r}).
+		ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
+		Where("r.id = ?", r.ID).Exec(ctx); err != nil {
+		return Wrap(err)
+	}
+	var visitID int64
+	err = tx.NewRaw(`INSERT INTO visits (report_id, duration_min, skills, address, lat, lon, priority, urgent, availability, created_at, updated_at)
+		SELECT report_id, duration_min, skills, address, lat, lon, priority, urgent, '[]'::jsonb, ?, ?
+		FROM visits WHERE report_id = ?
+		AND NOT EXISTS (SELECT 1 FROM visits WHERE report_id = ? AND status NOT IN ('completed', 'cancelled'))
+		ORDER BY id DESC LIMIT 1 RETURNING id`, now, now, r.ID, r.ID).Scan(ctx, &visitID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	ev := &dispatch.Event{Type: typ, At: now, Channel: string(evch), ReportID: r.ID, IncidentID: r.IncidentID, VisitID: visitID}
+	by.event(ev)
+	data["folio"], data["version"], data["incident_folio"] = r.Folio, r.Version, inc.Folio
+	if visitID != 0 {
+		data["visit_id"] = visitID
+	}
+	return s.events.Append(ctx, tx, ev, data)
 }
 
 // ReportHook is the event hook that attaches each new fault report (report.created) to the

@@ -334,6 +334,30 @@ func TestIncidentResolveComputesCompensation(t *testing.T) {
 	}
 	_, err = e.incidents.ReopenStillDown(ctx, a.Folio, dispatch.ChannelSMS, postgres.Origin{Actor: "customer"}, clock.Add(time.Hour))
 	wantErr(t, err, dispatch.KindConflict, "")
+
+	// The same from an inbound text, by phone, inside the webhook's transaction.
+	byPhone := func() (int64, string, error) {
+		var id int64
+		var folio string
+		err := e.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) (err error) {
+			id, folio, err = e.incidents.ReopenStillDownByPhone(ctx, tx, "+525512345612", clock.Add(2*time.Hour))
+			return err
+		})
+		return id, folio, err
+	}
+	if id, folio, err := byPhone(); err != nil || id != b.ID || folio != b.Folio {
+		t.Fatalf("reopen by phone = %d %s %v, want %s", id, folio, err, b.Folio)
+	}
+	if st, _ := e.status(t, b.ID); st != "open" {
+		t.Fatalf("report %s = %s, want open", b.Folio, st)
+	}
+	if _, _, err := byPhone(); dispatch.ErrorKind(err) != dispatch.KindNotFound {
+		t.Fatalf("second reopen by phone: %v, want not found", err)
+	}
+	reopened := e.eventsOf(t, dispatch.EventReportReopened)
+	if len(reopened) != 2 || reopened[1].Actor != "customer" {
+		t.Fatalf("report.reopened events = %+v", reopened)
+	}
 }
 
 func TestIncidentResolveNeedsPlanPrices(t *testing.T) {
