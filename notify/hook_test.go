@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,55 @@ func TestHookEnglish(t *testing.T) {
 	rows := outbox(t, db)
 	if len(rows) != 2 || !strings.HasPrefix(rows[0].Body, "We received your complaint report") || !strings.Contains(rows[1].Body, "parts are needed") {
 		t.Fatalf("outbox = %+v; want English texts", rows)
+	}
+}
+
+// TestReminderDueAndExpiry runs the worker on an injected clock: the day-before reminder
+// goes out once its hour has come, a reminder whose visit has begun is cancelled, and a
+// completed visit voids its pending reminder.
+func TestReminderDueAndExpiry(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	cfg := testConfig(t, nil)
+	cfg.Location = mexico
+	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	rid, _ := report(t, db, customer(t, db, phone(), "es", false), "fault", "phone")
+	booked := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	start := time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC) // Thursday 10:00 local
+	for _, visit := range []int64{1, 2, 3} {
+		s := start.Add(time.Duration(visit-1) * 24 * time.Hour)
+		appendEvent(t, db, events, dispatch.Event{Type: "visit.booked", At: booked, ReportID: rid, VisitID: visit},
+			map[string]any{"window_start": s, "window_end": s.Add(2 * time.Hour), "technician_name": "Luis"})
+	}
+	appendEvent(t, db, events, dispatch.Event{Type: "visit.completed", At: booked, ReportID: rid, VisitID: 3},
+		map[string]any{"cause": "x", "verdict": "upheld", "service_restored": true})
+
+	// Wednesday 18:30 local: visit 1's reminder is due; visit 2's is not.
+	clock := time.Date(2026, 11, 25, 18, 30, 0, 0, mexico)
+	opt := fastOptions()
+	opt.Now = func() time.Time { return clock }
+	w := notify.NewWorker(db, notify.Dev{Log: quiet}, opt)
+	for {
+		n, err := w.Step(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// Later, visit 2's window has begun before any worker ran: its reminder expires.
+	clock = start.Add(25 * time.Hour)
+	if _, err := w.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, r := range outbox(t, db) {
+		if r.Kind == "reminder" {
+			states[fmt.Sprint(r.VisitID)] = r.State
+		}
+	}
+	if want := map[string]string{"1": "sent", "2": "cancelled", "3": "cancelled"}; fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Errorf("reminder states by visit = %v; want %v", states, want)
 	}
 }

@@ -33,6 +33,7 @@ type Notification struct {
 	Language   string
 	Body       string
 	SendAfter  time.Time // zero: now
+	ExpiresAt  time.Time // zero: never; a text still unsent then is cancelled
 	ETA        time.Time // the ETA an en_route or eta_update text announced
 }
 
@@ -43,21 +44,24 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 	if n.Key == "" || n.To == "" || n.Body == "" {
 		return 0, false, fmt.Errorf("notify: enqueue %q: key, recipient and body are required", n.Kind)
 	}
-	var sendAfter, eta any = nil, nil
+	var sendAfter, eta, expires any = nil, nil, nil
 	if !n.SendAfter.IsZero() {
 		sendAfter = n.SendAfter.UTC()
+	}
+	if !n.ExpiresAt.IsZero() {
+		expires = n.ExpiresAt.UTC()
 	}
 	if !n.ETA.IsZero() {
 		eta = n.ETA.UTC()
 	}
 	err = idb.QueryRowContext(ctx, `
 		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
-		                        to_phone, language, body, send_after, eta)
-		VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?)
+		                        to_phone, language, body, send_after, eta, expires_at)
+		VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?, ?)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id`,
 		n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
-		n.To, Language(n.Language), n.Body, sendAfter, eta).Scan(&id)
+		n.To, Language(n.Language), n.Body, sendAfter, eta, expires).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -121,7 +125,7 @@ type eventData struct {
 // rolling back the change that the event records.
 func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
 	switch ev.Type {
-	case "report.created", "report.resolved", "visit.booked", "visit.rescheduled", "visit.cancelled",
+	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
 		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed":
 	default:
 		return nil
@@ -140,15 +144,25 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	if err != nil || !ok {
 		return err
 	}
-	// Reminders of a visit that is re-booked, cancelled or could not be completed are void.
+	// Reminders of a visit that is re-booked, cancelled, done or could not be completed are
+	// void, and so are those of a report that is resolved, closed or cancelled.
 	switch ev.Type {
-	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.not_completed":
+	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.not_completed", "visit.completed":
 		if ev.VisitID != 0 {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
 				WHERE visit_id = ? AND kind = ? AND state = 'pending'`, ev.VisitID, string(KindReminder)); err != nil {
 				return postgres.Wrap(err)
 			}
+		}
+	case "report.resolved", "report.closed", "report.cancelled":
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+			WHERE report_id = ? AND kind = ? AND state = 'pending'`, ev.ReportID, string(KindReminder)); err != nil {
+			return postgres.Wrap(err)
+		}
+		if ev.Type != "report.resolved" {
+			return nil
 		}
 	}
 	if rc.OptedOut || rc.Phone == "" {
@@ -187,6 +201,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s", ev.VisitID, win), at
+			r.ExpiresAt = d.WindowStart
 			body, err := RenderKind(ctx, tx, KindReminder, lang, data)
 			if err != nil {
 				return err

@@ -34,19 +34,22 @@ type ReportRef struct {
 	Folio string
 }
 
-// Reports is what inbound texts need from the reports store. Every method runs in the
-// webhook's transaction (tx), which also records the inbound message: a redelivered webhook
-// then finds the message recorded and acts on nothing twice. Methods that change a report
-// write their own events (e.g. "report.note_added", "visit.confirmed",
+// Reports is what inbound texts need from the reports store. Every method is given the
+// webhook's transaction (tx), which also records the inbound message: working in it, a
+// redelivered webhook finds the message recorded and nothing is done twice. An adapter
+// over a store that runs its own transactions may ignore tx; it should then make
+// OpenFromSMS and NoteFromSMS idempotent on messageSID (Twilio's MessageSid), so that a
+// crash between its commit and the webhook's cannot open a second report. Methods that
+// change a report write their own events (e.g. "report.note_added", "visit.confirmed",
 // "visit.reschedule_requested") for the timeline and the dispatchers' board.
 type Reports interface {
 	// LatestOpen returns the phone's customer's latest open report; NotFound when none.
 	LatestOpen(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
 	// OpenFromSMS opens a report (channel sms) for the phone, creating the customer when
 	// unknown, with body as its description.
-	OpenFromSMS(ctx context.Context, tx bun.Tx, phone, body string) (ReportRef, error)
+	OpenFromSMS(ctx context.Context, tx bun.Tx, messageSID, phone, body string) (ReportRef, error)
 	// NoteFromSMS adds body to a report's timeline as the customer's note.
-	NoteFromSMS(ctx context.Context, tx bun.Tx, reportID int64, body string) error
+	NoteFromSMS(ctx context.Context, tx bun.Tx, messageSID string, reportID int64, body string) error
 	// ConfirmNextVisit records that the customer confirmed their next booked visit;
 	// NotFound when there is none.
 	ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
@@ -376,7 +379,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 				action, kind = "help", KindReplyHelp
 				break
 			}
-			rr, err = h.reports.OpenFromSMS(ctx, tx, from, text)
+			rr, err = h.reports.OpenFromSMS(ctx, tx, sid, from, text)
 			if err != nil {
 				return "", err
 			}
@@ -385,7 +388,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		case err != nil:
 			return "", err
 		default:
-			if err := h.reports.NoteFromSMS(ctx, tx, rr.ID, text); err != nil {
+			if err := h.reports.NoteFromSMS(ctx, tx, sid, rr.ID, text); err != nil {
 				return "", err
 			}
 			action, kind = "note", KindReplyNote

@@ -37,7 +37,7 @@ func (r testReports) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (n
 	return ref, err
 }
 
-func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, phone, body string) (notify.ReportRef, error) {
+func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, _, phone, body string) (notify.ReportRef, error) {
 	var cid int64
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO customers (name, phone) VALUES ('SMS', ?)
@@ -56,7 +56,7 @@ func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, phone, body str
 		map[string]any{"folio": ref.Folio, "kind": "other", "channel": "sms"})
 }
 
-func (r testReports) NoteFromSMS(ctx context.Context, tx bun.Tx, reportID int64, body string) error {
+func (r testReports) NoteFromSMS(ctx context.Context, tx bun.Tx, _ string, reportID int64, body string) error {
 	return r.events.Append(ctx, tx, &dispatch.Event{Type: "report.note_added", Actor: "customer", Channel: "sms", ReportID: reportID},
 		map[string]any{"text": body})
 }

@@ -182,6 +182,7 @@ type claimed struct {
 	Ambiguous      bool      `bun:"ambiguous"`
 	AmbiguousSince time.Time `bun:"ambiguous_since,nullzero"`
 	OptedOut       bool      `bun:"opted_out"`
+	Expired        bool      `bun:"expired"`
 }
 
 // Step claims one batch of due rows and sends them; it returns how many it claimed.
@@ -208,7 +209,8 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 		RETURNING o.id, o.kind, o.event_id, o.report_id, o.visit_id, o.to_phone, o.body, o.attempts,
 		          o.ambiguous, o.ambiguous_since,
 		          EXISTS (SELECT 1 FROM sms_consent c WHERE c.phone = o.to_phone AND c.opted_out)
-		          OR EXISTS (SELECT 1 FROM customers cu WHERE cu.id = o.customer_id AND cu.sms_opt_out) AS opted_out`,
+		          OR EXISTS (SELECT 1 FROM customers cu WHERE cu.id = o.customer_id AND cu.sms_opt_out) AS opted_out,
+		          coalesce(o.expires_at <= ?0, false) AS expired`,
 		now, now.Add(-w.opt.Lease), w.opt.Batch).Scan(ctx, &rows)
 	if err != nil {
 		return 0, postgres.Wrap(err)
@@ -248,7 +250,7 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 	// reconciliation later.
 	rctx := context.WithoutCancel(ctx)
 	if r.OptedOut {
-		return nil, w.finish(rctx, r, "skipped", "", &SendError{Permanent: true, Err: errors.New("customer opted out of SMS")})
+		return nil, w.finish(rctx, r, "skipped", &SendError{Permanent: true, Err: errors.New("customer opted out of SMS")})
 	}
 	if r.Ambiguous {
 		if rec, ok := w.sender.(Reconciler); ok {
@@ -262,6 +264,9 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 			}
 		}
 	}
+	if r.Expired {
+		return nil, w.finish(rctx, r, "cancelled", &SendError{Permanent: true, Err: errors.New("expired before it could be sent")})
+	}
 	if ctx.Err() != nil {
 		return nil, w.release(rctx, r)
 	}
@@ -272,7 +277,7 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 			se = &SendError{Ambiguous: true, Err: err}
 		}
 		if se.Permanent {
-			return nil, w.finish(rctx, r, "failed", "", se)
+			return nil, w.finish(rctx, r, "failed", se)
 		}
 		return nil, w.retry(rctx, r, se)
 	}
@@ -393,7 +398,7 @@ func (w *Worker) release(ctx context.Context, r claimed) error {
 // retry puts r back as pending after a backoff, or ends it as failed after MaxAttempts.
 func (w *Worker) retry(ctx context.Context, r claimed, se *SendError) error {
 	if r.Attempts >= w.opt.MaxAttempts {
-		return w.finish(ctx, r, "failed", "", se)
+		return w.finish(ctx, r, "failed", se)
 	}
 	now := w.opt.Now().UTC()
 	next := now.Add(w.backoff(r.Attempts))
@@ -409,7 +414,7 @@ func (w *Worker) retry(ctx context.Context, r claimed, se *SendError) error {
 
 // finish ends r as failed or skipped and writes sms.failed on its report's timeline. A
 // 21610 answer (the number unsubscribed at the carrier) is recorded as an opt-out.
-func (w *Worker) finish(ctx context.Context, r claimed, state, _ string, se *SendError) error {
+func (w *Worker) finish(ctx context.Context, r claimed, state string, se *SendError) error {
 	now := w.opt.Now().UTC()
 	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out, err := tx.ExecContext(ctx, `
@@ -428,8 +433,11 @@ func (w *Worker) finish(ctx context.Context, r claimed, state, _ string, se *Sen
 			}
 		}
 		typ := "sms.failed"
-		if state == "skipped" {
+		switch state {
+		case "skipped":
 			typ = "sms.skipped"
+		case "cancelled":
+			return nil // an expired reminder: nothing for the timeline
 		}
 		data := map[string]any{"outbox_id": r.ID, "kind": r.Kind, "error": truncate(errors.Unwrap(se).Error(), 200)}
 		if se.Code != 0 {
