@@ -130,7 +130,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 		h:          h,
 		conn:       conn,
 		v:          v,
-		send:       make(chan []byte, h.opts.SendQueue),
+		send:       make(chan [][]byte, h.opts.SendQueue),
 		stopped:    make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
@@ -194,7 +194,7 @@ type client struct {
 	conn *websocket.Conn
 	v    viewer
 	sub  atomic.Pointer[Subscription]
-	send chan []byte
+	send chan [][]byte // rounds of encoded messages
 
 	stopOnce   sync.Once
 	stopped    chan struct{}
@@ -212,13 +212,15 @@ func (c *client) stop(code int, reason string) {
 	c.stopOnce.Do(func() {
 		c.stopCode, c.stopReason = code, reason
 		close(c.stopped)
+		// A writer blocked on a full socket gives up within a second instead of WriteWait.
+		_ = c.conn.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
 	})
 }
 
 // reply queues a control message; a client whose queue is full is cut off.
 func (c *client) reply(b []byte) {
 	select {
-	case c.send <- b:
+	case c.send <- [][]byte{b}:
 	default:
 		c.h.m.cutOff.Inc()
 		c.stop(websocket.CloseTryAgainLater, "too slow; reconnect with after")
@@ -264,9 +266,14 @@ func (c *client) writeLoop(ctx context.Context, after int64) {
 	defer ping.Stop()
 	for {
 		select {
-		case b := <-c.send:
-			if c.write(websocket.TextMessage, b) != nil {
-				return
+		case batch := <-c.send:
+			for _, b := range batch {
+				if err := c.write(websocket.TextMessage, b); err != nil {
+					if errors.Is(err, errStopped) {
+						c.closeWith(c.stopCode, c.stopReason)
+					}
+					return
+				}
 			}
 		case <-ping.C:
 			if c.write(websocket.PingMessage, nil) != nil {
@@ -282,9 +289,16 @@ func (c *client) writeLoop(ctx context.Context, after int64) {
 }
 
 func (c *client) write(typ int, b []byte) error {
+	select {
+	case <-c.stopped:
+		return errStopped // the deadline set by stop must not be extended
+	default:
+	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(c.h.opts.WriteWait))
 	return c.conn.WriteMessage(typ, b)
 }
+
+var errStopped = errors.New("client stopped")
 
 // closeWith sends a close frame and gives the client a moment to answer it, so that what
 // was sent before is read rather than lost to a reset connection.

@@ -63,8 +63,8 @@ type Options struct {
 	// MaxReplayAge: a client whose first missed event is older than this is told to reload
 	// instead of replaying; 0 means 24 h, negative means no limit.
 	MaxReplayAge time.Duration
-	// SendQueue is how many messages may wait for a slow client before it is cut off;
-	// 0 means 256.
+	// SendQueue is how many rounds of fan-out (each the events one read of the log found,
+	// so a burst counts once) may wait for a slow client before it is cut off; 0 means 64.
 	SendQueue int
 	// MaxMessageSize bounds a client's message in bytes; 0 means 4096.
 	MaxMessageSize int64
@@ -100,7 +100,7 @@ func (o *Options) setDefaults() {
 		o.MaxReplayAge = 24 * time.Hour
 	}
 	if o.SendQueue <= 0 {
-		o.SendQueue = 256
+		o.SendQueue = 64
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = 4096
@@ -347,26 +347,30 @@ func (h *Hub) fanOut(ctx context.Context) error {
 	}
 }
 
-// offer queues the items c may see and has not had yet; a full queue cuts c off. h.mu held.
+// offer queues, as one element, the items c may see and has not had yet; a full queue cuts
+// c off. h.mu held.
 func (h *Hub) offer(c *client, items []*item) {
 	sub := c.sub.Load()
+	var batch [][]byte
 	for _, it := range items {
 		if it.seq <= c.last {
 			continue
 		}
 		c.last = it.seq
-		if !h.sees(c.v, &it.ev) || !sub.matches(&it.ev) {
-			continue
+		if h.sees(c.v, &it.ev) && sub.matches(&it.ev) {
+			batch = append(batch, h.payload(c.v, it))
 		}
-		select {
-		case c.send <- h.payload(c.v, it):
-			h.m.fannedOut.Inc()
-		default:
-			h.m.cutOff.Inc()
-			c.live = false
-			c.stop(websocket.CloseTryAgainLater, "too slow; reconnect with after")
-			return
-		}
+	}
+	if len(batch) == 0 {
+		return
+	}
+	select {
+	case c.send <- batch:
+		h.m.fannedOut.Add(float64(len(batch)))
+	default:
+		h.m.cutOff.Inc()
+		c.live = false
+		c.stop(websocket.CloseTryAgainLater, "too slow; reconnect with after")
 	}
 }
 

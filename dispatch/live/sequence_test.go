@@ -51,7 +51,15 @@ func TestConcurrentWritersExactlyOnce(t *testing.T) {
 	}
 
 	// A resuming client: reads a few messages, hangs up, reconnects with the last id.
-	var resumed []live.Message
+	var (
+		resumeMu sync.Mutex
+		resumed  []live.Message
+	)
+	resumedLen := func() int {
+		resumeMu.Lock()
+		defer resumeMu.Unlock()
+		return len(resumed)
+	}
 	resumeDone := make(chan struct{})
 	stopResume := make(chan struct{})
 	go func() {
@@ -59,25 +67,27 @@ func TestConcurrentWritersExactlyOnce(t *testing.T) {
 		after := start
 		rng := rand.New(rand.NewPCG(1, 2))
 		for {
+			select {
+			case <-stopResume:
+				return
+			default:
+			}
 			c, res, err := dial(t, in, token, after, nil)
 			if err != nil {
 				t.Errorf("resume dial after=%d: %v (%s)", after, err, body(res))
 				return
 			}
 			for n := 10 + rng.IntN(200); n > 0; n-- {
-				m, err := readErr(c, 200*time.Millisecond)
+				m, err := readErr(c, 2*time.Second)
 				if err != nil {
 					break // nothing for a while: reconnect anyway
 				}
+				resumeMu.Lock()
 				resumed = append(resumed, m)
+				resumeMu.Unlock()
 				after = m.ID
 			}
 			c.Close()
-			select {
-			case <-stopResume:
-				return
-			default:
-			}
 		}
 	}()
 
@@ -126,6 +136,7 @@ func TestConcurrentWritersExactlyOnce(t *testing.T) {
 		want = append(want, keys...)
 	}
 	waitFor(t, 60*time.Second, fmt.Sprintf("%d events on the steady client", len(want)), func() bool { return steady.len() >= len(want) })
+	waitFor(t, 60*time.Second, fmt.Sprintf("%d events on the resuming client", len(want)), func() bool { return resumedLen() >= len(want) })
 	close(stopResume)
 	<-resumeDone
 	cancel()
@@ -169,24 +180,13 @@ func TestConcurrentWritersExactlyOnce(t *testing.T) {
 		}
 	}
 	check("steady client", steady.messages())
-	// The resuming client may not have caught up to the end; it must have a gap-free prefix.
-	if len(resumed) == 0 {
-		t.Fatal("resuming client received nothing")
-	}
-	if got := resumed[0].ID; got != start+1 {
-		t.Errorf("resuming client's first id = %d, want %d", got, start+1)
-	}
-	for i := 1; i < len(resumed); i++ {
-		if resumed[i].ID != resumed[i-1].ID+1 {
-			t.Fatalf("resuming client: id %d after %d; want no gap and no duplicate across reconnects", resumed[i].ID, resumed[i-1].ID)
-		}
-	}
+	check("resuming client", resumed)
 	var pending, numbered int
 	_ = db.QueryRowContext(context.Background(), "SELECT (SELECT count(*) FROM live_pending), (SELECT count(*) FROM live_seq)").Scan(&pending, &numbered)
 	if pending != 0 || numbered != len(want) {
 		t.Errorf("queue has %d entries and live_seq %d rows; want 0 and %d", pending, numbered, len(want))
 	}
-	t.Logf("%d committed events, %d messages to the resuming client", len(want), len(resumed))
+	t.Logf("%d committed events", len(want))
 }
 
 var errRollback = fmt.Errorf("deliberate rollback")
