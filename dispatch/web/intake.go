@@ -69,9 +69,10 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	// Message-IDs have no length limit: long ones are keyed by their digest.
+	// Message-IDs have no length limit and may carry any byte: long or odd ones are keyed
+	// by their digest.
 	key := msg.MessageID
-	if len(key) > 300 {
+	if len(key) > 300 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		sum := sha256.Sum256([]byte(key))
 		key = "sha256:" + hex.EncodeToString(sum[:])
 	}

@@ -282,8 +282,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 		f.DueBefore = t
 	}
 	if v := strings.TrimSpace(q.Get("q")); v != "" {
-		if len(v) > 200 || !utf8Valid(v) {
-			return dispatch.Invalid("q", "must be at most 200 bytes of text")
+		if len(v) > 200 || !utf8Valid(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return dispatch.Invalid("q", "must be at most 200 bytes of text without control characters")
 		}
 		f.Query = v
 	}

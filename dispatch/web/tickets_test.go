@@ -356,7 +356,7 @@ func TestListTickets(t *testing.T) {
 	}
 	for _, q := range []struct{ query, field string }{
 		{"status=lost", "status"}, {"kind=x", "kind"}, {"limit=101", "limit"}, {"limit=x", "limit"},
-		{"after=nonsense", "after"}, {"due_before=tomorrow", "due_before"}, {"area=sales", "area"},
+		{"after=nonsense", "after"}, {"q=a%00b", "q"}, {"due_before=tomorrow", "due_before"}, {"area=sales", "area"},
 	} {
 		res, b := do(t, "GET", base+"/api/tickets?"+q.query, tok, "")
 		if _, field := errorCode(t, b); res.StatusCode != 422 || field != q.field {
@@ -427,4 +427,40 @@ func BenchmarkCreateTicketHTTP(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reports/s")
+}
+
+// TestCreateTicketNever500 sends hostile values to every text field: each is refused with a
+// 4xx or stored, never an internal error.
+func TestCreateTicketNever500(t *testing.T) {
+	t.Parallel()
+	base, tok := deskServer(t)
+	nasty := []string{`\u0000`, `a\u0000b`, `\ud800`, `\u202e`, `🙂`, `' OR 1=1 --`, `\\`, `%_`, strings.Repeat("ñ", 400)}
+	fields := []struct{ old, tmpl string }{
+		{`"subject":"Sin internet"`, `"subject":"%s"`},
+		{`"description":"No tengo internet desde ayer."`, `"description":"%s"`},
+		{`"name":"María López"`, `"name":"%s"`},
+		{`"access_point":"AP-NORTE-3"`, `"access_point":"%s"`},
+		{`"line":"Av. Insurgentes Sur 100, CDMX"`, `"line":"%s"`},
+		{`"email":"maria@example.mx"`, `"email":"%s"`},
+		{`"phone":"044 55 1234 5678"`, `"phone":"%s"`},
+	}
+	for _, f := range fields {
+		for _, v := range nasty {
+			body := strings.Replace(faultBody, f.old, fmt.Sprintf(f.tmpl, v), 1)
+			res, b := do(t, "POST", base+"/api/tickets", tok, body)
+			if res.StatusCode != 201 && (res.StatusCode < 400 || res.StatusCode >= 500) {
+				t.Errorf("%s = %q: %d %s", f.old, v, res.StatusCode, b)
+			}
+		}
+	}
+	for _, q := range []string{"%00", "%27", "%5C", "%25", "%F0%9F%99%82", "%ED%A0%80"} {
+		if res, b := do(t, "GET", base+"/api/tickets?q="+q, tok, ""); res.StatusCode >= 500 {
+			t.Errorf("q=%s: %d %s", q, res.StatusCode, b)
+		}
+	}
+	for _, f := range []string{"R-2026-000001%00", "%27", "R-2026-0000001"} {
+		if res, b := do(t, "GET", base+"/api/tickets/"+f, tok, ""); res.StatusCode != 404 {
+			t.Errorf("GET %s: %d %s", f, res.StatusCode, b)
+		}
+	}
 }
