@@ -35,6 +35,7 @@ type WorkerOptions struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Events      EventLog // where sms.sent / sms.failed go (postgres.NewEvents() by default)
+	Metrics     *Metrics // nil: none
 }
 
 // Worker sends the outbox: it claims due rows with FOR UPDATE SKIP LOCKED, marks them
@@ -260,6 +261,7 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 			}
 			if found != nil {
 				w.opt.Log.Info("notify: reconciled an earlier attempt; not sending again", "outbox_id", r.ID, "sid", found.SID)
+				w.opt.Metrics.countReconciled()
 				return &sentItem{r, Result{SID: found.SID, Status: found.Status, Sender: "twilio"}}, nil
 			}
 		}
@@ -270,7 +272,9 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 	if ctx.Err() != nil {
 		return nil, w.release(rctx, r)
 	}
+	began := time.Now()
 	res, err := w.sender.Send(ctx, Message{ID: r.ID, To: r.ToPhone, Body: r.Body})
+	w.opt.Metrics.observeSend(time.Since(began))
 	if err != nil {
 		var se *SendError
 		if !errors.As(err, &se) {
@@ -340,7 +344,9 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 		statuses[i], ranks[i], senders[i] = it.res.Status, int64(statusRank(it.res.Status)), it.res.Sender
 		byID[it.row.ID] = it
 	}
-	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	var recorded []sentItem
+	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		recorded = recorded[:0]
 		var done []struct {
 			ID           int64 `bun:"id"`
 			HasCallbacks bool  `bun:"has_callbacks"`
@@ -364,6 +370,7 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 		}
 		for _, d := range done {
 			it := byID[d.ID]
+			recorded = append(recorded, it)
 			if err := w.opt.Events.Append(ctx, tx, &dispatch.Event{
 				Type: "sms.sent", At: now, Channel: "sms", ReportID: it.row.ReportID, VisitID: it.row.VisitID,
 			}, map[string]any{"outbox_id": it.row.ID, "kind": it.row.Kind, "sid": it.res.SID}); err != nil {
@@ -385,6 +392,12 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 		}
 		return nil
 	})
+	if err == nil {
+		for _, it := range recorded {
+			w.opt.Metrics.countSent(it.res.Sender, 1)
+		}
+	}
+	return err
 }
 
 // release puts back a row claimed but not attempted (the worker is stopping).
@@ -402,6 +415,7 @@ func (w *Worker) retry(ctx context.Context, r claimed, se *SendError) error {
 	}
 	now := w.opt.Now().UTC()
 	next := now.Add(w.backoff(r.Attempts))
+	w.opt.Metrics.countRetry()
 	w.opt.Log.Info("notify: send failed; will retry", "outbox_id", r.ID, "attempt", r.Attempts, "at", next, "err", se)
 	_, err := w.db.ExecContext(ctx, `
 		UPDATE sms_outbox SET state = 'pending', send_after = ?, last_error = ?, error_code = NULLIF(?, 0),
@@ -427,6 +441,7 @@ func (w *Worker) finish(ctx context.Context, r claimed, state string, se *SendEr
 		if n, _ := out.RowsAffected(); n == 0 {
 			return nil
 		}
+		w.opt.Metrics.countEnded(state, se.Code)
 		if se.Code == 21610 {
 			if err := setConsent(ctx, tx, r.ToPhone, true, now, "twilio", "error 21610"); err != nil {
 				return err

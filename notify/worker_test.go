@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 	"go.uber.org/goleak"
 
@@ -91,8 +92,25 @@ func TestWorkerSendsAndClassifiesFailures(t *testing.T) {
 
 	opt := fastOptions()
 	opt.Events = events
+	reg := prometheus.NewRegistry()
+	opt.Metrics = notify.NewMetrics(reg)
 	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), opt))
 	rows := waitFinal(t, db, 4)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				counts[f.GetName()] += c.GetValue()
+			}
+		}
+	}
+	if counts["despacho_sms_sent_total"] != 1 || counts["despacho_sms_failed_total"] != 3 {
+		t.Errorf("metrics = %v; want 1 sent and 3 failed", counts)
+	}
 
 	got := map[string]outboxRow{}
 	for _, r := range rows {
