@@ -51,7 +51,10 @@
 // and the threads behind adopt the best plan (lowest cost, ties to the
 // lowest thread). A run whose planned work completes is therefore
 // reproducible; a deadline or cancelled ctx stops early with the best plan
-// so far.
+// so far. With Options.Clock set, a search that falls behind its plan (a
+// busy machine) cools on elapsed time instead, so it still ends greedy at
+// the deadline; local search (2-opt*, relocate) polishes the best plan at
+// every meeting point without disturbing the annealing.
 //
 // # Incremental operations
 //

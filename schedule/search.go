@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"time"
 )
 
 // sol is a complete assignment: one route per vehicle.
@@ -89,6 +90,7 @@ type worker struct {
 	seen      []bool // route ruined this iteration
 	blinkRate float64
 	blinkLeft int
+	timeFrac  float64 // share of the time to the deadline gone, with a clock
 	tmp       []route // scratch for local search
 	order     []int32
 	sortKey   []float64
@@ -275,14 +277,22 @@ func (w *worker) sortOrder() {
 
 // schedule holds the annealing parameters.
 type schedule struct {
+	// clock, when set, lets a starved search cool on time: start and span
+	// are the search's start and its time to the deadline.
+	clock func() time.Time
+	start time.Time
+	span  time.Duration
+
 	t0, tf     float64
 	plan       int64 // work units the temperature is spread over
 	avgRemoved float64
 	maxLen     int
 }
 
-func (sc schedule) temp(work int64) float64 {
-	f := float64(work) / float64(sc.plan)
+// temp is the temperature after work units, or later when the clock says
+// the time is further along than the work (a starved machine).
+func (sc schedule) temp(work int64, timeFrac float64) float64 {
+	f := max(float64(work)/float64(sc.plan), timeFrac)
 	if f > 1 {
 		f = 1
 	}
@@ -305,7 +315,7 @@ func (w *worker) step(sc schedule) {
 		accept = true
 	case c.unw > cur.unw:
 	default:
-		t := sc.temp(w.work)
+		t := sc.temp(w.work, w.timeFrac)
 		accept = c.cost < cur.cost-t*math.Log(w.rng.Float64())
 	}
 	if accept {
@@ -320,8 +330,13 @@ func (w *worker) step(sc schedule) {
 // it returns false when it stopped because of ctx.
 func (w *worker) run(ctx context.Context, sc schedule, target int64) bool {
 	for i := 0; w.work < target; i++ {
-		if i&15 == 0 && ctx.Err() != nil {
-			return false
+		if i&15 == 0 {
+			if ctx.Err() != nil {
+				return false
+			}
+			if sc.clock != nil {
+				w.timeFrac = float64(sc.clock().Sub(sc.start)) / float64(sc.span)
+			}
 		}
 		w.step(sc)
 	}

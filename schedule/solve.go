@@ -26,6 +26,12 @@ type Options struct {
 	Seed uint64
 	// Threads is the number of parallel searches; 0 means GOMAXPROCS.
 	Threads int
+	// Clock, when set (e.g. time.Now), lets a search that falls behind its
+	// work plan — a busy machine — cool down on time instead, so that it
+	// still ends greedy at the deadline. Results then depend on timing
+	// whenever the machine is slower than planned; nil keeps the search a
+	// pure function of the work done.
+	Clock func() time.Time
 }
 
 // workRate is the calibrated work one thread does per second on a current
@@ -104,6 +110,13 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	sc := schedule{t0: 3 * avg, tf: 0.003 * avg, plan: plan, avgRemoved: 10, maxLen: 10}
 	if n := len(in.active); float64(n) < 2*sc.avgRemoved {
 		sc.avgRemoved = math.Max(1, float64(n)/2)
+	}
+	if dl, ok := ctx.Deadline(); ok && opt.Clock != nil {
+		sc.clock, sc.start = opt.Clock, opt.Clock()
+		sc.span = dl.Sub(sc.start)
+		if sc.span <= 0 {
+			sc.clock = nil
+		}
 	}
 	ws := make([]*worker, threads)
 	for t := range ws {

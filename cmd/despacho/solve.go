@@ -79,7 +79,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
 		return 2
 	}
-	res, err := in.Solve(ctx, schedule.Options{TimeLimit: *limit, Seed: *seed, Threads: *threads})
+	res, err := in.Solve(ctx, schedule.Options{TimeLimit: *limit, Seed: *seed, Threads: *threads, Clock: time.Now})
 	if err != nil {
 		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
 		return 1

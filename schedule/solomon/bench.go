@@ -75,7 +75,8 @@ type BenchOptions struct {
 	TimeLimit time.Duration
 	Seed      uint64
 	Threads   int
-	// Now reads the clock for the Seconds column (the package reads none).
+	// Now reads the clock for the Seconds column and lets a starved search
+	// cool on time (see schedule.Options.Clock); the package reads none.
 	Now func() time.Time
 	// Progress, when set, is called after each instance.
 	Progress func(Row)
@@ -120,7 +121,7 @@ func Bench(ctx context.Context, o BenchOptions) ([]Row, error) {
 		}
 		row := Row{Instance: name, Class: Class(name), BKS: b}
 		start := now()
-		res, err := solveFile(ctx, path, schedule.Options{TimeLimit: o.TimeLimit, Seed: o.Seed, Threads: o.Threads})
+		res, err := solveFile(ctx, path, schedule.Options{TimeLimit: o.TimeLimit, Seed: o.Seed, Threads: o.Threads, Clock: o.Now})
 		row.Seconds = now().Sub(start).Seconds()
 		if err != nil {
 			row.Err = err.Error()
