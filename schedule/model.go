@@ -14,9 +14,9 @@ type Location struct {
 	Lat, Lon float64
 }
 
-// Window is a half-open span of time [Start, End]. For a visit it bounds the
-// moment service starts (arrival or, after waiting, the start of work); End is
-// inclusive.
+// Window is a closed span of time [Start, End]. For a visit it bounds the
+// moment service starts: the technician may arrive earlier and wait, but
+// starts work no later than End.
 type Window struct {
 	Start, End time.Time
 }
@@ -31,7 +31,7 @@ type Shift struct {
 	Break *Break
 }
 
-// Break is an unpaid pause of Duration that must start at or after Earliest
+// Break is a pause of Duration that must start at or after Earliest
 // and end at or before Latest (e.g. 30 min within 13:00–15:00).
 type Break struct {
 	Earliest, Latest time.Time
@@ -152,6 +152,7 @@ const (
 
 var reasonText = [...]string{"no room", "no skill match", "no shift", "window cannot be met", "over capacity", "bad pin"}
 
+// String returns the reason in words, as a dispatcher would read it.
 func (r Reason) String() string {
 	if int(r) < len(reasonText) {
 		return reasonText[r]

@@ -42,6 +42,7 @@ type Error struct {
 	Msg      string
 }
 
+// Error formats as "line N: …" or "customer N: …", on one line.
 func (e *Error) Error() string {
 	switch {
 	case e.Line > 0:
