@@ -35,7 +35,7 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(` + jsString(sel) + `)||{}).textContent||"(none)"`))
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).textContent||"(none)"`))
 			t.Fatalf("%s: got %q, want it to contain %q (%v)", sel, got, want, err)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -151,4 +151,43 @@ func TestBrowserPublicReportAndStatus(t *testing.T) {
 	// A wrong code is told in the page's language, beside nothing: at the top of the form.
 	do(t, ctx, chromedp.Navigate(e.URL+"/estado/"+folio+"?code=000000&lang=en"))
 	waitText(t, ctx, "#lookup .form-error", "The folio or the code do not match")
+}
+
+// businessMorning is 08:00 of today in Mexico City: the server's fixed clock in the
+// end-to-end test, so that the day has windows left whatever time the test runs, and the
+// browser's "today" is the server's.
+func businessMorning(t *testing.T) time.Time {
+	t.Helper()
+	loc, err := time.LoadLocation("America/Mexico_City")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := time.Now().In(loc)
+	return time.Date(n.Year(), n.Month(), n.Day(), 8, 0, 0, 0, loc)
+}
+
+func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(base+"/login?next="+next),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	)
+}
+
+// pollTrue waits until the expression is true.
+func pollTrue(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still false after 15 s: %s (%v)", strings.TrimSpace(js), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/live"
 	"despacho/dispatch/postgres"
 	"despacho/dispatch/web"
 )
@@ -167,12 +168,69 @@ type env struct {
 	Users *postgres.Users
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
+
+// newEnvAt starts the server with the clock now (nil: time.Now). Until the server registers
+// GET /ws itself, the live hub is mounted beside it here, authenticating by the session
+// cookie as the server does, so that the pages' live updates are tested end to end.
+func newEnvAt(t *testing.T, now func() time.Time) *env {
 	t.Helper()
 	db := dispatchtest.DB(t)
-	ts := httptest.NewServer(web.New(web.Config{DB: db}))
+	if now == nil {
+		now = time.Now
+	}
+	srv := web.New(web.Config{DB: db, Now: now})
+	users := postgres.NewUsers(db)
+	var h http.Handler = srv
+	has := map[string]bool{}
+	for _, r := range srv.Routes() {
+		has[r.Method+" "+r.Pattern] = true
+	}
+	if !has["GET /ws"] {
+		techs := postgres.NewTechnicians(db, nil)
+		reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
+		hub := live.New(db, live.Options{
+			UserOf: func(r *http.Request) *dispatch.User {
+				c, err := r.Cookie(web.SessionCookie)
+				if err != nil {
+					return nil
+				}
+				u, _ := users.SessionUser(r.Context(), c.Value, now())
+				return u
+			},
+			TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
+				tech, err := techs.ByUser(ctx, userID)
+				if err != nil {
+					return 0, err
+				}
+				return tech.ID, nil
+			},
+			FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
+				d, err := reports.Get(ctx, folio)
+				if err != nil {
+					return 0, err
+				}
+				if !d.Report.CheckAccessCode(code) {
+					return 0, dispatch.NotFound("folio")
+				}
+				return d.Report.ID, nil
+			},
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = hub.Run(ctx) }()
+		t.Cleanup(func() { cancel(); hub.Close(); <-done })
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /ws", hub.ServeWS)
+		if !has["GET /public/reports/{folio}/live"] {
+			mux.HandleFunc("GET /public/reports/{folio}/live", hub.ServePublic)
+		}
+		mux.Handle("/", srv)
+		h = mux
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &env{URL: ts.URL, DB: db, Users: postgres.NewUsers(db)}
+	return &env{URL: ts.URL, DB: db, Users: users}
 }
 
 const password = "contraseña-segura"

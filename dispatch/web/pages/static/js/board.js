@@ -118,8 +118,8 @@ function place(container) {
 function render() {
   const b = dayBounds();
   const ticks = [];
-  for (let hr = FIRST_HOUR; hr <= LAST_HOUR; hr += 2) {
-    const s = h('span', {}, String(hr).padStart(2, '0') + ':00');
+  for (let hr = FIRST_HOUR; hr < LAST_HOUR; hr += 1) {
+    const s = h('span', { class: hr % 2 ? 'odd' : '' }, String(hr).padStart(2, '0') + ':00');
     s.dataset.left = (((hr - FIRST_HOUR) / (LAST_HOUR - FIRST_HOUR)) * 100).toFixed(2);
     s.dataset.width = '0';
     ticks.push(s);

@@ -1,0 +1,89 @@
+package pages_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"despacho/dispatch"
+)
+
+// offline cuts the tab's network (and tells the page, as a phone losing signal does) or
+// gives it back.
+func offline(off bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{Offline: off, DownloadThroughput: -1, UploadThroughput: -1}},
+		})
+		if err != nil {
+			return err
+		}
+		_, err = cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: off, DownloadThroughput: -1, UploadThroughput: -1})
+		return err
+	})
+}
+
+// bookedVisit files a report by phone with coordinates, creates its visit and books the first
+// window the plan offers; it returns the folio and the visit's id.
+func bookedVisit(t *testing.T, e *env, tok, day, description string) (string, int64) {
+	t.Helper()
+	var tk struct{ Folio string }
+	call(t, e, tok, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa Pérez","phone":"5511112222"},"address":{"line":"Calle 5 #10","lat":19.44,"lon":-99.14},"description":`+strconv.Quote(description)+`}`, 201, &tk)
+	var v struct{ ID int64 }
+	call(t, e, tok, "POST", "/api/tickets/"+tk.Folio+"/visits", `{"duration_min":60,"skills":["fiber"]}`, 201, &v)
+	id := strconv.FormatInt(v.ID, 10)
+	var sl struct{ Slots []struct{ Start, End string } }
+	call(t, e, tok, "GET", "/api/visits/"+id+"/slots?from="+day+"&days=1", "", 200, &sl)
+	if len(sl.Slots) == 0 {
+		t.Fatalf("no slots on %s", day)
+	}
+	call(t, e, tok, "POST", "/api/visits/"+id+"/book", `{"start":"`+sl.Slots[0].Start+`","end":"`+sl.Slots[0].End+`"}`, 200, nil)
+	return tk.Folio, v.ID
+}
+
+// TestBrowserTechnicianOffline: a step taken without signal is kept, the page says so, and
+// it reaches the server once the signal returns.
+func TestBrowserTechnicianOffline(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	e := newEnvAt(t, func() time.Time { return morning })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sin señal "+hostile)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(360, 740))
+	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
+	waitText(t, ctx, "#route", folio)
+	shot(t, ctx, "tech-360")
+	do(t, ctx, offline(true))
+	waitText(t, ctx, "#conn", "Sin conexión")
+	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'En camino'); if (!b) return false; b.click(); return true; })()`)
+	waitText(t, ctx, "#pending", "1 acciones pendientes")
+	waitText(t, ctx, "#route .badge", "En camino") // shown at once, sent later
+	var v struct{ Status string }
+	call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)
+	if v.Status == "en_route" {
+		t.Fatal("the step reached the server while offline")
+	}
+	// A reload while offline still shows the route and the pending step.
+	do(t, ctx, offline(false))
+	deadline := time.Now().Add(20 * time.Second)
+	for v.Status != "en_route" {
+		if time.Now().After(deadline) {
+			t.Fatalf("visit status = %q after the signal returned, want en_route", v.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)
+	}
+	pollTrue(t, ctx, `localStorage.getItem('despacho.tech.queue.' + document.getElementById('tech').dataset.tech) === '[]'`)
+	pollTrue(t, ctx, `document.getElementById('pending').hidden`)
+	notPwned(t, ctx)
+}
