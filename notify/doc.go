@@ -34,14 +34,14 @@
 //     treats it as ambiguous.
 //
 // Before sending an ambiguous row again, the worker reconciles: it lists the account's
-// messages to that number since the first ambiguous attempt (twilio-go ListMessage with To
-// and DateSent>) and looks for one with the same body whose SID no outbox row holds yet.
-// If found, that SID is recorded and nothing is sent; otherwise the text is sent again.
+// messages to that number (twilio-go ListMessage with To, newest first) created since the
+// first ambiguous attempt, and looks for one with the same body (allowing for Twilio's
+// smart encoding) whose SID no outbox row holds yet. If found, that SID is recorded and
+// nothing is sent; otherwise the text is sent again. DateSent> is not used as the filter:
+// a message still queued at Twilio has no date_sent, and the filter has day granularity.
 // A crash before the "sending" commit leaves the row "pending" and untouched: it is simply
 // sent later. So every notification reaches Twilio at least once, and a second request is
-// made only when Twilio's own list shows the first never arrived. (Twilio's DateSent
-// filter has day granularity on some accounts and a queued message has no date_sent yet;
-// the body match and the unused-SID rule keep a wider window safe.)
+// made only when Twilio's own list shows the first did not arrive.
 //
 // Opt-outs are checked when a text is queued and again when it is claimed (sms_consent,
 // fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out).

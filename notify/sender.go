@@ -162,13 +162,17 @@ func (t *Twilio) Send(ctx context.Context, m Message) (Result, error) {
 	return r, nil
 }
 
-// Sent lists the messages Twilio accepted for to since the given time.
+// Sent lists the messages Twilio accepted for to since the given time, newest first.
+//
+// It asks for the newest 100 messages to that number and filters on date_created itself
+// rather than passing DateSent>: a message still queued at Twilio (a Messaging Service
+// holds messages back to respect its rate) has no date_sent yet, and the DateSent filter
+// has day granularity, so the filter could hide exactly the message we look for.
 func (t *Twilio) Sent(ctx context.Context, to string, since time.Time) ([]Sent, error) {
 	p := &twapi.ListMessageParams{}
 	p.SetTo(to)
-	p.SetDateSentAfter(since.UTC())
 	p.SetPageSize(100)
-	p.SetLimit(1000)
+	p.SetLimit(100)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -178,6 +182,9 @@ func (t *Twilio) Sent(ctx context.Context, to string, since time.Time) ([]Sent, 
 	}
 	out := make([]Sent, 0, len(list))
 	for _, m := range list {
+		if created, err := time.Parse(time.RFC1123Z, deref(m.DateCreated)); err == nil && created.Before(since) {
+			continue
+		}
 		out = append(out, Sent{SID: deref(m.Sid), To: deref(m.To), Body: deref(m.Body), Status: deref(m.Status)})
 	}
 	return out, nil

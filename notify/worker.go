@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -238,6 +239,12 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 	return len(rows), nil
 }
 
+// sameBody compares a body Twilio stored with ours, allowing for Twilio's smart encoding
+// (which spells some characters in GSM-7) and trimmed spaces.
+func sameBody(theirs, ours string) bool {
+	return strings.TrimSpace(plain.Replace(theirs)) == strings.TrimSpace(plain.Replace(ours))
+}
+
 // sentItem is a claimed row and the provider's answer, waiting to be recorded.
 type sentItem struct {
 	row claimed
@@ -303,7 +310,7 @@ func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sen
 	var cands []Sent
 	var sids []string
 	for _, m := range list {
-		if m.Body == r.Body && m.SID != "" {
+		if sameBody(m.Body, r.Body) && m.SID != "" {
 			cands = append(cands, m)
 			sids = append(sids, m.SID)
 		}
