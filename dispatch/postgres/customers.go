@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/uptrace/bun"
 
@@ -51,35 +52,46 @@ func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispa
 }
 
 // matchCustomer finds the customer c describes — by phone, else by e-mail — or creates it,
-// inside tx, and replaces *c with the stored row. When staff give it (trusted), an access
-// point and plan price fill in or update the stored ones, and a phone or e-mail the stored
-// customer lacks is added; a public form never changes a stored customer.
-func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool) error {
-	// One round trip: the customer with the phone, else the first with the e-mail.
-	var rows []customerRow
-	err := tx.NewRaw(`SELECT * FROM (
-			SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?
-			UNION ALL
-			(SELECT c.*, 1 FROM customers AS c WHERE ? <> '' AND lower(c.email) = ? ORDER BY c.id LIMIT 1)
-		) AS m ORDER BY pref LIMIT 1`, c.Phone, c.Email, c.Email).Scan(ctx, &rows)
+// inside tx, replaces *c with the stored row, and draws the report's folio number for year
+// in the same round trip. When staff give it (trusted), an access point and plan price fill
+// in or update the stored ones, and a phone or e-mail the stored customer lacks is added; a
+// public form never changes a stored customer.
+func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int) (folioN int64, err error) {
+	// One statement: the customer with the phone, else the first with the e-mail, else a
+	// new one (a concurrent report for the same new phone waits on the insert and then
+	// gets the same row), and the folio number.
+	var rows []struct {
+		customerRow
+		Made   bool  `bun:"made"`
+		FolioN int64 `bun:"folio_n"`
+	}
+	err = tx.NewRaw(`WITH found AS (
+			SELECT * FROM (
+				SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?0
+				UNION ALL
+				(SELECT c.*, 1 FROM customers AS c WHERE ?1 <> '' AND lower(c.email) = ?1 ORDER BY c.id LIMIT 1)
+			) AS m ORDER BY pref LIMIT 1
+		), made AS (
+			INSERT INTO customers (name, phone, email, language, sms_opt_out, access_point, plan_price)
+			SELECT ?2, NULLIF(?0, ''), NULLIF(?1, ''), ?3, false, NULLIF(?4, ''), ?5
+			WHERE NOT EXISTS (SELECT 1 FROM found)
+			ON CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone
+			RETURNING *, 2 AS pref
+		)
+		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6) AS folio_n
+		FROM (SELECT * FROM found UNION ALL SELECT * FROM made) AS x`,
+		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year).Scan(ctx, &rows)
 	if err != nil {
-		return Wrap(err)
+		return 0, Wrap(err)
 	}
-	var found *dispatch.Customer
-	if len(rows) == 1 {
-		found = &rows[0].Customer
+	if len(rows) != 1 {
+		return 0, fmt.Errorf("customer match returned %d rows", len(rows))
 	}
-	if found == nil {
-		row := &customerRow{Customer: *c}
-		// A concurrent report for the same new phone waits here and then gets the same row.
-		err := tx.NewInsert().Model(row).ExcludeColumn("id", "created_at").
-			On("CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone").
-			Returning("*").Scan(ctx)
-		if err != nil {
-			return Wrap(err)
-		}
-		*c = row.Customer
-		return nil
+	found := &rows[0].Customer
+	folioN = rows[0].FolioN
+	if rows[0].Made {
+		*c = *found
+		return folioN, nil
 	}
 	if trusted {
 		q := tx.NewUpdate().Table("customers").Where("id = ?", found.ID)
@@ -87,7 +99,7 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 		if c.AccessPoint != "" && c.AccessPoint != found.AccessPoint {
 			q, changed = q.Set("access_point = ?", c.AccessPoint), true
 		}
-		if c.PlanPrice != nil {
+		if c.PlanPrice != nil && (found.PlanPrice == nil || *found.PlanPrice != *c.PlanPrice) {
 			q, changed = q.Set("plan_price = ?", *c.PlanPrice), true
 		}
 		if c.Email != "" && found.Email == "" {
@@ -100,15 +112,15 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			row := &customerRow{}
 			if err := q.Returning("*").Scan(ctx, row); err != nil {
 				if IsUniqueViolation(err) {
-					return dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
+					return 0, dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
 				}
-				return Wrap(err)
+				return 0, Wrap(err)
 			}
 			found = &row.Customer
 		}
 	}
 	*c = *found
-	return nil
+	return folioN, nil
 }
 
 // addLocation stores l for customerID inside tx, or reuses the customer's location with the

@@ -99,7 +99,11 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		}
 		r := *nr.Report
 		c := *nr.Customer
-		if err := matchCustomer(ctx, tx, &c, opts.Trusted); err != nil {
+		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
+		// City belongs to that year, whatever UTC says.
+		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
+		n, err := matchCustomer(ctx, tx, &c, opts.Trusted, year)
+		if err != nil {
 			return err
 		}
 		r.CustomerID = c.ID
@@ -118,13 +122,6 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 			r.Pauses = []dispatch.Pause{}
 		}
 		r.ComputeSLA(s.sla)
-		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
-		// City belongs to that year, whatever UTC says.
-		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
-		var n int64
-		if err := tx.NewRaw(`SELECT next_report_folio(?)`, year).Scan(ctx, &n); err != nil {
-			return Wrap(err)
-		}
 		r.Folio = dispatch.FormatFolio(year, n)
 		code := dispatch.NewAccessCode()
 		r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
