@@ -72,7 +72,8 @@ type Created struct {
 
 // CreateOptions are the optional parts of Create.
 type CreateOptions struct {
-	// Key makes the creation idempotent; Answer then gives what to store for it.
+	// Key makes the creation idempotent; Answer then gives what to store for it (default:
+	// 201 and {"folio"}).
 	Key    *IdempotencyKey
 	Answer func(*Created) (status int, body any)
 	// Trusted lets the input update the stored customer (staff input); the public form may not.
@@ -140,8 +141,11 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 			return err
 		}
 		out = &Created{Report: &r, Customer: &c, Location: loc, AccessCode: code}
-		if opts.Key != nil && opts.Answer != nil {
-			status, body := opts.Answer(out)
+		if opts.Key != nil {
+			status, body := 201, any(map[string]string{"folio": r.Folio})
+			if opts.Answer != nil {
+				status, body = opts.Answer(out)
+			}
 			b, err := json.Marshal(body)
 			if err != nil {
 				return err
