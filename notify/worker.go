@@ -29,7 +29,7 @@ type WorkerOptions struct {
 	Batch       int           // rows claimed per transaction when unthrottled (10)
 	Rate        float64       // messages per second for this sender; 0 = unlimited
 	Poll        time.Duration // look for due rows at least this often (1s)
-	Lease       time.Duration // a row left "sending" this long belonged to a dead worker (2m); keep it well above the sender's timeout
+	Lease       time.Duration // a row left "sending" this long belonged to a dead worker (2m); must exceed twice the sender's timeout
 	BackoffBase time.Duration // first retry delay (2s), doubled per attempt, with jitter
 	BackoffMax  time.Duration // longest retry delay (10m)
 	MaxAttempts int           // attempts before a transient failure becomes final (20)
@@ -217,8 +217,17 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, postgres.Wrap(err)
 	}
+	claimedAt := time.Now()
 	var done []sentItem
 	for _, r := range rows {
+		if time.Since(claimedAt) > w.opt.Lease/2 {
+			// A slow provider: give the rest back rather than let the lease run out under
+			// us (another worker would then reconcile rows we are still sending).
+			if err := w.release(context.WithoutCancel(ctx), r); err != nil {
+				w.opt.Log.Warn("notify: releasing a claimed row failed", "outbox_id", r.ID, "err", err)
+			}
+			continue
+		}
 		item, err := w.process(ctx, r)
 		if err != nil {
 			// The row stays "sending" and is picked up again after the lease.
