@@ -9,8 +9,9 @@
 // text is queued if and only if the change that causes it commits. Each row has a unique
 // dedupe_key (folio:REPORT, booked:VISIT:WINDOW, reminder:VISIT:WINDOW, outcome:REPORT:…,
 // or the event id), so no event, and no outcome told twice, can produce two texts. The
-// day-before reminder is a row whose send_after lies in the future; a re-booking or
-// cancellation cancels it. The insert also queues a NOTIFY on Channel, which wakes the
+// day-before reminder is a row whose send_after lies in the future (no timer per visit:
+// the workers pick due rows) and whose expires_at is the window's start; a re-booking,
+// cancellation or completion of the visit cancels it. The insert also queues a NOTIFY on Channel, which wakes the
 // workers at commit; they poll as well, because notifications are only hints.
 //
 // # Sending: no loss, no double
@@ -19,9 +20,10 @@
 // transaction, marks them "sending" with attempt_at and attempts+1, and commits, before it
 // calls Twilio. Then:
 //
-//   - Twilio answers with a SID: the row becomes "sent" with the SID, in a transaction that
-//     also writes sms.sent. The update is fenced on (state, attempts), so a worker whose
-//     lease was taken over cannot overwrite the new owner's outcome.
+//   - Twilio answers with a SID: the row becomes "sent" with the SID and an sms.sent event
+//     is written; the answers of one claimed batch are recorded in one transaction. The
+//     update is fenced on (state, attempts), so a worker whose lease was taken over cannot
+//     overwrite the new owner's outcome.
 //   - Twilio refuses the message for good (4xx such as 21211, 21610, 21408, 21614): the row
 //     becomes "failed" and sms.failed goes on the report's timeline (21610 also records an
 //     opt-out).
@@ -29,9 +31,10 @@
 //   - 5xx, a timeout or a network error: Twilio may have created the message. The row goes
 //     back to "pending" with backoff and ambiguous=true.
 //   - The worker dies (kill -9, power loss) anywhere after the "sending" commit: the row
-//     stays "sending"; once attempt_at is older than the lease (longer than the HTTP
-//     timeout, so its owner cannot still be waiting for Twilio), any worker claims it and
-//     treats it as ambiguous.
+//     stays "sending"; once attempt_at is older than the lease, any worker claims it and
+//     treats it as ambiguous. The lease exceeds twice the HTTP timeout, and a worker hands
+//     back the unsent rest of a batch once half the lease has passed, so a live owner is
+//     never still talking to Twilio about a row another worker has taken.
 //
 // Before sending an ambiguous row again, the worker reconciles: it lists the account's
 // messages to that number (twilio-go ListMessage with To, newest first) created since the
