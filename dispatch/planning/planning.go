@@ -10,8 +10,10 @@ package planning
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -456,4 +458,55 @@ func Diff(before, after map[int64]Assignment) (changes []Change, moved int) {
 // every promised window holds, and the result is never worse than cur.
 func Improve(ctx context.Context, cur *schedule.Plan, opt schedule.Options) (*schedule.Plan, error) {
 	return schedule.Reoptimize(ctx, cur, opt)
+}
+
+// Fingerprint sums up, as of now, everything of st that decides the plan Current builds:
+// the technicians (id, version, active), the exceptions, and the visits' ids, statuses,
+// technicians, positions, pins, promised windows and live holds. Two states with the same
+// fingerprint give the same plan, so a plan can be reused while the fingerprint holds.
+func Fingerprint(st State, now time.Time) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	put := func(xs ...int64) {
+		for _, x := range xs {
+			binary.LittleEndian.PutUint64(b[:], uint64(x))
+			h.Write(b[:])
+		}
+	}
+	micro := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMicro()
+	}
+	put(int64(len(st.Technicians)))
+	for _, t := range st.Technicians {
+		put(t.ID, int64(t.Version), boolInt(t.Active))
+	}
+	put(int64(len(st.Exceptions)))
+	for _, e := range st.Exceptions {
+		put(e.ID, micro(e.Start), micro(e.End))
+	}
+	vs := slices.Clone(st.Visits)
+	slices.SortFunc(vs, func(a, b *dispatch.Visit) int { return cmp.Compare(a.ID, b.ID) })
+	put(int64(len(vs)))
+	for _, v := range vs {
+		h.Write([]byte(v.Status))
+		put(v.ID, v.TechnicianID, int64(v.RoutePosition), boolInt(v.Pinned),
+			int64(v.DurationMin), int64(v.Priority))
+		if v.Window != nil {
+			put(micro(v.Window.Start), micro(v.Window.End))
+		}
+		if v.HeldAt(now) {
+			put(micro(v.Hold.Start), micro(v.Hold.End))
+		}
+	}
+	return h.Sum64()
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

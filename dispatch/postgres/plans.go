@@ -54,6 +54,56 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 	return st, nil
 }
 
+// currentPlan returns the plan of st on day, reusing the cached one when the state has not
+// changed since it was built.
+func (s *Visits) currentPlan(ctx context.Context, st planning.State, day, now time.Time) (*schedule.Plan, error) {
+	key := day.Format(time.DateOnly)
+	fp := planning.Fingerprint(st, now)
+	s.mu.Lock()
+	c, ok := s.plans[key]
+	s.mu.Unlock()
+	if ok && c.fp == fp {
+		return c.plan, nil
+	}
+	plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(key, fp, plan)
+	return plan, nil
+}
+
+func (s *Visits) remember(key string, fp uint64, plan *schedule.Plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.plans) >= 32 {
+		clear(s.plans)
+	}
+	s.plans[key] = cachedPlan{fp: fp, plan: plan}
+}
+
+// rememberPlaced caches the plan a committed placement made, under the fingerprint of the
+// state as it now stands in the database (the visit placed, the others' new places).
+func (s *Visits) rememberPlaced(v *dispatch.Visit, w dispatch.Span, p *placed, now time.Time) {
+	st := p.st
+	st.Visits = make([]*dispatch.Visit, 0, len(p.st.Visits)+1)
+	for _, o := range p.st.Visits {
+		if _, was := p.before[o.ID]; was {
+			c := *o
+			a := p.after[o.ID]
+			c.TechnicianID, c.RoutePosition = a.TechnicianID, a.Position
+			st.Visits = append(st.Visits, &c)
+			continue
+		}
+		st.Visits = append(st.Visits, o)
+	}
+	c := *v
+	c.Status, c.Window, c.Hold, c.HeldUntil, c.Pinned = dispatch.VisitBooked, &w, nil, time.Time{}, false
+	c.TechnicianID, c.RoutePosition = p.at.TechnicianID, p.at.Position
+	st.Visits = append(st.Visits, &c)
+	s.remember(s.cfg.Day(w.Start).Format(time.DateOnly), planning.Fingerprint(st, now), p.plan)
+}
+
 // stored returns the assignments the state's visits hold in the database.
 func (s *Visits) stored(st planning.State) map[int64]planning.Assignment {
 	out := map[int64]planning.Assignment{}
@@ -67,9 +117,12 @@ func (s *Visits) stored(st planning.State) map[int64]planning.Assignment {
 	return out
 }
 
+// sameAssignment compares at the database's precision (microseconds): the solver's
+// nanoseconds would make every stored visit look moved.
 func sameAssignment(a, b planning.Assignment) bool {
-	return a.TechnicianID == b.TechnicianID && a.Position == b.Position && a.Arrival.Equal(b.Arrival) &&
-		a.Start.Equal(b.Start) && a.End.Equal(b.End)
+	eq := func(x, y time.Time) bool { return x.Truncate(time.Microsecond).Equal(y.Truncate(time.Microsecond)) }
+	return a.TechnicianID == b.TechnicianID && a.Position == b.Position && eq(a.Arrival, b.Arrival) &&
+		eq(a.Start, b.Start) && eq(a.End, b.End)
 }
 
 // writeAssignment stores a visit's place in the plan; a change of technician bumps the
@@ -179,7 +232,7 @@ func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int,
 		if d == 0 && !qualified(st, v.Skills) {
 			return nil, noSkill(v.Skills)
 		}
-		plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+		plan, err := s.currentPlan(ctx, st, day, now)
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +257,7 @@ type placed struct {
 	before map[int64]planning.Assignment
 	after  map[int64]planning.Assignment
 	at     planning.Assignment
+	plan   *schedule.Plan
 }
 
 // place fits visit v into day's plan with window w (inside tx, the day locked): every
@@ -221,7 +275,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	if !qualified(st, v.Skills) {
 		return nil, noSkill(v.Skills)
 	}
-	plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+	plan, err := s.currentPlan(ctx, st, day, now)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +303,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	if !ok {
 		return nil, fmt.Errorf("inserted visit %d missing from the plan", v.ID)
 	}
-	return &placed{st: st, before: s.stored(st), after: after, at: at}, nil
+	return &placed{st: st, before: s.stored(st), after: after, at: at, plan: next}, nil
 }
 
 // commitPlace writes a placement: the visit's own row and the shifted others.
@@ -265,6 +319,7 @@ func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, 
 // longer be kept is a conflict (window_unavailable). Booking a booked visit again moves its
 // promise (visit.rescheduled).
 func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	var onCommit func()
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
@@ -276,15 +331,20 @@ func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dis
 		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
 			return err
 		}
-		return s.book(ctx, tx, v, w, actor, now)
+		return s.book(ctx, tx, v, w, actor, now, &onCommit)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
 	}
+	if onCommit != nil {
+		onCommit()
+	}
 	return s.Get(ctx, id)
 }
 
-func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, now time.Time) error {
+// book places v in window w and records it; it sets *onCommit to what to run once the
+// transaction has committed (caching the new plan).
+func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, now time.Time, onCommit *func()) error {
 	p, err := s.place(ctx, tx, v, &w, 0, false, now)
 	if err != nil {
 		return err
@@ -292,6 +352,8 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 	if err := s.commitPlace(ctx, tx, v, p); err != nil {
 		return err
 	}
+	pre := *v
+	*onCommit = func() { s.rememberPlaced(&pre, w, p, now) }
 	status := dispatch.VisitBooked
 	typ := "visit.booked"
 	if v.Status == dispatch.VisitBooked || v.Status == dispatch.VisitAssigned {
@@ -343,6 +405,7 @@ func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.T
 func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	day := s.cfg.Day(now)
 	w := dispatch.Span{Start: now.Truncate(time.Minute).Add(time.Minute), End: day.Add(s.cfg.Hours.Close)}
+	var onCommit func()
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
@@ -354,10 +417,13 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 		if !w.End.After(w.Start) || w.Start.Before(day.Add(s.cfg.Hours.Open)) {
 			return dispatch.Conflict("outside_hours", "today's business hours are over or not begun; book a window instead")
 		}
-		return s.book(ctx, tx, v, w, actor, now)
+		return s.book(ctx, tx, v, w, actor, now, &onCommit)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
+	}
+	if onCommit != nil {
+		onCommit()
 	}
 	return s.Get(ctx, id)
 }
@@ -550,6 +616,7 @@ type OptimizeResult struct {
 // less (or places more) and leaves out nothing the current plan has. Customers whose
 // technician changed get exactly one visit.rescheduled each; the day gets plan.optimized.
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
+	started := time.Now()
 	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := s.lockDay(ctx, tx, day); err != nil {
@@ -559,9 +626,15 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		if err != nil {
 			return err
 		}
-		cur, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
+		cur, err := s.currentPlan(ctx, st, day, now)
 		if err != nil {
 			return err
+		}
+		// The time limit bounds the whole re-plan: the search gets what loading and timing
+		// the day left of it, less a tenth kept for writing the result.
+		if opt.TimeLimit > 0 {
+			rest := opt.TimeLimit - time.Since(started) - opt.TimeLimit/10
+			opt.TimeLimit = max(rest, opt.TimeLimit/4)
 		}
 		next, err := planning.Improve(ctx, cur, opt)
 		if err != nil {
