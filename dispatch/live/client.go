@@ -328,8 +328,10 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 	}
 	win, err := readReplayWindow(ctx, h.db, after)
 	if err != nil {
-		h.log.Warn("live: replay window unavailable", "err", err)
-		c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
+		if ctx.Err() == nil {
+			h.log.Warn("live: replay window unavailable", "err", err)
+		}
+		c.closeUnavailable()
 		return false
 	}
 	if win.lost(after, h.opts.Now(), h.opts.MaxReplayAge) {
@@ -350,7 +352,7 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			if ctx.Err() == nil {
 				h.log.Warn("live: replay failed", "err", err)
 			}
-			c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
+			c.closeUnavailable()
 			return false
 		}
 		if len(rows) > 0 && rows[0].Seq > last+1 && last > 0 {
@@ -364,7 +366,10 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			if !h.sees(c.v, &it.ev) || !sub.matches(&it.ev) {
 				continue
 			}
-			if c.write(websocket.TextMessage, h.payload(c.v, it)) != nil {
+			if err := c.write(websocket.TextMessage, h.payload(c.v, it)); err != nil {
+				if errors.Is(err, errStopped) {
+					c.closeWith(c.stopCode, c.stopReason)
+				}
 				return false
 			}
 			h.m.fannedOut.Inc()
@@ -383,6 +388,16 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			// The pump is past us but the log holds nothing after last: deleted meanwhile.
 			return c.reload()
 		}
+	}
+}
+
+// closeUnavailable ends a replay that the database could not serve, or that Close cut short.
+func (c *client) closeUnavailable() {
+	select {
+	case <-c.stopped:
+		c.closeWith(c.stopCode, c.stopReason)
+	default:
+		c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
 	}
 }
 

@@ -85,10 +85,24 @@ func ParseClientMessage(b []byte) (ClientMessage, error) {
 	if m.Subscribe == nil {
 		return ClientMessage{}, dispatch.Malformed(`unknown message; expected {"subscribe": {...}}`)
 	}
+	m.Subscribe.normalize()
 	if err := m.Subscribe.validate(); err != nil {
 		return ClientMessage{}, err
 	}
 	return m, nil
+}
+
+// normalize makes empty lists nil: "no filter" has one representation.
+func (s *Subscription) normalize() {
+	if len(s.TechnicianIDs) == 0 {
+		s.TechnicianIDs = nil
+	}
+	if len(s.ReportIDs) == 0 {
+		s.ReportIDs = nil
+	}
+	if len(s.Types) == 0 {
+		s.Types = nil
+	}
 }
 
 func (s *Subscription) validate() error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
@@ -274,4 +275,31 @@ func TestSlowClientCutOff(t *testing.T) {
 			t.Fatalf("resumed message %d has id %d, want %d", i, m.ID, start+1+int64(i))
 		}
 	}
+}
+
+// TestCloseEndsEverything: Close (what serve calls at shutdown, since http.Server.Shutdown
+// leaves hijacked connections alone) says goodbye to every client with 1001, refuses new
+// ones, ends Run and leaves no goroutine behind.
+func TestCloseEndsEverything(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t, goleak.IgnoreCurrent()) })
+	db := dispatchtest.DB(t)
+	in := startInstance(t, db, live.Options{})
+	token, _ := signIn(t, in, "despacho@example.mx", dispatch.RoleDispatcher)
+	c1 := mustDial(t, in, token, -1)
+	c2 := mustDial(t, in, token, 0)
+	waitFor(t, 20*time.Second, "two clients", func() bool { return in.hub.Clients() == 2 })
+	in.hub.Close()
+	for _, c := range []*websocket.Conn{c1, c2} {
+		if _, err := readErr(c, 20*time.Second); !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Errorf("client at shutdown got %v, want close 1001", err)
+		}
+	}
+	if in.hub.Clients() != 0 || in.hub.Ready() {
+		t.Errorf("after Close: %d clients, ready %v; want 0, false", in.hub.Clients(), in.hub.Ready())
+	}
+	res := httpGet(t, wsURL(in, "/ws", url.Values{"token": {token}}), true)
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("connect after Close: %d, want 503", res.StatusCode)
+	}
+	errorCode(t, res)
 }
