@@ -1,0 +1,116 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/planning"
+	"despacho/dispatch/postgres"
+)
+
+// visitFixture is a database with one technician working Mondays 08–18 and n unscheduled
+// visits in Mexico City; now is 07:00 on Monday 2026-11-30.
+func visitFixture(tb testing.TB, n int) (*bun.DB, *postgres.Visits, *dispatch.Technician, []*dispatch.Visit, time.Time) {
+	tb.Helper()
+	ctx := context.Background()
+	db := dispatchtest.DB(tb)
+	events := postgres.NewEvents()
+	reports := postgres.NewReports(db, events, dispatch.SLA{})
+	visits := postgres.NewVisits(db, events, reports, planning.Config{})
+	zone := visits.Config().Zone
+	now := time.Date(2026, 11, 30, 7, 0, 0, 0, zone)
+	tech := &dispatch.Technician{Name: "Juan", Phone: "55 1234 5678", Skills: []string{"fiber"},
+		Home:   dispatch.LatLon{Lat: 19.43, Lon: -99.13},
+		Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}}}
+	if err := postgres.NewTechnicians(db, events).Create(ctx, tech, nil); err != nil {
+		tb.Fatal(err)
+	}
+	var vs []*dispatch.Visit
+	for i := range n {
+		c, _, err := reports.Create(ctx, newReport(tb, now, "fault", "55 3000 000"+string(rune('0'+i)), ""), postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		lat, lon := 19.40+0.01*float64(i), -99.16
+		v, err := visits.Create(ctx, c.Report.Folio, dispatch.NewVisit{DurationMin: 60, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, now)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	return db, visits, tech, vs, now
+}
+
+// TestVisitsNoOverlapInDatabase: whatever the application does, PostgreSQL refuses two live
+// visits of one technician at overlapping times (checked at commit).
+func TestVisitsNoOverlapInDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _, tech, vs, now := visitFixture(t, 2)
+	start := now.Add(3 * time.Hour)
+	err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i, v := range vs {
+			s := start.Add(time.Duration(i) * 30 * time.Minute)
+			if _, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'booked', technician_id = ?, planned_start = ?, planned_end = ?,
+				window_start = ?, window_end = ? WHERE id = ?`, tech.ID, s, s.Add(time.Hour), start, start.Add(2*time.Hour), v.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !postgres.IsExclusionViolation(err) {
+		t.Fatalf("overlapping visits committed: err = %v, want an exclusion violation", err)
+	}
+	// Back to back is fine, and a cancelled visit holds no time.
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i, v := range vs {
+			s := start.Add(time.Duration(i) * time.Hour)
+			if _, err := tx.ExecContext(ctx, `UPDATE visits SET status = 'booked', technician_id = ?, planned_start = ?, planned_end = ?,
+				window_start = ?, window_end = ? WHERE id = ?`, tech.ID, s, s.Add(time.Hour), start, start.Add(2*time.Hour), v.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("back-to-back visits: %v", err)
+	}
+}
+
+// TestPositionRaisesAtRisk: a technician far away makes his next visit's ETA pass the end
+// of its window: visit.at_risk, once.
+func TestPositionRaisesAtRisk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, visits, tech, vs, now := visitFixture(t, 1)
+	w := dispatch.Span{Start: now.Add(time.Hour), End: now.Add(3 * time.Hour)}
+	if _, err := visits.Book(ctx, vs[0].ID, w, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	at := now.Add(90 * time.Minute)
+	// 60 km away at 30 km/h: two hours, past the window's end at 10:00.
+	for range 2 {
+		if err := visits.UpdatePosition(ctx, tech.ID, dispatch.Position{Lat: 19.97, Lon: -99.16, At: at}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := visits.Get(ctx, vs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.AtRisk || !v.ETA.After(w.End) {
+		t.Errorf("visit at_risk %v eta %v, want at risk past %v", v.AtRisk, v.ETA, w.End)
+	}
+	var n int
+	if err := db.NewSelect().Table("events").Where("type = 'visit.at_risk' AND visit_id = ?", v.ID).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("visit.at_risk events = %d, want 1", n)
+	}
+}
