@@ -1,0 +1,8 @@
+//go:build !linux
+
+package schedule_test
+
+import "time"
+
+// threadCPU is unavailable here; CPU-time quantiles then read zero.
+func threadCPU() time.Duration { return 0 }
