@@ -19,7 +19,7 @@ import (
 func townPlan(b *testing.B, days, visits int, limit time.Duration) *schedule.Plan {
 	b.Helper()
 	p := town(42, 50, visits, days)
-	pl, err := schedule.Solve(context.Background(), p, schedule.Options{TimeLimit: limit, Seed: 1})
+	pl, err := schedule.Solve(context.Background(), p, schedule.Options{TimeLimit: limit, Seed: 1, Clock: time.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
