@@ -40,13 +40,14 @@ CREATE FUNCTION next_report_folio(y int) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     seq text := 'report_folio_' || y;
 BEGIN
-    RETURN nextval(seq);
-EXCEPTION WHEN undefined_table THEN
-    BEGIN
-        EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I', seq);
-    EXCEPTION WHEN unique_violation OR duplicate_table THEN
-        NULL; -- another transaction made it meanwhile
-    END;
+    -- No exception block on the common path: each would cost a subtransaction.
+    IF to_regclass(seq) IS NULL THEN
+        BEGIN
+            EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I', seq);
+        EXCEPTION WHEN unique_violation OR duplicate_table THEN
+            NULL; -- another transaction made it meanwhile
+        END;
+    END IF;
     RETURN nextval(seq);
 END $$;
 
