@@ -135,3 +135,23 @@ func BenchmarkSolve1000(b *testing.B) {
 		b.ReportMetric(float64(len(pl.Unassigned)), "unassigned")
 	}
 }
+
+// BenchmarkSolveTownWork is BenchmarkSolveTown with the effort fixed in
+// work units instead of time (the amounts the time limits plan for), so
+// that a busy machine changes how long it takes but not the result.
+func BenchmarkSolveTownWork(b *testing.B) {
+	for _, secs := range []int64{10, 60} {
+		b.Run(fmt.Sprintf("%ds-equivalent", secs), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				p := town(42, 50, 400, 1)
+				pl, err := schedule.Solve(context.Background(), p, schedule.Options{Work: secs * 30e6, Seed: 1, Threads: 2})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(pl.Meters/1000, "km")
+				b.ReportMetric(float64(pl.Weight), "weight")
+				b.ReportMetric(float64(len(pl.Unassigned)), "unassigned")
+			}
+		})
+	}
+}

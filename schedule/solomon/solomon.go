@@ -62,8 +62,7 @@ func lineErr(line int, format string, a ...any) error {
 // customer reachable from the depot by some vehicle and back by the horizon.
 // Errors are *Error.
 func Parse(r io.Reader) (*Instance, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	br := bufio.NewReader(r)
 	inst := &Instance{}
 	const (
 		wantName = iota
@@ -77,11 +76,26 @@ func Parse(r io.Reader) (*Instance, error) {
 	state := wantName
 	line := 0
 	seen := map[int]int{}
-	for sc.Scan() {
+	for {
+		raw, err := br.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, lineErr(line+1, "%v", err)
+		}
+		if raw == "" && err == io.EOF {
+			break
+		}
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := strings.TrimSpace(raw)
 		if text == "" {
+			if err == io.EOF {
+				break
+			}
 			continue
+		}
+		// Every Solomon file ends its last row with a newline; a row
+		// without one was cut off, possibly in the middle of a number.
+		if err == io.EOF && state == wantRows {
+			return nil, lineErr(line, "truncated: the last line has no end of line")
 		}
 		up := strings.ToUpper(text)
 		switch state {
@@ -135,9 +149,6 @@ func Parse(r io.Reader) (*Instance, error) {
 			seen[c.ID] = line
 			inst.Customers = append(inst.Customers, c)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, lineErr(line+1, "%v", err)
 	}
 	if state != wantRows || len(inst.Customers) < 2 {
 		return nil, lineErr(line+1, "truncated file: no customers after the depot")

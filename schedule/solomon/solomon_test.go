@@ -184,6 +184,8 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"empty", "", "line 1: truncated"},
 		{"truncated", strings.Join(base[:9], "\n"), "truncated"},
+		{"cut mid-row", tiny[:strings.Index(tiny, "  10\n    3")+3], "line 12: truncated: the last line has no end of line"},
+		{"cut in a number", strings.TrimSuffix(tiny, "0\n"), "line 13: truncated"},
 		{"no vehicle", edit(3, "VEHICLES?"), "line 3: expected VEHICLE"},
 		{"bad capacity", edit(5, "  2   ten"), `line 5: capacity "ten"`},
 		{"non-numeric", edit(11, "    1      3   x  5  0  50  10"), `line 11: y "x" is not a number`},
