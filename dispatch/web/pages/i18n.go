@@ -244,6 +244,7 @@ var catalog = map[string]tr{
 	"st.history":     {ES: "Historial", EN: "History"},
 	"st.no_slots":    {ES: "No hay horarios disponibles en los próximos días. Llámenos para agendar.", EN: "No times available in the coming days. Call us to book."},
 	"st.booked":      {ES: "Listo: su visita quedó agendada.", EN: "Done: your visit is booked."},
+	"st.back":        {ES: "Ver el estado de mi reporte", EN: "See my report's status"},
 	"st.gone":        {ES: "Ese horario ya no está disponible. Elija otro.", EN: "That time is no longer available. Choose another."},
 
 	// Timeline events.
@@ -271,6 +272,7 @@ var catalog = map[string]tr{
 	"b.no_techs":              {ES: "No hay técnicos registrados.", EN: "No technicians registered."},
 	"b.optimised":             {ES: "Día optimizado.", EN: "Day optimised."},
 	"b.moved":                 {ES: "Visita asignada a {name}.", EN: "Visit assigned to {name}."},
+	"b.assign":                {ES: "Asignar", EN: "Assign"},
 	"b.move_to":               {ES: "Asignar a…", EN: "Assign to…"},
 	"b.timeline":              {ES: "Historial del folio", EN: "Folio timeline"},
 	"b.close":                 {ES: "Cerrar", EN: "Close"},

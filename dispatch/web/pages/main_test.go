@@ -166,6 +166,8 @@ type env struct {
 	URL   string
 	DB    *bun.DB
 	Users *postgres.Users
+	// stopLive stops the live hub mounted by the test (nil when the server has its own).
+	stopLive func()
 }
 
 func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
@@ -182,6 +184,7 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 	srv := web.New(web.Config{DB: db, Now: now})
 	users := postgres.NewUsers(db)
 	var h http.Handler = srv
+	var stopLive func()
 	has := map[string]bool{}
 	for _, r := range srv.Routes() {
 		has[r.Method+" "+r.Pattern] = true
@@ -219,7 +222,9 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); _ = hub.Run(ctx) }()
-		t.Cleanup(func() { cancel(); hub.Close(); <-done })
+		var once sync.Once
+		stopLive = func() { once.Do(func() { cancel(); hub.Close(); <-done }) }
+		t.Cleanup(stopLive)
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /ws", hub.ServeWS)
 		if !has["GET /public/reports/{folio}/live"] {
@@ -230,7 +235,7 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &env{URL: ts.URL, DB: db, Users: users}
+	return &env{URL: ts.URL, DB: db, Users: users, stopLive: stopLive}
 }
 
 const password = "contraseña-segura"

@@ -92,13 +92,13 @@ function block(v, b, color) {
   if (!start) return null;
   const left = pct(start, b);
   const width = Math.max(pct(end, b) - left, 2.5);
-  const label = `${v.folio} · ${time(v.planned_arrival || start)}`;
+  const label = `${time(v.planned_arrival || start)} ${v.folio.split('-').pop()}`;
   const desc = [t('visit.' + v.status), v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
     v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
     .filter(Boolean).join(' · ');
   const el = h('button', {
     type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${v.pinned ? ' pinned' : ''}`,
-    draggable: 'true', title: desc, 'aria-label': `${label}. ${desc}`, dataset: { visit: v.id },
+    draggable: 'true', title: desc, 'aria-label': `${v.folio}. ${desc}`, dataset: { visit: v.id },
   }, label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
@@ -256,7 +256,7 @@ async function openDetail(id) {
   const moveSel = h('select', { id: 'move-to' },
     h('option', { value: '' }, t('b.unassigned')),
     techs.map((x) => h('option', { value: x.id, selected: x.id === v.technician_id }, x.name)));
-  const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.move_to').replace('…', ''));
+  const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.assign'));
   moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value); });
   const pinBtn = v.technician_id ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
   pinBtn?.addEventListener('click', async () => {

@@ -61,8 +61,8 @@ function render(r) {
     if (restored !== undefined) o.push(h('dt', {}, t('st.restored')), h('dd', { id: 'st-restored' }, restored ? t('st.yes') : t('st.no')));
     parts.push(h('section', { class: 'done' }, h('h2', {}, t('st.outcome')), h('dl', { class: 'facts' }, o)));
   }
-  const bookable = visit && ['booked', 'assigned', 'not_completed', 'unscheduled'].includes(vstatus) && pick(r, 'can_rebook', 'rebook') !== false;
-  if (bookable && pick(r, 'can_rebook') === true) {
+  const bookable = visit && ['booked', 'assigned', 'not_completed', 'unscheduled'].includes(vstatus) && pick(r, 'can_rebook') !== false;
+  if (bookable) {
     parts.push(h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(r.folio)}/horario?code=${encodeURIComponent(current.code)}` }, t('st.change_time'))));
   }
   const tl = Array.isArray(r.timeline) ? r.timeline : [];
