@@ -173,4 +173,3 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shot(t, cust, "status-360")
 	notPwned(t, cust)
 }
-
