@@ -328,7 +328,7 @@ func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sen
 		return nil, nil
 	}
 	var known []string
-	if err := w.db.NewSelect().Table("sms_outbox").Column("sid").Where("sid IN (?)", bun.In(sids)).Scan(ctx, &known); err != nil {
+	if err := w.db.NewSelect().Table("sms_outbox").Column("sid").Where("sid IN (?)", bun.List(sids)).Scan(ctx, &known); err != nil {
 		return nil, postgres.Wrap(err)
 	}
 	taken := map[string]bool{}

@@ -334,3 +334,27 @@ func TestWorkerStops(t *testing.T) {
 	}
 	goleak.VerifyNone(t, opts...)
 }
+
+// TestTwoWorkersNoDouble runs two workers (as two instances would) on one outbox: SKIP
+// LOCKED gives each row to one of them.
+func TestTwoWorkersNoDouble(t *testing.T) {
+	t.Parallel()
+	fake := twiliotest.New()
+	defer fake.Close()
+	db := dispatchtest.DB(t)
+	cfg := testConfig(t, fake)
+	const n = 200
+	for i := 0; i < n; i++ {
+		enqueue(t, db, phone(), fmt.Sprintf("doble %d", i))
+	}
+	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
+	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
+	waitFinal(t, db, n)
+	seen := map[string]int{}
+	for _, m := range fake.Messages() {
+		seen[m.Body]++
+	}
+	if len(fake.Messages()) != n || len(seen) != n {
+		t.Errorf("Twilio received %d messages, %d distinct; want %d each once", len(fake.Messages()), len(seen), n)
+	}
+}
