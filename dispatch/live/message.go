@@ -215,9 +215,12 @@ func (h *Hub) payload(v viewer, it *item) []byte {
 // keep non-nil, only those data keys survive (what a customer may read).
 func encodeEvent(it *item, keep map[string]bool) []byte {
 	ev := &it.ev
-	data := map[string]json.RawMessage{}
+	var data map[string]json.RawMessage
 	if len(ev.Data) > 0 && json.Unmarshal(ev.Data, &data) != nil {
-		data = map[string]json.RawMessage{"value": ev.Data}
+		data = map[string]json.RawMessage{"value": ev.Data} // an array or a scalar
+	}
+	if data == nil { // no data, or JSON null
+		data = map[string]json.RawMessage{}
 	}
 	ref := func(k string, v int64) {
 		if v != 0 {

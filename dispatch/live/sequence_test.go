@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -275,5 +276,37 @@ func TestReload(t *testing.T) {
 	c = mustDial(t, in, token, start+4)
 	if got := readN(t, c, 3); got[0].ID != start+5 {
 		t.Fatalf("replay after retention starts at id %d, want %d", got[0].ID, start+5)
+	}
+}
+
+// TestAnyEventData: event data that is not an object (JSON null from a nil map, an array, a
+// scalar) still reaches clients, with the references added.
+func TestAnyEventData(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	in := startInstance(t, db, live.Options{})
+	token, _ := signIn(t, in, "despacho@example.mx", dispatch.RoleDispatcher)
+	c := mustDial(t, in, token, lastSeq(t, db))
+	log := postgres.NewEvents()
+	ctx := context.Background()
+	var nilMap map[string]string
+	for _, d := range []any{nilMap, []int{1, 2}, "texto", 5, map[string]any{}} {
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return log.Append(ctx, tx, &dispatch.Event{Type: "visit.on_site", VisitID: 3}, d)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`{"actor":"system","event_id":`, `"value":[1,2]`, `"value":"texto"`, `"value":5`, `"visit_id":3`}
+	for i, m := range readN(t, c, 5) {
+		if !strings.Contains(string(m.Data), want[i]) || !strings.Contains(string(m.Data), `"visit_id":3`) {
+			t.Errorf("message %d data = %s, want it to hold %s and the visit id", i, m.Data, want[i])
+		}
+	}
+	// The hub is still alive.
+	appendEvents(t, db, dispatch.Event{Type: "report.noted"})
+	if m := read(t, c, 20*time.Second); m.Type != "report.noted" {
+		t.Fatalf("next message = %+v", m)
 	}
 }
