@@ -815,55 +815,64 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 }
 
 // UpdatePosition stores a technician's position and recomputes the ETAs of his remaining
-// visits today from it with the travel model: an ETA that moves by 5 min or more on a visit
-// under way is visit.eta_changed; a visit whose ETA passes the end of its window is
-// visit.at_risk (once).
+// visits today from it (see refreshETAs).
 func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.Position, now time.Time) error {
-	travel := s.cfg.Travel
 	return Wrap(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := (&Technicians{}).SetPosition(ctx, tx, techID, pos); err != nil {
 			return err
 		}
-		day := s.cfg.Day(now)
-		var rows []visitRow
-		err := selectVisits(tx, &rows).Where("v.technician_id = ?", techID).
-			Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site')").
-			Where("v.plan_day = ?::date", day.Format(time.DateOnly)).
-			Order("v.planned_start").For("UPDATE OF v").Scan(ctx)
-		if err != nil {
+		return s.refreshETAs(ctx, tx, techID, schedule.Location{Lat: pos.Lat, Lon: pos.Lon}, now, now)
+	}))
+}
+
+// refreshETAs recomputes, with the travel model, the ETAs of a technician's remaining
+// visits today, leaving from here at t: an ETA that moves by 5 min or more on a visit under
+// way is visit.eta_changed; a visit whose ETA passes the end of its window is visit.at_risk
+// (once). A visit running late thus pushes the ETAs of the next ones.
+func (s *Visits) refreshETAs(ctx context.Context, tx bun.Tx, techID int64, here schedule.Location, t, now time.Time) error {
+	travel := s.cfg.Travel
+	day := s.cfg.Day(now)
+	var rows []visitRow
+	err := selectVisits(tx, &rows).Where("v.technician_id = ?", techID).
+		Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site')").
+		Where("v.plan_day = ?::date", day.Format(time.DateOnly)).
+		Order("v.planned_start").For("UPDATE OF v").Scan(ctx)
+	if err != nil {
+		return Wrap(err)
+	}
+	for _, v := range visitsOf(rows) {
+		if v.Status == dispatch.VisitOnSite {
+			arrived := v.PlannedStart
+			if !v.ETA.IsZero() {
+				arrived = v.ETA
+			}
+			t = maxT(t, arrived.Add(v.Duration()))
+			here = schedule.Location{Lat: v.Lat, Lon: v.Lon}
+			continue
+		}
+		sec, _ := travel.Leg(here, schedule.Location{Lat: v.Lat, Lon: v.Lon})
+		eta := t.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second)
+		start := eta
+		if v.Window != nil && start.Before(v.Window.Start) {
+			start = v.Window.Start
+		}
+		t, here = start.Add(v.Duration()), schedule.Location{Lat: v.Lat, Lon: v.Lon}
+		risk := v.Window != nil && eta.After(v.Window.End)
+		if _, err := tx.NewUpdate().Table("visits").Set("eta = ?, at_risk = ?", eta, risk).Where("id = ?", v.ID).Exec(ctx); err != nil {
 			return Wrap(err)
 		}
-		t, here := now, schedule.Location{Lat: pos.Lat, Lon: pos.Lon}
-		for _, v := range visitsOf(rows) {
-			if v.Status == dispatch.VisitOnSite {
-				t = maxT(t, v.PlannedStart.Add(v.Duration()))
-				here = schedule.Location{Lat: v.Lat, Lon: v.Lon}
-				continue
-			}
-			sec, _ := travel.Leg(here, schedule.Location{Lat: v.Lat, Lon: v.Lon})
-			eta := t.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second)
-			start := eta
-			if v.Window != nil && start.Before(v.Window.Start) {
-				start = v.Window.Start
-			}
-			t, here = start.Add(v.Duration()), schedule.Location{Lat: v.Lat, Lon: v.Lon}
-			risk := v.Window != nil && eta.After(v.Window.End)
-			if _, err := tx.NewUpdate().Table("visits").Set("eta = ?, at_risk = ?", eta, risk).Where("id = ?", v.ID).Exec(ctx); err != nil {
-				return Wrap(err)
-			}
-			if v.Status == dispatch.VisitEnRoute && (v.ETA.IsZero() || absDur(eta.Sub(v.ETA)) >= 5*time.Minute) {
-				if err := s.events.Append(ctx, tx, visitEvent(v, "visit.eta_changed", nil, now), map[string]any{"eta": eta.UTC()}); err != nil {
-					return err
-				}
-			}
-			if risk && !v.AtRisk {
-				if err := s.events.Append(ctx, tx, visitEvent(v, "visit.at_risk", nil, now), map[string]any{"eta": eta.UTC(), "window_end": v.Window.End.UTC()}); err != nil {
-					return err
-				}
+		if v.Status == dispatch.VisitEnRoute && (v.ETA.IsZero() || absDur(eta.Sub(v.ETA)) >= 5*time.Minute) {
+			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.eta_changed", nil, now), map[string]any{"eta": eta.UTC()}); err != nil {
+				return err
 			}
 		}
-		return nil
-	}))
+		if risk && !v.AtRisk {
+			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.at_risk", nil, now), map[string]any{"eta": eta.UTC(), "window_end": v.Window.End.UTC()}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func maxT(a, b time.Time) time.Time {

@@ -355,7 +355,20 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 		if err := s.events.Append(ctx, tx, visitEvent(v, "visit."+string(o.Status), actor, now), data); err != nil {
 			return err
 		}
-		if o.Status != dispatch.VisitCompleted {
+		switch o.Status {
+		case dispatch.VisitOnSite:
+			// Arriving late (or early) moves the ETAs of the rest of his day.
+			if _, err := tx.NewUpdate().Table("visits").Set("eta = ?", now).Where("id = ?", v.ID).Exec(ctx); err != nil {
+				return Wrap(err)
+			}
+			return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now.Add(v.Duration()), now)
+		case dispatch.VisitNotCompleted:
+			return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now)
+		case dispatch.VisitCompleted:
+			if err := s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now); err != nil {
+				return err
+			}
+		default:
 			return nil
 		}
 		d, err := s.reports.get(ctx, tx, v.Folio, true)

@@ -114,3 +114,34 @@ func TestPositionRaisesAtRisk(t *testing.T) {
 		t.Errorf("visit.at_risk events = %d, want 1", n)
 	}
 }
+
+// TestLateVisitPushesTheNext: a visit that starts late pushes the ETA of the technician's
+// next visit past its window: visit.at_risk.
+func TestLateVisitPushesTheNext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, _, vs, now := visitFixture(t, 2)
+	if _, err := visits.Book(ctx, vs[0].ID, dispatch.Span{Start: now.Add(time.Hour), End: now.Add(3 * time.Hour)}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := visits.Book(ctx, vs[1].ID, dispatch.Span{Start: now.Add(3 * time.Hour), End: now.Add(5 * time.Hour)}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := visits.Get(ctx, vs[1].ID); v.AtRisk {
+		t.Fatal("next visit at risk before anything ran late")
+	}
+	// On site at 11:30 for an hour: the next visit (window 10:00–12:00) cannot start in time.
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitOnSite}, nil, now.Add(4*time.Hour+30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := visits.Get(ctx, vs[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.AtRisk || !v.ETA.After(v.Window.End) {
+		t.Errorf("next visit at_risk %v eta %v, want at risk past %v", v.AtRisk, v.ETA, v.Window.End)
+	}
+}
