@@ -102,13 +102,6 @@ func TestBrowserEndToEnd(t *testing.T) {
 	notPwned(t, board)
 	do(t, board, chromedp.Click(chromedp.ID("detail-close")))
 
-	// dispatch/live's encodeEvent panics on an event whose data is JSON null, which the
-	// visit.on_site step writes (dispatch/postgres SetStatus passes a nil map): stop the hub
-	// mounted by this test before the technician's steps. Remove once both are fixed.
-	if e.stopLive != nil {
-		e.stopLive()
-	}
-
 	// The technician, on a phone.
 	tech := tab(t, true)
 	do(t, tech, chromedp.EmulateViewport(360, 740))
@@ -145,8 +138,25 @@ func TestBrowserEndToEnd(t *testing.T) {
 		js := `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === ` + jsString(label) + `); if (!b) return false; b.click(); return true; })()`
 		pollTrue(t, tech, js)
 	}
+	// The customer follows the folio live.
+	cust := tab(t, true)
+	do(t, cust, chromedp.EmulateViewport(360, 740), chromedp.Navigate(e.URL+"/estado/"+folio+"?code="+code))
+	waitText(t, cust, "#st-status", "Esperando visita")
+	time.Sleep(500 * time.Millisecond) // the live feed opens after the first answer
+
 	step("En camino")
 	waitText(t, tech, "#route .badge", "En camino")
+	waitText(t, cust, "#st-eta", "El técnico va en camino")
+
+	// dispatch/live's encodeEvent panics on an event whose data is JSON null, which the
+	// visit.on_site step writes (dispatch/postgres SetStatus passes a nil map): stop the hub
+	// mounted by this test before the technician's steps. Remove once both are fixed.
+	if e.stopLive != nil {
+		e.stopLive()
+		// A board that loses its live connection says so.
+		waitText(t, board, "#conn", "Reconectando")
+	}
+
 	step("Llegué")
 	waitText(t, tech, "#route .badge", "En el domicilio")
 	step("Completar")
@@ -165,8 +175,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shot(t, tech, "tech-360")
 
 	// The customer sees the outcome.
-	cust := tab(t, true)
-	do(t, cust, chromedp.EmulateViewport(360, 740), chromedp.Navigate(e.URL+"/estado/"+folio+"?code="+code))
+	do(t, cust, chromedp.Reload())
 	waitText(t, cust, "#st-verdict", "Procedente")
 	waitText(t, cust, "#st-cause", "Conector de fibra dañado")
 	waitText(t, cust, "#st-restored", "Sí")

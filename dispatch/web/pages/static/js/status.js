@@ -11,6 +11,7 @@ if (params.get('code')) form.code.value = params.get('code');
 let current = null; // {folio, code}
 let timer = 0;
 let feed = null;
+let liveVisit = null; // what the live feed told about the visit
 let debounce = 0;
 
 // follow opens the folio's live feed when the server offers one; polling stays as the floor.
@@ -20,7 +21,15 @@ function follow() {
   feed = live({
     path: `/public/reports/${encodeURIComponent(current.folio)}/live?code=${encodeURIComponent(current.code)}`,
     quiet: true,
-    onEvent: () => { clearTimeout(debounce); debounce = setTimeout(() => load(false), 300); },
+    onEvent: (m) => {
+      // The feed says more about the visit than the status answer may: keep the latest.
+      const d = m.data || {};
+      if (m.type === 'visit.en_route') liveVisit = { status: 'en_route', eta: d.eta || d.planned_arrival };
+      else if (m.type === 'visit.eta_changed' && liveVisit) liveVisit = { ...liveVisit, eta: d.eta };
+      else if (m.type === 'visit.on_site') liveVisit = { status: 'on_site' };
+      else if (/^visit\.(completed|not_completed|cancelled)$/.test(m.type)) liveVisit = null;
+      clearTimeout(debounce); debounce = setTimeout(() => load(false), 300);
+    },
     onReload: () => load(false),
   });
 }
@@ -34,7 +43,7 @@ function render(r) {
   fact('st.status', h('span', { class: 'badge s-' + r.status, id: 'st-status' }, t('status.' + r.status)));
   if (r.kind) fact('st.kind', t('kind.' + r.kind));
   fact('st.filed', dateTime(pick(r, 'created_at')));
-  const visit = pick(r, 'visit') || (Array.isArray(r.visits) ? r.visits.find((v) => v.status !== 'cancelled') : null) || null;
+  const visit = pick(r, 'visit') || (Array.isArray(r.visits) ? r.visits.find((v) => v.status !== 'cancelled') : null) || liveVisit;
   const win = pick(visit, 'window') || pick(r, 'window', 'appointment');
   const parts = [h('dl', { class: 'facts' }, rows)];
   if (win && win.start) {

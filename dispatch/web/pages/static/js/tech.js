@@ -94,8 +94,16 @@ async function flush() {
           connState(err.offline ? 'offline' : 'ok');
           break;
         }
-        note = message(err) + (err.message && err.status === 409 ? ' (' + err.message + ')' : '');
-        bad = true;
+        // A step whose answer was lost on the way may have been taken already: then the
+        // server refuses the repeat, and the visit shows the step done.
+        let done = false;
+        if (err instanceof ApiError && err.status === 409) {
+          try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
+        }
+        if (!done) {
+          note = message(err) + (err.message && err.status === 409 ? ' (' + err.message + ')' : '');
+          bad = true;
+        }
       }
       saveQueue(queue().filter((x) => x.key !== a.key));
     }
