@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -360,12 +361,15 @@ type SLA struct {
 // DefaultSLA is the default calendar (Mexico City, Mexican holidays) and policies.
 func DefaultSLA() SLA { return SLA{Calendar: sla.DefaultCalendar(), Policies: sla.DefaultPolicies()} }
 
+// defaultSLA is built once: a calendar caches each year's holidays, so it pays to share it.
+var defaultSLA = sync.OnceValue(DefaultSLA)
+
 func (s SLA) orDefault() SLA {
 	if s.Calendar == nil {
-		s.Calendar = sla.DefaultCalendar()
+		s.Calendar = defaultSLA().Calendar
 	}
 	if s.Policies == nil {
-		s.Policies = sla.DefaultPolicies()
+		s.Policies = defaultSLA().Policies
 	}
 	return s
 }

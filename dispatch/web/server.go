@@ -129,7 +129,16 @@ func New(cfg Config) *Server {
 	if s.events == nil {
 		s.events = postgres.NewEvents()
 	}
-	s.reports = postgres.NewReports(cfg.DB, s.events, cfg.SLA)
+	if s.sla.Calendar == nil || s.sla.Policies == nil {
+		def := dispatch.DefaultSLA()
+		if s.sla.Calendar == nil {
+			s.sla.Calendar = def.Calendar
+		}
+		if s.sla.Policies == nil {
+			s.sla.Policies = def.Policies
+		}
+	}
+	s.reports = postgres.NewReports(cfg.DB, s.events, s.sla)
 	if cfg.MailGatewayToken != "" {
 		h := sha256.Sum256([]byte(cfg.MailGatewayToken))
 		s.gateway = h[:]
