@@ -21,6 +21,7 @@ type route struct {
 	nv     int     // visits on the route
 	minIns int     // insert only after this position (last started visit)
 	ok     bool
+	evals  int64 // insertion positions evaluated, for the work count
 }
 
 // update recomputes the caches; it reports whether the route is feasible.
@@ -191,10 +192,25 @@ func (r *route) bestInsert(in *inst, c int32, bound float64, blink func() bool) 
 		return math.Inf(1), -1
 	}
 	best, bp := bound, -1
+	cn := &in.nodes[c]
+	// Departures and latest starts never decrease along a route, so c
+	// cannot follow a stop left after its last window closes, nor precede
+	// one whose latest start comes before c could even be done.
+	lastDue, done := cn.b0, cn.a0+cn.svc
+	if cn.win != nil {
+		lastDue = cn.win[len(cn.win)-1].b
+	}
 	for p := r.minIns; p < len(r.seq)-1; p++ {
+		if r.dep[p] > lastDue+eps {
+			break
+		}
+		if r.ls[p+1] < done-eps && in.nodes[r.seq[p+1]].loc >= 0 {
+			continue
+		}
 		if blink != nil && blink() {
 			continue
 		}
+		r.evals++
 		if d := r.insertDelta(in, c, p, best); d < best {
 			best, bp = d, p
 		}

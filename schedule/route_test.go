@@ -133,7 +133,13 @@ func TestInsertDeltaMatchesBruteForce(t *testing.T) {
 				if on {
 					continue
 				}
+				bruteBest := math.Inf(1)
 				for p := 0; p < len(r.seq)-1; p++ {
+					if _, wl := naive(in, append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)); true {
+						if ok, _ := naive(in, append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)); ok {
+							bruteBest = math.Min(bruteBest, wl-base)
+						}
+					}
 					got := r.insertDelta(in, c, p, math.Inf(1))
 					seq := append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)
 					wantOK, wantLegs := naive(in, seq)
@@ -152,6 +158,11 @@ func TestInsertDeltaMatchesBruteForce(t *testing.T) {
 					if math.Abs(got-(wantLegs-base)) > 1e-6 {
 						t.Fatalf("seed %d: insert %d at %d: delta %v, brute force %v", seed, c, p, got, wantLegs-base)
 					}
+				}
+				// bestInsert prunes positions by time; it must still find
+				// the brute-force best.
+				if got, _ := r.bestInsert(in, c, math.Inf(1), nil); math.Abs(got-bruteBest) > 1e-6 && !(math.IsInf(got, 1) && math.IsInf(bruteBest, 1)) {
+					t.Fatalf("seed %d: bestInsert %d = %v, brute force %v", seed, c, got, bruteBest)
 				}
 			}
 		}

@@ -237,8 +237,10 @@ func (w *worker) recreate(s *sol) {
 				}
 				triedClass = append(triedClass, cl)
 			}
-			w.work += int64(len(rt.seq))
-			if d, p := rt.bestInsert(in, c, best, blink); p >= 0 && d < best {
+			e0 := rt.evals
+			d, p := rt.bestInsert(in, c, best, blink)
+			w.work += 4 + rt.evals - e0
+			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
 			}
 		}
