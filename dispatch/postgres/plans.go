@@ -888,3 +888,127 @@ func absDur(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// MoveRequest puts a visit at a place of a technician's day, as a dispatcher drags it.
+type MoveRequest struct {
+	TechnicianID int64 `json:"technician_id"`
+	// Position is 1-based in the technician's route that day; past the end means last.
+	Position int `json:"position"`
+	Version  int `json:"version"`
+	// Force (admins only) lets the move break this visit's promised window; recorded in the
+	// event. It never breaks another visit's window, a shift or a skill.
+	Force bool `json:"force"`
+}
+
+// Move puts booked visit id at position req.Position of technician req.TechnicianID's route
+// on the visit's day, every other visit keeping its order. A move that breaks a promised
+// window, a shift or the break is refused (409 breaks_rule, with the reason); a missing
+// skill is 422.
+func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
+		return nil, dispatch.Forbidden("only an admin may force a move")
+	}
+	if req.Position < 1 {
+		return nil, dispatch.Invalid("position", "must be 1 or more")
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		v, err := getVisit(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if req.Version != v.Version {
+			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, req.Version)
+		}
+		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
+			return dispatch.Conflict("illegal_transition", "a %s visit cannot be moved", v.Status)
+		}
+		t, err := (&Technicians{}).get(ctx, tx, req.TechnicianID, false)
+		if err != nil {
+			return err
+		}
+		for _, k := range v.Skills {
+			if !slices.Contains(t.Skills, k) {
+				return dispatch.Invalid("technician_id", "the technician lacks the skill %q", k)
+			}
+		}
+		day := s.cfg.Day(v.Window.Start)
+		if err := s.lockDay(ctx, tx, day); err != nil {
+			return err
+		}
+		st, err := s.dayState(ctx, tx, day, now, v.ID)
+		if err != nil {
+			return err
+		}
+		p := s.cfg.Problem(st, day, 1, now)
+		sv := s.cfg.Visit(v)
+		if req.Force {
+			sv.Windows = nil
+		}
+		p.Visits = append(p.Visits, sv)
+		as := planning.Stored(p, st)
+		tid := planning.TechID(t.ID)
+		shift := -1
+		for _, pt := range p.Technicians {
+			if pt.ID != tid {
+				continue
+			}
+			for si, sh := range pt.Shifts {
+				if shift < 0 || !v.Window.Start.Before(sh.Start) && !v.Window.Start.After(sh.End) {
+					shift = si
+				}
+			}
+		}
+		if shift < 0 {
+			return dispatch.Conflict("breaks_rule", "%s does not work that day", t.Name)
+		}
+		placed := false
+		for i := range as {
+			if as[i].Technician == tid && as[i].Shift == shift {
+				pos := min(req.Position-1, len(as[i].Visits))
+				as[i].Visits = slices.Insert(slices.Clone(as[i].Visits), pos, sv.ID)
+				placed = true
+			}
+		}
+		if !placed {
+			as = append(as, schedule.Assignment{Technician: tid, Shift: shift, Visits: []string{sv.ID}})
+		}
+		plan, err := schedule.NewPlan(p, as)
+		if errors.Is(err, schedule.ErrPinned) {
+			return dispatch.Conflict("breaks_rule", "the move breaks a promised window, the shift or the break (%v)", err)
+		}
+		if err != nil {
+			return err
+		}
+		before := s.stored(st)
+		after := s.cfg.Assignments(plan)
+		if err := writeShifts(ctx, tx, before, after); err != nil {
+			return err
+		}
+		at := after[v.ID]
+		if err := writeAssignment(ctx, tx, v.ID, at); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		prev := v.TechnicianID
+		v.TechnicianID = t.ID
+		data := map[string]any{"technician_id": t.ID, "planned_arrival": at.Arrival.UTC(), "position": at.Position}
+		if req.Force {
+			data["force"] = true
+		}
+		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
+			return err
+		}
+		if prev != t.ID {
+			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return s.Get(ctx, id)
+}

@@ -554,3 +554,55 @@ func TestOptimizeAndUnavailable(t *testing.T) {
 		}
 	}
 }
+
+func TestMoveVisit(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	admin := login(t, ts, users, "admin@despacho.example.mx", dispatch.RoleAdmin)
+	t1 := createTech(t, ts, d, "Uno", 19.43, -99.13, `"fiber"`, "")
+	t2 := createTech(t, ts, d, "Dos", 19.44, -99.12, `"fiber"`, "")
+
+	book := func(s slot, minutes int) visitOut {
+		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), fmt.Sprintf(`{"duration_min":%d,"skills":["fiber"]}`, minutes))
+		var out visitOut
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(s), 200, &out)
+		return out
+	}
+	ss := slots(t, ts, a, createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":60,"skills":["fiber"]}`).ID)
+	early := book(ss[0], 60)
+	late := book(ss[1], 60)
+	// Move the late visit to the other technician: fine, one visit.rescheduled.
+	other := t1
+	if *late.TechnicianID == t1 {
+		other = t2
+	}
+	var moved visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, late.ID), d,
+		fmt.Sprintf(`{"technician_id":%d,"position":1,"version":%d}`, other, late.Version), 200, &moved)
+	if moved.TechnicianID == nil || *moved.TechnicianID != other || moved.Status != "assigned" {
+		t.Fatalf("moved = %+v, want with technician %d", moved, other)
+	}
+	// Putting the 10–12 visit before the 08–10 one on the same route breaks the early
+	// visit's promise: refused with the reason, unless... never for another's window.
+	var e visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, early.ID), d, "", 200, &e)
+	res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, early.ID), d,
+		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d}`, other, e.Version))
+	if res.StatusCode == 200 {
+		// After the 10–12 visit, the early one would start after 10:00 at the earliest only if
+		// the late one is first; position 2 puts it second.
+		t.Fatalf("move breaking a promised window = 200 %s, want 409", b)
+	}
+	if code, _ := errorCode(t, b); res.StatusCode != 409 || code != "breaks_rule" {
+		t.Errorf("move breaking a window = %d %s, want 409 breaks_rule", res.StatusCode, b)
+	}
+	// A dispatcher cannot force; an admin can break the moved visit's own window.
+	res, _ = do(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, early.ID), d,
+		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d,"force":true}`, other, e.Version))
+	if res.StatusCode != 403 {
+		t.Errorf("dispatcher forcing = %d, want 403", res.StatusCode)
+	}
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, early.ID), admin,
+		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d,"force":true}`, other, e.Version), 200, nil)
+}

@@ -61,6 +61,7 @@ func (s *Server) dispatchRoutes() {
 	s.Handle(http.MethodPost, "/api/visits/{id}/book", desk, "Book (promise) a window; 409 when it can no longer be kept.", d.book)
 	s.Handle(http.MethodPost, "/api/visits/{id}/insert", control, "Insert an urgent visit into today's plan at once.", d.insertUrgent)
 	s.Handle(http.MethodPost, "/api/visits/{id}/assign", control, "Give a booked visit to a technician (with the visit's version).", d.assign)
+	s.Handle(http.MethodPost, "/api/visits/{id}/move", control, "Put a visit at a position of a technician's day; a move that breaks a promise or a rule is refused.", d.move)
 	s.Handle(http.MethodPost, "/api/visits/{id}/unassign", control, "Take a visit off its technician; its window stays promised.", d.unassign)
 	s.Handle(http.MethodPost, "/api/visits/{id}/pin", control, "Pin or unpin a visit to its technician and place.", d.pin)
 	s.Handle(http.MethodPost, "/api/visits/{id}/cancel", desk, "Cancel a visit.", d.cancel)

@@ -234,6 +234,29 @@ func (d *dispatchAPI) assign(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (d *dispatchAPI) move(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	var in postgres.MoveRequest
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.TechnicianID <= 0 {
+		return dispatch.Invalid("technician_id", "is required")
+	}
+	if in.Version <= 0 {
+		return dispatch.Invalid("version", "is required: the version you read")
+	}
+	v, err := d.visits.Move(r.Context(), id, in, Actor(r.Context()), d.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
+}
+
 type versionInput struct {
 	Version int   `json:"version"`
 	Pinned  *bool `json:"pinned"`
