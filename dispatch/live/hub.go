@@ -274,30 +274,7 @@ func (h *Hub) pump(ctx context.Context) {
 	var retry <-chan time.Time
 	backoff := newBackoff()
 	for {
-		failed := false
-		if h.needSeq.Swap(false) {
-			n, err := Sequence(ctx, h.db)
-			if err != nil {
-				h.needSeq.Store(true)
-				failed = true
-				if ctx.Err() == nil {
-					h.log.Warn("live: sequencing failed; will retry", "err", err)
-				}
-			}
-			if n > 0 {
-				h.m.sequenced.Add(float64(n))
-				h.needRead.Store(true)
-			}
-		}
-		if h.needRead.Swap(false) {
-			if err := h.fanOut(ctx); err != nil {
-				h.needRead.Store(true)
-				failed = true
-				if ctx.Err() == nil {
-					h.log.Warn("live: reading the event sequence failed; will retry", "err", err)
-				}
-			}
-		}
+		failed := !h.pumpOnce(ctx)
 		if failed {
 			retry = time.After(backoff.next())
 		} else {
@@ -316,6 +293,44 @@ func (h *Hub) pump(ctx context.Context) {
 	}
 }
 
+// pumpOnce does the work asked for since the last round; false means it must be retried. A
+// panic (a bug) is logged and retried rather than taking the whole service down.
+func (h *Hub) pumpOnce(ctx context.Context) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("live: panic in the pump", "panic", p)
+			h.needSeq.Store(true)
+			h.needRead.Store(true)
+			ok = false
+		}
+	}()
+	failed := false
+	if h.needSeq.Swap(false) {
+		n, err := Sequence(ctx, h.db)
+		if err != nil {
+			h.needSeq.Store(true)
+			failed = true
+			if ctx.Err() == nil {
+				h.log.Warn("live: sequencing failed; will retry", "err", err)
+			}
+		}
+		if n > 0 {
+			h.m.sequenced.Add(float64(n))
+			h.needRead.Store(true)
+		}
+	}
+	if h.needRead.Swap(false) {
+		if err := h.fanOut(ctx); err != nil {
+			h.needRead.Store(true)
+			failed = true
+			if ctx.Err() == nil {
+				h.log.Warn("live: reading the event sequence failed; will retry", "err", err)
+			}
+		}
+	}
+	return !failed
+}
+
 // fanOutBatch bounds the events read per query by the pump.
 const fanOutBatch = 1000
 
@@ -332,19 +347,23 @@ func (h *Hub) fanOut(ctx context.Context) error {
 		if len(rows) == 0 {
 			return nil
 		}
-		items := h.items(ctx, rows)
-		h.mu.Lock()
-		for c := range h.clients {
-			if c.live {
-				h.offer(c, items)
-			}
-		}
-		h.cursor = items[len(items)-1].seq
-		h.mu.Unlock()
+		h.deliver(h.items(ctx, rows))
 		if len(rows) < fanOutBatch {
 			return nil
 		}
 	}
+}
+
+// deliver offers items to every live client and moves the cursor past them.
+func (h *Hub) deliver(items []*item) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if c.live {
+			h.offer(c, items)
+		}
+	}
+	h.cursor = items[len(items)-1].seq
 }
 
 // offer queues, as one element, the items c may see and has not had yet; a full queue cuts
