@@ -132,6 +132,9 @@ func (h *Webhooks) Status() http.Handler {
 		}
 		now := h.now().UTC()
 		err := h.db.RunInTx(r.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+			if err := lockSID(ctx, tx, sid); err != nil {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, `
 				INSERT INTO sms_callbacks (sid, status, error_code, received_at) VALUES (?, ?, ?, ?)
 				ON CONFLICT (sid, status) DO NOTHING`, sid, status, code, now); err != nil {
@@ -155,6 +158,17 @@ func (h *Webhooks) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	h.log.ErrorContext(r.Context(), "notify: webhook failed", "path", r.URL.Path, "err", err)
 	http.Error(w, http.StatusText(status), status)
+}
+
+// sidLockSpace is the first key of the transaction advisory locks taken per message SID.
+const sidLockSpace = 74133
+
+// lockSID serialises, per SID, a status callback with the worker recording that SID: without
+// it, a callback stored while the worker's transaction is still open would be seen by
+// neither (the callback finds no row with the SID, the worker finds no callback).
+func lockSID(ctx context.Context, tx bun.Tx, sid string) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", sidLockSpace, sid)
+	return postgres.Wrap(err)
 }
 
 type callback struct {

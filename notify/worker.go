@@ -363,6 +363,12 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 	var recorded []sentItem
 	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		recorded = recorded[:0]
+		// Serialise with the status webhook per SID (see lockSID), in a fixed order.
+		if _, err := tx.ExecContext(ctx, `
+			SELECT pg_advisory_xact_lock(?, hashtext(s)) FROM (SELECT DISTINCT unnest(?::text[]) AS s ORDER BY 1) x`,
+			sidLockSpace, pgdialect.Array(sids)); err != nil {
+			return postgres.Wrap(err)
+		}
 		var done []struct {
 			ID           int64 `bun:"id"`
 			HasCallbacks bool  `bun:"has_callbacks"`
