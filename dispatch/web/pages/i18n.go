@@ -308,6 +308,8 @@ var catalog = map[string]tr{
 	"b.map":                   {ES: "Mapa del día", EN: "Map of the day"},
 	"code.overlap":            {ES: "el técnico ya tiene una visita a esa hora", EN: "the technician already has a visit at that time"},
 	"code.window_unavailable": {ES: "el técnico no puede llegar dentro de la ventana prometida", EN: "the technician cannot arrive within the promised window"},
+	"code.lacks_skill":        {ES: "al técnico le falta la habilidad «{skill}»", EN: "the technician lacks the skill “{skill}”"},
+	"code.inactive":           {ES: "el técnico no está activo", EN: "the technician is not active"},
 	"code.busy":               {ES: "otro cambio al mismo plan se adelantó; intente de nuevo", EN: "another change to the same plan won; try again"},
 	"code.illegal_transition": {ES: "no es posible en el estado actual de la visita", EN: "not possible in the visit's current state"},
 	"code.outside_hours":      {ES: "fuera del horario de hoy; agende una ventana", EN: "outside today's hours; book a window instead"},

@@ -87,3 +87,32 @@ func TestBrowserTechnicianOffline(t *testing.T) {
 	pollTrue(t, ctx, `document.getElementById('pending').hidden`)
 	notPwned(t, ctx)
 }
+
+// TestBrowserBoardRefusal: a move the API refuses leaves the visit where it was and says why,
+// in the page's language.
+func TestBrowserBoardRefusal(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	e := newEnvAt(t, func() time.Time { return morning })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	tok := token(t, e, "disp@example.mx")
+	fiber := technician(t, e, tok, "Ana Fibra", 0, 19.4326, -99.1332)
+	var radio struct{ ID int64 }
+	call(t, e, tok, "POST", "/api/technicians", `{"name":"Rudy Radio","phone":"+525512340000","skills":["wireless"],"home":{"lat":19.42,"lon":-99.15},"shifts":[{"weekday":0,"start":"07:00","end":"21:00"},{"weekday":1,"start":"07:00","end":"21:00"},{"weekday":2,"start":"07:00","end":"21:00"},{"weekday":3,"start":"07:00","end":"21:00"},{"weekday":4,"start":"07:00","end":"21:00"},{"weekday":5,"start":"07:00","end":"21:00"},{"weekday":6,"start":"07:00","end":"21:00"}]}`, 201, &radio)
+	_, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Fibra cortada")
+	vid := strconv.FormatInt(id, 10)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(1920, 1080))
+	signInBrowser(t, ctx, e.URL, "%2Fboard", "disp@example.mx")
+	pollTrue(t, ctx, `document.querySelector('.track[data-tech="`+strconv.FormatInt(fiber, 10)+`"] .block[data-visit="`+vid+`"]') !== null`)
+	do(t, ctx, chromedp.DragAndDrop(chromedp.CSS(`.block[data-visit="`+vid+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(radio.ID, 10)+`"]`)))
+	waitText(t, ctx, "#board-msg", "Movimiento rechazado")
+	pollTrue(t, ctx, `document.querySelector('.track[data-tech="`+strconv.FormatInt(fiber, 10)+`"] .block[data-visit="`+vid+`"]') !== null`)
+	msg := text(t, ctx, "#board-msg")
+	t.Logf("refusal shown: %s", msg)
+	// The same with the keyboard: the detail's "assign to" list.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`.block[data-visit="`+vid+`"]`)), chromedp.WaitVisible(chromedp.ID("move-to")),
+		chromedp.SetValue(chromedp.ID("move-to"), strconv.FormatInt(radio.ID, 10)), chromedp.Click(chromedp.ID("move-btn")))
+	waitText(t, ctx, "#board-msg", "Movimiento rechazado")
+}

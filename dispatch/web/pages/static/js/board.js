@@ -38,6 +38,11 @@ function flash(text, bad) {
 
 // refusal explains an API refusal in the page's language, with the API's reason.
 function refusal(err) {
+  if (err instanceof ApiError && err.status === 422 && err.field === 'technician_id') {
+    const skill = /lacks the skill "([^"]*)"/.exec(err.message);
+    const reason = skill ? t('code.lacks_skill', { skill: skill[1] }) : /not active/.test(err.message) ? t('code.inactive') : err.message;
+    return t('err.refused', { reason });
+  }
   if (err instanceof ApiError && err.status === 409) {
     const k = 'code.' + err.code;
     const known = t(k) !== k ? t(k) : '';
