@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -39,6 +41,7 @@ func runBenchDispatch(ctx context.Context, args []string, e env) error {
 	seed := fs.Uint64("seed", 1, "random seed of the data and the customers' choices")
 	conns := fs.Int("conns", 16, "database connections of the server")
 	keep := fs.Bool("keep", false, "keep the bench database afterwards")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the booking phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return usagef("bench dispatch: %v", err)
 	}
@@ -161,6 +164,17 @@ func runBenchDispatch(ctx context.Context, args []string, e env) error {
 		}
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var slotLat, bookLat []time.Duration
 	booked, unbookable, retried := 0, 0, 0
 	windows := map[int64]dispatch.Span{}
