@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"despacho/dispatch"
 )
@@ -113,8 +114,11 @@ func TestBrowserPublicReportAndStatus(t *testing.T) {
 	do(t, ctx,
 		chromedp.EmulateViewport(360, 740),
 		chromedp.Navigate(e.URL+"/reporte"),
-		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
+		chromedp.KeyEvent(kb.Tab),
 	)
+	// Keyboard: the first Tab reaches the skip link, and focus is visible.
+	pollTrue(t, ctx, `document.activeElement.classList.contains('skip') && getComputedStyle(document.activeElement).outlineStyle !== 'none'`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#report button[type=submit]`)))
 	// Empty form: errors beside the fields, in Spanish.
 	waitText(t, ctx, "#err-customer-name", "Escriba el nombre del titular")
 	waitText(t, ctx, "#err-customer-phone", "Deje un teléfono o un correo")
