@@ -10,4 +10,14 @@
 //
 // The package does not import the web package (which imports it): the web package hands it
 // the signed-in user through Config.Actor and registers its handlers in the route table.
+//
+// # Tests
+//
+// The package's tests start the real server (web.New) on a fresh database and drive the
+// pages in one headless Chromium shared by the package (/usr/bin/chromium, or $CHROMIUM),
+// one tab or browser context per test. A failing browser test saves a full-page screenshot
+// under $TMPDIR/despacho-pages-artifacts and logs its path; an uncaught exception or a
+// Content-Security-Policy violation in a page fails the test. Run them alone with
+//
+//	go test -race ./dispatch/web/pages/
 package pages
