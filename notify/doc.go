@@ -7,8 +7,9 @@
 // Outbox.Hook is a postgres.EventHook: it runs inside the transaction that appends an event
 // and writes the text that event calls for to sms_outbox in that same transaction, so a
 // text is queued if and only if the change that causes it commits. Each row has a unique
-// dedupe_key (folio:REPORT, booked:VISIT:WINDOW, reminder:VISIT:WINDOW, outcome:REPORT:…,
-// or the event id), so no event, and no outcome told twice, can produce two texts. The
+// dedupe_key (folio:REPORT, booked:VISIT:WINDOW, outcome:REPORT:…, or one naming the
+// event), so no event, and no outcome told twice, can produce two texts; a re-plan that
+// keeps the window the customer was last told sends nothing. The
 // day-before reminder is a row whose send_after lies in the future (no timer per visit:
 // the workers pick due rows) and whose expires_at is the window's start; a re-booking,
 // cancellation or completion of the visit cancels it. The insert also queues a NOTIFY on Channel, which wakes the

@@ -178,3 +178,42 @@ func TestReminderDueAndExpiry(t *testing.T) {
 		t.Errorf("reminder states by visit = %v; want %v", states, want)
 	}
 }
+
+// TestRescheduleTexts: a move to another window is texted, a re-plan that keeps the window
+// is not (but the reminder is queued afresh), and moving back to the first window is news.
+func TestRescheduleTexts(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	cfg := testConfig(t, nil)
+	cfg.Location = mexico
+	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	rid, _ := report(t, db, customer(t, db, phone(), "es", false), "fault", "phone")
+	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
+	a := time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC)
+	b := a.Add(2 * time.Hour)
+	move := func(typ string, start time.Time, tech string) {
+		appendEvent(t, db, events, dispatch.Event{Type: typ, At: now, ReportID: rid, VisitID: 4},
+			map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": tech})
+	}
+	move("visit.booked", a, "Luis")
+	move("visit.rescheduled", a, "Ana") // same window, other technician
+	move("visit.rescheduled", b, "Ana")
+	move("visit.rescheduled", a, "Ana") // back to the first window
+	var kinds []string
+	pending := 0
+	for _, r := range outbox(t, db) {
+		if r.Kind == "reminder" {
+			if r.State == "pending" {
+				pending++
+				if !strings.Contains(r.Body, "10:00-12:00 lo visita Ana") {
+					t.Errorf("pending reminder = %q; want the current window and technician", r.Body)
+				}
+			}
+			continue
+		}
+		kinds = append(kinds, r.Kind)
+	}
+	if fmt.Sprint(kinds) != "[booked rescheduled rescheduled]" || pending != 1 {
+		t.Errorf("texts = %v with %d pending reminders; want [booked rescheduled rescheduled] and 1", kinds, pending)
+	}
+}

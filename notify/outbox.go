@@ -177,6 +177,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	data := Data{Folio: folio, StatusURL: o.cfg.StatusURL(folio), KindName: f.KindName(rc.ReportKind)}
 	n := Notification{EventID: ev.ID, ReportID: ev.ReportID, VisitID: ev.VisitID, CustomerID: rc.CustomerID, To: rc.Phone, Language: lang}
 	var extra []Notification
+	skipMain := false
 	switch ev.Type {
 	case "report.created":
 		if d.Channel == "sms" {
@@ -193,14 +194,22 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		data.Window, data.Date = f.Window(d.WindowStart, d.WindowEnd), f.Date(d.WindowStart)
 		data.Technician = FirstName(d.TechnicianName)
-		win := d.WindowStart.UTC().Format(time.RFC3339)
+		win := windowKey(d.WindowStart, d.WindowEnd)
 		n.Kind, n.Key = KindBooked, fmt.Sprintf("booked:%d:%s", ev.VisitID, win)
 		if ev.Type == "visit.rescheduled" {
-			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s", ev.VisitID, win)
+			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s:%d", ev.VisitID, win, ev.ID)
+			// A re-plan that keeps the window the customer was last told (another
+			// technician, say) is no news: no text, but a fresh reminder below.
+			told, err := o.lastWindow(ctx, tx, ev.VisitID)
+			if err != nil {
+				return err
+			}
+			skipMain = told == win
 		}
+		// The pending reminder of the visit was cancelled above; each booking queues its own.
 		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
 			r := n
-			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s", ev.VisitID, win), at
+			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
 			r.ExpiresAt = d.WindowStart
 			body, err := RenderKind(ctx, tx, KindReminder, lang, data)
 			if err != nil {
@@ -249,17 +258,47 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		data.Reason = f.Reason(d.Reason)
 		n.Kind, n.Key = KindNotCompleted, fmt.Sprintf("not_completed:%d", ev.ID)
 	}
-	body, err := RenderKind(ctx, tx, n.Kind, lang, data)
-	if err != nil {
-		return err
+	queue := extra
+	if !skipMain {
+		body, err := RenderKind(ctx, tx, n.Kind, lang, data)
+		if err != nil {
+			return err
+		}
+		n.Body = body
+		queue = append([]Notification{n}, extra...)
 	}
-	n.Body = body
-	for _, x := range append([]Notification{n}, extra...) {
+	for _, x := range queue {
 		if _, _, err := Enqueue(ctx, tx, x); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// windowKey writes a window for dedupe keys: "START-END" in Unix seconds.
+func windowKey(start, end time.Time) string {
+	return fmt.Sprintf("%d-%d", start.Unix(), end.Unix())
+}
+
+// lastWindow returns the window (as windowKey) of the latest booked or rescheduled text of
+// a visit, "" when none; it reads it back from the dedupe keys written above.
+func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (string, error) {
+	var key string
+	err := idb.QueryRowContext(ctx, `
+		SELECT dedupe_key FROM sms_outbox
+		WHERE visit_id = ? AND kind IN (?, ?) AND state NOT IN ('cancelled', 'skipped')
+		ORDER BY id DESC LIMIT 1`, visitID, string(KindBooked), string(KindRescheduled)).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", postgres.Wrap(err)
+	}
+	// booked:VISIT:WINDOW or rescheduled:VISIT:WINDOW:EVENT
+	if parts := strings.Split(key, ":"); len(parts) >= 3 {
+		return parts[2], nil
+	}
+	return "", nil
 }
 
 // reminderAt is the day before the window's local date, at the configured local hour.
