@@ -39,7 +39,12 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 		return st, err
 	}
 	var rows []visitRow
-	err = selectVisits(db, &rows).
+	// Only what planning reads: a day holds hundreds of visits and this runs on every
+	// slots and book request.
+	err = db.NewSelect().Model(&rows).
+		Column("id", "report_id", "status", "duration_min", "skills", "lat", "lon", "priority", "availability",
+			"window_start", "window_end", "hold_start", "hold_end", "held_until", "technician_id", "route_position",
+			"planned_arrival", "planned_start", "planned_end", "pinned", "eta", "at_risk", "version").
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site') AND ((v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date)",
 				day, next, day.Format(time.DateOnly)).
