@@ -17,25 +17,24 @@ import (
 
 const childDSN = "NOTIFY_TEST_CHILD_DSN"
 
-// TestCrashChild is the worker process of TestCrashNoLossNoDouble: it runs only when that
-// test starts the test binary again with NOTIFY_TEST_CHILD_DSN set, and sends the outbox
-// until it is killed.
-func TestCrashChild(t *testing.T) {
-	dsn := os.Getenv(childDSN)
-	if dsn == "" {
-		t.Skip("helper process of TestCrashNoLossNoDouble")
-	}
+// crashChild is the worker process of TestCrashNoLossNoDouble: TestMain runs it instead of
+// the tests when that test starts the test binary again with NOTIFY_TEST_CHILD_DSN set. It
+// sends the outbox until it is killed.
+func crashChild(dsn string) int {
 	cfg, err := notify.ConfigFromEnv(os.Getenv)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	db, err := postgres.Open(dsn, 10)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	opt := fastOptions()
 	opt.Concurrency, opt.Lease = 8, 2*time.Second
 	_ = notify.NewWorker(db, notify.NewTwilio(cfg, 500*time.Millisecond), opt).Run(context.Background())
+	return 0
 }
 
 // TestCrashNoLossNoDouble kills a real worker process with SIGKILL in the middle of a
@@ -52,7 +51,7 @@ func TestCrashNoLossNoDouble(t *testing.T) {
 		enqueue(t, db, phone(), fmt.Sprintf("aviso %d", i))
 	}
 	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childDSN+"="+dsn,
 			"TWILIO_ACCOUNT_SID="+fake.AccountSID, "TWILIO_AUTH_TOKEN="+fake.AuthToken,
 			"TWILIO_FROM=+525500000000", "TWILIO_API_BASE="+fake.URL, "PUBLIC_BASE_URL="+public)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,7 +21,12 @@ import (
 	"despacho/notify/twiliotest"
 )
 
-func TestMain(m *testing.M) { dispatchtest.Main(m) }
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(childDSN); dsn != "" {
+		os.Exit(crashChild(dsn))
+	}
+	dispatchtest.Main(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
