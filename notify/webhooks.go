@@ -295,6 +295,12 @@ func (h *Webhooks) Inbound() http.Handler {
 			reply, err = h.handleInbound(ctx, tx, sid, token, from, text)
 			return err
 		})
+		if k := dispatch.ErrorKind(err); k != "" && k != dispatch.KindUnavailable {
+			// The reports store refused what the text asked (an unusable sender number,
+			// say): nothing was recorded; answer with the help text rather than an error.
+			h.log.WarnContext(r.Context(), "notify: inbound text refused", "message_sid", sid, "err", err)
+			reply, err = RenderKind(r.Context(), h.db, KindReplyHelp, "es", Data{StatusURL: h.cfg.PublicBaseURL + "/estado"})
+		}
 		if err != nil {
 			h.fail(w, r, err)
 			return

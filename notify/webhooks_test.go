@@ -363,3 +363,28 @@ func TestStatusBeforeSIDRecorded(t *testing.T) {
 		t.Errorf("row = %+v; want sent and delivered", rows[0])
 	}
 }
+
+// refusingReports refuses to open reports, as a store would for an unusable number.
+type refusingReports struct{ testReports }
+
+func (refusingReports) OpenFromSMS(context.Context, bun.Tx, string, string, string) (notify.ReportRef, error) {
+	return notify.ReportRef{}, dispatch.Invalid("customer.phone", "not a phone number")
+}
+
+func TestInboundRefusedIsNotAnError(t *testing.T) {
+	t.Parallel()
+	h := newHooks(t)
+	cfg := testConfig(t, h.fake)
+	wh := notify.NewWebhooks(h.db, cfg, refusingReports{testReports{events: h.events}}, h.events, quiet)
+	ts := httptest.NewServer(wh.Inbound())
+	defer ts.Close()
+	res, err := h.fake.Post(ts.URL+notify.InboundPath, public+notify.InboundPath, h.fake.InboundParams(twiliotest.NewSID(), "DESPACHO", "+525500000000", "hola"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), "Despacho: responda 1") {
+		t.Errorf("refused text: %d %s; want 200 with the help text", res.StatusCode, b)
+	}
+}
