@@ -324,6 +324,16 @@ func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, 
 // longer be kept is a conflict (window_unavailable). Booking a booked visit again moves its
 // promise (visit.rescheduled).
 func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	return s.bookAs(ctx, id, w, actor, "", now)
+}
+
+// BookByCustomer is Book by the customer himself (holder of the folio's access code, which
+// the caller has checked); the event's actor is "customer".
+func (s *Visits) BookByCustomer(ctx context.Context, id int64, w dispatch.Span, now time.Time) (*dispatch.Visit, error) {
+	return s.bookAs(ctx, id, w, nil, "customer", now)
+}
+
+func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, origin string, now time.Time) (*dispatch.Visit, error) {
 	var onCommit func()
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
@@ -336,7 +346,7 @@ func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dis
 		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
 			return err
 		}
-		return s.book(ctx, tx, v, w, actor, now, &onCommit)
+		return s.book(ctx, tx, v, w, actor, origin, now, &onCommit)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
@@ -349,7 +359,7 @@ func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dis
 
 // book places v in window w and records it; it sets *onCommit to what to run once the
 // transaction has committed (caching the new plan).
-func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, now time.Time, onCommit *func()) error {
+func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, origin string, now time.Time, onCommit *func()) error {
 	p, err := s.place(ctx, tx, v, &w, 0, false, now)
 	if err != nil {
 		return err
@@ -372,7 +382,11 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 		return Wrap(err)
 	}
 	v.TechnicianID = p.at.TechnicianID
-	return s.events.Append(ctx, tx, visitEvent(v, typ, actor, now), map[string]any{
+	ev := visitEvent(v, typ, actor, now)
+	if origin != "" {
+		ev.Actor = origin
+	}
+	return s.events.Append(ctx, tx, ev, map[string]any{
 		"window_start": w.Start.UTC(), "window_end": w.End.UTC(), "technician_name": techNames(p.st)[p.at.TechnicianID],
 	})
 }
@@ -422,7 +436,7 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 		if !w.End.After(w.Start) || w.Start.Before(day.Add(s.cfg.Hours.Open)) {
 			return dispatch.Conflict("outside_hours", "today's business hours are over or not begun; book a window instead")
 		}
-		return s.book(ctx, tx, v, w, actor, now, &onCommit)
+		return s.book(ctx, tx, v, w, actor, "", now, &onCommit)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))

@@ -606,3 +606,36 @@ func TestMoveVisit(t *testing.T) {
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, early.ID), admin,
 		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d,"force":true}`, other, e.Version), 200, nil)
 }
+
+func TestCustomerBooksWithCode(t *testing.T) {
+	t.Parallel()
+	ts, tok, _, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	createTech(t, ts, d, "Uno", 19.43, -99.13, `"fiber"`, "")
+	var rep struct {
+		Folio      string
+		AccessCode string `json:"access_code"`
+	}
+	mustJSON(t, "POST", ts.URL+"/public/reports", "", `{"customer":{"name":"Rosa","phone":"55 4444 1234"},"address":{"line":"Calle 5"},"kind":"fault","description":"Sin internet"}`, 201, &rep)
+	v := createVisit(t, ts, a, rep.Folio, `{"duration_min":60,"skills":["fiber"],"lat":19.41,"lon":-99.15}`)
+	ss := slots(t, ts, a, v.ID)
+	url := fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID)
+	if res, b := do(t, "POST", url, "", window(ss[0])); res.StatusCode != 404 {
+		t.Errorf("booking without a code = %d %s, want 404", res.StatusCode, b)
+	}
+	if res, b := do(t, "POST", url+"?code=WRONG-CODE", "", window(ss[0])); res.StatusCode != 404 {
+		t.Errorf("booking with a wrong code = %d %s, want 404", res.StatusCode, b)
+	}
+	var got struct {
+		Status       string
+		TechnicianID int64 `json:"technician_id"`
+	}
+	mustJSON(t, "POST", url+"?code="+rep.AccessCode, "", window(ss[0]), 200, &got)
+	if got.Status != "booked" || got.TechnicianID == 0 {
+		t.Errorf("customer booking = %+v", got)
+	}
+	types := strings.Join(timeline(t, ts, a, rep.Folio), ",")
+	if !strings.Contains(types, "visit.booked") {
+		t.Errorf("timeline %s lacks visit.booked", types)
+	}
+}

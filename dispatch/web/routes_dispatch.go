@@ -58,7 +58,7 @@ func (s *Server) dispatchRoutes() {
 	s.Handle(http.MethodGet, "/api/visits/{id}", Staff(agent, dispatcher, admin, technician), "A visit: status, window, technician, planned arrival, version.", d.getVisit)
 	s.Handle(http.MethodGet, "/api/visits/{id}/slots", desk, "Windows the current plan can keep for the visit (?from=YYYY-MM-DD&days=N).", d.slots)
 	s.Handle(http.MethodPost, "/api/visits/{id}/hold", desk, "Hold an offered window for a few minutes while the customer decides.", d.hold)
-	s.Handle(http.MethodPost, "/api/visits/{id}/book", desk, "Book (promise) a window; 409 when it can no longer be kept.", d.book)
+	s.Handle(http.MethodPost, "/api/visits/{id}/book", Anyone, "Book (promise) a window: staff, or the customer with the folio's access code; 409 when it can no longer be kept.", d.book)
 	s.Handle(http.MethodPost, "/api/visits/{id}/insert", control, "Insert an urgent visit into today's plan at once.", d.insertUrgent)
 	s.Handle(http.MethodPost, "/api/visits/{id}/assign", control, "Give a booked visit to a technician (with the visit's version).", d.assign)
 	s.Handle(http.MethodPost, "/api/visits/{id}/move", control, "Put a visit at a position of a technician's day; a move that breaks a promise or a rule is refused.", d.move)

@@ -147,21 +147,31 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func decodeWindow(r *http.Request) (dispatch.Span, error) {
-	var in struct {
-		Start *time.Time `json:"start"`
-		End   *time.Time `json:"end"`
-	}
+// windowInput is a window as sent to hold or book; a customer booking by himself adds the
+// folio's access code (or sends it as ?code=).
+type windowInput struct {
+	Start *time.Time `json:"start"`
+	End   *time.Time `json:"end"`
+	Code  string     `json:"code"`
+}
+
+func decodeWindowInput(r *http.Request) (dispatch.Span, string, error) {
+	var in windowInput
 	if err := DecodeJSON(r, &in); err != nil {
-		return dispatch.Span{}, err
+		return dispatch.Span{}, "", err
 	}
 	if in.Start == nil {
-		return dispatch.Span{}, dispatch.Invalid("start", "is required (RFC 3339)")
+		return dispatch.Span{}, "", dispatch.Invalid("start", "is required (RFC 3339)")
 	}
 	if in.End == nil {
-		return dispatch.Span{}, dispatch.Invalid("end", "is required (RFC 3339)")
+		return dispatch.Span{}, "", dispatch.Invalid("end", "is required (RFC 3339)")
 	}
-	return dispatch.Span{Start: *in.Start, End: *in.End}, nil
+	return dispatch.Span{Start: *in.Start, End: *in.End}, in.Code, nil
+}
+
+func decodeWindow(r *http.Request) (dispatch.Span, error) {
+	w, _, err := decodeWindowInput(r)
+	return w, err
 }
 
 func (d *dispatchAPI) hold(w http.ResponseWriter, r *http.Request) error {
@@ -181,20 +191,61 @@ func (d *dispatchAPI) hold(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// book serves staff and, without a session, the customer holding the folio's access code
+// (wrong or missing code: 404, counted against the caller's address like the status page).
 func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
+	u := Actor(r.Context())
+	if u != nil && u.Role == dispatch.RoleTechnician {
+		return dispatch.Forbidden("technicians do not book visits")
+	}
 	id, err := pathID(r, "visit")
 	if err != nil {
 		return err
 	}
-	win, err := decodeWindow(r)
+	if u == nil {
+		ip := clientIP(r)
+		if err := d.s.codeFails.check("code-ip:" + ip); err != nil {
+			return err
+		}
+		if err := d.s.limits.public.allow("public-book:" + ip); err != nil {
+			return err
+		}
+	}
+	win, code, err := decodeWindowInput(r)
 	if err != nil {
 		return err
 	}
-	v, err := d.visits.Book(r.Context(), id, win, Actor(r.Context()), d.s.now())
-	if err != nil {
+	if u != nil {
+		v, err := d.visits.Book(r.Context(), id, win, u, d.s.now())
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, viewVisit(v))
+		return nil
+	}
+	if code == "" {
+		code = r.URL.Query().Get("code")
+	}
+	v, err := d.visits.Get(r.Context(), id)
+	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
+	var rep *dispatch.ReportDetail
+	if err == nil {
+		if rep, err = d.s.reports.Get(r.Context(), v.Folio); err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return err
+		}
+	}
+	if err != nil || code == "" || len(code) > 64 || !rep.Report.CheckAccessCode(code) {
+		d.s.codeFails.fail("code-ip:" + clientIP(r))
+		return dispatch.NotFound("visit")
+	}
+	if v, err = d.visits.BookByCustomer(r.Context(), id, win, d.s.now()); err != nil {
+		return err
+	}
+	// The customer sees the window and the technician, not the internals of the plan.
+	WriteJSON(w, http.StatusOK, map[string]any{"id": v.ID, "status": v.Status, "folio": v.Folio, "window": utcSpan(v.Window),
+		"technician_id": v.TechnicianID, "planned_arrival": timePtr(v.PlannedArrival)})
 	return nil
 }
 
