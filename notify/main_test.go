@@ -126,7 +126,7 @@ func outbox(tb testing.TB, db bun.IDB) []outboxRow {
 }
 
 // phone returns a fresh valid Mexican mobile number in E.164.
-func phone() string { return fmt.Sprintf("+52155%08d", seq.Add(1)%100000000) }
+func phone() string { return fmt.Sprintf("+5255%08d", seq.Add(1)%100000000) }
 
 func randomHex(n int) string {
 	b := make([]byte, n)

@@ -282,7 +282,7 @@ func (h *Webhooks) Inbound() http.Handler {
 		if sid == "" {
 			sid = r.PostForm.Get("SmsSid")
 		}
-		from := strings.TrimSpace(r.PostForm.Get("From"))
+		from := normalizeFrom(r.PostForm.Get("From"))
 		text := strings.TrimSpace(r.PostForm.Get("Body"))
 		if sid == "" || from == "" {
 			http.Error(w, "MessageSid and From are required", http.StatusBadRequest)
@@ -427,6 +427,17 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		return "", postgres.Wrap(err)
 	}
 	return reply, nil
+}
+
+// normalizeFrom writes an inbound sender as customers' phones are stored: Mexican mobiles
+// may still arrive in the old form +52 1 + ten digits, which E.164 today spells without
+// the 1.
+func normalizeFrom(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) == 14 && strings.HasPrefix(s, "+521") && strings.Trim(s[1:], "0123456789") == "" {
+		return "+52" + s[4:]
+	}
+	return s
 }
 
 // customer returns the language of the customer holding phone ("" when unknown) and

@@ -208,6 +208,12 @@ func TestInboundNewReportAndDuplicates(t *testing.T) {
 	if n := h.count("SELECT count(*) FROM sms_outbox"); n != 0 {
 		t.Errorf("%d texts queued; want 0 (the TwiML reply carries the folio)", n)
 	}
+	// The old Mexican mobile form (+52 1 …) is the same customer.
+	cust := "+52" + fmt.Sprint(5500000000+seq.Add(1)%100000000)
+	_, f := report(t, h.db, customer(t, h.db, cust, "es", false), "fault", "phone")
+	if _, r := h.text(twiliotest.NewSID(), "+521"+cust[3:], "sigo sin servicio"); !strings.Contains(r, f) {
+		t.Errorf("text from the +521 form answered %q; want a note on %s", r, f)
+	}
 	// More text from the same customer is a note on that report.
 	_, note := h.text(twiliotest.NewSID(), from, "Ya reinicie el modem")
 	if !strings.HasPrefix(note, "Agregamos su mensaje al folio S-") {
