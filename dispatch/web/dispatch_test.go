@@ -639,3 +639,39 @@ func TestCustomerBooksWithCode(t *testing.T) {
 		t.Errorf("timeline %s lacks visit.booked", types)
 	}
 }
+
+func TestUrgentInsertAndRoute(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, clk := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
+	v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":45,"skills":["fiber"],"urgent":true,"priority":5}`)
+	url := fmt.Sprintf("%s/api/visits/%d/insert", ts.URL, v.ID)
+	if res, b := do(t, "POST", url, d, ""); res.StatusCode != 409 {
+		t.Errorf("insert before opening = %d %s, want 409", res.StatusCode, b)
+	}
+	clk.Set(monday.Add(11*time.Hour + 20*time.Minute))
+	var got visitOut
+	mustJSON(t, "POST", url, d, "", 200, &got)
+	if got.Status != "booked" || got.TechnicianID == nil || *got.TechnicianID != tj || got.PlannedStart.Before(clk.Now()) {
+		t.Fatalf("urgent visit = %+v, want booked with Juan after now", got)
+	}
+	var route struct {
+		Visits []visitOut
+	}
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d/route?day=2026-11-30", ts.URL, tj), juan, "", 200, &route)
+	if len(route.Visits) != 1 || route.Visits[0].ID != v.ID {
+		t.Errorf("Juan's route = %+v, want the urgent visit", route.Visits)
+	}
+	var plan struct {
+		Routes []struct {
+			TechnicianID int64 `json:"technician_id"`
+			Visits       []visitOut
+		}
+	}
+	mustJSON(t, "GET", ts.URL+"/api/plans/2026-11-30", a, "", 200, &plan)
+	if len(plan.Routes) != 1 || plan.Routes[0].TechnicianID != tj || len(plan.Routes[0].Visits) != 1 {
+		t.Errorf("day plan = %+v", plan)
+	}
+}
