@@ -249,7 +249,7 @@ func timeline(t *testing.T, ts *httptest.Server, token, folio string) []string {
 
 func TestVisitBooking(t *testing.T) {
 	t.Parallel()
-	ts, tok, _, _ := newDispatchServer(t)
+	ts, tok, _, clk := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	tech := createTech(t, ts, d, "Ana López", 19.43, -99.13, `"fiber"`, "")
 
@@ -334,7 +334,12 @@ func TestVisitBooking(t *testing.T) {
 	if res.StatusCode != 409 {
 		t.Errorf("booking a held window = %d %s, want 409", res.StatusCode, b)
 	}
-	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v4.ID), a, window(last), 200, nil)
+	// Five minutes later the hold has lapsed by itself: the window is free again.
+	clk.Set(clk.Now().Add(6 * time.Minute))
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, window(last), 200, nil)
+	if res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v4.ID), a, window(last)); res.StatusCode != 409 {
+		t.Errorf("booking after the hold lapsed and the window was taken = %d %s, want 409", res.StatusCode, b)
+	}
 }
 
 func TestConcurrentAssignAndBook(t *testing.T) {
