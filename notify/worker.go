@@ -219,6 +219,7 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 	}
 	claimedAt := time.Now()
 	var done []sentItem
+	taken := map[string]bool{} // SIDs matched by reconciliation in this batch, not yet recorded
 	for _, r := range rows {
 		if time.Since(claimedAt) > w.opt.Lease/2 {
 			// A slow provider: give the rest back rather than let the lease run out under
@@ -228,13 +229,14 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		item, err := w.process(ctx, r)
+		item, err := w.process(ctx, r, taken)
 		if err != nil {
 			// The row stays "sending" and is picked up again after the lease.
 			w.opt.Log.Warn("notify: recording an attempt failed", "outbox_id", r.ID, "err", err)
 		}
 		if item != nil {
 			done = append(done, *item)
+			taken[item.res.SID] = true
 		}
 	}
 	if len(done) > 0 {
@@ -262,7 +264,7 @@ type sentItem struct {
 
 // process attempts one claimed row. A successful send (or a reconciled earlier one) is
 // returned for recordSent; every other outcome is recorded here.
-func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
+func (w *Worker) process(ctx context.Context, r claimed, taken map[string]bool) (*sentItem, error) {
 	// Finish what we claimed even when shutting down: a recorded answer spares a
 	// reconciliation later.
 	rctx := context.WithoutCancel(ctx)
@@ -271,7 +273,7 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 	}
 	if r.Ambiguous {
 		if rec, ok := w.sender.(Reconciler); ok {
-			found, err := w.reconcile(rctx, rec, r)
+			found, err := w.reconcile(rctx, rec, r, taken)
 			if err != nil {
 				return nil, w.retry(rctx, r, &SendError{Ambiguous: true, Err: fmt.Errorf("reconcile: %w", err)})
 			}
@@ -306,8 +308,8 @@ func (w *Worker) process(ctx context.Context, r claimed) (*sentItem, error) {
 
 // reconcile looks for a message the provider accepted from an earlier attempt of r whose
 // answer we never recorded: same number, same body, since the first ambiguous attempt, and
-// a SID no other row holds.
-func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sent, error) {
+// a SID no other row holds (nor is about to, in this batch: taken).
+func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed, taken map[string]bool) (*Sent, error) {
 	since := r.AmbiguousSince
 	if since.IsZero() {
 		since = w.opt.Now()
@@ -331,12 +333,12 @@ func (w *Worker) reconcile(ctx context.Context, rec Reconciler, r claimed) (*Sen
 	if err := w.db.NewSelect().Table("sms_outbox").Column("sid").Where("sid IN (?)", bun.List(sids)).Scan(ctx, &known); err != nil {
 		return nil, postgres.Wrap(err)
 	}
-	taken := map[string]bool{}
+	held := map[string]bool{}
 	for _, s := range known {
-		taken[s] = true
+		held[s] = true
 	}
 	for i := range cands {
-		if !taken[cands[i].SID] {
+		if !held[cands[i].SID] && !taken[cands[i].SID] {
 			return &cands[i], nil
 		}
 	}

@@ -358,3 +358,34 @@ func TestTwoWorkersNoDouble(t *testing.T) {
 		t.Errorf("Twilio received %d messages, %d distinct; want %d each once", len(fake.Messages()), len(seen), n)
 	}
 }
+
+// TestReconcileTwins: two identical texts to one number were both in flight when their
+// worker died, and only one reached Twilio. One row takes that message; the other is sent.
+func TestReconcileTwins(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fake := twiliotest.New()
+	defer fake.Close()
+	db := dispatchtest.DB(t)
+	cfg := testConfig(t, fake)
+	tw := notify.NewTwilio(cfg, time.Second)
+	to := phone()
+	a, b := enqueue(t, db, to, "gemelo"), enqueue(t, db, to, "gemelo")
+	if _, err := tw.Send(ctx, notify.Message{To: to, Body: "gemelo"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE sms_outbox SET state = 'sending', attempts = 1,
+		attempt_at = now() - interval '1 minute' WHERE id IN (?, ?)`, a, b); err != nil {
+		t.Fatal(err)
+	}
+	opt := fastOptions()
+	opt.Concurrency = 1
+	runWorker(t, notify.NewWorker(db, tw, opt))
+	rows := waitFinal(t, db, 2)
+	if rows[0].State != "sent" || rows[1].State != "sent" || rows[0].SID == rows[1].SID {
+		t.Errorf("rows = %+v; want both sent with distinct SIDs", rows)
+	}
+	if n := len(fake.Messages()); n != 2 {
+		t.Errorf("Twilio holds %d messages; want 2 (one reconciled, one sent)", n)
+	}
+}
