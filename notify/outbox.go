@@ -130,8 +130,8 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	default:
 		return nil
 	}
-	if ev.ReportID == 0 {
-		return nil
+	if ev.ReportID == 0 || (strings.HasPrefix(ev.Type, "visit.") && ev.VisitID == 0) {
+		return nil // nobody to text, or no visit to key the text on
 	}
 	var d eventData
 	if len(ev.Data) > 0 {
