@@ -40,7 +40,7 @@ type ReportRef struct {
 // over a store that runs its own transactions may ignore tx; it should then make
 // OpenFromSMS and NoteFromSMS idempotent on messageSID (Twilio's MessageSid), so that a
 // crash between its commit and the webhook's cannot open a second report. Methods that
-// change a report write their own events (e.g. "report.note_added", "visit.confirmed",
+// change a report write their own events (e.g. "report.noted", "visit.confirmed",
 // "visit.reschedule_requested") for the timeline and the dispatchers' board.
 type Reports interface {
 	// LatestOpen returns the phone's customer's latest open report; NotFound when none.
