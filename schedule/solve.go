@@ -37,7 +37,7 @@ type Options struct {
 // workRate is the calibrated work one thread does per second on a current
 // x86 core, a little below measured so that a plan usually finishes
 // within its time limit.
-const workRate = 30e6
+const workRate = 60e6
 
 const epochs = 20
 
