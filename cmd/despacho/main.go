@@ -47,6 +47,8 @@ commands:
   demo                  load demo data (idempotent)
   solve                 solve one routing instance: --format solomon FILE
   bench solomon         solve every Solomon instance in --dir and compare with the best known
+  bench tickets         create reports through the real API with concurrent clients; throughput and latency
+  bench dispatch        book 400 visits through the API for 50 technicians, optimise the day, check promises
   testenv -- CMD...     run CMD with TEST_DATABASE_URL pointing at a private throw-away cluster
 `
 
@@ -69,7 +71,14 @@ func run(ctx context.Context, args []string, e env) int {
 	case "solve":
 		return runSolve(ctx, args[1:], e.stdout, e.stderr)
 	case "bench":
-		return runBench(ctx, args[1:], e.stdout, e.stderr)
+		switch {
+		case len(args) > 1 && args[1] == "tickets":
+			err = runBenchTickets(ctx, args[2:], e)
+		case len(args) > 1 && args[1] == "dispatch":
+			err = runBenchDispatch(ctx, args[2:], e)
+		default:
+			return runBench(ctx, args[1:], e.stdout, e.stderr)
+		}
 	case "testenv":
 		return runTestenv(ctx, args[1:], e)
 	case "help", "-h", "--help":

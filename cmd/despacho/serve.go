@@ -8,17 +8,24 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
+	"despacho/dispatch/jobs"
+	"despacho/dispatch/live"
+	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 	"despacho/dispatch/sla"
 	"despacho/dispatch/web"
 	"despacho/migrations"
+	"despacho/notify"
 )
 
 // runServe runs the service until ctx ends, then drains HTTP, stops jobs, closes the
@@ -45,6 +52,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	smsCfg, err := notify.ConfigFromEnv(e.getenv)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	incCfg, err := incidentsConfig(e, slaCfg)
+	if err != nil {
+		return err
+	}
 	log := newLogger(e)
 
 	db, closeDB, err := openDatabase(ctx, e, log, 40)
@@ -68,9 +83,123 @@ func runServe(ctx context.Context, args []string, e env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.DB, "despacho"))
+	// One event log writer for every store: its hooks queue texts and attach fault reports
+	// to open incidents inside the transaction of each change.
 	events := postgres.NewEvents()
+	events.AddHook(notify.NewOutbox(smsCfg, log).Hook)
+	incidents, err := postgres.NewIncidents(db, events, incCfg)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	events.AddHook(incidents.ReportHook)
+	reports := postgres.NewReports(db, events, slaCfg)
+	techs := postgres.NewTechnicians(db, events)
+	visits := postgres.NewVisits(db, events, reports, planning.Config{Zone: slaCfg.Calendar.Location()})
+
+	var sender notify.Sender = notify.Dev{Log: log}
+	if !smsCfg.Dev() {
+		sender = notify.NewTwilio(smsCfg, 10*time.Second)
+	} else {
+		log.Info("no Twilio credentials: texts go to the development outbox at /dev/sms")
+	}
+	worker := notify.NewWorker(db, sender, notify.WorkerOptions{Rate: smsCfg.Rate, Events: events, Log: log, Metrics: notify.NewMetrics(reg)})
+	webhooks := notify.NewWebhooks(db, smsCfg, smsReplies{reports: reports, events: events}, events, log)
+	templates := notify.TemplateHandlers{Store: notify.NewTemplates(db, smsCfg.Location), ActorID: func(ctx context.Context) int64 {
+		if u := web.Actor(ctx); u != nil {
+			return u.ID
+		}
+		return 0
+	}}
+
+	hub := live.New(db, live.Options{
+		UserOf:         func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+		WriteError:     func(w http.ResponseWriter, r *http.Request, err error) { web.WriteError(w, r, log, err) },
+		AllowedOrigins: nonEmpty(publicURL),
+		Registry:       reg,
+		Log:            log,
+		TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
+			t, err := techs.ByUser(ctx, userID)
+			if err != nil {
+				return 0, err
+			}
+			return t.ID, nil
+		},
+		FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
+			d, err := reports.Get(ctx, folio)
+			if err != nil {
+				return 0, err
+			}
+			if !d.Report.CheckAccessCode(code) {
+				return 0, dispatch.NotFound("folio")
+			}
+			return d.Report.ID, nil
+		},
+		Folios: func(ctx context.Context, ids []int64) (map[int64]string, error) {
+			var rows []struct {
+				ID    int64
+				Folio string
+			}
+			if err := db.NewRaw("SELECT id, folio FROM reports WHERE id IN (?)", bun.In(ids)).Scan(ctx, &rows); err != nil {
+				return nil, postgres.Wrap(err)
+			}
+			m := make(map[int64]string, len(rows))
+			for _, r := range rows {
+				m[r.ID] = r.Folio
+			}
+			return m, nil
+		},
+	})
+
 	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
-		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN")})
+		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"),
+		Incidents: incidents,
+		Live:      &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
+		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),
+			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put},
+	})
+
+	// Timed jobs run on one instance at a time (an advisory-lock elector).
+	sched, err := jobs.New(jobs.Config{DB: db, Log: log, Zone: slaCfg.Calendar.Location()})
+	if err != nil {
+		return err
+	}
+	for _, j := range []struct {
+		name  string
+		every time.Duration
+		fn    func(context.Context) error
+	}{
+		{"sla.mark", time.Minute, func(ctx context.Context) error { _, _, err := reports.MarkSLA(ctx, time.Now()); return err }},
+		{"incidents.sweep", time.Minute, func(ctx context.Context) error { _, _, err := incidents.Sweep(ctx, time.Now()); return err }},
+		{"plans.replan", jobs.ReplanEvery, jobs.Replan(visits, time.Now, 20*time.Second)},
+		{"idempotency.purge", time.Hour, func(ctx context.Context) error {
+			_, err := postgres.PurgeIdempotencyKeys(ctx, db, "", time.Now().Add(-24*time.Hour))
+			return err
+		}},
+	} {
+		if err := sched.Every(j.name, j.every, j.fn); err != nil {
+			return err
+		}
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	for name, run := range map[string]func(context.Context) error{"live hub": hub.Run, "sms worker": worker.Run} {
+		wg.Go(func() {
+			if err := run(bg); err != nil {
+				log.Error(name+" stopped", "err", err)
+			}
+		})
+	}
+	defer func() {
+		// Reverse order: jobs, background workers, then (deferred earlier) the database.
+		if err := sched.Shutdown(); err != nil {
+			log.Error("jobs shutdown", "err", err)
+		}
+		hub.Close()
+		stopBG()
+		wg.Wait()
+	}()
+	sched.Start()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -84,7 +213,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		base = "http://" + displayAddr(ln.Addr())
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
-	fmt.Fprintf(e.stdout, "despacho is running:\n  API        %s/api/openapi.json\n  health     %s/healthz\n  metrics    %s/metrics\n", base, base, base)
+	fmt.Fprintf(e.stdout, "despacho is running:\n  board      %[1]s/board\n  desk       %[1]s/desk\n  technician %[1]s/tech\n  report     %[1]s/reporte\n  sms outbox %[1]s/dev/sms\n  API        %[1]s/api/openapi.json\n  health     %[1]s/healthz\n  metrics    %[1]s/metrics\n", base)
 
 	select {
 	case err := <-errc:
@@ -128,4 +257,42 @@ func displayAddr(a net.Addr) string {
 		host = "localhost"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// incidentsConfig reads COMPENSATION_BONUS_PERCENT (default and minimum 20, NOM-184),
+// INCIDENT_RULE_REPORTS and INCIDENT_RULE_WINDOW (default 5 fault reports in 30m).
+func incidentsConfig(e env, s dispatch.SLA) (postgres.IncidentsConfig, error) {
+	cfg := postgres.IncidentsConfig{SLA: s, Rule: dispatch.DefaultIncidentRule}
+	if v := e.getenv("COMPENSATION_BONUS_PERCENT"); v != "" {
+		bp, err := dispatch.ParseBonus(v)
+		if err != nil {
+			return cfg, usagef("COMPENSATION_BONUS_PERCENT %q: a percentage of at least 20", v)
+		}
+		cfg.Compensation.BonusBP = bp
+	}
+	if v := e.getenv("INCIDENT_RULE_REPORTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			return cfg, usagef("INCIDENT_RULE_REPORTS %q: a whole number of at least 2", v)
+		}
+		cfg.Rule.Threshold = n
+	}
+	if v := e.getenv("INCIDENT_RULE_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, usagef("INCIDENT_RULE_WINDOW %q: a duration such as 30m", v)
+		}
+		cfg.Rule.Window = d
+	}
+	return cfg, nil
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -43,4 +43,5 @@ func (s *Server) registerRoutes() {
 	s.pageRoutes()
 	s.dispatchRoutes()
 	s.incidentRoutes()
+	s.integrationRoutes()
 }

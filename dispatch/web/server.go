@@ -43,6 +43,28 @@ type Config struct {
 	// MailGatewayToken, when set, is a static bearer token the mail gateway may use on the
 	// routes whose Access has Gateway set (e-mail intake).
 	MailGatewayToken string
+	// Live serves the websocket feeds; nil answers them with 503 (the routes always exist,
+	// so the route table and the OpenAPI document do not depend on wiring).
+	Live *LiveHandlers
+	// SMS serves Twilio's webhooks, the admins' template API and the development outbox;
+	// nil answers them with 503.
+	SMS *SMSHandlers
+	// Incidents is the incidents store with the configured compensation bonus and rule;
+	// nil builds one with the defaults.
+	Incidents *postgres.Incidents
+}
+
+// LiveHandlers are the live-update endpoints (package live), passed in so that web does
+// not depend on the hub.
+type LiveHandlers struct {
+	WS     http.Handler // GET /ws, for signed-in users
+	Public http.Handler // GET /public/reports/{folio}/live, for the holder of the access code
+}
+
+// SMSHandlers are the SMS endpoints (package notify).
+type SMSHandlers struct {
+	Status, Inbound, DevPage                http.Handler
+	ListTemplates, GetTemplate, PutTemplate HandlerFunc
 }
 
 // HandlerFunc is an HTTP handler that returns its error instead of writing it; the server

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/notify"
+)
+
+// smsReplies adapts the reports store to what inbound texts need (notify.Reports). Reads
+// and events happen in the webhook's transaction, so a redelivered webhook does nothing
+// twice; a new report is created through the reports store in its own transaction, keyed
+// by Twilio's MessageSid so that a redelivery finds the same folio.
+type smsReplies struct {
+	reports *postgres.Reports
+	events  *postgres.Events
+}
+
+var _ notify.Reports = smsReplies{}
+
+const openStatuses = `('open', 'in_progress', 'awaiting_visit', 'waiting_customer')`
+
+func (a smsReplies) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+	var ref notify.ReportRef
+	err := tx.QueryRowContext(ctx, `SELECT r.id, r.folio FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE c.phone = ? AND r.status IN `+openStatuses+` ORDER BY r.id DESC LIMIT 1`, phone).Scan(&ref.ID, &ref.Folio)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ref, dispatch.NotFound("open report")
+	}
+	return ref, postgres.Wrap(err)
+}
+
+func (a smsReplies) OpenFromSMS(ctx context.Context, tx bun.Tx, messageSID, phone, body string) (notify.ReportRef, error) {
+	in := dispatch.ReportInput{
+		Channel:     string(dispatch.ChannelSMS),
+		Kind:        string(dispatch.GuessKind(body)),
+		Description: body,
+		Customer:    dispatch.CustomerInput{Name: phone, Phone: phone},
+	}
+	nr, err := in.Validate(time.Now())
+	if err != nil {
+		return notify.ReportRef{}, err
+	}
+	key := &postgres.IdempotencyKey{Scope: "sms:inbound", Key: messageSID, Hash: postgres.RequestHash([]byte(phone + "\n" + body))}
+	created, answer, err := a.reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Key: key})
+	if err != nil {
+		return notify.ReportRef{}, err
+	}
+	if created != nil {
+		return notify.ReportRef{ID: created.Report.ID, Folio: created.Report.Folio}, nil
+	}
+	// A redelivery: the first creation's answer names the report.
+	ref := notify.ReportRef{ID: answer.ReportID}
+	err = tx.QueryRowContext(ctx, "SELECT folio FROM reports WHERE id = ?", answer.ReportID).Scan(&ref.Folio)
+	return ref, postgres.Wrap(err)
+}
+
+func (a smsReplies) NoteFromSMS(ctx context.Context, tx bun.Tx, messageSID string, reportID int64, body string) error {
+	ev := &dispatch.Event{Type: "report.noted", Actor: "customer", Channel: "sms", ReportID: reportID}
+	return a.events.Append(ctx, tx, ev, map[string]string{"note": body, "message_sid": messageSID})
+}
+
+func (a smsReplies) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+	return a.nextVisitEvent(ctx, tx, phone, "visit.confirmed")
+}
+
+func (a smsReplies) RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+	return a.nextVisitEvent(ctx, tx, phone, "visit.reschedule_requested")
+}
+
+// nextVisitEvent records typ on the customer's next booked visit.
+func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone, typ string) (notify.ReportRef, error) {
+	var ref notify.ReportRef
+	var visitID int64
+	var techID sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT r.id, r.folio, v.id, v.technician_id FROM visits AS v
+		JOIN reports AS r ON r.id = v.report_id JOIN customers AS c ON c.id = r.customer_id
+		WHERE c.phone = ? AND v.status IN ('booked', 'assigned') AND v.window_start IS NOT NULL
+		ORDER BY v.window_start LIMIT 1`, phone).Scan(&ref.ID, &ref.Folio, &visitID, &techID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ref, dispatch.NotFound("booked visit")
+	}
+	if err != nil {
+		return ref, postgres.Wrap(err)
+	}
+	ev := &dispatch.Event{Type: typ, Actor: "customer", Channel: "sms", ReportID: ref.ID, VisitID: visitID, TechnicianID: techID.Int64}
+	return ref, a.events.Append(ctx, tx, ev, map[string]string{"folio": ref.Folio})
+}
