@@ -151,6 +151,20 @@ func TestIncidentsAPI(t *testing.T) {
 	res, body = do(t, "POST", u+"/resolve", disp, `{"cause":"Fibra cortada","verdict":"upheld","restored_at":"`+restored+`"}`)
 	wantError(t, res.StatusCode, body, 409, "")
 
+	// The report itself shows what its customer is owed.
+	res, body = do(t, "GET", ts.URL+"/api/tickets/"+a.Folio, agent, "")
+	var tk struct {
+		Status       string `json:"status"`
+		Compensation *struct {
+			Amount   string `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"compensation"`
+	}
+	if err := json.Unmarshal(body, &tk); err != nil || res.StatusCode != 200 || tk.Status != "resolved" ||
+		tk.Compensation == nil || tk.Compensation.Currency != "MXN" || tk.Compensation.Amount == "0.00" {
+		t.Fatalf("ticket after resolve = %d %s", res.StatusCode, body)
+	}
+
 	res, body = do(t, "GET", ts.URL+"/api/incidents/"+strings.ToLower(inc.Folio), agent, "")
 	if res.StatusCode != 200 || decodeIncident(t, body).ID != inc.ID {
 		t.Fatalf("by folio = %d %s", res.StatusCode, body)

@@ -76,7 +76,7 @@ type ticketView struct {
 	ServiceRestoredAt  *time.Time      `json:"service_restored_at,omitempty"`
 	Resolution         *resolutionView `json:"resolution"`
 	IncidentID         *int64          `json:"incident_id"`
-	Compensation       any             `json:"compensation"` // null until incidents compute it
+	Compensation       any             `json:"compensation"` // null unless an incident's resolution computed what is owed
 	AccessCode         string          `json:"access_code,omitempty"`
 	Timeline           []timelineEntry `json:"timeline"`
 }
@@ -217,7 +217,15 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline))
+	v := s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline)
+	c, err := postgres.ReportCompensation(r.Context(), s.db, d.Report.ID)
+	switch {
+	case err == nil:
+		v.Compensation = c
+	case dispatch.ErrorKind(err) != dispatch.KindNotFound:
+		return err
+	}
+	WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
