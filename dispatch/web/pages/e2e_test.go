@@ -148,14 +148,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, tech, "#route .badge", "En camino")
 	waitText(t, cust, "#st-eta", "El técnico va en camino")
 
-	// dispatch/live's encodeEvent panics on an event whose data is JSON null, which the
-	// visit.on_site step writes (dispatch/postgres SetStatus passes a nil map): stop the hub
-	// mounted by this test before the technician's steps. Remove once both are fixed.
-	if e.stopLive != nil {
-		e.stopLive()
-		// A board that loses its live connection says so.
-		waitText(t, board, "#conn", "Reconectando")
-	}
+	// A board that loses its live connection says so.
+	e.stopLive()
+	waitText(t, board, "#conn", "Reconectando")
 
 	step("Llegué")
 	waitText(t, tech, "#route .badge", "En el domicilio")

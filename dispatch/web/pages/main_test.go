@@ -166,74 +166,52 @@ type env struct {
 	URL   string
 	DB    *bun.DB
 	Users *postgres.Users
-	// stopLive stops the live hub mounted by the test (nil when the server has its own).
+	// stopLive stops the server's live hub, as if the live feed went down.
 	stopLive func()
 }
 
 func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
 
-// newEnvAt starts the server with the clock now (nil: time.Now). Until the server registers
-// GET /ws itself, the live hub is mounted beside it here, authenticating by the session
-// cookie as the server does, so that the pages' live updates are tested end to end.
+// newEnvAt starts the server with the clock now (nil: time.Now) and its live hub, wired as
+// serve wires them, so that the pages' live updates are tested end to end.
 func newEnvAt(t *testing.T, now func() time.Time) *env {
 	t.Helper()
 	db := dispatchtest.DB(t)
 	if now == nil {
 		now = time.Now
 	}
-	srv := web.New(web.Config{DB: db, Now: now})
 	users := postgres.NewUsers(db)
-	var h http.Handler = srv
-	var stopLive func()
-	has := map[string]bool{}
-	for _, r := range srv.Routes() {
-		has[r.Method+" "+r.Pattern] = true
-	}
-	if !has["GET /ws"] {
-		techs := postgres.NewTechnicians(db, nil)
-		reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
-		hub := live.New(db, live.Options{
-			UserOf: func(r *http.Request) *dispatch.User {
-				c, err := r.Cookie(web.SessionCookie)
-				if err != nil {
-					return nil
-				}
-				u, _ := users.SessionUser(r.Context(), c.Value, now())
-				return u
-			},
-			TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
-				tech, err := techs.ByUser(ctx, userID)
-				if err != nil {
-					return 0, err
-				}
-				return tech.ID, nil
-			},
-			FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
-				d, err := reports.Get(ctx, folio)
-				if err != nil {
-					return 0, err
-				}
-				if !d.Report.CheckAccessCode(code) {
-					return 0, dispatch.NotFound("folio")
-				}
-				return d.Report.ID, nil
-			},
-		})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); _ = hub.Run(ctx) }()
-		var once sync.Once
-		stopLive = func() { once.Do(func() { cancel(); hub.Close(); <-done }) }
-		t.Cleanup(stopLive)
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /ws", hub.ServeWS)
-		if !has["GET /public/reports/{folio}/live"] {
-			mux.HandleFunc("GET /public/reports/{folio}/live", hub.ServePublic)
-		}
-		mux.Handle("/", srv)
-		h = mux
-	}
-	ts := httptest.NewServer(h)
+	techs := postgres.NewTechnicians(db, nil)
+	reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
+	hub := live.New(db, live.Options{
+		UserOf: func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+		TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
+			tech, err := techs.ByUser(ctx, userID)
+			if err != nil {
+				return 0, err
+			}
+			return tech.ID, nil
+		},
+		FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
+			d, err := reports.Get(ctx, folio)
+			if err != nil {
+				return 0, err
+			}
+			if !d.Report.CheckAccessCode(code) {
+				return 0, dispatch.NotFound("folio")
+			}
+			return d.Report.ID, nil
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = hub.Run(ctx) }()
+	var once sync.Once
+	stopLive := func() { once.Do(func() { cancel(); hub.Close(); <-done }) }
+	t.Cleanup(stopLive)
+	srv := web.New(web.Config{DB: db, Now: now,
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}})
+	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &env{URL: ts.URL, DB: db, Users: users, stopLive: stopLive}
 }
