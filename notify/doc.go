@@ -9,7 +9,11 @@
 // text is queued if and only if the change that causes it commits. Each row has a unique
 // dedupe_key (folio:REPORT, booked:VISIT:WINDOW, outcome:REPORT:…, or one naming the
 // event), so no event, and no outcome told twice, can produce two texts; a re-plan that
-// keeps the window the customer was last told sends nothing. The
+// keeps the window the customer was last told sends nothing. An incident texts each
+// attached report's customer once when the report is attached (incident:REPORT:INCIDENT,
+// with the estimated restore time when known), once per estimate change, and once when it
+// resolves the report (incident_restored:REPORT:INCIDENT, with the bonus when there is
+// one); attaching cancels the reminders of the visits the incident holds. The
 // day-before reminder is a row whose send_after lies in the future (no timer per visit:
 // the workers pick due rows) and whose expires_at is the window's start; a re-booking,
 // cancellation or completion of the visit cancels it. The insert also queues a NOTIFY on Channel, which wakes the

@@ -34,6 +34,22 @@ func (f Formatter) Date(t time.Time) string {
 	return fmt.Sprintf("%s %d %s", daysES[t.Weekday()], t.Day(), monthsES[t.Month()-1])
 }
 
+// DateTime writes a day and time of day: "mar 26 nov 14:00" / "Tue Nov 26 14:00".
+func (f Formatter) DateTime(t time.Time) string { return f.Date(t) + " " + f.Clock(t) }
+
+// Money writes an amount of money for a text: "$349.00" for pesos (the currency texts are
+// about), "12.50 USD" otherwise.
+func Money(amount, currency string) string {
+	amount = strings.TrimSpace(amount)
+	if amount == "" {
+		return ""
+	}
+	if currency == "" || strings.EqualFold(currency, "MXN") {
+		return "$" + amount
+	}
+	return amount + " " + currency
+}
+
 // Clock writes a time of day on 24 hours: "10:40".
 func (f Formatter) Clock(t time.Time) string { return f.local(t).Format("15:04") }
 

@@ -117,6 +117,34 @@ type eventData struct {
 	Verdict         string    `json:"verdict"`
 	ServiceRestored bool      `json:"service_restored"`
 	Reason          string    `json:"reason"`
+
+	// report.attached_to_incident, report.incident_estimate_changed, and report.resolved
+	// when an incident resolved the report.
+	IncidentFolio      string     `json:"incident_folio"`
+	Title              string     `json:"title"`
+	EstimatedRestoreAt *time.Time `json:"estimated_restore_at"`
+	Previous           *time.Time `json:"previous"`
+	HeldVisits         []int64    `json:"held_visits"`
+	Compensation       *struct {
+		Amount   json.RawMessage `json:"amount"` // "349.00"; read leniently: a bad amount drops only the amount
+		Currency string          `json:"currency"`
+	} `json:"compensation"`
+}
+
+// compensation returns the bonus an incident's resolution granted, written for a text
+// ("$349.00"), or "" when there is none.
+func (d eventData) compensation() (string, error) {
+	if d.Compensation == nil || len(d.Compensation.Amount) == 0 || string(d.Compensation.Amount) == "null" {
+		return "", nil
+	}
+	var c dispatch.Centavos
+	if err := json.Unmarshal(d.Compensation.Amount, &c); err != nil {
+		return "", err
+	}
+	if c <= 0 {
+		return "", nil
+	}
+	return Money(c.String(), d.Compensation.Currency), nil
 }
 
 // Hook is a postgres.EventHook: it queues the text an event calls for, in the event's
@@ -126,7 +154,8 @@ type eventData struct {
 func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
 	switch ev.Type {
 	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
-		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed":
+		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed",
+		dispatch.EventReportAttached, dispatch.EventReportIncidentEstimate:
 	default:
 		return nil
 	}
@@ -152,6 +181,17 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
 				WHERE visit_id = ? AND kind = ? AND state = 'pending'`, ev.VisitID, string(KindReminder)); err != nil {
+				return postgres.Wrap(err)
+			}
+		}
+	case dispatch.EventReportAttached:
+		// The report's visits are held until the incident is resolved: their reminders
+		// would announce visits that will not happen.
+		if len(d.HeldVisits) > 0 {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+				WHERE visit_id IN (?) AND report_id = ? AND kind = ? AND state = 'pending'`,
+				bun.In(d.HeldVisits), ev.ReportID, string(KindReminder)); err != nil {
 				return postgres.Wrap(err)
 			}
 		}
@@ -247,17 +287,62 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		data.Technician, data.ETA = o.technician(ctx, tx, ev.VisitID, f), f.Clock(d.ETA)
 		n.Kind, n.Key, n.ETA = KindETAUpdate, fmt.Sprintf("eta:%d", ev.ID), d.ETA
-	case "visit.completed", "report.resolved":
-		data.Cause = strings.TrimSpace(d.Cause)
-		data.Verdict, data.Restored = f.Verdict(d.Verdict), d.ServiceRestored
-		// One key per report and outcome: a report resolved with the outcome its visit
-		// already texted sends nothing more.
-		h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%t", data.Cause, d.Verdict, d.ServiceRestored)))
-		n.Kind, n.Key = KindCompleted, fmt.Sprintf("outcome:%d:%s", ev.ReportID, hex.EncodeToString(h[:8]))
+	case dispatch.EventReportAttached:
+		if d.IncidentFolio == "" {
+			o.log.WarnContext(ctx, "notify: incident event without the incident's folio; no text queued", "event_id", ev.ID, "type", ev.Type)
+			return nil
+		}
+		data.Incident, data.Title = d.IncidentFolio, d.Title
+		if d.EstimatedRestoreAt != nil && !d.EstimatedRestoreAt.IsZero() {
+			data.Restore = f.DateTime(*d.EstimatedRestoreAt)
+		}
+		// One notice per report and incident, whatever replays the event.
+		n.Kind, n.Key = KindIncident, fmt.Sprintf("incident:%d:%s", ev.ReportID, d.IncidentFolio)
+	case dispatch.EventReportIncidentEstimate:
+		if d.IncidentFolio == "" || d.EstimatedRestoreAt == nil || d.EstimatedRestoreAt.IsZero() {
+			return nil // no estimate to announce
+		}
+		if d.Previous != nil && d.Previous.Equal(*d.EstimatedRestoreAt) {
+			return nil // no change
+		}
+		data.Incident, data.Restore = d.IncidentFolio, f.DateTime(*d.EstimatedRestoreAt)
+		// One update per change: the event names the change.
+		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:%d:%d", ev.ReportID, ev.ID)
+	case "report.resolved":
+		if d.IncidentFolio == "" {
+			return o.outcome(ctx, tx, ev, d, f, data, n)
+		}
+		data.Incident = d.IncidentFolio
+		c, err := d.compensation()
+		if err != nil {
+			o.log.WarnContext(ctx, "notify: compensation not understood; restore notice queued without it", "event_id", ev.ID, "err", err)
+		}
+		data.Compensation = c
+		// An incident resolves each of its reports once.
+		n.Kind, n.Key = KindIncidentRestored, fmt.Sprintf("incident_restored:%d:%s", ev.ReportID, d.IncidentFolio)
+	case "visit.completed":
+		return o.outcome(ctx, tx, ev, d, f, data, n)
 	case "visit.not_completed":
 		data.Reason = f.Reason(d.Reason)
 		n.Kind, n.Key = KindNotCompleted, fmt.Sprintf("not_completed:%d", ev.ID)
 	}
+	return o.queue(ctx, tx, lang, data, n, extra, skipMain)
+}
+
+// outcome queues the outcome text of visit.completed and of a report.resolved that no
+// incident resolved.
+func (o *Outbox) outcome(ctx context.Context, tx bun.Tx, ev *dispatch.Event, d eventData, f Formatter, data Data, n Notification) error {
+	data.Cause = strings.TrimSpace(d.Cause)
+	data.Verdict, data.Restored = f.Verdict(d.Verdict), d.ServiceRestored
+	// One key per report and outcome: a report resolved with the outcome its visit
+	// already texted sends nothing more.
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%t", data.Cause, d.Verdict, d.ServiceRestored)))
+	n.Kind, n.Key = KindCompleted, fmt.Sprintf("outcome:%d:%s", ev.ReportID, hex.EncodeToString(h[:8]))
+	return o.queue(ctx, tx, f.Lang, data, n, nil, false)
+}
+
+// queue renders n (unless skipMain) and enqueues it with extra, in the event's transaction.
+func (o *Outbox) queue(ctx context.Context, tx bun.Tx, lang string, data Data, n Notification, extra []Notification, skipMain bool) error {
 	queue := extra
 	if !skipMain {
 		body, err := RenderKind(ctx, tx, n.Kind, lang, data)

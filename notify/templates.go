@@ -31,6 +31,10 @@ const (
 	KindRescheduled  Kind = "rescheduled"   // visit.rescheduled: the new window
 	KindCancelled    Kind = "cancelled"     // visit.cancelled
 
+	KindIncident         Kind = "incident"          // report.attached_to_incident: outage in the area, estimate
+	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
+	KindIncidentRestored Kind = "incident_restored" // report.resolved by an incident: restored, compensation
+
 	KindReplyHelp       Kind = "reply_help"       // AYUDA / HELP
 	KindReplyConfirmed  Kind = "reply_confirmed"  // 1 / SI / CONFIRMO
 	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit
@@ -45,6 +49,7 @@ const (
 var Kinds = []Kind{
 	KindFolio, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
 	KindNotCompleted, KindRescheduled, KindCancelled,
+	KindIncident, KindIncidentEstimate, KindIncidentRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport,
 }
@@ -85,6 +90,10 @@ var defaults = map[string]map[Kind]string{
 		KindRescheduled:  `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
 		KindCancelled:    `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
 
+		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
+		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
+		KindIncidentRestored: `Servicio restablecido en su zona (folio {{.Incident}}).{{if .Compensation}} Por la interrupción se bonificará {{.Compensation}} en su próximo recibo.{{end}} Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte {{.Folio}}.`,
+
 		KindReplyHelp:       `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
 		KindReplyConfirmed:  `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
 		KindReplyNoVisit:    `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
@@ -104,6 +113,10 @@ var defaults = map[string]map[Kind]string{
 		KindNotCompleted: `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
 		KindRescheduled:  `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
 		KindCancelled:    `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
+
+		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
+		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
+		KindIncidentRestored: `Service restored in your area (folio {{.Incident}}).{{if .Compensation}} For the outage, {{.Compensation}} will be credited on your next bill.{{end}} Reply 1 if your service works or 2 if it still does not. Report {{.Folio}}.`,
 
 		KindReplyHelp:       `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
 		KindReplyConfirmed:  `Thank you, your visit for folio {{.Folio}} is confirmed.`,
@@ -130,6 +143,11 @@ type Data struct {
 	Verdict    string // "procedente" / "improcedente"
 	Restored   bool
 	Reason     string // why a visit could not be completed or was cancelled
+
+	Incident     string // the incident's folio: "I-2026-000001"
+	Title        string // the incident's title, as staff wrote it
+	Restore      string // estimated restore time: "mar 26 nov 14:00"; "" when unknown
+	Compensation string // bonus for the outage: "$349.00"; "" when none
 }
 
 // SampleData is what templates are checked and previewed with.
@@ -148,6 +166,11 @@ func SampleData(lang string, loc *time.Location) Data {
 		Verdict:    f.Verdict("upheld"),
 		Restored:   true,
 		Reason:     f.Reason("customer_absent"),
+
+		Incident:     "I-2026-000001",
+		Title:        f.Text("Fiber cut", "Corte de fibra"),
+		Restore:      f.DateTime(start.Add(4 * time.Hour)),
+		Compensation: Money("349.00", "MXN"),
 	}
 }
 
