@@ -48,9 +48,10 @@ func startInstance(tb testing.TB, db *bun.DB, opts live.Options) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
-	srv := web.New(web.Config{DB: db})
-	srv.HandleHTTP(http.MethodGet, "/ws", web.Access{QueryToken: true}, "Live updates.", http.HandlerFunc(hub.ServeWS))
-	srv.HandleHTTP(http.MethodGet, "/public/reports/{folio}/live", web.Anyone, "A report's live status.", http.HandlerFunc(hub.ServePublic))
+	srv := web.New(web.Config{DB: db, Live: &web.LiveHandlers{
+		WS:     http.HandlerFunc(hub.ServeWS),
+		Public: http.HandlerFunc(hub.ServePublic),
+	}})
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(func() {
 		cancel()
