@@ -5,16 +5,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
+	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 	"despacho/migrations"
 )
 
-// demoPassword is the password of the demo staff accounts; it is printed when they are made.
+// demoPassword is the password of the demo staff and technician accounts; it is printed
+// when they are made.
 const demoPassword = "demo-despacho-2026"
 
 // demoUsers are the demo staff, by e-mail (their natural key).
@@ -25,6 +28,54 @@ var demoUsers = []struct {
 	{"admin@demo.despacho.mx", "Adriana Admin", dispatch.RoleAdmin},
 	{"despacho@demo.despacho.mx", "Diego Despachador", dispatch.RoleDispatcher},
 	{"agente@demo.despacho.mx", "Alma Agente", dispatch.RoleAgent},
+}
+
+// demoTech is one demo technician: his account (by e-mail, its natural key; the technician
+// is found by the account linked to it), phone, skills and home base.
+type demoTech struct {
+	email, name, phone string
+	skills             []string
+	home               dispatch.LatLon
+}
+
+// demoTechs work around Mexico City: every home base lies within 15 km of the centre
+// (19.43, -99.13), and among them they cover every skill the demo visits ask for.
+var demoTechs = []demoTech{
+	{"tecnico1@demo.despacho.mx", "Tomás Treviño", "55 8100 0001", []string{"fiber", "installation"}, dispatch.LatLon{Lat: 19.3950, Lon: -99.0970}},             // Iztacalco
+	{"tecnico2@demo.despacho.mx", "Teresa Gutiérrez", "55 8100 0002", []string{"fiber", "wireless"}, dispatch.LatLon{Lat: 19.3500, Lon: -99.1600}},              // Coyoacán
+	{"tecnico3@demo.despacho.mx", "Raúl Mendoza", "55 8100 0003", []string{"wireless", "installation"}, dispatch.LatLon{Lat: 19.4900, Lon: -99.1300}},           // Lindavista
+	{"tecnico4@demo.despacho.mx", "Carmen Olvera", "55 8100 0004", []string{"fiber"}, dispatch.LatLon{Lat: 19.4850, Lon: -99.1850}},                             // Azcapotzalco
+	{"tecnico5@demo.despacho.mx", "Héctor Juárez", "55 8100 0005", []string{"fiber", "wireless", "installation"}, dispatch.LatLon{Lat: 19.3800, Lon: -99.1700}}, // Del Valle
+	{"tecnico6@demo.despacho.mx", "Patricia Navarro", "55 8100 0006", []string{"wireless", "installation"}, dispatch.LatLon{Lat: 19.3600, Lon: -99.0600}},       // Iztapalapa
+}
+
+// demoShifts is the demo week: Monday to Saturday 08:00–18:00 with a 30-minute lunch taken
+// between 13:00 and 15:00.
+func demoShifts() []dispatch.WeeklyShift {
+	out := make([]dispatch.WeeklyShift, 0, 6)
+	for d := 1; d <= 6; d++ {
+		out = append(out, dispatch.WeeklyShift{Weekday: d, Start: "08:00", End: "18:00",
+			Break: &dispatch.ShiftBreak{Start: "13:00", End: "15:00", Minutes: 30}})
+	}
+	return out
+}
+
+// demoVisit is the home visit a demo fault report gets: the report's demo key, the skill it
+// needs, its length and priority.
+type demoVisit struct {
+	key      string
+	skill    string
+	minutes  int
+	priority int
+}
+
+// demoVisits are booked in this order, alternately into today's and tomorrow's plan.
+var demoVisits = []demoVisit{
+	{"demo-01", "fiber", 60, 6}, {"demo-02", "fiber", 60, 3}, {"demo-14", "wireless", 45, 3}, {"demo-03", "fiber", 45, 3},
+	{"demo-16", "installation", 90, 3}, {"demo-11", "wireless", 45, 1}, {"demo-13", "fiber", 60, 6}, {"demo-18", "wireless", 60, 3},
+	{"demo-15", "fiber", 90, 8}, {"demo-20", "installation", 60, 1}, {"demo-22", "wireless", 60, 3}, {"demo-17", "fiber", 60, 3},
+	{"demo-24", "installation", 90, 3}, {"demo-19", "fiber", 60, 6}, {"demo-26", "wireless", 45, 3}, {"demo-21", "fiber", 45, 3},
+	{"demo-28", "installation", 60, 1}, {"demo-23", "fiber", 60, 3}, {"demo-25", "fiber", 60, 6}, {"demo-27", "fiber", 60, 3},
 }
 
 // demoReport is one demo report: a key (its natural key, kept as an idempotency key), the
@@ -53,7 +104,11 @@ func demoReports() []demoReport {
 	luis := cust("Luis Martínez", "044 55 6789 0123", "", "AP-ROMA-04", 399)
 	sofia := cust("Sofía Castillo", "55 7890 1234", "sofia.c@example.com", "AP-NARVARTE-01", 899)
 	start := dispatch.Change{Action: dispatch.ActionStart, Note: "Se contactó al cliente"}
-	return []demoReport{
+	fault := func(key, channel, priority, subject, description string, c dispatch.CustomerInput, a *dispatch.AddressInput, actions ...dispatch.Change) demoReport {
+		return demoReport{key, dispatch.ReportInput{Channel: channel, Kind: "fault", Priority: priority, Subject: subject,
+			Description: description, Customer: c, Address: a}, actions}
+	}
+	out := []demoReport{
 		{"demo-01", dispatch.ReportInput{Channel: "phone", Kind: "fault", Priority: "high", Subject: "Sin servicio de internet",
 			Description: "El módem tiene la luz LOS en rojo desde la mañana.", Customer: maria,
 			Address: addr("Av. Miguel Ángel de Quevedo 687, Coyoacán", 19.3437, -99.1617, "sur")}, nil},
@@ -95,6 +150,58 @@ func demoReports() []demoReport {
 			[]dispatch.Change{start, {Action: dispatch.ActionAssignArea, Area: "billing"},
 				{Action: dispatch.ActionResolve, Cause: "El cargo sí correspondía a una suspensión por falta de pago", Verdict: "not_upheld"}}},
 	}
+	// Fault reports across the city that get a home visit (demoVisits), so the board and the
+	// technicians' routes have a day's work.
+	ricardo := cust("Ricardo Vega Morales", "55 5101 2201", "ricardo.vega@example.mx", "AP-POLANCO-01", 899)
+	elena := cust("Elena Ruiz", "55 5101 2202", "", "AP-CONDESA-02", 499)
+	manuel := cust("Manuel Ortega", "55 5101 2203", "", "AP-CENTRO-01", 349)
+	gabriela := cust("Gabriela Flores", "55 5101 2204", "gaby.flores@example.com", "AP-LINDAVISTA-01", 649)
+	arturo := cust("Arturo Domínguez", "55 5101 2205", "", "AP-AZCAPO-02", 399)
+	rosa := cust("Rosa María Chávez", "55 5101 2206", "", "AP-IZTACALCO-01", 499)
+	fernando := cust("Fernando Reyes", "55 5101 2207", "f.reyes@example.mx", "AP-IZTAPALAPA-03", 349)
+	claudia := cust("Claudia Medina", "55 5101 2208", "", "AP-TLATELOLCO-01", 399)
+	javier := cust("Javier Aguilar", "55 5101 2209", "", "AP-STAMARIA-01", 499)
+	monica := cust("Mónica Herrera", "55 5101 2210", "monica.h@example.mx", "AP-ESCANDON-01", 649)
+	raul := cust("Raúl Cruz", "55 5101 2211", "", "AP-PORTALES-02", 399)
+	silvia := cust("Silvia Romero", "55 5101 2212", "", "AP-CHURUBUSCO-01", 499)
+	oscar := cust("Óscar Jiménez", "55 5101 2213", "", "AP-BALBUENA-01", 349)
+	patricia := cust("Patricia Morales", "55 5101 2214", "paty.morales@example.com", "AP-ANZURES-01", 899)
+	hugo := cust("Hugo Salinas", "55 5101 2215", "", "AP-AGRICOLA-01", 399)
+	veronica := cust("Verónica Ríos", "55 5101 2216", "", "AP-TACUBA-01", 499)
+	return append(out,
+		fault("demo-13", "phone", "high", "Sin internet desde ayer", "La ONT no enciende la luz PON.", ricardo,
+			addr("Av. Presidente Masaryk 111, Polanco", 19.4320, -99.1930, "poniente"), start),
+		fault("demo-14", "web", "", "Señal inalámbrica débil", "La antena del techo se movió con el viento.", elena,
+			addr("Av. Amsterdam 240, Hipódromo Condesa", 19.4110, -99.1700, "centro")),
+		fault("demo-15", "phone", "urgent", "Fibra cortada en la calle", "Obras en la calle cortaron el cable de la casa.", manuel,
+			addr("República de Uruguay 45, Centro Histórico", 19.4310, -99.1360, "centro"), start),
+		fault("demo-16", "in_person", "", "Cambio de lugar del módem", "Remodelación: hay que reinstalar el módem en otro cuarto.", gabriela,
+			addr("Av. Montevideo 363, Lindavista", 19.4880, -99.1300, "norte")),
+		fault("demo-17", "sms", "", "Internet lento por las tardes", "De 18 a 22 h la velocidad baja a 2 Mbps.", arturo,
+			addr("Calle Morelos 12, Azcapotzalco Centro", 19.4840, -99.1860, "norte")),
+		fault("demo-18", "phone", "", "Antena sin enlace", "El equipo de la antena no enlaza con el punto de acceso.", rosa,
+			addr("Av. Té 950, Granjas México", 19.3950, -99.1000, "oriente"), start),
+		fault("demo-19", "phone", "high", "Sin servicio", "Sin internet ni telefonía desde la lluvia de anoche.", fernando,
+			addr("Calz. Ermita Iztapalapa 1200, Iztapalapa", 19.3570, -99.0750, "oriente")),
+		fault("demo-20", "email", "low", "Instalar segundo punto de acceso", "Pide un repetidor para el segundo piso.", claudia,
+			addr("Eje Central Lázaro Cárdenas 700, Nonoalco Tlatelolco", 19.4500, -99.1400, "norte")),
+		fault("demo-21", "web", "", "Conector de fibra suelto", "El cable amarillo se dobló y se soltó del módem.", javier,
+			addr("Dr. Atl 150, Santa María la Ribera", 19.4500, -99.1600, "centro")),
+		fault("demo-22", "phone", "", "Cortes de señal inalámbrica", "La conexión se pierde varias veces al día.", monica,
+			addr("Calle José Martí 80, Escandón", 19.4020, -99.1800, "poniente"), start),
+		fault("demo-23", "sms", "", "Luz LOS encendida", "El módem muestra LOS en rojo.", raul,
+			addr("Calz. de Tlalpan 1500, Portales", 19.3680, -99.1420, "sur")),
+		fault("demo-24", "in_person", "", "Reinstalación tras mudanza interna", "Se cambió de departamento en el mismo edificio.", silvia,
+			addr("Calle Héroes del 47 50, San Diego Churubusco", 19.3580, -99.1520, "sur")),
+		fault("demo-25", "phone", "high", "Sin internet en el negocio", "Tienda sin terminal de cobro por falta de internet.", oscar,
+			addr("Av. Fray Servando Teresa de Mier 400, Jardín Balbuena", 19.4220, -99.1100, "oriente"), start),
+		fault("demo-26", "web", "", "Antena dañada por granizo", "La granizada rompió la cubierta de la antena.", patricia,
+			addr("Calle Darwin 74, Anzures", 19.4280, -99.1780, "poniente")),
+		fault("demo-27", "phone", "", "Internet intermitente", "Se desconecta cada vez que llueve.", hugo,
+			addr("Av. Sur 8 220, Agrícola Oriental", 19.3950, -99.0700, "oriente")),
+		fault("demo-28", "email", "low", "Cableado nuevo para oficina", "Pide llevar la conexión a la oficina del fondo.", veronica,
+			addr("Calz. México-Tacuba 900, Tacuba", 19.4590, -99.1870, "poniente")),
+	)
 }
 
 // runDemo implements `despacho demo`: it applies pending migrations and loads the demo data.
@@ -121,45 +228,98 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	return loadDemo(ctx, db, e)
 }
 
-// loadDemo loads the demo staff, customers and reports. It is idempotent: users are found
-// by e-mail, customers by phone, and reports by their demo key (an idempotency key), so a
-// second run changes nothing. Staff credentials are printed when the users are created.
+// loadDemo loads the demo staff, technicians, customers, reports and visits. It is
+// idempotent, every row being found by its natural key before it is made: users by e-mail,
+// technicians by their linked account, customers by phone, reports by customer, subject and
+// the demo agent who filed them (and their demo key, an idempotency key), visits by report.
+// A second run changes nothing. Credentials are printed when the users are created.
 func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	s, err := businessSLA(e)
 	if err != nil {
 		return err
 	}
+	// One event log writer for every store, as serve has.
+	events := postgres.NewEvents()
 	users := postgres.NewUsers(db)
-	var agent *dispatch.User
-	for _, du := range demoUsers {
-		u, err := users.ByEmail(ctx, du.email)
+	var agent, dispatcher *dispatch.User
+	ensureUser := func(email, name string, role dispatch.Role) (*dispatch.User, error) {
+		u, err := users.ByEmail(ctx, email)
 		if dispatch.ErrorKind(err) == dispatch.KindNotFound {
-			if u, err = dispatch.NewUser(du.email, du.name, du.role, demoPassword); err != nil {
-				return err
+			if u, err = dispatch.NewUser(email, name, role, demoPassword); err != nil {
+				return nil, err
 			}
 			if err = users.Create(ctx, u); err == nil {
-				fmt.Fprintf(e.stdout, "demo user %-28s role %-10s password %s\n", du.email, du.role, demoPassword)
+				fmt.Fprintf(e.stdout, "demo user %-28s role %-10s password %s\n", email, role, demoPassword)
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("demo user %s: %w", du.email, err)
+			return nil, fmt.Errorf("demo user %s: %w", email, err)
 		}
-		if du.role == dispatch.RoleAgent {
+		return u, nil
+	}
+	for _, du := range demoUsers {
+		u, err := ensureUser(du.email, du.name, du.role)
+		if err != nil {
+			return err
+		}
+		switch du.role {
+		case dispatch.RoleAgent:
 			agent = u
+		case dispatch.RoleDispatcher:
+			dispatcher = u
 		}
 	}
-	reports := postgres.NewReports(db, postgres.NewEvents(), s)
+
+	techs := postgres.NewTechnicians(db, events)
+	techsMade := 0
+	for _, dt := range demoTechs {
+		u, err := ensureUser(dt.email, dt.name, dispatch.RoleTechnician)
+		if err != nil {
+			return err
+		}
+		if u.Role != dispatch.RoleTechnician {
+			continue // an admin gave the account another role: leave it be
+		}
+		_, err = techs.ByUser(ctx, u.ID)
+		if dispatch.ErrorKind(err) == dispatch.KindNotFound {
+			t := &dispatch.Technician{Name: dt.name, Phone: dt.phone, UserID: u.ID, Skills: slices.Clone(dt.skills),
+				Home: dt.home, Shifts: demoShifts()}
+			if err = techs.Create(ctx, t, dispatcher); err == nil {
+				techsMade++
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("demo technician %s: %w", dt.email, err)
+		}
+	}
+
+	reports := postgres.NewReports(db, events, s)
 	by := postgres.Origin{User: agent}
 	created := 0
 	now := time.Now()
-	for i, dr := range demoReports() {
+	type ref struct {
+		id    int64
+		folio string
+	}
+	refs := map[string]ref{}
+	all := demoReports()
+	for i, dr := range all {
 		// Stagger creation times over the last hours so lists and SLA clocks look lived in.
-		at := now.Add(-time.Duration(len(demoReports())-i) * 37 * time.Minute)
+		at := now.Add(-time.Duration(len(all)-i) * 37 * time.Minute)
 		nr, err := dr.in.Validate(at)
 		if err != nil {
 			return fmt.Errorf("demo report %s: %w", dr.key, err)
 		}
-		c, _, err := reports.Create(ctx, nr, by, postgres.CreateOptions{
+		// The idempotency key alone is not enough: serve purges keys after a day.
+		id, folio, err := findDemoReport(ctx, db, nr, agent.ID)
+		if err != nil {
+			return fmt.Errorf("demo report %s: %w", dr.key, err)
+		}
+		if id != 0 {
+			refs[dr.key] = ref{id, folio}
+			continue // loaded before
+		}
+		c, answer, err := reports.Create(ctx, nr, by, postgres.CreateOptions{
 			Trusted: true,
 			Key:     &postgres.IdempotencyKey{Scope: "demo", Key: dr.key},
 			Answer:  func(c *postgres.Created) (int, any) { return 201, map[string]string{"folio": c.Report.Folio} },
@@ -168,9 +328,17 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 			return fmt.Errorf("demo report %s: %w", dr.key, err)
 		}
 		if c == nil {
-			continue // loaded before
+			// Loaded before under this key, then changed beyond recognition: leave it.
+			if answer != nil && answer.ReportID != 0 {
+				var folio string
+				if err := db.NewSelect().Table("reports").Column("folio").Where("id = ?", answer.ReportID).Scan(ctx, &folio); err == nil {
+					refs[dr.key] = ref{answer.ReportID, folio}
+				}
+			}
+			continue
 		}
 		created++
+		refs[dr.key] = ref{c.Report.ID, c.Report.Folio}
 		for j, ch := range dr.actions {
 			step := at.Add(time.Duration(j+1) * 5 * time.Minute)
 			if _, err := reports.Change(ctx, c.Report.Folio, ch, by, step); err != nil {
@@ -178,10 +346,138 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 			}
 		}
 	}
+
+	visits := postgres.NewVisits(db, events, reports, planning.Config{Zone: s.Calendar.Location()})
+	cfg := visits.Config()
+	today := cfg.Day(now)
+	days := map[string]int{}
+	booked, unbooked := 0, 0
+	for i, dv := range demoVisits {
+		r, ok := refs[dv.key]
+		if !ok {
+			continue
+		}
+		had, err := visits.ByReport(ctx, r.id)
+		if err != nil {
+			return fmt.Errorf("demo visit %s: %w", dv.key, err)
+		}
+		if len(had) > 0 {
+			continue // made before (whatever became of it since)
+		}
+		v, err := visits.Create(ctx, r.folio, dispatch.NewVisit{DurationMin: dv.minutes, Skills: []string{dv.skill}, Priority: dv.priority}, dispatcher, now)
+		if dispatch.ErrorKind(err) == dispatch.KindConflict {
+			continue // the report was closed meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("demo visit %s: %w", dv.key, err)
+		}
+		// Today's plan takes the even ones, tomorrow's the odd ones; when that day has no
+		// room (a Sunday, late in the day) the first days that have take them.
+		ws, err := visits.Slots(ctx, v.ID, today, 4, now)
+		if err != nil {
+			return fmt.Errorf("demo visit %s: %w", dv.key, err)
+		}
+		want := today
+		if i%2 == 1 {
+			want = cfg.NextDay(today)
+		}
+		b, err := bookDemoVisit(ctx, visits, v.ID, demoSlotOrder(ws, cfg, want, i/2), dispatcher, now)
+		if err != nil {
+			return fmt.Errorf("demo visit %s: %w", dv.key, err)
+		}
+		if b == nil {
+			unbooked++
+			continue
+		}
+		booked++
+		days[b.PlanDay]++
+	}
+
+	if techsMade > 0 {
+		fmt.Fprintf(e.stdout, "demo: %d technicians loaded\n", techsMade)
+	}
 	if created > 0 {
 		fmt.Fprintf(e.stdout, "demo: %d reports loaded\n", created)
-	} else {
+	}
+	if booked > 0 || unbooked > 0 {
+		keys := make([]string, 0, len(days))
+		for d := range days {
+			keys = append(keys, d)
+		}
+		slices.Sort(keys)
+		fmt.Fprintf(e.stdout, "demo: %d visits booked", booked)
+		for _, d := range keys {
+			fmt.Fprintf(e.stdout, ", %d on %s", days[d], d)
+		}
+		if unbooked > 0 {
+			fmt.Fprintf(e.stdout, "; %d left unscheduled (no free window)", unbooked)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if techsMade == 0 && created == 0 && booked == 0 && unbooked == 0 {
 		fmt.Fprintln(e.stdout, "demo: already loaded")
 	}
 	return nil
+}
+
+// findDemoReport returns the id and folio of the report the demo agent filed with nr's
+// subject for nr's customer (by phone, else e-mail), or 0 when there is none.
+func findDemoReport(ctx context.Context, db bun.IDB, nr *dispatch.NewReport, agentID int64) (int64, string, error) {
+	var rows []struct {
+		ID    int64
+		Folio string
+	}
+	q := db.NewSelect().TableExpr("reports AS r").ColumnExpr("r.id, r.folio").
+		Join("JOIN customers AS c ON c.id = r.customer_id").
+		Where("r.subject = ?", nr.Report.Subject).Where("r.created_by = ?", agentID).
+		OrderExpr("r.id").Limit(1)
+	if nr.Customer.Phone != "" {
+		q = q.Where("c.phone = ?", nr.Customer.Phone)
+	} else {
+		q = q.Where("c.email = ?", nr.Customer.Email)
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return 0, "", postgres.Wrap(err)
+	}
+	if len(rows) == 0 {
+		return 0, "", nil
+	}
+	return rows[0].ID, rows[0].Folio, nil
+}
+
+// demoSlotOrder orders the offered windows to try: those on day want first, then the other
+// days in turn. Within a day it starts at the n-th window (cycling), so that successive
+// demo visits spread over the day rather than all asking for the first window.
+func demoSlotOrder(ws []dispatch.Span, cfg planning.Config, want time.Time, n int) []dispatch.Span {
+	var days []time.Time
+	byDay := map[time.Time][]dispatch.Span{}
+	for _, w := range ws {
+		d := cfg.Day(w.Start)
+		if _, ok := byDay[d]; !ok {
+			days = append(days, d)
+		}
+		byDay[d] = append(byDay[d], w)
+	}
+	if i := slices.IndexFunc(days, want.Equal); i > 0 {
+		days = slices.Concat(days[i:i+1], days[:i], days[i+1:])
+	}
+	out := make([]dispatch.Span, 0, len(ws))
+	for _, d := range days {
+		on := byDay[d]
+		k := n % len(on)
+		out = append(append(out, on[k:]...), on[:k]...)
+	}
+	return out
+}
+
+// bookDemoVisit books the first of the windows that can still be kept; nil when none can.
+func bookDemoVisit(ctx context.Context, visits *postgres.Visits, id int64, ws []dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	for _, w := range ws {
+		v, err := visits.Book(ctx, id, w, actor, now)
+		if dispatch.ErrorKind(err) == dispatch.KindConflict {
+			continue
+		}
+		return v, err
+	}
+	return nil, nil
 }

@@ -3,46 +3,139 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
+	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
 )
 
-// TestDemoTwice loads the demo data twice: the second run changes nothing.
+// TestDemoTwice loads the demo data twice: the second run changes nothing, not even after
+// the idempotency keys were purged (serve purges them after a day).
 func TestDemoTwice(t *testing.T) {
+	ctx := context.Background()
 	db, url := dispatchtest.DBWithURL(t)
 	vars := map[string]string{"DATABASE_URL": url}
-	count := func() (n [4]int) {
+	tables := []string{"users", "customers", "reports", "events", "technicians", "visits"}
+	count := func() (n [6]int) {
 		t.Helper()
-		for i, table := range []string{"users", "customers", "reports", "events"} {
-			if err := db.NewRaw("SELECT count(*) FROM "+table).Scan(context.Background(), &n[i]); err != nil {
+		for i, table := range tables {
+			if err := db.NewRaw("SELECT count(*) FROM "+table).Scan(ctx, &n[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
 		return n
 	}
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"demo"}, testEnv(vars, "", &out, &errb)); code != 0 {
+	if code := run(ctx, []string{"demo"}, testEnv(vars, "", &out, &errb)); code != 0 {
 		t.Fatalf("demo = %d: %s", code, errb.String())
 	}
 	first := count()
-	if first[0] != 3 || first[1] < 5 || first[2] != 12 || !strings.Contains(out.String(), demoPassword) {
-		t.Fatalf("after the first run: users, customers, reports, events = %v; output %q", first, out.String())
+	if first[0] != 3+len(demoTechs) || first[1] < 20 || first[2] != len(demoReports()) || first[4] != 6 || first[5] != len(demoVisits) ||
+		!strings.Contains(out.String(), demoPassword) || !strings.Contains(out.String(), "tecnico6@demo.despacho.mx") {
+		t.Fatalf("after the first run: %v = %v; output %q", tables, first, out.String())
 	}
-	out.Reset()
-	if code := run(context.Background(), []string{"demo"}, testEnv(vars, "", &out, &errb)); code != 0 {
-		t.Fatalf("demo again = %d: %s", code, errb.String())
-	}
-	if again := count(); again != first || strings.Contains(out.String(), demoPassword) {
-		t.Fatalf("the second run changed %v into %v (output %q)", first, again, out.String())
+	for _, again := range []string{"again", "after the keys were purged"} {
+		if again != "again" {
+			if _, err := db.NewRaw("DELETE FROM idempotency_keys WHERE scope = 'demo'").Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out.Reset()
+		if code := run(ctx, []string{"demo"}, testEnv(vars, "", &out, &errb)); code != 0 {
+			t.Fatalf("demo %s = %d: %s", again, code, errb.String())
+		}
+		if n := count(); n != first || strings.Contains(out.String(), demoPassword) || !strings.Contains(out.String(), "already loaded") {
+			t.Fatalf("demo %s changed %v into %v (output %q)", again, first, n, out.String())
+		}
 	}
 	var statuses []string
-	if err := db.NewRaw("SELECT DISTINCT status FROM reports ORDER BY 1").Scan(context.Background(), &statuses); err != nil {
+	if err := db.NewRaw("SELECT DISTINCT status FROM reports ORDER BY 1").Scan(ctx, &statuses); err != nil {
 		t.Fatal(err)
 	}
 	if len(statuses) < 6 {
 		t.Fatalf("demo statuses %v; want most of them", statuses)
+	}
+
+	// Every technician signs in with his own technician account, lives near the centre and
+	// works Monday to Saturday with a lunch break.
+	var techs []struct {
+		Name    string
+		Role    string
+		Skills  []string `bun:",array"`
+		HomeLat float64
+		HomeLon float64
+		Shifts  []dispatch.WeeklyShift `bun:",type:jsonb"`
+	}
+	if err := db.NewRaw(`SELECT t.name, u.role, t.skills, t.home_lat, t.home_lon, t.shifts FROM technicians t
+		JOIN users u ON u.id = t.user_id ORDER BY t.id`).Scan(ctx, &techs); err != nil {
+		t.Fatal(err)
+	}
+	if len(techs) != len(demoTechs) {
+		t.Fatalf("%d technicians with accounts; want %d", len(techs), len(demoTechs))
+	}
+	skills := map[string]bool{}
+	for _, tc := range techs {
+		if tc.Role != string(dispatch.RoleTechnician) {
+			t.Errorf("%s signs in as %s", tc.Name, tc.Role)
+		}
+		if km := kmFrom(19.43, -99.13, tc.HomeLat, tc.HomeLon); km > 15 {
+			t.Errorf("%s lives %.1f km from the centre", tc.Name, km)
+		}
+		for _, k := range tc.Skills {
+			skills[k] = true
+		}
+		if len(tc.Shifts) != 6 || tc.Shifts[0].Weekday != 1 || tc.Shifts[5].Weekday != 6 || tc.Shifts[0].Break == nil ||
+			tc.Shifts[0].Start != "08:00" || tc.Shifts[0].End != "18:00" || tc.Shifts[0].Break.Minutes != 30 {
+			t.Errorf("%s works %+v", tc.Name, tc.Shifts)
+		}
+	}
+	for _, dv := range demoVisits {
+		if !skills[dv.skill] {
+			t.Errorf("visit %s needs %s, which no technician has", dv.key, dv.skill)
+		}
+	}
+
+	// Every visit is booked with a technician, on the next days the demo can fill.
+	var visits []struct {
+		Status       string
+		TechnicianID int64
+		PlanDay      time.Time
+	}
+	if err := db.NewRaw("SELECT status, coalesce(technician_id, 0) AS technician_id, plan_day FROM visits ORDER BY id").Scan(ctx, &visits); err != nil {
+		t.Fatal(err)
+	}
+	zone, _ := time.LoadLocation("America/Mexico_City")
+	today := time.Now().In(zone).Format(time.DateOnly)
+	for i, v := range visits {
+		if v.Status != "booked" || v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) < today ||
+			v.PlanDay.Sub(time.Now()) > 4*24*time.Hour {
+			t.Errorf("visit %d: %+v", i, v)
+		}
+	}
+}
+
+// TestDemoKeysUnique: no two demo reports share a natural key (customer and subject), nor
+// two visits a report.
+func TestDemoKeysUnique(t *testing.T) {
+	seen := map[string]string{}
+	keys := map[string]bool{}
+	for _, dr := range demoReports() {
+		k := dr.in.Customer.Phone + "|" + dr.in.Customer.Email + "|" + dr.in.Subject
+		if o, ok := seen[k]; ok {
+			t.Errorf("demo reports %s and %s share %q", o, dr.key, k)
+		}
+		seen[k] = dr.key
+		keys[dr.key] = dr.in.Kind == "fault" && dr.in.Address != nil
+	}
+	visited := map[string]bool{}
+	for _, dv := range demoVisits {
+		if !keys[dv.key] || visited[dv.key] {
+			t.Errorf("demo visit for %s: no such fault report with an address, or a second visit", dv.key)
+		}
+		visited[dv.key] = true
 	}
 }
 
@@ -53,4 +146,11 @@ func TestBadBusinessZone(t *testing.T) {
 	if code != 2 || !strings.Contains(errb.String(), "TZ_BUSINESS") {
 		t.Fatalf("exit %d, stderr %q; want 2 naming TZ_BUSINESS", code, errb.String())
 	}
+}
+
+// kmFrom is the great-circle distance in km between two points in degrees.
+func kmFrom(lat1, lon1, lat2, lon2 float64) float64 {
+	rad := math.Pi / 180
+	a := math.Pow(math.Sin((lat2-lat1)*rad/2), 2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Pow(math.Sin((lon2-lon1)*rad/2), 2)
+	return 2 * 6371 * math.Asin(math.Sqrt(a))
 }
