@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 )
 
@@ -159,6 +161,19 @@ func TestIncidentOpenAttachesFaultsOfItsAccessPoint(t *testing.T) {
 	var held int64
 	if err := e.db.NewRaw(`SELECT coalesce(held_by_incident_id, 0) FROM visits WHERE id = ?`, va).Scan(ctx, &held); err != nil || held != d.ID {
 		t.Fatalf("visit held by = %d (%v), want %d", held, err, d.ID)
+	}
+	// A held visit is not dispatched: no slots, no booking.
+	vs := postgres.NewVisits(e.db, nil, nil, planning.Config{})
+	heldErr := func(err error) bool {
+		var de *dispatch.Error
+		return errors.As(err, &de) && de.Code == "held_by_incident"
+	}
+	if _, err := vs.Slots(ctx, va, clock, 2, clock); !heldErr(err) {
+		t.Fatalf("slots of a held visit: %v, want a conflict", err)
+	}
+	w := dispatch.Span{Start: clock.Add(24 * time.Hour), End: clock.Add(26 * time.Hour)}
+	if _, err := vs.Book(ctx, va, w, nil, clock); !heldErr(err) {
+		t.Fatalf("booking a held visit: %v, want a conflict", err)
 	}
 	opened := e.eventsOf(t, dispatch.EventIncidentOpened)
 	if len(opened) != 1 || opened[0].IncidentID != d.ID {

@@ -51,6 +51,7 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 				WhereOr("v.status IN ('unscheduled', 'not_completed') AND v.held_until > ? AND v.hold_start >= ? AND v.hold_start < ?", now, day, next)
 		}).
 		Where("v.id <> ?", except).
+		Where("v.held_by_incident_id IS NULL"). // an open incident holds them: not dispatched
 		Order("v.id").Scan(ctx)
 	if err != nil {
 		return st, Wrap(err)
@@ -222,6 +223,9 @@ func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int,
 	if !reschedulable(v.Status) {
 		return nil, dispatch.Conflict("illegal_transition", "a %s visit cannot be booked", v.Status)
 	}
+	if err := notHeld(ctx, s.db, v.ID); err != nil {
+		return nil, err
+	}
 	sv := s.cfg.Visit(v)
 	sv.Windows = nil
 	width := s.width(v)
@@ -269,6 +273,9 @@ type placed struct {
 // promise already made is kept. pin, when not zero, restricts it to one technician;
 // force drops the window. An impossible placement is a conflict naming why.
 func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dispatch.Span, pin int64, force bool, now time.Time) (*placed, error) {
+	if err := notHeld(ctx, tx, v.ID); err != nil {
+		return nil, err
+	}
 	day := s.cfg.Day(w.Start)
 	if err := s.lockDay(ctx, tx, day); err != nil {
 		return nil, err
@@ -1030,4 +1037,17 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		return nil, Wrap(overlapError(err))
 	}
 	return s.Get(ctx, id)
+}
+
+// notHeld refuses to plan a visit that an open incident holds: one visit for the incident
+// replaces the individual ones until it is resolved.
+func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
+	var held bool
+	if err := db.NewRaw("SELECT held_by_incident_id IS NOT NULL FROM visits WHERE id = ?", visitID).Scan(ctx, &held); err != nil {
+		return Wrap(err)
+	}
+	if held {
+		return dispatch.Conflict("held_by_incident", "the visit is held while its report's incident is open")
+	}
+	return nil
 }
