@@ -117,23 +117,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 		AllowedOrigins: nonEmpty(publicURL),
 		Registry:       reg,
 		Log:            log,
-		TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
-			t, err := techs.ByUser(ctx, userID)
-			if err != nil {
-				return 0, err
-			}
-			return t.ID, nil
-		},
-		FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
-			d, err := reports.Get(ctx, folio)
-			if err != nil {
-				return 0, err
-			}
-			if !d.Report.CheckAccessCode(code) {
-				return 0, dispatch.NotFound("folio")
-			}
-			return d.Report.ID, nil
-		},
+		TechnicianOf:   techs.IDByUser,
+		FolioAccess:    reports.IDForCode,
 		Folios: func(ctx context.Context, ids []int64) (map[int64]string, error) {
 			var rows []struct {
 				ID    int64

@@ -399,3 +399,16 @@ func (s *Reports) MarkSLA(ctx context.Context, now time.Time) (atRisk, breached 
 		}
 	}
 }
+
+// IDForCode returns the id of the report with that folio when code is its access code; a
+// wrong code and an unknown folio give the same NotFound, so folios cannot be probed.
+func (s *Reports) IDForCode(ctx context.Context, folio, code string) (int64, error) {
+	d, err := s.Get(ctx, folio)
+	if err != nil {
+		return 0, err
+	}
+	if !d.Report.CheckAccessCode(code) {
+		return 0, dispatch.NotFound("folio")
+	}
+	return d.Report.ID, nil
+}

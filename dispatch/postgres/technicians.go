@@ -287,3 +287,12 @@ func (s *Technicians) AddExceptionTx(ctx context.Context, e *dispatch.Exception,
 		return s.AddException(ctx, tx, e, actor)
 	}))
 }
+
+// IDByUser returns the id of the technician linked to a user; NotFound when none is.
+func (s *Technicians) IDByUser(ctx context.Context, userID int64) (int64, error) {
+	t, err := s.ByUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	return t.ID, nil
+}

@@ -29,7 +29,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
 	js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.offsetParent !== null && el.textContent.includes(` + jsString(want) + `); })()`
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 		if err == nil && ok {
@@ -183,14 +183,14 @@ func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) 
 // pollTrue waits until the expression is true.
 func pollTrue(t *testing.T, ctx context.Context, js string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still false after 15 s: %s (%v)", strings.TrimSpace(js), err)
+			t.Fatalf("still false after 30 s: %s (%v)", strings.TrimSpace(js), err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -123,7 +123,7 @@ func tab(t *testing.T, isolated bool) context.Context {
 			}
 		}
 	}()
-	tctx, tcancel := context.WithTimeout(ctx, time.Minute)
+	tctx, tcancel := context.WithTimeout(ctx, 3*time.Minute) // generous: CI runs every package at once on 2 cores
 	t.Cleanup(func() {
 		if t.Failed() {
 			shot(t, ctx, "failure")
@@ -184,24 +184,9 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 	techs := postgres.NewTechnicians(db, nil)
 	reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
 	hub := live.New(db, live.Options{
-		UserOf: func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
-		TechnicianOf: func(ctx context.Context, userID int64) (int64, error) {
-			tech, err := techs.ByUser(ctx, userID)
-			if err != nil {
-				return 0, err
-			}
-			return tech.ID, nil
-		},
-		FolioAccess: func(ctx context.Context, folio, code string) (int64, error) {
-			d, err := reports.Get(ctx, folio)
-			if err != nil {
-				return 0, err
-			}
-			if !d.Report.CheckAccessCode(code) {
-				return 0, dispatch.NotFound("folio")
-			}
-			return d.Report.ID, nil
-		},
+		UserOf:       func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+		TechnicianOf: techs.IDByUser,
+		FolioAccess:  reports.IDForCode,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
