@@ -122,6 +122,19 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 		h.opts.WriteError(w, r, dispatch.Unavailable(errors.New("live hub not running")))
 		return
 	}
+	if after > 0 {
+		// An `after` from the future means "nothing missed yet". Pin it to the last number
+		// handed out before the handshake completes: an event committed right after the
+		// client connected must still reach it, which a clamp done later (in catchUp) would
+		// skip. Numbering first means an id from another instance is not taken for one from
+		// the future.
+		if _, err := Sequence(r.Context(), h.db); err == nil {
+			var last int64
+			if err := h.db.QueryRowContext(r.Context(), "SELECT last_seq FROM live_state WHERE one").Scan(&last); err == nil && after > last {
+				after = last
+			}
+		}
+	}
 	conn, err := h.upgrader.Upgrade(hijackable(w), r, nil)
 	if err != nil {
 		return // the upgrader has answered
