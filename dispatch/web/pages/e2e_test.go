@@ -148,10 +148,6 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, tech, "#route .badge", "En camino")
 	waitText(t, cust, "#st-eta", "El técnico va en camino")
 
-	// A board that loses its live connection says so.
-	e.stopLive()
-	waitText(t, board, "#conn", "Reconectando")
-
 	step("Llegué")
 	waitText(t, tech, "#route .badge", "En el domicilio")
 	step("Completar")
@@ -176,4 +172,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, cust, "#st-restored", "Sí")
 	shot(t, cust, "status-360")
 	notPwned(t, cust)
+
+	// A board that loses its live connection says so.
+	e.stopLive()
+	waitText(t, board, "#conn", "Reconectando")
 }
