@@ -483,12 +483,9 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		return nil, dispatch.Forbidden("only an admin may force an assignment")
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+		v, err := lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err
-		}
-		if req.Version != v.Version {
-			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, req.Version)
 		}
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be assigned; book a window first", v.Status)
@@ -938,12 +935,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		return nil, dispatch.Invalid("position", "must be 1 or more")
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+		v, err := lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err
-		}
-		if req.Version != v.Version {
-			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, req.Version)
 		}
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be moved", v.Status)
@@ -1050,4 +1044,17 @@ func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
 		return dispatch.Conflict("held_by_incident", "the visit is held while its report's incident is open")
 	}
 	return nil
+}
+
+// lockVisitAt locks visit id for the transaction and checks that it is still at the version
+// the caller read; a stale version is a conflict, so two dispatchers never both win.
+func lockVisitAt(ctx context.Context, tx bun.Tx, id int64, version int) (*dispatch.Visit, error) {
+	v, err := getVisit(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if version != v.Version {
+		return nil, dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, version)
+	}
+	return v, nil
 }
