@@ -44,4 +44,5 @@ func (s *Server) registerRoutes() {
 	s.dispatchRoutes()
 	s.incidentRoutes()
 	s.integrationRoutes()
+	s.adminRoutes()
 }
