@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -80,6 +82,18 @@ type publicStatus struct {
 		ServiceRestoredAt *time.Time `json:"service_restored_at,omitempty"`
 	} `json:"resolution"`
 	Timeline []publicStep `json:"timeline"`
+	// Visit is the report's current visit (the latest one not cancelled); absent when none.
+	Visit *publicVisit `json:"visit,omitempty"`
+}
+
+// publicVisit is what a customer sees of a visit: when and who (first name only), never
+// the technician's position or other customers.
+type publicVisit struct {
+	Status         dispatch.VisitStatus `json:"status"`
+	Window         *dispatch.Span       `json:"window"`
+	ETA            *time.Time           `json:"eta"`
+	PlannedArrival *time.Time           `json:"planned_arrival"`
+	TechnicianName string               `json:"technician_name,omitempty"`
 }
 
 type publicStep struct {
@@ -135,8 +149,52 @@ func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Timeline = append(out.Timeline, publicStep{Type: ev.Type, At: ev.At, Status: string(status)})
 	}
+	if out.Visit, err = s.publicVisitOf(r.Context(), rep.ID); err != nil {
+		return err
+	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// publicVisitOf returns the customer's view of the report's latest visit that is not
+// cancelled, or nil when there is none. The ETA is shown only while it means something:
+// before the technician arrives.
+func (s *Server) publicVisitOf(ctx context.Context, reportID int64) (*publicVisit, error) {
+	vs, err := postgres.NewVisits(s.db, s.events, s.reports, s.planningConfig()).ByReport(ctx, reportID)
+	if err != nil {
+		return nil, err
+	}
+	var v *dispatch.Visit
+	for _, x := range vs {
+		if x.Status != dispatch.VisitCancelled {
+			v = x
+		}
+	}
+	if v == nil {
+		return nil, nil
+	}
+	out := &publicVisit{Status: v.Status, Window: utcSpan(v.Window)}
+	if v.Status != dispatch.VisitCompleted && v.Status != dispatch.VisitNotCompleted && v.Status != dispatch.VisitOnSite {
+		out.ETA, out.PlannedArrival = timePtr(v.ETA), timePtr(v.PlannedArrival)
+	}
+	if v.TechnicianID != 0 {
+		t, err := postgres.NewTechnicians(s.db, s.events).Get(ctx, v.TechnicianID)
+		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return nil, err
+		}
+		if t != nil {
+			out.TechnicianName = firstName(t.Name)
+		}
+	}
+	return out, nil
+}
+
+// firstName is the first word of a name: enough for a customer to greet the technician.
+func firstName(name string) string {
+	if f := strings.Fields(name); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // eventTo reads the status an event moved a report to ("" when it did not move it).

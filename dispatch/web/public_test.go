@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
@@ -179,5 +181,73 @@ func TestIntakeEmail(t *testing.T) {
 	_ = json.Unmarshal(b, &l)
 	if len(l.Items) != 2 || l.Items[0].Customer.ID != l.Items[1].Customer.ID {
 		t.Fatalf("list = %s; want two reports of one customer", b)
+	}
+}
+
+// TestPublicStatusVisit follows a report's visit on the customer's status answer: nothing
+// before a visit exists, then the promised window with the technician's first name, the ETA
+// while on the way, and no ETA once the technician is on site.
+func TestPublicStatusVisit(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.perez@despacho.example.mx", dispatch.RoleTechnician)
+	createTech(t, ts, d, "Juan Pérez López", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.perez@despacho.example.mx")))
+	var rep struct {
+		Folio      string
+		AccessCode string `json:"access_code"`
+	}
+	mustJSON(t, "POST", ts.URL+"/public/reports", "", `{"customer":{"name":"Rosa","phone":"55 4444 1234"},"address":{"line":"Calle 5"},"kind":"fault","description":"Sin internet"}`, 201, &rep)
+	statusURL := ts.URL + "/public/reports/" + rep.Folio + "?code=" + rep.AccessCode
+	type visitView struct {
+		Status         string
+		Window         *struct{ Start, End time.Time }
+		ETA            *time.Time `json:"eta"`
+		PlannedArrival *time.Time `json:"planned_arrival"`
+		TechnicianName string     `json:"technician_name"`
+	}
+	status := func() (*visitView, string) {
+		t.Helper()
+		res, b := do(t, "GET", statusURL, "", "")
+		if res.StatusCode != 200 {
+			t.Fatalf("status = %d %s", res.StatusCode, b)
+		}
+		var st struct{ Visit *visitView }
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Visit, string(b)
+	}
+	if v, b := status(); v != nil {
+		t.Fatalf("visit before any visit exists: %s", b)
+	}
+	v := createVisit(t, ts, a, rep.Folio, `{"duration_min":60,"skills":["fiber"],"lat":19.41,"lon":-99.15}`)
+	if got, b := status(); got == nil || got.Status != "unscheduled" || got.Window != nil || got.TechnicianName != "" {
+		t.Fatalf("unscheduled visit: got %s, want status unscheduled without window or technician", b)
+	}
+	ss := slots(t, ts, a, v.ID)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(ss[0]), 200, nil)
+	got, b := status()
+	if got == nil || got.Status != "booked" || got.Window == nil || !got.Window.Start.Equal(ss[0].Start) || !got.Window.End.Equal(ss[0].End) {
+		t.Fatalf("booked visit: got %s, want window %v", b, ss[0])
+	}
+	if got.TechnicianName != "Juan" {
+		t.Fatalf("technician_name = %q, want the first name only (Juan)", got.TechnicianName)
+	}
+	if strings.Contains(b, "Pérez") || strings.Contains(b, "lat") {
+		t.Fatalf("status shows the technician's full name or a position: %s", b)
+	}
+	stepURL := fmt.Sprintf("%s/api/visits/%d/status", ts.URL, v.ID)
+	mustJSON(t, "POST", stepURL, juan, `{"status":"en_route"}`, 200, nil)
+	if got, b := status(); got == nil || got.Status != "en_route" || (got.ETA == nil && got.PlannedArrival == nil) {
+		t.Fatalf("en route: got %s, want status en_route with an eta or planned arrival", b)
+	}
+	mustJSON(t, "POST", stepURL, juan, `{"status":"on_site"}`, 200, nil)
+	if got, b := status(); got == nil || got.Status != "on_site" || got.ETA != nil {
+		t.Fatalf("on site: got %s, want status on_site without eta", b)
+	}
+	mustJSON(t, "POST", stepURL, juan, `{"status":"completed","cause":"Conector dañado","verdict":"upheld","service_restored":true}`, 200, nil)
+	if got, b := status(); got == nil || got.Status != "completed" || !strings.Contains(b, `"cause":"Conector dañado"`) {
+		t.Fatalf("completed: got %s, want visit completed and the outcome", b)
 	}
 }

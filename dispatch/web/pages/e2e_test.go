@@ -142,14 +142,18 @@ func TestBrowserEndToEnd(t *testing.T) {
 	cust := tab(t, true)
 	do(t, cust, chromedp.EmulateViewport(360, 740), chromedp.Navigate(e.URL+"/estado/"+folio+"?code="+code))
 	waitText(t, cust, "#st-status", "Esperando visita")
+	waitText(t, cust, "#st-window", ", entre ")
+	waitText(t, cust, "#st-technician", map[int64]string{techA: "Ana", techB: "Beto"}[to])
 	time.Sleep(500 * time.Millisecond) // the live feed opens after the first answer
 
 	step("En camino")
 	waitText(t, tech, "#route .badge", "En camino")
 	waitText(t, cust, "#st-eta", "El técnico va en camino")
+	waitText(t, cust, "#st-eta", "Llegada estimada")
 
 	step("Llegué")
 	waitText(t, tech, "#route .badge", "En el domicilio")
+	waitText(t, cust, "#st-on-site", "está en su domicilio")
 	step("Completar")
 	do(t, tech,
 		chromedp.WaitVisible(chromedp.ID("finish-send")),

@@ -50,7 +50,7 @@ function render(r) {
     const txt = t('st.window_at', { date: date(win.start), start: time(win.start), end: time(win.end) });
     const vrows = [h('dt', {}, t('st.window')), h('dd', { id: 'st-window' }, txt)];
     const tech = pick(visit, 'technician_name', 'technician.name') || pick(r, 'technician_name', 'technician.name');
-    if (tech) vrows.push(h('dt', {}, t('st.technician')), h('dd', {}, tech));
+    if (tech) vrows.push(h('dt', {}, t('st.technician')), h('dd', { id: 'st-technician' }, tech));
     parts.push(h('dl', { class: 'facts' }, vrows));
   }
   const vstatus = pick(visit, 'status');
@@ -58,7 +58,9 @@ function render(r) {
     const eta = pick(visit, 'eta', 'planned_arrival');
     parts.push(h('p', { class: 'banner', id: 'st-eta' }, t('st.on_the_way'), eta ? ' ' + t('st.eta', { time: time(eta) }) : ''));
   } else if (vstatus === 'on_site') {
-    parts.push(h('p', { class: 'banner' }, t('st.on_site')));
+    parts.push(h('p', { class: 'banner', id: 'st-on-site' }, t('st.on_site')));
+  } else if (vstatus === 'not_completed') {
+    parts.push(h('p', { class: 'banner', id: 'st-not-done' }, t('st.not_completed')));
   }
   const cause = pick(r, 'cause', 'outcome.cause', 'resolution.cause');
   const verdict = pick(r, 'verdict', 'outcome.verdict', 'resolution.verdict');
