@@ -129,6 +129,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	mu.Lock()
 	first := bytes
 	mu.Unlock()
+	pollTrue(t, tech, `document.querySelector('#route a.geo').getAttribute('href').startsWith('geo:19.44,-99.14')`)
+	pollTrue(t, tech, `document.querySelector('#route a.maps').getAttribute('href').endsWith('destination=19.44,-99.14')`)
 	t.Logf("technician page, first load: %.1f KB transferred", first/1024)
 	if first > 100*1024 {
 		t.Errorf("technician page first load = %.0f bytes, want under 100 KB", first)

@@ -288,6 +288,7 @@ var catalog = map[string]tr{
 	"t.not_complete":          {ES: "No se pudo completar", EN: "Could not complete"},
 	"t.call":                  {ES: "Llamar", EN: "Call"},
 	"t.navigate":              {ES: "Navegar", EN: "Navigate"},
+	"t.maps":                  {ES: "Ver en el mapa", EN: "Open map"},
 	"t.cause":                 {ES: "Causa de la falla", EN: "Cause of the fault"},
 	"t.verdict":               {ES: "Dictamen", EN: "Verdict"},
 	"t.restored":              {ES: "¿Servicio restablecido?", EN: "Service restored?"},

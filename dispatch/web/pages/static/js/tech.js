@@ -58,14 +58,23 @@ function render() {
     if (st === 'on_site') step(t('t.complete'), () => finish(v, false), true);
     if (st === 'en_route' || st === 'on_site') step(t('t.not_complete'), () => finish(v, true));
     const links = [];
-    const phone = v.customer_phone || v.phone || v.customer?.phone;
-    if (phone) links.push(h('a', { class: 'button', href: 'tel:' + phone }, '☎ ', t('t.call')));
-    if (v.lat || v.lon) links.push(h('a', { class: 'button', href: `geo:${v.lat},${v.lon}?q=${v.lat},${v.lon}(${encodeURIComponent(v.folio)})` }, '➤ ', t('t.navigate')));
+    const phone = v.customer_phone || v.customer?.phone;
+    if (phone) links.push(h('a', { class: 'button tel', href: 'tel:' + phone.replace(/[^+\d]/g, '') }, '☎ ', t('t.call')));
+    const where = (v.lat || v.lon) ? `${v.lat},${v.lon}` : '';
+    // geo: opens the phone's navigation app; the maps link serves phones without one.
+    if (where) links.push(h('a', { class: 'button geo', href: `geo:${where}?q=${where}(${encodeURIComponent(v.folio)})` }, '➤ ', t('t.navigate')));
+    if (where || v.address) {
+      const maps = where ? 'https://www.google.com/maps/dir/?api=1&destination=' + where
+        : 'https://www.google.com/maps/search/?api=1&query=' + encodeURIComponent(v.address);
+      links.push(h('a', { class: 'button maps', href: maps, target: '_blank', rel: 'noopener noreferrer' }, t('t.maps')));
+    }
+    const who = v.customer_name || v.customer?.name;
     const eta = v.eta || v.planned_arrival;
     return h('li', { class: 'stop st-' + st, dataset: { visit: v.id } },
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', v.folio), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
-      v.address ? h('p', { class: 'user-text' }, v.address) : '',
+      who ? h('p', { class: 'user-text customer' }, who) : '',
+      v.address ? h('p', { class: 'user-text address' }, v.address) : '',
       links.length ? h('div', { class: 'links' }, links) : '',
       steps.length ? h('div', { class: 'steps' }, steps) : '');
   }));
