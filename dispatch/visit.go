@@ -26,6 +26,20 @@ const (
 	VisitCancelled    VisitStatus = "cancelled"
 )
 
+// VisitStatuses lists every visit state in lifecycle order.
+var VisitStatuses = []VisitStatus{VisitUnscheduled, VisitBooked, VisitAssigned, VisitEnRoute, VisitOnSite,
+	VisitCompleted, VisitNotCompleted, VisitCancelled}
+
+// ParseVisitStatus reads a visit state; anything else is invalid, naming field.
+func ParseVisitStatus(field, s string) (VisitStatus, error) {
+	for _, st := range VisitStatuses {
+		if string(st) == s {
+			return st, nil
+		}
+	}
+	return "", Invalid(field, "unknown visit status %q", s)
+}
+
 // Planned reports whether a visit in this state holds a place in a technician's day.
 func (s VisitStatus) Planned() bool {
 	return s == VisitBooked || s == VisitAssigned || s == VisitEnRoute || s == VisitOnSite
@@ -64,17 +78,21 @@ var NotCompletedReasons = []string{"customer_absent", "no_access", "needs_parts"
 
 // Visit is a home visit for a report.
 type Visit struct {
-	ID          int64       `json:"id"`
-	ReportID    int64       `json:"-"`
-	Folio       string      `json:"folio"`
-	Status      VisitStatus `json:"status"`
-	DurationMin int         `json:"duration_min"`
-	Skills      []string    `json:"skills"`
-	Address     string      `json:"address"`
-	Lat         float64     `json:"lat"`
-	Lon         float64     `json:"lon"`
-	Priority    int         `json:"priority"`
-	Urgent      bool        `json:"urgent"`
+	ID       int64  `json:"id"`
+	ReportID int64  `json:"-"`
+	Folio    string `json:"folio"`
+	// CustomerName and CustomerPhone (E.164, "" when the customer gave only an email) are
+	// the report's customer, read with the visit for the technician's route.
+	CustomerName  string      `json:"customer_name"`
+	CustomerPhone string      `json:"customer_phone"`
+	Status        VisitStatus `json:"status"`
+	DurationMin   int         `json:"duration_min"`
+	Skills        []string    `json:"skills"`
+	Address       string      `json:"address"`
+	Lat           float64     `json:"lat"`
+	Lon           float64     `json:"lon"`
+	Priority      int         `json:"priority"`
+	Urgent        bool        `json:"urgent"`
 	// Availability is when the customer can receive a technician; empty means any time.
 	Availability []Span `json:"availability"`
 	// Window is the promised arrival window, once booked.

@@ -59,6 +59,8 @@ type visitRow struct {
 	ID              int64           `bun:"id,pk,autoincrement"`
 	ReportID        int64           `bun:"report_id"`
 	Folio           string          `bun:"folio,scanonly"`
+	CustomerName    sql.NullString  `bun:"customer_name,scanonly"`
+	CustomerPhone   sql.NullString  `bun:"customer_phone,scanonly"`
 	Status          string          `bun:"status"`
 	DurationMin     int             `bun:"duration_min"`
 	Skills          []string        `bun:"skills,array"`
@@ -105,6 +107,7 @@ func span(a, b bun.NullTime) *dispatch.Span {
 func (r *visitRow) visit() *dispatch.Visit {
 	v := &dispatch.Visit{
 		ID: r.ID, ReportID: r.ReportID, Folio: r.Folio, Status: dispatch.VisitStatus(r.Status),
+		CustomerName: r.CustomerName.String, CustomerPhone: r.CustomerPhone.String,
 		DurationMin: r.DurationMin, Skills: r.Skills, Address: r.Address, Lat: r.Lat, Lon: r.Lon,
 		Priority: r.Priority, Urgent: r.Urgent, Availability: r.Availability,
 		Window: span(r.WindowStart, r.WindowEnd), Hold: span(r.HoldStart, r.HoldEnd), HeldUntil: r.HeldUntil.Time,
@@ -130,9 +133,13 @@ func (r *visitRow) visit() *dispatch.Visit {
 	return v
 }
 
+// selectVisits selects whole visits with their report's folio and the customer's name and
+// phone (for the technician's tel: link).
 func selectVisits(db bun.IDB, rows any) *bun.SelectQuery {
 	return db.NewSelect().Model(rows).ColumnExpr("v.*").ColumnExpr("r.folio").
-		Join("JOIN reports AS r ON r.id = v.report_id")
+		ColumnExpr("c.name AS customer_name, c.phone AS customer_phone").
+		Join("JOIN reports AS r ON r.id = v.report_id").
+		Join("LEFT JOIN customers AS c ON c.id = r.customer_id")
 }
 
 // Get returns one visit (404 when unknown).

@@ -680,3 +680,99 @@ func TestUrgentInsertAndRoute(t *testing.T) {
 		t.Errorf("day plan = %+v", plan)
 	}
 }
+
+func TestListVisits(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.list@despacho.example.mx", dispatch.RoleTechnician)
+	tech := createTech(t, ts, d, "Juan Lista", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.list@despacho.example.mx")))
+
+	f1 := createTicket(t, ts, a, 19.40, -99.16)
+	v1 := createVisit(t, ts, a, f1, `{"duration_min":30,"skills":["fiber"]}`)
+	v2 := createVisit(t, ts, a, createTicket(t, ts, a, 19.41, -99.15), `{"duration_min":30,"skills":["fiber"]}`)
+	v3 := createVisit(t, ts, a, createTicket(t, ts, a, 19.42, -99.14), `{"duration_min":30,"skills":["fiber"]}`)
+	ss := slots(t, ts, a, v2.ID)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, window(ss[0]), 200, nil)
+	var b3 visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v3.ID), a, window(ss[len(ss)-1]), 200, &b3)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/unassign", ts.URL, v3.ID), d, fmt.Sprintf(`{"version":%d}`, b3.Version), 200, nil)
+
+	type page struct {
+		Items []visitOut
+		Next  string
+	}
+	ids := func(q string) []int64 {
+		t.Helper()
+		var p page
+		mustJSON(t, "GET", ts.URL+"/api/visits?"+q, d, "", 200, &p)
+		out := []int64{}
+		for _, v := range p.Items {
+			out = append(out, v.ID)
+		}
+		return out
+	}
+	cases := []struct {
+		q    string
+		want []int64
+	}{
+		{"", []int64{v1.ID, v2.ID, v3.ID}},
+		{"status=unscheduled", []int64{v1.ID}},
+		{"status=booked,unscheduled", []int64{v1.ID, v2.ID, v3.ID}},
+		{"unassigned=true&day=2026-11-30", []int64{v3.ID}},
+		{"day=2026-12-01", []int64{}},
+		{fmt.Sprintf("technician=%d", tech), []int64{v2.ID}},
+		{"report=" + strings.ToLower(f1), []int64{v1.ID}},
+	}
+	for _, c := range cases {
+		if got := ids(c.q); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("GET /api/visits?%s = %v, want %v", c.q, got, c.want)
+		}
+	}
+	// Keyset pages: one at a time, every visit once, in order.
+	var seen []int64
+	for q, n := "limit=1", 0; ; n++ {
+		var p page
+		mustJSON(t, "GET", ts.URL+"/api/visits?"+q, a, "", 200, &p)
+		for _, v := range p.Items {
+			seen = append(seen, v.ID)
+		}
+		if p.Next == "" || n > 5 {
+			break
+		}
+		q = "limit=1&after=" + p.Next
+	}
+	if fmt.Sprint(seen) != fmt.Sprint([]int64{v1.ID, v2.ID, v3.ID}) {
+		t.Errorf("paged ids = %v, want %v", seen, []int64{v1.ID, v2.ID, v3.ID})
+	}
+	for _, q := range []string{"status=lost", "day=30-11-2026", "technician=x", "unassigned=yes", "report=nope", "after=zzz", "limit=0"} {
+		res, b := do(t, "GET", ts.URL+"/api/visits?"+q, d, "")
+		field := strings.SplitN(q, "=", 2)[0]
+		if code, f := errorCode(t, b); res.StatusCode != 422 || f != field {
+			t.Errorf("GET /api/visits?%s = %d %s %s, want 422 naming %s", q, res.StatusCode, code, b, field)
+		}
+	}
+	if res, _ := do(t, "GET", ts.URL+"/api/visits", juan, ""); res.StatusCode != 403 {
+		t.Errorf("a technician listing visits = %d, want 403", res.StatusCode)
+	}
+
+	// The technician's route and the visit carry what the phone page shows.
+	var route struct {
+		Visits []map[string]any
+	}
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d/route?day=2026-11-30", ts.URL, tech), juan, "", 200, &route)
+	if len(route.Visits) != 1 {
+		t.Fatalf("route = %v, want one visit", route.Visits)
+	}
+	var one map[string]any
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, v2.ID), juan, "", 200, &one)
+	for _, got := range []map[string]any{route.Visits[0], one} {
+		name, _ := got["customer_name"].(string)
+		phone, _ := got["customer_phone"].(string)
+		addr, _ := got["address"].(string)
+		if !strings.HasPrefix(name, "Cliente ") || !strings.HasPrefix(phone, "+52") || !strings.HasPrefix(addr, "Calle ") ||
+			got["lat"] != 19.41 || got["lon"] != -99.15 || got["window"] == nil {
+			t.Errorf("visit for the technician = %v, want customer name, E.164 phone, address, lat/lon and window", got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"despacho/dispatch"
@@ -15,6 +16,8 @@ type visitView struct {
 	ID             int64                `json:"id"`
 	Status         dispatch.VisitStatus `json:"status"`
 	Folio          string               `json:"folio"`
+	CustomerName   string               `json:"customer_name"`
+	CustomerPhone  string               `json:"customer_phone"`
 	Window         *dispatch.Span       `json:"window"`
 	TechnicianID   *int64               `json:"technician_id"`
 	PlannedArrival *time.Time           `json:"planned_arrival"`
@@ -61,7 +64,7 @@ func utcSpan(s *dispatch.Span) *dispatch.Span {
 
 func viewVisit(v *dispatch.Visit) visitView {
 	out := visitView{
-		ID: v.ID, Status: v.Status, Folio: v.Folio, Window: utcSpan(v.Window), PlannedArrival: timePtr(v.PlannedArrival),
+		ID: v.ID, Status: v.Status, Folio: v.Folio, CustomerName: v.CustomerName, CustomerPhone: v.CustomerPhone, Window: utcSpan(v.Window), PlannedArrival: timePtr(v.PlannedArrival),
 		Version: v.Version, PlannedStart: timePtr(v.PlannedStart), PlannedEnd: timePtr(v.PlannedEnd), PlanDay: v.PlanDay,
 		RoutePosition: v.RoutePosition, Pinned: v.Pinned, ETA: timePtr(v.ETA), AtRisk: v.AtRisk,
 		DurationMin: v.DurationMin, Skills: v.Skills, Address: v.Address, Lat: v.Lat, Lon: v.Lon, Priority: v.Priority,
@@ -76,6 +79,70 @@ func viewVisit(v *dispatch.Visit) visitView {
 		out.Hold, out.HeldUntil = utcSpan(v.Hold), timePtr(v.HeldUntil)
 	}
 	return out
+}
+
+// listVisits lists visits oldest first with filters (status comma list, day, technician,
+// unassigned, report) and keyset pages, for the dispatch board's queues.
+func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := postgres.VisitFilter{After: q.Get("after"), Limit: 50}
+	if v := q.Get("status"); v != "" {
+		for _, part := range strings.Split(v, ",") {
+			st, err := dispatch.ParseVisitStatus("status", strings.TrimSpace(part))
+			if err != nil {
+				return err
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if v := q.Get("day"); v != "" {
+		day, err := d.visits.Config().ParseDay("day", v)
+		if err != nil {
+			return err
+		}
+		f.Day = day
+	}
+	if v := q.Get("technician"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return dispatch.Invalid("technician", "must be a technician id")
+		}
+		f.TechnicianID = id
+	}
+	switch q.Get("unassigned") {
+	case "", "false":
+	case "true":
+		f.Unassigned = true
+	default:
+		return dispatch.Invalid("unassigned", "must be true or false")
+	}
+	if v := q.Get("report"); v != "" {
+		folio, ok := dispatch.ParseFolio(v)
+		if !ok {
+			return dispatch.Invalid("report", "must be a folio like R-2026-000123")
+		}
+		f.Folio = folio
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return dispatch.Invalid("limit", "must be 1 to 100")
+		}
+		f.Limit = n
+	}
+	vs, next, err := d.visits.List(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []visitView `json:"items"`
+		Next  string      `json:"next,omitempty"`
+	}{Items: make([]visitView, len(vs)), Next: next}
+	for i, v := range vs {
+		out.Items[i] = viewVisit(v)
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (d *dispatchAPI) createVisit(w http.ResponseWriter, r *http.Request) error {
