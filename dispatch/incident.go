@@ -92,6 +92,9 @@ const (
 	EventReportAttached = "report.attached_to_incident"
 	// report.incident_estimate_changed {"folio","incident_folio","estimated_restore_at","previous"}
 	EventReportIncidentEstimate = "report.incident_estimate_changed"
+	// report.restore_confirmed {"folio"}: the customer answered the restore notice that
+	// service is back (an answer that it is still down reopens the report instead).
+	EventReportRestoreConfirmed = "report.restore_confirmed"
 )
 
 // IncidentFolioPrefix starts every incident folio.

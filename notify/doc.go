@@ -62,4 +62,11 @@
 // commit is kept in sms_callbacks and applied when the SID is recorded. Inbound texts are
 // recorded by MessageSid (and I-Twilio-Idempotency-Token) in the transaction that acts on
 // them; a redelivery gets the stored TwiML answer and acts on nothing.
+//
+// An answer means what it answers: the last text due to the number (sms_outbox by
+// send_after). When that is an incident's restore notice (within seven days), "2", "NO" or
+// a phrase like "sigue sin servicio" reopens the report it named with a normal visit
+// (Reports.StillDown) and "1"/"SI" records the confirmation; after a visit's text, "1" and
+// "2" confirm or reschedule the visit as before. Either way the TwiML answer is the one
+// text sent back.
 package notify

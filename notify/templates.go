@@ -43,6 +43,9 @@ const (
 	KindReplyStart      Kind = "reply_start"      // START / ALTA
 	KindReplyNote       Kind = "reply_note"       // free text added to the open report
 	KindReplyNewReport  Kind = "reply_new_report" // free text from an unknown number
+
+	KindReplyStillDown        Kind = "reply_still_down"        // 2 / NO / "sigue sin servicio" to a restore notice: report reopened
+	KindReplyRestoreConfirmed Kind = "reply_restore_confirmed" // 1 / SI to a restore notice
 )
 
 // Kinds lists every kind in a stable order (the admin page's order).
@@ -51,7 +54,7 @@ var Kinds = []Kind{
 	KindNotCompleted, KindRescheduled, KindCancelled,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
-	KindReplyStart, KindReplyNote, KindReplyNewReport,
+	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyStillDown, KindReplyRestoreConfirmed,
 }
 
 // Languages a customer may choose; the first is the default.
@@ -102,6 +105,9 @@ var defaults = map[string]map[Kind]string{
 		KindReplyStart:      `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
 		KindReplyNote:       `Agregamos su mensaje al folio {{.Folio}}. Estado en {{.StatusURL}}`,
 		KindReplyNewReport:  `Recibimos su reporte. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+
+		KindReplyStillDown:        `Reabrimos su reporte {{.Folio}} y programaremos una visita técnica. Estado en {{.StatusURL}}`,
+		KindReplyRestoreConfirmed: `Gracias por confirmar que su servicio funciona (folio {{.Folio}}).`,
 	},
 	"en": {
 		KindFolio:        `We received your {{.KindName}} report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
@@ -126,6 +132,9 @@ var defaults = map[string]map[Kind]string{
 		KindReplyStart:      `You will receive messages from Despacho again. Reply STOP to opt out.`,
 		KindReplyNote:       `We added your message to folio {{.Folio}}. Status at {{.StatusURL}}`,
 		KindReplyNewReport:  `We received your report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+
+		KindReplyStillDown:        `We reopened your report {{.Folio}} and will schedule a technician visit. Status at {{.StatusURL}}`,
+		KindReplyRestoreConfirmed: `Thank you for confirming your service works (folio {{.Folio}}).`,
 	},
 }
 

@@ -56,6 +56,14 @@ type Reports interface {
 	// RequestReschedule records that the customer asks for another time for their next
 	// booked visit, for dispatchers to act on; NotFound when there is none.
 	RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+	// StillDown answers the restore notice of report reportID (KindIncidentRestored, sent
+	// when an incident resolved the report) with "service is still down": the report
+	// reopens with a normal visit. A report already reopened is returned unchanged.
+	// NotFound when the report is not one an incident resolved.
+	StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (ReportRef, error)
+	// RestoreConfirmed answers the same notice with "service is back": the report records
+	// the customer's confirmation. NotFound as for StillDown.
+	RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (ReportRef, error)
 }
 
 // Webhooks serves Twilio's status callbacks and inbound texts.
@@ -246,8 +254,83 @@ var (
 	helpWords    = words("AYUDA", "HELP", "INFO")
 	confirmWords = words("1", "SI", "CONFIRMO", "CONFIRMAR", "YES", "CONFIRM")
 	changeWords  = words("2", "CAMBIAR", "CAMBIO", "CHANGE")
+	noWords      = words("NO", "NEGATIVO", "NOPE")
 	englishWords = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "HELP", "INFO", "YES", "CONFIRM", "CHANGE")
 )
+
+// Phrases that, inside an answer to a restore notice, say service is still down or is back
+// ("Todavía no tengo internet", "ya funciona, gracias"); still-down ones are tried first,
+// since "NO FUNCIONA" contains "FUNCIONA".
+var (
+	stillDownPhrases = []string{"SIN SERVICIO", "SIN INTERNET", "SIN SENAL", "SIN LINEA", "NO TENGO", "NO FUNCIONA",
+		"NO SIRVE", "NO HAY", "NO JALA", "SIGUE FALLANDO", "SIGUE SIN", "TODAVIA NO", "AUN NO", "NADA",
+		"STILL DOWN", "NOT WORKING", "STILL NO", "DOES NOT WORK", "DOESNT WORK", "DOESN'T WORK", "NO SERVICE"}
+	restoredPhrases = []string{"YA TENGO", "YA FUNCIONA", "YA HAY", "YA SIRVE", "YA JALA", "FUNCIONA BIEN", "TODO BIEN",
+		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK"}
+)
+
+// StillDown reports whether an answer to the restore notice (in Keyword form) says service
+// is still down: "2" (the notice's own option), "NO", or a phrase like "sigue sin servicio".
+func StillDown(kw string) bool {
+	if changeWords[kw] || noWords[kw] {
+		return true
+	}
+	for _, p := range stillDownPhrases {
+		if strings.Contains(kw, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// restoredYes reports whether an answer to the restore notice says service is back: "1",
+// "SI" and the confirmations, or a phrase like "ya tengo servicio". Callers try StillDown
+// first.
+func restoredYes(kw string) bool {
+	if confirmWords[kw] {
+		return true
+	}
+	for _, p := range restoredPhrases {
+		if strings.Contains(kw, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreAnswerWindow is how long after a restore notice a reply still answers it; the
+// incident store reopens reports for a still-down answer over the same span.
+const restoreAnswerWindow = 7 * 24 * time.Hour
+
+// lastText is the latest text sent (or due) to a phone: what an answer like "2" answers.
+type lastText struct {
+	Kind     Kind
+	ReportID int64
+	At       time.Time
+}
+
+// latestText returns the last text the outbox sent, or was sending, to phone by now; a zero
+// lastText when none. Cancelled, skipped and failed texts never reached the customer, and a
+// reminder due tomorrow has not been read yet.
+func latestText(ctx context.Context, tx bun.Tx, phone string, now time.Time) (lastText, error) {
+	var row struct {
+		Kind     string    `bun:"kind"`
+		ReportID int64     `bun:"report_id,nullzero"`
+		At       time.Time `bun:"at"`
+	}
+	// Texts go in the order they fall due (send_after: when queued, or a reminder's hour);
+	// sent_at is not that order, since the workers send concurrently.
+	err := tx.NewRaw(`SELECT kind, report_id, send_after AS at FROM sms_outbox
+		WHERE to_phone = ? AND state NOT IN ('cancelled', 'skipped', 'failed') AND send_after <= ?
+		ORDER BY send_after DESC, id DESC LIMIT 1`, phone, now).Scan(ctx, &row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lastText{}, nil
+	}
+	if err != nil {
+		return lastText{}, postgres.Wrap(err)
+	}
+	return lastText{Kind: Kind(row.Kind), ReportID: row.ReportID, At: row.At}, nil
+}
 
 func words(ws ...string) map[string]bool {
 	m := make(map[string]bool, len(ws))
@@ -360,7 +443,43 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	ref := func(rr ReportRef) {
 		reportID, data.Folio, data.StatusURL = rr.ID, rr.Folio, h.cfg.StatusURL(rr.Folio)
 	}
+	// What "2" or "NO" means depends on what the customer is answering: the restore notice
+	// of an incident asks whether service is back, a visit's text whether to keep the time.
+	var last lastText
+	if !optOutWords[kw] && !optInWords[kw] && !helpWords[kw] {
+		if last, err = latestText(ctx, tx, from, now); err != nil {
+			return "", err
+		}
+	}
+	answersRestore := last.Kind == KindIncidentRestored && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow
 	switch {
+	case answersRestore && (StillDown(kw) || restoredYes(kw)):
+		var rr ReportRef
+		if StillDown(kw) {
+			action, kind = "still_down", KindReplyStillDown
+			rr, err = h.reports.StillDown(ctx, tx, last.ReportID, now)
+		} else {
+			action, kind = "restore_confirmed", KindReplyRestoreConfirmed
+			rr, err = h.reports.RestoreConfirmed(ctx, tx, last.ReportID, now)
+		}
+		switch {
+		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
+			// Not a report an incident resolved after all (edited by hand, say): the answer
+			// is kept as a note for staff to read.
+			action, kind = "note", KindReplyNote
+			if err := h.reports.NoteFromSMS(ctx, tx, sid, last.ReportID, text); err != nil {
+				return "", err
+			}
+			rr = ReportRef{ID: last.ReportID}
+			if err := tx.QueryRowContext(ctx, "SELECT folio FROM reports WHERE id = ?", last.ReportID).Scan(&rr.Folio); err != nil {
+				return "", postgres.Wrap(err)
+			}
+			ref(rr)
+		case err != nil:
+			return "", err
+		default:
+			ref(rr)
+		}
 	case optOutWords[kw]:
 		action, kind = "opt_out", KindReplyStop
 		if err := setConsent(ctx, tx, from, true, now, "sms", text); err != nil {

@@ -22,8 +22,28 @@ import (
 	"despacho/notify/twiliotest"
 )
 
-// testReports is a small real implementation of notify.Reports over the test database.
-type testReports struct{ events *postgres.Events }
+// testReports is a small real implementation of notify.Reports over the test database;
+// answers to restore notices go to the real incident store when incidents is set.
+type testReports struct {
+	events    *postgres.Events
+	incidents *postgres.Incidents
+}
+
+func (r testReports) StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
+	if r.incidents == nil {
+		return notify.ReportRef{}, dispatch.NotFound("incident store")
+	}
+	folio, err := r.incidents.ReopenStillDownReport(ctx, tx, reportID, now)
+	return notify.ReportRef{ID: reportID, Folio: folio}, err
+}
+
+func (r testReports) RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
+	if r.incidents == nil {
+		return notify.ReportRef{}, dispatch.NotFound("incident store")
+	}
+	folio, err := r.incidents.ConfirmRestored(ctx, tx, reportID, now)
+	return notify.ReportRef{ID: reportID, Folio: folio}, err
+}
 
 func (r testReports) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
 	var ref notify.ReportRef

@@ -17,9 +17,13 @@ import (
 // and events happen in the webhook's transaction, so a redelivered webhook does nothing
 // twice; a new report is created through the reports store in its own transaction, keyed
 // by Twilio's MessageSid so that a redelivery finds the same folio.
+//
+// Answers to an incident's restore notice go to the incident store; without one (incidents
+// nil) they find no report and are kept as notes.
 type smsReplies struct {
-	reports *postgres.Reports
-	events  *postgres.Events
+	reports   *postgres.Reports
+	events    *postgres.Events
+	incidents *postgres.Incidents
 }
 
 var _ notify.Reports = smsReplies{}
@@ -72,6 +76,22 @@ func (a smsReplies) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone strin
 
 func (a smsReplies) RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
 	return a.nextVisitEvent(ctx, tx, phone, "visit.reschedule_requested")
+}
+
+func (a smsReplies) StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
+	if a.incidents == nil {
+		return notify.ReportRef{}, dispatch.NotFound("incident store")
+	}
+	folio, err := a.incidents.ReopenStillDownReport(ctx, tx, reportID, now)
+	return notify.ReportRef{ID: reportID, Folio: folio}, err
+}
+
+func (a smsReplies) RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
+	if a.incidents == nil {
+		return notify.ReportRef{}, dispatch.NotFound("incident store")
+	}
+	folio, err := a.incidents.ConfirmRestored(ctx, tx, reportID, now)
+	return notify.ReportRef{ID: reportID, Folio: folio}, err
 }
 
 // nextVisitEvent records typ on the customer's next booked visit.

@@ -1,0 +1,1 @@
+DROP INDEX sms_outbox_to_phone_idx;

@@ -1,0 +1,273 @@
+package notify_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
+	"despacho/notify"
+	"despacho/notify/twiliotest"
+)
+
+// incidentWorld is the real wiring of incident texts on a fresh database: the event log
+// with the outbox hook, the reports and incident stores, a dispatcher, and (with fake) the
+// inbound webhook served over HTTP with the incident store answering restore notices.
+type incidentWorld struct {
+	tb        testing.TB
+	db        *bun.DB
+	cfg       notify.Config
+	fake      *twiliotest.Server
+	events    *postgres.Events
+	reports   *postgres.Reports
+	incidents *postgres.Incidents
+	staff     postgres.Origin
+	hooks     *hooks // nil without fake
+}
+
+// newIncidentWorld builds an incidentWorld; icfg configures the incident store. With a
+// fake Twilio it also serves the webhooks, but runs no worker (see sendAll).
+func newIncidentWorld(tb testing.TB, fake *twiliotest.Server, icfg postgres.IncidentsConfig) *incidentWorld {
+	tb.Helper()
+	w := &incidentWorld{tb: tb, db: dispatchtest.DB(tb), fake: fake}
+	w.cfg = testConfig(tb, fake)
+	w.cfg.Location = mexico
+	w.events = postgres.NewEvents(notify.NewOutbox(w.cfg, quiet).Hook)
+	var err error
+	if w.incidents, err = postgres.NewIncidents(w.db, w.events, icfg); err != nil {
+		tb.Fatal(err)
+	}
+	w.reports = postgres.NewReports(w.db, w.events, dispatch.SLA{})
+	u, err := dispatch.NewUser("despacho-"+randomHex(4)+"@example.mx", "Dora Despacho", dispatch.RoleDispatcher, "contraseña-segura")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := postgres.NewUsers(w.db).Create(context.Background(), u); err != nil {
+		tb.Fatal(err)
+	}
+	w.staff = postgres.Origin{User: u}
+	if fake != nil {
+		wh := notify.NewWebhooks(w.db, w.cfg, testReports{events: w.events, incidents: w.incidents}, w.events, quiet)
+		mux := http.NewServeMux()
+		mux.Handle("POST "+notify.InboundPath, wh.Inbound())
+		ts := httptest.NewServer(mux)
+		tb.Cleanup(ts.Close)
+		if t, ok := tb.(*testing.T); ok {
+			w.hooks = &hooks{t: t, db: w.db, fake: fake, ts: ts, events: w.events}
+		}
+	}
+	return w
+}
+
+// fault creates, through the reports store, a fault report by a new customer on ap with a
+// monthly price of 300 pesos, made at; it returns the report and the customer's phone.
+func (w *incidentWorld) fault(ap string, at time.Time) (*dispatch.Report, string) {
+	w.tb.Helper()
+	price := 300.0
+	p := phone()
+	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet desde la mañana",
+		Customer: dispatch.CustomerInput{Name: "Cliente " + p, Phone: p, AccessPoint: ap, PlanPrice: &price}}
+	nr, err := in.Validate(at)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	c, _, err := w.reports.Create(context.Background(), nr, w.staff, postgres.CreateOptions{Trusted: true})
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	return c.Report, p
+}
+
+// bookVisit inserts a booked visit for report rid and writes visit.booked (which texts
+// the booking), with its window starting at start.
+func (w *incidentWorld) bookVisit(rid int64, start time.Time) int64 {
+	w.tb.Helper()
+	var vid int64
+	err := w.db.QueryRowContext(context.Background(), `INSERT INTO visits (report_id, status, duration_min, lat, lon, window_start, window_end)
+		VALUES (?, 'booked', 60, 19.43, -99.13, ?, ?) RETURNING id`, rid, start, start.Add(2*time.Hour)).Scan(&vid)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	appendEvent(w.tb, w.db, w.events, dispatch.Event{Type: "visit.booked", At: time.Now(), ReportID: rid, VisitID: vid},
+		map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": "Luis Pérez"})
+	return vid
+}
+
+// open opens an incident on ap that started at started, with an estimate two hours from now.
+func (w *incidentWorld) open(ap string, started, now time.Time) *dispatch.IncidentDetail {
+	w.tb.Helper()
+	est := now.Add(2 * time.Hour)
+	inc, err := dispatch.IncidentInput{AccessPoint: ap, Title: "Caída de la torre", StartedAt: &started, EstimatedRestoreAt: &est}.Validate(now)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	d, err := w.incidents.Open(context.Background(), inc, w.staff)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	return d
+}
+
+// resolve resolves incident id as upheld, service restored at now.
+func (w *incidentWorld) resolve(id int64, now time.Time) *dispatch.IncidentDetail {
+	w.tb.Helper()
+	d, err := w.incidents.Resolve(context.Background(), id, dispatch.IncidentResolution{Cause: "corte de fibra", Verdict: "upheld", RestoredAt: &now}, w.staff, now)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	return d
+}
+
+// sendAll runs a worker until every queued text has left (or failed) and stops it.
+func (w *incidentWorld) sendAll() []outboxRow {
+	w.tb.Helper()
+	opt := fastOptions()
+	opt.Events = w.events
+	worker := notify.NewWorker(w.db, notify.NewTwilio(w.cfg, 5*time.Second), opt)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			w.tb.Errorf("worker Run = %v; want nil", err)
+		}
+	}()
+	var rows []outboxRow
+	eventually(w.tb, 30*time.Second, "every due text sent", func() bool {
+		rows = outbox(w.tb, w.db)
+		for _, r := range rows {
+			if (r.State == "pending" || r.State == "sending") && !r.SendAfter.After(time.Now()) {
+				return false
+			}
+		}
+		return true
+	})
+	return rows
+}
+
+// reportState returns the status of report id and how many of its visits are live (not
+// completed nor cancelled).
+func (w *incidentWorld) reportState(id int64) (status string, liveVisits int) {
+	w.tb.Helper()
+	err := w.db.QueryRowContext(context.Background(), `SELECT r.status,
+		(SELECT count(*) FROM visits v WHERE v.report_id = r.id AND v.status NOT IN ('completed', 'cancelled'))
+		FROM reports r WHERE r.id = ?`, id).Scan(&status, &liveVisits)
+	if err != nil {
+		w.tb.Fatal(err)
+	}
+	return status, liveVisits
+}
+
+// TestRestoreNoticeAnswers runs the incident through the real stores, the outbox, the
+// worker against the fake Twilio and the inbound webhook: a customer who answers the
+// restore notice "2" gets their report reopened with a normal visit and one reply, while
+// "2" to a booking still asks for another time; "sigue sin servicio" reopens too, "1"
+// confirms, and neither a redelivery nor a second "2" acts twice.
+func TestRestoreNoticeAnswers(t *testing.T) {
+	t.Parallel()
+	fake := twiliotest.New()
+	t.Cleanup(fake.Close)
+	w := newIncidentWorld(t, fake, postgres.IncidentsConfig{})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ap := "TORRE-" + randomHex(3)
+
+	// A had a visit booked (texted "Responda 1 para confirmar o 2 para cambiar") before
+	// the outage; B and C reported without a visit; D is elsewhere, with a booked visit.
+	a, aPhone := w.fault(ap, now.Add(-3*time.Hour))
+	aVisit := w.bookVisit(a.ID, now.Add(48*time.Hour))
+	b, bPhone := w.fault(ap, now.Add(-2*time.Hour))
+	c, cPhone := w.fault(ap, now.Add(-2*time.Hour))
+	d, dPhone := w.fault("OTRA-"+randomHex(3), now.Add(-time.Hour))
+	w.bookVisit(d.ID, now.Add(48*time.Hour))
+
+	inc := w.open(ap, now.Add(-4*time.Hour), now.Add(-time.Hour))
+	w.resolve(inc.ID, now)
+	var cancelled string
+	if err := w.db.QueryRowContext(ctx, "SELECT status FROM visits WHERE id = ?", aVisit).Scan(&cancelled); err != nil || cancelled != "cancelled" {
+		t.Fatalf("A's held visit after the incident = %q, %v; want cancelled", cancelled, err)
+	}
+	rows := w.sendAll()
+	sent := len(fake.Messages())
+	restoreTo := map[string]bool{}
+	for _, r := range rows {
+		if r.Kind == string(notify.KindIncidentRestored) && r.State == "sent" {
+			restoreTo[r.To] = true
+		}
+	}
+	if !restoreTo[aPhone] || !restoreTo[bPhone] || !restoreTo[cPhone] || len(restoreTo) != 3 {
+		t.Fatalf("restore notices sent to %v; want A, B and C", restoreTo)
+	}
+
+	// A answers the restore notice "2": still down, not "another time" for the old visit.
+	sid := twiliotest.NewSID()
+	code, reply := w.hooks.text(sid, aPhone, "2")
+	want := notify.Fit("Reabrimos su reporte " + a.Folio + " y programaremos una visita técnica. Estado en https://despacho.example.mx/estado/" + a.Folio)
+	if code != 200 || reply != want {
+		t.Fatalf("A's \"2\": %d %q; want 200 %q", code, reply, want)
+	}
+	if st, live := w.reportState(a.ID); st != "open" || live != 1 {
+		t.Errorf("A's report after \"2\" = %s with %d live visits; want open with one new visit", st, live)
+	}
+	var reopened, rescheduled int
+	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE type = 'report.reopened' AND visit_id IS NOT NULL),
+		count(*) FILTER (WHERE type = 'visit.reschedule_requested') FROM events WHERE report_id = ?`, a.ID).Scan(&reopened, &rescheduled); err != nil {
+		t.Fatal(err)
+	}
+	if reopened != 1 || rescheduled != 0 {
+		t.Errorf("A's timeline: %d report.reopened with a visit, %d reschedule requests; want 1 and 0", reopened, rescheduled)
+	}
+	// Twilio redelivers; A then says it again: one reopening, one new visit, the same answer.
+	if _, again := w.hooks.text(sid, aPhone, "2"); again != want {
+		t.Errorf("redelivered \"2\" = %q; want the first answer %q", again, want)
+	}
+	if _, again := w.hooks.text(twiliotest.NewSID(), aPhone, "NO"); again != want {
+		t.Errorf("A's second answer = %q; want %q", again, want)
+	}
+	if st, live := w.reportState(a.ID); st != "open" || live != 1 {
+		t.Errorf("A's report after three answers = %s with %d live visits; want open with one visit", st, live)
+	}
+
+	// B says it in words; C confirms.
+	if _, reply := w.hooks.text(twiliotest.NewSID(), bPhone, "Sigue sin servicio!!"); !strings.HasPrefix(reply, "Reabrimos su reporte "+b.Folio) {
+		t.Errorf("B's answer = %q; want the report reopened", reply)
+	}
+	if st, _ := w.reportState(b.ID); st != "open" {
+		t.Errorf("B's report = %s; want open", st)
+	}
+	if _, reply := w.hooks.text(twiliotest.NewSID(), cPhone, "Sí"); !strings.Contains(reply, "confirmar que su servicio funciona (folio "+c.Folio) {
+		t.Errorf("C's answer = %q; want thanks for confirming", reply)
+	}
+	var confirmed int
+	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE report_id = ? AND type = ?`, c.ID, dispatch.EventReportRestoreConfirmed).Scan(&confirmed); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := w.reportState(c.ID); st != "resolved" || confirmed != 1 {
+		t.Errorf("C's report = %s with %d confirmations; want resolved with 1", st, confirmed)
+	}
+
+	// D's last text is the booking: "2" asks for another time, as before.
+	if _, reply := w.hooks.text(twiliotest.NewSID(), dPhone, "2"); !strings.HasPrefix(reply, "Elija otro horario para el folio "+d.Folio) {
+		t.Errorf("D's \"2\" = %q; want the reschedule answer", reply)
+	}
+	if st, _ := w.reportState(d.ID); st != "open" {
+		t.Errorf("D's report = %s; want open", st)
+	}
+
+	// Every answer was the one TwiML reply: nothing more was queued or sent.
+	w.sendAll()
+	if n := len(fake.Messages()); n != sent {
+		t.Errorf("Twilio received %d messages after the answers; want still %d (the replies travel as TwiML)", n, sent)
+	}
+	if n := len(outbox(t, w.db)); n != len(rows) {
+		t.Errorf("outbox has %d texts after the answers; want still %d", n, len(rows))
+	}
+}
