@@ -24,16 +24,17 @@ export class ApiError extends Error {
 }
 
 /** api calls the JSON API with the session cookie; it resolves to the parsed answer and
- * throws ApiError. opts: idempotencyKey, signIn (false: do not send to /login on 401). */
+ * throws ApiError. opts: idempotencyKey, signIn (false: do not send to /login on 401),
+ * raw (data is a Blob sent as is, with its type). */
 export async function api(method, path, data, opts = {}) {
   const headers = { Accept: 'application/json' };
-  if (data !== undefined) headers['Content-Type'] = 'application/json';
+  if (data !== undefined) headers['Content-Type'] = opts.raw ? (data.type || 'application/octet-stream') : 'application/json';
   if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
   let res;
   try {
     res = await fetch(path, {
       method, headers, credentials: 'same-origin', cache: 'no-store',
-      body: data === undefined ? undefined : JSON.stringify(data),
+      body: data === undefined ? undefined : opts.raw ? data : JSON.stringify(data),
     });
   } catch {
     connState('offline');

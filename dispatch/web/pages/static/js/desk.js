@@ -62,6 +62,8 @@ async function showTicket(folio, created) {
   if (created?.access_code) parts.push(h('p', { class: 'flash', role: 'status' }, t('d.created', { folio: r.folio })));
   parts.push(facts);
   if (r.description) parts.push(h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'desk-description' }, r.description));
+  const media = await mediaOf(r.folio);
+  if (media) parts.push(media);
   parts.push(visitForm(r.folio));
   if (Array.isArray(r.timeline) && r.timeline.length) {
     parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline' }, r.timeline.slice().reverse().map((e) =>
@@ -127,4 +129,16 @@ async function slotForm(v) {
     });
   });
   return f;
+}
+
+// mediaOf shows the photos and signature the technician took at the report's visits (none:
+// nothing to show).
+async function mediaOf(folio) {
+  let list = [];
+  try { list = (await api('GET', `/api/tickets/${encodeURIComponent(folio)}/media`)).media || []; } catch { return null; }
+  if (!list.length) return null;
+  let n = 0;
+  return h('section', { id: 'desk-media' }, h('h3', {}, t('b.media')), h('ul', { class: 'media' }, list.map((m) =>
+    h('li', {}, h('a', { href: m.url, target: '_blank', rel: 'noopener' },
+      h('img', { src: m.url, class: m.kind, loading: 'lazy', alt: m.kind === 'signature' ? t('b.signature_img') : t('b.photo_n', { n: ++n }) }))))));
 }

@@ -1,6 +1,8 @@
 // tech.js: the technician's route for today. Status steps are queued in localStorage and
 // sent in order with an Idempotency-Key, so a step taken without signal is sent when the
-// connection returns; the route is kept for reading offline.
+// connection returns; the route is kept for reading offline. Completion photos (resized to
+// JPEG here) and the signature (PNG) wait in IndexedDB and go through the same queue, each
+// under its own key, so a resend stores each file once.
 import { api, h, t, time, message, showError, clearErrors, fieldError, connState, newKey, ApiError } from './core.js';
 import { live } from './live.js';
 
@@ -31,7 +33,7 @@ function showPending(note, bad) {
 // pendingStatus is the status a visit will have once the queue is sent.
 function pendingStatus(v) {
   let s = v.status;
-  for (const a of queue()) if (a.visit === v.id) s = a.body.status;
+  for (const a of queue()) if (a.visit === v.id && a.body) s = a.body.status;
   return s;
 }
 
@@ -80,12 +82,44 @@ function render() {
   }));
 }
 
-function act(v, body) {
+function act(v, body, files = []) {
   const q = queue();
+  // Files first: the report is resolved with its photos already there.
+  for (const f of files) q.push({ key: f.key, visit: v.id, media: f.kind });
   q.push({ key: newKey(), visit: v.id, body });
   saveQueue(q);
   render();
   flush();
+}
+
+// The files of queued uploads, by key, in IndexedDB (localStorage holds only strings, and
+// too few of them for photos).
+const store = new Promise((resolve, reject) => {
+  const r = indexedDB.open('despacho-tech', 1);
+  r.onupgradeneeded = () => r.result.createObjectStore('files');
+  r.onsuccess = () => resolve(r.result);
+  r.onerror = () => reject(r.error);
+});
+async function files(mode, fn) {
+  const db = await store;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('files', mode);
+    const req = fn(tx.objectStore('files'));
+    tx.oncomplete = () => resolve(req.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+const putFile = (key, blob) => files('readwrite', (s) => s.put(blob, key));
+const getFile = (key) => files('readonly', (s) => s.get(key));
+const dropFile = (key) => files('readwrite', (s) => s.delete(key)).catch(() => {});
+
+// send sends one queued action: a status step, or a file.
+async function send(a) {
+  if (!a.media) return api('POST', `/api/visits/${a.visit}/status`, a.body, { idempotencyKey: a.key });
+  const blob = await getFile(a.key);
+  if (!blob) return null; // already sent and dropped, or lost with the browser's storage
+  await api('POST', `/api/visits/${a.visit}/media?kind=${a.media}`, blob, { idempotencyKey: a.key, raw: true });
+  return null;
 }
 
 async function flush() {
@@ -96,7 +130,7 @@ async function flush() {
     for (let q = queue(); q.length; q = queue()) {
       const a = q[0];
       try {
-        await api('POST', `/api/visits/${a.visit}/status`, a.body, { idempotencyKey: a.key });
+        await send(a);
       } catch (err) {
         if (err instanceof ApiError && (err.offline || err.status === 503 || err.status === 429)) {
           note = t('t.queued');
@@ -106,7 +140,11 @@ async function flush() {
         // A step whose answer was lost on the way may have been taken already: then the
         // server refuses the repeat, and the visit shows the step done.
         let done = false;
-        if (err instanceof ApiError && err.status === 409) {
+        if (a.media) {
+          note = t('t.file_refused', { why: message(err) });
+          bad = true;
+          done = true;
+        } else if (err instanceof ApiError && err.status === 409) {
           try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
         }
         if (!done) {
@@ -115,6 +153,7 @@ async function flush() {
         }
       }
       saveQueue(queue().filter((x) => x.key !== a.key));
+      if (a.media) dropFile(a.key);
     }
   } finally {
     flushing = false;
@@ -130,11 +169,90 @@ function finish(v, failed) {
   clearErrors(form);
   form.classList.toggle('fail', failed);
   document.getElementById('finish-h').textContent = (failed ? t('t.not_complete') : t('t.complete')) + ' · ' + v.folio;
+  photos = [];
+  showThumbs();
   dialog.showModal();
+  sigReset();
   (failed ? form.reason : form.cause).focus();
 }
+
+// Photos: each one taken is resized here (longest side 1280 px, JPEG) before it is kept.
+const MAX_PHOTOS = 5, MAX_PHOTO = 600 * 1024;
+let photos = []; // {blob, url}
+const thumbs = document.getElementById('thumbs');
+function showThumbs() {
+  for (const img of thumbs.querySelectorAll('img')) URL.revokeObjectURL(img.src);
+  thumbs.replaceChildren(...photos.map((p, i) => {
+    p.url = URL.createObjectURL(p.blob);
+    const rm = h('button', { type: 'button', class: 'link', 'aria-label': t('t.photo_remove', { n: i + 1 }) }, '✕');
+    rm.addEventListener('click', () => { photos.splice(i, 1); showThumbs(); form.photo.focus(); });
+    return h('li', {}, h('img', { src: p.url, alt: t('b.photo_n', { n: i + 1 }) }), rm);
+  }));
+}
+async function resize(file) {
+  const img = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const scale = Math.min(1, 1280 / Math.max(img.width, img.height));
+  const c = document.createElement('canvas');
+  c.width = Math.max(1, Math.round(img.width * scale));
+  c.height = Math.max(1, Math.round(img.height * scale));
+  c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+  img.close?.();
+  for (const q of [0.8, 0.65, 0.5]) {
+    const b = await new Promise((r) => c.toBlob(r, 'image/jpeg', q));
+    if (b && b.size <= MAX_PHOTO) return b;
+  }
+  throw new Error('photo too large');
+}
+form.photo.addEventListener('change', async () => {
+  const file = form.photo.files[0];
+  form.photo.value = '';
+  clearErrors(form);
+  if (!file) return;
+  if (photos.length >= MAX_PHOTOS) { fieldError(form, 'photos', t('t.photo_many')); return; }
+  try {
+    photos.push({ blob: await resize(file) });
+    showThumbs();
+  } catch {
+    fieldError(form, 'photos', t('t.photo_bad'));
+  }
+});
+
+// Signature: drawn with a finger, a pen or the mouse (pointer events) on a canvas sized to
+// its box at the screen's pixel density.
+const sig = document.getElementById('sig');
+const pen = sig.getContext('2d');
+let signed = false, drawing = false;
+function sigReset() {
+  const r = sig.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1;
+  sig.width = Math.max(1, Math.round(r.width * dpr));
+  sig.height = Math.max(1, Math.round(r.height * dpr));
+  pen.setTransform(dpr, 0, 0, dpr, 0, 0);
+  pen.fillStyle = '#fff';
+  pen.fillRect(0, 0, r.width, r.height);
+  pen.lineWidth = 2.5; pen.lineCap = 'round'; pen.lineJoin = 'round'; pen.strokeStyle = '#111';
+  signed = false;
+}
+const at = (ev) => { const r = sig.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
+sig.addEventListener('pointerdown', (ev) => {
+  ev.preventDefault();
+  try { sig.setPointerCapture(ev.pointerId); } catch { /* synthetic pointer */ }
+  drawing = true;
+  pen.beginPath();
+  pen.moveTo(...at(ev));
+});
+sig.addEventListener('pointermove', (ev) => {
+  if (!drawing) return;
+  pen.lineTo(...at(ev));
+  pen.stroke();
+  signed = true;
+});
+const stop = () => { drawing = false; };
+sig.addEventListener('pointerup', stop);
+sig.addEventListener('pointercancel', stop);
+document.getElementById('sig-clear').addEventListener('click', sigReset);
 document.getElementById('finish-cancel').addEventListener('click', () => dialog.close());
-form.addEventListener('submit', (ev) => {
+form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
   clearErrors(form);
   const failed = form.classList.contains('fail');
@@ -153,8 +271,17 @@ form.addEventListener('submit', (ev) => {
     if (first) { (first.tagName === 'FIELDSET' ? first.querySelector('input') : first).focus(); return; }
     body = { status: 'completed', cause, verdict, service_restored: restored === 'yes', note };
   }
+  const kept = [];
+  if (!failed) {
+    const blobs = photos.map((p) => ({ kind: 'photo', blob: p.blob }));
+    if (signed) blobs.push({ kind: 'signature', blob: await new Promise((r) => sig.toBlob(r, 'image/png')) });
+    for (const f of blobs) {
+      const key = newKey();
+      try { await putFile(key, f.blob); kept.push({ key, kind: f.kind }); } catch { /* storage refused: the step still goes */ }
+    }
+  }
   dialog.close();
-  act(current, body);
+  act(current, body, kept);
 });
 
 // Position sharing: at most one report a minute while the box is ticked.
