@@ -97,6 +97,11 @@ const (
 	EventReportRestoreConfirmed = "report.restore_confirmed"
 )
 
+// ReasonIncidentResolved is the reason of the visit.cancelled written for each visit an
+// incident held when it resolves the visit's report: the customer's text is the restore
+// notice, not a cancellation.
+const ReasonIncidentResolved = "incident_resolved"
+
 // IncidentFolioPrefix starts every incident folio.
 const IncidentFolioPrefix = "I-"
 

@@ -195,10 +195,18 @@ func TestRestoreNoticeAnswers(t *testing.T) {
 	if err := w.db.QueryRowContext(ctx, "SELECT status FROM visits WHERE id = ?", aVisit).Scan(&cancelled); err != nil || cancelled != "cancelled" {
 		t.Fatalf("A's held visit after the incident = %q, %v; want cancelled", cancelled, err)
 	}
+	var cancels int
+	if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE type = 'visit.cancelled' AND visit_id = ?
+		AND data->>'reason' = ?`, aVisit, dispatch.ReasonIncidentResolved).Scan(&cancels); err != nil || cancels != 1 {
+		t.Errorf("visit.cancelled of A's held visit: %d (%v); want 1 with reason incident_resolved", cancels, err)
+	}
 	rows := w.sendAll()
 	sent := len(fake.Messages())
 	restoreTo := map[string]bool{}
 	for _, r := range rows {
+		if r.To == aPhone && (r.Kind == string(notify.KindCancelled) || (r.Kind == string(notify.KindReminder) && r.State != "cancelled")) {
+			t.Errorf("text %s to %s in state %s; the held visit's cancellation is told by the restore notice alone", r.Kind, r.To, r.State)
+		}
 		if r.Kind == string(notify.KindIncidentRestored) && r.State == "sent" {
 			restoreTo[r.To] = true
 		}

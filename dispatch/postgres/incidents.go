@@ -426,16 +426,9 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 				return err
 			}
 		}
-		var cancelled int
-		if len(resolvedIDs) > 0 {
-			r, err := tx.NewRaw(`UPDATE visits SET status = 'cancelled', version = version + 1, updated_at = ?
-				WHERE report_id IN (?) AND held_by_incident_id = ? AND status IN (?)`,
-				now, bun.In(resolvedIDs), inc.ID, bun.In(heldVisitStatuses)).Exec(ctx)
-			if err != nil {
-				return Wrap(err)
-			}
-			n, _ := r.RowsAffected()
-			cancelled = int(n)
+		cancelled, err := s.cancelHeld(ctx, tx, inc, resolvedIDs, by, now)
+		if err != nil {
+			return err
 		}
 		var resolver any
 		if by.User != nil {
@@ -458,6 +451,41 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		return nil, Wrap(err)
 	}
 	return s.Get(ctx, id)
+}
+
+// cancelHeld cancels the visits inc held for the resolved reports reportIDs and writes
+// visit.cancelled for each (reason incident_resolved, with the incident's id and folio), in
+// tx; it returns how many it cancelled. The restore notice is the customer's one text: the
+// outbox sends no cancellation for this reason.
+func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, reportIDs []int64, by Origin, now time.Time) (int, error) {
+	if len(reportIDs) == 0 {
+		return 0, nil
+	}
+	var visits []struct {
+		ID           int64  `bun:"id"`
+		ReportID     int64  `bun:"report_id"`
+		TechnicianID int64  `bun:"technician_id,nullzero"`
+		From         string `bun:"from_status"`
+	}
+	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
+			version = v.version + 1, updated_at = ?
+		FROM visits AS old WHERE old.id = v.id
+		AND v.report_id IN (?) AND v.held_by_incident_id = ? AND v.status IN (?)
+		RETURNING v.id, v.report_id, v.technician_id, old.status AS from_status`,
+		now, bun.In(reportIDs), inc.ID, bun.In(heldVisitStatuses)).Scan(ctx, &visits)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, Wrap(err)
+	}
+	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
+	for _, v := range visits {
+		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
+		by.event(ev)
+		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return 0, err
+		}
+	}
+	return len(visits), nil
 }
 
 // statedOutageStart is when the customer said their service failed, or nil when they did

@@ -302,6 +302,17 @@ func TestIncidentResolveComputesCompensation(t *testing.T) {
 	if err := e.db.NewRaw(`SELECT status FROM visits WHERE id = ?`, va).Scan(ctx, &vstatus); err != nil || vstatus != "cancelled" {
 		t.Fatalf("held visit = %s (%v), want cancelled", vstatus, err)
 	}
+	// The cancellation is on the visit's timeline, in the resolving transaction.
+	cancels := e.eventsOf(t, "visit.cancelled")
+	var cd struct {
+		Reason        string `json:"reason"`
+		From          string `json:"from"`
+		IncidentFolio string `json:"incident_folio"`
+	}
+	if len(cancels) != 1 || cancels[0].VisitID != va || cancels[0].IncidentID != d.ID || json.Unmarshal(cancels[0].Data, &cd) != nil ||
+		cd.Reason != dispatch.ReasonIncidentResolved || cd.From != "unscheduled" || cd.IncidentFolio != d.Folio {
+		t.Fatalf("visit.cancelled events = %+v (data %+v); want one for visit %d, reason incident_resolved, from unscheduled", cancels, cd, va)
+	}
 	resolved := e.eventsOf(t, dispatch.EventReportResolved)
 	if len(resolved) != 2 {
 		t.Fatalf("got %d report.resolved events, want 2", len(resolved))
