@@ -15,6 +15,12 @@ func (s *Server) adminRoutes() {
 		agent      = dispatch.RoleAgent
 		technician = dispatch.RoleTechnician
 	)
+	u := s.newUsersAPI()
+	s.Handle(http.MethodGet, "/api/users", Staff(admin), "List staff users with role and active flag.", u.list)
+	s.Handle(http.MethodPost, "/api/users", Staff(admin), "Create a staff user with a role and an initial password (12+ characters).", u.create)
+	s.Handle(http.MethodPatch, "/api/users/{id}", Staff(admin),
+		"Change a user's name, role, active flag or password; deactivation and a new password end his sessions; never your own role or active flag.", u.patch)
+
 	m := s.newMediaAPI()
 	readers := Staff(agent, dispatcher, admin, technician)
 	s.Handle(http.MethodPost, "/api/visits/{id}/media", Staff(technician),
