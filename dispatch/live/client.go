@@ -213,6 +213,7 @@ type client struct {
 	stopped    chan struct{}
 	stopCode   int
 	stopReason string
+	stopMsg    []byte // a last message written before the close frame, if any
 	readerDone chan struct{}
 
 	// Guarded by h.mu.
@@ -221,9 +222,13 @@ type client struct {
 }
 
 // stop asks the writer to close the connection with code and reason; safe from any goroutine.
-func (c *client) stop(code int, reason string) {
+func (c *client) stop(code int, reason string) { c.stopWith(nil, code, reason) }
+
+// stopWith is stop with a last message (e.g. reload) that the writer sends before the close
+// frame, whatever it was doing.
+func (c *client) stopWith(msg []byte, code int, reason string) {
 	c.stopOnce.Do(func() {
-		c.stopCode, c.stopReason = code, reason
+		c.stopMsg, c.stopCode, c.stopReason = msg, code, reason
 		close(c.stopped)
 		// A writer blocked on a full socket gives up within a second instead of WriteWait.
 		_ = c.conn.UnderlyingConn().SetWriteDeadline(time.Now().Add(time.Second))
@@ -283,7 +288,7 @@ func (c *client) writeLoop(ctx context.Context, after int64) {
 			for _, b := range batch {
 				if err := c.write(websocket.TextMessage, b); err != nil {
 					if errors.Is(err, errStopped) {
-						c.closeWith(c.stopCode, c.stopReason)
+						c.closeStopped()
 					}
 					return
 				}
@@ -293,7 +298,7 @@ func (c *client) writeLoop(ctx context.Context, after int64) {
 				return
 			}
 		case <-c.stopped:
-			c.closeWith(c.stopCode, c.stopReason)
+			c.closeStopped()
 			return
 		case <-c.readerDone:
 			return
@@ -312,6 +317,15 @@ func (c *client) write(typ int, b []byte) error {
 }
 
 var errStopped = errors.New("client stopped")
+
+// closeStopped ends a connection that stop asked to end: the last message, then the close
+// frame.
+func (c *client) closeStopped() {
+	if c.stopMsg != nil {
+		_ = c.conn.WriteMessage(websocket.TextMessage, c.stopMsg)
+	}
+	c.closeWith(c.stopCode, c.stopReason)
+}
 
 // closeWith sends a close frame and gives the client a moment to answer it, so that what
 // was sent before is read rather than lost to a reset connection.
@@ -354,7 +368,7 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 	for {
 		select {
 		case <-c.stopped:
-			c.closeWith(c.stopCode, c.stopReason)
+			c.closeStopped()
 			return false
 		case <-c.readerDone:
 			return false
@@ -381,7 +395,7 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			}
 			if err := c.write(websocket.TextMessage, h.payload(c.v, it)); err != nil {
 				if errors.Is(err, errStopped) {
-					c.closeWith(c.stopCode, c.stopReason)
+					c.closeStopped()
 				}
 				return false
 			}
@@ -408,7 +422,7 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 func (c *client) closeUnavailable() {
 	select {
 	case <-c.stopped:
-		c.closeWith(c.stopCode, c.stopReason)
+		c.closeStopped()
 	default:
 		c.closeWith(websocket.CloseTryAgainLater, "database unavailable; retry")
 	}

@@ -59,4 +59,13 @@
 // A client whose queue is full is cut off (close code 1013) and resumes with `after`; a client
 // whose first missed event is gone (retention) or older than MaxReplayAge receives
 // {"type":"reload"} and the connection closes.
+//
+// # The sequence going backwards
+//
+// Numbers are never reused while the database keeps what it committed. When it does not — a
+// failover to a lagging replica, asynchronous commits lost at a crash, a restore — live_state
+// may fall below what a hub has delivered, or the numbers it delivered may be handed out again
+// to other events. Before each read the pump checks both (last_seq below its cursor, another
+// event under the cursor's number); on either it tells every client to reload, moves its
+// cursor back to the database's position and counts despacho_live_sequence_rewinds_total.
 package live

@@ -146,7 +146,10 @@ type Hub struct {
 	running bool  // the cursor is known: clients may connect
 	closed  bool  // Close was called
 	cursor  int64 // every seq up to here has been handed to the live clients
-	clients map[*client]struct{}
+	// cursorEvent is the event numbered cursor when this hub delivered it (0 when unknown):
+	// finding another event under that number means the numbers were handed out again.
+	cursorEvent int64
+	clients     map[*client]struct{}
 }
 
 // New returns a hub on db; it serves nothing until Run has read the current position.
@@ -336,6 +339,9 @@ const fanOutBatch = 1000
 
 // fanOut reads what follows the cursor and hands it to every live client that may see it.
 func (h *Hub) fanOut(ctx context.Context) error {
+	if err := h.checkRewind(ctx); err != nil {
+		return err
+	}
 	for {
 		h.mu.Lock()
 		from := h.cursor
@@ -364,6 +370,49 @@ func (h *Hub) deliver(items []*item) {
 		}
 	}
 	h.cursor = items[len(items)-1].seq
+	h.cursorEvent = items[len(items)-1].ev.ID
+}
+
+// checkRewind finds the live sequence behind what this hub has delivered: live_state.last_seq
+// below the cursor, or another event under the cursor's number. Both happen only when the
+// database lost committed work — a failover to a lagging replica, asynchronous commits lost
+// at a crash, a restore from backup — and then the numbers the clients hold mean other
+// events, or nothing. Every client (live or still replaying) is told to reload and the cursor
+// moves back to the database's position; clients that reconnect start from there.
+func (h *Hub) checkRewind(ctx context.Context) error {
+	h.mu.Lock()
+	cursor, event := h.cursor, h.cursorEvent
+	h.mu.Unlock()
+	if cursor == 0 {
+		return nil
+	}
+	last, atCursor, err := seqState(ctx, h.db, cursor)
+	if err != nil {
+		return err
+	}
+	// A missing row at the cursor is retention, not a rewind: its number is not reused.
+	if last >= cursor && (event == 0 || atCursor == 0 || atCursor == event) {
+		return nil
+	}
+	_, lastEvent, err := seqState(ctx, h.db, last)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cursor != cursor {
+		return nil // only the pump moves the cursor; defensive
+	}
+	h.log.Warn("live: the event sequence went backwards; every client must reload",
+		"delivered", cursor, "database", last)
+	h.m.rewinds.Inc()
+	reload := control(TypeReload, h.opts.Now(), nil)
+	for c := range h.clients {
+		c.live = false
+		c.stopWith(reload, websocket.CloseNormalClosure, "reload")
+	}
+	h.cursor, h.cursorEvent = last, lastEvent
+	return nil
 }
 
 // offer queues, as one element, the items c may see and has not had yet; a full queue cuts
@@ -479,6 +528,7 @@ type metrics struct {
 	reconnects prometheus.Counter
 	ready      prometheus.Gauge
 	sequenced  prometheus.Counter
+	rewinds    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -495,6 +545,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "despacho_live_listener_ready", Help: "1 while the LISTEN connection to PostgreSQL works."}),
 		sequenced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "despacho_live_events_sequenced_total", Help: "Committed events numbered by this instance's sequencer."}),
+		rewinds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "despacho_live_sequence_rewinds_total", Help: "Times the live sequence was found behind what this instance had delivered (every client was told to reload)."}),
 	}
 	m.clients = register(reg, m.clients)
 	m.fannedOut = register(reg, m.fannedOut)
@@ -502,6 +554,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.reconnects = register(reg, m.reconnects)
 	m.ready = register(reg, m.ready)
 	m.sequenced = register(reg, m.sequenced)
+	m.rewinds = register(reg, m.rewinds)
 	return m
 }
 

@@ -126,6 +126,17 @@ func lastSeq(ctx context.Context, db bun.IDB) (int64, error) {
 	return n, nil
 }
 
+// seqState returns live_state.last_seq and the event numbered seq (0 when none is).
+func seqState(ctx context.Context, db bun.IDB, seq int64) (last, eventID int64, err error) {
+	err = db.QueryRowContext(ctx, `
+		SELECT (SELECT last_seq FROM live_state WHERE one),
+		       coalesce((SELECT event_id FROM live_seq WHERE seq = ?), 0)`, seq).Scan(&last, &eventID)
+	if err != nil {
+		return 0, 0, postgres.Wrap(err)
+	}
+	return last, eventID, nil
+}
+
 // replayWindow describes what a client resuming after a given seq can still get.
 type replayWindow struct {
 	last    int64      // the last seq handed out
