@@ -163,7 +163,19 @@ type Report struct {
 	CreatedBy      int64     `bun:"created_by,nullzero"`
 
 	FirstResponseDueAt *time.Time `bun:"first_response_due_at"`
-	FirstRespondedAt   *time.Time `bun:"first_responded_at"`
+	// FirstRespondedAt is when staff first acted on the report: any change made through
+	// Apply (a note, a transition, an area or kind change). Messages from the customer and
+	// the SLA job's marks do not count.
+	FirstRespondedAt *time.Time `bun:"first_responded_at"`
+	// FirstResponseRiskAt is when AtRiskAt of the first-response budget is used.
+	FirstResponseRiskAt *time.Time `bun:"first_response_risk_at"`
+	// FirstResponseState is the first-response state the SLA job last recorded (each of
+	// at_risk and breached once; never after the first response).
+	FirstResponseState sla.State `bun:"first_response_state"`
+	// SLAPolicy is the policy the due times are computed with, fixed when the report is
+	// filed and when its kind or priority changes, so that editing the policies leaves
+	// existing reports alone. Nil (reports filed before it was kept): look it up.
+	SLAPolicy *sla.Policy `bun:"sla_policy,type:jsonb"`
 	// DueAt is when the resolution budget runs out; nil while waiting on the customer.
 	DueAt *time.Time `bun:"due_at"`
 	// SLARiskAt is when AtRiskAt of the resolution budget is used; nil while paused.
@@ -224,7 +236,7 @@ const (
 // Validate checks in and returns the new report it describes, created at now (the outage
 // of a fault starts at now unless reported earlier). Errors name the field as a JSON path.
 func (in ReportInput) Validate(now time.Time) (*NewReport, error) {
-	r := &Report{Status: StatusOpen, CreatedAt: now.UTC(), UpdatedAt: now.UTC(), Version: 1, SLAState: sla.StateOK}
+	r := &Report{Status: StatusOpen, CreatedAt: now.UTC(), UpdatedAt: now.UTC(), Version: 1, SLAState: sla.StateOK, FirstResponseState: sla.StateOK}
 	var err error
 	if r.Channel, err = ParseChannel("channel", in.Channel); err != nil {
 		return nil, err
@@ -386,13 +398,30 @@ func (r *Report) slaPauses() []sla.Interval {
 	return out
 }
 
-// ComputeSLA sets the report's due times from its policy, creation time and pauses. While
-// paused, the resolution due time and risk time are unknown (nil).
+// Policy returns the SLA policy the report is measured by: the one fixed on it, or else
+// the one s gives for its kind and priority.
+func (r *Report) Policy(s SLA) sla.Policy {
+	if r.SLAPolicy != nil {
+		return *r.SLAPolicy
+	}
+	return s.orDefault().Policies.Lookup(r.Kind, r.Priority)
+}
+
+// FixPolicy fixes on the report the policy s gives for its kind and priority now; later
+// edits of the policies do not change its due times.
+func (r *Report) FixPolicy(s SLA) {
+	p := s.orDefault().Policies.Lookup(r.Kind, r.Priority)
+	r.SLAPolicy = &p
+}
+
+// ComputeSLA sets the report's due times from its policy (see Policy), creation time and
+// pauses. While paused, the resolution due time and risk time are unknown (nil).
 func (r *Report) ComputeSLA(s SLA) {
 	s = s.orDefault()
-	p := s.Policies.Lookup(r.Kind, r.Priority)
+	p := r.Policy(s)
 	pauses := r.slaPauses()
 	r.FirstResponseDueAt = dueOrNil(p.FirstResponse.Due(s.Calendar, r.CreatedAt, pauses))
+	r.FirstResponseRiskAt = dueOrNil(riskTarget(p.FirstResponse, s.Calendar, r.CreatedAt).Due(s.Calendar, r.CreatedAt, pauses))
 	r.DueAt = dueOrNil(p.Resolution.Due(s.Calendar, r.CreatedAt, pauses))
 	r.SLARiskAt = dueOrNil(riskTarget(p.Resolution, s.Calendar, r.CreatedAt).Due(s.Calendar, r.CreatedAt, pauses))
 }
@@ -401,8 +430,17 @@ func (r *Report) ComputeSLA(s SLA) {
 // report no longer active is measured at the moment its clock stopped.
 func (r *Report) SLAStatus(s SLA, now time.Time) sla.Status {
 	s = s.orDefault()
-	p := s.Policies.Lookup(r.Kind, r.Priority)
-	return p.Resolution.Status(s.Calendar, r.CreatedAt, r.slaPauses(), now)
+	return r.Policy(s).Resolution.Status(s.Calendar, r.CreatedAt, r.slaPauses(), now)
+}
+
+// FirstResponseStatus returns where the report stands against its first-response target:
+// at now while nobody has responded, else as it stood at the first response.
+func (r *Report) FirstResponseStatus(s SLA, now time.Time) sla.Status {
+	s = s.orDefault()
+	if r.FirstRespondedAt != nil {
+		now = *r.FirstRespondedAt
+	}
+	return r.Policy(s).FirstResponse.Status(s.Calendar, r.CreatedAt, r.slaPauses(), now)
 }
 
 // riskTarget is the part of t's budget after which a report is at risk, counted the same way.
@@ -447,10 +485,11 @@ const (
 	ActionReopen       Action = "reopen"        // resolved or closed → open
 	ActionAssignArea   Action = "assign_area"   // route to another area
 	ActionNote         Action = "note"          // add an internal note
+	ActionReclassify   Action = "reclassify"    // change kind and/or priority; due times follow
 )
 
 // Actions lists every action.
-var Actions = []Action{ActionStart, ActionAwaitVisit, ActionWaitCustomer, ActionResume, ActionResolve, ActionClose, ActionCancel, ActionReopen, ActionAssignArea, ActionNote}
+var Actions = []Action{ActionStart, ActionAwaitVisit, ActionWaitCustomer, ActionResume, ActionResolve, ActionClose, ActionCancel, ActionReopen, ActionAssignArea, ActionNote, ActionReclassify}
 
 // moves is the status machine: the statuses each status-changing action starts from, and
 // where it leads.
@@ -473,7 +512,7 @@ func CanMove(from Status, a Action) (Status, bool) {
 	switch a {
 	case ActionNote:
 		return from, true
-	case ActionAssignArea:
+	case ActionAssignArea, ActionReclassify:
 		return from, from.Active()
 	}
 	m, ok := moves[a]
@@ -490,9 +529,12 @@ type Change struct {
 	Version int `json:"version"`
 	// Channel through which the step was taken (e.g. the customer called); default web.
 	Channel string `json:"channel"`
-	Area    string `json:"area"`   // assign_area
-	Note    string `json:"note"`   // note; optional comment on the other actions
-	Reason  string `json:"reason"` // cancel, reopen, wait_customer
+	Area    string `json:"area"` // assign_area
+	// Kind and Priority (reclassify): the new ones; "" keeps the current one.
+	Kind     string `json:"kind"`
+	Priority string `json:"priority"`
+	Note     string `json:"note"`   // note; optional comment on the other actions
+	Reason   string `json:"reason"` // cancel, reopen, wait_customer
 	// Resolution (resolve).
 	Cause             string     `json:"cause"`
 	Verdict           string     `json:"verdict"`
@@ -513,6 +555,13 @@ const (
 	EventReportReopened      = "report.reopened"
 	EventReportSLAAtRisk     = "report.sla_at_risk"
 	EventReportSLABreached   = "report.sla_breached"
+	EventReportReclassified  = "report.reclassified"
+	// The first-response deadline's marks; written only while nobody has responded.
+	EventReportFirstResponseAtRisk   = "report.first_response_at_risk"
+	EventReportFirstResponseBreached = "report.first_response_breached"
+	// EventReportCustomerMessage is a message from the customer added to an existing report
+	// (an e-mail reply); it does not count as a response.
+	EventReportCustomerMessage = "report.customer_message"
 )
 
 // Apply validates c against the report and, if legal, changes the report as of now and
@@ -523,7 +572,7 @@ const (
 func (r *Report) Apply(c Change, now time.Time, s SLA) (Channel, string, map[string]any, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if !slices.Contains(Actions, c.Action) {
-		return "", "", nil, Invalid("action", "must be one of start, await_visit, wait_customer, resume, resolve, close, cancel, reopen, assign_area, note")
+		return "", "", nil, Invalid("action", "must be one of start, await_visit, wait_customer, resume, resolve, close, cancel, reopen, assign_area, note, reclassify")
 	}
 	if c.Version != 0 && c.Version != r.Version {
 		return "", "", nil, Conflict("stale_version", "the report changed (version %d, you sent %d); reload it", r.Version, c.Version)
@@ -571,6 +620,11 @@ func (r *Report) Apply(c Change, now time.Time, s SLA) (Channel, string, map[str
 		typ = EventReportAreaAssigned
 		data["from"], data["to"] = r.Area, a
 		next.Area = a
+	case ActionReclassify:
+		if err := next.reclassify(c, r, now, s, data); err != nil {
+			return "", "", nil, err
+		}
+		typ = EventReportReclassified
 	case ActionResolve:
 		cause, err := cleanText("cause", c.Cause, 500, true)
 		if err != nil {
@@ -655,6 +709,54 @@ func (r *Report) Apply(c Change, now time.Time, s SLA) (Channel, string, map[str
 	next.UpdatedAt = now
 	*r = next
 	return ch, typ, data, nil
+}
+
+// reclassify sets next's kind and priority from c, fixes the policy they now get and
+// recomputes the due times (r is the report before the change). A recorded SLA state worse
+// than the new due times justify goes back down, so the job marks the new deadline afresh
+// (once each, as always); a state the new due times make worse is left to the job, which
+// writes the event.
+func (next *Report) reclassify(c Change, r *Report, now time.Time, s SLA, data map[string]any) error {
+	if c.Kind == "" && c.Priority == "" {
+		return Invalid("kind", "give a kind or a priority (or both) to change")
+	}
+	k, p := r.Kind, r.Priority
+	var err error
+	if c.Kind != "" {
+		if k, err = ParseKind("kind", c.Kind); err != nil {
+			return err
+		}
+	}
+	if c.Priority != "" {
+		if p, err = ParsePriority("priority", c.Priority); err != nil {
+			return err
+		}
+	}
+	if k == r.Kind && p == r.Priority {
+		return Conflict("illegal_transition", "the report is already a %s %s report", p, k)
+	}
+	next.Kind, next.Priority = k, p
+	if k == sla.KindFault && next.OutageStartedAt == nil {
+		t := r.CreatedAt
+		next.OutageStartedAt = &t
+	}
+	next.FixPolicy(s)
+	next.ComputeSLA(s)
+	rank := map[sla.State]int{sla.StateOK: 0, sla.StateAtRisk: 1, sla.StateBreached: 2}
+	if r.Status != StatusWaitingCustomer {
+		if live := next.SLAStatus(s, now).State; rank[live] < rank[next.SLAState] {
+			next.SLAState = live
+		}
+	}
+	if next.FirstRespondedAt == nil {
+		if live := next.FirstResponseStatus(s, now).State; rank[live] < rank[next.FirstResponseState] {
+			next.FirstResponseState = live
+		}
+	}
+	data["from_kind"], data["to_kind"] = r.Kind, k
+	data["from_priority"], data["to_priority"] = r.Priority, p
+	data["due_at"], data["first_response_due_at"] = next.DueAt, next.FirstResponseDueAt
+	return nil
 }
 
 // kindWords are the words (Spanish and English, lower case, without accents) that suggest a

@@ -21,10 +21,10 @@ var mx = func() *time.Location {
 func TestCanMove(t *testing.T) {
 	t.Parallel()
 	legal := map[Status][]Action{
-		StatusOpen:            {ActionStart, ActionAwaitVisit, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote},
-		StatusInProgress:      {ActionAwaitVisit, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote},
-		StatusAwaitingVisit:   {ActionStart, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote},
-		StatusWaitingCustomer: {ActionResume, ActionResolve, ActionCancel, ActionAssignArea, ActionNote},
+		StatusOpen:            {ActionStart, ActionAwaitVisit, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote, ActionReclassify},
+		StatusInProgress:      {ActionAwaitVisit, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote, ActionReclassify},
+		StatusAwaitingVisit:   {ActionStart, ActionWaitCustomer, ActionResolve, ActionCancel, ActionAssignArea, ActionNote, ActionReclassify},
+		StatusWaitingCustomer: {ActionResume, ActionResolve, ActionCancel, ActionAssignArea, ActionNote, ActionReclassify},
 		StatusResolved:        {ActionClose, ActionReopen, ActionNote},
 		StatusClosed:          {ActionReopen, ActionNote},
 		StatusCancelled:       {ActionNote},
@@ -164,6 +164,75 @@ func TestApplySLAPause(t *testing.T) {
 	}
 	if len(r.Pauses) != 2 || r.Status != StatusOpen {
 		t.Fatalf("reopened: pauses %v status %s", r.Pauses, r.Status)
+	}
+}
+
+// TestReclassify changes an inquiry into an urgent fault: the due times follow the new
+// policy from the creation instant, the policy is fixed on the report, and bad values are
+// refused naming the field without changing anything.
+func TestReclassify(t *testing.T) {
+	t.Parallel()
+	s := DefaultSLA()
+	created := time.Date(2026, 11, 25, 10, 0, 0, 0, mx) // Wednesday 10:00
+	r := &Report{Kind: sla.KindInquiry, Priority: sla.PriorityNormal, Status: StatusOpen, CreatedAt: created.UTC(), Version: 1,
+		SLAState: sla.StateOK, FirstResponseState: sla.StateOK}
+	r.FixPolicy(s)
+	r.ComputeSLA(s)
+	for _, c := range []struct {
+		change Change
+		field  string
+		kind   Kind
+	}{
+		{Change{Action: ActionReclassify}, "kind", KindInvalid},
+		{Change{Action: ActionReclassify, Kind: "outage"}, "kind", KindInvalid},
+		{Change{Action: ActionReclassify, Priority: "asap"}, "priority", KindInvalid},
+		{Change{Action: ActionReclassify, Kind: "inquiry", Priority: "normal"}, "", KindConflict},
+	} {
+		before := *r
+		_, _, _, err := r.Apply(c.change, created.Add(time.Minute), s)
+		if ErrorKind(err) != c.kind || fieldOf(err) != c.field && c.field != "" {
+			t.Errorf("Apply(%+v) = %v; want %s on %q", c.change, err, c.kind, c.field)
+		}
+		if r.Kind != before.Kind || r.Priority != before.Priority || r.Version != before.Version {
+			t.Fatalf("a refused change changed the report: %+v", r)
+		}
+	}
+	// Three hours in, the inquiry (due in one business day) turns out to be an urgent fault
+	// (4 h wall clock from creation): 80 % used, so it is at risk, but the job says so.
+	now := created.Add(3*time.Hour + 30*time.Minute)
+	_, typ, data, err := r.Apply(Change{Action: ActionReclassify, Kind: "fault", Priority: "urgent"}, now, s)
+	if err != nil || typ != EventReportReclassified {
+		t.Fatalf("reclassify: %s %v", typ, err)
+	}
+	if want := created.Add(4 * time.Hour); r.DueAt == nil || !r.DueAt.Equal(want) {
+		t.Fatalf("due = %v, want %v", r.DueAt, want)
+	}
+	if want := created.Add(30 * time.Minute); r.FirstResponseDueAt == nil || !r.FirstResponseDueAt.Equal(want) {
+		t.Fatalf("first response due = %v, want %v", r.FirstResponseDueAt, want)
+	}
+	if r.SLAPolicy == nil || r.SLAPolicy.Resolution != sla.Wall(4*time.Hour) || r.OutageStartedAt == nil {
+		t.Fatalf("policy %+v, outage %v", r.SLAPolicy, r.OutageStartedAt)
+	}
+	if data["from_kind"] != sla.KindInquiry || data["to_priority"] != sla.PriorityUrgent || r.FirstRespondedAt == nil {
+		t.Fatalf("data %v, responded %v", data, r.FirstRespondedAt)
+	}
+	// Back to a low fault (48 business hours): the recorded breach goes back to ok.
+	r.SLAState = sla.StateBreached
+	if _, _, _, err := r.Apply(Change{Action: ActionReclassify, Priority: "low"}, now.Add(time.Hour), s); err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != sla.KindFault || r.SLAState != sla.StateOK {
+		t.Fatalf("kind %s, state %s; want fault, ok", r.Kind, r.SLAState)
+	}
+	// The fixed policy wins over whatever the policies say later.
+	other, err := sla.NewPolicies(sla.Policy{FirstResponse: sla.Wall(time.Minute), Resolution: sla.Wall(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := *r.DueAt
+	r.ComputeSLA(SLA{Calendar: s.Calendar, Policies: other})
+	if !r.DueAt.Equal(due) {
+		t.Fatalf("due after a policy edit = %v, want %v", r.DueAt, due)
 	}
 }
 

@@ -24,13 +24,16 @@ type reportRow struct {
 // Reports stores reports, their customers and locations. Every change is written together
 // with the event that records it.
 type Reports struct {
-	db     *bun.DB
-	events *Events
-	sla    dispatch.SLA
+	db       *bun.DB
+	events   *Events
+	sla      dispatch.SLA
+	policies *SLAPolicies
 }
 
 // NewReports returns the report store on db; events records every change and s gives the
-// due times (zero means the default calendar and policies).
+// business calendar (nil: the default). New reports get the policies stored in the
+// database (see SLAPolicies); s.Policies (nil: sla.DefaultPolicies) seeds them when the
+// database has none yet.
 func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if events == nil {
 		events = NewEvents()
@@ -41,7 +44,20 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if s.Policies == nil {
 		s.Policies = sla.DefaultPolicies()
 	}
-	return &Reports{db: db, events: events, sla: s}
+	return &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies)}
+}
+
+// Policies returns the store of the SLA policies this store files reports under; replace
+// them through it so that this instance applies the change at once.
+func (s *Reports) Policies() *SLAPolicies { return s.policies }
+
+// currentSLA is the calendar with the policies new reports get now.
+func (s *Reports) currentSLA(ctx context.Context) (dispatch.SLA, error) {
+	ps, err := s.policies.Current(ctx)
+	if err != nil {
+		return dispatch.SLA{}, err
+	}
+	return dispatch.SLA{Calendar: s.sla.Calendar, Policies: ps}, nil
 }
 
 // Origin says who creates or changes a report. Staff are users; otherwise Actor names the
@@ -87,9 +103,13 @@ type CreateOptions struct {
 // returns (nil, the first answer) and creates nothing; otherwise the answer is the one
 // opts.Answer made, stored with the key.
 func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin, opts CreateOptions) (*Created, *Answer, error) {
+	cur, err := s.currentSLA(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out *Created
 	var answer *Answer
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out, answer = nil, nil
 		if opts.Key != nil {
 			a, err := claimKey(ctx, tx, opts.Key, nr.Report.CreatedAt)
@@ -122,7 +142,14 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		if r.Pauses == nil {
 			r.Pauses = []dispatch.Pause{}
 		}
-		r.ComputeSLA(s.sla)
+		if r.FirstResponseState == "" {
+			r.FirstResponseState = sla.StateOK
+		}
+		if r.SLAState == "" {
+			r.SLAState = sla.StateOK
+		}
+		r.FixPolicy(cur)
+		r.ComputeSLA(cur)
 		r.Folio = dispatch.FormatFolio(year, n)
 		code := dispatch.NewAccessCode()
 		r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
@@ -212,38 +239,54 @@ func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate b
 // conflicts (illegal_transition), a stale version is stale_version.
 func (s *Reports) Change(ctx context.Context, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.ReportDetail, error) {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		d, err := s.get(ctx, tx, folio, true)
-		if err != nil {
-			return err
-		}
-		r := d.Report
-		old := r.Version
-		ch, typ, data, err := r.Apply(c, now, s.sla)
-		if err != nil {
-			return err
-		}
-		r.Version = old + 1
-		if r.Pauses == nil {
-			r.Pauses = []dispatch.Pause{}
-		}
-		row := &reportRow{Report: *r}
-		res, err := tx.NewUpdate().Model(row).ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
-			Where("r.id = ?", r.ID).Where("r.version = ?", old).Exec(ctx)
-		if err != nil {
-			return Wrap(err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return dispatch.Conflict("stale_version", "the report changed meanwhile; reload it")
-		}
-		ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
-		by.event(ev)
-		data["folio"], data["version"] = r.Folio, r.Version
-		return s.events.Append(ctx, tx, ev, data)
+		_, err := s.ChangeTx(ctx, tx, folio, c, by, now)
+		return err
 	})
 	if err != nil {
 		return nil, Wrap(err)
 	}
 	return s.Get(ctx, folio)
+}
+
+// ChangeTx is Change inside a transaction the caller holds (a store that moves a report
+// together with its own rows): it locks the report, applies c as of now, writes the report
+// and its event in tx, and returns the report as changed. Nothing is written on error; the
+// caller rolls back.
+func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.Report, error) {
+	cur, err := s.currentSLA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.get(ctx, tx, folio, true)
+	if err != nil {
+		return nil, err
+	}
+	r := d.Report
+	old := r.Version
+	ch, typ, data, err := r.Apply(c, now, cur)
+	if err != nil {
+		return nil, err
+	}
+	r.Version = old + 1
+	if r.Pauses == nil {
+		r.Pauses = []dispatch.Pause{}
+	}
+	row := &reportRow{Report: *r}
+	res, err := tx.NewUpdate().Model(row).ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
+		Where("r.id = ?", r.ID).Where("r.version = ?", old).Exec(ctx)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, dispatch.Conflict("stale_version", "the report changed meanwhile; reload it")
+	}
+	ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
+	by.event(ev)
+	data["folio"], data["version"] = r.Folio, r.Version
+	if err := s.events.Append(ctx, tx, ev, data); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // ListFilter selects reports for List. Zero fields do not filter.
@@ -337,67 +380,117 @@ func decodeCursor(s string) (int64, bool) {
 	return id, id > 0
 }
 
-// MarkSLA records, as of now, the active reports whose resolution budget is 80 % used
-// (report.sla_at_risk) or used up (report.sla_breached), each at most once per report, and
-// returns how many it marked. Reports waiting on the customer are skipped: their clock is
-// stopped. Rows another transaction holds are left for the next run. Marking does not bump
-// a report's version, so it never makes a person's change stale.
+// SLAMarks counts what MarkSLATargets marked, per deadline.
+type SLAMarks struct {
+	AtRisk, Breached                           int // resolution
+	FirstResponseAtRisk, FirstResponseBreached int
+}
+
+func (m SLAMarks) total() int {
+	return m.AtRisk + m.Breached + m.FirstResponseAtRisk + m.FirstResponseBreached
+}
+
+// MarkSLA is MarkSLATargets returning the resolution marks only.
 func (s *Reports) MarkSLA(ctx context.Context, now time.Time) (atRisk, breached int, err error) {
+	m, err := s.MarkSLATargets(ctx, now)
+	return m.AtRisk, m.Breached, err
+}
+
+// MarkSLATargets records, as of now, the active reports whose resolution budget is 80 %
+// used (report.sla_at_risk) or used up (report.sla_breached), and those nobody has
+// responded to (see dispatch.Report.FirstRespondedAt) whose first-response budget is 80 %
+// used (report.first_response_at_risk) or used up (report.first_response_breached). Each
+// mark is written at most once per report and deadline; a report found already past its
+// due time gets only the breach. Reports waiting on the customer are skipped: their clock
+// is stopped. Rows another transaction holds are left for the next run. Marking does not
+// bump a report's version, so it never makes a person's change stale.
+func (s *Reports) MarkSLATargets(ctx context.Context, now time.Time) (SLAMarks, error) {
 	const batch = 200
+	var m SLAMarks
 	for {
-		n, marked := 0, atRisk+breached
+		n, marked := 0, m.total()
 		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			n = 0
 			var rows []reportRow
 			err := tx.NewSelect().Model(&rows).
 				Where("r.status IN ('open', 'in_progress', 'awaiting_visit')").
-				Where("r.sla_state <> 'breached'").
-				Where("(r.sla_state = 'ok' AND r.sla_risk_at <= ?) OR r.due_at <= ?", now, now).
+				WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+					return q.Where("r.sla_state <> 'breached' AND ((r.sla_state = 'ok' AND r.sla_risk_at <= ?) OR r.due_at <= ?)", now, now).
+						WhereOr(`r.first_responded_at IS NULL AND r.first_response_state <> 'breached'
+							AND ((r.first_response_state = 'ok' AND r.first_response_risk_at <= ?) OR r.first_response_due_at <= ?)`, now, now)
+				}).
 				OrderExpr("r.id").Limit(batch).For("UPDATE SKIP LOCKED").Scan(ctx)
 			if err != nil {
 				return Wrap(err)
 			}
 			n = len(rows)
 			for i := range rows {
-				r := &rows[i].Report
-				st := r.SLAStatus(s.sla, now)
-				var typ string
-				switch {
-				case st.State == sla.StateBreached:
-					typ = dispatch.EventReportSLABreached
-				case st.State == sla.StateAtRisk && r.SLAState == sla.StateOK:
-					typ = dispatch.EventReportSLAAtRisk
-				default:
-					// The stored instants ran ahead of the policy (it changed): recompute them.
-					r.ComputeSLA(s.sla)
-					if _, err := tx.NewRaw(`UPDATE reports SET due_at = ?, sla_risk_at = ? WHERE id = ?`, r.DueAt, r.SLARiskAt, r.ID).Exec(ctx); err != nil {
-						return Wrap(err)
-					}
-					continue
-				}
-				if _, err := tx.NewRaw(`UPDATE reports SET sla_state = ? WHERE id = ?`, st.State, r.ID).Exec(ctx); err != nil {
-					return Wrap(err)
-				}
-				ev := &dispatch.Event{Type: typ, At: now, Actor: "system", ReportID: r.ID}
-				data := map[string]any{"folio": r.Folio, "due_at": st.Due, "used": st.Used, "area": r.Area, "priority": r.Priority}
-				if err := s.events.Append(ctx, tx, ev, data); err != nil {
+				if err := s.markOne(ctx, tx, &rows[i].Report, now, &m); err != nil {
 					return err
-				}
-				if st.State == sla.StateBreached {
-					breached++
-				} else {
-					atRisk++
 				}
 			}
 			return nil
 		})
 		if err != nil {
-			return atRisk, breached, Wrap(err)
+			return m, Wrap(err)
 		}
-		if n < batch || atRisk+breached == marked {
-			return atRisk, breached, nil
+		if n < batch || m.total() == marked {
+			return m, nil
 		}
 	}
+}
+
+// markOne writes r's due SLA marks in tx and counts them in m.
+func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, now time.Time, m *SLAMarks) error {
+	type mark struct {
+		column, typ string
+		st          sla.Status
+		count       *int
+	}
+	var marks []mark
+	recompute := false
+	switch st := r.SLAStatus(s.sla, now); {
+	case r.SLAState == sla.StateBreached:
+	case st.State == sla.StateBreached:
+		marks = append(marks, mark{"sla_state", dispatch.EventReportSLABreached, st, &m.Breached})
+	case st.State == sla.StateAtRisk && r.SLAState == sla.StateOK:
+		marks = append(marks, mark{"sla_state", dispatch.EventReportSLAAtRisk, st, &m.AtRisk})
+	case r.SLARiskAt != nil && !r.SLARiskAt.After(now) && r.SLAState == sla.StateOK, r.DueAt != nil && !r.DueAt.After(now):
+		recompute = true
+	}
+	if r.FirstRespondedAt == nil {
+		switch st := r.FirstResponseStatus(s.sla, now); {
+		case r.FirstResponseState == sla.StateBreached:
+		case st.State == sla.StateBreached:
+			marks = append(marks, mark{"first_response_state", dispatch.EventReportFirstResponseBreached, st, &m.FirstResponseBreached})
+		case st.State == sla.StateAtRisk && r.FirstResponseState == sla.StateOK:
+			marks = append(marks, mark{"first_response_state", dispatch.EventReportFirstResponseAtRisk, st, &m.FirstResponseAtRisk})
+		case r.FirstResponseRiskAt != nil && !r.FirstResponseRiskAt.After(now) && r.FirstResponseState == sla.StateOK,
+			r.FirstResponseDueAt != nil && !r.FirstResponseDueAt.After(now):
+			recompute = true
+		}
+	}
+	if recompute {
+		// The stored instants ran ahead of the report's policy (a report filed before the
+		// policy was fixed on it, whose looked-up policy changed): recompute them.
+		r.ComputeSLA(s.sla)
+		if _, err := tx.NewRaw(`UPDATE reports SET due_at = ?, sla_risk_at = ?, first_response_due_at = ?, first_response_risk_at = ? WHERE id = ?`,
+			r.DueAt, r.SLARiskAt, r.FirstResponseDueAt, r.FirstResponseRiskAt, r.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+	}
+	for _, mk := range marks {
+		if _, err := tx.NewRaw(`UPDATE reports SET ? = ? WHERE id = ?`, bun.Ident(mk.column), mk.st.State, r.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		ev := &dispatch.Event{Type: mk.typ, At: now, Actor: "system", ReportID: r.ID}
+		data := map[string]any{"folio": r.Folio, "due_at": mk.st.Due, "used": mk.st.Used, "area": r.Area, "priority": r.Priority}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return err
+		}
+		*mk.count++
+	}
+	return nil
 }
 
 // IDForCode returns the id of the report with that folio when code is its access code; a

@@ -161,7 +161,8 @@ func TestMarkSLA(t *testing.T) {
 	for _, ev := range d.Timeline {
 		types = append(types, ev.Type)
 	}
-	if fmt.Sprint(types) != "[report.created report.sla_at_risk report.sla_breached]" || d.Report.SLAState != "breached" {
+	// The first response was due after 30 minutes; found late, only the breach is written.
+	if fmt.Sprint(types) != "[report.created report.first_response_breached report.sla_at_risk report.sla_breached]" || d.Report.SLAState != "breached" {
 		t.Fatalf("timeline %v, state %s", types, d.Report.SLAState)
 	}
 	w, _ := reports.Get(ctx, waiting)
@@ -179,5 +180,80 @@ func TestMarkSLA(t *testing.T) {
 	}
 	if r, b, _ := reports.MarkSLA(ctx, resumeAt.Add(3*time.Hour)); r != 0 || b != 1 {
 		t.Fatalf("after resume + 3h: %d at risk, %d breached; want 0, 1", r, b)
+	}
+}
+
+// TestFirstResponseSLA marks the first-response deadline of urgent faults (30 minutes wall
+// clock): at risk at 24 minutes and breached at 30, once each, and never after someone
+// responded.
+func TestFirstResponseSLA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	reports := postgres.NewReports(db, nil, dispatch.SLA{})
+	created := time.Date(2026, 12, 6, 23, 50, 0, 0, mx()) // a Sunday, ten to midnight
+	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Priority: "urgent", Description: "Sin servicio",
+		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 1234 0002"}}
+	mk := func() string {
+		t.Helper()
+		nr, err := in.Validate(created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := created.Add(30 * time.Minute); c.Report.FirstResponseDueAt == nil || !c.Report.FirstResponseDueAt.Equal(want) {
+			t.Fatalf("first response due = %v, want %v", c.Report.FirstResponseDueAt, want)
+		}
+		return c.Report.Folio
+	}
+	ignored, early, late := mk(), mk(), mk()
+	staff := postgres.Origin{Actor: "system"}
+	note := dispatch.Change{Action: dispatch.ActionNote, Note: "Llamamos al cliente"}
+	if _, err := reports.Change(ctx, early, note, staff, created.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		after            time.Duration
+		respond          string // a folio to respond to before marking
+		atRisk, breached int
+	}{
+		{20 * time.Minute, "", 0, 0},
+		{24 * time.Minute, "", 2, 0}, // 80 % of 30 minutes: ignored and late
+		{25 * time.Minute, "", 0, 0},
+		{27 * time.Minute, late, 0, 0},
+		{30 * time.Minute, "", 0, 1}, // ignored only: late was answered
+		{45 * time.Minute, "", 0, 0},
+	}
+	for _, st := range steps {
+		if st.respond != "" {
+			if _, err := reports.Change(ctx, st.respond, note, staff, created.Add(st.after)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := reports.MarkSLATargets(ctx, created.Add(st.after))
+		if err != nil || m.FirstResponseAtRisk != st.atRisk || m.FirstResponseBreached != st.breached {
+			t.Fatalf("MarkSLATargets at +%v = %+v, %v; want %d first-response at risk, %d breached", st.after, m, err, st.atRisk, st.breached)
+		}
+	}
+	want := map[string]string{
+		ignored: "[report.created report.first_response_at_risk report.first_response_breached]",
+		early:   "[report.created report.noted]",
+		late:    "[report.created report.first_response_at_risk report.noted]",
+	}
+	for folio, w := range want {
+		d, err := reports.Get(ctx, folio)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, ev := range d.Timeline {
+			types = append(types, ev.Type)
+		}
+		if got := fmt.Sprint(types); got != w {
+			t.Errorf("timeline of %s = %s, want %s", folio, got, w)
+		}
 	}
 }

@@ -72,6 +72,7 @@ type ticketView struct {
 	DueAt              *time.Time      `json:"due_at"`
 	SLAState           sla.State       `json:"sla_state"`
 	SLAPaused          bool            `json:"sla_paused"`
+	SLA                slaView         `json:"sla"`
 	OutageStartedAt    *time.Time      `json:"outage_started_at,omitempty"`
 	ServiceRestoredAt  *time.Time      `json:"service_restored_at,omitempty"`
 	Resolution         *resolutionView `json:"resolution"`
@@ -79,6 +80,56 @@ type ticketView struct {
 	Compensation       any             `json:"compensation"` // null unless an incident's resolution computed what is owed
 	AccessCode         string          `json:"access_code,omitempty"`
 	Timeline           []timelineEntry `json:"timeline"`
+}
+
+// slaView is a report's standing against both deadlines of its policy.
+type slaView struct {
+	FirstResponse slaTargetView `json:"first_response"`
+	Resolution    slaTargetView `json:"resolution"`
+}
+
+// slaTargetView is one deadline: the target (null: none), when it falls due, and the state:
+// ok, at_risk or breached while it runs; for the first response, met or breached once
+// someone responded.
+type slaTargetView struct {
+	Target      *sla.DocumentTarget `json:"target"`
+	DueAt       *time.Time          `json:"due_at"`
+	State       string              `json:"state"`
+	RespondedAt *time.Time          `json:"responded_at,omitempty"`
+	Paused      bool                `json:"paused,omitempty"`
+}
+
+var stateRank = map[sla.State]int{sla.StateOK: 0, sla.StateAtRisk: 1, sla.StateBreached: 2}
+
+// firstResponseState is the first-response state as of now: met or breached once
+// responded, else the recorded one or worse if the clock has run on since the SLA job
+// last looked.
+func (s *Server) firstResponseState(r *dispatch.Report) string {
+	if r.FirstRespondedAt != nil {
+		if r.FirstResponseState == sla.StateBreached || r.FirstResponseStatus(s.sla, s.now()).State == sla.StateBreached {
+			return string(sla.StateBreached)
+		}
+		return "met"
+	}
+	st := r.FirstResponseState
+	if r.Status.Active() && r.Status != dispatch.StatusWaitingCustomer {
+		if live := r.FirstResponseStatus(s.sla, s.now()).State; stateRank[live] > stateRank[st] {
+			st = live
+		}
+	}
+	if st == "" {
+		st = sla.StateOK
+	}
+	return string(st)
+}
+
+func (s *Server) viewSLA(r *dispatch.Report) slaView {
+	p := r.Policy(s.sla)
+	return slaView{
+		FirstResponse: slaTargetView{Target: p.FirstResponse.Document(), DueAt: r.FirstResponseDueAt, State: s.firstResponseState(r), RespondedAt: r.FirstRespondedAt},
+		Resolution: slaTargetView{Target: p.Resolution.Document(), DueAt: r.DueAt, State: string(s.slaState(r)),
+			Paused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer},
+	}
 }
 
 func viewCustomer(c *dispatch.Customer) customerView {
@@ -100,8 +151,7 @@ func (s *Server) slaState(r *dispatch.Report) sla.State {
 		return r.SLAState
 	}
 	live := r.SLAStatus(s.sla, s.now()).State
-	rank := map[sla.State]int{sla.StateOK: 0, sla.StateAtRisk: 1, sla.StateBreached: 2}
-	if rank[live] > rank[r.SLAState] {
+	if stateRank[live] > stateRank[r.SLAState] {
 		return live
 	}
 	return r.SLAState
@@ -115,7 +165,7 @@ func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatc
 		FirstResponseDueAt: r.FirstResponseDueAt, FirstRespondedAt: r.FirstRespondedAt, DueAt: r.DueAt,
 		SLAState: s.slaState(r), SLAPaused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer,
 		OutageStartedAt: r.OutageStartedAt, ServiceRestoredAt: r.ServiceRestoredAt,
-		Timeline: []timelineEntry{},
+		SLA: s.viewSLA(r), Timeline: []timelineEntry{},
 	}
 	if r.Verdict != "" {
 		v.Resolution = &resolutionView{Cause: r.Cause, Verdict: string(r.Verdict), ServiceRestored: r.ServiceRestored,
