@@ -259,7 +259,8 @@ func (c Config) Visit(v *dispatch.Visit) schedule.Visit {
 
 // Stored returns the stored routes of st's visits on the shifts of p (built by Problem from
 // the same state): per technician shift, the planned visits in order of planned start.
-// A visit whose planned start lies in no shift of its technician is left out.
+// A visit whose planned start lies in no shift of its technician goes to his next shift if
+// its promised window ends after that shift starts; otherwise it is left out.
 func Stored(p *schedule.Problem, st State) []schedule.Assignment {
 	type key struct {
 		tech  string
@@ -285,18 +286,26 @@ func Stored(p *schedule.Problem, st State) []schedule.Assignment {
 		if t == nil {
 			continue
 		}
-		for si, sh := range t.Shifts {
-			if v.PlannedStart.Before(sh.Start) || v.PlannedStart.After(sh.End) {
-				continue
-			}
-			k := key{t.ID, si}
-			if routes[k] == nil {
-				routes[k] = &schedule.Assignment{Technician: t.ID, Shift: si}
-				order = append(order, k)
-			}
-			routes[k].Visits = append(routes[k].Visits, VisitID(v.ID))
-			break
+		si := slices.IndexFunc(t.Shifts, func(sh schedule.Shift) bool {
+			return !v.PlannedStart.Before(sh.Start) && !v.PlannedStart.After(sh.End)
+		})
+		if si < 0 {
+			// Planned before a shift that now starts later (a re-plan starts the day at
+			// now, and the technician is behind): the visit waits for that shift.
+			// Only while its promised window can still be met there.
+			si = slices.IndexFunc(t.Shifts, func(sh schedule.Shift) bool {
+				return v.PlannedStart.Before(sh.Start) && (v.Window == nil || v.Window.End.After(sh.Start))
+			})
 		}
+		if si < 0 {
+			continue
+		}
+		k := key{t.ID, si}
+		if routes[k] == nil {
+			routes[k] = &schedule.Assignment{Technician: t.ID, Shift: si}
+			order = append(order, k)
+		}
+		routes[k].Visits = append(routes[k].Visits, VisitID(v.ID))
 	}
 	out := make([]schedule.Assignment, 0, len(order))
 	for _, k := range order {
@@ -362,6 +371,23 @@ func Current(ctx context.Context, p *schedule.Problem, st State) (*schedule.Plan
 		}
 	}
 	plan, err = schedule.Solve(ctx, &q, opt)
+	if err == nil && len(plan.Unassigned) > 0 {
+		// A visit its stored technician can no longer do (he is late, his shift shrank) is
+		// left out rather than refused: free it for anyone who can keep its window.
+		out := map[string]bool{}
+		for _, u := range plan.Unassigned {
+			out[u.ID] = true
+		}
+		freed := false
+		for i, v := range q.Visits {
+			if out[v.ID] && v.Pin != nil && !v.Started && p.Visits[i].Pin == nil {
+				q.Visits[i].Pin, freed = nil, true
+			}
+		}
+		if freed {
+			plan, err = schedule.Solve(ctx, &q, opt)
+		}
+	}
 	if errors.Is(err, schedule.ErrPinned) {
 		q.Visits = slices.Clone(p.Visits)
 		for i := range q.Visits {

@@ -110,6 +110,16 @@ func (s *Visits) rememberPlaced(v *dispatch.Visit, w dispatch.Span, p *placed, n
 	s.remember(s.cfg.Day(w.Start).Format(time.DateOnly), planning.Fingerprint(st, now), p.plan)
 }
 
+// replanBase returns the plan of st on day that a re-plan starts from: built with
+// planning.Replan, so that no technician is planned before now (nor elsewhere than where he
+// is). A day that has not begun reuses the cached current plan.
+func (s *Visits) replanBase(ctx context.Context, st planning.State, day, now time.Time) (*schedule.Plan, error) {
+	if now.Before(day) {
+		return s.currentPlan(ctx, st, day, now)
+	}
+	return planning.Current(ctx, s.cfg.Replan(st, day, now), st)
+}
+
 // stored returns the assignments the state's visits hold in the database.
 func (s *Visits) stored(st planning.State) map[int64]planning.Assignment {
 	out := map[int64]planning.Assignment{}
@@ -649,7 +659,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		if err != nil {
 			return err
 		}
-		cur, err := s.currentPlan(ctx, st, day, now)
+		cur, err := s.replanBase(ctx, st, day, now)
 		if err != nil {
 			return err
 		}
@@ -665,6 +675,11 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		}
 		res.MetersBefore, res.MetersAfter = cur.Meters, next.Meters
 		before := s.stored(st)
+		for _, v := range st.Visits {
+			if v.Status.Started() {
+				delete(before, v.ID) // under way: not part of the re-plan
+			}
+		}
 		after := s.cfg.Assignments(next)
 		res.Visits = len(after)
 		byID := map[int64]*dispatch.Visit{}
@@ -775,7 +790,7 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 					rest.Visits = append(rest.Visits, v)
 				}
 			}
-			plan, err := planning.Current(ctx, s.cfg.Problem(rest, day, 1, now), rest)
+			plan, err := planning.Current(ctx, s.cfg.Replan(rest, day, now), rest)
 			if err != nil {
 				return err
 			}

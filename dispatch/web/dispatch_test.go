@@ -776,3 +776,50 @@ func TestListVisits(t *testing.T) {
 		}
 	}
 }
+
+// TestReplanFromNow re-plans the day at 10:45 with the test clock: Juan is still driving to
+// his 08–10 visit and so cannot keep his 10–12 one; the re-plan keeps the visit under way
+// with him, plans nothing before now, and gives the 10–12 visit to Otro, who is free.
+func TestReplanFromNow(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, clk := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.late@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.late@despacho.example.mx")))
+	at := func(h, m int) time.Time { return monday.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	win := func(h int) string {
+		return fmt.Sprintf(`{"start":%q,"end":%q}`, at(h, 0).Format(time.RFC3339), at(h+2, 0).Format(time.RFC3339))
+	}
+	va := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":60,"skills":["fiber"]}`)
+	vb := createVisit(t, ts, a, createTicket(t, ts, a, 19.45, -99.10), `{"duration_min":30,"skills":["fiber"]}`)
+	var ba, bb visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, va.ID), a, win(8), 200, &ba)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, vb.ID), a, win(10), 200, &bb)
+	if *ba.TechnicianID != tj || *bb.TechnicianID != tj || bb.PlannedStart.After(at(10, 15)) {
+		t.Fatalf("booked %+v and %+v, want both with Juan, the second about 10:00", ba, bb)
+	}
+	otro := createTech(t, ts, d, "Otro", 19.45, -99.10, `"fiber"`, "")
+
+	clk.Set(at(8, 30))
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/status", ts.URL, va.ID), juan, `{"status":"en_route"}`, 200, nil)
+	var before visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, va.ID), d, "", 200, &before)
+
+	now := at(10, 45)
+	clk.Set(now)
+	var res struct{ Changed []int64 }
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{"time_limit_s":0.5}`, 200, &res)
+	var ga, gb visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, va.ID), d, "", 200, &ga)
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, vb.ID), d, "", 200, &gb)
+	if ga.Status != "en_route" || ga.TechnicianID == nil || *ga.TechnicianID != tj || !ga.PlannedStart.Equal(before.PlannedStart) {
+		t.Errorf("visit under way after the re-plan = %+v, want en_route with Juan, untouched (%v)", ga, before.PlannedStart)
+	}
+	if gb.TechnicianID == nil || *gb.TechnicianID != otro || gb.PlannedStart.Before(now) || gb.PlannedStart.After(at(12, 0)) {
+		t.Errorf("10–12 visit after the re-plan = technician %v at %v, want Otro (%d) between %v and 12:00",
+			gb.TechnicianID, gb.PlannedStart.In(mx), otro, now.In(mx))
+	}
+	if fmt.Sprint(res.Changed) != fmt.Sprint([]int64{vb.ID}) {
+		t.Errorf("changed = %v, want [%d]: one re-notification, for the visit that changed technician", res.Changed, vb.ID)
+	}
+}
