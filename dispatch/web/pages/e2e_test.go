@@ -129,6 +129,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	mu.Lock()
 	first := bytes
 	mu.Unlock()
+	pollTrue(t, tech, `document.querySelector('#route a.tel').getAttribute('href') === 'tel:+525511112222'`)
+	waitText(t, tech, "#route .customer", "Rosa Pérez")
 	pollTrue(t, tech, `document.querySelector('#route a.geo').getAttribute('href').startsWith('geo:19.44,-99.14')`)
 	pollTrue(t, tech, `document.querySelector('#route a.maps').getAttribute('href').endsWith('destination=19.44,-99.14')`)
 	t.Logf("technician page, first load: %.1f KB transferred", first/1024)

@@ -2,7 +2,7 @@
 // blocks (colour = status, red border = SLA risk, dashed box = promised window), the queue
 // of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
 // visit, pin/unpin, optimise, a folio's detail with its timeline, and live updates.
-import { api, h, svg, t, lang, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
+import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
 import { live } from './live.js';
 
 const root = document.getElementById('board');
@@ -21,12 +21,16 @@ const FIRST_HOUR = 7, LAST_HOUR = 21;
 const palette = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#bc4c00', '#0a7ea4', '#6639ba', '#9a6700'];
 let techs = [];
 let plan = { routes: [], unassigned: [] };
+let queue = []; // visits that need a window or a technician, most pressing first
 const visits = new Map(); // id → visit, for drops and the detail
 let loading = null;
 let again = false;
 
 const params = new URLSearchParams(location.search);
 dayInput.value = root.dataset.day || params.get('day') || today();
+
+const dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+const dayOf = (iso) => dayFmt.format(new Date(iso)); // YYYY-MM-DD in the business zone
 
 function flash(text, bad) {
   msgEl.textContent = text;
@@ -71,15 +75,26 @@ async function load() {
   if (loading) { again = true; return loading; }
   loading = (async () => {
     try {
-      const [tl, p] = await Promise.all([
+      const day = encodeURIComponent(dayInput.value);
+      // The queues are extra: a failure there still shows the day's plan.
+      const list = (q) => api('GET', '/api/visits?' + q + '&limit=100').then((r) => r.items || [], () => []);
+      const [tl, p, unscheduled, unassigned] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
-        api('GET', '/api/plans/' + encodeURIComponent(dayInput.value)),
+        api('GET', '/api/plans/' + day),
+        list('status=unscheduled'),
+        list('unassigned=true&day=' + day),
       ]);
       techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
       plan = { routes: p.routes || [], unassigned: p.unassigned || [] };
       visits.clear();
       for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, v);
-      for (const v of plan.unassigned) visits.set(v.id, v);
+      const waiting = new Map();
+      for (const v of [...plan.unassigned, ...unassigned, ...unscheduled]) {
+        if (v.status === 'cancelled' || v.technician_id) continue;
+        waiting.set(v.id, { ...waiting.get(v.id), ...v });
+      }
+      queue = [...waiting.values()].sort(pressing);
+      for (const v of queue) visits.set(v.id, v);
       render();
     } catch (err) {
       flash(message(err), true);
@@ -89,6 +104,13 @@ async function load() {
     }
   })();
   return loading;
+}
+
+// pressing orders the queue: urgent, then SLA at risk, then higher priority, then the
+// earliest window (visits without one after), then the oldest.
+function pressing(a, b) {
+  return (b.urgent - a.urgent) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
+    ((a.window ? Date.parse(a.window.start) : Infinity) - (b.window ? Date.parse(b.window.start) : Infinity)) || (a.id - b.id);
 }
 
 function block(v, b, color) {
@@ -158,12 +180,16 @@ function render() {
   place(scaleEl);
   place(lanesEl);
   // Positioned children of a list item: the block and window are absolute in the track.
-  queueEl.replaceChildren(...(plan.unassigned.length ? plan.unassigned.map((v) => h('li', {
-    draggable: 'true', class: v.at_risk ? 'risk' : '', dataset: { visit: v.id },
+  queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
+    draggable: 'true', class: (v.at_risk ? 'risk' : '') + (v.urgent ? ' urgent' : ''), dataset: { visit: v.id, status: v.status },
+    'aria-label': `${v.folio}. ${t('visit.' + v.status)}`,
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
   h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, v.folio),
-  v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
-  v.at_risk ? h('strong', {}, t('b.at_risk')) : '')) : [h('li', { class: 'muted' }, t('b.empty_queue'))]));
+  v.customer_name ? h('span', { class: 'user-text' }, v.customer_name) : '',
+  v.window ? (dayOf(v.window.start) === dayInput.value ? '' : date(v.window.start) + ' ') + t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : h('em', {}, t('b.no_window')),
+  v.urgent ? h('strong', { class: 'chip bad' }, t('b.urgent')) : '',
+  v.priority ? h('span', { class: 'chip' }, t('b.priority', { n: v.priority })) : '',
+  v.at_risk ? h('strong', { class: 'chip bad' }, t('b.at_risk')) : '')) : [h('li', { class: 'muted' }, t('b.empty_queue'))]));
   drawMap(all);
 }
 
@@ -199,7 +225,7 @@ function drawMap(all) {
       g.push(svg('text', { x: x + 8, y: y + 4, 'font-size': 10, fill: '#1b1f24' }, String(n + 1)));
     });
   });
-  for (const v of plan.unassigned) {
+  for (const v of queue) {
     if (!(v.lat || v.lon)) continue;
     const [x, y] = xy(v.lat, v.lon);
     g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: '#57606a', 'stroke-width': 2 }, svg('title', {}, `${v.folio} · ${t('b.unassigned')}`)));
@@ -210,6 +236,7 @@ function drawMap(all) {
 async function assign(id, techId) {
   const v = visits.get(id);
   if (!v) return;
+  if (v.status === 'unscheduled') { if (techId) bookDialog(v, techId); else openDetail(id); return; }
   if (String(v.technician_id || '') === String(techId || '')) return;
   try {
     if (!techId) {
@@ -253,6 +280,61 @@ root.addEventListener('click', (ev) => {
   if (el) openDetail(Number(el.dataset.open || el.dataset.visit));
 });
 
+// bookDialog offers the windows the plan can keep for an unscheduled visit, from the board's
+// day on; once booked, the visit goes to techId when the plan chose someone else.
+async function bookDialog(v, techId) {
+  const name = techs.find((x) => x.id === Number(techId))?.name || '';
+  const f = h('form', { class: 'form', id: 'book-form', novalidate: true },
+    h('p', {}, t('b.book_for', { folio: v.folio, name })));
+  const box = h('fieldset', { class: 'slots', dataset: { field: 'start' } }, h('legend', {}, t('d.slots')));
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  f.append(box, err, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'book-btn' }, t('d.book'))));
+  detailBody.replaceChildren(h('dl', { class: 'facts' }, h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio)), f);
+  if (!detail.open) detail.showModal();
+  const bad = (text) => { err.textContent = text; err.hidden = false; };
+  async function fill() {
+    box.replaceChildren(h('legend', {}, t('d.slots')));
+    try {
+      const slots = (await api('GET', `/api/visits/${v.id}/slots?from=${encodeURIComponent(dayInput.value)}&days=3`)).slots || [];
+      if (!slots.length) box.append(h('p', {}, t('b.no_slots')));
+      slots.forEach((s, i) => box.append(h('label', {},
+        h('input', { type: 'radio', name: 'slot', value: i, dataset: { start: s.start, end: s.end } }),
+        `${date(s.start)} ${time(s.start)}–${time(s.end)}`)));
+      box.querySelector('input')?.focus();
+    } catch (e) { bad(refusal(e)); }
+  }
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    const pick = f.querySelector('input[name=slot]:checked');
+    if (!pick) { bad(t('field.start')); return; }
+    const btn = f.querySelector('#book-btn');
+    btn.disabled = true;
+    try {
+      let b = await api('POST', `/api/visits/${v.id}/book`, { start: pick.dataset.start, end: pick.dataset.end });
+      if (techId && b.technician_id !== Number(techId)) {
+        try {
+          b = await api('POST', `/api/visits/${v.id}/assign`, { technician_id: Number(techId), version: b.version });
+        } catch (e) {
+          detail.close();
+          flash(t('b.booked_other') + ' ' + refusal(e), true);
+          await load();
+          return;
+        }
+      }
+      detail.close();
+      flash(t('b.booked', { folio: v.folio, name: techs.find((x) => x.id === b.technician_id)?.name || '' }));
+      await load();
+    } catch (e) {
+      bad(refusal(e));
+      if (e instanceof ApiError && e.status === 409) await fill();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  await fill();
+}
+
 async function openDetail(id) {
   const v = visits.get(id);
   if (!v) return;
@@ -269,6 +351,8 @@ async function openDetail(id) {
     catch (err) { flash(refusal(err), true); detail.close(); }
     await load();
   });
+  const bookBtn = v.status === 'unscheduled' ? h('button', { type: 'button', class: 'primary', id: 'book-open' }, t('d.book')) : null;
+  bookBtn?.addEventListener('click', () => bookDialog(v, moveSel.value));
   const parts = [
     h('dl', { class: 'facts' },
       h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio),
@@ -276,7 +360,7 @@ async function openDetail(id) {
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
-    h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), moveBtn, pinBtn),
+    h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), bookBtn || moveBtn, pinBtn),
   ];
   detailBody.replaceChildren(...parts);
   try {
