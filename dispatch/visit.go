@@ -128,6 +128,29 @@ func (v *Visit) HeldAt(now time.Time) bool {
 	return v.Hold != nil && now.Before(v.HeldUntil)
 }
 
+// Available reports whether arrival window w lies wholly inside one of the customer's
+// availability spans; any window does when he stated none.
+func (v *Visit) Available(w Span) bool {
+	if len(v.Availability) == 0 {
+		return true
+	}
+	for _, a := range v.Availability {
+		if !w.Start.Before(a.Start) && !w.End.After(a.End) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckAvailable refuses (422 "window") an arrival window outside the customer's stated
+// availability.
+func (v *Visit) CheckAvailable(w Span) error {
+	if v.Available(w) {
+		return nil
+	}
+	return Invalid("window", "lies outside the customer's availability; offer one of the slots")
+}
+
 // Span is a time interval [Start, End] (RFC 3339 in JSON).
 type Span struct {
 	Start time.Time `json:"start"`

@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"testing"
+	"time"
 
 	"despacho/dispatch"
 )
@@ -60,5 +61,43 @@ func TestOutcomeValidate(t *testing.T) {
 		if got != c.field {
 			t.Errorf("%+v: field %q, want %q", c.o, got, c.field)
 		}
+	}
+}
+
+func TestVisitAvailable(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	at := func(h int) time.Time { return day.Add(time.Duration(h) * time.Hour) }
+	v := &dispatch.Visit{Availability: []dispatch.Span{{Start: at(9), End: at(12)}, {Start: at(15), End: at(18)}}}
+	cases := []struct {
+		from, to int
+		want     bool
+	}{
+		{9, 11, true}, {10, 12, true}, {15, 17, true},
+		{8, 10, false}, {11, 13, false}, {12, 14, false}, {17, 19, false}, {11, 16, false},
+	}
+	for _, c := range cases {
+		w := dispatch.Span{Start: at(c.from), End: at(c.to)}
+		if got := v.Available(w); got != c.want {
+			t.Errorf("Available(%02d–%02d) = %v, want %v", c.from, c.to, got, c.want)
+		}
+		err := v.CheckAvailable(w)
+		if c.want != (err == nil) {
+			t.Errorf("CheckAvailable(%02d–%02d) = %v, want error %v", c.from, c.to, err, !c.want)
+		}
+		if e, ok := err.(*dispatch.Error); err != nil && (!ok || e.Field != "window") {
+			t.Errorf("CheckAvailable(%02d–%02d) = %v, want an invalid window", c.from, c.to, err)
+		}
+	}
+	if !(&dispatch.Visit{}).Available(dispatch.Span{Start: at(3), End: at(5)}) {
+		t.Error("a customer who stated no availability refuses a window")
+	}
+	for _, s := range dispatch.VisitStatuses {
+		if got, err := dispatch.ParseVisitStatus("status", string(s)); err != nil || got != s {
+			t.Errorf("ParseVisitStatus(%q) = %q, %v", s, got, err)
+		}
+	}
+	if _, err := dispatch.ParseVisitStatus("status", "lost"); err == nil {
+		t.Error("ParseVisitStatus accepts lost")
 	}
 }

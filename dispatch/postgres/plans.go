@@ -340,17 +340,30 @@ func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, 
 // plan locked, so two customers can never get the same last place. A window that can no
 // longer be kept is a conflict (window_unavailable). Booking a booked visit again moves its
 // promise (visit.rescheduled).
+//
+// A window outside the customer's stated availability is invalid (422 window): slots never
+// offer one. Only an admin may book one anyway, with ForceBook.
 func (s *Visits) Book(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	return s.bookAs(ctx, id, w, actor, "", now)
+	return s.bookAs(ctx, id, w, actor, "", false, now)
+}
+
+// ForceBook is Book by an admin for a window outside the customer's stated availability
+// (he agreed to it on the phone); the event records force. Every other rule of Book holds,
+// and any other actor is forbidden.
+func (s *Visits) ForceBook(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	if actor == nil || actor.Role != dispatch.RoleAdmin {
+		return nil, dispatch.Forbidden("only an admin may book outside the customer's availability")
+	}
+	return s.bookAs(ctx, id, w, actor, "", true, now)
 }
 
 // BookByCustomer is Book by the customer himself (holder of the folio's access code, which
 // the caller has checked); the event's actor is "customer".
 func (s *Visits) BookByCustomer(ctx context.Context, id int64, w dispatch.Span, now time.Time) (*dispatch.Visit, error) {
-	return s.bookAs(ctx, id, w, nil, "customer", now)
+	return s.bookAs(ctx, id, w, nil, "customer", false, now)
 }
 
-func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, origin string, now time.Time) (*dispatch.Visit, error) {
+func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, origin string, force bool, now time.Time) (*dispatch.Visit, error) {
 	var onCommit func()
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
@@ -363,6 +376,12 @@ func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *d
 		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
 			return err
 		}
+		if !force {
+			if err := v.CheckAvailable(w); err != nil {
+				return err
+			}
+		}
+		origin := bookOrigin{actor: origin, force: force}
 		return s.book(ctx, tx, v, w, actor, origin, now, &onCommit)
 	})
 	if err != nil {
@@ -374,9 +393,16 @@ func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *d
 	return s.Get(ctx, id)
 }
 
+// bookOrigin is who booked when it was not the signed-in actor ("customer"), and whether an
+// admin forced a window outside the customer's availability.
+type bookOrigin struct {
+	actor string
+	force bool
+}
+
 // book places v in window w and records it; it sets *onCommit to what to run once the
 // transaction has committed (caching the new plan).
-func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, origin string, now time.Time, onCommit *func()) error {
+func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, origin bookOrigin, now time.Time, onCommit *func()) error {
 	p, err := s.place(ctx, tx, v, &w, 0, false, now)
 	if err != nil {
 		return err
@@ -400,12 +426,16 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 	}
 	v.TechnicianID = p.at.TechnicianID
 	ev := visitEvent(v, typ, actor, now)
-	if origin != "" {
-		ev.Actor = origin
+	if origin.actor != "" {
+		ev.Actor = origin.actor
 	}
-	return s.events.Append(ctx, tx, ev, map[string]any{
+	data := map[string]any{
 		"window_start": w.Start.UTC(), "window_end": w.End.UTC(), "technician_name": techNames(p.st)[p.at.TechnicianID],
-	})
+	}
+	if origin.force {
+		data["force"] = true
+	}
+	return s.events.Append(ctx, tx, ev, data)
 }
 
 // Hold keeps window w for visit id until now+HoldFor, while the customer decides: the hold
@@ -420,6 +450,9 @@ func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.T
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot hold a window", v.Status)
 		}
 		if err := s.cfg.CheckWindow(w, v.Duration(), now); err != nil {
+			return err
+		}
+		if err := v.CheckAvailable(w); err != nil {
 			return err
 		}
 		if _, err := s.place(ctx, tx, v, &w, 0, false, now); err != nil {
@@ -437,7 +470,8 @@ func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.T
 }
 
 // InsertUrgent puts visit id into today's plan at once, with the rest of today's business
-// hours as its window; a day that cannot take it is a conflict.
+// hours as its window; a day that cannot take it is a conflict. The customer's stated
+// availability does not bind it: an urgent visit is inserted with his agreement.
 func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	day := s.cfg.Day(now)
 	w := dispatch.Span{Start: now.Truncate(time.Minute).Add(time.Minute), End: day.Add(s.cfg.Hours.Close)}
@@ -453,7 +487,7 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 		if !w.End.After(w.Start) || w.Start.Before(day.Add(s.cfg.Hours.Open)) {
 			return dispatch.Conflict("outside_hours", "today's business hours are over or not begun; book a window instead")
 		}
-		return s.book(ctx, tx, v, w, actor, "", now, &onCommit)
+		return s.book(ctx, tx, v, w, actor, bookOrigin{}, now, &onCommit)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))

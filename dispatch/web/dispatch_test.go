@@ -823,3 +823,55 @@ func TestReplanFromNow(t *testing.T) {
 		t.Errorf("changed = %v, want [%d]: one re-notification, for the visit that changed technician", res.Changed, vb.ID)
 	}
 }
+
+// TestBookingKeepsAvailability: a customer free only 10:00–14:00 is offered slots inside it
+// and nothing else; a booking or hold outside it is 422 window, unless an admin forces it.
+func TestBookingKeepsAvailability(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	admin := login(t, ts, users, "admin.avail@despacho.example.mx", dispatch.RoleAdmin)
+	createTech(t, ts, d, "Ana", 19.43, -99.13, `"fiber"`, "")
+	createTech(t, ts, d, "Beto", 19.44, -99.12, `"fiber"`, "")
+	at := func(h int) time.Time { return monday.Add(time.Duration(h) * time.Hour) }
+	win := func(h int) string {
+		return fmt.Sprintf(`{"start":%q,"end":%q}`, at(h).Format(time.RFC3339), at(h+2).Format(time.RFC3339))
+	}
+	body := fmt.Sprintf(`{"duration_min":30,"skills":["fiber"],"availability":[{"start":%q,"end":%q}]}`,
+		at(10).Format(time.RFC3339), at(14).Format(time.RFC3339))
+	newVisit := func() visitOut { return createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), body) }
+
+	v := newVisit()
+	ss := slots(t, ts, a, v.ID)
+	if len(ss) != 2 {
+		t.Errorf("slots = %v, want the two inside 10:00–14:00", ss)
+	}
+	for _, s := range ss {
+		if s.Start.Before(at(10)) || s.End.After(at(14)) {
+			t.Errorf("slot %v–%v outside the customer's availability 10:00–14:00", s.Start.In(mx), s.End.In(mx))
+		}
+	}
+	for _, h := range []int{8, 13, 14} {
+		for _, verb := range []string{"book", "hold"} {
+			res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/%s", ts.URL, v.ID, verb), a, win(h))
+			if _, f := errorCode(t, b); res.StatusCode != 422 || f != "window" {
+				t.Errorf("%s %02d:00 outside availability = %d %s, want 422 window", verb, h, res.StatusCode, b)
+			}
+		}
+	}
+	forced := strings.TrimSuffix(win(8), "}") + `,"force":true}`
+	if res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), d, forced); res.StatusCode != 403 {
+		t.Errorf("dispatcher forcing a window outside availability = %d %s, want 403", res.StatusCode, b)
+	}
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, win(10), 200, nil)
+
+	w := newVisit()
+	var got visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, w.ID), admin, forced, 200, &got)
+	if got.Window == nil || !got.Window.Start.Equal(at(8)) {
+		t.Errorf("forced booking = %+v, want the 08:00 window", got)
+	}
+	if types := strings.Join(timeline(t, ts, a, got.Folio), ","); !strings.Contains(types, "visit.booked") {
+		t.Errorf("timeline %s lacks visit.booked", types)
+	}
+}

@@ -216,24 +216,26 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 
 // windowInput is a window as sent to hold or book; a customer booking by himself adds the
 // folio's access code (or sends it as ?code=).
+// Force (admins only) books a window outside the customer's stated availability.
 type windowInput struct {
 	Start *time.Time `json:"start"`
 	End   *time.Time `json:"end"`
 	Code  string     `json:"code"`
+	Force bool       `json:"force"`
 }
 
-func decodeWindowInput(r *http.Request) (dispatch.Span, string, error) {
+func decodeWindowInput(r *http.Request) (dispatch.Span, windowInput, error) {
 	var in windowInput
 	if err := DecodeJSON(r, &in); err != nil {
-		return dispatch.Span{}, "", err
+		return dispatch.Span{}, in, err
 	}
 	if in.Start == nil {
-		return dispatch.Span{}, "", dispatch.Invalid("start", "is required (RFC 3339)")
+		return dispatch.Span{}, in, dispatch.Invalid("start", "is required (RFC 3339)")
 	}
 	if in.End == nil {
-		return dispatch.Span{}, "", dispatch.Invalid("end", "is required (RFC 3339)")
+		return dispatch.Span{}, in, dispatch.Invalid("end", "is required (RFC 3339)")
 	}
-	return dispatch.Span{Start: *in.Start, End: *in.End}, in.Code, nil
+	return dispatch.Span{Start: *in.Start, End: *in.End}, in, nil
 }
 
 func decodeWindow(r *http.Request) (dispatch.Span, error) {
@@ -278,17 +280,25 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	win, code, err := decodeWindowInput(r)
+	win, in, err := decodeWindowInput(r)
 	if err != nil {
 		return err
 	}
 	if u != nil {
-		v, err := d.visits.Book(r.Context(), id, win, u, d.s.now())
+		book := d.visits.Book
+		if in.Force {
+			book = d.visits.ForceBook
+		}
+		v, err := book(r.Context(), id, win, u, d.s.now())
 		if err != nil {
 			return err
 		}
 		WriteJSON(w, http.StatusOK, viewVisit(v))
 		return nil
+	}
+	code := in.Code
+	if in.Force {
+		return dispatch.Forbidden("only an admin may book outside the customer's availability")
 	}
 	if code == "" {
 		code = r.URL.Query().Get("code")
