@@ -32,9 +32,13 @@ func (s *Server) registerRoutes() {
 	s.Handle(http.MethodPost, "/api/tickets", desk, "File a report taken by staff; Idempotency-Key makes retries safe.", s.createTicket)
 	s.Handle(http.MethodGet, "/api/tickets", desk, "List reports, newest first, with filters and keyset pages.", s.listTickets)
 	s.Handle(http.MethodGet, "/api/tickets/{folio}", desk, "A report with its customer, SLA and timeline.", s.getTicket)
-	s.Handle(http.MethodPost, "/api/tickets/{folio}/transitions", desk, "Change a report: start, wait, resume, resolve, close, cancel, reopen, assign an area, note.", s.transitionTicket)
+	s.Handle(http.MethodPost, "/api/tickets/{folio}/transitions", desk, "Change a report: start, wait, resume, resolve, close, cancel, reopen, assign an area, note, reclassify.", s.transitionTicket)
 	s.Handle(http.MethodPost, "/api/intake/email", Access{Roles: []dispatch.Role{agent, admin}, Gateway: true},
 		"File a report from a raw e-mail; the same Message-ID again gives the same folio.", s.intakeEmail)
+
+	// SLA policies: staff read them, admins replace them.
+	s.Handle(http.MethodGet, "/api/sla/policies", desk, "The SLA policies new reports are filed under: the default and the rules by kind and priority.", s.getSLAPolicies)
+	s.Handle(http.MethodPut, "/api/sla/policies", Staff(admin), "Replace the SLA policies at once; new reports get them, filed reports keep their due times.", s.putSLAPolicies)
 
 	// Customers, without an account.
 	s.Handle(http.MethodPost, "/public/reports", Anyone, "File a report from the public form (rate limited): folio and access code.", s.createPublicReport)

@@ -49,7 +49,22 @@ type ticketJSON struct {
 	SLAState   string  `json:"sla_state"`
 	SLAPaused  bool    `json:"sla_paused"`
 	AccessCode string  `json:"access_code"`
-	Customer   struct {
+	CreatedAt  string  `json:"created_at"`
+	SLA        struct {
+		FirstResponse struct {
+			Target      *slaTarget `json:"target"`
+			DueAt       *string    `json:"due_at"`
+			State       string     `json:"state"`
+			RespondedAt *string    `json:"responded_at"`
+		} `json:"first_response"`
+		Resolution struct {
+			Target *slaTarget `json:"target"`
+			DueAt  *string    `json:"due_at"`
+			State  string     `json:"state"`
+			Paused bool       `json:"paused"`
+		} `json:"resolution"`
+	} `json:"sla"`
+	Customer struct {
 		ID          int64
 		Name        string
 		Phone       string
