@@ -974,8 +974,10 @@ type MoveRequest struct {
 
 // Move puts booked visit id at position req.Position of technician req.TechnicianID's route
 // on the visit's day, every other visit keeping its order. A move that breaks a promised
-// window, a shift or the break is refused (409 breaks_rule, with the reason); a missing
-// skill is 422.
+// window, a shift or the break is refused (409 breaks_rule, with the reason); one that would
+// put the visit before a visit under way, or reorder pinned visits, is refused (409
+// breaks_pin, see keepsPins); a missing skill is 422. A pinned visit stays pinned at its new
+// place.
 func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force a move")
@@ -1034,6 +1036,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		for i := range as {
 			if as[i].Technician == tid && as[i].Shift == shift {
 				pos := min(req.Position-1, len(as[i].Visits))
+				if err := keepsPins(as[i].Visits, pos, v, st); err != nil {
+					return err
+				}
 				as[i].Visits = slices.Insert(slices.Clone(as[i].Visits), pos, sv.ID)
 				placed = true
 			}
@@ -1080,6 +1085,38 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		return nil, Wrap(overlapError(err))
 	}
 	return s.Get(ctx, id)
+}
+
+// keepsPins refuses (409 breaks_pin, naming the visit in the way) putting v at index pos of
+// route, the target route without v: a visit under way stays first, and pinned visits keep
+// their order — when v is pinned on this route, the pinned visits before it stay before it
+// and those after stay after. Unpinned visits may go between pinned ones, as in a re-plan.
+func keepsPins(route []string, pos int, v *dispatch.Visit, st planning.State) error {
+	byID := make(map[string]*dispatch.Visit, len(st.Visits))
+	for _, o := range st.Visits {
+		byID[planning.VisitID(o.ID)] = o
+	}
+	for j, id := range route {
+		o := byID[id]
+		if o == nil {
+			continue
+		}
+		if o.Status.Started() && j >= pos {
+			return dispatch.Conflict("breaks_pin", "visit %d is under way and stays first: choose position %d or later", o.ID, j+2)
+		}
+		if !v.Pinned || !o.Pinned || o.TechnicianID != v.TechnicianID {
+			continue
+		}
+		wasBefore, isBefore := o.PlannedStart.Before(v.PlannedStart), j < pos
+		if wasBefore != isBefore {
+			where := "after"
+			if wasBefore {
+				where = "before"
+			}
+			return dispatch.Conflict("breaks_pin", "visit %d is pinned %s this one, which is pinned too: keep their order or unpin one of them", o.ID, where)
+		}
+	}
+	return nil
 }
 
 // notHeld refuses to plan a visit that an open incident holds: one visit for the incident

@@ -126,6 +126,7 @@ type visitOut struct {
 	PlannedArrival time.Time `json:"planned_arrival"`
 	PlannedStart   time.Time `json:"planned_start"`
 	PlannedEnd     time.Time `json:"planned_end"`
+	Pinned         bool      `json:"pinned"`
 	Version        int
 }
 
@@ -873,5 +874,75 @@ func TestBookingKeepsAvailability(t *testing.T) {
 	}
 	if types := strings.Join(timeline(t, ts, a, got.Folio), ","); !strings.Contains(types, "visit.booked") {
 		t.Errorf("timeline %s lacks visit.booked", types)
+	}
+}
+
+// TestMoveKeepsPins: three visits in one window with Juan; the first two pinned. Moving an
+// unpinned visit between them is fine, reordering the pinned ones is refused with the
+// visit in the way, and nothing goes before the visit Juan is driving to.
+func TestMoveKeepsPins(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.pins@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.pins@despacho.example.mx")))
+	win := fmt.Sprintf(`{"start":%q,"end":%q}`, monday.Add(10*time.Hour).Format(time.RFC3339), monday.Add(13*time.Hour).Format(time.RFC3339))
+	for i := range 4 {
+		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.01, -99.16), `{"duration_min":30,"skills":["fiber"]}`)
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, win, 200, nil)
+	}
+	route := func() []visitOut {
+		t.Helper()
+		var r struct{ Visits []visitOut }
+		mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d/route?day=2026-11-30", ts.URL, tj), d, "", 200, &r)
+		return r.Visits
+	}
+	get := func(id int64) visitOut {
+		t.Helper()
+		var v visitOut
+		mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, id), d, "", 200, &v)
+		return v
+	}
+	move := func(id int64, pos int) (int, string, []byte) {
+		t.Helper()
+		res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, id), d,
+			fmt.Sprintf(`{"technician_id":%d,"position":%d,"version":%d}`, tj, pos, get(id).Version))
+		code := ""
+		if res.StatusCode != 200 {
+			code, _ = errorCode(t, b)
+		}
+		return res.StatusCode, code, b
+	}
+	r := route()
+	if len(r) != 4 {
+		t.Fatalf("Juan's route = %+v, want 4 visits", r)
+	}
+	first, p1, p2, free := r[0].ID, r[1].ID, r[2].ID, r[3].ID
+	for _, id := range []int64{p1, p2} {
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/pin", ts.URL, id), d, fmt.Sprintf(`{"pinned":true,"version":%d}`, get(id).Version), 200, nil)
+	}
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/status", ts.URL, first), juan, `{"status":"en_route"}`, 200, nil)
+
+	if st, code, b := move(p2, 2); st != 409 || code != "breaks_pin" || !strings.Contains(string(b), fmt.Sprint(p1)) {
+		t.Errorf("moving pinned visit %d before pinned %d = %d %s, want 409 breaks_pin naming %d", p2, p1, st, b, p1)
+	}
+	if st, code, b := move(p1, 4); st != 409 || code != "breaks_pin" || !strings.Contains(string(b), fmt.Sprint(p2)) {
+		t.Errorf("moving pinned visit %d after pinned %d = %d %s, want 409 breaks_pin naming %d", p1, p2, st, b, p2)
+	}
+	if st, code, b := move(free, 1); st != 409 || code != "breaks_pin" || !strings.Contains(string(b), fmt.Sprint(first)) {
+		t.Errorf("moving before the visit under way = %d %s, want 409 breaks_pin naming %d", st, b, first)
+	}
+	if st, _, b := move(free, 3); st != 200 {
+		t.Fatalf("moving an unpinned visit between pinned ones = %d %s, want 200", st, b)
+	}
+	got := []int64{}
+	for _, v := range route() {
+		got = append(got, v.ID)
+	}
+	if want := []int64{first, p1, free, p2}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("route after the move = %v, want %v", got, want)
+	}
+	if v := get(p2); !v.Pinned || v.TechnicianID == nil || *v.TechnicianID != tj {
+		t.Errorf("pinned visit %d = %+v, want still pinned to Juan", p2, v)
 	}
 }
