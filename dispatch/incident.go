@@ -44,14 +44,18 @@ type Incident struct {
 	// StartedAt is when the access point failed: compensation runs from here.
 	StartedAt          time.Time  `bun:"started_at" json:"started_at"`
 	EstimatedRestoreAt *time.Time `bun:"estimated_restore_at" json:"estimated_restore_at"`
-	Cause              string     `bun:"cause,nullzero" json:"cause,omitempty"`
-	Verdict            Verdict    `bun:"verdict,nullzero" json:"verdict,omitempty"`
-	RestoredAt         *time.Time `bun:"restored_at" json:"restored_at,omitempty"`
-	ResolvedAt         *time.Time `bun:"resolved_at" json:"resolved_at,omitempty"`
-	ResolvedBy         int64      `bun:"resolved_by,nullzero" json:"resolved_by,omitempty"`
-	Version            int        `bun:"version" json:"version"`
-	CreatedAt          time.Time  `bun:"created_at" json:"created_at"`
-	UpdatedAt          time.Time  `bun:"updated_at" json:"updated_at"`
+	// TextAccessPoint says whether every customer of the access point is texted about the
+	// incident (its opening, estimate changes and restore), not only those who reported.
+	// Nil until the store applies the provider's default to a new incident.
+	TextAccessPoint *bool      `bun:"text_access_point" json:"text_access_point"`
+	Cause           string     `bun:"cause,nullzero" json:"cause,omitempty"`
+	Verdict         Verdict    `bun:"verdict,nullzero" json:"verdict,omitempty"`
+	RestoredAt      *time.Time `bun:"restored_at" json:"restored_at,omitempty"`
+	ResolvedAt      *time.Time `bun:"resolved_at" json:"resolved_at,omitempty"`
+	ResolvedBy      int64      `bun:"resolved_by,nullzero" json:"resolved_by,omitempty"`
+	Version         int        `bun:"version" json:"version"`
+	CreatedAt       time.Time  `bun:"created_at" json:"created_at"`
+	UpdatedAt       time.Time  `bun:"updated_at" json:"updated_at"`
 }
 
 // IncidentDetail is an incident with the reports attached to it and what is owed for them.
@@ -92,9 +96,21 @@ const (
 	EventReportAttached = "report.attached_to_incident"
 	// report.incident_estimate_changed {"folio","incident_folio","estimated_restore_at","previous"}
 	EventReportIncidentEstimate = "report.incident_estimate_changed"
+	// incident.area_notice {"folio","access_point","notice","estimated_restore_at","previous"}:
+	// the incident texts every customer of its access point who has no report attached to it
+	// (those get the report-level texts); notice is one of the AreaNotice values. Written
+	// only for incidents with TextAccessPoint, after the report-level events of the change.
+	EventIncidentAreaNotice = "incident.area_notice"
 	// report.restore_confirmed {"folio"}: the customer answered the restore notice that
 	// service is back (an answer that it is still down reopens the report instead).
 	EventReportRestoreConfirmed = "report.restore_confirmed"
+)
+
+// What an incident.area_notice tells the customers of the access point.
+const (
+	AreaNoticeOpened   = "opened"   // an outage in the area, with the estimate when known
+	AreaNoticeEstimate = "estimate" // a new estimated restore time
+	AreaNoticeRestored = "restored" // service is back
 )
 
 // ReasonIncidentResolved is the reason of the visit.cancelled written for each visit an
@@ -135,6 +151,9 @@ type IncidentInput struct {
 	StartedAt   *time.Time `json:"started_at"`
 	// EstimatedRestoreAt is optional at opening.
 	EstimatedRestoreAt *time.Time `json:"estimated_restore_at"`
+	// TextAccessPoint overrides, for this incident, the provider's choice of texting every
+	// customer of the access point; nil keeps the provider's default.
+	TextAccessPoint *bool `json:"text_access_point"`
 }
 
 // clockSkew is how far in the future a time given by a person may lie (clocks differ).
@@ -146,6 +165,10 @@ const clockSkew = 5 * time.Minute
 func (in IncidentInput) Validate(now time.Time) (*Incident, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	inc := &Incident{Status: IncidentOpen, OpenedBy: OpenedByStaff, Version: 1, CreatedAt: now, UpdatedAt: now, StartedAt: now}
+	if in.TextAccessPoint != nil {
+		v := *in.TextAccessPoint
+		inc.TextAccessPoint = &v
+	}
 	var err error
 	if inc.AccessPoint, err = NormalizeAccessPoint("access_point", in.AccessPoint); err != nil {
 		return nil, err

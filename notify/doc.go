@@ -13,7 +13,13 @@
 // attached report's customer once when the report is attached (incident:REPORT:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
 // resolves the report (incident_restored:REPORT:INCIDENT, with the bonus when there is
-// one); attaching cancels the reminders of the visits the incident holds. The
+// one); attaching cancels the reminders of the visits the incident holds. An incident that
+// texts its whole access point (the provider's default, or the dispatcher's choice) also
+// writes incident.area_notice at each step: one INSERT … SELECT queues one text to every
+// other customer of the access point (incident_area:NOTICE:INCIDENT:CUSTOMER), skipping the
+// opted-out and those with a report attached, who have their report's texts. Those area
+// texts carry no report folio nor bonus (compensation is computed per report) and the
+// restore text asks no confirmation: it offers "2" to open a report instead. The
 // day-before reminder is a row whose send_after lies in the future (no timer per visit:
 // the workers pick due rows) and whose expires_at is the window's start; a re-booking,
 // cancellation or completion of the visit cancels it. The insert also queues a NOTIFY on Channel, which wakes the

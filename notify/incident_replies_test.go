@@ -100,11 +100,16 @@ func (w *incidentWorld) bookVisit(rid int64, start time.Time) int64 {
 	return vid
 }
 
-// open opens an incident on ap that started at started, with an estimate two hours from now.
-func (w *incidentWorld) open(ap string, started, now time.Time) *dispatch.IncidentDetail {
+// open opens an incident on ap that started at started, with an estimate two hours from
+// now; textAll, when given, is the dispatcher's choice of texting the whole access point.
+func (w *incidentWorld) open(ap string, started, now time.Time, textAll ...bool) *dispatch.IncidentDetail {
 	w.tb.Helper()
 	est := now.Add(2 * time.Hour)
-	inc, err := dispatch.IncidentInput{AccessPoint: ap, Title: "Caída de la torre", StartedAt: &started, EstimatedRestoreAt: &est}.Validate(now)
+	in := dispatch.IncidentInput{AccessPoint: ap, Title: "Caída de la torre", StartedAt: &started, EstimatedRestoreAt: &est}
+	if len(textAll) > 0 {
+		in.TextAccessPoint = &textAll[0]
+	}
+	inc, err := in.Validate(now)
 	if err != nil {
 		w.tb.Fatal(err)
 	}
@@ -277,5 +282,134 @@ func TestRestoreNoticeAnswers(t *testing.T) {
 	}
 	if n := len(outbox(t, w.db)); n != len(rows) {
 		t.Errorf("outbox has %d texts after the answers; want still %d", n, len(rows))
+	}
+}
+
+// onAccessPoint inserts a customer of ap who has reported nothing; it returns the phone.
+func (w *incidentWorld) onAccessPoint(ap, lang string, optOut bool) string {
+	w.tb.Helper()
+	p := phone()
+	id := customer(w.tb, w.db, p, lang, optOut)
+	if _, err := w.db.ExecContext(context.Background(), "UPDATE customers SET access_point = ? WHERE id = ?", ap, id); err != nil {
+		w.tb.Fatal(err)
+	}
+	return p
+}
+
+// textsTo groups the outbox's kinds by recipient, in order.
+func textsTo(rows []outboxRow) map[string][]string {
+	m := map[string][]string{}
+	for _, r := range rows {
+		m[r.To] = append(m[r.To], r.Kind)
+	}
+	return m
+}
+
+// TestIncidentTextsWholeAccessPoint: with the provider's choice of texting the whole access
+// point, every customer of it gets one text per step of the incident (opened, estimate,
+// restored): those who reported the report-linked texts, the others the area texts, none
+// for the opted-out nor for other access points; a dispatcher may turn it off per incident.
+// A customer who did not report and answers the restore "2" gets a fault report of their own.
+func TestIncidentTextsWholeAccessPoint(t *testing.T) {
+	t.Parallel()
+	fake := twiliotest.New()
+	t.Cleanup(fake.Close)
+	w := newIncidentWorld(t, fake, postgres.IncidentsConfig{TextAccessPoint: true})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ap, other := "TORRE-"+randomHex(3), "TORRE-"+randomHex(3)
+
+	a, aPhone := w.fault(ap, now.Add(-3*time.Hour))
+	c := w.onAccessPoint(ap, "es", false)
+	en := w.onAccessPoint(ap, "en", false)
+	out := w.onAccessPoint(ap, "es", true)
+	elsewhere := w.onAccessPoint(other, "es", false)
+
+	d := w.open(ap, now.Add(-4*time.Hour), now.Add(-time.Hour))
+	if d.TextAccessPoint == nil || !*d.TextAccessPoint {
+		t.Fatalf("incident text_access_point = %v; want the provider's default, true", d.TextAccessPoint)
+	}
+	est := now.Add(5 * time.Hour)
+	if _, err := w.incidents.SetEstimate(ctx, d.ID, &est, w.staff, now); err != nil {
+		t.Fatal(err)
+	}
+	w.resolve(d.ID, now)
+	// Replaying the area notices queues nothing more.
+	var notices []dispatch.Event
+	if err := w.db.NewRaw("SELECT id, type, at, incident_id, data FROM events WHERE type = ? ORDER BY id", dispatch.EventIncidentAreaNotice).Scan(ctx, &notices); err != nil {
+		t.Fatal(err)
+	}
+	if len(notices) != 3 {
+		t.Fatalf("%d incident.area_notice events; want 3 (opened, estimate, restored)", len(notices))
+	}
+	before := len(outbox(t, w.db))
+	for i := range notices {
+		if err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			return notify.NewOutbox(w.cfg, quiet).Hook(ctx, tx, &notices[i])
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(outbox(t, w.db)); n != before {
+		t.Errorf("replayed area notices queued %d more texts; want none", n-before)
+	}
+
+	rows := w.sendAll()
+	got := textsTo(rows)
+	for to, want := range map[string]string{
+		aPhone:    "folio incident incident_estimate incident_restored",
+		c:         "incident_area incident_area_estimate incident_area_restored",
+		en:        "incident_area incident_area_estimate incident_area_restored",
+		out:       "",
+		elsewhere: "",
+	} {
+		if g := strings.Join(got[to], " "); g != want {
+			t.Errorf("texts to %s = %q; want %q", to, g, want)
+		}
+	}
+	for _, r := range rows {
+		switch {
+		case r.To == en && !strings.Contains(r.Body, "in your area (folio "+d.Folio+")"):
+			t.Errorf("English area text = %q; want English with the incident's folio", r.Body)
+		case r.To == c && (!strings.Contains(r.Body, d.Folio) || strings.Contains(r.Body, "R-")):
+			t.Errorf("area text = %q; want the incident's folio and no report", r.Body)
+		case r.To == c && r.Kind == string(notify.KindIncidentAreaEstimate) && !strings.Contains(r.Body, notify.Formatter{Lang: "es", Loc: mexico}.DateTime(est)):
+			t.Errorf("area estimate = %q; want the new estimate", r.Body)
+		}
+	}
+	if n, sent := len(fake.Messages()), len(rows)-len(got[out]); n != sent {
+		t.Errorf("Twilio received %d messages; want %d, one per text queued", n, sent)
+	}
+	if a.ID == 0 {
+		t.Fatal("no report")
+	}
+
+	// C did not report and is still down: "2" opens a fault report for C.
+	_, reply := w.hooks.text(twiliotest.NewSID(), c, "2")
+	if !strings.HasPrefix(reply, "Recibimos su reporte. Folio: ") {
+		t.Fatalf("C's \"2\" = %q; want a new report's folio", reply)
+	}
+	var kind, desc string
+	if err := w.db.QueryRowContext(ctx, `SELECT r.kind, r.description FROM reports r JOIN customers cu ON cu.id = r.customer_id
+		WHERE cu.phone = ?`, c).Scan(&kind, &desc); err != nil {
+		t.Fatal(err)
+	}
+	if kind != "fault" || !strings.Contains(desc, d.Folio) {
+		t.Errorf("C's report = %s %q; want a fault naming the incident", kind, desc)
+	}
+	if _, reply := w.hooks.text(twiliotest.NewSID(), en, "yes"); !strings.Contains(reply, "(folio "+d.Folio+")") {
+		t.Errorf("E's \"yes\" = %q; want thanks naming the incident", reply)
+	}
+
+	// A dispatcher turns it off for one incident: only the reporter hears of it.
+	b, bPhone := w.fault(other, now.Add(-time.Hour))
+	d2 := w.open(other, now.Add(-2*time.Hour), now, false)
+	w.resolve(d2.ID, now)
+	got = textsTo(outbox(t, w.db))
+	if g := strings.Join(got[elsewhere], " "); g != "" {
+		t.Errorf("texts to a customer of an incident that texts only reporters = %q; want none", g)
+	}
+	if g := strings.Join(got[bPhone], " "); g != "folio incident incident_restored" || b.ID == 0 {
+		t.Errorf("texts to its reporter = %q; want folio incident incident_restored", g)
 	}
 }

@@ -152,6 +152,9 @@ func (d eventData) compensation() (string, error) {
 // opted-out customers queue nothing. Malformed event data is logged and skipped rather than
 // rolling back the change that the event records.
 func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
+	if ev.Type == dispatch.EventIncidentAreaNotice {
+		return o.areaNotice(ctx, tx, ev)
+	}
 	switch ev.Type {
 	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
 		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed",
@@ -330,6 +333,76 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		n.Kind, n.Key = KindNotCompleted, fmt.Sprintf("not_completed:%d", ev.ID)
 	}
 	return o.queue(ctx, tx, lang, data, n, extra, skipMain)
+}
+
+// areaNotice queues, for incident.area_notice, one text to every customer of the access
+// point who has a phone, accepts texts and has no report attached to the incident (those
+// are told through their reports): the incident's folio with the estimate, the new estimate,
+// or the restore. It is one INSERT … SELECT whatever the number of customers, with a body
+// rendered once per language; the key (incident_area:NOTICE:INCIDENT:CUSTOMER, plus the event
+// for estimates) makes a replay queue nothing.
+func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
+	var d struct {
+		Folio              string     `json:"folio"`
+		AccessPoint        string     `json:"access_point"`
+		Notice             string     `json:"notice"`
+		EstimatedRestoreAt *time.Time `json:"estimated_restore_at"`
+		Previous           *time.Time `json:"previous"`
+	}
+	if err := json.Unmarshal(ev.Data, &d); err != nil || d.Folio == "" || d.AccessPoint == "" || ev.IncidentID == 0 {
+		o.log.WarnContext(ctx, "notify: area notice not understood; no texts queued", "event_id", ev.ID, "err", err)
+		return nil
+	}
+	var kind Kind
+	key := fmt.Sprintf("incident_area:%s:%s:", d.Notice, d.Folio)
+	switch d.Notice {
+	case dispatch.AreaNoticeOpened:
+		kind = KindIncidentArea
+	case dispatch.AreaNoticeEstimate:
+		if d.EstimatedRestoreAt == nil || (d.Previous != nil && d.Previous.Equal(*d.EstimatedRestoreAt)) {
+			return nil // no estimate, or no change: nothing to announce
+		}
+		kind, key = KindIncidentAreaEstimate, fmt.Sprintf("incident_area:%s:%s:%d:", d.Notice, d.Folio, ev.ID)
+	case dispatch.AreaNoticeRestored:
+		kind = KindIncidentAreaRestored
+	default:
+		o.log.WarnContext(ctx, "notify: unknown area notice; no texts queued", "event_id", ev.ID, "notice", d.Notice)
+		return nil
+	}
+	bodies := map[string]string{}
+	for _, lang := range Languages {
+		f := Formatter{Lang: lang, Loc: o.cfg.Location}
+		data := Data{Incident: d.Folio, StatusURL: o.cfg.PublicBaseURL + "/estado"}
+		if d.EstimatedRestoreAt != nil {
+			data.Restore = f.DateTime(*d.EstimatedRestoreAt)
+		}
+		b, err := RenderKind(ctx, tx, kind, lang, data)
+		if err != nil {
+			return err
+		}
+		bodies[lang] = b
+	}
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO sms_outbox (dedupe_key, kind, event_id, customer_id, to_phone, language, body)
+		SELECT ? || c.id, ?, ?, c.id, c.phone,
+		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END,
+		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN ? ELSE ? END
+		FROM customers AS c
+		WHERE c.access_point = ? AND coalesce(c.phone, '') <> '' AND NOT coalesce(c.sms_opt_out, false)
+		  AND NOT EXISTS (SELECT 1 FROM sms_consent AS s WHERE s.phone = c.phone AND s.opted_out)
+		  AND NOT EXISTS (SELECT 1 FROM reports AS r WHERE r.customer_id = c.id AND r.incident_id = ?)
+		ORDER BY c.id
+		ON CONFLICT (dedupe_key) DO NOTHING`,
+		key, string(kind), ev.ID, bodies["en"], bodies["es"], d.AccessPoint, ev.IncidentID)
+	if err != nil {
+		return postgres.Wrap(err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", Channel); err != nil {
+			return postgres.Wrap(err)
+		}
+	}
+	return nil
 }
 
 // outcome queues the outcome text of visit.completed and of a report.resolved that no

@@ -35,6 +35,12 @@ const (
 	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
 	KindIncidentRestored Kind = "incident_restored" // report.resolved by an incident: restored, compensation
 
+	// incident.area_notice, to the access point's customers who did not report: no
+	// report folio, no compensation, no question about a report they never filed.
+	KindIncidentArea         Kind = "incident_area"          // an outage in the area, estimate
+	KindIncidentAreaEstimate Kind = "incident_area_estimate" // the new estimate
+	KindIncidentAreaRestored Kind = "incident_area_restored" // restored; "2" opens a report
+
 	KindReplyHelp       Kind = "reply_help"       // AYUDA / HELP
 	KindReplyConfirmed  Kind = "reply_confirmed"  // 1 / SI / CONFIRMO
 	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit
@@ -52,7 +58,7 @@ const (
 var Kinds = []Kind{
 	KindFolio, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
 	KindNotCompleted, KindRescheduled, KindCancelled,
-	KindIncident, KindIncidentEstimate, KindIncidentRestored,
+	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyStillDown, KindReplyRestoreConfirmed,
 }
@@ -97,6 +103,10 @@ var defaults = map[string]map[Kind]string{
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
 		KindIncidentRestored: `Servicio restablecido en su zona (folio {{.Incident}}).{{if .Compensation}} Por la interrupción se bonificará {{.Compensation}} en su próximo recibo.{{end}} Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte {{.Folio}}.`,
 
+		KindIncidentArea:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} No necesita reportarla.`,
+		KindIncidentAreaEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}.`,
+		KindIncidentAreaRestored: `Servicio restablecido en su zona (folio {{.Incident}}). Si aún no tiene servicio, responda 2 y abriremos un reporte.`,
+
 		KindReplyHelp:       `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
 		KindReplyConfirmed:  `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
 		KindReplyNoVisit:    `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
@@ -123,6 +133,10 @@ var defaults = map[string]map[Kind]string{
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
 		KindIncidentRestored: `Service restored in your area (folio {{.Incident}}).{{if .Compensation}} For the outage, {{.Compensation}} will be credited on your next bill.{{end}} Reply 1 if your service works or 2 if it still does not. Report {{.Folio}}.`,
+
+		KindIncidentArea:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} No need to report it.`,
+		KindIncidentAreaEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}.`,
+		KindIncidentAreaRestored: `Service restored in your area (folio {{.Incident}}). If you still have no service, reply 2 and we will open a report.`,
 
 		KindReplyHelp:       `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
 		KindReplyConfirmed:  `Thank you, your visit for folio {{.Folio}} is confirmed.`,

@@ -306,7 +306,16 @@ const restoreAnswerWindow = 7 * 24 * time.Hour
 type lastText struct {
 	Kind     Kind
 	ReportID int64
+	Key      string
 	At       time.Time
+}
+
+// incident returns the incident folio an area notice's key names (incident_area:NOTICE:FOLIO:…).
+func (l lastText) incident() string {
+	if parts := strings.Split(l.Key, ":"); len(parts) >= 3 && parts[0] == "incident_area" {
+		return parts[2]
+	}
+	return ""
 }
 
 // latestText returns the last text the outbox sent, or was sending, to phone by now; a zero
@@ -316,11 +325,12 @@ func latestText(ctx context.Context, tx bun.Tx, phone string, now time.Time) (la
 	var row struct {
 		Kind     string    `bun:"kind"`
 		ReportID int64     `bun:"report_id,nullzero"`
+		Key      string    `bun:"dedupe_key"`
 		At       time.Time `bun:"at"`
 	}
 	// Texts go in the order they fall due (send_after: when queued, or a reminder's hour);
 	// sent_at is not that order, since the workers send concurrently.
-	err := tx.NewRaw(`SELECT kind, report_id, send_after AS at FROM sms_outbox
+	err := tx.NewRaw(`SELECT kind, report_id, dedupe_key, send_after AS at FROM sms_outbox
 		WHERE to_phone = ? AND state NOT IN ('cancelled', 'skipped', 'failed') AND send_after <= ?
 		ORDER BY send_after DESC, id DESC LIMIT 1`, phone, now).Scan(ctx, &row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -329,7 +339,7 @@ func latestText(ctx context.Context, tx bun.Tx, phone string, now time.Time) (la
 	if err != nil {
 		return lastText{}, postgres.Wrap(err)
 	}
-	return lastText{Kind: Kind(row.Kind), ReportID: row.ReportID, At: row.At}, nil
+	return lastText{Kind: Kind(row.Kind), ReportID: row.ReportID, Key: row.Key, At: row.At}, nil
 }
 
 func words(ws ...string) map[string]bool {
@@ -452,7 +462,20 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		}
 	}
 	answersRestore := last.Kind == KindIncidentRestored && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow
+	// A customer who did not report was told of the restore without a report to reopen:
+	// "still down" becomes a fault report of its own (or a note on an open one), "1" thanks.
+	areaIncident := ""
+	if last.Kind == KindIncidentAreaRestored && now.Sub(last.At) < restoreAnswerWindow {
+		areaIncident = last.incident()
+	}
+	areaDown := areaIncident != "" && StillDown(kw)
+	if areaDown {
+		text = "Sigue sin servicio tras la falla " + areaIncident + " (respuesta por SMS: " + text + ")"
+	}
 	switch {
+	case areaIncident != "" && !areaDown && restoredYes(kw):
+		action, kind = "restore_confirmed", KindReplyRestoreConfirmed
+		data.Folio = areaIncident
 	case answersRestore && (StillDown(kw) || restoredYes(kw)):
 		var rr ReportRef
 		if StillDown(kw) {
@@ -492,7 +515,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		}
 	case helpWords[kw]:
 		action, kind = "help", KindReplyHelp
-	case confirmWords[kw], changeWords[kw]:
+	case !areaDown && (confirmWords[kw] || changeWords[kw]):
 		confirm := confirmWords[kw]
 		var rr ReportRef
 		if confirm {

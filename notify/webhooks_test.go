@@ -66,14 +66,18 @@ func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, _, phone, body 
 		return notify.ReportRef{}, err
 	}
 	ref := notify.ReportRef{Folio: fmt.Sprintf("S-%06d", seq.Add(1))}
+	kind, area := string(dispatch.GuessKind(body)), "customer_service"
+	if kind == "fault" {
+		area = "technical"
+	}
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO reports (folio, kind, channel, area, customer_id, description, access_code_hash)
-		VALUES (?, 'other', 'sms', 'customer_service', ?, ?, '\x00') RETURNING id`, ref.Folio, cid, body).Scan(&ref.ID)
+		VALUES (?, ?, 'sms', ?, ?, ?, '\x00') RETURNING id`, ref.Folio, kind, area, cid, body).Scan(&ref.ID)
 	if err != nil {
 		return ref, err
 	}
 	return ref, r.events.Append(ctx, tx, &dispatch.Event{Type: "report.created", Actor: "customer", Channel: "sms", ReportID: ref.ID},
-		map[string]any{"folio": ref.Folio, "kind": "other", "channel": "sms"})
+		map[string]any{"folio": ref.Folio, "kind": kind, "channel": "sms"})
 }
 
 func (r testReports) NoteFromSMS(ctx context.Context, tx bun.Tx, _ string, reportID int64, body string) error {

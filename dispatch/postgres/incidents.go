@@ -47,6 +47,10 @@ type IncidentsConfig struct {
 	Compensation dispatch.CompensationPolicy
 	// Rule opens incidents by itself; zero means dispatch.DefaultIncidentRule.
 	Rule dispatch.IncidentRule
+	// TextAccessPoint is the provider's default for new incidents (those the rule opens,
+	// and those whose opener does not say): text every customer of the access point, not
+	// only those who reported. See dispatch.Incident.TextAccessPoint.
+	TextAccessPoint bool
 }
 
 // Incidents stores incidents: it opens them (by hand or by rule), attaches the fault reports
@@ -58,6 +62,7 @@ type Incidents struct {
 	sla    dispatch.SLA
 	policy dispatch.CompensationPolicy
 	rule   dispatch.IncidentRule
+	text   bool
 }
 
 // NewIncidents returns the incident store on db; events records every change. It refuses a
@@ -84,7 +89,7 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 	if err := cfg.Rule.Validate(); err != nil {
 		return nil, err
 	}
-	return &Incidents{db: db, events: events, sla: cfg.SLA, policy: cfg.Compensation, rule: cfg.Rule}, nil
+	return &Incidents{db: db, events: events, sla: cfg.SLA, policy: cfg.Compensation, rule: cfg.Rule, text: cfg.TextAccessPoint}, nil
 }
 
 // lockAccessPoint serialises, until tx ends, everything that opens incidents on or attaches
@@ -108,8 +113,10 @@ func (s *Incidents) Open(ctx context.Context, inc *dispatch.Incident, by Origin)
 			return err
 		}
 		id = cp.ID
-		_, err := s.attachMatching(ctx, tx, &cp, by, cp.CreatedAt)
-		return err
+		if _, err := s.attachMatching(ctx, tx, &cp, by, cp.CreatedAt); err != nil {
+			return err
+		}
+		return s.areaNotice(ctx, tx, &cp, dispatch.AreaNoticeOpened, nil, by, cp.CreatedAt)
 	})
 	if err != nil {
 		return nil, Wrap(err)
@@ -137,6 +144,10 @@ func (s *Incidents) open(ctx context.Context, tx bun.Tx, inc *dispatch.Incident,
 		return Wrap(err)
 	}
 	inc.Folio = dispatch.FormatIncidentFolio(year, n)
+	if inc.TextAccessPoint == nil {
+		v := s.text
+		inc.TextAccessPoint = &v
+	}
 	row := &incidentRow{Incident: *inc}
 	if _, err := tx.NewInsert().Model(row).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
 		if IsUniqueViolation(err) {
@@ -149,7 +160,7 @@ func (s *Incidents) open(ctx context.Context, tx bun.Tx, inc *dispatch.Incident,
 	by.event(ev)
 	return s.events.Append(ctx, tx, ev, map[string]any{
 		"folio": inc.Folio, "access_point": inc.AccessPoint, "title": inc.Title, "started_at": inc.StartedAt,
-		"estimated_restore_at": inc.EstimatedRestoreAt, "opened_by": inc.OpenedBy,
+		"estimated_restore_at": inc.EstimatedRestoreAt, "opened_by": inc.OpenedBy, "text_access_point": *inc.TextAccessPoint,
 	})
 }
 
@@ -326,7 +337,8 @@ func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by
 				return err
 			}
 		}
-		return nil
+		inc.EstimatedRestoreAt = &est
+		return s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeEstimate, prev, by, now)
 	})
 	if err != nil {
 		return nil, Wrap(err)
@@ -430,6 +442,9 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		if err != nil {
 			return err
 		}
+		if err := s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeRestored, nil, by, now); err != nil {
+			return err
+		}
 		var resolver any
 		if by.User != nil {
 			resolver = by.User.ID
@@ -451,6 +466,20 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		return nil, Wrap(err)
 	}
 	return s.Get(ctx, id)
+}
+
+// areaNotice writes incident.area_notice (notice: dispatch.AreaNoticeOpened, …Estimate or
+// …Restored) when inc texts its whole access point; the outbox's hook then texts, once
+// each, the customers of the access point who have no report attached to inc. It runs after
+// the report-level events of the same change, in tx.
+func (s *Incidents) areaNotice(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, notice string, previous *time.Time, by Origin, now time.Time) error {
+	if inc.TextAccessPoint == nil || !*inc.TextAccessPoint {
+		return nil
+	}
+	ev := &dispatch.Event{Type: dispatch.EventIncidentAreaNotice, At: now, IncidentID: inc.ID}
+	by.event(ev)
+	return s.events.Append(ctx, tx, ev, map[string]any{"folio": inc.Folio, "access_point": inc.AccessPoint, "notice": notice,
+		"estimated_restore_at": inc.EstimatedRestoreAt, "previous": previous})
 }
 
 // cancelHeld cancels the visits inc held for the resolved reports reportIDs and writes
@@ -1030,5 +1059,8 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 		return 0, 0, err
 	}
 	n, err := s.attachMatching(ctx, tx, inc, Origin{Actor: "system"}, now)
-	return 1, n, err
+	if err != nil {
+		return 0, 0, err
+	}
+	return 1, n, s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeOpened, nil, Origin{Actor: "system"}, now)
 }

@@ -608,3 +608,66 @@ func TestIncidentOpenConcurrently(t *testing.T) {
 		t.Fatalf("report attached %d times, want once", n)
 	}
 }
+
+// TestIncidentTextAccessPointChoice: the provider's default decides whether an incident
+// texts its whole access point, the dispatcher may override it, and only such incidents
+// write incident.area_notice, after the report-level events of opening, estimating and
+// resolving.
+func TestIncidentTextAccessPointChoice(t *testing.T) {
+	t.Parallel()
+	e := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	ctx := context.Background()
+	all, err := postgres.NewIncidents(e.db, e.events, postgres.IncidentsConfig{TextAccessPoint: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.report(t, "fault", "5512345671", "TORRE-A", "300", clock.Add(-time.Hour), nil)
+	start, no := clock.Add(-2*time.Hour), false
+	open := func(ap string, choice *bool) *dispatch.IncidentDetail {
+		t.Helper()
+		in, err := dispatch.IncidentInput{AccessPoint: ap, Title: "Caída", StartedAt: &start, TextAccessPoint: choice}.Validate(clock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := all.Open(ctx, in, e.staff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	a := open("TORRE-A", nil)
+	b := open("TORRE-B", &no)
+	if a.TextAccessPoint == nil || !*a.TextAccessPoint || b.TextAccessPoint == nil || *b.TextAccessPoint {
+		t.Fatalf("text_access_point = %v and %v; want the default (true), then the dispatcher's false", a.TextAccessPoint, b.TextAccessPoint)
+	}
+	est := clock.Add(3 * time.Hour)
+	restored := clock.Add(-10 * time.Minute)
+	for _, d := range []*dispatch.IncidentDetail{a, b} {
+		if _, err := all.SetEstimate(ctx, d.ID, &est, e.staff, clock); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := all.Resolve(ctx, d.ID, dispatch.IncidentResolution{Cause: "Fibra cortada", Verdict: "upheld", RestoredAt: &restored}, e.staff, clock); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notices := e.eventsOf(t, dispatch.EventIncidentAreaNotice)
+	var got []string
+	for _, ev := range notices {
+		var d struct {
+			Notice string `json:"notice"`
+		}
+		_ = json.Unmarshal(ev.Data, &d)
+		if ev.IncidentID != a.ID {
+			t.Errorf("area notice of incident %d; want only %d's", ev.IncidentID, a.ID)
+		}
+		got = append(got, d.Notice)
+	}
+	if g := strings.Join(got, " "); g != "opened estimate restored" {
+		t.Fatalf("area notices = %q; want \"opened estimate restored\"", g)
+	}
+	// Each comes after the report-level event of its step.
+	attached := e.eventsOf(t, dispatch.EventReportAttached)
+	if len(attached) != 1 || attached[0].ID > notices[0].ID {
+		t.Errorf("report.attached_to_incident %+v not before the opening notice %d", attached, notices[0].ID)
+	}
+}

@@ -68,11 +68,12 @@ func (a *incidentAPI) createIncident(w http.ResponseWriter, r *http.Request) err
 		Title              string `json:"title"`
 		StartedAt          string `json:"started_at"`
 		EstimatedRestoreAt string `json:"estimated_restore_at"`
+		TextAccessPoint    *bool  `json:"text_access_point"`
 	}
 	if err := DecodeJSON(r, &body); err != nil {
 		return err
 	}
-	in := dispatch.IncidentInput{AccessPoint: body.AccessPoint, Title: body.Title}
+	in := dispatch.IncidentInput{AccessPoint: body.AccessPoint, Title: body.Title, TextAccessPoint: body.TextAccessPoint}
 	var err error
 	if in.StartedAt, err = parseTime("started_at", body.StartedAt); err != nil {
 		return err

@@ -17,6 +17,7 @@ type incidentJSON struct {
 	AccessPoint       string `json:"access_point"`
 	Status            string
 	Attached          int    `json:"attached_reports"`
+	TextAccessPoint   *bool  `json:"text_access_point"`
 	CompensationTotal string `json:"compensation_total"`
 	Currency          string
 	Reports           []struct {
@@ -89,8 +90,17 @@ func TestIncidentsAPI(t *testing.T) {
 		t.Fatalf("open = %d %s", res.StatusCode, body)
 	}
 	inc := decodeIncident(t, body)
-	if inc.ID == 0 || !strings.HasPrefix(inc.Folio, "I-") || inc.Attached != 2 || inc.Status != "open" {
-		t.Fatalf("opened = %+v", inc)
+	if inc.ID == 0 || !strings.HasPrefix(inc.Folio, "I-") || inc.Attached != 2 || inc.Status != "open" || inc.TextAccessPoint == nil || *inc.TextAccessPoint {
+		t.Fatalf("opened = %+v; want text_access_point false (the default)", inc)
+	}
+	// Texting the whole access point is the dispatcher's choice per incident.
+	res, body = do(t, "POST", ts.URL+"/api/incidents", disp, `{"access_point":"AP-NORTE","title":"Caída","text_access_point":"si"}`)
+	if res.StatusCode != 400 && res.StatusCode != 422 {
+		t.Fatalf("text_access_point \"si\" = %d %s; want 400 or 422", res.StatusCode, body)
+	}
+	res, body = do(t, "POST", ts.URL+"/api/incidents", disp, `{"access_point":"AP-NORTE","title":"Caída","text_access_point":true}`)
+	if north := decodeIncident(t, body); res.StatusCode != 201 || north.TextAccessPoint == nil || !*north.TextAccessPoint {
+		t.Fatalf("open with text_access_point = %d %s; want 201 with it true", res.StatusCode, body)
 	}
 	res, body = do(t, "POST", ts.URL+"/api/incidents", admin, `{"access_point":"AP-CENTRO","title":"Otra"}`)
 	wantError(t, res.StatusCode, body, 409, "")
