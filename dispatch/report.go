@@ -320,8 +320,8 @@ func ParseFolio(s string) (string, bool) {
 // accessAlphabet has no characters that read alike (0/O, 1/I/L).
 const accessAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
-// AccessCodeLen is the length of a report's access code: 12 symbols of 31, about 59 bits.
-const AccessCodeLen = 12
+// AccessCodeLen is the length of a report's access code: 13 symbols of 31, about 64 bits.
+const AccessCodeLen = 13
 
 // NewAccessCode returns a random access code for a report's public status page.
 func NewAccessCode() string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"despacho/dispatch"
 	"despacho/dispatch/sla"
@@ -491,6 +492,85 @@ func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, no
 		*mk.count++
 	}
 	return nil
+}
+
+// CustomerMessage is a message from a customer that may belong to a report already filed:
+// an e-mail reply.
+type CustomerMessage struct {
+	// Key is the message's own idempotency key (scope "email", its Message-ID): the same
+	// message twice is added once.
+	Key *IdempotencyKey
+	// Refs are the keys of the messages it answers (In-Reply-To first, then References),
+	// in the Key's scope.
+	Refs []string
+	// Folio is a folio the message names (e.g. in its subject), "" if none. It is used only
+	// when no reference matches, and only if FromEmail is the report's customer's e-mail.
+	Folio     string
+	FromEmail string
+	Channel   dispatch.Channel
+	Subject   string
+	Text      string
+	At        time.Time
+}
+
+// ErrNotThreaded is returned by AddCustomerMessage when the message belongs to no report.
+var ErrNotThreaded = errors.New("the message belongs to no report")
+
+// AddCustomerMessage adds m to the timeline of the report it answers, as
+// report.customer_message, in one transaction with its key; the answer stored with the key
+// (and returned) is status with {"folio","threaded":true}. A message already added returns
+// its first answer (Replayed). A message that answers no report returns ErrNotThreaded and
+// stores nothing. The report's status, version and SLA do not change: a customer's message
+// is not a response.
+func (s *Reports) AddCustomerMessage(ctx context.Context, m CustomerMessage, by Origin, status int) (*Answer, error) {
+	var answer *Answer
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		answer = nil
+		a, err := claimKey(ctx, tx, m.Key, m.At)
+		if err != nil || a != nil {
+			answer = a
+			return err
+		}
+		var found struct {
+			ID    int64  `bun:"id"`
+			Folio string `bun:"folio"`
+		}
+		err = sql.ErrNoRows
+		if len(m.Refs) > 0 {
+			err = tx.NewRaw(`SELECT r.id, r.folio FROM idempotency_keys AS k JOIN reports AS r ON r.id = k.report_id
+				WHERE k.scope = ? AND k.key IN (?) ORDER BY array_position(?::text[], k.key) LIMIT 1`,
+				m.Key.Scope, bun.In(m.Refs), pgdialect.Array(m.Refs)).Scan(ctx, &found)
+		}
+		if errors.Is(err, sql.ErrNoRows) && m.Folio != "" && m.FromEmail != "" {
+			err = tx.NewRaw(`SELECT r.id, r.folio FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+				WHERE r.folio = ? AND lower(c.email) = lower(?)`, m.Folio, m.FromEmail).Scan(ctx, &found)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotThreaded
+		}
+		if err != nil {
+			return Wrap(err)
+		}
+		ev := &dispatch.Event{Type: dispatch.EventReportCustomerMessage, At: m.At, Channel: string(m.Channel), ReportID: found.ID}
+		by.event(ev)
+		data := map[string]any{"folio": found.Folio, "subject": m.Subject, "text": m.Text}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return err
+		}
+		body, err := json.Marshal(map[string]any{"folio": found.Folio, "threaded": true})
+		if err != nil {
+			return err
+		}
+		answer = &Answer{Status: status, Body: body, ReportID: found.ID}
+		return saveAnswer(ctx, tx, m.Key, answer)
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotThreaded) {
+			return nil, err
+		}
+		return nil, Wrap(err)
+	}
+	return answer, nil
 }
 
 // IDForCode returns the id of the report with that folio when code is its access code; a

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -46,6 +48,10 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return dispatch.Malformed("cannot read the message: %v", err)
 	}
+	key := emailKey(msg.MessageID)
+	if threaded, err := s.threadEmail(w, r, msg, key); err != nil || threaded {
+		return err
+	}
 	name := strings.TrimSpace(msg.FromName)
 	if name == "" {
 		name, _, _ = strings.Cut(msg.FromAddress, "@")
@@ -69,13 +75,6 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	// Message-IDs have no length limit and may carry any byte: long or odd ones are keyed
-	// by their digest.
-	key := msg.MessageID
-	if len(key) > 300 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		sum := sha256.Sum256([]byte(key))
-		key = "sha256:" + hex.EncodeToString(sum[:])
-	}
 	by := postgres.Origin{User: Actor(r.Context()), Actor: "customer"}
 	created, answer, err := s.reports.Create(r.Context(), nr, by, postgres.CreateOptions{
 		Key:    &postgres.IdempotencyKey{Scope: "email", Key: key},
@@ -90,6 +89,65 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	WriteJSON(w, http.StatusCreated, intakeAnswer{Folio: created.Report.Folio})
 	return nil
+}
+
+// emailKey is the idempotency key of a Message-ID. Message-IDs have no length limit and may
+// carry any byte: long or odd ones are keyed by their digest.
+func emailKey(id string) string {
+	if len(id) > 300 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		sum := sha256.Sum256([]byte(id))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return id
+}
+
+// subjectFolio finds a folio in a subject such as "Re: Tu reporte R-2026-000123".
+var subjectFolio = regexp.MustCompile(`(?i)\bR-[0-9]{4}-[0-9]{6,12}\b`)
+
+// maxRefs bounds how many referenced Message-IDs are looked up.
+const maxRefs = 50
+
+// threadEmail adds msg to the timeline of the report it answers, if any, and writes the
+// answer: 200 {"folio","threaded":true}. A reply is recognised by its In-Reply-To or
+// References naming a message already filed (the first e-mail of a report or an earlier
+// reply), else by a folio in its subject when the sender is that report's customer. The
+// quoted original is left out of the text. It reports false (and writes nothing) when the
+// message belongs to no report.
+func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailintake.Message, key string) (bool, error) {
+	var refs []string
+	for _, id := range append(append([]string(nil), msg.InReplyTo...), msg.References...) {
+		if k := emailKey(id); k != key && !slices.Contains(refs, k) && len(refs) < maxRefs {
+			refs = append(refs, k)
+		}
+	}
+	folio := ""
+	if f, ok := dispatch.ParseFolio(subjectFolio.FindString(msg.Subject)); ok {
+		folio = f
+	}
+	if len(refs) == 0 && folio == "" {
+		return false, nil
+	}
+	text := mailintake.StripQuoted(msg.Text)
+	if strings.TrimSpace(text) == "" {
+		text = msg.Subject
+	}
+	answer, err := s.reports.AddCustomerMessage(r.Context(), postgres.CustomerMessage{
+		Key:  &postgres.IdempotencyKey{Scope: "email", Key: key},
+		Refs: refs, Folio: folio, FromEmail: msg.FromAddress,
+		Channel: dispatch.ChannelEmail, Subject: cutRunes(msg.Subject, dispatch.MaxSubject),
+		Text: cutRunes(text, dispatch.MaxDescription), At: s.now(),
+	}, postgres.Origin{Actor: "customer"}, http.StatusOK)
+	if errors.Is(err, postgres.ErrNotThreaded) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if answer.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeRaw(w, answer.Status, answer.Body)
+	return true, nil
 }
 
 // cutRunes cuts s to at most n runes and drops control characters other than line breaks

@@ -479,3 +479,74 @@ func TestCreateTicketNever500(t *testing.T) {
 		}
 	}
 }
+
+// TestIntakeEmailThreading: replies (In-Reply-To / References naming a message already
+// filed, or the folio in the subject from the report's customer) are added to the report's
+// timeline instead of opening a new folio, once per Message-ID, without the quoted original
+// and without changing the report.
+func TestIntakeEmailThreading(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	ts := httptest.NewServer(web.New(web.Config{DB: db, MailGatewayToken: "gateway-secret-token"}))
+	t.Cleanup(ts.Close)
+	mail := func(headers, body string) (int, string, bool) {
+		t.Helper()
+		raw := "From: \"Laura Gómez\" <laura@example.mx>\r\nTo: soporte@isp.example\r\n" + headers +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n"
+		res, b := do(t, "POST", ts.URL+"/api/intake/email", "gateway-secret-token", raw, "Content-Type", "message/rfc822")
+		var a struct {
+			Folio    string
+			Threaded bool
+		}
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatalf("answer %s: %v", b, err)
+		}
+		return res.StatusCode, a.Folio, a.Threaded
+	}
+	code, folio, _ := mail("Subject: Falla de internet\r\nMessage-ID: <first@example.mx>\r\n", "No tengo internet.")
+	if code != 201 || folio == "" {
+		t.Fatalf("first mail = %d %q", code, folio)
+	}
+	reply := "Subject: Re: Falla de internet\r\nMessage-ID: <reply-1@example.mx>\r\nIn-Reply-To: <first@example.mx>\r\n"
+	quoted := "Sigue sin funcionar.\r\n\r\nEl mié, 25 nov 2026 a las 10:00, Soporte <soporte@isp.example> escribió:\r\n> No tengo internet."
+	for range 2 { // the same Message-ID twice is one message
+		if code, f, threaded := mail(reply, quoted); code != 200 || f != folio || !threaded {
+			t.Fatalf("reply = %d %s threaded %v; want 200 %s threaded", code, f, threaded, folio)
+		}
+	}
+	// A reply to the reply, naming only it.
+	if code, f, _ := mail("Subject: Re: Re: Falla\r\nMessage-ID: <reply-2@example.mx>\r\nReferences: <nowhere@x.mx> <reply-1@example.mx>\r\n", "¿Alguna novedad?"); code != 200 || f != folio {
+		t.Fatalf("reply to the reply = %d %s", code, f)
+	}
+	// The folio in the subject, from the report's customer.
+	if code, f, _ := mail("Subject: Mi reporte "+strings.ToLower(folio)+"\r\nMessage-ID: <by-folio@example.mx>\r\n", "Ya volvió el servicio."); code != 200 || f != folio {
+		t.Fatalf("by folio = %d %s", code, f)
+	}
+	// Unknown references open a new report.
+	if code, f, threaded := mail("Subject: Re: otra cosa\r\nMessage-ID: <other@example.mx>\r\nIn-Reply-To: <unknown@example.mx>\r\n", "Quiero cambiar de plan."); code != 201 || f == folio || threaded {
+		t.Fatalf("unknown reply = %d %s threaded %v; want a new folio", code, f, threaded)
+	}
+	// The folio in the subject from somebody else is not enough.
+	stranger := "From: otro@example.mx\r\nSubject: Re: " + folio + "\r\nMessage-ID: <stranger@example.mx>\r\nContent-Type: text/plain\r\n\r\nHola\r\n"
+	if res, b := do(t, "POST", ts.URL+"/api/intake/email", "gateway-secret-token", stranger, "Content-Type", "message/rfc822"); res.StatusCode != 201 || strings.Contains(string(b), folio) {
+		t.Fatalf("stranger naming the folio = %d %s; want a new report", res.StatusCode, b)
+	}
+
+	users := postgres.NewUsers(db)
+	createUser(t, users, "mesa@example.mx", dispatch.RoleAgent)
+	tok := staffToken(t, ts.URL, "mesa@example.mx")
+	_, b := do(t, "GET", ts.URL+"/api/tickets/"+folio, tok, "")
+	g := decodeTicket(t, b)
+	var texts []string
+	for _, ev := range g.Timeline {
+		if ev.Type == "report.customer_message" {
+			texts = append(texts, ev.Data["text"].(string))
+		}
+	}
+	if want := []string{"Sigue sin funcionar.", "¿Alguna novedad?", "Ya volvió el servicio."}; !slices.Equal(texts, want) {
+		t.Fatalf("customer messages = %q, want %q", texts, want)
+	}
+	if g.Status != "open" || g.Version != 1 || g.SLA.FirstResponse.RespondedAt != nil {
+		t.Fatalf("the report changed: status %s version %d responded %v", g.Status, g.Version, g.SLA.FirstResponse.RespondedAt)
+	}
+}
