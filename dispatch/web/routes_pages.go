@@ -41,4 +41,5 @@ func (s *Server) pageRoutes() {
 	page("/board", "Dispatcher board: technicians' time lines, unscheduled visits, map, live.", site.Board())
 	page("/desk", "Agents' desk: take reports by phone, e-mail or in person; folio look-up; visits and booking.", site.Desk())
 	page("/tech", "Technician's route for today, with status buttons and offline queue.", site.Tech())
+	page("/admin", "Administration: users and roles, technicians' shifts and time off, SLA policies, SMS templates.", site.Admin())
 }

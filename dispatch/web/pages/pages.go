@@ -41,7 +41,7 @@ type Site struct {
 }
 
 // pageNames lists the templates under templates/, each rendered inside layout.html.
-var pageNames = []string{"login", "report", "status", "booking", "board", "desk", "tech", "message"}
+var pageNames = []string{"login", "report", "status", "booking", "board", "desk", "tech", "admin", "message"}
 
 // New parses the embedded templates and loads the static files; it fails only when the
 // embedded files are broken, which the package's tests catch.
@@ -120,7 +120,7 @@ func (v *view) Can(roles ...string) bool {
 
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title, script string, data map[string]any) {
 	lang := pickLang(w, r)
-	cat, _ := json.Marshal(jsCatalog(lang))
+	cat, _ := json.Marshal(jsCatalog(lang, script))
 	q := r.URL.Query()
 	q.Set("lang", string(otherLang(lang)))
 	v := &view{
@@ -276,5 +276,16 @@ func (s *Site) Tech() http.Handler {
 		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons, "Tech": id})
 	}, dispatch.RoleTechnician)
 }
+
+// Admin serves the administrators' page: users and roles, technicians (skills, shifts,
+// time off), SLA policies and SMS templates. Other roles get a page saying they may not.
+func (s *Site) Admin() http.Handler {
+	return s.staff(func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "admin", "page.admin.title", "admin", map[string]any{"Roles": roles})
+	})
+}
+
+// roles are the staff roles in the order the admin page lists them.
+var roles = []string{"agent", "dispatcher", "technician", "admin"}
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,117 @@
+package pages_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"despacho/dispatch"
+)
+
+// TestBrowserAdmin: an admin creates a user (a short password is refused beside the field),
+// changes his role and a technician's Monday shift through the admin page; a dispatcher is
+// refused the admin API (403) and the page tells him he may not open it.
+func TestBrowserAdmin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "jefa@example.mx", dispatch.RoleAdmin)
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	tok := token(t, e, "jefa@example.mx")
+	techID := technician(t, e, tok, "Ana Técnica", 0, 19.4326, -99.1332)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(1920, 1080))
+	signInBrowser(t, ctx, e.URL, "%2Fadmin", "jefa@example.mx")
+	waitText(t, ctx, "#user-rows", "jefa@example.mx")
+	waitText(t, ctx, "#user-rows", "(usted)")
+
+	// A new user: the short password is refused beside its field, in Spanish.
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("nu-name"), "Luis Gómez"),
+		chromedp.SendKeys(chromedp.ID("nu-email"), "luis@example.mx"),
+		chromedp.SetValue(chromedp.ID("nu-role"), "agent"),
+		chromedp.SendKeys(chromedp.ID("nu-password"), "corta"),
+		chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
+	)
+	waitText(t, ctx, "#err-password", "al menos 12 caracteres")
+	do(t, ctx,
+		clear("nu-password"),
+		chromedp.SendKeys(chromedp.ID("nu-password"), "una-contraseña-larga"),
+		chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
+	)
+	waitText(t, ctx, "#admin-msg", "Usuario Luis Gómez creado")
+	waitText(t, ctx, "#user-rows", "luis@example.mx")
+	call(t, e, "", "POST", "/api/login", `{"email":"luis@example.mx","password":"una-contraseña-larga"}`, 200, nil) // the initial password works
+
+	// His role becomes dispatcher.
+	rowSel := `[...document.querySelectorAll('#user-rows tr')].find((r) => r.textContent.includes('luis@example.mx'))`
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](rowSel+`.dataset.user`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("u"+id+"-role"), "dispatcher"),
+		chromedp.Click(chromedp.CSS(`#user-rows tr[data-user="`+id+`"] button[type=submit]`)),
+	)
+	waitText(t, ctx, "#admin-msg", "Cambios guardados")
+	var users struct {
+		Users []struct {
+			Email, Role string
+		}
+	}
+	call(t, e, tok, "GET", "/api/users", "", 200, &users)
+	for _, u := range users.Users {
+		if u.Email == "luis@example.mx" && u.Role != "dispatcher" {
+			t.Fatalf("role after the change = %q, want dispatcher", u.Role)
+		}
+	}
+
+	// Ana's Monday shift starts at 09:30.
+	waitText(t, ctx, "#tech-pick", "Ana Técnica")
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("sh-1-start")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
+		chromedp.SetValue(chromedp.ID("sh-1-start"), "09:30"),
+		chromedp.Click(chromedp.ID("tech-save")),
+	)
+	waitText(t, ctx, "#admin-msg", "Cambios guardados")
+	var tech struct {
+		Version int
+		Shifts  []struct {
+			Weekday    int
+			Start, End string
+		}
+	}
+	call(t, e, tok, "GET", "/api/technicians/"+strconv.FormatInt(techID, 10), "", 200, &tech)
+	found := false
+	for _, s := range tech.Shifts {
+		if s.Weekday == 1 {
+			found = s.Start == "09:30" && s.End == "21:00"
+		}
+	}
+	if !found || len(tech.Shifts) != 7 || tech.Version != 2 {
+		t.Fatalf("shifts after the change = %+v (version %d), want Monday 09:30–21:00 and the other six kept", tech.Shifts, tech.Version)
+	}
+	// A refused change names its field: Monday ending before it starts.
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("sh-1-end"), "08:00"),
+		chromedp.Click(chromedp.ID("tech-save")),
+	)
+	pollTrue(t, ctx, `document.querySelector('#tech-form [aria-invalid=true]') !== null || !document.querySelector('#tech-form .form-error').hidden`)
+	shot(t, ctx, "admin-1920")
+	do(t, ctx, chromedp.EmulateViewport(360, 740))
+	shot(t, ctx, "admin-360")
+
+	// A dispatcher: the API says 403 and the page says he may not open it.
+	disp := token(t, e, "disp@example.mx")
+	call(t, e, disp, "GET", "/api/users", "", 403, nil)
+	call(t, e, disp, "POST", "/api/users", `{"email":"x@example.mx","name":"X","role":"admin","password":"una-contraseña-larga"}`, 403, nil)
+	other := tab(t, true)
+	signInBrowser(t, other, e.URL, "%2Fadmin", "disp@example.mx")
+	waitText(t, other, "main", "no tiene acceso")
+	res, _ := get(t, e.URL+"/admin")
+	if res.StatusCode != 303 {
+		t.Fatalf("anonymous /admin = %d, want 303 to sign-in", res.StatusCode)
+	}
+}

@@ -1,0 +1,403 @@
+// admin.js: the administrators' page. Plain forms over the admin API: users and roles,
+// technicians (skills, weekly shifts, time off, active), SLA policies and SMS templates.
+// Every refusal is shown beside the field the API names, in the page's language.
+import { api, h, t, showError, clearErrors, fieldError, busy, message, today, zoneOffset, dateTime, ApiError } from './core.js';
+
+const me = Number(document.getElementById('admin').dataset.me);
+const msg = document.getElementById('admin-msg');
+const ROLES = ['agent', 'dispatcher', 'technician', 'admin'];
+const KINDS = ['fault', 'complaint', 'inquiry', 'clarification', 'suggestion', 'cancellation', 'other'];
+const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
+const REASONS = ['time_off', 'sick', 'unavailable', 'other'];
+
+function flash(text, bad) {
+  msg.textContent = text;
+  msg.className = 'flash' + (bad ? ' bad' : '');
+  msg.hidden = false;
+}
+
+// say is what to tell the admin about err: the admin page's own words for its fields and
+// refusals first, then the pages' common ones.
+function say(err) {
+  if (err instanceof ApiError) {
+    if (err.field) {
+      const leaf = err.field.replace(/\[\d+\]/g, '').split('.').pop();
+      const k = 'adm.field.' + leaf;
+      if (t(k) !== k) return t(k);
+    }
+    const c = 'adm.code.' + err.code;
+    if (t(c) !== c) return t(c);
+    if (err.status === 422 || err.status === 409) return message(err) + (err.message ? ' (' + err.message + ')' : '');
+  }
+  return message(err);
+}
+
+// refuse shows err beside its field in form (or at the form's top).
+function refuse(form, err) {
+  showError(form, err, say(err));
+}
+
+const field = (id, label, input) => h('div', { class: 'field' }, h('label', { for: id }, label), input);
+
+// ---- Users ----
+
+const rows = document.getElementById('user-rows');
+const newUser = document.getElementById('new-user');
+
+async function loadUsers() {
+  try {
+    const { users } = await api('GET', '/api/users');
+    rows.replaceChildren(...users.map(userRow));
+  } catch (err) {
+    rows.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'form-error' }, say(err))));
+  }
+}
+
+// userRow is one user as a small form: role, active, a new password; Save sends what changed.
+function userRow(u) {
+  const id = 'u' + u.id;
+  const self = u.id === me;
+  const f = h('form', { id: 'f-' + id, novalidate: true });
+  const role = h('select', { id: id + '-role', name: 'role', form: f.id, 'aria-label': t('adm.role_of', { name: u.name }), dataset: { field: 'role' } },
+    ROLES.map((r) => h('option', { value: r, selected: r === u.role }, t('role.' + r))));
+  const active = h('input', { type: 'checkbox', id: id + '-active', name: 'active', form: f.id, checked: u.active, 'aria-label': t('adm.active_of', { name: u.name }), dataset: { field: 'active' } });
+  const pw = h('input', { type: 'password', id: id + '-password', name: 'password', form: f.id, minlength: 12, maxlength: 256, autocomplete: 'new-password', 'aria-label': t('adm.password_of', { name: u.name }), dataset: { field: 'password' } });
+  const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const save = h('button', { type: 'submit', form: f.id, 'aria-label': t('adm.save_user', { name: u.name }) }, t('adm.save'));
+  // The cells hold the inputs (tied to the form by their form attribute: a form cannot wrap
+  // table cells); errors are shown in the row, beside the input the API names.
+  const tr = h('tr', { dataset: { user: u.id }, class: u.active ? '' : 'inactive' },
+    h('td', {}, u.name, self ? ' ' + t('adm.you') : ''),
+    h('td', {}, u.email),
+    h('td', {}, role),
+    h('td', {}, active),
+    h('td', {}, pw),
+    h('td', {}, save, f, err));
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = {};
+    if (role.value !== u.role) body.role = role.value;
+    if (active.checked !== u.active) body.active = active.checked;
+    if (pw.value) body.password = pw.value;
+    clearErrors(tr);
+    if (body.password !== undefined && body.password.length < 12) {
+      fieldError(tr, 'password', t('adm.field.password')).focus();
+      return;
+    }
+    if (!Object.keys(body).length) return;
+    busy(tr, async () => {
+      try {
+        const got = await api('PATCH', `/api/users/${u.id}`, body);
+        flash(t('adm.saved'));
+        const next = userRow(got);
+        tr.replaceWith(next);
+        next.querySelector('button').focus();
+      } catch (e) { refuse(tr, e); }
+    });
+  });
+  return tr;
+}
+
+newUser.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const v = (n) => newUser.elements[n].value.trim();
+  const body = { name: v('name'), email: v('email'), role: v('role'), password: newUser.elements.password.value };
+  clearErrors(newUser);
+  let first = null;
+  const bad = (f, k) => { first = first || fieldError(newUser, f, t(k)); };
+  if (!body.name) bad('name', 'adm.field.name');
+  if (!body.email || !newUser.elements.email.checkValidity()) bad('email', 'adm.field.email');
+  if (body.password.length < 12) bad('password', 'adm.field.password');
+  if (first) { first.focus(); return; }
+  busy(newUser, async () => {
+    try {
+      const u = await api('POST', '/api/users', body);
+      newUser.reset();
+      flash(t('adm.created', { name: u.name }));
+      await loadUsers();
+    } catch (err) { refuse(newUser, err); }
+  });
+});
+
+// ---- Technicians ----
+
+const pick = document.getElementById('tech-pick');
+const techEdit = document.getElementById('tech-edit');
+let techs = [];
+
+async function loadTechs(selected) {
+  try {
+    techs = (await api('GET', '/api/technicians')).technicians || [];
+  } catch (err) {
+    techEdit.replaceChildren(h('p', { class: 'form-error' }, say(err)));
+    return;
+  }
+  pick.replaceChildren(h('option', { value: '' }, t('adm.new_tech')),
+    ...techs.map((x) => h('option', { value: x.id, selected: x.id === selected }, x.name + (x.active ? '' : ' (' + t('adm.inactive') + ')'))));
+  if (selected === undefined && techs.length) pick.value = String(techs[0].id);
+  showTech();
+}
+pick.addEventListener('change', () => showTech());
+
+function showTech() {
+  const tech = techs.find((x) => String(x.id) === pick.value);
+  techEdit.replaceChildren(techForm(tech), tech ? exceptions(tech) : '');
+}
+
+function techForm(x) {
+  const f = h('form', { class: 'form', id: 'tech-form', novalidate: true });
+  const input = (id, name, value, attrs = {}) => h('input', { id, name, value: value ?? '', autocomplete: 'off', dataset: { field: attrs.field || name }, ...attrs, field: undefined });
+  const byDay = new Map((x?.shifts || []).map((s) => [s.weekday, s]));
+  const shiftRows = [1, 2, 3, 4, 5, 6, 0].map((d) => {
+    const s = byDay.get(d);
+    const day = t('adm.day.' + d);
+    return h('div', { class: 'row shift', dataset: { day: d } },
+      h('span', { class: 'label day' }, day),
+      field(`sh-${d}-start`, t('adm.shift_start', { day }), h('input', { id: `sh-${d}-start`, type: 'time', name: `start-${d}`, value: s?.start || '' })),
+      field(`sh-${d}-end`, t('adm.shift_end', { day }), h('input', { id: `sh-${d}-end`, type: 'time', name: `end-${d}`, value: s?.end || '' })));
+  });
+  f.append(
+    h('div', { class: 'row' },
+      field('tf-name', t('adm.name'), input('tf-name', 'name', x?.name, { required: true, maxlength: 200 })),
+      field('tf-phone', t('adm.phone'), input('tf-phone', 'phone', x?.phone, { type: 'tel', maxlength: 30 }))),
+    h('div', { class: 'row' },
+      field('tf-skills', t('adm.skills'), input('tf-skills', 'skills', (x?.skills || []).join(', '))),
+      field('tf-user', t('adm.user_id'), input('tf-user', 'user_id', x?.user_id || '', { type: 'number', min: 1, inputmode: 'numeric' }))),
+    h('div', { class: 'row' },
+      field('tf-lat', t('adm.home_lat'), input('tf-lat', 'lat', x?.home?.lat, { type: 'number', step: 'any', field: 'home.lat' })),
+      field('tf-lon', t('adm.home_lon'), input('tf-lon', 'lon', x?.home?.lon, { type: 'number', step: 'any', field: 'home.lon' }))),
+    h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'active', id: 'tf-active', checked: x ? x.active : true, dataset: { field: 'active' } }), t('adm.tech_active')),
+    h('fieldset', { class: 'field-group', dataset: { field: 'shifts' } }, h('legend', {}, t('adm.shifts')), shiftRows),
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('button', { type: 'submit', class: 'primary', id: 'tech-save' }, t('adm.save')));
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    const el = f.elements;
+    const shifts = [];
+    for (const row of f.querySelectorAll('.shift')) {
+      const d = Number(row.dataset.day);
+      const [s, e] = row.querySelectorAll('input');
+      // The API names shifts by their index in the list sent: label the inputs to match.
+      s.dataset.field = `shifts[${shifts.length}].start`;
+      e.dataset.field = `shifts[${shifts.length}].end`;
+      if (s.value || e.value) shifts.push({ weekday: d, start: s.value, end: e.value });
+      else { delete s.dataset.field; delete e.dataset.field; }
+    }
+    const body = {
+      name: el.name.value.trim(), phone: el.phone.value.trim(),
+      skills: el.skills.value.split(',').map((s) => s.trim()).filter(Boolean),
+      home: { lat: Number(el.lat.value), lon: Number(el.lon.value) },
+      shifts, active: el.active.checked,
+    };
+    if (el.user_id.value) body.user_id = Number(el.user_id.value);
+    let first = null;
+    if (!body.name) first = fieldError(f, 'name', t('adm.field.name'));
+    if (el.lat.value === '' && !first) first = fieldError(f, 'home.lat', t('adm.field.lat'));
+    if (el.lon.value === '' && !first) first = fieldError(f, 'home.lon', t('adm.field.lon'));
+    if (first) { first.focus(); return; }
+    busy(f, async () => {
+      try {
+        const got = x ? await api('PATCH', `/api/technicians/${x.id}`, { ...body, version: x.version })
+          : await api('POST', '/api/technicians', body);
+        flash(t('adm.saved'));
+        await loadTechs(got.id || x?.id);
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'stale_version') {
+          await loadTechs(x.id);
+          flash(t('adm.code.stale_version'), true);
+          return;
+        }
+        refuse(f, err);
+      }
+    });
+  });
+  return f;
+}
+
+function exceptions(x) {
+  const list = h('ul', { class: 'plain', id: 'exc-list' });
+  const f = h('form', { class: 'form', id: 'exc-form', novalidate: true },
+    h('h3', {}, t('adm.exceptions')), list,
+    h('div', { class: 'row' },
+      field('ex-start', t('adm.exc_start'), h('input', { id: 'ex-start', name: 'start', type: 'datetime-local', required: true, dataset: { field: 'start' } })),
+      field('ex-end', t('adm.exc_end'), h('input', { id: 'ex-end', name: 'end', type: 'datetime-local', required: true, dataset: { field: 'end' } })),
+      field('ex-reason', t('adm.exc_reason'), h('select', { id: 'ex-reason', name: 'reason', dataset: { field: 'reason' } }, REASONS.map((r) => h('option', { value: r }, t('adm.exc.' + r)))))),
+    field('ex-note', t('adm.exc_note'), h('input', { id: 'ex-note', name: 'note', maxlength: 1000, dataset: { field: 'note' } })),
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('button', { type: 'submit' }, t('adm.exc_add')));
+  const until = new Date(Date.now() + 60 * 864e5).toISOString().slice(0, 10);
+  (async () => {
+    try {
+      const r = await api('GET', `/api/technicians/${x.id}/exceptions?from=${today()}&to=${until}`);
+      const es = r.exceptions || r.items || [];
+      list.replaceChildren(...(es.length ? es.map((e) => h('li', {}, `${dateTime(e.start)} – ${dateTime(e.end)} · ${t('adm.exc.' + e.reason)}`, e.note ? ' · ' : '', e.note ? h('span', { class: 'user-text' }, e.note) : ''))
+        : [h('li', { class: 'muted' }, t('adm.exc_none'))]));
+    } catch (err) { list.replaceChildren(h('li', { class: 'form-error' }, say(err))); }
+  })();
+  // datetime-local has no zone: the business zone's offset at that instant is added.
+  const instant = (v) => v ? `${v}:00${zoneOffset(new Date(v + 'Z'))}` : '';
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    const el = f.elements;
+    if (!el.start.value) { fieldError(f, 'start', t('adm.field.start')).focus(); return; }
+    if (!el.end.value || el.end.value <= el.start.value) { fieldError(f, 'end', t('adm.field.end')).focus(); return; }
+    busy(f, async () => {
+      try {
+        await api('POST', `/api/technicians/${x.id}/exceptions`, { start: instant(el.start.value), end: instant(el.end.value), reason: el.reason.value, note: el.note.value.trim() });
+        flash(t('adm.exc_added'));
+        showTech();
+      } catch (err) { refuse(f, err); }
+    });
+  });
+  return f;
+}
+
+// ---- SLA policies ----
+
+const slaEdit = document.getElementById('sla-edit');
+
+// target is the editor of one target T: null | {basis, minutes} | {basis: business_days, days}.
+function target(prefix, what, value) {
+  const basis = h('select', { id: prefix + '-basis', 'aria-label': t('adm.basis', { what }), dataset: { field: prefix + '.basis' } },
+    ['none', 'wall_clock', 'business_time', 'business_days'].map((b) => h('option', { value: b, selected: (value?.basis || 'none') === b }, t('adm.basis.' + b))));
+  const amount = h('input', { id: prefix + '-amount', type: 'number', min: 1, inputmode: 'numeric', 'aria-label': t('adm.amount', { what }),
+    value: value ? (value.basis === 'business_days' ? value.days : value.minutes) : '' });
+  const sync = () => {
+    amount.disabled = basis.value === 'none';
+    amount.dataset.field = prefix + (basis.value === 'business_days' ? '.days' : '.minutes');
+  };
+  basis.addEventListener('change', sync);
+  sync();
+  const box = h('div', { class: 'target' }, basis, amount);
+  box.read = () => {
+    if (basis.value === 'none') return null;
+    const n = amount.value === '' ? 0 : Number(amount.value);
+    return basis.value === 'business_days' ? { basis: basis.value, days: n } : { basis: basis.value, minutes: n };
+  };
+  return box;
+}
+
+async function loadSLA() {
+  let doc;
+  try {
+    doc = await api('GET', '/api/sla/policies');
+  } catch (err) {
+    slaEdit.replaceChildren(h('p', { class: err.status === 404 ? 'muted' : 'form-error' }, err.status === 404 ? t('adm.unavailable') : say(err)));
+    return;
+  }
+  const f = h('form', { class: 'form', id: 'sla-form', novalidate: true });
+  const def = { fr: target('default.first_response', t('adm.first_response'), doc.default?.first_response),
+    res: target('default.resolution', t('adm.resolution'), doc.default?.resolution) };
+  const tbody = h('tbody', {});
+  const rules = [];
+  function ruleRow(r) {
+    const i = rules.length;
+    const kind = h('select', { 'aria-label': t('adm.kind') }, h('option', { value: '' }, t('adm.any')), KINDS.map((k) => h('option', { value: k, selected: r.kind === k }, t('kind.' + k))));
+    const prio = h('select', { 'aria-label': t('adm.priority') }, h('option', { value: '' }, t('adm.any')), PRIORITIES.map((p) => h('option', { value: p, selected: r.priority === p }, t('adm.priority.' + p))));
+    const rule = { kind, prio, fr: null, res: null, tr: null };
+    rule.fr = target(`rules[${i}].first_response`, t('adm.first_response'), r.first_response);
+    rule.res = target(`rules[${i}].resolution`, t('adm.resolution'), r.resolution);
+    const rm = h('button', { type: 'button', class: 'link' }, '✕');
+    rule.tr = h('tr', {}, h('th', { scope: 'row' }), h('td', {}, kind), h('td', {}, prio), h('td', {}, rule.fr), h('td', {}, rule.res), h('td', {}, rm));
+    rm.addEventListener('click', () => { rules.splice(rules.indexOf(rule), 1); rule.tr.remove(); renumber(); });
+    rules.push(rule);
+    tbody.append(rule.tr);
+  }
+  // renumber keeps the labels and the field names in step with the rules' order, which is
+  // how the API names a bad value (rules[2].priority).
+  function renumber() {
+    rules.forEach((r, i) => {
+      r.tr.firstChild.textContent = String(i + 1);
+      r.kind.dataset.field = `rules[${i}].kind`;
+      r.prio.dataset.field = `rules[${i}].priority`;
+      r.kind.setAttribute('aria-label', t('adm.rule_n', { n: i + 1 }) + ': ' + t('adm.kind'));
+      r.prio.setAttribute('aria-label', t('adm.rule_n', { n: i + 1 }) + ': ' + t('adm.priority'));
+      r.tr.lastChild.firstChild.setAttribute('aria-label', t('adm.remove_rule', { n: i + 1 }));
+      for (const [k, box] of [['first_response', r.fr], ['resolution', r.res]]) {
+        const [b, a] = box.children;
+        b.dataset.field = `rules[${i}].${k}.basis`;
+        a.dataset.field = `rules[${i}].${k}` + (b.value === 'business_days' ? '.days' : '.minutes');
+        b.onchange = () => { a.dataset.field = `rules[${i}].${k}` + (b.value === 'business_days' ? '.days' : '.minutes'); };
+      }
+    });
+  }
+  for (const r of doc.rules || []) ruleRow(r);
+  renumber();
+  const add = h('button', { type: 'button', id: 'rule-add' }, t('adm.add_rule'));
+  add.addEventListener('click', () => { ruleRow({}); renumber(); rules.at(-1).kind.focus(); });
+  f.append(
+    h('fieldset', { class: 'field-group', dataset: { field: 'default' } }, h('legend', {}, t('adm.sla_default')),
+      h('div', { class: 'row' }, h('div', { class: 'field' }, h('span', { class: 'label' }, t('adm.first_response')), def.fr),
+        h('div', { class: 'field' }, h('span', { class: 'label' }, t('adm.resolution')), def.res))),
+    h('h3', {}, t('adm.sla_rules')),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'list', dataset: { field: 'rules' } },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, t('adm.kind')), h('th', { scope: 'col' }, t('adm.priority')),
+        h('th', { scope: 'col' }, t('adm.first_response')), h('th', { scope: 'col' }, t('adm.resolution')), h('th', { scope: 'col' }, ''))), tbody)),
+    add,
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('button', { type: 'submit', class: 'primary', id: 'sla-save' }, t('adm.sla_save')));
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    const body = {
+      default: { first_response: def.fr.read(), resolution: def.res.read() },
+      rules: rules.map((r) => {
+        const o = { first_response: r.fr.read(), resolution: r.res.read() };
+        if (r.kind.value) o.kind = r.kind.value;
+        if (r.prio.value) o.priority = r.prio.value;
+        return o;
+      }),
+    };
+    busy(f, async () => {
+      try {
+        await api('PUT', '/api/sla/policies', body);
+        flash(t('adm.saved'));
+      } catch (err) { refuse(f, err); }
+    });
+  });
+  slaEdit.replaceChildren(f);
+}
+
+// ---- SMS templates ----
+
+const smsEdit = document.getElementById('sms-edit');
+
+async function loadSMS() {
+  let list;
+  try {
+    list = (await api('GET', '/api/sms/templates')).templates || [];
+  } catch (err) {
+    smsEdit.replaceChildren(h('p', { class: err.status === 503 ? 'muted' : 'form-error' }, err.status === 503 ? t('adm.unavailable') : say(err)));
+    return;
+  }
+  smsEdit.replaceChildren(...list.map(smsForm));
+}
+
+function smsForm(tp) {
+  const id = `sms-${tp.kind}-${tp.language}`.replace(/[^a-z0-9-]/gi, '-');
+  const area = h('textarea', { id, name: 'body', rows: 3, maxlength: 2000, dataset: { field: 'body' } }, tp.body);
+  const sample = h('p', { class: 'muted small user-text' }, t('adm.sms_sample', { text: tp.sample || '' }), ' · ', t('adm.sms_segments', { n: tp.segments ?? '?' }));
+  const restore = h('button', { type: 'button', disabled: !tp.custom }, t('adm.sms_restore'));
+  const f = h('form', { class: 'form sms-tpl', novalidate: true, dataset: { kind: tp.kind, lang: tp.language } },
+    h('div', { class: 'field' }, h('label', { for: id }, `${tp.kind} · ${tp.language}`, tp.custom ? ' (' + t('adm.sms_custom') + ')' : ''), area), sample,
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('adm.save')), restore));
+  const put = (text) => busy(f, async () => {
+    clearErrors(f);
+    try {
+      const got = await api('PUT', `/api/sms/templates/${encodeURIComponent(tp.kind)}/${encodeURIComponent(tp.language)}`, { body: text });
+      flash(t('adm.saved'));
+      f.replaceWith(smsForm(got));
+    } catch (err) { refuse(f, err); }
+  });
+  f.addEventListener('submit', (ev) => { ev.preventDefault(); put(area.value); });
+  restore.addEventListener('click', () => put(''));
+  return f;
+}
+
+loadUsers();
+loadTechs();
+loadSLA();
+loadSMS();
