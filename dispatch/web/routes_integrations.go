@@ -20,7 +20,7 @@ func (s *Server) integrationRoutes() {
 		sms = *s.cfg.SMS
 	}
 	s.HandleHTTP(http.MethodGet, "/ws", Access{QueryToken: true}, "Live events over a websocket; ?after=ID replays what was missed.", s.orUnavailable(live.WS))
-	s.HandleHTTP(http.MethodGet, "/public/reports/{folio}/live", Anyone, "Live status of one report for the holder of its access code (?code=), over a websocket.", s.orUnavailable(live.Public))
+	s.HandleHTTP(http.MethodGet, "/public/reports/{folio}/live", Anyone, "Live status of one report for the holder of its access code (?code=), over a websocket.", s.guardPublicCode(s.orUnavailable(live.Public)))
 
 	s.HandleHTTP(http.MethodPost, "/twilio/status", Anyone, "Twilio delivery status callback (signature checked).", s.orUnavailable(sms.Status))
 	s.HandleHTTP(http.MethodPost, "/twilio/inbound", Anyone, "Inbound SMS from customers (signature checked); answered with TwiML.", s.orUnavailable(sms.Inbound))
@@ -28,6 +28,36 @@ func (s *Server) integrationRoutes() {
 	s.Handle(http.MethodGet, "/api/sms/templates", Staff(admin), "Every SMS template with a sample rendering and its segment count.", orUnavailableFunc(sms.ListTemplates))
 	s.Handle(http.MethodGet, "/api/sms/templates/{kind}/{lang}", Staff(admin), "One SMS template.", orUnavailableFunc(sms.GetTemplate))
 	s.Handle(http.MethodPut, "/api/sms/templates/{kind}/{lang}", Staff(admin), "Edit one SMS template (must parse and render); an empty body restores the default.", orUnavailableFunc(sms.PutTemplate))
+}
+
+// guardPublicCode puts a customer's live feed behind the same door as the status page:
+// a locked-out address is refused (429) before the code is looked at, every attempt counts
+// against the public rate limit, and a wrong code counts towards the lockout and gets the
+// same 404 as an unknown folio. Only a right code reaches h.
+func (s *Server) guardPublicCode(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientIP(r)
+		if err := s.codeFails.check("code-ip:" + ip); err != nil {
+			WriteError(w, r, s.log, err)
+			return
+		}
+		if err := s.limits.public.allow("public-status:" + ip); err != nil {
+			WriteError(w, r, s.log, err)
+			return
+		}
+		code := r.URL.Query().Get("code")
+		d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
+		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			WriteError(w, r, s.log, err)
+			return
+		}
+		if err != nil || len(code) > 64 || !d.Report.CheckAccessCode(code) {
+			s.codeFails.fail("code-ip:" + ip)
+			WriteError(w, r, s.log, dispatch.NotFound("report"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 var errNotWired = dispatch.Unavailable(errors.New("this endpoint is not configured on this instance"))
