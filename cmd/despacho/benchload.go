@@ -1,0 +1,761 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/pgcluster"
+	"despacho/dispatch/postgres"
+	"despacho/notify/twiliotest"
+)
+
+// loadConfig is what `despacho bench load` runs.
+type loadConfig struct {
+	Duration      time.Duration
+	Dispatchers   int           // websocket clients of dispatchers
+	Technicians   int           // technicians posting positions
+	PositionEvery time.Duration // each technician's period
+	Reports       float64       // new reports per second, spread over four channels
+	Bookings      float64       // visits created, offered and booked per second
+	// URL is a running server to load; empty starts the real `serve` in this process on
+	// DSN with a fake Twilio.
+	URL string
+	// DSN is the database the server uses: the load client creates its users and sessions
+	// there (no password hashing in the measured path). Required with URL.
+	DSN string
+	// TwilioToken is the server's TWILIO_AUTH_TOKEN, to sign inbound texts and status
+	// callbacks; without it (with URL) the SMS channel is left out.
+	TwilioToken string
+	// PublicURL is the server's PUBLIC_BASE_URL, which Twilio signatures cover; default URL.
+	PublicURL string
+	Log       io.Writer // progress lines; nil discards
+}
+
+// loadResult is what a run measured.
+type loadResult struct {
+	Endpoints      []endpointStats
+	Errors         int64
+	ErrorSamples   []string
+	Conflicts      int64 // bookings refused with 409 (another booking took the window first)
+	NoSlot         int64 // visits for which the plan offered no window
+	WSMessages     int64 // event messages received by all dispatchers
+	WSClients      int
+	SMSSent        int // messages the fake Twilio accepted (in-process only)
+	SMSDuplicates  int // of those, repeated (same number and text)
+	SMSOutboxSent  int // outbox rows marked sent (in-process only)
+	StartHeap      float64
+	EndHeap        float64
+	StartGoroutine float64
+	EndGoroutine   float64
+	Elapsed        time.Duration
+}
+
+type endpointStats struct {
+	Name     string
+	N        int
+	P50, P99 time.Duration
+}
+
+// runBenchLoad implements `despacho bench load`: a mixed load for --duration against the real
+// server — dispatchers on websockets, technicians posting positions, reports arriving by the
+// staff API, the public form, e-mail intake and inbound SMS, bookings (slots then book) and
+// the SMS outbox against a fake Twilio — then prints p50/p99 per endpoint, the error count,
+// and the server's heap and goroutines at start and end (from /metrics).
+func runBenchLoad(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg := loadConfig{Log: e.stderr}
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Minute, "how long to hold the load")
+	fs.IntVar(&cfg.Dispatchers, "dispatchers", 50, "dispatchers on websockets")
+	fs.IntVar(&cfg.Technicians, "technicians", 200, "technicians posting their position")
+	fs.DurationVar(&cfg.PositionEvery, "position-every", 15*time.Second, "each technician's position period")
+	fs.Float64Var(&cfg.Reports, "reports", 20, "new reports per second over all channels")
+	fs.Float64Var(&cfg.Bookings, "bookings", 2, "visits booked per second (create, slots, book)")
+	fs.StringVar(&cfg.URL, "url", "", "load a running server (with DATABASE_URL its database) instead of one started here")
+	if err := fs.Parse(args); err != nil {
+		return usagef("bench load: %v", err)
+	}
+	if fs.NArg() > 0 || cfg.Duration <= 0 || cfg.Dispatchers < 0 || cfg.Technicians < 0 || cfg.PositionEvery <= 0 || cfg.Reports < 0 || cfg.Bookings < 0 {
+		return usagef("bench load: want --duration D --dispatchers N --technicians N --position-every D --reports R --bookings R [--url U]")
+	}
+	cfg.DSN = e.getenv("DATABASE_URL")
+	cfg.TwilioToken = e.getenv("TWILIO_AUTH_TOKEN")
+	cfg.PublicURL = strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
+	if cfg.URL != "" && cfg.DSN == "" {
+		return usagef("bench load --url: set DATABASE_URL to the server's database (the client creates its users there)")
+	}
+	if cfg.URL == "" && cfg.DSN == "" {
+		// Like bench tickets: a private cluster under DATA_DIR (default .data/bench), and a
+		// fresh database for this run, dropped at the end.
+		dataDir := e.getenv("DATA_DIR")
+		if dataDir == "" {
+			dataDir = ".data/bench"
+		}
+		quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		c, err := pgcluster.New(filepath.Join(dataDir, "postgres"), pgcluster.Options{Logger: quiet})
+		if err != nil {
+			return err
+		}
+		if err := c.Start(ctx); err != nil {
+			return err
+		}
+		defer func() { _ = c.Stop(context.WithoutCancel(ctx)) }()
+		name := "load_" + randomHexN(6)
+		adm, err := postgres.Open(c.DSN("postgres"), 1)
+		if err != nil {
+			return err
+		}
+		defer adm.Close()
+		if _, err := adm.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			return err
+		}
+		defer adm.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
+		cfg.DSN = c.DSN(name)
+	}
+	res, err := benchLoad(ctx, cfg)
+	if res != nil {
+		printLoad(e.stdout, cfg, res)
+	}
+	return err
+}
+
+func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
+	fmt.Fprintf(w, "mixed load for %v: %d dispatchers on websockets, %d technicians every %v, %.1f reports/s, %.1f bookings/s\n",
+		r.Elapsed.Round(time.Second), cfg.Dispatchers, cfg.Technicians, cfg.PositionEvery, cfg.Reports, cfg.Bookings)
+	fmt.Fprintf(w, "%-34s %8s %10s %10s\n", "endpoint", "requests", "p50 ms", "p99 ms")
+	for _, s := range r.Endpoints {
+		fmt.Fprintf(w, "%-34s %8d %10.1f %10.1f\n", s.Name, s.N, ms(s.P50), ms(s.P99))
+	}
+	fmt.Fprintf(w, "errors %d; bookings refused (409, window taken) %d; visits without a window %d\n", r.Errors, r.Conflicts, r.NoSlot)
+	for _, s := range r.ErrorSamples {
+		fmt.Fprintf(w, "  error: %s\n", s)
+	}
+	fmt.Fprintf(w, "websocket messages received %d by %d dispatchers\n", r.WSMessages, r.WSClients)
+	if cfg.URL == "" {
+		fmt.Fprintf(w, "SMS accepted by the fake Twilio %d (outbox rows sent %d), doubled %d\n", r.SMSSent, r.SMSOutboxSent, r.SMSDuplicates)
+	}
+	fmt.Fprintf(w, "server heap in use %.1f MiB -> %.1f MiB; goroutines %.0f -> %.0f\n",
+		r.StartHeap/(1<<20), r.EndHeap/(1<<20), r.StartGoroutine, r.EndGoroutine)
+}
+
+// loadRun is one run's shared state.
+type loadRun struct {
+	cfg    loadConfig
+	base   string
+	public string
+	client *http.Client
+	// publicClients send the public form from distinct loopback addresses: the form is
+	// rate limited per address (30 a minute), and real customers do not share one.
+	publicClients []*http.Client
+	publicNext    atomic.Int64
+
+	agent, dispatcher string
+	techs             []loadTech
+
+	mu      sync.Mutex
+	lat     map[string][]time.Duration
+	errs    []string
+	nErrs   atomic.Int64
+	conflic atomic.Int64
+	noSlot  atomic.Int64
+	wsMsgs  atomic.Int64
+	seq     atomic.Int64
+
+	foliosMu sync.Mutex
+	folios   []string // staff reports, for bookings
+}
+
+type loadTech struct {
+	id    int64
+	token string
+}
+
+// benchLoad runs the load described by cfg and returns what it measured; an error means the
+// run could not be set up or torn down (errors under load are counted, not returned).
+func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	db, err := postgres.Open(cfg.DSN, 4)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+
+	var fake *twiliotest.Server
+	base := cfg.URL
+	if base == "" {
+		fake = twiliotest.New()
+		defer fake.Close()
+		cfg.TwilioToken = fake.AuthToken
+		stop, addr, err := serveInProcess(ctx, cfg.DSN, fake)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		base = addr
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = base
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
+	r := &loadRun{cfg: cfg, base: base, public: cfg.PublicURL, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, lat: map[string][]time.Duration{}}
+	for i := range 64 {
+		local := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+i))}
+		r.publicClients = append(r.publicClients, &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			DialContext: (&net.Dialer{LocalAddr: local}).DialContext, MaxIdleConnsPerHost: 4}})
+	}
+	if !isLoopback(base) {
+		r.publicClients = []*http.Client{r.client}
+	}
+	if err := r.setup(ctx, db); err != nil {
+		return nil, err
+	}
+	if fake != nil {
+		// Twilio reports each message delivered, as it would a little later.
+		fake.OnCreate(func(m twiliotest.Message) {
+			go func() {
+				time.Sleep(200 * time.Millisecond)
+				r.twilio(ctx, fake, "twilio.status", "/twilio/status", fake.StatusParams(m, "delivered", 0))
+			}()
+		})
+	}
+
+	res := &loadResult{WSClients: cfg.Dispatchers}
+	tr.CloseIdleConnections()
+	res.StartHeap, res.StartGoroutine, err = r.serverMetrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Log, "load: %d technicians ready; loading %s for %v\n", len(r.techs), base, cfg.Duration)
+
+	start := time.Now()
+	loadCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	var wsWG sync.WaitGroup
+	wsCtx, stopWS := context.WithCancel(ctx)
+	defer stopWS()
+	for i := range cfg.Dispatchers {
+		wsWG.Go(func() { r.dispatcherWS(wsCtx, i) })
+	}
+	for i, t := range r.techs {
+		wg.Go(func() { r.technician(loadCtx, i, t) })
+	}
+	if cfg.Reports > 0 {
+		wg.Go(func() {
+			r.every(loadCtx, cfg.Reports, func(n int64) {
+				switch n % 4 {
+				case 0:
+					r.staffReport(loadCtx)
+				case 1:
+					r.publicReport(loadCtx)
+				case 2:
+					r.emailReport(loadCtx)
+				default:
+					if fake != nil || cfg.TwilioToken != "" {
+						r.smsReport(loadCtx, fake)
+					} else {
+						r.staffReport(loadCtx)
+					}
+				}
+			})
+		})
+	}
+	if cfg.Bookings > 0 {
+		wg.Go(func() { r.every(loadCtx, cfg.Bookings, func(int64) { r.booking(loadCtx) }) })
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(start)
+	stopWS()
+	wsWG.Wait()
+
+	if fake != nil {
+		// The outbox drains: every queued text is sent (and only once).
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var left int
+			err := db.QueryRowContext(ctx, "SELECT count(*) FROM sms_outbox WHERE state IN ('pending', 'sending') AND send_after <= now()").Scan(&left)
+			if err != nil {
+				r.fail("sms outbox", err.Error())
+				break
+			}
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.fail("sms outbox", fmt.Sprintf("%d texts still queued 60 s after the load", left))
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		seen := map[string]int{}
+		for _, m := range fake.Messages() {
+			seen[m.To+"\x00"+m.Body]++
+			res.SMSSent++
+		}
+		for _, n := range seen {
+			res.SMSDuplicates += n - 1
+		}
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sms_outbox WHERE state = 'sent'").Scan(&res.SMSOutboxSent); err != nil {
+			r.fail("sms outbox", err.Error())
+		}
+		time.Sleep(500 * time.Millisecond) // the last status callbacks
+	}
+	// Let the server finish what the load left (websocket writers, keep-alive conns).
+	tr.CloseIdleConnections()
+	for _, c := range r.publicClients {
+		c.CloseIdleConnections()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res.EndHeap, res.EndGoroutine, err = r.serverMetrics(ctx)
+		tr.CloseIdleConnections()
+		if err != nil || res.EndGoroutine <= res.StartGoroutine || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	res.Errors = r.nErrs.Load()
+	res.ErrorSamples = r.errs
+	res.Conflicts, res.NoSlot, res.WSMessages = r.conflic.Load(), r.noSlot.Load(), r.wsMsgs.Load()
+	names := make([]string, 0, len(r.lat))
+	for k := range r.lat {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		d := r.lat[k]
+		slices.Sort(d)
+		res.Endpoints = append(res.Endpoints, endpointStats{Name: k, N: len(d), P50: pct(d, 0.50), P99: pct(d, 0.99)})
+	}
+	return res, err
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(d)))) - 1
+	return d[max(0, min(i, len(d)-1))]
+}
+
+func isLoopback(base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// serveInProcess runs the real `serve` on dsn, with texts going to fake, and returns its
+// base URL and a function that stops it.
+func serveInProcess(ctx context.Context, dsn string, fake *twiliotest.Server) (stop func(), base string, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base = "http://" + addr
+	vars := map[string]string{
+		"DATABASE_URL": dsn, "HTTP_ADDR": addr, "PUBLIC_BASE_URL": base,
+		"TWILIO_ACCOUNT_SID": fake.AccountSID, "TWILIO_AUTH_TOKEN": fake.AuthToken,
+		"TWILIO_FROM": "+525500000000", "TWILIO_API_BASE": fake.URL,
+		"MAIL_GATEWAY_TOKEN": "",
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"serve"}, env{getenv: func(k string) string { return vars[k] }, stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	ready := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "/healthz") {
+			ready = true
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr) //nolint:errcheck
+	if !ready {
+		cancel()
+		return nil, "", fmt.Errorf("serve stopped before listening (exit %d)", <-done)
+	}
+	return func() {
+		cancel()
+		<-done
+	}, base, nil
+}
+
+// setup creates the load's users and sessions in the database (no password hashing: sign-in
+// is not what is measured) and the technicians through the API.
+func (r *loadRun) setup(ctx context.Context, db *bun.DB) error {
+	tag := randomHexN(4)
+	users := postgres.NewUsers(db)
+	session := func(email string, role dispatch.Role) (string, int64, error) {
+		u := &dispatch.User{Email: email, Name: "Carga " + string(role), Role: role, PasswordHash: "load-test-no-login", Active: true}
+		if err := users.Create(ctx, u); err != nil {
+			return "", 0, err
+		}
+		b := make([]byte, 32)
+		_, _ = rand.Read(b)
+		tok := base64.RawURLEncoding.EncodeToString(b)
+		return tok, u.ID, users.CreateSession(ctx, tok, u.ID, time.Now().Add(24*time.Hour))
+	}
+	var err error
+	if r.agent, _, err = session("agente-"+tag+"@carga.example.mx", dispatch.RoleAgent); err != nil {
+		return err
+	}
+	if r.dispatcher, _, err = session("despacho-"+tag+"@carga.example.mx", dispatch.RoleDispatcher); err != nil {
+		return err
+	}
+	var shifts []string
+	for d := range 7 {
+		shifts = append(shifts, fmt.Sprintf(`{"weekday":%d,"start":"00:00","end":"24:00"}`, d))
+	}
+	for i := range r.cfg.Technicians {
+		tok, uid, err := session(fmt.Sprintf("tecnico-%s-%d@carga.example.mx", tag, i), dispatch.RoleTechnician)
+		if err != nil {
+			return err
+		}
+		lat, lon := 19.30+0.3*mrand.Float64(), -99.25+0.3*mrand.Float64()
+		body := fmt.Sprintf(`{"name":"Técnico %s %d","phone":"55 %04d %04d","skills":["fiber","copper"],"home":{"lat":%.5f,"lon":%.5f},"shifts":[%s],"user_id":%d}`,
+			tag, i, mrand.IntN(10000), mrand.IntN(10000), lat, lon, strings.Join(shifts, ","), uid)
+		var out struct{ ID int64 }
+		code, b, err := r.do(ctx, r.client, "", "POST", "/api/technicians", r.dispatcher, "application/json", []byte(body), nil)
+		if err != nil || code != 201 || json.Unmarshal(b, &out) != nil {
+			return fmt.Errorf("create technician %d: %d %s %v", i, code, b, err)
+		}
+		r.techs = append(r.techs, loadTech{id: out.ID, token: tok})
+	}
+	return nil
+}
+
+// do sends one request; name (when not empty) records its latency under that endpoint.
+func (r *loadRun) do(ctx context.Context, c *http.Client, name, method, path, token, ctype string, body []byte, hdr map[string]string) (int, []byte, error) {
+	u := path
+	if strings.HasPrefix(path, "/") {
+		u = r.base + path
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	t0 := time.Now()
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if name != "" && err == nil {
+		d := time.Since(t0)
+		r.mu.Lock()
+		r.lat[name] = append(r.lat[name], d)
+		r.mu.Unlock()
+	}
+	return res.StatusCode, b, err
+}
+
+// call is do for the load: anything but want is an error, unless the run is ending.
+func (r *loadRun) call(ctx context.Context, c *http.Client, name, method, path, token, ctype string, body []byte, hdr map[string]string, want ...int) (int, []byte, bool) {
+	code, b, err := r.do(ctx, c, name, method, path, token, ctype, body, hdr)
+	if ctx.Err() != nil {
+		return code, b, false
+	}
+	if err != nil {
+		r.fail(name, err.Error())
+		return code, b, false
+	}
+	if !slices.Contains(want, code) {
+		r.fail(name, fmt.Sprintf("%d %s", code, truncate(b, 200)))
+		return code, b, false
+	}
+	return code, b, true
+}
+
+func (r *loadRun) fail(name, msg string) {
+	r.nErrs.Add(1)
+	r.mu.Lock()
+	if len(r.errs) < 10 {
+		r.errs = append(r.errs, name+": "+msg)
+	}
+	r.mu.Unlock()
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// every calls f (in its own goroutine) rate times a second until ctx ends, and waits for
+// the calls in flight.
+func (r *loadRun) every(ctx context.Context, rate float64, f func(n int64)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	period := time.Duration(float64(time.Second) / rate)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	var n int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			i := n
+			n++
+			wg.Go(func() { f(i) })
+		}
+	}
+}
+
+func (r *loadRun) dispatcherWS(ctx context.Context, i int) {
+	u := "ws" + strings.TrimPrefix(r.base, "http") + "/ws?" + url.Values{"token": {r.dispatcher}}.Encode()
+	d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	var last int64 = -1
+	for ctx.Err() == nil {
+		q := u
+		if last >= 0 {
+			q += "&after=" + strconv.FormatInt(last, 10)
+		}
+		c, res, err := d.DialContext(ctx, q, nil)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.fail("ws", fmt.Sprintf("dispatcher %d: dial: %v (%v)", i, err, res))
+				time.Sleep(time.Second)
+			}
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() {
+			_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			_ = c.Close()
+		})
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				if ctx.Err() == nil {
+					// A cut-off slow client (1013) resumes with after; anything else is an error.
+					if !websocket.IsCloseError(err, websocket.CloseTryAgainLater) {
+						r.fail("ws", fmt.Sprintf("dispatcher %d: %v", i, err))
+					}
+				}
+				break
+			}
+			var m struct {
+				ID   int64  `json:"id"`
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(b, &m) == nil && m.ID > 0 {
+				last = m.ID
+				r.wsMsgs.Add(1)
+			}
+			if m.Type == "reload" {
+				last = -1
+			}
+		}
+		stop()
+		_ = c.Close()
+	}
+}
+
+func (r *loadRun) technician(ctx context.Context, i int, t loadTech) {
+	// Spread the first posts over one period, as phones do.
+	first := time.Duration(mrand.Int64N(int64(r.cfg.PositionEvery)))
+	timer := time.NewTimer(first)
+	defer timer.Stop()
+	path := fmt.Sprintf("/api/technicians/%d/position", t.id)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		body := fmt.Sprintf(`{"lat":%.5f,"lon":%.5f}`, 19.30+0.3*mrand.Float64(), -99.25+0.3*mrand.Float64())
+		r.call(ctx, r.client, "POST position", "POST", path, t.token, "application/json", []byte(body), nil, 200, 204)
+		timer.Reset(r.cfg.PositionEvery)
+	}
+}
+
+func (r *loadRun) phone() string {
+	n := r.seq.Add(1)
+	return fmt.Sprintf("55%02d%06d", mrand.IntN(100), n%1_000_000)
+}
+
+func (r *loadRun) staffReport(ctx context.Context) {
+	n := r.seq.Add(1)
+	body := fmt.Sprintf(`{"channel":"phone","kind":"fault","customer":{"name":"Cliente %d","phone":%q},"address":{"line":"Calle %d, CDMX","lat":%.5f,"lon":%.5f},"subject":"Sin servicio","description":"No hay internet"}`,
+		n, r.phone(), n, 19.30+0.3*mrand.Float64(), -99.25+0.3*mrand.Float64())
+	_, b, ok := r.call(ctx, r.client, "POST /api/tickets", "POST", "/api/tickets", r.agent, "application/json", []byte(body),
+		map[string]string{"Idempotency-Key": "load-" + randomHexN(8)}, 201)
+	if !ok {
+		return
+	}
+	var out struct{ Folio string }
+	if json.Unmarshal(b, &out) == nil && out.Folio != "" {
+		r.foliosMu.Lock()
+		r.folios = append(r.folios, out.Folio)
+		r.foliosMu.Unlock()
+	}
+}
+
+func (r *loadRun) publicReport(ctx context.Context) {
+	c := r.publicClients[int(r.publicNext.Add(1))%len(r.publicClients)]
+	body := fmt.Sprintf(`{"customer":{"name":"Cliente web","phone":%q},"address":{"line":"Calle 9, CDMX"},"kind":"fault","description":"Internet intermitente"}`, r.phone())
+	_, b, ok := r.call(ctx, c, "POST /public/reports", "POST", "/public/reports", "", "application/json", []byte(body), nil, 201)
+	if !ok {
+		return
+	}
+	var out struct {
+		Folio string `json:"folio"`
+		Code  string `json:"access_code"`
+	}
+	if json.Unmarshal(b, &out) == nil && out.Code != "" {
+		r.call(ctx, c, "GET /public/reports/{folio}", "GET", "/public/reports/"+out.Folio+"?code="+out.Code, "", "", nil, nil, 200)
+	}
+}
+
+func (r *loadRun) emailReport(ctx context.Context) {
+	n := r.seq.Add(1)
+	msg := fmt.Sprintf("From: \"Cliente %d\" <cliente%d-%s@example.mx>\r\nTo: soporte@isp.example\r\nSubject: Sin internet\r\nMessage-ID: <load-%s@example.mx>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNo tengo internet desde la mañana. Mi teléfono es %s.\r\n",
+		n, n, randomHexN(3), randomHexN(8), r.phone())
+	r.call(ctx, r.client, "POST /api/intake/email", "POST", "/api/intake/email", r.agent, "message/rfc822", []byte(msg), nil, 200, 201)
+}
+
+func (r *loadRun) smsReport(ctx context.Context, fake *twiliotest.Server) {
+	sid := "SM" + randomHexN(16)
+	form := url.Values{
+		"MessageSid": {sid}, "SmsSid": {sid}, "SmsMessageSid": {sid}, "From": {"+52" + r.phone()}, "To": {"+525500000000"},
+		"Body": {"sin internet desde ayer"}, "NumMedia": {"0"}, "NumSegments": {"1"}, "ApiVersion": {"2010-04-01"}, "SmsStatus": {"received"},
+	}
+	if fake != nil {
+		form.Set("AccountSid", fake.AccountSID)
+	}
+	r.twilio(ctx, fake, "POST /twilio/inbound", "/twilio/inbound", form)
+}
+
+// twilio posts a signed webhook as Twilio would.
+func (r *loadRun) twilio(ctx context.Context, _ *twiliotest.Server, name, path string, form url.Values) {
+	body := []byte(form.Encode())
+	sig := twiliotest.Signature(r.cfg.TwilioToken, r.public+path, form)
+	r.call(ctx, r.client, name, "POST", path, "", "application/x-www-form-urlencoded", body, map[string]string{"X-Twilio-Signature": sig}, 200, 204)
+}
+
+func (r *loadRun) booking(ctx context.Context) {
+	r.foliosMu.Lock()
+	var folio string
+	if len(r.folios) > 0 {
+		folio = r.folios[len(r.folios)-1]
+		r.folios = r.folios[:len(r.folios)-1]
+	}
+	r.foliosMu.Unlock()
+	if folio == "" {
+		r.staffReport(ctx)
+		return
+	}
+	body := fmt.Sprintf(`{"duration_min":45,"skills":["fiber"],"lat":%.5f,"lon":%.5f}`, 19.30+0.3*mrand.Float64(), -99.25+0.3*mrand.Float64())
+	_, b, ok := r.call(ctx, r.client, "POST /api/tickets/{folio}/visits", "POST", "/api/tickets/"+folio+"/visits", r.agent, "application/json", []byte(body), nil, 201)
+	var v struct{ ID int64 }
+	if !ok || json.Unmarshal(b, &v) != nil {
+		return
+	}
+	from := time.Now().In(mexicoCity).Format("2006-01-02")
+	_, b, ok = r.call(ctx, r.client, "GET /api/visits/{id}/slots", "GET", fmt.Sprintf("/api/visits/%d/slots?from=%s&days=3", v.ID, from), r.agent, "", nil, nil, 200)
+	var s struct {
+		Slots []struct{ Start, End time.Time }
+	}
+	if !ok || json.Unmarshal(b, &s) != nil {
+		return
+	}
+	if len(s.Slots) == 0 {
+		r.noSlot.Add(1)
+		return
+	}
+	w := s.Slots[mrand.IntN(min(3, len(s.Slots)))]
+	win := fmt.Sprintf(`{"start":%q,"end":%q}`, w.Start.Format(time.RFC3339), w.End.Format(time.RFC3339))
+	code, _, _ := r.call(ctx, r.client, "POST /api/visits/{id}/book", "POST", fmt.Sprintf("/api/visits/%d/book", v.ID), r.agent, "application/json", []byte(win), nil, 200, 409)
+	if code == 409 {
+		r.conflic.Add(1)
+	}
+}
+
+var mexicoCity = func() *time.Location {
+	l, err := time.LoadLocation("America/Mexico_City")
+	if err != nil {
+		return time.UTC
+	}
+	return l
+}()
+
+var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_goroutines) ([0-9.e+]+)$`)
+
+// serverMetrics reads the server's heap in use and goroutines from /metrics.
+func (r *loadRun) serverMetrics(ctx context.Context) (heap, goroutines float64, err error) {
+	code, b, err := r.do(ctx, r.client, "", "GET", "/metrics", "", "", nil, nil)
+	if err != nil || code != 200 {
+		return 0, 0, fmt.Errorf("GET /metrics: %d %v", code, err)
+	}
+	found := 0
+	for _, m := range metricLine.FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		if m[1] == "go_goroutines" {
+			goroutines = v
+		} else {
+			heap = v
+		}
+		found++
+	}
+	if found < 2 {
+		return 0, 0, errors.New("GET /metrics: no go_memstats_heap_inuse_bytes or go_goroutines")
+	}
+	return heap, goroutines, nil
+}
+
+func randomHexN(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
