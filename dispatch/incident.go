@@ -317,8 +317,9 @@ const MaxImportLines = 200_000
 // (customer_id or phone, access_point, and optionally plan_price; any order, case and
 // surrounding spaces ignored; other columns ignored), then one customer per line. A plan
 // price left empty keeps the customer's current price. Every bad line is reported, with its
-// number (the header is line 1), in a *LinesError; a file that is not CSV at all is
-// Malformed.
+// number (the header is line 1), in a *LinesError, returned with the lines that did read
+// well (so that a caller can check those against the customers too and name every bad line
+// at once); a file that is not CSV at all is Malformed.
 func ParseAccessPointCSV(r io.Reader) ([]AccessPointAssignment, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -416,7 +417,7 @@ func ParseAccessPointCSV(r io.Reader) ([]AccessPointAssignment, error) {
 		out = append(out, a)
 	}
 	if len(bad) > 0 {
-		return nil, &LinesError{Lines: bad}
+		return out, &LinesError{Lines: bad}
 	}
 	if len(out) == 0 {
 		return nil, Invalid("body", "has no customer lines after the header")

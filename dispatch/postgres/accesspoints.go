@@ -31,61 +31,9 @@ func (s *AccessPoints) Import(ctx context.Context, rows []dispatch.AccessPointAs
 	}
 	var n int
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var phones []string
-		var ids []int64
-		for _, r := range rows {
-			if r.CustomerID != 0 {
-				ids = append(ids, r.CustomerID)
-			} else {
-				phones = append(phones, r.Phone)
-			}
-		}
-		byPhone := map[string]int64{}
-		known := map[int64]bool{}
-		var found []struct {
-			ID    int64  `bun:"id"`
-			Phone string `bun:"phone,nullzero"`
-		}
-		err := tx.NewRaw(`SELECT id, phone FROM customers WHERE phone = ANY(?) OR id = ANY(?)`,
-			pgdialect.Array(nonNilStrings(phones)), pgdialect.Array(nonNilInts(ids))).Scan(ctx, &found)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Wrap(err)
-		}
-		for _, f := range found {
-			known[f.ID] = true
-			if f.Phone != "" {
-				byPhone[f.Phone] = f.ID
-			}
-		}
-		var bad []dispatch.LineError
-		seen := map[int64]int{}
-		upd := struct {
-			ids    []int64
-			aps    []string
-			prices []string
-		}{}
-		for _, r := range rows {
-			id := r.CustomerID
-			switch {
-			case id != 0 && !known[id]:
-				bad = append(bad, dispatch.LineError{Line: r.Line, Field: "customer_id", Message: fmt.Sprintf("no customer %d", id)})
-				continue
-			case id == 0:
-				if id = byPhone[r.Phone]; id == 0 {
-					bad = append(bad, dispatch.LineError{Line: r.Line, Field: "phone", Message: "no customer has phone " + r.Phone})
-					continue
-				}
-			}
-			if first, dup := seen[id]; dup {
-				bad = append(bad, dispatch.LineError{Line: r.Line, Field: "customer_id", Message: fmt.Sprintf("the same customer is on line %d", first)})
-				continue
-			}
-			seen[id] = r.Line
-			price := ""
-			if r.PlanPrice != nil {
-				price = r.PlanPrice.String()
-			}
-			upd.ids, upd.aps, upd.prices = append(upd.ids, id), append(upd.aps, r.AccessPoint), append(upd.prices, price)
+		upd, bad, err := resolveAssignments(ctx, tx, rows)
+		if err != nil {
+			return err
 		}
 		if len(bad) > 0 {
 			return &dispatch.LinesError{Lines: bad}
@@ -104,6 +52,80 @@ func (s *AccessPoints) Import(ctx context.Context, rows []dispatch.AccessPointAs
 		return 0, Wrap(err)
 	}
 	return n, nil
+}
+
+// Check returns, without changing anything, the lines of rows that Import would refuse (a
+// customer that does not exist, or one named on two lines). The import API uses it to list
+// these lines together with those the CSV parser refused, so that one answer names every
+// bad line.
+func (s *AccessPoints) Check(ctx context.Context, rows []dispatch.AccessPointAssignment) ([]dispatch.LineError, error) {
+	_, bad, err := resolveAssignments(ctx, s.db, rows)
+	return bad, err
+}
+
+// assignments are resolved rows, column by column, ready for one UPDATE … FROM unnest.
+type assignments struct {
+	ids    []int64
+	aps    []string
+	prices []string
+}
+
+// resolveAssignments finds the customer of each row (by id or phone) through idb; rows
+// naming no customer, or a customer already named on an earlier line, are returned as bad.
+func resolveAssignments(ctx context.Context, idb bun.IDB, rows []dispatch.AccessPointAssignment) (assignments, []dispatch.LineError, error) {
+	var upd assignments
+	var phones []string
+	var ids []int64
+	for _, r := range rows {
+		if r.CustomerID != 0 {
+			ids = append(ids, r.CustomerID)
+		} else {
+			phones = append(phones, r.Phone)
+		}
+	}
+	byPhone := map[string]int64{}
+	known := map[int64]bool{}
+	var found []struct {
+		ID    int64  `bun:"id"`
+		Phone string `bun:"phone,nullzero"`
+	}
+	err := idb.NewRaw(`SELECT id, phone FROM customers WHERE phone = ANY(?) OR id = ANY(?)`,
+		pgdialect.Array(nonNilStrings(phones)), pgdialect.Array(nonNilInts(ids))).Scan(ctx, &found)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return upd, nil, Wrap(err)
+	}
+	for _, f := range found {
+		known[f.ID] = true
+		if f.Phone != "" {
+			byPhone[f.Phone] = f.ID
+		}
+	}
+	var bad []dispatch.LineError
+	seen := map[int64]int{}
+	for _, r := range rows {
+		id := r.CustomerID
+		switch {
+		case id != 0 && !known[id]:
+			bad = append(bad, dispatch.LineError{Line: r.Line, Field: "customer_id", Message: fmt.Sprintf("no customer %d", id)})
+			continue
+		case id == 0:
+			if id = byPhone[r.Phone]; id == 0 {
+				bad = append(bad, dispatch.LineError{Line: r.Line, Field: "phone", Message: "no customer has phone " + r.Phone})
+				continue
+			}
+		}
+		if first, dup := seen[id]; dup {
+			bad = append(bad, dispatch.LineError{Line: r.Line, Field: "customer_id", Message: fmt.Sprintf("the same customer is on line %d", first)})
+			continue
+		}
+		seen[id] = r.Line
+		price := ""
+		if r.PlanPrice != nil {
+			price = r.PlanPrice.String()
+		}
+		upd.ids, upd.aps, upd.prices = append(upd.ids, id), append(upd.aps, r.AccessPoint), append(upd.prices, price)
+	}
+	return upd, bad, nil
 }
 
 func nonNilStrings(s []string) []string {

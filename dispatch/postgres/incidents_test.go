@@ -671,3 +671,42 @@ func TestIncidentTextAccessPointChoice(t *testing.T) {
 		t.Errorf("report.attached_to_incident %+v not before the opening notice %d", attached, notices[0].ID)
 	}
 }
+
+// TestIncidentResolvedRefusesChanges: a resolved incident cannot be resolved again, take a
+// new estimate or attach a report; each refusal is a conflict that writes nothing.
+func TestIncidentResolvedRefusesChanges(t *testing.T) {
+	t.Parallel()
+	e := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	ctx := context.Background()
+	e.report(t, "fault", "5512345681", "NODO-9", "300", clock.Add(-time.Hour), nil)
+	d := e.open(t, "NODO-9", clock.Add(-2*time.Hour))
+	restored := clock.Add(-10 * time.Minute)
+	res := dispatch.IncidentResolution{Cause: "Fibra cortada", Verdict: "upheld", RestoredAt: &restored}
+	if _, err := e.incidents.Resolve(ctx, d.ID, res, e.staff, clock); err != nil {
+		t.Fatal(err)
+	}
+	var before int
+	if err := e.db.NewRaw("SELECT count(*) FROM events").Scan(ctx, &before); err != nil {
+		t.Fatal(err)
+	}
+	later := restored.Add(time.Minute)
+	_, err := e.incidents.Resolve(ctx, d.ID, dispatch.IncidentResolution{Cause: "Otra causa", Verdict: "not_upheld", RestoredAt: &later}, e.staff, clock)
+	wantErr(t, err, dispatch.KindConflict, "")
+	est := clock.Add(time.Hour)
+	_, err = e.incidents.SetEstimate(ctx, d.ID, &est, e.staff, clock)
+	wantErr(t, err, dispatch.KindConflict, "")
+	late := e.report(t, "fault", "5512345682", "NODO-9", "300", clock, nil)
+	_, err = e.incidents.Attach(ctx, d.ID, late.Folio, e.staff, clock)
+	wantErr(t, err, dispatch.KindConflict, "")
+	var after int
+	if err := e.db.NewRaw("SELECT count(*) FROM events WHERE type <> 'report.created'").Scan(ctx, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before-1 { // the first report's report.created is not counted here
+		t.Errorf("events after refused changes = %d; want %d", after, before-1)
+	}
+	got, err := e.incidents.Get(ctx, d.ID)
+	if err != nil || got.Cause != "Fibra cortada" || got.Verdict != dispatch.VerdictUpheld || got.Attached != 1 || got.EstimatedRestoreAt != nil {
+		t.Fatalf("incident after refused changes = %+v, %v; want the first resolution, one report, no estimate", got, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -242,10 +243,19 @@ func (a *incidentAPI) importAccessPoints(w http.ResponseWriter, r *http.Request)
 	}
 	rows, err := dispatch.ParseAccessPointCSV(bytes.NewReader(body))
 	n := 0
-	if err == nil {
-		n, err = a.aps.Import(r.Context(), rows)
-	}
 	var le *dispatch.LinesError
+	switch {
+	case err == nil:
+		n, err = a.aps.Import(r.Context(), rows)
+	case errors.As(err, &le) && len(rows) > 0:
+		// The lines that read well may name unknown customers: one answer lists every bad line.
+		more, cerr := a.aps.Check(r.Context(), rows)
+		if cerr != nil {
+			return cerr
+		}
+		le.Lines = append(le.Lines, more...)
+		sort.SliceStable(le.Lines, func(i, j int) bool { return le.Lines[i].Line < le.Lines[j].Line })
+	}
 	if errors.As(err, &le) {
 		WriteJSON(w, http.StatusUnprocessableEntity, linesErrorBody{
 			Error: errorDetail{Code: "invalid_lines", Message: fmt.Sprintf("%d bad lines; nothing was imported", len(le.Lines)), Field: "body"},

@@ -219,8 +219,10 @@ func TestAccessPointImportAPI(t *testing.T) {
 		Error struct{ Code, Field string }
 		Lines []dispatch.LineError
 	}
-	if err := json.Unmarshal(body, &bad); err != nil || res.StatusCode != 422 || len(bad.Lines) != 1 || bad.Lines[0].Line != 4 || bad.Lines[0].Field != "plan_price" {
-		t.Fatalf("bad import = %d %s", res.StatusCode, body)
+	// Every bad line, with its number: line 3 names no customer, line 4 has a negative price.
+	if err := json.Unmarshal(body, &bad); err != nil || res.StatusCode != 422 || len(bad.Lines) != 2 ||
+		bad.Lines[0].Line != 3 || bad.Lines[0].Field != "phone" || bad.Lines[1].Line != 4 || bad.Lines[1].Field != "plan_price" {
+		t.Fatalf("bad import = %d %s; want lines 3 (phone) and 4 (plan_price)", res.StatusCode, body)
 	}
 	csvBody = "phone,access_point,plan_price\n55 2222 0001,AP-NORTE,349.00\n5599990000,AP-NORTE,\n"
 	res, body = do(t, "POST", ts.URL+"/api/access-points/import", admin, csvBody, "Content-Type", "text/csv; charset=utf-8")
