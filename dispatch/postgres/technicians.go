@@ -123,28 +123,31 @@ func (s *Technicians) Update(ctx context.Context, t *dispatch.Technician, actor 
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := checkTechnicianUser(ctx, tx, t.UserID); err != nil {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return s.update(ctx, tx, t, actor) })
+}
+
+// update is Update inside tx, t already validated.
+func (s *Technicians) update(ctx context.Context, tx bun.Tx, t *dispatch.Technician, actor *dispatch.User) error {
+	if err := checkTechnicianUser(ctx, tx, t.UserID); err != nil {
+		return err
+	}
+	row := rowOfTechnician(t)
+	res, err := tx.NewUpdate().Model(row).Column("name", "phone", "user_id", "skills", "home_lat", "home_lon", "shifts", "active").
+		Set("version = version + 1, updated_at = now()").
+		Where("id = ? AND version = ?", t.ID, t.Version).Returning("version").Exec(ctx)
+	if err != nil {
+		return technicianWriteError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.get(ctx, tx, t.ID, false); err != nil {
 			return err
 		}
-		row := rowOfTechnician(t)
-		res, err := tx.NewUpdate().Model(row).Column("name", "phone", "user_id", "skills", "home_lat", "home_lon", "shifts", "active").
-			Set("version = version + 1, updated_at = now()").
-			Where("id = ? AND version = ?", t.ID, t.Version).Returning("version").Exec(ctx)
-		if err != nil {
-			return technicianWriteError(err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			if _, err := s.get(ctx, tx, t.ID, false); err != nil {
-				return err
-			}
-			return dispatch.Conflict("stale_version", "the technician changed meanwhile; reload")
-		}
-		t.Version = row.Version
-		name, uid := dispatch.ActorOf(actor)
-		return s.events.Append(ctx, tx, &dispatch.Event{Type: "technician.updated", Actor: name, ActorUserID: uid, TechnicianID: t.ID},
-			map[string]any{"version": t.Version})
-	})
+		return dispatch.Conflict("stale_version", "the technician changed meanwhile; reload")
+	}
+	t.Version = row.Version
+	name, uid := dispatch.ActorOf(actor)
+	return s.events.Append(ctx, tx, &dispatch.Event{Type: "technician.updated", Actor: name, ActorUserID: uid, TechnicianID: t.ID},
+		map[string]any{"version": t.Version})
 }
 
 // Get returns one technician (404 when unknown).

@@ -946,3 +946,72 @@ func TestMoveKeepsPins(t *testing.T) {
 		t.Errorf("pinned visit %d = %+v, want still pinned to Juan", p2, v)
 	}
 }
+
+// TestPatchTechnicianReplans: Ana loses a skill, then is made inactive; each change re-plans
+// her upcoming days at once, in the PATCH's transaction, and lists what happened.
+func TestPatchTechnicianReplans(t *testing.T) {
+	t.Parallel()
+	ts, tok, _, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	ana := createTech(t, ts, d, "Ana", 19.43, -99.13, `"fiber","satellite"`, "")
+	at := func(h int) time.Time { return monday.Add(time.Duration(h) * time.Hour) }
+	win := func(h int) string {
+		return fmt.Sprintf(`{"start":%q,"end":%q}`, at(h).Format(time.RFC3339), at(h+2).Format(time.RFC3339))
+	}
+	book := func(skill string, h int) visitOut {
+		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.41, -99.15), fmt.Sprintf(`{"duration_min":30,"skills":[%q]}`, skill))
+		var out visitOut
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, win(h), 200, &out)
+		return out
+	}
+	v1, v2, sat := book("fiber", 10), book("fiber", 12), book("satellite", 14)
+	beto := createTech(t, ts, d, "Beto", 19.44, -99.12, `"fiber"`, "")
+
+	type patched struct {
+		ID      int64
+		Active  bool
+		Version int
+		Replan  *struct{ Moved, Unbooked, Kept []int64 }
+	}
+	var p patched
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, ana), d, `{"name":"Ana María","version":1}`, 200, &p)
+	if p.Replan != nil {
+		t.Errorf("renaming re-planned: %+v", p.Replan)
+	}
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, ana), d, fmt.Sprintf(`{"skills":["fiber"],"version":%d}`, p.Version), 200, &p)
+	if p.Replan == nil || fmt.Sprint(p.Replan.Kept) != fmt.Sprint([]int64{v1.ID, v2.ID}) ||
+		fmt.Sprint(p.Replan.Unbooked) != fmt.Sprint([]int64{sat.ID}) || len(p.Replan.Moved) != 0 {
+		t.Fatalf("dropping satellite re-planned %+v, want kept %d %d and unbooked %d", p.Replan, v1.ID, v2.ID, sat.ID)
+	}
+	var s visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, sat.ID), d, "", 200, &s)
+	if s.Status != "unscheduled" || s.TechnicianID != nil || s.Window != nil {
+		t.Errorf("satellite visit = %+v, want back to booking", s)
+	}
+
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, ana), d, fmt.Sprintf(`{"active":false,"version":%d}`, p.Version), 200, &p)
+	if p.Active || p.Replan == nil || fmt.Sprint(p.Replan.Moved) != fmt.Sprint([]int64{v1.ID, v2.ID}) || len(p.Replan.Unbooked)+len(p.Replan.Kept) != 0 {
+		t.Fatalf("deactivating re-planned %+v, want both fiber visits moved", p.Replan)
+	}
+	for _, v := range []visitOut{v1, v2} {
+		var g visitOut
+		mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, v.ID), d, "", 200, &g)
+		if g.TechnicianID == nil || *g.TechnicianID != beto || g.Window == nil || !g.Window.Start.Equal(v.Window.Start) ||
+			g.PlannedStart.Before(v.Window.Start) || g.PlannedStart.After(v.Window.End) {
+			t.Errorf("visit %d after Ana left = %+v, want with Beto within its promised window %v", v.ID, g, v.Window)
+		}
+		n := 0
+		for _, typ := range timeline(t, ts, a, v.Folio) {
+			if typ == "visit.rescheduled" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("visit %d has %d visit.rescheduled, want exactly one re-notification", v.ID, n)
+		}
+	}
+	// A stale version changes nothing.
+	if res, b := do(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, beto), d, `{"active":false,"version":99}`); res.StatusCode != 409 {
+		t.Errorf("stale PATCH = %d %s, want 409", res.StatusCode, b)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"despacho/dispatch"
+	"despacho/dispatch/postgres"
 )
 
 // technicianInput is a new technician or a patch; in a patch, absent fields stay.
@@ -108,10 +109,15 @@ func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request) er
 	}
 	in.apply(t)
 	t.Version = in.Version
-	if err := d.techs.Update(r.Context(), t, Actor(r.Context())); err != nil {
+	res, err := d.visits.UpdateTechnician(r.Context(), t, Actor(r.Context()), d.s.now())
+	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	// A change to what he can do re-planned his upcoming days: the dispatcher sees the list.
+	WriteJSON(w, http.StatusOK, struct {
+		*dispatch.Technician
+		Replan *postgres.ReplanResult `json:"replan,omitempty"`
+	}{t, res})
 	return nil
 }
 

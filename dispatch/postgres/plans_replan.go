@@ -1,0 +1,246 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/planning"
+	"despacho/schedule"
+)
+
+// ReplanResult says what re-planning a technician's days did to his visits not yet under
+// way. Each visit appears in one list; every customer in Moved or Unbooked gets exactly one
+// notification (visit.rescheduled or visit.unassigned).
+type ReplanResult struct {
+	// Moved are the visits another technician took, keeping their promised window.
+	Moved []int64 `json:"moved"`
+	// Unbooked are the visits nobody could take in their window: back to booking.
+	Unbooked []int64 `json:"unbooked"`
+	// Kept are the visits he still does, perhaps at new times within their window.
+	Kept []int64 `json:"kept"`
+}
+
+func newReplanResult() ReplanResult {
+	return ReplanResult{Moved: []int64{}, Unbooked: []int64{}, Kept: []int64{}}
+}
+
+// UnavailableResult says what marking a technician unavailable did to his visits.
+type UnavailableResult struct {
+	ExceptionID int64 `json:"exception_id"`
+	ReplanResult
+}
+
+// MarkUnavailable records that a technician cannot work in [from, until) and re-plans at
+// once the days it touches (at most 14): his not-started visits in that span go to others
+// where their promise can be kept (visit.rescheduled), stay with him where he can still keep
+// them outside the span, and the rest go back to booking (visit.unassigned).
+func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*UnavailableResult, error) {
+	e.TechnicianID = techID
+	if e.Reason == "" {
+		e.Reason = dispatch.ExceptionUnavailable
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	if e.End.Sub(e.Start) > 14*24*time.Hour {
+		return nil, dispatch.Invalid("until", "at most 14 days at once; record longer time off as an exception")
+	}
+	res := &UnavailableResult{ReplanResult: newReplanResult()}
+	techs := NewTechnicians(s.db, s.events)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := techs.AddException(ctx, tx, &e, actor); err != nil {
+			return err
+		}
+		res.ExceptionID = e.ID
+		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
+		for day := s.cfg.Day(e.Start); day.Before(e.End); day = s.cfg.NextDay(day) {
+			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, "technician unavailable", actor, now, &res.ReplanResult); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return res, nil
+}
+
+// UpdateTechnician stores a change to technician t (at t.Version, as Technicians.Update
+// does) and, when it changes what he can do — active, shifts, skills or home base —
+// re-plans in the same transaction every upcoming day holding his visits not yet under way,
+// as MarkUnavailable does: each stays with him where he can still keep its promised window,
+// else goes to another technician who can, else back to booking. The result is nil when no
+// re-plan was needed.
+func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, actor *dispatch.User, now time.Time) (*ReplanResult, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	techs := NewTechnicians(s.db, s.events)
+	var res *ReplanResult
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		old, err := techs.get(ctx, tx, t.ID, true)
+		if err != nil {
+			return err
+		}
+		if err := techs.update(ctx, tx, t, actor); err != nil {
+			return err
+		}
+		if !replanNeeded(old, t) {
+			return nil
+		}
+		var days []time.Time
+		err = tx.NewRaw(`SELECT DISTINCT plan_day FROM visits
+			WHERE technician_id = ? AND status IN ('booked', 'assigned') AND plan_day >= ?::date ORDER BY plan_day`,
+			t.ID, s.cfg.Day(now).Format(time.DateOnly)).Scan(ctx, &days)
+		if err != nil {
+			return Wrap(err)
+		}
+		r := newReplanResult()
+		res = &r
+		for _, d := range days {
+			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
+			if err := s.replanTechnicianDay(ctx, tx, t.ID, day, nil, "technician changed", actor, now, res); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return res, nil
+}
+
+// replanNeeded reports whether a change to a technician can break his planned days.
+func replanNeeded(old, new *dispatch.Technician) bool {
+	return old.Active != new.Active || old.Home != new.Home || !slices.Equal(old.Skills, new.Skills) ||
+		!slices.EqualFunc(old.Shifts, new.Shifts, func(a, b dispatch.WeeklyShift) bool {
+			return a.Weekday == b.Weekday && a.Start == b.Start && a.End == b.End &&
+				(a.Break == nil) == (b.Break == nil) && (a.Break == nil || *a.Break == *b.Break)
+		})
+}
+
+// replanTechnicianDay re-plans day (locked inside tx) for technician techID as the database
+// now describes him: his planned visits not under way that day for which hit holds (all of
+// them when hit is nil) leave the plan, which is otherwise timed as stored from now on; each
+// is then put back, most important first — with him if he can still keep its window, else
+// with whoever can — or, when nobody can, returned to booking. reason goes in the
+// visit.unassigned events.
+func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int64, day time.Time, hit func(*dispatch.Visit) bool,
+	reason string, actor *dispatch.User, now time.Time, res *ReplanResult) error {
+	if err := s.lockDay(ctx, tx, day); err != nil {
+		return err
+	}
+	st, err := s.dayState(ctx, tx, day, now, 0)
+	if err != nil {
+		return err
+	}
+	var his []*dispatch.Visit
+	for _, v := range st.Visits {
+		if v.TechnicianID == techID && v.Status.Planned() && !v.Status.Started() && (hit == nil || hit(v)) {
+			his = append(his, v)
+		}
+	}
+	if len(his) == 0 {
+		return nil
+	}
+	isHis := map[int64]bool{}
+	for _, v := range his {
+		isHis[v.ID] = true
+	}
+	rest := st
+	rest.Visits = nil
+	for _, v := range st.Visits {
+		if !isHis[v.ID] {
+			rest.Visits = append(rest.Visits, v)
+		}
+	}
+	plan, err := planning.Current(ctx, s.cfg.Replan(rest, day, now), rest)
+	if err != nil {
+		return err
+	}
+	// He may still keep some: try him first, in his stored order, then anyone.
+	working := slices.ContainsFunc(plan.Problem().Technicians, func(t schedule.Technician) bool { return t.ID == planning.TechID(techID) })
+	slices.SortStableFunc(his, func(a, b *dispatch.Visit) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return a.PlannedStart.Compare(b.PlannedStart)
+	})
+	for _, v := range his {
+		sv := s.cfg.Visit(v)
+		if working {
+			pinned := sv
+			pinned.Pin = &schedule.Pin{Technician: planning.TechID(techID)}
+			next, err := schedule.Insert(plan, pinned)
+			if err == nil {
+				plan = next
+				continue
+			}
+			if !errors.Is(err, schedule.ErrNoInsertion) {
+				return err
+			}
+		}
+		next, err := schedule.Insert(plan, sv)
+		if err == nil {
+			plan = next
+		} else if !errors.Is(err, schedule.ErrNoInsertion) {
+			return err
+		}
+	}
+	after := s.cfg.Assignments(plan)
+	before := s.stored(st)
+	for _, v := range his {
+		delete(before, v.ID)
+	}
+	if err := writeShifts(ctx, tx, before, after); err != nil {
+		return err
+	}
+	names := techNames(st)
+	slices.SortFunc(his, func(a, b *dispatch.Visit) int { return int(a.ID - b.ID) })
+	for _, v := range his {
+		a, ok := after[v.ID]
+		switch {
+		case ok && a.TechnicianID == techID:
+			if err := writeAssignment(ctx, tx, v.ID, a); err != nil {
+				return err
+			}
+			res.Kept = append(res.Kept, v.ID)
+		case ok:
+			if err := writeAssignment(ctx, tx, v.ID, a); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Table("visits").Set("status = 'booked', pinned = false").Where("id = ?", v.ID).Exec(ctx); err != nil {
+				return Wrap(err)
+			}
+			res.Moved = append(res.Moved, v.ID)
+			v.TechnicianID = a.TechnicianID
+			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": names[a.TechnicianID],
+			}); err != nil {
+				return err
+			}
+		default:
+			if err := clearAssignment(ctx, tx, v.ID); err != nil {
+				return err
+			}
+			if _, err := tx.NewUpdate().Table("visits").
+				Set("status = 'unscheduled', window_start = NULL, window_end = NULL, pinned = false").Where("id = ?", v.ID).Exec(ctx); err != nil {
+				return Wrap(err)
+			}
+			res.Unbooked = append(res.Unbooked, v.ID)
+			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.unassigned", actor, now), map[string]any{
+				"technician_id": techID, "reason": reason + "; no one else can keep the window",
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
