@@ -157,8 +157,22 @@ func (s *Scheduler) Every(name string, d time.Duration, fn func(ctx context.Cont
 	return err
 }
 
-// Start starts running the jobs.
-func (s *Scheduler) Start() { s.s.Start() }
+// Start starts running the jobs. It first tries to take the lead, so that from the start
+// exactly one of several instances is the leader (gocron would only elect at the first
+// tick); a failure here is retried at every tick.
+func (s *Scheduler) Start() {
+	if err := s.elector.IsLeader(context.Background()); err != nil && !errors.Is(err, ErrNotLeader) {
+		s.log.Warn("jobs: cannot take the lead yet; will retry at the next tick", "err", err)
+	}
+	s.s.Start()
+}
+
+// Leader reports whether this instance held the lead when it last checked.
+func (s *Scheduler) Leader() bool {
+	s.elector.mu.Lock()
+	defer s.elector.mu.Unlock()
+	return s.elector.conn != nil
+}
 
 // Shutdown stops the jobs, waits for running ones (up to the stop timeout) and gives up the
 // lead. It is final.

@@ -103,3 +103,29 @@ func TestReplanOptimisesTodayAndTomorrow(t *testing.T) {
 		t.Errorf("plan.optimized days = %s, want %s", got, want)
 	}
 }
+
+// TestLeadTakenAtStart: of two schedulers started on one database, exactly one leads from
+// the start, before any tick.
+func TestLeadTakenAtStart(t *testing.T) {
+	db := dispatchtest.DB(t)
+	var scheds [2]*jobs.Scheduler
+	for i := range scheds {
+		s, err := jobs.New(jobs.Config{DB: db, LeaderKey: 4343, StopTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Every("hourly", time.Hour, func(context.Context) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		scheds[i] = s
+	}
+	if !scheds[0].Leader() || scheds[1].Leader() {
+		t.Errorf("leaders = %v, %v; want the first only", scheds[0].Leader(), scheds[1].Leader())
+	}
+	for _, s := range scheds {
+		if err := s.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
