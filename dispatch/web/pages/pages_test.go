@@ -140,7 +140,7 @@ func TestStaffPagesNeedSignIn(t *testing.T) {
 	tu := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
 	e.user(t, "tec2@example.mx", dispatch.RoleTechnician)
 	technician(t, e, token(t, e, "disp@example.mx"), "Juan Técnico", tu.ID, 19.43, -99.13)
-	for _, p := range []string{"/board", "/desk", "/tech", "/board?day=2026-11-25"} {
+	for _, p := range []string{"/board", "/desk", "/tech", "/admin", "/board?day=2026-11-25"} {
 		res, _ := get(t, e.URL+p)
 		want := "/login?next=" + strings.NewReplacer("/", "%2F", "?", "%3F", "=", "%3D").Replace(p)
 		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
@@ -156,6 +156,7 @@ func TestStaffPagesNeedSignIn(t *testing.T) {
 	}{
 		{disp, "/board", 200}, {disp, "/desk", 200}, {disp, "/tech", 403},
 		{tec, "/tech", 200}, {tec, "/board", 403}, {tec, "/desk", 403}, {unlinked, "/tech", 404},
+		{disp, "/admin", 403}, {tec, "/admin", 403},
 	}
 	for _, c := range cases {
 		res, body := get(t, e.URL+c.path, "Cookie", c.cookie)
