@@ -29,14 +29,15 @@ type incidentWorld struct {
 	reports   *postgres.Reports
 	incidents *postgres.Incidents
 	staff     postgres.Origin
-	hooks     *hooks // nil without fake
+	hooks     *hooks               // nil without fake
+	worker    notify.WorkerOptions // what sendAll runs with: fastOptions unless changed
 }
 
 // newIncidentWorld builds an incidentWorld; icfg configures the incident store. With a
 // fake Twilio it also serves the webhooks, but runs no worker (see sendAll).
 func newIncidentWorld(tb testing.TB, fake *twiliotest.Server, icfg postgres.IncidentsConfig) *incidentWorld {
 	tb.Helper()
-	w := &incidentWorld{tb: tb, db: dispatchtest.DB(tb), fake: fake}
+	w := &incidentWorld{tb: tb, db: dispatchtest.DB(tb), fake: fake, worker: fastOptions()}
 	w.cfg = testConfig(tb, fake)
 	w.cfg.Location = mexico
 	w.events = postgres.NewEvents(notify.NewOutbox(w.cfg, quiet).Hook)
@@ -133,7 +134,7 @@ func (w *incidentWorld) resolve(id int64, now time.Time) *dispatch.IncidentDetai
 // sendAll runs a worker until every queued text has left (or failed) and stops it.
 func (w *incidentWorld) sendAll() []outboxRow {
 	w.tb.Helper()
-	opt := fastOptions()
+	opt := w.worker
 	opt.Events = w.events
 	worker := notify.NewWorker(w.db, notify.NewTwilio(w.cfg, 5*time.Second), opt)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,17 +146,15 @@ func (w *incidentWorld) sendAll() []outboxRow {
 			w.tb.Errorf("worker Run = %v; want nil", err)
 		}
 	}()
-	var rows []outboxRow
-	eventually(w.tb, 30*time.Second, "every due text sent", func() bool {
-		rows = outbox(w.tb, w.db)
-		for _, r := range rows {
-			if (r.State == "pending" || r.State == "sending") && !r.SendAfter.After(time.Now()) {
-				return false
-			}
+	eventually(w.tb, 2*time.Minute, "every due text sent", func() bool {
+		var left int
+		if err := w.db.QueryRowContext(ctx, `SELECT count(*) FROM sms_outbox
+			WHERE state IN ('pending', 'sending') AND send_after <= now()`).Scan(&left); err != nil {
+			w.tb.Fatal(err)
 		}
-		return true
+		return left == 0
 	})
-	return rows
+	return outbox(w.tb, w.db)
 }
 
 // reportState returns the status of report id and how many of its visits are live (not

@@ -54,21 +54,22 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 	if !n.ETA.IsZero() {
 		eta = n.ETA.UTC()
 	}
+	// One round trip: the NOTIFY is sent only when a row was inserted (a hook queues a text
+	// per event, and an incident writes hundreds of events in one transaction).
 	err = idb.QueryRowContext(ctx, `
-		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
-		                        to_phone, language, body, send_after, eta, expires_at)
-		VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING
-		RETURNING id`,
+		WITH ins AS (
+			INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
+			                        to_phone, language, body, send_after, eta, expires_at)
+			VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?, ?)
+			ON CONFLICT (dedupe_key) DO NOTHING
+			RETURNING id)
+		SELECT id, pg_notify(?, '') FROM ins`,
 		n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
-		n.To, Language(n.Language), n.Body, sendAfter, eta, expires).Scan(&id)
+		n.To, Language(n.Language), n.Body, sendAfter, eta, expires, Channel).Scan(&id, new(string))
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
 	if err != nil {
-		return 0, false, postgres.Wrap(err)
-	}
-	if _, err := idb.ExecContext(ctx, "SELECT pg_notify(?, '')", Channel); err != nil {
 		return 0, false, postgres.Wrap(err)
 	}
 	return id, true, nil
@@ -103,6 +104,20 @@ type recipient struct {
 	Phone      string
 	Language   string
 	OptedOut   bool
+	// Templates are the admins' overrides in the customer's language, by kind, read with
+	// the recipient to spare a round trip per text.
+	Templates map[Kind]string
+}
+
+// render renders kind for rc with rc's template overrides (the default when none, or when
+// the override fails to render).
+func (rc recipient) render(kind Kind, lang string, data Data) (string, error) {
+	if b, ok := rc.Templates[kind]; ok {
+		if s, err := Render(string(kind), b, data); err == nil {
+			return s, nil
+		}
+	}
+	return Render(string(kind), DefaultTemplate(kind, lang), data)
 }
 
 type eventData struct {
@@ -254,7 +269,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
 			r.ExpiresAt = d.WindowStart
-			body, err := RenderKind(ctx, tx, KindReminder, lang, data)
+			body, err := rc.render(KindReminder, lang, data)
 			if err != nil {
 				return err
 			}
@@ -316,7 +331,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:%d:%d", ev.ReportID, ev.ID)
 	case "report.resolved":
 		if d.IncidentFolio == "" {
-			return o.outcome(ctx, tx, ev, d, f, data, n)
+			return o.outcome(ctx, tx, rc, ev, d, f, data, n)
 		}
 		data.Incident = d.IncidentFolio
 		c, err := d.compensation()
@@ -327,12 +342,12 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// An incident resolves each of its reports once.
 		n.Kind, n.Key = KindIncidentRestored, fmt.Sprintf("incident_restored:%d:%s", ev.ReportID, d.IncidentFolio)
 	case "visit.completed":
-		return o.outcome(ctx, tx, ev, d, f, data, n)
+		return o.outcome(ctx, tx, rc, ev, d, f, data, n)
 	case "visit.not_completed":
 		data.Reason = f.Reason(d.Reason)
 		n.Kind, n.Key = KindNotCompleted, fmt.Sprintf("not_completed:%d", ev.ID)
 	}
-	return o.queue(ctx, tx, lang, data, n, extra, skipMain)
+	return o.queue(ctx, tx, rc, lang, data, n, extra, skipMain)
 }
 
 // areaNotice queues, for incident.area_notice, one text to every customer of the access
@@ -407,21 +422,21 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 
 // outcome queues the outcome text of visit.completed and of a report.resolved that no
 // incident resolved.
-func (o *Outbox) outcome(ctx context.Context, tx bun.Tx, ev *dispatch.Event, d eventData, f Formatter, data Data, n Notification) error {
+func (o *Outbox) outcome(ctx context.Context, tx bun.Tx, rc recipient, ev *dispatch.Event, d eventData, f Formatter, data Data, n Notification) error {
 	data.Cause = strings.TrimSpace(d.Cause)
 	data.Verdict, data.Restored = f.Verdict(d.Verdict), d.ServiceRestored
 	// One key per report and outcome: a report resolved with the outcome its visit
 	// already texted sends nothing more.
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%t", data.Cause, d.Verdict, d.ServiceRestored)))
 	n.Kind, n.Key = KindCompleted, fmt.Sprintf("outcome:%d:%s", ev.ReportID, hex.EncodeToString(h[:8]))
-	return o.queue(ctx, tx, f.Lang, data, n, nil, false)
+	return o.queue(ctx, tx, rc, f.Lang, data, n, nil, false)
 }
 
 // queue renders n (unless skipMain) and enqueues it with extra, in the event's transaction.
-func (o *Outbox) queue(ctx context.Context, tx bun.Tx, lang string, data Data, n Notification, extra []Notification, skipMain bool) error {
+func (o *Outbox) queue(ctx context.Context, tx bun.Tx, rc recipient, lang string, data Data, n Notification, extra []Notification, skipMain bool) error {
 	queue := extra
 	if !skipMain {
-		body, err := RenderKind(ctx, tx, n.Kind, lang, data)
+		body, err := rc.render(n.Kind, lang, data)
 		if err != nil {
 			return err
 		}
@@ -473,12 +488,15 @@ func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (re
 	var rc recipient
 	var phone, lang sql.NullString
 	var cid sql.NullInt64
+	var templates []byte
 	err := idb.QueryRowContext(ctx, `
 		SELECT r.folio, r.kind, c.id, c.phone, c.language,
 		       coalesce(c.sms_opt_out, false)
-		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out)
+		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out),
+		       (SELECT coalesce(jsonb_object_agg(t.kind, t.body), '{}') FROM sms_templates t
+		        WHERE t.language = CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END)
 		FROM reports r LEFT JOIN customers c ON c.id = r.customer_id
-		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &cid, &phone, &lang, &rc.OptedOut)
+		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &cid, &phone, &lang, &rc.OptedOut, &templates)
 	if errors.Is(err, sql.ErrNoRows) {
 		return recipient{}, false, nil
 	}
@@ -489,6 +507,9 @@ func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (re
 		return recipient{}, false, nil
 	}
 	rc.CustomerID, rc.Phone, rc.Language = cid.Int64, phone.String, lang.String
+	if err := json.Unmarshal(templates, &rc.Templates); err != nil {
+		return recipient{}, false, fmt.Errorf("notify: template overrides: %w", err)
+	}
 	return rc, true, nil
 }
 
