@@ -55,8 +55,9 @@ func fetchBytes(t *testing.T, url, token string) (*http.Response, []byte) {
 }
 
 // TestBrowserCompletionMedia: the technician completes a visit on a phone with a photo from
-// the camera (resized in the browser) and the customer's signature drawn on the screen; the
-// desk shows both on the report's detail.
+// the camera (resized in the browser) and the customer's signature drawn on the screen,
+// without signal; both are sent once the signal returns, and the desk shows them on the
+// report's detail.
 func TestBrowserCompletionMedia(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
@@ -98,8 +99,16 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	stroke = append(stroke, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x+w-10, y+h/2, chromedp.ButtonLeft))
 	do(t, ctx, stroke...)
 	shot(t, ctx, "completion-form-360")
-	do(t, ctx, chromedp.Click(chromedp.ID("finish-send")))
+	// No signal at the customer's door: the photo, the signature and the step wait.
+	do(t, ctx, offline(true), chromedp.Click(chromedp.ID("finish-send")))
+	waitText(t, ctx, "#pending", "3 acciones pendientes")
 	waitText(t, ctx, "#route .badge", "Completada")
+	var none struct{ Media []struct{} }
+	call(t, e, tok, "GET", "/api/visits/"+vid+"/media", "", 200, &none)
+	if len(none.Media) != 0 {
+		t.Fatalf("%d files reached the server while offline", len(none.Media))
+	}
+	do(t, ctx, offline(false))
 
 	// The server has a resized JPEG and a PNG signature.
 	var list struct {
