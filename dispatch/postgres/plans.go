@@ -582,15 +582,13 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 }
 
 // Unassign takes a booked or assigned visit off its technician; its promised window stays,
-// and the next re-plan gives it to someone who can keep it.
+// and the next re-plan gives it to someone who can keep it. version is the one the caller
+// read, as for Assign: missing is 422 version, stale is 409 stale_version.
 func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+		v, err := lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
-		}
-		if version != 0 && version != v.Version {
-			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, version)
 		}
 		if v.TechnicianID == 0 || (v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned) {
 			return dispatch.Conflict("illegal_transition", "a %s visit without a technician to take off", v.Status)
@@ -610,15 +608,13 @@ func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dis
 }
 
 // SetPinned pins (or unpins) a planned visit to its technician and place: re-plans leave it
-// there.
+// there. version is the one the caller read, as for Assign: missing is 422 version, stale is
+// 409 stale_version.
 func (s *Visits) SetPinned(ctx context.Context, id int64, pinned bool, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+		v, err := lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
-		}
-		if version != 0 && version != v.Version {
-			return dispatch.Conflict("stale_version", "the visit changed (version %d, you sent %d); reload it", v.Version, version)
 		}
 		if pinned && (v.TechnicianID == 0 || !v.Status.Planned()) {
 			return dispatch.Conflict("illegal_transition", "only a visit with a technician can be pinned")
@@ -1010,8 +1006,12 @@ func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
 }
 
 // lockVisitAt locks visit id for the transaction and checks that it is still at the version
-// the caller read; a stale version is a conflict, so two dispatchers never both win.
+// the caller read; a stale version is a conflict, so two dispatchers never both win. A
+// missing version (0) is invalid: every dispatcher control says which visit it saw.
 func lockVisitAt(ctx context.Context, tx bun.Tx, id int64, version int) (*dispatch.Visit, error) {
+	if version <= 0 {
+		return nil, dispatch.Invalid("version", "is required: the version you read")
+	}
 	v, err := getVisit(ctx, tx, id, true)
 	if err != nil {
 		return nil, err

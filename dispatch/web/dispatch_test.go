@@ -1015,3 +1015,50 @@ func TestPatchTechnicianReplans(t *testing.T) {
 		t.Errorf("stale PATCH = %d %s, want 409", res.StatusCode, b)
 	}
 }
+
+// TestControlsNeedVersion: assign, move, unassign and pin all name the version read: missing
+// is 422 version, stale is 409 stale_version, and neither changes the visit.
+func TestControlsNeedVersion(t *testing.T) {
+	t.Parallel()
+	ts, tok, _, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	tech := createTech(t, ts, d, "Uno", 19.43, -99.13, `"fiber"`, "")
+	v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":30,"skills":["fiber"]}`)
+	var booked visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(slots(t, ts, a, v.ID)[0]), 200, &booked)
+	controls := []struct{ path, body string }{
+		{"assign", fmt.Sprintf(`"technician_id":%d`, tech)},
+		{"move", fmt.Sprintf(`"technician_id":%d,"position":1`, tech)},
+		{"unassign", ""},
+		{"pin", `"pinned":true`},
+	}
+	for _, c := range controls {
+		url := fmt.Sprintf("%s/api/visits/%d/%s", ts.URL, v.ID, c.path)
+		res, b := do(t, "POST", url, d, "{"+c.body+"}")
+		if code, f := errorCode(t, b); res.StatusCode != 422 || f != "version" {
+			t.Errorf("%s without a version = %d %s %s, want 422 version", c.path, res.StatusCode, code, b)
+		}
+		sep := ","
+		if c.body == "" {
+			sep = ""
+		}
+		res, b = do(t, "POST", url, d, "{"+c.body+sep+fmt.Sprintf(`"version":%d`, booked.Version+7)+"}")
+		if code, _ := errorCode(t, b); res.StatusCode != 409 || code != "stale_version" {
+			t.Errorf("%s with a stale version = %d %s, want 409 stale_version", c.path, res.StatusCode, b)
+		}
+	}
+	var now visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, v.ID), d, "", 200, &now)
+	if now.Version != booked.Version || now.Status != "booked" || now.Pinned {
+		t.Errorf("after refused controls the visit = %+v, want unchanged %+v", now, booked)
+	}
+	// With the version read, unassign and pin work.
+	var un visitOut
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/unassign", ts.URL, v.ID), d, fmt.Sprintf(`{"version":%d}`, booked.Version), 200, &un)
+	if un.TechnicianID != nil || un.Version <= booked.Version {
+		t.Errorf("unassigned = %+v, want no technician and a new version", un)
+	}
+	if res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/unassign", ts.URL, v.ID), d, ""); res.StatusCode != 422 {
+		t.Errorf("unassign with no body = %d %s, want 422 version", res.StatusCode, b)
+	}
+}

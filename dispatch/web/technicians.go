@@ -86,6 +86,25 @@ func (d *dispatchAPI) technicianFor(r *http.Request) (*dispatch.Technician, erro
 	return t, nil
 }
 
+// techHandler is the shape shared by the handlers acting on technician {id} with a JSON
+// body: he is loaded (see technicianFor), the body decoded into a T (no body is the zero T),
+// and act answers.
+func techHandler[T any](d *dispatchAPI, act func(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in T) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		t, err := d.technicianFor(r)
+		if err != nil {
+			return err
+		}
+		var in T
+		if r.ContentLength != 0 {
+			if err := DecodeJSON(r, &in); err != nil {
+				return err
+			}
+		}
+		return act(w, r, t, in)
+	}
+}
+
 func (d *dispatchAPI) getTechnician(w http.ResponseWriter, r *http.Request) error {
 	t, err := d.technicianFor(r)
 	if err != nil {
@@ -95,15 +114,7 @@ func (d *dispatchAPI) getTechnician(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request) error {
-	t, err := d.technicianFor(r)
-	if err != nil {
-		return err
-	}
-	var in technicianInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in technicianInput) error {
 	if in.Version == 0 {
 		return dispatch.Invalid("version", "is required: the version you read")
 	}
@@ -143,15 +154,7 @@ func (in exceptionInput) exception() dispatch.Exception {
 	return e
 }
 
-func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request) error {
-	t, err := d.technicianFor(r)
-	if err != nil {
-		return err
-	}
-	var in exceptionInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
 	e := in.exception()
 	e.TechnicianID = t.ID
 	if err := d.techs.AddExceptionTx(r.Context(), &e, Actor(r.Context())); err != nil {
@@ -186,15 +189,7 @@ func (d *dispatchAPI) listExceptions(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request) error {
-	t, err := d.technicianFor(r)
-	if err != nil {
-		return err
-	}
-	var in exceptionInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
 	e := in.exception()
 	if e.Start.IsZero() {
 		e.Start = d.s.now()
@@ -207,19 +202,14 @@ func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request) error {
-	t, err := d.technicianFor(r)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Lat *float64   `json:"lat"`
-		Lon *float64   `json:"lon"`
-		At  *time.Time `json:"at"`
-	}
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+// positionInput is a position a technician shares; at defaults to now.
+type positionInput struct {
+	Lat *float64   `json:"lat"`
+	Lon *float64   `json:"lon"`
+	At  *time.Time `json:"at"`
+}
+
+func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in positionInput) error {
 	if in.Lat == nil || in.Lon == nil {
 		return dispatch.Invalid("lat", "lat and lon are required")
 	}

@@ -214,9 +214,33 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// visitHandler is the shape shared by the handlers acting on visit {id} with a JSON body:
+// the id is read (anything but a positive integer is 404), the body decoded into a T (no
+// body is the zero T), act does the work, and the visit as it now stands is the answer.
+func visitHandler[T any](act func(r *http.Request, id int64, in T) (*dispatch.Visit, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "visit")
+		if err != nil {
+			return err
+		}
+		var in T
+		if r.ContentLength != 0 {
+			if err := DecodeJSON(r, &in); err != nil {
+				return err
+			}
+		}
+		v, err := act(r, id, in)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, viewVisit(v))
+		return nil
+	}
+}
+
 // windowInput is a window as sent to hold or book; a customer booking by himself adds the
-// folio's access code (or sends it as ?code=).
-// Force (admins only) books a window outside the customer's stated availability.
+// folio's access code (or sends it as ?code=). Force (admins only) books a window outside
+// the customer's stated availability.
 type windowInput struct {
 	Start *time.Time `json:"start"`
 	End   *time.Time `json:"end"`
@@ -224,40 +248,22 @@ type windowInput struct {
 	Force bool       `json:"force"`
 }
 
-func decodeWindowInput(r *http.Request) (dispatch.Span, windowInput, error) {
-	var in windowInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return dispatch.Span{}, in, err
-	}
+func (in windowInput) span() (dispatch.Span, error) {
 	if in.Start == nil {
-		return dispatch.Span{}, in, dispatch.Invalid("start", "is required (RFC 3339)")
+		return dispatch.Span{}, dispatch.Invalid("start", "is required (RFC 3339)")
 	}
 	if in.End == nil {
-		return dispatch.Span{}, in, dispatch.Invalid("end", "is required (RFC 3339)")
+		return dispatch.Span{}, dispatch.Invalid("end", "is required (RFC 3339)")
 	}
-	return dispatch.Span{Start: *in.Start, End: *in.End}, in, nil
+	return dispatch.Span{Start: *in.Start, End: *in.End}, nil
 }
 
-func decodeWindow(r *http.Request) (dispatch.Span, error) {
-	w, _, err := decodeWindowInput(r)
-	return w, err
-}
-
-func (d *dispatchAPI) hold(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
+func (d *dispatchAPI) hold(r *http.Request, id int64, in windowInput) (*dispatch.Visit, error) {
+	win, err := in.span()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	win, err := decodeWindow(r)
-	if err != nil {
-		return err
-	}
-	v, err := d.visits.Hold(r.Context(), id, win, d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+	return d.visits.Hold(r.Context(), id, win, d.s.now())
 }
 
 // book serves staff and, without a session, the customer holding the folio's access code
@@ -280,7 +286,11 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	win, in, err := decodeWindowInput(r)
+	var in windowInput
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	win, err := in.span()
 	if err != nil {
 		return err
 	}
@@ -326,63 +336,25 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *dispatchAPI) insertUrgent(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	v, err := d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+func (d *dispatchAPI) insertUrgent(r *http.Request, id int64, _ struct{}) (*dispatch.Visit, error) {
+	return d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now())
 }
 
-func (d *dispatchAPI) assign(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in postgres.AssignRequest
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+// A dispatcher's control names the visit's version he read; the store refuses a missing one
+// (422 version) and a stale one (409 stale_version).
+
+func (d *dispatchAPI) assign(r *http.Request, id int64, in postgres.AssignRequest) (*dispatch.Visit, error) {
 	if in.TechnicianID <= 0 {
-		return dispatch.Invalid("technician_id", "is required")
+		return nil, dispatch.Invalid("technician_id", "is required")
 	}
-	if in.Version <= 0 {
-		return dispatch.Invalid("version", "is required: the version you read")
-	}
-	v, err := d.visits.Assign(r.Context(), id, in, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+	return d.visits.Assign(r.Context(), id, in, Actor(r.Context()), d.s.now())
 }
 
-func (d *dispatchAPI) move(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in postgres.MoveRequest
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+func (d *dispatchAPI) move(r *http.Request, id int64, in postgres.MoveRequest) (*dispatch.Visit, error) {
 	if in.TechnicianID <= 0 {
-		return dispatch.Invalid("technician_id", "is required")
+		return nil, dispatch.Invalid("technician_id", "is required")
 	}
-	if in.Version <= 0 {
-		return dispatch.Invalid("version", "is required: the version you read")
-	}
-	v, err := d.visits.Move(r.Context(), id, in, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+	return d.visits.Move(r.Context(), id, in, Actor(r.Context()), d.s.now())
 }
 
 type versionInput struct {
@@ -390,77 +362,27 @@ type versionInput struct {
 	Pinned  *bool `json:"pinned"`
 }
 
-func (d *dispatchAPI) unassign(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in versionInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	v, err := d.visits.Unassign(r.Context(), id, in.Version, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+func (d *dispatchAPI) unassign(r *http.Request, id int64, in versionInput) (*dispatch.Visit, error) {
+	return d.visits.Unassign(r.Context(), id, in.Version, Actor(r.Context()), d.s.now())
 }
 
-func (d *dispatchAPI) pin(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in versionInput
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
+func (d *dispatchAPI) pin(r *http.Request, id int64, in versionInput) (*dispatch.Visit, error) {
 	if in.Pinned == nil {
-		return dispatch.Invalid("pinned", "is required: true or false")
+		return nil, dispatch.Invalid("pinned", "is required: true or false")
 	}
-	v, err := d.visits.SetPinned(r.Context(), id, *in.Pinned, in.Version, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+	return d.visits.SetPinned(r.Context(), id, *in.Pinned, in.Version, Actor(r.Context()), d.s.now())
 }
 
-func (d *dispatchAPI) cancel(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	v, err := d.visits.Cancel(r.Context(), id, in.Reason, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+type cancelInput struct {
+	Reason string `json:"reason"`
 }
 
-func (d *dispatchAPI) setStatus(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "visit")
-	if err != nil {
-		return err
-	}
-	var in dispatch.Outcome
-	if err := DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	v, err := d.visits.SetStatus(r.Context(), id, in, Actor(r.Context()), d.s.now())
-	if err != nil {
-		return err
-	}
-	WriteJSON(w, http.StatusOK, viewVisit(v))
-	return nil
+func (d *dispatchAPI) cancel(r *http.Request, id int64, in cancelInput) (*dispatch.Visit, error) {
+	return d.visits.Cancel(r.Context(), id, in.Reason, Actor(r.Context()), d.s.now())
+}
+
+func (d *dispatchAPI) setStatus(r *http.Request, id int64, in dispatch.Outcome) (*dispatch.Visit, error) {
+	return d.visits.SetStatus(r.Context(), id, in, Actor(r.Context()), d.s.now())
 }
 
 func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
