@@ -81,6 +81,7 @@ func httpDo(t *testing.T, c *http.Client, method, u, token, body string) (int, [
 // written on the other instance; texts queued by both instances reach the fake Twilio once
 // each; and exactly one instance leads the timed jobs (so each runs once per tick).
 func TestTwoInstancesBehindProxy(t *testing.T) {
+	t.Parallel()
 	db, dsn := dispatchtest.DBWithURL(t)
 	fake := twiliotest.New()
 	defer fake.Close()
