@@ -49,6 +49,8 @@ commands:
   bench solomon         solve every Solomon instance in --dir and compare with the best known
   bench tickets         create reports through the real API with concurrent clients; throughput and latency
   bench dispatch        book 400 visits through the API for 50 technicians, optimise the day, check promises
+  bench load            mixed load (dispatchers on websockets, technicians' positions, reports by every
+                        channel, bookings, SMS) for --duration; p50/p99 per endpoint, errors, memory
   testenv -- CMD...     run CMD with TEST_DATABASE_URL pointing at a private throw-away cluster
 `
 
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, e env) int {
 			err = runBenchTickets(ctx, args[2:], e)
 		case len(args) > 1 && args[1] == "dispatch":
 			err = runBenchDispatch(ctx, args[2:], e)
+		case len(args) > 1 && args[1] == "load":
+			err = runBenchLoad(ctx, args[2:], e)
 		default:
 			return runBench(ctx, args[1:], e.stdout, e.stderr)
 		}
