@@ -8,17 +8,13 @@ import (
 	"time"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
-	"despacho/dispatch/postgres"
 	"despacho/notify"
 )
 
 func TestHookQueuesOneTextPerNotification(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	cfg.Location = mexico
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, events := e.db, e.events
 	tel := phone()
 	cid := customer(t, db, tel, "es", false)
 	rid, folio := report(t, db, cid, "fault", "phone")
@@ -82,9 +78,8 @@ func TestHookQueuesOneTextPerNotification(t *testing.T) {
 
 func TestHookSkips(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, events := e.db, e.events
 	now := time.Now()
 
 	optedOut := customer(t, db, phone(), "es", true)
@@ -117,9 +112,8 @@ func TestHookSkips(t *testing.T) {
 
 func TestHookEnglish(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, events := e.db, e.events
 	rid, folio := report(t, db, customer(t, db, phone(), "en", false), "complaint", "web")
 	appendEvent(t, db, events, dispatch.Event{Type: "report.created", ReportID: rid}, map[string]any{"folio": folio, "kind": "complaint", "channel": "web"})
 	appendEvent(t, db, events, dispatch.Event{Type: "visit.not_completed", ReportID: rid, VisitID: 3}, map[string]any{"reason": "needs_parts"})
@@ -134,10 +128,8 @@ func TestHookEnglish(t *testing.T) {
 // completed visit voids its pending reminder.
 func TestReminderDueAndExpiry(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	cfg.Location = mexico
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, events := e.db, e.events
 	rid, _ := report(t, db, customer(t, db, phone(), "es", false), "fault", "phone")
 	booked := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	start := time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC) // Thursday 10:00 local
@@ -183,10 +175,8 @@ func TestReminderDueAndExpiry(t *testing.T) {
 // is not (but the reminder is queued afresh), and moving back to the first window is news.
 func TestRescheduleTexts(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	cfg.Location = mexico
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, events := e.db, e.events
 	rid, _ := report(t, db, customer(t, db, phone(), "es", false), "fault", "phone")
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	a := time.Date(2026, 11, 26, 16, 0, 0, 0, time.UTC)

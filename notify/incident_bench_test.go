@@ -7,7 +7,6 @@ import (
 
 	"despacho/dispatch/postgres"
 	"despacho/notify"
-	"despacho/notify/twiliotest"
 )
 
 // BenchmarkIncidentAccessPoint5000 is issue 9's figure: 5,000 customers on one access
@@ -23,9 +22,8 @@ func BenchmarkIncidentAccessPoint5000(b *testing.B) {
 	var open, send time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		fake := twiliotest.New()
-		b.Cleanup(fake.Close)
-		w := newIncidentWorld(b, fake, postgres.IncidentsConfig{TextAccessPoint: true})
+		w := newIncidentWorld(b, true, postgres.IncidentsConfig{TextAccessPoint: true})
+		fake := w.fake
 		w.worker = benchOptions()
 		now := time.Now().UTC()
 		if _, err := w.db.ExecContext(ctx, `INSERT INTO customers (name, phone, access_point, plan_price)

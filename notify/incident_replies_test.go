@@ -11,7 +11,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
 	"despacho/notify/twiliotest"
@@ -21,26 +20,20 @@ import (
 // with the outbox hook, the reports and incident stores, a dispatcher, and (with fake) the
 // inbound webhook served over HTTP with the incident store answering restore notices.
 type incidentWorld struct {
+	*env
 	tb        testing.TB
-	db        *bun.DB
-	cfg       notify.Config
-	fake      *twiliotest.Server
-	events    *postgres.Events
 	reports   *postgres.Reports
 	incidents *postgres.Incidents
 	staff     postgres.Origin
-	hooks     *hooks               // nil without fake
+	hooks     *hooks               // nil without Twilio
 	worker    notify.WorkerOptions // what sendAll runs with: fastOptions unless changed
 }
 
-// newIncidentWorld builds an incidentWorld; icfg configures the incident store. With a
-// fake Twilio it also serves the webhooks, but runs no worker (see sendAll).
-func newIncidentWorld(tb testing.TB, fake *twiliotest.Server, icfg postgres.IncidentsConfig) *incidentWorld {
+// newIncidentWorld builds an incidentWorld; icfg configures the incident store. With
+// Twilio (a fake) it also serves the webhooks, but runs no worker (see sendAll).
+func newIncidentWorld(tb testing.TB, withTwilio bool, icfg postgres.IncidentsConfig) *incidentWorld {
 	tb.Helper()
-	w := &incidentWorld{tb: tb, db: dispatchtest.DB(tb), fake: fake, worker: fastOptions()}
-	w.cfg = testConfig(tb, fake)
-	w.cfg.Location = mexico
-	w.events = postgres.NewEvents(notify.NewOutbox(w.cfg, quiet).Hook)
+	w := &incidentWorld{env: newEnv(tb, withTwilio), tb: tb, worker: fastOptions()}
 	var err error
 	if w.incidents, err = postgres.NewIncidents(w.db, w.events, icfg); err != nil {
 		tb.Fatal(err)
@@ -54,14 +47,14 @@ func newIncidentWorld(tb testing.TB, fake *twiliotest.Server, icfg postgres.Inci
 		tb.Fatal(err)
 	}
 	w.staff = postgres.Origin{User: u}
-	if fake != nil {
+	if withTwilio {
 		wh := notify.NewWebhooks(w.db, w.cfg, testReports{events: w.events, incidents: w.incidents}, w.events, quiet)
 		mux := http.NewServeMux()
 		mux.Handle("POST "+notify.InboundPath, wh.Inbound())
 		ts := httptest.NewServer(mux)
 		tb.Cleanup(ts.Close)
 		if t, ok := tb.(*testing.T); ok {
-			w.hooks = &hooks{t: t, db: w.db, fake: fake, ts: ts, events: w.events}
+			w.hooks = &hooks{t: t, db: w.db, fake: w.fake, ts: ts, events: w.events}
 		}
 	}
 	return w
@@ -177,9 +170,8 @@ func (w *incidentWorld) reportState(id int64) (status string, liveVisits int) {
 // confirms, and neither a redelivery nor a second "2" acts twice.
 func TestRestoreNoticeAnswers(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	t.Cleanup(fake.Close)
-	w := newIncidentWorld(t, fake, postgres.IncidentsConfig{})
+	w := newIncidentWorld(t, true, postgres.IncidentsConfig{})
+	fake := w.fake
 	ctx := context.Background()
 	now := time.Now().UTC()
 	ap := "TORRE-" + randomHex(3)
@@ -311,9 +303,8 @@ func textsTo(rows []outboxRow) map[string][]string {
 // A customer who did not report and answers the restore "2" gets a fault report of their own.
 func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	t.Cleanup(fake.Close)
-	w := newIncidentWorld(t, fake, postgres.IncidentsConfig{TextAccessPoint: true})
+	w := newIncidentWorld(t, true, postgres.IncidentsConfig{TextAccessPoint: true})
+	fake := w.fake
 	ctx := context.Background()
 	now := time.Now().UTC()
 	ap, other := "TORRE-"+randomHex(3), "TORRE-"+randomHex(3)

@@ -9,7 +9,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
 )
@@ -20,10 +19,8 @@ import (
 // for an opted-out customer, and replays queue nothing more.
 func TestHookIncidentTexts(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	cfg.Location = mexico
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, false)
+	db, cfg, events := e.db, e.cfg, e.events
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
 	const inc = "I-2026-000001"
 
@@ -136,52 +133,17 @@ func TestHookIncidentTexts(t *testing.T) {
 func TestIncidentTextsEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
-	cfg.Location = mexico
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
-	incidents, err := postgres.NewIncidents(db, events, postgres.IncidentsConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reports := postgres.NewReports(db, events, dispatch.SLA{})
-	u, err := dispatch.NewUser("despacho-"+randomHex(4)+"@example.mx", "Dora Despacho", dispatch.RoleDispatcher, "contraseña-segura")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := postgres.NewUsers(db).Create(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	staff := postgres.Origin{User: u}
+	w := newIncidentWorld(t, false, postgres.IncidentsConfig{})
+	db := w.db
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC) // Wednesday 12:00 in Mexico City
-	price := 300.0
-	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet desde la mañana",
-		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55" + phone()[5:], AccessPoint: "TORRE-" + randomHex(3), PlanPrice: &price}}
-	nr, err := in.Validate(now.Add(-2 * time.Hour))
-	if err != nil {
+	ap := "TORRE-" + randomHex(3)
+	c, _ := w.fault(ap, now.Add(-2*time.Hour))
+	d := w.open(ap, now.Add(-3*time.Hour), now) // estimate: 14:00
+	est2 := now.Add(4 * time.Hour)
+	if _, err := w.incidents.SetEstimate(ctx, d.ID, &est2, w.staff, now); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err := reports.Create(ctx, nr, staff, postgres.CreateOptions{Trusted: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	started, est := now.Add(-3*time.Hour), now.Add(2*time.Hour)
-	inc, err := dispatch.IncidentInput{AccessPoint: in.Customer.AccessPoint, Title: "Caída de la torre", StartedAt: &started, EstimatedRestoreAt: &est}.Validate(now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := incidents.Open(ctx, inc, staff)
-	if err != nil {
-		t.Fatal(err)
-	}
-	est2 := est.Add(2 * time.Hour)
-	if _, err := incidents.SetEstimate(ctx, d.ID, &est2, staff, now); err != nil {
-		t.Fatal(err)
-	}
-	restored := now.Add(3 * time.Hour)
-	if _, err := incidents.Resolve(ctx, d.ID, dispatch.IncidentResolution{Cause: "corte de fibra", Verdict: "upheld", RestoredAt: &restored}, staff, restored); err != nil {
-		t.Fatal(err)
-	}
+	w.resolve(d.ID, now.Add(3*time.Hour))
 	var kinds []string
 	byKind := map[string]string{}
 	for _, r := range outbox(t, db) {
@@ -192,7 +154,7 @@ func TestIncidentTextsEndToEnd(t *testing.T) {
 		t.Fatalf("texts = %s; want folio incident incident_estimate incident_restored", got)
 	}
 	for kind, want := range map[string][]string{
-		"incident":          {d.Folio, c.Report.Folio, "mié 25 nov 14:00"},
+		"incident":          {d.Folio, c.Folio, "mié 25 nov 14:00"},
 		"incident_estimate": {d.Folio, "mié 25 nov 16:00"},
 		"incident_restored": {d.Folio, "se bonificara $", "Responda 1"},
 	} {

@@ -55,6 +55,44 @@ func testConfig(tb testing.TB, fake *twiliotest.Server) notify.Config {
 	return cfg
 }
 
+// env is one test's world: a fresh migrated database, a configuration in the business
+// zone (America/Mexico_City) that points at a fake Twilio when there is one (else the
+// development outbox), and the event log with the outbox hook.
+type env struct {
+	db     *bun.DB
+	cfg    notify.Config
+	fake   *twiliotest.Server // nil without Twilio
+	events *postgres.Events
+}
+
+// newEnv returns a fresh env; withTwilio starts a fake Twilio, closed when the test ends
+// (after any worker the test started).
+func newEnv(tb testing.TB, withTwilio bool) *env {
+	tb.Helper()
+	e := &env{db: dispatchtest.DB(tb)}
+	if withTwilio {
+		e.fake = twiliotest.New()
+		tb.Cleanup(e.fake.Close)
+	}
+	e.cfg = testConfig(tb, e.fake)
+	e.cfg.Location = mexico
+	e.events = postgres.NewEvents(notify.NewOutbox(e.cfg, quiet).Hook)
+	return e
+}
+
+// twilio is a sender to e's fake Twilio with a one-second timeout.
+func (e *env) twilio() *notify.Twilio { return notify.NewTwilio(e.cfg, time.Second) }
+
+// work runs a worker on e's outbox, sending through sender with opt, until the test ends;
+// its sms events go to e's log unless opt names another.
+func (e *env) work(tb testing.TB, sender notify.Sender, opt notify.WorkerOptions) {
+	tb.Helper()
+	if opt.Events == nil {
+		opt.Events = e.events
+	}
+	runWorker(tb, notify.NewWorker(e.db, sender, opt))
+}
+
 var seq atomic.Int64
 
 // customer inserts a customer and returns its id.

@@ -16,7 +16,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
 	"despacho/notify/twiliotest"
@@ -127,12 +126,9 @@ type hooks struct {
 
 func newHooks(t *testing.T) *hooks {
 	t.Helper()
-	fake := twiliotest.New()
-	t.Cleanup(fake.Close)
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
-	wh := notify.NewWebhooks(db, cfg, testReports{events: events}, events, quiet)
+	e := newEnv(t, true)
+	db, fake, events := e.db, e.fake, e.events
+	wh := notify.NewWebhooks(db, e.cfg, testReports{events: events}, events, quiet)
 	mux := http.NewServeMux()
 	mux.Handle("POST "+notify.StatusPath, wh.Status())
 	mux.Handle("POST "+notify.InboundPath, wh.Inbound())

@@ -16,7 +16,6 @@ import (
 	"go.uber.org/goleak"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
 	"despacho/notify/twiliotest"
@@ -72,11 +71,8 @@ func waitFinal(tb testing.TB, db bun.IDB, n int) []outboxRow {
 
 func TestWorkerSendsAndClassifiesFailures(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
-	events := postgres.NewEvents(notify.NewOutbox(cfg, quiet).Hook)
+	e := newEnv(t, true)
+	db, fake, events := e.db, e.fake, e.events
 
 	ok := phone()
 	rid, folio := report(t, db, customer(t, db, ok, "es", false), "fault", "phone")
@@ -94,7 +90,7 @@ func TestWorkerSendsAndClassifiesFailures(t *testing.T) {
 	opt.Events = events
 	reg := prometheus.NewRegistry()
 	opt.Metrics = notify.NewMetrics(reg)
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), opt))
+	e.work(t, e.twilio(), opt)
 	rows := waitFinal(t, db, 4)
 	families, err := reg.Gather()
 	if err != nil {
@@ -151,17 +147,15 @@ func TestWorkerSendsAndClassifiesFailures(t *testing.T) {
 
 func TestWorkerRetriesAndReconciles(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
 	// 429 (certainly not sent), then 500 and 503 (maybe sent: reconcile first).
 	fake.FailNext(http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	to := phone()
 	enqueue(t, db, to, "reintento")
 	opt := fastOptions()
 	opt.Concurrency = 1
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), opt))
+	e.work(t, e.twilio(), opt)
 	rows := waitFinal(t, db, 1)
 	if rows[0].State != "sent" || rows[0].Attempts != 4 {
 		t.Errorf("row = %+v; want sent on the 4th attempt", rows[0])
@@ -178,11 +172,9 @@ func TestWorkerRetriesAndReconciles(t *testing.T) {
 func TestWorkerReconcilesAfterCrash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
-	tw := notify.NewTwilio(cfg, time.Second)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
+	tw := e.twilio()
 	to := phone()
 	// An older text with the same body whose SID another row holds must not be matched.
 	old := enqueue(t, db, to, "mismo texto")
@@ -202,7 +194,7 @@ func TestWorkerReconcilesAfterCrash(t *testing.T) {
 		attempt_at = now() - interval '1 minute' WHERE id = ?`, id); err != nil {
 		t.Fatal(err)
 	}
-	runWorker(t, notify.NewWorker(db, tw, fastOptions()))
+	e.work(t, tw, fastOptions())
 	rows := waitFinal(t, db, 2)
 	if rows[1].State != "sent" || rows[1].SID != lost.SID {
 		t.Errorf("row = %+v; want sent with the SID Twilio gave the lost attempt (%s)", rows[1], lost.SID)
@@ -214,16 +206,14 @@ func TestWorkerReconcilesAfterCrash(t *testing.T) {
 
 func TestWorkerChecksOptOutAtSendTime(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
 	to := phone()
 	enqueue(t, db, to, "no enviar")
 	if err := notify.SetOptOut(context.Background(), db, to, true, "customer called"); err != nil {
 		t.Fatal(err)
 	}
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
+	e.work(t, e.twilio(), fastOptions())
 	rows := waitFinal(t, db, 1)
 	if rows[0].State != "skipped" || len(fake.Messages()) != 0 {
 		t.Errorf("row = %+v, Twilio got %d; want skipped and nothing sent", rows[0], len(fake.Messages()))
@@ -234,10 +224,8 @@ func TestWorkerChecksOptOutAtSendTime(t *testing.T) {
 // afterwards with every text sent exactly once.
 func TestOutageThenRecovery(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
 	var fails []int
 	for i := 0; i < 60; i++ {
 		fails = append(fails, []int{500, 503, 429}[i%3])
@@ -247,7 +235,7 @@ func TestOutageThenRecovery(t *testing.T) {
 	for i := 0; i < n; i++ {
 		enqueue(t, db, phone(), fmt.Sprintf("texto %d", i))
 	}
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
+	e.work(t, e.twilio(), fastOptions())
 	rows := waitFinal(t, db, n)
 	seen := map[string]int{}
 	for _, m := range fake.Messages() {
@@ -265,10 +253,8 @@ func TestOutageThenRecovery(t *testing.T) {
 
 func TestWorkerRateLimit(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
 	var mu sync.Mutex
 	var at []time.Time
 	fake.OnCreate(func(twiliotest.Message) { mu.Lock(); at = append(at, time.Now()); mu.Unlock() })
@@ -278,7 +264,7 @@ func TestWorkerRateLimit(t *testing.T) {
 	opt := fastOptions()
 	opt.Rate = 20 // one every 50 ms
 	start := time.Now()
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), opt))
+	e.work(t, e.twilio(), opt)
 	waitFinal(t, db, 6)
 	mu.Lock()
 	defer mu.Unlock()
@@ -291,16 +277,16 @@ func TestWorkerRateLimit(t *testing.T) {
 
 func TestDevSenderAndPage(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, nil)
+	e := newEnv(t, false)
+	db := e.db
 	enqueue(t, db, phone(), "Texto de <prueba> & más")
-	runWorker(t, notify.NewWorker(db, notify.Dev{Log: quiet}, fastOptions()))
+	e.work(t, notify.Dev{Log: quiet}, fastOptions())
 	rows := waitFinal(t, db, 1)
 	if rows[0].State != "sent" || rows[0].Sender != "dev" || rows[0].Status != "delivered" {
 		t.Fatalf("row = %+v; want sent to dev", rows[0])
 	}
 	rec := httptest.NewRecorder()
-	notify.DevPage(db, cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/dev/sms", nil))
+	notify.DevPage(db, e.cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/dev/sms", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Texto de &lt;prueba&gt; &amp; más") {
 		t.Errorf("GET /dev/sms = %d %s; want the escaped text listed", rec.Code, rec.Body)
 	}
@@ -309,12 +295,10 @@ func TestDevSenderAndPage(t *testing.T) {
 // TestWorkerStops checks that Run returns when its context ends and leaves no goroutine
 // behind. Not parallel: goleak looks at the whole process.
 func TestWorkerStops(t *testing.T) {
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db := e.db
 	enqueue(t, db, phone(), "uno")
-	tw := notify.NewTwilio(cfg, time.Second)
+	tw := e.twilio()
 	opts := []goleak.Option{goleak.IgnoreCurrent(),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),    // idle keep-alive connections to the fake
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"), // of http.DefaultTransport
@@ -339,16 +323,14 @@ func TestWorkerStops(t *testing.T) {
 // LOCKED gives each row to one of them.
 func TestTwoWorkersNoDouble(t *testing.T) {
 	t.Parallel()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
 	const n = 200
 	for i := 0; i < n; i++ {
 		enqueue(t, db, phone(), fmt.Sprintf("doble %d", i))
 	}
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
-	runWorker(t, notify.NewWorker(db, notify.NewTwilio(cfg, time.Second), fastOptions()))
+	e.work(t, e.twilio(), fastOptions())
+	e.work(t, e.twilio(), fastOptions())
 	waitFinal(t, db, n)
 	seen := map[string]int{}
 	for _, m := range fake.Messages() {
@@ -364,11 +346,9 @@ func TestTwoWorkersNoDouble(t *testing.T) {
 func TestReconcileTwins(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	fake := twiliotest.New()
-	defer fake.Close()
-	db := dispatchtest.DB(t)
-	cfg := testConfig(t, fake)
-	tw := notify.NewTwilio(cfg, time.Second)
+	e := newEnv(t, true)
+	db, fake := e.db, e.fake
+	tw := e.twilio()
 	to := phone()
 	a, b := enqueue(t, db, to, "gemelo"), enqueue(t, db, to, "gemelo")
 	if _, err := tw.Send(ctx, notify.Message{To: to, Body: "gemelo"}); err != nil {
@@ -380,7 +360,7 @@ func TestReconcileTwins(t *testing.T) {
 	}
 	opt := fastOptions()
 	opt.Concurrency = 1
-	runWorker(t, notify.NewWorker(db, tw, opt))
+	e.work(t, tw, opt)
 	rows := waitFinal(t, db, 2)
 	if rows[0].State != "sent" || rows[1].State != "sent" || rows[0].SID == rows[1].SID {
 		t.Errorf("rows = %+v; want both sent with distinct SIDs", rows)
