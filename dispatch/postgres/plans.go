@@ -120,6 +120,27 @@ func (s *Visits) replanBase(ctx context.Context, st planning.State, day, now tim
 	return planning.Current(ctx, s.cfg.Replan(st, day, now), st)
 }
 
+// behindStarted shifts the positions in a re-plan's assignments (see planning.Replan) past
+// the visits under way that it leaves out, so that each technician's route positions stay
+// 1, 2, 3… and unchanged places compare equal to the stored ones.
+func behindStarted(st planning.State, after map[int64]planning.Assignment) {
+	n := map[int64]int{}
+	for _, v := range st.Visits {
+		if v.Status.Started() && v.TechnicianID != 0 {
+			n[v.TechnicianID]++
+		}
+	}
+	if len(n) == 0 {
+		return
+	}
+	for id, a := range after {
+		if k := n[a.TechnicianID]; k > 0 {
+			a.Position += k
+			after[id] = a
+		}
+	}
+}
+
 // stored returns the assignments the state's visits hold in the database.
 func (s *Visits) stored(st planning.State) map[int64]planning.Assignment {
 	out := map[int64]planning.Assignment{}
@@ -711,6 +732,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			}
 		}
 		after := s.cfg.Assignments(next)
+		behindStarted(st, after)
 		res.Visits = len(after)
 		byID := map[int64]*dispatch.Visit{}
 		for _, v := range st.Visits {

@@ -127,6 +127,7 @@ type visitOut struct {
 	PlannedStart   time.Time `json:"planned_start"`
 	PlannedEnd     time.Time `json:"planned_end"`
 	Pinned         bool      `json:"pinned"`
+	RoutePosition  int       `json:"route_position"`
 	Version        int
 }
 
@@ -793,9 +794,11 @@ func TestReplanFromNow(t *testing.T) {
 	}
 	va := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":60,"skills":["fiber"]}`)
 	vb := createVisit(t, ts, a, createTicket(t, ts, a, 19.45, -99.10), `{"duration_min":30,"skills":["fiber"]}`)
+	vc := createVisit(t, ts, a, createTicket(t, ts, a, 19.41, -99.15), `{"duration_min":30,"skills":["fiber"]}`)
 	var ba, bb visitOut
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, va.ID), a, win(8), 200, &ba)
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, vb.ID), a, win(10), 200, &bb)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, vc.ID), a, win(14), 200, nil)
 	if *ba.TechnicianID != tj || *bb.TechnicianID != tj || bb.PlannedStart.After(at(10, 15)) {
 		t.Fatalf("booked %+v and %+v, want both with Juan, the second about 10:00", ba, bb)
 	}
@@ -819,6 +822,12 @@ func TestReplanFromNow(t *testing.T) {
 	if gb.TechnicianID == nil || *gb.TechnicianID != otro || gb.PlannedStart.Before(now) || gb.PlannedStart.After(at(12, 0)) {
 		t.Errorf("10–12 visit after the re-plan = technician %v at %v, want Otro (%d) between %v and 12:00",
 			gb.TechnicianID, gb.PlannedStart.In(mx), otro, now.In(mx))
+	}
+	var gc visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, vc.ID), d, "", 200, &gc)
+	if gc.TechnicianID == nil || *gc.TechnicianID != tj || gc.RoutePosition != 2 || ga.RoutePosition != 1 || gc.PlannedStart.Before(at(14, 0)) {
+		t.Errorf("Juan's route after the re-plan: under way at %d, 14–16 visit = %+v; want positions 1 and 2, the second within 14–16",
+			ga.RoutePosition, gc)
 	}
 	if fmt.Sprint(res.Changed) != fmt.Sprint([]int64{vb.ID}) {
 		t.Errorf("changed = %v, want [%d]: one re-notification, for the visit that changed technician", res.Changed, vb.ID)
