@@ -14,8 +14,9 @@ const ReplanEvery = 5 * time.Minute
 
 // Replan returns the re-plan job: it re-optimises today's and tomorrow's plans (business
 // days) as of now(), keeping started and pinned visits and every promised window; each
-// customer whose technician changes gets one visit.rescheduled. limit bounds each day's
-// search.
+// customer whose technician changes gets one visit.rescheduled. Today nobody is planned
+// before now: each technician starts from where he is (see planning.Replan). limit bounds
+// each day's search.
 func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) func(context.Context) error {
 	return func(ctx context.Context) error {
 		cfg := visits.Config()
