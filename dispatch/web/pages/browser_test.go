@@ -178,6 +178,9 @@ func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) 
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
 	)
+	// Wait for the page signed in to: actions on the sign-in page's nodes would fail once
+	// the navigation replaces them.
+	pollTrue(t, ctx, `location.pathname !== '/login' && document.readyState === 'complete'`)
 }
 
 // pollTrue waits until the expression is true.
