@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,7 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	conns := fs.Int("conns", 16, "database connections of the server")
 	idem := fs.Bool("idempotency", true, "send an Idempotency-Key with every request")
 	logRequests := fs.Bool("log", false, "log every request as the server does in production")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured part (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return usagef("bench tickets: %v", err)
 	}
@@ -110,9 +113,23 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	var firstErr atomic.Value
 	warmEnd := time.Now().Add(time.Second)
 	var cpuStart, cpuEnd time.Duration
+	var profErr error
+	profDone := make(chan struct{})
 	go func() {
+		defer close(profDone)
 		time.Sleep(time.Until(warmEnd))
 		cpuStart = processCPU()
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				profErr = err
+			} else {
+				defer f.Close()
+				if profErr = pprof.StartCPUProfile(f); profErr == nil {
+					defer pprof.StopCPUProfile()
+				}
+			}
+		}
 		time.Sleep(*duration)
 		cpuEnd = processCPU()
 	}()
@@ -159,8 +176,12 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 		}()
 	}
 	wg.Wait()
+	<-profDone
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if profErr != nil {
+		return fmt.Errorf("bench tickets: cpu profile: %w", profErr)
 	}
 	var all []time.Duration
 	for _, l := range lat {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -52,18 +53,29 @@ func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispa
 }
 
 // matchCustomer finds the customer c describes — by phone, else by e-mail — or creates it,
-// inside tx, replaces *c with the stored row, and draws the report's folio number for year
-// in the same round trip. When staff give it (trusted), an access point and plan price fill
+// inside tx, replaces *c with the stored row, and in the same round trip draws the report's
+// folio number for year and its id, and stores loc (when not nil) for the customer as
+// addLocation does. When staff give it (trusted), an access point and plan price fill
 // in or update the stored ones, and a phone or e-mail the stored customer lacks is added; a
 // public form never changes a stored customer.
-func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int) (folioN int64, err error) {
+func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int, loc *dispatch.Location) (folioN, reportID int64, err error) {
 	// One statement: the customer with the phone, else the first with the e-mail, else a
 	// new one (a concurrent report for the same new phone waits on the insert and then
-	// gets the same row), and the folio number.
+	// gets the same row), its location, the folio number and the report id.
 	var rows []struct {
 		customerRow
-		Made   bool  `bun:"made"`
-		FolioN int64 `bun:"folio_n"`
+		Made     bool            `bun:"made"`
+		FolioN   int64           `bun:"folio_n"`
+		ReportID int64           `bun:"report_id"`
+		Loc      json.RawMessage `bun:"loc"`
+	}
+	var line, zone any
+	var lat, lon *float64
+	if loc != nil {
+		line, lat, lon = loc.Line, loc.Lat, loc.Lon
+		if loc.Zone != "" {
+			zone = loc.Zone
+		}
 	}
 	err = tx.NewRaw(`WITH found AS (
 			SELECT * FROM (
@@ -77,21 +89,37 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			WHERE NOT EXISTS (SELECT 1 FROM found)
 			ON CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone
 			RETURNING *, 2 AS pref
+		), x AS (
+			SELECT * FROM found UNION ALL SELECT * FROM made
+		), loc AS (
+			INSERT INTO locations AS l (customer_id, line, lat, lon, zone)
+			SELECT x.id, ?7, ?8, ?9, ?10 FROM x WHERE ?7::text IS NOT NULL
+			ON CONFLICT (customer_id, line) DO UPDATE
+			SET lat = COALESCE(EXCLUDED.lat, l.lat), lon = COALESCE(EXCLUDED.lon, l.lon), zone = COALESCE(EXCLUDED.zone, l.zone)
+			RETURNING l.*
 		)
-		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6) AS folio_n
-		FROM (SELECT * FROM found UNION ALL SELECT * FROM made) AS x`,
-		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year).Scan(ctx, &rows)
+		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6) AS folio_n,
+			nextval(pg_get_serial_sequence('reports', 'id')) AS report_id,
+			(SELECT to_jsonb(loc) FROM loc) AS loc
+		FROM x`,
+		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year, line, lat, lon, zone).Scan(ctx, &rows)
 	if err != nil {
-		return 0, Wrap(err)
+		return 0, 0, Wrap(err)
 	}
 	if len(rows) != 1 {
-		return 0, fmt.Errorf("customer match returned %d rows", len(rows))
+		return 0, 0, fmt.Errorf("customer match returned %d rows", len(rows))
 	}
+	if loc != nil {
+		if err := json.Unmarshal(rows[0].Loc, loc); err != nil {
+			return 0, 0, fmt.Errorf("stored location: %w", err)
+		}
+	}
+	reportID = rows[0].ReportID
 	found := &rows[0].Customer
 	folioN = rows[0].FolioN
 	if rows[0].Made {
 		*c = *found
-		return folioN, nil
+		return folioN, reportID, nil
 	}
 	if trusted {
 		q := tx.NewUpdate().Table("customers").Where("id = ?", found.ID)
@@ -112,29 +140,13 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			row := &customerRow{}
 			if err := q.Returning("*").Scan(ctx, row); err != nil {
 				if IsUniqueViolation(err) {
-					return 0, dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
+					return 0, 0, dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
 				}
-				return 0, Wrap(err)
+				return 0, 0, Wrap(err)
 			}
 			found = &row.Customer
 		}
 	}
 	*c = *found
-	return folioN, nil
-}
-
-// addLocation stores l for customerID inside tx, or reuses the customer's location with the
-// same address line (filling in coordinates and zone given now).
-func addLocation(ctx context.Context, tx bun.Tx, customerID int64, l *dispatch.Location) error {
-	l.CustomerID = customerID
-	row := &locationRow{Location: *l}
-	err := tx.NewInsert().Model(row).ExcludeColumn("id", "created_at").
-		On("CONFLICT (customer_id, line) DO UPDATE").
-		Set("lat = COALESCE(EXCLUDED.lat, l.lat), lon = COALESCE(EXCLUDED.lon, l.lon), zone = COALESCE(EXCLUDED.zone, l.zone)").
-		Returning("*").Scan(ctx)
-	if err != nil {
-		return Wrap(err)
-	}
-	*l = row.Location
-	return nil
+	return folioN, reportID, nil
 }

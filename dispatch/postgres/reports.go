@@ -124,18 +124,18 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
 		// City belongs to that year, whatever UTC says.
 		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
-		n, err := matchCustomer(ctx, tx, &c, opts.Trusted, year)
-		if err != nil {
-			return err
-		}
-		r.CustomerID = c.ID
 		var loc *dispatch.Location
 		if nr.Location != nil {
 			l := *nr.Location
-			if err := addLocation(ctx, tx, c.ID, &l); err != nil {
-				return err
-			}
-			loc, r.LocationID = &l, l.ID
+			loc = &l
+		}
+		n, id, err := matchCustomer(ctx, tx, &c, opts.Trusted, year, loc)
+		if err != nil {
+			return err
+		}
+		r.ID, r.CustomerID = id, c.ID
+		if loc != nil {
+			r.LocationID = loc.ID
 		}
 		if by.User != nil {
 			r.CreatedBy = by.User.ID
@@ -154,21 +154,21 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		r.Folio = dispatch.FormatFolio(year, n)
 		code := dispatch.NewAccessCode()
 		r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
-		row := &reportRow{Report: r}
-		if _, err := tx.NewInsert().Model(row).ExcludeColumn("id").Returning("id").Exec(ctx); err != nil {
-			return Wrap(err)
-		}
-		r.ID = row.ID
 		ev := &dispatch.Event{Type: dispatch.EventReportCreated, At: r.CreatedAt, Channel: string(r.Channel), ReportID: r.ID}
 		by.event(ev)
 		data := map[string]any{
 			"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
 			"status": r.Status, "subject": r.Subject, "customer_id": c.ID, "due_at": r.DueAt,
 		}
-		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+		insertEv, args, err := prepareEvent(ev, data)
+		if err != nil {
 			return err
 		}
 		out = &Created{Report: &r, Customer: &c, Location: loc, AccessCode: code}
+		// One round trip: the report, its event, and the answer stored with the idempotency
+		// key. The NOTIFY comes after commit (see Events.Announce).
+		q := "WITH rep AS (?), e AS (" + insertEv + " RETURNING id)"
+		args = append([]any{tx.NewInsert().Model(&reportRow{Report: r})}, args...)
 		if opts.Key != nil {
 			status, body := 201, any(map[string]string{"folio": r.Folio})
 			if opts.Answer != nil {
@@ -179,9 +179,15 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 				return err
 			}
 			answer = &Answer{Status: status, Body: b, ReportID: r.ID}
-			if err := saveAnswer(ctx, tx, opts.Key, answer); err != nil {
-				return err
-			}
+			q += ", ans AS (UPDATE idempotency_keys SET status = ?, response = ?, report_id = ? WHERE scope = ? AND key = ?)"
+			args = append(args, status, string(b), r.ID, opts.Key.Scope, opts.Key.Key)
+		}
+		q += " SELECT e.id FROM e"
+		if err := tx.NewRaw(q, args...).Scan(ctx, &ev.ID); err != nil {
+			return Wrap(err)
+		}
+		if err := s.events.runHooks(ctx, tx, ev); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -191,6 +197,7 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 	if answer != nil && answer.Replayed {
 		return nil, answer, nil
 	}
+	s.events.Announce(ctx, s.db)
 	return out, answer, nil
 }
 
