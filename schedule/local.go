@@ -34,10 +34,13 @@ func position(seq []int32, x int32) int {
 	return -1
 }
 
-// movable reports whether the nodes of seq are visits the search may move to
-// vehicle v.
-func (w *worker) movable(seq []int32, v int32) bool {
-	for _, x := range seq {
+// movable reports whether the nodes of seq, but for the break at index
+// brk (-1: none), are visits the search may move to vehicle v.
+func (w *worker) movable(seq []int32, v int32, brk int) bool {
+	for k, x := range seq {
+		if k == brk {
+			continue
+		}
 		n := &w.in.nodes[x]
 		if n.kind != kindVisit || n.fixed || !w.in.ok(x, v) {
 			return false
@@ -48,7 +51,10 @@ func (w *worker) movable(seq []int32, v int32) bool {
 
 // twoOptStar tries, for each visit a and close visit b on another route,
 // making b follow a: route 1 keeps its head up to a and takes route 2's tail
-// from b; route 2 keeps its head before b and takes route 1's tail.
+// from b; route 2 keeps its head before b and takes route 1's tail. Each
+// route keeps its own end (home bases may differ) and its own break: when
+// both breaks fall in the tails, they trade places; when only one does, the
+// move is skipped.
 func (w *worker) twoOptStar(s *sol) bool {
 	in := w.in
 	improved := false
@@ -63,40 +69,43 @@ func (w *worker) twoOptStar(s *sol) bool {
 			}
 			R1, R2 := &s.routes[r1], &s.routes[r2]
 			n1, n2 := len(R1.seq), len(R2.seq)
-			if R1.loc[n1-1] != R2.loc[n2-1] {
-				continue
-			}
 			i := position(R1.seq, a)
 			j := position(R2.seq, b) - 1
 			if i < R1.minIns || j < R2.minIns || j < 0 {
 				continue
 			}
-			L := in.L
-			a1, b1 := int(R1.loc[i]), int(R1.loc[i+1])
-			a2, b2 := int(R2.loc[j]), int(R2.loc[j+1])
 			w.work += 4
-			delta := in.dist[a1*L+b2] + in.dist[a2*L+b1] - in.dist[a1*L+b1] - in.dist[a2*L+b2]
+			delta := w.join(R1, i, R2, j) + w.join(R2, j, R1, i) - w.join(R1, i, R1, i) - w.join(R2, j, R2, j)
 			if delta > -1e-7 {
 				continue
 			}
 			t1, t2 := R1.seq[i+1:n1-1], R2.seq[j+1:n2-1]
-			if !w.movable(t1, R2.v) || !w.movable(t2, R1.v) {
+			k1, k2 := breakAt(in, t1), breakAt(in, t2)
+			if (k1 < 0) != (k2 < 0) || !w.movable(t1, R2.v, k1) || !w.movable(t2, R1.v, k2) {
 				continue
 			}
 			x, y := &w.tmp[0], &w.tmp[1]
 			x.v, y.v = R1.v, R2.v
 			x.seq = append(append(append(x.seq[:0], R1.seq[:i+1]...), t2...), R1.seq[n1-1])
 			y.seq = append(append(append(y.seq[:0], R2.seq[:j+1]...), t1...), R2.seq[n2-1])
+			if k1 >= 0 {
+				x.seq[i+1+k2] = R1.seq[i+1+k1]
+				y.seq[j+1+k1] = R2.seq[j+1+k2]
+			}
 			w.work += int64(n1 + n2)
 			if !x.update(in) || !y.update(in) || x.cost+y.cost > R1.cost+R2.cost-1e-7 {
 				continue
 			}
 			// t1 and t2 alias the old sequences: re-home from the new ones.
 			for _, c := range x.seq[i+1 : len(x.seq)-1] {
-				s.where[c] = r1
+				if int(c) < in.m {
+					s.where[c] = r1
+				}
 			}
 			for _, c := range y.seq[j+1 : len(y.seq)-1] {
-				s.where[c] = r2
+				if int(c) < in.m {
+					s.where[c] = r2
+				}
 			}
 			R1.copyFrom(x)
 			R2.copyFrom(y)
@@ -104,6 +113,34 @@ func (w *worker) twoOptStar(s *sol) bool {
 		}
 	}
 	return improved
+}
+
+// join is the distance of the legs a 2-opt* move decides when route R's
+// head up to position i is followed by route T's tail after position j and
+// R's end: the junction and the leg home (the tail's inner legs do not
+// change). It screens moves on real locations; breaks add no distance.
+func (w *worker) join(R *route, i int, T *route, j int) float64 {
+	in := w.in
+	L := in.L
+	a := int(R.loc[i])
+	end := int(R.loc[len(R.seq)-1])
+	nT := len(T.seq)
+	for q := j + 1; q < nT-1; q++ {
+		if f := in.nodes[T.seq[q]].loc; f >= 0 {
+			return in.dist[a*L+int(f)] + in.dist[int(T.loc[nT-2])*L+end]
+		}
+	}
+	return in.dist[a*L+end]
+}
+
+// breakAt is the index of the break node in seq, or -1.
+func breakAt(in *inst, seq []int32) int {
+	for k, x := range seq {
+		if in.nodes[x].kind == kindBreak {
+			return k
+		}
+	}
+	return -1
 }
 
 // relocate moves single visits to a cheaper feasible place, on any route.

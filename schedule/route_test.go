@@ -298,3 +298,122 @@ func TestLocalSearch(t *testing.T) {
 	}
 	t.Logf("improved %d of 60", improved)
 }
+
+// homesInst is a random instance where every technician has a home of
+// their own (start and end differ) and a lunch break: 2-opt* must then
+// keep each route's end and break while trading tails.
+func homesInst(rng *rand.Rand, m, techs int) *inst {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	hm := func(h float64) time.Time { return day.Add(time.Duration(h * float64(time.Hour))) }
+	loc := func() Location { return Location{Lat: 19.4 + rng.Float64()*0.1, Lon: -99.1 + rng.Float64()*0.1} }
+	p := &Problem{Travel: Haversine{Speed: 8, Overhead: 2 * time.Minute}}
+	for i := 0; i < m; i++ {
+		s := 8 + rng.Float64()*8
+		p.Visits = append(p.Visits, Visit{ID: string(rune('a' + i)), Location: loc(),
+			Service: time.Duration(10+rng.IntN(30)) * time.Minute,
+			Windows: []Window{{hm(s), hm(s + 1 + rng.Float64()*5)}}})
+	}
+	for k := 0; k < techs; k++ {
+		p.Technicians = append(p.Technicians, Technician{ID: string(rune('A' + k)), Start: loc(), End: loc(),
+			Shifts: []Shift{{Start: hm(8), End: hm(18),
+				Break: &Break{Earliest: hm(12 + rng.Float64()), Latest: hm(14 + rng.Float64()), Duration: 30 * time.Minute}}}})
+	}
+	in, err := compile(p)
+	if err != nil {
+		panic(err)
+	}
+	return in
+}
+
+// checkSol checks every route by brute force, that each route holds its
+// own vehicle's break and ends at its own end, and that where matches.
+func checkSol(t *testing.T, in *inst, s *sol, what string) {
+	t.Helper()
+	for ri := range s.routes {
+		r := &s.routes[ri]
+		if ok, legs := naive(in, r.seq); !ok || math.Abs(legs-r.legs) > 1e-6 {
+			t.Fatalf("%s: route %d infeasible or mis-costed", what, ri)
+		}
+		ve := &in.veh[r.v]
+		if r.seq[0] != ve.start || r.seq[len(r.seq)-1] != ve.end {
+			t.Fatalf("%s: route %d does not run from its own start to its own end", what, ri)
+		}
+		breaks := 0
+		for _, x := range r.seq {
+			if in.nodes[x].kind == kindBreak {
+				if x != ve.brk {
+					t.Fatalf("%s: route %d holds another vehicle's break", what, ri)
+				}
+				breaks++
+			}
+			if int(x) < in.m && s.where[x] != int32(ri) {
+				t.Fatalf("%s: visit %d on route %d, where says %d", what, x, ri, s.where[x])
+			}
+		}
+		if (ve.brk >= 0) != (breaks == 1) || breaks > 1 {
+			t.Fatalf("%s: route %d has %d breaks", what, ri, breaks)
+		}
+	}
+}
+
+// TestTwoOptStarHomesAndBreaks: with distinct homes and a break on every
+// route, 2-opt* still finds improving moves, and every route stays
+// feasible with its own break and end.
+func TestTwoOptStarHomesAndBreaks(t *testing.T) {
+	moved := 0
+	for seed := uint64(0); seed < 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		in := homesInst(rng, 24, 4)
+		w := newWorker(in, seed, 0, newSol(in))
+		w.tmp = make([]route, 2)
+		w.removed = append(w.removed[:0], in.active...)
+		w.recreate(w.cur)
+		s := w.cur
+		before, unw := s.cost, s.unw
+		if w.twoOptStar(s) {
+			moved++
+		}
+		s.total(in)
+		if s.unw != unw || s.cost > before+1e-9 {
+			t.Fatalf("seed %d: unassigned %v → %v, cost %v → %v", seed, unw, s.unw, before, s.cost)
+		}
+		checkSol(t, in, s, "2-opt*")
+	}
+	if moved == 0 {
+		t.Fatal("2-opt* never applied across distinct homes and breaks")
+	}
+	t.Logf("2-opt* improved %d of 40", moved)
+}
+
+// TestRegretConstruction: regret insertion yields feasible routes that
+// agree with where, an unassigned weight that matches the visits left out,
+// and the same solution every time.
+func TestRegretConstruction(t *testing.T) {
+	for seed := uint64(0); seed < 30; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 6))
+		in := homesInst(rng, 30, 3)
+		if seed%2 == 1 {
+			in = randomInst(rng, 14, seed%3 == 0)
+		}
+		var costs [2]float64
+		for k := range costs {
+			w := newWorker(in, seed, -1, newSol(in))
+			w.blinkRate = 0
+			w.recreateRegret(w.cur, 3)
+			checkSol(t, in, w.cur, "regret")
+			var unw float64
+			for _, c := range in.active {
+				if w.cur.where[c] < 0 {
+					unw += in.weight[c]
+				}
+			}
+			if unw != w.cur.unw {
+				t.Fatalf("seed %d: unassigned weight %v, counted %v", seed, w.cur.unw, unw)
+			}
+			costs[k] = w.cur.cost
+		}
+		if costs[0] != costs[1] {
+			t.Fatalf("seed %d: regret construction not deterministic: %v vs %v", seed, costs[0], costs[1])
+		}
+	}
+}

@@ -94,6 +94,7 @@ type worker struct {
 	tmp       []route // scratch for local search
 	order     []int32
 	sortKey   []float64
+	regret    regretScratch
 }
 
 func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
@@ -210,12 +211,7 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 // their cheapest position, with blinks.
 func (w *worker) recreate(s *sol) {
 	in := w.in
-	w.order = append(w.order[:0], w.removed...)
-	for _, c := range in.active {
-		if s.where[c] < 0 && !slices.Contains(w.removed, c) {
-			w.order = append(w.order, c)
-		}
-	}
+	w.collectPending(s)
 	w.sortOrder()
 	var triedClass []int32
 	blink := w.blink
@@ -251,6 +247,17 @@ func (w *worker) recreate(s *sol) {
 		}
 	}
 	s.total(in)
+}
+
+// collectPending sets w.order to the removed visits, then the other
+// unassigned ones.
+func (w *worker) collectPending(s *sol) {
+	w.order = append(w.order[:0], w.removed...)
+	for _, c := range w.in.active {
+		if s.where[c] < 0 && !slices.Contains(w.removed, c) {
+			w.order = append(w.order, c)
+		}
+	}
 }
 
 // sortOrder orders w.order by priority, then by one of SISR's orders

@@ -90,10 +90,15 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	if plan <= 0 {
 		plan = int64(limit.Seconds() * workRate)
 	}
-	// Construction: cheapest insertion of everything not yet placed.
+	// Construction: regret-3 insertion of everything not yet placed,
+	// and cheapest insertion in priority order; the better start wins
+	// (regret usually, by a few percent; greedy now and then).
 	w0 := newWorker(in, opt.Seed, -1, start)
 	w0.blinkRate = 0
 	w0.removed = w0.removed[:0]
+	w0.recreateRegret(w0.cur, 3)
+	w0.best.copyFrom(w0.cur)
+	w0.cur.copyFrom(start)
 	w0.recreate(w0.cur)
 	if w0.cur.better(w0.best) || !w0.best.ok {
 		w0.best.copyFrom(w0.cur)
