@@ -25,6 +25,7 @@ import (
 	"despacho/dispatch/postgres"
 	"despacho/dispatch/web"
 	"despacho/migrations"
+	"despacho/notify"
 )
 
 // runBenchTickets implements `despacho bench tickets`: it serves the real API on a local
@@ -40,6 +41,7 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	conns := fs.Int("conns", 16, "database connections of the server")
 	idem := fs.Bool("idempotency", true, "send an Idempotency-Key with every request")
 	logRequests := fs.Bool("log", false, "log every request as the server does in production")
+	hooks := fs.Bool("hooks", true, "run the event hooks serve runs (SMS outbox, incidents) in every creation")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured part (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return usagef("bench tickets: %v", err)
@@ -73,7 +75,26 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	if *logRequests {
 		serverLog = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	api := web.New(web.Config{DB: db, Log: serverLog, SLA: slaCfg})
+	cfg := web.Config{DB: db, Log: serverLog, SLA: slaCfg}
+	if *hooks {
+		// As serve wires them: the SMS outbox (development sender: texts are queued, not
+		// sent) and the incident rules run inside every creation's transaction.
+		smsCfg, err := notify.ConfigFromEnv(func(string) string { return "" })
+		if err != nil {
+			return err
+		}
+		incCfg, err := incidentsConfig(e, slaCfg)
+		if err != nil {
+			return err
+		}
+		cfg.Events = postgres.NewEvents()
+		cfg.Events.AddHook(notify.NewOutbox(smsCfg, quiet).Hook)
+		if cfg.Incidents, err = postgres.NewIncidents(db, cfg.Events, incCfg); err != nil {
+			return err
+		}
+		cfg.Events.AddHook(cfg.Incidents.ReportHook)
+	}
+	api := web.New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -196,7 +217,7 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	slices.Sort(all)
 	pct := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
 	rate := float64(len(all)) / duration.Seconds()
-	fmt.Fprintf(e.stdout, "bench tickets: %d clients, %s, idempotency keys %v, db conns %d\n", *clients, *duration, *idem, *conns)
+	fmt.Fprintf(e.stdout, "bench tickets: %d clients, %s, idempotency keys %v, db conns %d, hooks %v\n", *clients, *duration, *idem, *conns, *hooks)
 	fmt.Fprintf(e.stdout, "  created   %d reports (%d failed)\n", len(all), failures.Load())
 	fmt.Fprintf(e.stdout, "  rate      %.0f reports/s\n", rate)
 	fmt.Fprintf(e.stdout, "  latency   p50 %.1f ms   p90 %.1f ms   p99 %.1f ms   max %.1f ms\n",
