@@ -147,4 +147,11 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	waitText(t, desk, "#desk-media", "Fotos y firma")
 	pollTrue(t, desk, `(() => { const imgs = [...document.querySelectorAll('#desk-media img')]; return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0); })()`)
 	shot(t, desk, "desk-media-1920")
+
+	// And so does the board's detail of the visit.
+	board := tab(t, true)
+	do(t, board, chromedp.EmulateViewport(1920, 1080))
+	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+morning.Format(time.DateOnly), "disp@example.mx")
+	do(t, board, chromedp.WaitVisible(chromedp.CSS(`.block[data-visit="`+vid+`"]`)), chromedp.Click(chromedp.CSS(`.block[data-visit="`+vid+`"]`)))
+	pollTrue(t, board, `document.querySelectorAll('#detail-media img').length === 2`)
 }

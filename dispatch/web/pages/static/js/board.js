@@ -373,6 +373,13 @@ async function openDetail(id) {
       h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'detail-description' }, r.description || ''),
       h('h3', {}, t('b.timeline')),
       h('ol', { class: 'timeline' }, (r.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))));
+    const media = (await api('GET', '/api/tickets/' + encodeURIComponent(v.folio) + '/media')).media || [];
+    let n = 0;
+    if (media.length) {
+      detailBody.append(h('h3', {}, t('b.media')), h('ul', { class: 'media', id: 'detail-media' }, media.map((m) =>
+        h('li', {}, h('a', { href: m.url, target: '_blank', rel: 'noopener' },
+          h('img', { src: m.url, class: m.kind, loading: 'lazy', alt: m.kind === 'signature' ? t('b.signature_img') : t('b.photo_n', { n: ++n }) }))))));
+    }
   } catch (err) {
     detailBody.append(h('p', { class: 'form-error' }, message(err)));
   }
