@@ -3,6 +3,9 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
@@ -42,5 +45,49 @@ func TestEventsAppendOnly(t *testing.T) {
 	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM events"); err == nil {
 		t.Fatal("events could be deleted")
+	}
+}
+
+// TestEventsAnnounced: a committed Append and a report creation (which announces after
+// commit) both wake listeners of EventsChannel, and a creation's event is in the table by
+// the time the hint arrives.
+func TestEventsAnnounced(t *testing.T) {
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	ln := pgdriver.NewListener(db)
+	t.Cleanup(func() { _ = ln.Close() })
+	if err := ln.Listen(ctx, postgres.EventsChannel); err != nil {
+		t.Fatal(err)
+	}
+	wait := func(what string) {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if ch, _, err := ln.Receive(rctx); err != nil || ch != postgres.EventsChannel {
+			t.Fatalf("%s: notification %q, %v", what, ch, err)
+		}
+	}
+	events := postgres.NewEvents()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := events.Append(ctx, tx, &dispatch.Event{Type: "report.noted", ReportID: 9}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wait("append")
+
+	reports := postgres.NewReports(db, events, dispatch.SLA{})
+	c, _, err := reports.Create(ctx, newReport(t, time.Now(), "inquiry", "55 3000 0001", ""), postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait("create")
+	tl, err := postgres.Timeline(ctx, db, c.Report.ID)
+	if err != nil || len(tl) != 1 || tl[0].Type != dispatch.EventReportCreated {
+		t.Fatalf("timeline after the hint = %+v, %v", tl, err)
 	}
 }
