@@ -10,9 +10,9 @@
 // dedupe_key (folio:REPORT, booked:VISIT:WINDOW, outcome:REPORT:…, or one naming the
 // event), so no event, and no outcome told twice, can produce two texts; a re-plan that
 // keeps the window the customer was last told sends nothing. An incident texts each
-// attached report's customer once when the report is attached (incident:REPORT:INCIDENT,
+// attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
-// resolves the report (incident_restored:REPORT:INCIDENT, with the bonus when there is
+// resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is
 // one); attaching cancels the reminders of the visits the incident holds. An incident that
 // texts its whole access point (the provider's default, or the dispatcher's choice) also
 // writes incident.area_notice at each step: one INSERT … SELECT queues one text to every

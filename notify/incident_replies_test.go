@@ -64,8 +64,14 @@ func newIncidentWorld(tb testing.TB, withTwilio bool, icfg postgres.IncidentsCon
 // monthly price of 300 pesos, made at; it returns the report and the customer's phone.
 func (w *incidentWorld) fault(ap string, at time.Time) (*dispatch.Report, string) {
 	w.tb.Helper()
-	price := 300.0
 	p := phone()
+	return w.faultBy(p, ap, at), p
+}
+
+// faultBy creates a fault report as fault does, by the customer with phone p.
+func (w *incidentWorld) faultBy(p, ap string, at time.Time) *dispatch.Report {
+	w.tb.Helper()
+	price := 300.0
 	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet desde la mañana",
 		Customer: dispatch.CustomerInput{Name: "Cliente " + p, Phone: p, AccessPoint: ap, PlanPrice: &price}}
 	nr, err := in.Validate(at)
@@ -76,7 +82,7 @@ func (w *incidentWorld) fault(ap string, at time.Time) (*dispatch.Report, string
 	if err != nil {
 		w.tb.Fatal(err)
 	}
-	return c.Report, p
+	return c.Report
 }
 
 // bookVisit inserts a booked visit for report rid and writes visit.booked (which texts
@@ -309,7 +315,9 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 	now := time.Now().UTC()
 	ap, other := "TORRE-"+randomHex(3), "TORRE-"+randomHex(3)
 
+	// A reported twice: still one text per step, and one compensation.
 	a, aPhone := w.fault(ap, now.Add(-3*time.Hour))
+	a2 := w.faultBy(aPhone, ap, now.Add(-2*time.Hour))
 	c := w.onAccessPoint(ap, "es", false)
 	en := w.onAccessPoint(ap, "en", false)
 	out := w.onAccessPoint(ap, "es", true)
@@ -347,7 +355,7 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 	rows := w.sendAll()
 	got := textsTo(rows)
 	for to, want := range map[string]string{
-		aPhone:    "folio incident incident_estimate incident_restored",
+		aPhone:    "folio folio incident incident_estimate incident_restored",
 		c:         "incident_area incident_area_estimate incident_area_restored",
 		en:        "incident_area incident_area_estimate incident_area_restored",
 		out:       "",
@@ -370,8 +378,17 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 	if n, sent := len(fake.Messages()), len(rows)-len(got[out]); n != sent {
 		t.Errorf("Twilio received %d messages; want %d, one per text queued", n, sent)
 	}
-	if a.ID == 0 {
-		t.Fatal("no report")
+	var owed []string
+	if err := w.db.NewRaw(`SELECT amount::text FROM compensations WHERE report_id IN (?, ?) ORDER BY report_id`, a.ID, a2.ID).Scan(ctx, &owed); err != nil {
+		t.Fatal(err)
+	}
+	if len(owed) != 2 || owed[0] == "0.00" || owed[1] != "0.00" {
+		t.Errorf("compensation of A's two reports = %v; want it owed once, on the first", owed)
+	}
+	for _, r := range rows {
+		if r.To == aPhone && r.Kind == string(notify.KindIncidentRestored) && (!strings.Contains(r.Body, a.Folio) || !strings.Contains(r.Body, "$")) {
+			t.Errorf("A's restore notice = %q; want the first report %s and the bonus", r.Body, a.Folio)
+		}
 	}
 
 	// C did not report and is still down: "2" opens a fault report for C.

@@ -317,8 +317,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if d.EstimatedRestoreAt != nil && !d.EstimatedRestoreAt.IsZero() {
 			data.Restore = f.DateTime(*d.EstimatedRestoreAt)
 		}
-		// One notice per report and incident, whatever replays the event.
-		n.Kind, n.Key = KindIncident, fmt.Sprintf("incident:%d:%s", ev.ReportID, d.IncidentFolio)
+		// One notice per customer and incident, whatever replays the event: a customer with
+		// two reports attached is told once (of the first).
+		n.Kind, n.Key = KindIncident, fmt.Sprintf("incident:c%d:%s", rc.CustomerID, d.IncidentFolio)
 	case dispatch.EventReportIncidentEstimate:
 		if d.IncidentFolio == "" || d.EstimatedRestoreAt == nil || d.EstimatedRestoreAt.IsZero() {
 			return nil // no estimate to announce
@@ -327,8 +328,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			return nil // no change
 		}
 		data.Incident, data.Restore = d.IncidentFolio, f.DateTime(*d.EstimatedRestoreAt)
-		// One update per change: the event names the change.
-		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:%d:%d", ev.ReportID, ev.ID)
+		// One update per customer and change (the change is named by the new estimate, so a
+		// customer's second report and replays add nothing).
+		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:c%d:%s:%d", rc.CustomerID, d.IncidentFolio, d.EstimatedRestoreAt.Unix())
 	case "report.resolved":
 		if d.IncidentFolio == "" {
 			return o.outcome(ctx, tx, rc, ev, d, f, data, n)
@@ -339,8 +341,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			o.log.WarnContext(ctx, "notify: compensation not understood; restore notice queued without it", "event_id", ev.ID, "err", err)
 		}
 		data.Compensation = c
-		// An incident resolves each of its reports once.
-		n.Kind, n.Key = KindIncidentRestored, fmt.Sprintf("incident_restored:%d:%s", ev.ReportID, d.IncidentFolio)
+		// An incident resolves each of its reports once, and tells each customer once: of
+		// their first report, which carries their compensation.
+		n.Kind, n.Key = KindIncidentRestored, fmt.Sprintf("incident_restored:c%d:%s", rc.CustomerID, d.IncidentFolio)
 	case "visit.completed":
 		return o.outcome(ctx, tx, rc, ev, d, f, data, n)
 	case "visit.not_completed":

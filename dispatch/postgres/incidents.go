@@ -396,6 +396,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		if len(missing) > 0 {
 			return missingPrices(missing)
 		}
+		onePerCustomer(reports, comps)
 		yes := true
 		var total dispatch.Centavos
 		resolvedIDs := make([]int64, 0, len(reports))
@@ -515,6 +516,26 @@ func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Inc
 		}
 	}
 	return len(visits), nil
+}
+
+// onePerCustomer makes a customer with several reports attached to one incident owed once:
+// their first report (lowest id, the one their restore notice names) carries the largest
+// of their computed amounts, with its outage, and the others owe nothing. comps[i] belongs
+// to reports[i], which are in id order.
+func onePerCustomer(reports []incidentReportRow, comps []dispatch.Compensation) {
+	first := map[int64]int{}
+	for i := range reports {
+		cid := reports[i].CustomerID
+		f, seen := first[cid]
+		if !seen {
+			first[cid] = i
+			continue
+		}
+		if comps[i].Amount > comps[f].Amount {
+			comps[f], comps[i] = comps[i], comps[f]
+		}
+		comps[i].Amount = 0
+	}
 }
 
 // statedOutageStart is when the customer said their service failed, or nil when they did
