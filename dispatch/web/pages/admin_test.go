@@ -10,8 +10,9 @@ import (
 )
 
 // TestBrowserAdmin: an admin creates a user (a short password is refused beside the field),
-// changes his role and a technician's Monday shift through the admin page; a dispatcher is
-// refused the admin API (403) and the page tells him he may not open it.
+// changes his role, a technician's Monday shift and the default SLA resolution target
+// through the admin page; a dispatcher is refused the admin API (403) and the page tells
+// him he may not open it.
 func TestBrowserAdmin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -99,6 +100,34 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(chromedp.ID("tech-save")),
 	)
 	pollTrue(t, ctx, `document.querySelector('#tech-form [aria-invalid=true]') !== null || !document.querySelector('#tech-form .form-error').hidden`)
+
+	// The default resolution target: zero days is refused beside the field, seven are kept.
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("default-resolution-amount")),
+		chromedp.SetValue(chromedp.ID("default-resolution-basis"), "business_days"),
+		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "0"),
+		chromedp.Click(chromedp.ID("sla-save")),
+	)
+	waitText(t, ctx, "#err-default-resolution-days", "mayor que cero")
+	do(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
+		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "7"),
+		chromedp.Click(chromedp.ID("sla-save")),
+	)
+	waitText(t, ctx, "#admin-msg", "Cambios guardados")
+	var pol struct {
+		Default struct {
+			Resolution *struct {
+				Basis string
+				Days  int
+			}
+		}
+		Rules []struct{}
+	}
+	call(t, e, tok, "GET", "/api/sla/policies", "", 200, &pol)
+	if r := pol.Default.Resolution; r == nil || r.Basis != "business_days" || r.Days != 7 || len(pol.Rules) == 0 {
+		t.Fatalf("policies after the change: default resolution %+v, %d rules; want 7 business days and the rules kept", r, len(pol.Rules))
+	}
 	shot(t, ctx, "admin-1920")
 	do(t, ctx, chromedp.EmulateViewport(360, 740))
 	shot(t, ctx, "admin-360")

@@ -260,9 +260,10 @@ const slaEdit = document.getElementById('sla-edit');
 
 // target is the editor of one target T: null | {basis, minutes} | {basis: business_days, days}.
 function target(prefix, what, value) {
-  const basis = h('select', { id: prefix + '-basis', 'aria-label': t('adm.basis', { what }), dataset: { field: prefix + '.basis' } },
+  const id = prefix.replace(/[^a-z0-9]+/gi, '-');
+  const basis = h('select', { id: id + '-basis', 'aria-label': t('adm.basis', { what }), dataset: { field: prefix + '.basis' } },
     ['none', 'wall_clock', 'business_time', 'business_days'].map((b) => h('option', { value: b, selected: (value?.basis || 'none') === b }, t('adm.basis.' + b))));
-  const amount = h('input', { id: prefix + '-amount', type: 'number', min: 1, inputmode: 'numeric', 'aria-label': t('adm.amount', { what }),
+  const amount = h('input', { id: id + '-amount', type: 'number', min: 1, inputmode: 'numeric', 'aria-label': t('adm.amount', { what }),
     value: value ? (value.basis === 'business_days' ? value.days : value.minutes) : '' });
   const sync = () => {
     amount.disabled = basis.value === 'none';
