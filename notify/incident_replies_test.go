@@ -420,3 +420,16 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 		t.Errorf("texts to its reporter = %q; want folio incident incident_restored", g)
 	}
 }
+
+func TestStillDown(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]bool{
+		"2": true, "No": true, "NO.": true, "Sigue sin servicio": true, "sigue sin internet!!": true,
+		"Todavía no tengo internet": true, "Sí, sigue fallando": true, "no funciona": true, "still down": true,
+		"1": false, "Sí": false, "ya tengo servicio, gracias": false, "ya funciona": false, "hola": false, "": false,
+	} {
+		if got := notify.StillDown(notify.Keyword(text)); got != want {
+			t.Errorf("StillDown(%q) = %v; want %v", text, got, want)
+		}
+	}
+}
