@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -55,10 +56,11 @@ func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispa
 // matchCustomer finds the customer c describes — by phone, else by e-mail — or creates it,
 // inside tx, replaces *c with the stored row, and in the same round trip draws the report's
 // folio number for year and its id, and stores loc (when not nil) for the customer as
-// addLocation does. When staff give it (trusted), an access point and plan price fill
+// addLocation once did. With a key, it first claims the key as claimKey does, and when the
+// key was already taken it changes nothing and returns claimed false. When staff give it (trusted), an access point and plan price fill
 // in or update the stored ones, and a phone or e-mail the stored customer lacks is added; a
 // public form never changes a stored customer.
-func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int, loc *dispatch.Location) (folioN, reportID int64, err error) {
+func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int, loc *dispatch.Location, key *IdempotencyKey, now time.Time) (folioN, reportID int64, claimed bool, err error) {
 	// One statement: the customer with the phone, else the first with the e-mail, else a
 	// new one (a concurrent report for the same new phone waits on the insert and then
 	// gets the same row), its location, the folio number and the report id.
@@ -77,7 +79,21 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			zone = loc.Zone
 		}
 	}
-	err = tx.NewRaw(`WITH found AS (
+	claim, ok := "", "true"
+	var kscope, kkey any
+	var khash []byte
+	if key != nil {
+		claim = `claim AS (
+			INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?11, ?12, ?13, ?14)
+			ON CONFLICT (scope, key) DO NOTHING RETURNING key
+		), `
+		ok = "EXISTS (SELECT 1 FROM claim)"
+		kscope, kkey, khash = key.Scope, key.Key, key.Hash
+		if khash == nil {
+			khash = []byte{}
+		}
+	}
+	err = tx.NewRaw(`WITH `+claim+`found AS (
 			SELECT * FROM (
 				SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?0
 				UNION ALL
@@ -86,14 +102,14 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 		), made AS (
 			INSERT INTO customers (name, phone, email, language, sms_opt_out, access_point, plan_price)
 			SELECT ?2, NULLIF(?0, ''), NULLIF(?1, ''), ?3, false, NULLIF(?4, ''), ?5
-			WHERE NOT EXISTS (SELECT 1 FROM found)
+			WHERE NOT EXISTS (SELECT 1 FROM found) AND `+ok+`
 			ON CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone
 			RETURNING *, 2 AS pref
 		), x AS (
 			SELECT * FROM found UNION ALL SELECT * FROM made
 		), loc AS (
 			INSERT INTO locations AS l (customer_id, line, lat, lon, zone)
-			SELECT x.id, ?7, ?8, ?9, ?10 FROM x WHERE ?7::text IS NOT NULL
+			SELECT x.id, ?7, ?8, ?9, ?10 FROM x WHERE ?7::text IS NOT NULL AND `+ok+`
 			ON CONFLICT (customer_id, line) DO UPDATE
 			SET lat = COALESCE(EXCLUDED.lat, l.lat), lon = COALESCE(EXCLUDED.lon, l.lon), zone = COALESCE(EXCLUDED.zone, l.zone)
 			RETURNING l.*
@@ -101,17 +117,21 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6) AS folio_n,
 			nextval(pg_get_serial_sequence('reports', 'id')) AS report_id,
 			(SELECT to_jsonb(loc) FROM loc) AS loc
-		FROM x`,
-		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year, line, lat, lon, zone).Scan(ctx, &rows)
+		FROM x WHERE `+ok,
+		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year, line, lat, lon, zone,
+		kscope, kkey, khash, now).Scan(ctx, &rows)
 	if err != nil {
-		return 0, 0, Wrap(err)
+		return 0, 0, false, Wrap(err)
+	}
+	if key != nil && len(rows) == 0 {
+		return 0, 0, false, nil
 	}
 	if len(rows) != 1 {
-		return 0, 0, fmt.Errorf("customer match returned %d rows", len(rows))
+		return 0, 0, false, fmt.Errorf("customer match returned %d rows", len(rows))
 	}
 	if loc != nil {
 		if err := json.Unmarshal(rows[0].Loc, loc); err != nil {
-			return 0, 0, fmt.Errorf("stored location: %w", err)
+			return 0, 0, false, fmt.Errorf("stored location: %w", err)
 		}
 	}
 	reportID = rows[0].ReportID
@@ -119,7 +139,7 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 	folioN = rows[0].FolioN
 	if rows[0].Made {
 		*c = *found
-		return folioN, reportID, nil
+		return folioN, reportID, true, nil
 	}
 	if trusted {
 		q := tx.NewUpdate().Table("customers").Where("id = ?", found.ID)
@@ -140,13 +160,13 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			row := &customerRow{}
 			if err := q.Returning("*").Scan(ctx, row); err != nil {
 				if IsUniqueViolation(err) {
-					return 0, 0, dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
+					return 0, 0, false, dispatch.Conflict("retry", "the customer's phone was just taken by another report; try again")
 				}
-				return 0, 0, Wrap(err)
+				return 0, 0, false, Wrap(err)
 			}
 			found = &row.Customer
 		}
 	}
 	*c = *found
-	return folioN, reportID, nil
+	return folioN, reportID, true, nil
 }

@@ -55,29 +55,34 @@ func (e *Events) Append(ctx context.Context, tx bun.Tx, ev *dispatch.Event, data
 	return e.runHooks(ctx, tx, ev)
 }
 
-// Announce sends the NOTIFY on EventsChannel for events that were appended without one
-// (report creation) and have committed. It is a hint, like every NOTIFY of ours, so
-// concurrent calls coalesce: while one caller sends, the others only ask for one more.
+// Announce has the NOTIFY on EventsChannel sent for events that were appended without one
+// (report creation) and have committed, without making the caller wait for it. It is a
+// hint, like every NOTIFY of ours, so calls coalesce: one goroutine sends while calls keep
+// coming and ends when they stop.
 //
 // Why not NOTIFY inside the transaction: PostgreSQL serialises every committing transaction
 // that has notified on one lock, held until its commit record is flushed, so transactions
-// that notify commit one fsync at a time (measured: report creation capped near 150/s on
-// the "Lock: object" wait). A NOTIFY in its own transaction writes no WAL and holds that
-// lock only briefly.
-func (e *Events) Announce(ctx context.Context, db bun.IDB) {
+// that notify commit one fsync at a time (sampled under the bench: most backends waiting on
+// "Lock: object"). A NOTIFY in its own transaction writes no WAL and holds that lock only
+// briefly.
+func (e *Events) Announce(db bun.IDB) {
 	e.pending.Store(true)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
+	if e.sending.CompareAndSwap(false, true) {
+		go e.announce(db)
+	}
+}
+
+func (e *Events) announce(db bun.IDB) {
 	for {
-		if !e.sending.CompareAndSwap(false, true) {
-			return // the sender will see pending
-		}
 		for e.pending.Swap(false) {
-			// Lost hints are caught up by the listeners' reads by cursor.
+			// A lost hint is caught up by the listeners' reads by cursor.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = db.ExecContext(ctx, "SELECT pg_notify(?, '')", EventsChannel)
+			cancel()
 		}
 		e.sending.Store(false)
-		if !e.pending.Load() {
+		// A call between the last Swap and the Store saw a sender and left it the work.
+		if !e.pending.Load() || !e.sending.CompareAndSwap(false, true) {
 			return
 		}
 	}

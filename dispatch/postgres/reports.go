@@ -112,13 +112,6 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 	var answer *Answer
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		out, answer = nil, nil
-		if opts.Key != nil {
-			a, err := claimKey(ctx, tx, opts.Key, nr.Report.CreatedAt)
-			if err != nil || a != nil {
-				answer = a
-				return err
-			}
-		}
 		r := *nr.Report
 		c := *nr.Customer
 		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
@@ -129,9 +122,22 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 			l := *nr.Location
 			loc = &l
 		}
-		n, id, err := matchCustomer(ctx, tx, &c, opts.Trusted, year, loc)
+		// The key is claimed in the same statement; when it was taken, nothing was changed
+		// and the first request's answer is read.
+		n, id, claimed, err := matchCustomer(ctx, tx, &c, opts.Trusted, year, loc, opts.Key, r.CreatedAt)
 		if err != nil {
 			return err
+		}
+		if !claimed {
+			a, err := claimKey(ctx, tx, opts.Key, r.CreatedAt)
+			if err != nil {
+				return err
+			}
+			if a == nil { // the key was purged meanwhile
+				return dispatch.Conflict("retry", "the Idempotency-Key changed hands; try again")
+			}
+			answer = a
+			return nil
 		}
 		r.ID, r.CustomerID = id, c.ID
 		if loc != nil {
@@ -197,7 +203,7 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 	if answer != nil && answer.Replayed {
 		return nil, answer, nil
 	}
-	s.events.Announce(ctx, s.db)
+	s.events.Announce(s.db)
 	return out, answer, nil
 }
 
