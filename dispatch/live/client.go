@@ -122,22 +122,40 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 		h.opts.WriteError(w, r, dispatch.Unavailable(errors.New("live hub not running")))
 		return
 	}
+	stale := false
 	if after > 0 {
-		// An `after` from the future means "nothing missed yet". Pin it to the last number
-		// handed out before the handshake completes: an event committed right after the
-		// client connected must still reach it, which a clamp done later (in catchUp) would
-		// skip. Numbering first means an id from another instance is not taken for one from
-		// the future.
+		// Number what is committed first, so that an id this client got from another
+		// instance is within last_seq. An `after` still beyond it was handed out by a
+		// database that has since lost it (a failover to a lagging replica, asynchronous
+		// commits lost at a crash): the client's state holds events that no longer exist and
+		// its numbers will name other events, so it must reload (as checkRewind tells the
+		// clients connected at the time).
 		if _, err := Sequence(r.Context(), h.db); err == nil {
 			var last int64
 			if err := h.db.QueryRowContext(r.Context(), "SELECT last_seq FROM live_state WHERE one").Scan(&last); err == nil && after > last {
-				after = last
+				stale = true
 			}
 		}
 	}
 	conn, err := h.upgrader.Upgrade(hijackable(w), r, nil)
 	if err != nil {
 		return // the upgrader has answered
+	}
+	if stale {
+		h.m.rewinds.Inc()
+		h.log.Warn("live: a client resumed after a number the database never handed out; told to reload", "after", after)
+		_ = conn.SetWriteDeadline(time.Now().Add(h.opts.WriteWait))
+		_ = conn.WriteMessage(websocket.TextMessage, control(TypeReload, h.opts.Now(), nil))
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "reload"), time.Now().Add(h.opts.WriteWait))
+		// Give the client a moment to answer the close, so the reload is read, not reset.
+		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				break
+			}
+		}
+		_ = conn.Close()
+		return
 	}
 	c := &client{
 		h:          h,

@@ -68,4 +68,6 @@
 // to other events. Before each read the pump checks both (last_seq below its cursor, another
 // event under the cursor's number); on either it tells every client to reload, moves its
 // cursor back to the database's position and counts despacho_live_sequence_rewinds_total.
+// A client that resumes with an `after` beyond live_state (it was connected before the loss,
+// perhaps to another instance) is told to reload too.
 package live

@@ -109,6 +109,11 @@ func TestSequenceRewind(t *testing.T) {
 			if got := metric(t, in.reg, "despacho_live_sequence_rewinds_total"); got != 1 {
 				t.Fatalf("rewinds after resuming = %v, want still 1", got)
 			}
+			// A client that was away during the loss comes back with a number the database
+			// no longer has: it reloads too.
+			if last := lastSeq(t, db); last < start+5 {
+				expectReloadNext(t, mustDial(t, in, token, start+5), "client resuming beyond the log")
+			}
 		})
 	}
 }

@@ -193,7 +193,7 @@ func TestConcurrentWritersExactlyOnce(t *testing.T) {
 var errRollback = fmt.Errorf("deliberate rollback")
 
 // TestReplayHandOver: a client resuming with `after` gets exactly the events after it, then
-// the live stream; an id from the future means "nothing yet".
+// the live stream; an id beyond the log means the client must reload.
 func TestReplayHandOver(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
@@ -221,12 +221,13 @@ func TestReplayHandOver(t *testing.T) {
 		t.Fatalf("message = %+v; want report_id 2, event_id and at", got[1])
 	}
 
-	// From the future: nothing now, the next event when it comes.
+	// From beyond the log: no instance of this database handed that number out (it was
+	// lost with a failover or a crash), so the client must reload.
 	f := mustDial(t, in, token, start+1_000_000)
-	appendEvents(t, db, dispatch.Event{Type: "report.noted", ReportID: 3})
-	if m := read(t, f, 20*time.Second); m.ID != start+13 {
-		t.Fatalf("future client got id %d, want %d", m.ID, start+13)
+	if m := read(t, f, 20*time.Second); m.Type != live.TypeReload {
+		t.Fatalf("client from beyond the log got %+v, want a reload", m)
 	}
+	appendEvents(t, db, dispatch.Event{Type: "report.noted", ReportID: 3})
 	if m := read(t, c, 20*time.Second); m.ID != start+13 {
 		t.Fatalf("replayed client got id %d, want %d", m.ID, start+13)
 	}

@@ -24,6 +24,10 @@ func TestWhoSeesWhat(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
 	var techUser int64
+	// The server checks the folio's access code against the database before the hub runs,
+	// so the customer holds a real report's folio and code; the hub's FolioAccess then maps
+	// them to report 55, which the test's events name.
+	var folio, code string
 	in := startInstance(t, db, live.Options{
 		TechnicianOf: func(_ context.Context, userID int64) (int64, error) {
 			if userID == techUser {
@@ -31,8 +35,8 @@ func TestWhoSeesWhat(t *testing.T) {
 			}
 			return 0, dispatch.NotFound("technician")
 		},
-		FolioAccess: func(_ context.Context, folio, code string) (int64, error) {
-			if folio == "R-2026-000055" && code == "k3y" {
+		FolioAccess: func(_ context.Context, f, c string) (int64, error) {
+			if f == folio && dispatch.NormalizeAccessCode(c) == code {
 				return 55, nil
 			}
 			return 0, dispatch.NotFound("folio")
@@ -41,6 +45,23 @@ func TestWhoSeesWhat(t *testing.T) {
 			return map[int64]string{55: "R-2026-000055"}, nil
 		},
 	})
+	res0, err := http.Post(in.ts.URL+"/public/reports", "application/json", strings.NewReader(
+		`{"customer":{"name":"Rosa","phone":"55 4444 1234"},"address":{"line":"Calle 5"},"kind":"fault","description":"Sin internet"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Folio      string `json:"folio"`
+		AccessCode string `json:"access_code"`
+	}
+	if err := json.NewDecoder(res0.Body).Decode(&created); err != nil || res0.StatusCode != 201 {
+		t.Fatalf("public report: %d %v", res0.StatusCode, err)
+	}
+	res0.Body.Close()
+	folio, code = created.Folio, created.AccessCode
+	if _, err := live.Sequence(context.Background(), db); err != nil { // its report.created is before start
+		t.Fatal(err)
+	}
 	staffTok, _ := signIn(t, in, "despacho@example.mx", dispatch.RoleDispatcher)
 	adminTok, _ := signIn(t, in, "admin@example.mx", dispatch.RoleAdmin)
 	techTok, tu := signIn(t, in, "tecnico@example.mx", dispatch.RoleTechnician)
@@ -52,7 +73,7 @@ func TestWhoSeesWhat(t *testing.T) {
 		t.Fatalf("technician without a record: %d, want 403", res.StatusCode)
 	}
 	for _, q := range []url.Values{{"code": {"wrong"}}, {}} {
-		res := httpGet(t, wsURL(in, "/public/reports/R-2026-000055/live", q), true)
+		res := httpGet(t, wsURL(in, "/public/reports/"+folio+"/live", q), true)
 		if res.StatusCode != http.StatusNotFound {
 			t.Fatalf("status page with code %q: %d, want 404", q.Get("code"), res.StatusCode)
 		}
@@ -62,7 +83,7 @@ func TestWhoSeesWhat(t *testing.T) {
 	staff := mustDial(t, in, staffTok, start)
 	narrowed := mustDial(t, in, adminTok, start)
 	tech := mustDial(t, in, techTok, start)
-	public, res2, err := dialURL(t, wsURL(in, "/public/reports/R-2026-000055/live", url.Values{"code": {"k3y"}, "after": {itoa(start)}}), nil, nil)
+	public, res2, err := dialURL(t, wsURL(in, "/public/reports/"+folio+"/live", url.Values{"code": {code}, "after": {itoa(start)}}), nil, nil)
 	if err != nil {
 		t.Fatalf("status page: %v (%s)", err, body(res2))
 	}
