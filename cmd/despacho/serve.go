@@ -103,7 +103,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		log.Info("no Twilio credentials: texts go to the development outbox at /dev/sms")
 	}
 	worker := notify.NewWorker(db, sender, notify.WorkerOptions{Rate: smsCfg.Rate, Events: events, Log: log, Metrics: notify.NewMetrics(reg)})
-	webhooks := notify.NewWebhooks(db, smsCfg, smsReplies{reports: reports, events: events}, events, log)
+	webhooks := notify.NewWebhooks(db, smsCfg, smsReplies{reports: reports, events: events, incidents: incidents}, events, log)
 	templates := notify.TemplateHandlers{Store: notify.NewTemplates(db, smsCfg.Location), ActorID: func(ctx context.Context) int64 {
 		if u := web.Actor(ctx); u != nil {
 			return u.ID
