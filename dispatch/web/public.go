@@ -108,25 +108,38 @@ var publicEventTypes = map[string]bool{
 	dispatch.EventReportClosed: true, dispatch.EventReportCancelled: true, dispatch.EventReportReopened: true,
 }
 
-// publicReport shows a report's status to the holder of its access code. An unknown folio
-// and a wrong code get the same 404; after ten wrong codes a client address is locked out
-// for a while (429), and every lookup counts against the public rate limit.
-func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
+// openFolio is the customer's door to the report named by the path's folio and the
+// ?code= access code, shared by the status page and its live feed: a locked-out address is
+// refused (429) before the code is looked at, every attempt counts against the public rate
+// limit, and a wrong code counts towards the lockout and gets the same 404 as an unknown
+// folio.
+func (s *Server) openFolio(r *http.Request) (*dispatch.ReportDetail, error) {
 	ip := clientIP(r)
 	if err := s.codeFails.check("code-ip:" + ip); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.limits.public.allow("public-status:" + ip); err != nil {
-		return err
+		return nil, err
 	}
 	code := r.URL.Query().Get("code")
 	d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
 	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-		return err
+		return nil, err
 	}
 	if err != nil || len(code) > 64 || !d.Report.CheckAccessCode(code) {
 		s.codeFails.fail("code-ip:" + ip)
-		return dispatch.NotFound("report")
+		return nil, dispatch.NotFound("report")
+	}
+	return d, nil
+}
+
+// publicReport shows a report's status to the holder of its access code. An unknown folio
+// and a wrong code get the same 404; after ten wrong codes a client address is locked out
+// for a while (429), and every lookup counts against the public rate limit.
+func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.openFolio(r)
+	if err != nil {
+		return err
 	}
 	rep := d.Report
 	out := publicStatus{Folio: rep.Folio, Status: rep.Status, Kind: string(rep.Kind), Subject: rep.Subject,

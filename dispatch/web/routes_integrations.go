@@ -30,30 +30,12 @@ func (s *Server) integrationRoutes() {
 	s.Handle(http.MethodPut, "/api/sms/templates/{kind}/{lang}", Staff(admin), "Edit one SMS template (must parse and render); an empty body restores the default.", orUnavailableFunc(sms.PutTemplate))
 }
 
-// guardPublicCode puts a customer's live feed behind the same door as the status page:
-// a locked-out address is refused (429) before the code is looked at, every attempt counts
-// against the public rate limit, and a wrong code counts towards the lockout and gets the
-// same 404 as an unknown folio. Only a right code reaches h.
+// guardPublicCode puts a customer's live feed behind the status page's door (openFolio);
+// only a right code reaches h.
 func (s *Server) guardPublicCode(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := clientIP(r)
-		if err := s.codeFails.check("code-ip:" + ip); err != nil {
+		if _, err := s.openFolio(r); err != nil {
 			WriteError(w, r, s.log, err)
-			return
-		}
-		if err := s.limits.public.allow("public-status:" + ip); err != nil {
-			WriteError(w, r, s.log, err)
-			return
-		}
-		code := r.URL.Query().Get("code")
-		d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
-		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-			WriteError(w, r, s.log, err)
-			return
-		}
-		if err != nil || len(code) > 64 || !d.Report.CheckAccessCode(code) {
-			s.codeFails.fail("code-ip:" + ip)
-			WriteError(w, r, s.log, dispatch.NotFound("report"))
 			return
 		}
 		h.ServeHTTP(w, r)
