@@ -205,30 +205,8 @@ func visitEvent(v *dispatch.Visit, typ string, actor *dispatch.User, at time.Tim
 // changeReport applies a change to the report inside tx, as Reports.Change does in its own
 // transaction, so that a visit and its report move together.
 func (s *Visits) changeReport(ctx context.Context, tx bun.Tx, folio string, c dispatch.Change, actor *dispatch.User, now time.Time) error {
-	d, err := s.reports.get(ctx, tx, folio, true)
-	if err != nil {
-		return err
-	}
-	r := d.Report
-	old := r.Version
-	ch, typ, data, err := r.Apply(c, now, s.reports.sla)
-	if err != nil {
-		return err
-	}
-	r.Version = old + 1
-	if r.Pauses == nil {
-		r.Pauses = []dispatch.Pause{}
-	}
-	row := &reportRow{Report: *r}
-	_, err = tx.NewUpdate().Model(row).ExcludeColumn("id", "folio", "customer_id", "location_id", "access_code_hash", "created_at", "created_by", "incident_id").
-		Where("r.id = ?", r.ID).Exec(ctx)
-	if err != nil {
-		return Wrap(err)
-	}
-	ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
-	Origin{User: actor}.event(ev)
-	data["folio"], data["version"] = r.Folio, r.Version
-	return s.events.Append(ctx, tx, ev, data)
+	_, err := s.reports.ChangeTx(ctx, tx, folio, c, Origin{User: actor}, now)
+	return err
 }
 
 // Create adds a visit to the report with that folio: at the report's location unless nv
@@ -311,19 +289,21 @@ func itoa64(n int64) string {
 // visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
 // with the visit's outcome, in the same transaction.
 func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
+		// Another technician's visit looks absent, whatever the body says, so that
+		// neither the answer nor its validation tells him which ids exist.
 		if actor != nil && actor.Role == dispatch.RoleTechnician {
 			t, err := (&Technicians{}).byUser(ctx, tx, actor.ID)
 			if err != nil || t.ID != v.TechnicianID {
-				return dispatch.Forbidden("this visit is not yours")
+				return dispatch.NotFound("visit")
 			}
+		}
+		if err := o.Validate(); err != nil {
+			return err
 		}
 		if !dispatch.CanMoveVisit(v.Status, o.Status) {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot become %s", v.Status, o.Status)

@@ -44,7 +44,7 @@ func viewMedia(items []postgres.MediaItem) []mediaItem {
 }
 
 // visitOf returns visit {id} for the caller: staff see every visit, a technician only those
-// assigned to him (403 otherwise, as for the visit itself).
+// assigned to him (404 otherwise, as for the visit itself).
 func (m *mediaAPI) visitOf(r *http.Request) (*dispatch.Visit, error) {
 	id, err := pathID(r, "visit")
 	if err != nil {
@@ -54,14 +54,8 @@ func (m *mediaAPI) visitOf(r *http.Request) (*dispatch.Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u := Actor(r.Context()); u != nil && u.Role == dispatch.RoleTechnician {
-		t, err := m.techs.ByUser(r.Context(), u.ID)
-		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-			return nil, err
-		}
-		if t == nil || t.ID != v.TechnicianID {
-			return nil, dispatch.Forbidden("this visit is not yours")
-		}
+	if err := technicianOwns(r.Context(), m.techs.ByUser, v); err != nil {
+		return nil, err
 	}
 	return v, nil
 }

@@ -103,7 +103,7 @@ func TestVisitMedia(t *testing.T) {
 		status                 int
 		field                  string
 	}{
-		{"another technician", pedro, "photo", "key-pedro-0001", photo, 403, ""},
+		{"another technician", pedro, "photo", "key-pedro-0001", photo, 404, ""},
 		{"dispatcher", d, "photo", "key-disp-00001", photo, 403, ""},
 		{"unknown kind", juan, "video", "key-video-0001", photo, 422, "kind"},
 		{"no key", juan, "photo", "", photo, 422, "Idempotency-Key"},
@@ -155,8 +155,8 @@ func TestVisitMedia(t *testing.T) {
 		t.Fatalf("media list = %+v, want 5 JPEG photos and a PNG signature", list.Media)
 	}
 	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d/media", ts.URL, v.ID), juan, "", 200, nil)
-	if res, b := do(t, "GET", fmt.Sprintf("%s/api/visits/%d/media", ts.URL, v.ID), pedro, ""); res.StatusCode != 403 {
-		t.Fatalf("another technician's list = %d %s, want 403", res.StatusCode, b)
+	if res, b := do(t, "GET", fmt.Sprintf("%s/api/visits/%d/media", ts.URL, v.ID), pedro, ""); res.StatusCode != 404 {
+		t.Fatalf("another technician's list = %d %s, want 404", res.StatusCode, b)
 	}
 	var byFolio struct{ Media []mediaOut }
 	mustJSON(t, "GET", ts.URL+"/api/tickets/"+folio+"/media", a, "", 200, &byFolio)
@@ -175,8 +175,8 @@ func TestVisitMedia(t *testing.T) {
 	if res, _ := do(t, "GET", fmt.Sprintf("%s/api/visits/%d/media/7", ts.URL, v.ID), d, ""); res.StatusCode != 404 {
 		t.Errorf("media 7 = %d, want 404", res.StatusCode)
 	}
-	if res, _ := do(t, "GET", ts.URL+list.Media[0].URL, pedro, ""); res.StatusCode != 403 {
-		t.Errorf("another technician's photo = %d, want 403", res.StatusCode)
+	if res, _ := do(t, "GET", ts.URL+list.Media[0].URL, pedro, ""); res.StatusCode != 404 {
+		t.Errorf("another technician's photo = %d, want 404", res.StatusCode)
 	}
 	types := strings.Join(timeline(t, ts, a, folio), ",")
 	if n := strings.Count(types, "visit.media_added"); n != 6 {

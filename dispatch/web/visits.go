@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -169,13 +170,28 @@ func (d *dispatchAPI) visitFor(r *http.Request) (*dispatch.Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u := Actor(r.Context()); u != nil && u.Role == dispatch.RoleTechnician {
-		t, err := d.techs.ByUser(r.Context(), u.ID)
-		if err != nil || t.ID != v.TechnicianID {
-			return nil, dispatch.Forbidden("this visit is not yours")
-		}
+	if err := technicianOwns(r.Context(), d.techs.ByUser, v); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// technicianOwns lets staff through and a technician only to his own visit; another's
+// visit is 404, as if it did not exist, so ids cannot be probed. byUser finds the
+// technician of a user account.
+func technicianOwns(ctx context.Context, byUser func(context.Context, int64) (*dispatch.Technician, error), v *dispatch.Visit) error {
+	u := Actor(ctx)
+	if u == nil || u.Role != dispatch.RoleTechnician {
+		return nil
+	}
+	t, err := byUser(ctx, u.ID)
+	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+		return err
+	}
+	if t == nil || t.ID != v.TechnicianID {
+		return dispatch.NotFound("visit")
+	}
+	return nil
 }
 
 func (d *dispatchAPI) getVisit(w http.ResponseWriter, r *http.Request) error {
