@@ -269,6 +269,13 @@ func incidentsConfig(e env, s dispatch.SLA) (postgres.IncidentsConfig, error) {
 		}
 		cfg.Rule.Window = d
 	}
+	if v := e.getenv("INCIDENT_TEXT_ACCESS_POINT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, usagef("INCIDENT_TEXT_ACCESS_POINT %q: true or false", v)
+		}
+		cfg.TextAccessPoint = b
+	}
 	return cfg, nil
 }
 
