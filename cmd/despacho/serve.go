@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return usagef("HTTP_ADDR %q: want host:port or :port", addr)
 	}
 	publicURL := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
+	proxies, err := trustedProxies(e.getenv("TRUSTED_PROXIES"))
+	if err != nil {
+		return err
+	}
 	slaCfg, err := businessSLA(e)
 	if err != nil {
 		return err
@@ -137,8 +142,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
 		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"),
-		Incidents: incidents,
-		Live:      &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
+		Incidents: incidents, TrustedProxies: proxies,
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
 		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),
 			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put},
 	})
@@ -277,6 +282,28 @@ func incidentsConfig(e env, s dispatch.SLA) (postgres.IncidentsConfig, error) {
 		cfg.TextAccessPoint = b
 	}
 	return cfg, nil
+}
+
+// trustedProxies parses TRUSTED_PROXIES: comma-separated networks (10.0.0.0/8) or single
+// addresses of the load balancers whose X-Forwarded-For is believed.
+func trustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, usagef("TRUSTED_PROXIES %q: want networks such as 10.0.0.0/8 or addresses, comma-separated", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func nonEmpty(s ...string) []string {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,6 +94,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		r = r.WithContext(ctx)
+		if len(s.cfg.TrustedProxies) > 0 {
+			r.RemoteAddr = forwardedFor(r, s.cfg.TrustedProxies)
+		}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -130,4 +136,40 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// forwardedFor is the address of the client behind trusted proxies: walking
+// X-Forwarded-For from the right (the entries the trusted proxies appended), the first
+// address not in trusted. A peer that is not trusted, or a header with nothing usable,
+// leaves the peer address as it is.
+func forwardedFor(r *http.Request, trusted []netip.Prefix) string {
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !isTrusted(host) {
+		return r.RemoteAddr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if isTrusted(h) {
+			continue
+		}
+		if a, err := netip.ParseAddr(h); err == nil {
+			return net.JoinHostPort(a.Unmap().String(), "0")
+		}
+		break
+	}
+	return r.RemoteAddr
 }

@@ -111,8 +111,8 @@ func newRateLimits(now func() time.Time) *rateLimits {
 	}
 }
 
-// clientIP is the address the request came from. X-Forwarded-For is not trusted: behind a
-// proxy, configure the proxy to set the real address.
+// clientIP is the address the request came from: the peer, or the client behind the
+// configured trusted proxies (Config.TrustedProxies, applied by the middleware).
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

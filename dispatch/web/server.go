@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -52,6 +53,11 @@ type Config struct {
 	// Incidents is the incidents store with the configured compensation bonus and rule;
 	// nil builds one with the defaults.
 	Incidents *postgres.Incidents
+	// TrustedProxies are the networks of the load balancers in front of the service. A
+	// request from one of them is taken to come from the last X-Forwarded-For address that
+	// is not itself a trusted proxy, so the rate limits and lockouts count customers, not
+	// the balancer. Empty trusts no one: the peer address counts.
+	TrustedProxies []netip.Prefix
 }
 
 // LiveHandlers are the live-update endpoints (package live), passed in so that web does
