@@ -18,9 +18,6 @@ import (
 	"despacho/dispatch/postgres"
 )
 
-// Channel is the PostgreSQL NOTIFY channel on which an enqueue wakes the workers at commit.
-const Channel = "despacho_sms"
-
 // Notification is one text to queue.
 type Notification struct {
 	Key        string // unique per notification: the same key twice queues one text
@@ -38,8 +35,11 @@ type Notification struct {
 }
 
 // Enqueue writes n to the outbox through idb (the caller's transaction, so that the text is
-// queued if and only if the change that causes it commits) and wakes the workers at commit.
-// A key already queued changes nothing: inserted is false.
+// queued if and only if the change that causes it commits). It sends no NOTIFY of its own:
+// every text is queued by a hook of an event, and the event's announcement on
+// postgres.EventsChannel wakes the workers (a NOTIFY inside the transaction would make
+// PostgreSQL commit such transactions one at a time). A key already queued changes
+// nothing: inserted is false.
 func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, inserted bool, err error) {
 	if n.Key == "" || n.To == "" || n.Body == "" {
 		return 0, false, fmt.Errorf("notify: enqueue %q: key, recipient and body are required", n.Kind)
@@ -54,8 +54,6 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 	if !n.ETA.IsZero() {
 		eta = n.ETA.UTC()
 	}
-	// One round trip: the NOTIFY is sent only when a row was inserted (a hook queues a text
-	// per event, and an incident writes hundreds of events in one transaction).
 	err = idb.QueryRowContext(ctx, `
 		WITH ins AS (
 			INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
@@ -63,9 +61,9 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 			VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?, ?)
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING id)
-		SELECT id, pg_notify(?, '') FROM ins`,
+		SELECT id FROM ins`,
 		n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
-		n.To, Language(n.Language), n.Body, sendAfter, eta, expires, Channel).Scan(&id, new(string))
+		n.To, Language(n.Language), n.Body, sendAfter, eta, expires).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -400,7 +398,7 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 		}
 		bodies[lang] = b
 	}
-	res, err := tx.ExecContext(ctx, `
+	_, err := tx.ExecContext(ctx, `
 		INSERT INTO sms_outbox (dedupe_key, kind, event_id, customer_id, to_phone, language, body)
 		SELECT ? || c.id, ?, ?, c.id, c.phone,
 		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END,
@@ -414,11 +412,6 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 		key, string(kind), ev.ID, bodies["en"], bodies["es"], d.AccessPoint, ev.IncidentID)
 	if err != nil {
 		return postgres.Wrap(err)
-	}
-	if n, _ := res.RowsAffected(); n > 0 {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", Channel); err != nil {
-			return postgres.Wrap(err)
-		}
 	}
 	return nil
 }

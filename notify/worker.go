@@ -107,12 +107,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// listen turns NOTIFYs on Channel into wake-ups. Notifications are hints: the poll finds
-// anything a lost one announced.
+// listen turns committed events' announcements (postgres.EventsChannel) into wake-ups:
+// texts are queued only by event hooks, so an event is the sign that one may be due.
+// Notifications are hints: the poll finds anything a lost one announced.
 func (w *Worker) listen(ctx context.Context) {
 	ln := pgdriver.NewListener(w.db)
 	defer ln.Close()
-	if err := ln.Listen(ctx, Channel); err != nil {
+	if err := ln.Listen(ctx, postgres.EventsChannel); err != nil {
 		if ctx.Err() == nil {
 			w.opt.Log.Warn("notify: listen failed; polling only", "err", err)
 		}
