@@ -7,6 +7,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
+	"despacho/dispatch/sla"
 )
 
 // VisitFilter selects visits for the dispatch board's lists. Zero fields do not filter.
@@ -25,17 +26,56 @@ type VisitFilter struct {
 	After string
 	// Limit is the page size, 1 to 100; 0 means 50.
 	Limit int
+	// Now is the clock the reports' SLA states are read at; zero means time.Now.
+	Now time.Time
 }
 
-// List returns the visits matching f, oldest first (the order a queue is worked in), one
-// page at a time, and the cursor of the next page ("" on the last). A cursor not made by a
-// list is invalid ("after").
-func (s *Visits) List(ctx context.Context, f VisitFilter) ([]*dispatch.Visit, string, error) {
+// ListedVisit is a visit as the board's lists show it: with its report's resolution due
+// time and SLA state, so that a queue can be ordered and coloured by the report's deadline,
+// which may be at risk long before the visit's own window is.
+type ListedVisit struct {
+	*dispatch.Visit
+	// ReportDueAt is when the report's resolution budget runs out; nil while the report
+	// waits on the customer (its clock is stopped) or has no resolution target.
+	ReportDueAt *time.Time
+	// ReportSLAState is the report's resolution SLA state at VisitFilter.Now: the state the
+	// SLA job last recorded, raised to at_risk or breached as soon as a report still being
+	// worked on passes its risk or due time, without waiting for the job's next run.
+	ReportSLAState sla.State
+}
+
+// listRow is a visit with its report's SLA columns.
+type listRow struct {
+	visitRow `bun:",extend"`
+
+	ReportDueAt    bun.NullTime `bun:"report_due_at,scanonly"`
+	ReportSLAState string       `bun:"report_sla_state,scanonly"`
+}
+
+// reportSLAStateSQL is the report's SLA state at ?: breached or at risk once recorded;
+// for a report still being worked on (the statuses the SLA job marks) also once its due or
+// risk time has passed.
+const reportSLAStateSQL = `CASE
+	WHEN r.sla_state = 'breached' THEN 'breached'
+	WHEN r.status IN ('open', 'in_progress', 'awaiting_visit') AND r.due_at <= ?0 THEN 'breached'
+	WHEN r.sla_state = 'at_risk' THEN 'at_risk'
+	WHEN r.status IN ('open', 'in_progress', 'awaiting_visit') AND r.sla_risk_at <= ?0 THEN 'at_risk'
+	ELSE 'ok' END`
+
+// List returns the visits matching f with their reports' SLA due times and states, oldest
+// first (the order a queue is worked in), one page at a time, and the cursor of the next
+// page ("" on the last). A cursor not made by a list is invalid ("after").
+func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string, error) {
 	if f.Limit <= 0 || f.Limit > 100 {
 		f.Limit = 50
 	}
-	var rows []visitRow
-	q := selectVisits(s.db, &rows)
+	if f.Now.IsZero() {
+		f.Now = time.Now()
+	}
+	var rows []listRow
+	q := selectVisits(s.db, &rows).
+		ColumnExpr("r.due_at AS report_due_at").
+		ColumnExpr(reportSLAStateSQL+" AS report_sla_state", f.Now.UTC())
 	if f.After != "" {
 		id, ok := decodeCursor(f.After)
 		if !ok {
@@ -71,5 +111,13 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]*dispatch.Visit, st
 		rows = rows[:f.Limit]
 		next = encodeCursor(rows[len(rows)-1].ID)
 	}
-	return visitsOf(rows), next, nil
+	out := make([]ListedVisit, len(rows))
+	for i := range rows {
+		out[i] = ListedVisit{Visit: rows[i].visit(), ReportSLAState: sla.State(rows[i].ReportSLAState)}
+		if !rows[i].ReportDueAt.IsZero() {
+			due := rows[i].ReportDueAt.Time.UTC()
+			out[i].ReportDueAt = &due
+		}
+	}
+	return out, next, nil
 }

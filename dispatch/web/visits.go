@@ -86,7 +86,7 @@ func viewVisit(v *dispatch.Visit) visitView {
 // unassigned, report) and keyset pages, for the dispatch board's queues.
 func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := postgres.VisitFilter{After: q.Get("after"), Limit: 50}
+	f := postgres.VisitFilter{After: q.Get("after"), Limit: 50, Now: d.s.now()}
 	if v := q.Get("status"); v != "" {
 		for _, part := range strings.Split(v, ",") {
 			st, err := dispatch.ParseVisitStatus("status", strings.TrimSpace(part))
@@ -135,12 +135,18 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A listed visit carries its report's deadline, which the board colours by.
+	type listed struct {
+		visitView
+		ReportDueAt    *time.Time `json:"report_due_at"`
+		ReportSLAState string     `json:"report_sla_state"`
+	}
 	out := struct {
-		Items []visitView `json:"items"`
-		Next  string      `json:"next,omitempty"`
-	}{Items: make([]visitView, len(vs)), Next: next}
+		Items []listed `json:"items"`
+		Next  string   `json:"next,omitempty"`
+	}{Items: make([]listed, len(vs)), Next: next}
 	for i, v := range vs {
-		out.Items[i] = viewVisit(v)
+		out.Items[i] = listed{viewVisit(v.Visit), v.ReportDueAt, string(v.ReportSLAState)}
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
