@@ -20,7 +20,7 @@ type Config struct {
 	Location            *time.Location // TZ_BUSINESS
 	ReminderHour        int            // SMS_REMINDER_HOUR: local hour of the day-before reminder
 	ETASlip             time.Duration  // SMS_ETA_SLIP: an ETA moving later by more texts an update
-	Rate                float64        // SMS_RATE: messages per second per sender, 0 = unlimited
+	Rate                float64        // SMS_RATE: message segments per second, 0 = unlimited; unset: DefaultRate
 }
 
 // Dev reports whether texts go to the development outbox (no Twilio credentials).
@@ -48,7 +48,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID"),
 		ReminderHour:        18,
 		ETASlip:             20 * time.Minute,
-		Rate:                10,
 	}
 	switch {
 	case c.AccountSID == "" && c.AuthToken != "":
@@ -118,9 +117,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if s := get("SMS_RATE"); s != "" {
 		r, err := strconv.ParseFloat(s, 64)
 		if err != nil || r < 0 || r > 10000 {
-			return Config{}, fmt.Errorf("SMS_RATE: must be messages per second from 0 (unlimited) to 10000")
+			return Config{}, fmt.Errorf("SMS_RATE: must be message segments per second from 0 (unlimited) to 10000")
 		}
 		c.Rate = r
+	} else {
+		c.Rate = DefaultRate(c)
 	}
 	return c, nil
 }

@@ -27,7 +27,7 @@ type EventLog interface {
 type WorkerOptions struct {
 	Concurrency int           // goroutines sending at once (8)
 	Batch       int           // rows claimed per transaction when unthrottled (10)
-	Rate        float64       // messages per second for this sender; 0 = unlimited
+	Rate        float64       // message segments per second for this sender (Twilio's MPS unit); 0 = unlimited
 	Poll        time.Duration // look for due rows at least this often (1s)
 	Lease       time.Duration // a row left "sending" this long belonged to a dead worker (2m); must exceed twice the sender's timeout
 	BackoffBase time.Duration // first retry delay (2s), doubled per attempt, with jitter
@@ -294,6 +294,7 @@ func (w *Worker) process(ctx context.Context, r claimed, taken map[string]bool) 
 	began := time.Now()
 	res, err := w.sender.Send(ctx, Message{ID: r.ID, To: r.ToPhone, Body: r.Body})
 	w.opt.Metrics.observeSend(time.Since(began))
+	w.chargeSegments(r.Body)
 	if err != nil {
 		var se *SendError
 		if !errors.As(err, &se) {
@@ -509,6 +510,37 @@ func truncate(s string, n int) string {
 	return string(r[:n])
 }
 
+// DefaultRate is the send rate, in message segments per second, used when SMS_RATE is
+// unset: what the configured sender carries. Sending faster than that only moves the queue
+// from the outbox (durable, visible, expired reminders cancelled) into Twilio's per-sender
+// queue, which fails whatever would wait there more than 4 hours (errors 21611 and 30001).
+// One number (TWILIO_FROM, a long code) sends 1 segment a second. A messaging service
+// sends as fast as its pool (a short code about 100 a second, each long code 1), which
+// this process cannot know: 10, a small pool's rate; set SMS_RATE to the provisioned
+// throughput. The development outbox (no credentials) is not limited (0).
+func DefaultRate(c Config) float64 {
+	switch {
+	case c.Dev():
+		return 0
+	case c.MessagingServiceSID != "":
+		return 10
+	default:
+		return 1
+	}
+}
+
+// chargeSegments takes the limiter slots of a text's second and later segments: Twilio
+// counts its rates in segments, and a two-segment text costs two. The wait before the claim
+// took the first.
+func (w *Worker) chargeSegments(body string) {
+	if w.limit == nil {
+		return
+	}
+	if _, n := Segments(body); n > 1 {
+		w.limit.take(n - 1)
+	}
+}
+
 // limiter spaces sends evenly at a rate: each wait takes the next free slot.
 type limiter struct {
 	mu    sync.Mutex
@@ -518,6 +550,16 @@ type limiter struct {
 
 func newLimiter(perSecond float64) *limiter {
 	return &limiter{every: time.Duration(float64(time.Second) / perSecond)}
+}
+
+// take reserves n slots without waiting: the next wait comes that much later.
+func (l *limiter) take(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); l.next.Before(now) {
+		l.next = now
+	}
+	l.next = l.next.Add(time.Duration(n) * l.every)
 }
 
 func (l *limiter) wait(ctx context.Context) error {

@@ -393,6 +393,9 @@ func serveInProcess(ctx context.Context, dsn string, fake *twiliotest.Server) (s
 		"TWILIO_ACCOUNT_SID": fake.AccountSID, "TWILIO_AUTH_TOKEN": fake.AuthToken,
 		"TWILIO_FROM": "+525500000000", "TWILIO_API_BASE": fake.URL,
 		"MAIL_GATEWAY_TOKEN": "",
+		// Faster than the load queues texts (~11/s, some of two segments), so the outbox
+		// keeps up; a real account sends at its provisioned rate (notify.DefaultRate).
+		"SMS_RATE": "50",
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
