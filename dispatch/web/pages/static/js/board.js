@@ -1,5 +1,6 @@
 // board.js: the dispatcher's board. One time line per technician with the day's visits as
-// blocks (colour = status, red border = SLA risk, dashed box = promised window), the queue
+// blocks (colour = status; amber / red border = the report's resolution deadline at risk /
+// missed, "!" = late for the promised window; dashed box = promised window), the queue
 // of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
 // visit, pin/unpin, optimise, a folio's detail with its timeline, and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
@@ -77,19 +78,22 @@ async function load() {
     try {
       const day = encodeURIComponent(dayInput.value);
       // The queues are extra: a failure there still shows the day's plan.
-      const list = (q) => api('GET', '/api/visits?' + q + '&limit=100').then((r) => r.items || [], () => []);
-      const [tl, p, unscheduled, unassigned] = await Promise.all([
+      const [tl, p, unscheduled, ofDay] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
         api('GET', '/api/plans/' + day),
-        list('status=unscheduled'),
-        list('unassigned=true&day=' + day),
+        listAll('status=unscheduled'),
+        listAll('day=' + day),
       ]);
       techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
       plan = { routes: p.routes || [], unassigned: p.unassigned || [] };
+      // The list carries each report's deadline (report_due_at, report_sla_state); the plan
+      // does not: lend it to the plan's copies.
+      const deadline = new Map([...ofDay, ...unscheduled].map((v) => [v.id, { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state }]));
+      const lend = (v) => Object.assign(v, deadline.get(v.id) || {});
       visits.clear();
-      for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, v);
+      for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, lend(v));
       const waiting = new Map();
-      for (const v of [...plan.unassigned, ...unassigned, ...unscheduled]) {
+      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled]) {
         if (v.status === 'cancelled' || v.technician_id) continue;
         waiting.set(v.id, { ...waiting.get(v.id), ...v });
       }
@@ -106,10 +110,39 @@ async function load() {
   return loading;
 }
 
-// pressing orders the queue: urgent, then SLA at risk, then higher priority, then the
-// earliest window (visits without one after), then the oldest.
+// listAll follows a visit list's pages (at most 10 of 100). The lists are extra: a failure
+// leaves them empty and the day's plan still shows.
+async function listAll(q) {
+  const out = [];
+  try {
+    let after = '';
+    for (let n = 0; n < 10; n++) {
+      const r = await api('GET', '/api/visits?' + q + '&limit=100' + (after ? '&after=' + encodeURIComponent(after) : ''));
+      out.push(...(r.items || []));
+      if (!r.next) break;
+      after = r.next;
+    }
+  } catch { /* keep what came */ }
+  return out;
+}
+
+const SLA_RANK = { breached: 2, at_risk: 1 };
+// sla is the report's resolution deadline state of v: 'breached', 'at_risk' or ''.
+const sla = (v) => (SLA_RANK[v.report_sla_state] ? v.report_sla_state : '');
+const slaRank = (v) => SLA_RANK[v.report_sla_state] || 0;
+// slaText says where the report's deadline stands, with the due time.
+function slaText(v) {
+  const s = sla(v);
+  if (!s) return '';
+  const due = v.report_due_at ? (dayOf(v.report_due_at) === dayInput.value ? time(v.report_due_at) : dateTime(v.report_due_at)) : '';
+  return t('b.sla_' + s) + (due ? ' · ' + t('b.due', { time: due }) : '');
+}
+
+// pressing orders the queue: urgent, then the report's deadline missed, then at risk, then
+// late for its window, then higher priority, then the earliest window (visits without one
+// after), then the oldest.
 function pressing(a, b) {
-  return (b.urgent - a.urgent) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
+  return (b.urgent - a.urgent) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
     ((a.window ? Date.parse(a.window.start) : Infinity) - (b.window ? Date.parse(b.window.start) : Infinity)) || (a.id - b.id);
 }
 
@@ -121,11 +154,11 @@ function block(v, b, color) {
   const width = Math.max(pct(end, b) - left, 2.5);
   const label = `${time(v.planned_arrival || start)} ${v.folio.split('-').pop()}`;
   const desc = [t('visit.' + v.status), v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
-    v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
+    v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', slaText(v), v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
     .filter(Boolean).join(' · ');
   const el = h('button', {
-    type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${v.pinned ? ' pinned' : ''}`,
-    draggable: 'true', title: desc, 'aria-label': `${v.folio}. ${desc}`, dataset: { visit: v.id },
+    type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}`,
+    draggable: 'true', title: desc, 'aria-label': `${v.folio}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
   }, label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
@@ -181,14 +214,16 @@ function render() {
   place(lanesEl);
   // Positioned children of a list item: the block and window are absolute in the track.
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
-    draggable: 'true', class: (v.at_risk ? 'risk' : '') + (v.urgent ? ' urgent' : ''), dataset: { visit: v.id, status: v.status },
-    'aria-label': `${v.folio}. ${t('visit.' + v.status)}`,
+    draggable: 'true', class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : ''].filter(Boolean).join(' '),
+    dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok' },
+    'aria-label': [v.folio, t('visit.' + v.status), slaText(v)].filter(Boolean).join('. '),
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
   h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, v.folio),
   v.customer_name ? h('span', { class: 'user-text' }, v.customer_name) : '',
   v.window ? (dayOf(v.window.start) === dayInput.value ? '' : date(v.window.start) + ' ') + t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : h('em', {}, t('b.no_window')),
   v.urgent ? h('strong', { class: 'chip bad' }, t('b.urgent')) : '',
   v.priority ? h('span', { class: 'chip' }, t('b.priority', { n: v.priority })) : '',
+  sla(v) ? h('strong', { class: 'chip sla-' + sla(v) }, slaText(v)) : '',
   v.at_risk ? h('strong', { class: 'chip bad' }, t('b.at_risk')) : '')) : [h('li', { class: 'muted' }, t('b.empty_queue'))]));
   drawMap(all);
 }
@@ -221,14 +256,14 @@ function drawMap(all) {
     route.forEach((v, n) => {
       if (!(v.lat || v.lon)) return;
       const [x, y] = xy(v.lat, v.lon);
-      g.push(svg('circle', { cx: x, cy: y, r: 6, fill: color, stroke: v.at_risk ? '#b3261e' : '#fff', 'stroke-width': 2 }, svg('title', {}, `${tech.name} · ${n + 1} · ${v.folio}`)));
+      g.push(svg('circle', { cx: x, cy: y, r: 6, fill: color, stroke: sla(v) === 'breached' || v.at_risk ? '#b3261e' : sla(v) ? '#bf8700' : '#fff', 'stroke-width': 2 }, svg('title', {}, [`${tech.name} · ${n + 1} · ${v.folio}`, slaText(v)].filter(Boolean).join(' · '))));
       g.push(svg('text', { x: x + 8, y: y + 4, 'font-size': 10, fill: '#1b1f24' }, String(n + 1)));
     });
   });
   for (const v of queue) {
     if (!(v.lat || v.lon)) continue;
     const [x, y] = xy(v.lat, v.lon);
-    g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: '#57606a', 'stroke-width': 2 }, svg('title', {}, `${v.folio} · ${t('b.unassigned')}`)));
+    g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: sla(v) === 'breached' ? '#b3261e' : sla(v) ? '#bf8700' : '#57606a', 'stroke-width': 2 }, svg('title', {}, [v.folio, t('b.unassigned'), slaText(v)].filter(Boolean).join(' · '))));
   }
   mapEl.replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('b.map') }, g));
 }
@@ -357,6 +392,7 @@ async function openDetail(id) {
     h('dl', { class: 'facts' },
       h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio),
       h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)), v.at_risk ? ' ' + t('b.at_risk') : '', v.pinned ? ' · ' + t('b.pinned') : ''),
+      sla(v) ? [h('dt', {}, t('b.deadline')), h('dd', { id: 'detail-sla' }, h('strong', { class: 'chip sla-' + sla(v) }, slaText(v)))] : [],
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
@@ -419,7 +455,8 @@ function activity(msg) {
 live({
   onEvent: (msg) => {
     activity(msg);
-    if (/^(visit|technician|plan)\./.test(msg.type)) { clearTimeout(debounce); debounce = setTimeout(load, 250); }
+    // A report's deadline turning at risk or missed recolours its visits.
+    if (/^(visit|technician|plan)\.|^report\.sla_/.test(msg.type)) { clearTimeout(debounce); debounce = setTimeout(load, 250); }
   },
   onReload: () => load(),
   onState: (s) => { liveEl.textContent = s === 'live' ? t('conn.live') : t('conn.reconnecting'); liveEl.className = 'pill ' + (s === 'live' ? 'live' : 'down'); },
