@@ -18,8 +18,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -34,6 +37,7 @@ import (
 	"despacho/dispatch"
 	"despacho/dispatch/pgcluster"
 	"despacho/dispatch/postgres"
+	"despacho/notify"
 	"despacho/notify/twiliotest"
 )
 
@@ -56,7 +60,37 @@ type loadConfig struct {
 	TwilioToken string
 	// PublicURL is the server's PUBLIC_BASE_URL, which Twilio signatures cover; default URL.
 	PublicURL string
+	// Separate starts `despacho serve` as a child process (ServeCommand) instead of in this
+	// process, so that its heap and goroutines are its own, not the load client's.
+	Separate bool
+	// ServeCommand returns the command that runs `despacho serve` with env added to the
+	// environment; nil runs this executable's serve.
+	ServeCommand func(env []string) *exec.Cmd
+	// SMSRate is the SMS_RATE of a server the bench starts (segments per second).
+	SMSRate float64
+	// DebugURL is the server's DEBUG_ADDR listener (pprof): with it, each memory reading
+	// follows a forced collection, so the heap is what is live, not garbage not yet
+	// collected. Set by the bench for a server it starts as a child.
+	DebugURL string
+	// ProfileDir, when set, receives the server's heap profiles at the start and the end
+	// (heap-start.pb.gz, heap-end.pb.gz; needs DebugURL): `go tool pprof -base` shows growth.
+	ProfileDir string
+	// Sample is how often the server's memory is read during the load (the start and the
+	// end are always read).
+	Sample time.Duration
+	// DrainWait bounds the wait, after the load, for the texts still queued to be sent.
+	DrainWait time.Duration
 	Log       io.Writer // progress lines; nil discards
+}
+
+// memSample is one reading of the server's /metrics.
+type memSample struct {
+	At         time.Duration // since the load started (negative: before)
+	HeapAlloc  float64       // bytes of live objects (after a forced GC when GC)
+	HeapInuse  float64       // bytes in in-use spans
+	RSS        float64       // resident set size of the server process
+	Goroutines float64
+	GC         bool // read after a forced collection
 }
 
 // loadResult is what a run measured.
@@ -68,13 +102,21 @@ type loadResult struct {
 	NoSlot         int64 // visits for which the plan offered no window
 	WSMessages     int64 // event messages received by all dispatchers
 	WSClients      int
-	SMSSent        int // messages the fake Twilio accepted (in-process only)
+	SMSSent        int // messages the fake Twilio accepted (not with URL: no fake Twilio)
 	SMSDuplicates  int // of those, repeated (same number and text)
-	SMSOutboxSent  int // outbox rows marked sent (in-process only)
+	SMSOutboxSent  int // outbox rows this run created that ended sent
+	SMSSegments    int // segments of the texts the fake Twilio accepted
+	SMSQueued      int // outbox rows this run created
+	SMSLeft        int // texts due but not yet sent when the load stopped
+	SMSDrain       time.Duration
+	SMSStuck       int // texts due but still unsent after DrainWait
 	StartHeap      float64
 	EndHeap        float64
 	StartGoroutine float64
 	EndGoroutine   float64
+	Samples        []memSample
+	ServerWarnings int      // warning and error lines the child server logged
+	ServerLogs     []string // the first of them
 	Elapsed        time.Duration
 }
 
@@ -100,11 +142,27 @@ func runBenchLoad(ctx context.Context, args []string, e env) error {
 	fs.Float64Var(&cfg.Reports, "reports", 20, "new reports per second over all channels")
 	fs.Float64Var(&cfg.Bookings, "bookings", 2, "visits booked per second (create, slots, book)")
 	fs.StringVar(&cfg.URL, "url", "", "load a running server (with DATABASE_URL its database) instead of one started here")
+	fs.BoolVar(&cfg.Separate, "separate", true, "start serve as a child process (false: in this process, memory shared with the client)")
+	fs.Float64Var(&cfg.SMSRate, "sms-rate", 50, "SMS_RATE of the server the bench starts (segments per second)")
+	fs.StringVar(&cfg.DebugURL, "debug-url", "", "with --url: the server's DEBUG_ADDR listener, to read the heap after a collection")
+	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "write the server's heap profiles at the start and the end here")
+	fs.DurationVar(&cfg.Sample, "sample", time.Minute, "read the server's memory this often during the load")
+	fs.DurationVar(&cfg.DrainWait, "drain-wait", 2*time.Minute, "after the load, wait at most this long for queued texts to be sent")
 	if err := fs.Parse(args); err != nil {
 		return usagef("bench load: %v", err)
 	}
-	if fs.NArg() > 0 || cfg.Duration <= 0 || cfg.Dispatchers < 0 || cfg.Technicians < 0 || cfg.PositionEvery <= 0 || cfg.Reports < 0 || cfg.Bookings < 0 {
-		return usagef("bench load: want --duration D --dispatchers N --technicians N --position-every D --reports R --bookings R [--url U]")
+	if fs.NArg() > 0 || cfg.Duration <= 0 || cfg.Dispatchers < 0 || cfg.Technicians < 0 || cfg.PositionEvery <= 0 || cfg.Reports < 0 || cfg.Bookings < 0 ||
+		cfg.SMSRate < 0 || cfg.Sample <= 0 || cfg.DrainWait < 0 {
+		return usagef("bench load: want --duration D --dispatchers N --technicians N --position-every D --reports R --bookings R --sms-rate R --sample D --drain-wait D [--url U [--debug-url U]] [--separate=false] [--profile-dir DIR]")
+	}
+	if cfg.DebugURL != "" && cfg.URL == "" {
+		return usagef("bench load --debug-url: only with --url (a server the bench starts gets its own)")
+	}
+	if cfg.ProfileDir != "" && cfg.URL != "" && cfg.DebugURL == "" {
+		return usagef("bench load --profile-dir: with --url it needs --debug-url")
+	}
+	if cfg.ProfileDir != "" && cfg.URL == "" && !cfg.Separate {
+		return usagef("bench load --profile-dir: needs the server in its own process (--separate)")
 	}
 	cfg.DSN = e.getenv("DATABASE_URL")
 	cfg.TwilioToken = e.getenv("TWILIO_AUTH_TOKEN")
@@ -159,11 +217,37 @@ func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
 		fmt.Fprintf(w, "  error: %s\n", s)
 	}
 	fmt.Fprintf(w, "websocket messages received %d by %d dispatchers\n", r.WSMessages, r.WSClients)
+	fmt.Fprintf(w, "texts queued %d, sent %d", r.SMSQueued, r.SMSOutboxSent)
 	if cfg.URL == "" {
-		fmt.Fprintf(w, "SMS accepted by the fake Twilio %d (outbox rows sent %d), doubled %d\n", r.SMSSent, r.SMSOutboxSent, r.SMSDuplicates)
+		fmt.Fprintf(w, "; the fake Twilio accepted %d (%d segments), doubled %d", r.SMSSent, r.SMSSegments, r.SMSDuplicates)
 	}
-	fmt.Fprintf(w, "server heap in use %.1f MiB -> %.1f MiB; goroutines %.0f -> %.0f\n",
+	fmt.Fprintf(w, "\ntexts due but unsent when the load stopped %d; ", r.SMSLeft)
+	if r.SMSStuck > 0 {
+		fmt.Fprintf(w, "%d still unsent after %v\n", r.SMSStuck, r.SMSDrain.Round(time.Second))
+	} else {
+		fmt.Fprintf(w, "all sent %v later\n", r.SMSDrain.Round(10*time.Millisecond))
+	}
+	where := "in this process (server and client together)"
+	if cfg.URL != "" || cfg.Separate {
+		where = "its own process"
+	}
+	fmt.Fprintf(w, "server memory, %s:\n", where)
+	fmt.Fprintf(w, "  %8s %12s %12s %10s %10s\n", "at", "heap MiB", "in use MiB", "RSS MiB", "goroutines")
+	for _, m := range r.Samples {
+		gc := ""
+		if m.GC {
+			gc = " after GC"
+		}
+		fmt.Fprintf(w, "  %8v %12.1f %12.1f %10.1f %10.0f%s\n", m.At.Round(time.Second), m.HeapAlloc/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
+	}
+	fmt.Fprintf(w, "server heap %.1f MiB -> %.1f MiB; goroutines %.0f -> %.0f\n",
 		r.StartHeap/(1<<20), r.EndHeap/(1<<20), r.StartGoroutine, r.EndGoroutine)
+	if r.ServerWarnings > 0 {
+		fmt.Fprintf(w, "server logged %d warnings or errors:\n", r.ServerWarnings)
+		for _, l := range r.ServerLogs {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
 }
 
 // loadRun is one run's shared state.
@@ -204,27 +288,49 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
+	if cfg.Sample <= 0 {
+		cfg.Sample = time.Minute
+	}
+	if cfg.DrainWait <= 0 {
+		cfg.DrainWait = 2 * time.Minute
+	}
 	db, err := postgres.Open(cfg.DSN, 4)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 
+	res := &loadResult{WSClients: cfg.Dispatchers}
 	var fake *twiliotest.Server
+	var child *serveChild
 	base := cfg.URL
 	if base == "" {
 		fake = twiliotest.New()
 		defer fake.Close()
 		cfg.TwilioToken = fake.AuthToken
-		stop, addr, err := serveInProcess(ctx, cfg.DSN, fake)
-		if err != nil {
-			return nil, err
+		if cfg.Separate {
+			child, err = startServeChild(ctx, cfg, fake)
+			if err != nil {
+				return nil, err
+			}
+			defer child.stop() //nolint:errcheck // stopped below; this is for early returns
+			base, cfg.DebugURL = child.base, child.debug
+		} else {
+			stop, addr, err := serveInProcessAt(ctx, cfg.DSN, fake, cfg.SMSRate)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+			base = addr
 		}
-		defer stop()
-		base = addr
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = base
+	}
+	if cfg.ProfileDir != "" {
+		if err := os.MkdirAll(cfg.ProfileDir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
 	r := &loadRun{cfg: cfg, base: base, public: cfg.PublicURL, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}, lat: map[string][]time.Duration{}}
@@ -248,14 +354,21 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			}()
 		})
 	}
+	// Texts of this run are the outbox rows after this one.
+	var firstText int64
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM sms_outbox").Scan(&firstText); err != nil {
+		return nil, err
+	}
 
-	res := &loadResult{WSClients: cfg.Dispatchers}
 	tr.CloseIdleConnections()
-	res.StartHeap, res.StartGoroutine, err = r.serverMetrics(ctx)
+	startMem, err := r.memory(ctx, 0, "heap-start.pb.gz")
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(cfg.Log, "load: %d technicians ready; loading %s for %v\n", len(r.techs), base, cfg.Duration)
+	res.Samples = append(res.Samples, startMem)
+	res.StartHeap, res.StartGoroutine = startMem.heap(), startMem.Goroutines
+	fmt.Fprintf(cfg.Log, "load: %d technicians ready; loading %s for %v; server heap %.1f MiB, %.0f goroutines\n",
+		len(r.techs), base, cfg.Duration, res.StartHeap/(1<<20), res.StartGoroutine)
 
 	start := time.Now()
 	loadCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -293,42 +406,72 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	if cfg.Bookings > 0 {
 		wg.Go(func() { r.every(loadCtx, cfg.Bookings, func(int64) { r.booking(loadCtx) }) })
 	}
+	// The server's memory every Sample while the load runs.
+	var samples []memSample
+	wg.Go(func() {
+		t := time.NewTicker(cfg.Sample)
+		defer t.Stop()
+		for {
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-t.C:
+			}
+			m, err := r.memory(loadCtx, time.Since(start), "")
+			if err != nil {
+				if loadCtx.Err() == nil {
+					r.fail("metrics", err.Error())
+				}
+				continue
+			}
+			samples = append(samples, m)
+			due, _ := dueTexts(loadCtx, db)
+			fmt.Fprintf(cfg.Log, "load: %v: server heap %.1f MiB (in use %.1f, RSS %.1f), %.0f goroutines; %d texts due and unsent; %d errors\n",
+				m.At.Round(time.Second), m.heap()/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, due, r.nErrs.Load())
+		}
+	})
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.Samples = append(res.Samples, samples...)
 	stopWS()
 	wsWG.Wait()
 
-	if fake != nil {
-		// The outbox drains: every queued text is sent (and only once).
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			var left int
-			err := db.QueryRowContext(ctx, "SELECT count(*) FROM sms_outbox WHERE state IN ('pending', 'sending') AND send_after <= now()").Scan(&left)
-			if err != nil {
-				r.fail("sms outbox", err.Error())
-				break
-			}
-			if left == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				r.fail("sms outbox", fmt.Sprintf("%d texts still queued 60 s after the load", left))
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
+	// The outbox drains: every text due is sent (and only once).
+	loadEnd := time.Now()
+	if res.SMSLeft, err = dueTexts(ctx, db); err != nil {
+		r.fail("sms outbox", err.Error())
+	}
+	for left := res.SMSLeft; err == nil; {
+		res.SMSDrain = time.Since(loadEnd)
+		if left == 0 {
+			break
 		}
+		if res.SMSDrain > cfg.DrainWait {
+			res.SMSStuck = left
+			r.fail("sms outbox", fmt.Sprintf("%d texts still unsent %v after the load", left, cfg.DrainWait))
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+		left, err = dueTexts(ctx, db)
+	}
+	fmt.Fprintf(cfg.Log, "load: stopped after %v; %d texts were due and unsent, sent within %v\n",
+		res.Elapsed.Round(time.Second), res.SMSLeft, res.SMSDrain.Round(10*time.Millisecond))
+	if fake != nil {
 		seen := map[string]int{}
 		for _, m := range fake.Messages() {
 			seen[m.To+"\x00"+m.Body]++
 			res.SMSSent++
+			_, n := notify.Segments(m.Body)
+			res.SMSSegments += n
 		}
 		for _, n := range seen {
 			res.SMSDuplicates += n - 1
 		}
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sms_outbox WHERE state = 'sent'").Scan(&res.SMSOutboxSent); err != nil {
-			r.fail("sms outbox", err.Error())
-		}
 		time.Sleep(500 * time.Millisecond) // the last status callbacks
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*), count(*) FILTER (WHERE state = 'sent') FROM sms_outbox WHERE id > ?",
+		firstText).Scan(&res.SMSQueued, &res.SMSOutboxSent); err != nil {
+		r.fail("sms outbox", err.Error())
 	}
 	// Let the server finish what the load left (websocket writers, keep-alive conns).
 	tr.CloseIdleConnections()
@@ -337,12 +480,17 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res.EndHeap, res.EndGoroutine, err = r.serverMetrics(ctx)
+		m, err := r.metrics(ctx)
 		tr.CloseIdleConnections()
-		if err != nil || res.EndGoroutine <= res.StartGoroutine || time.Now().After(deadline) {
+		if err != nil || m.Goroutines <= res.StartGoroutine || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	endMem, err := r.memory(ctx, time.Since(start), "heap-end.pb.gz")
+	if err == nil {
+		res.Samples = append(res.Samples, endMem)
+		res.EndHeap, res.EndGoroutine = endMem.heap(), endMem.Goroutines
 	}
 
 	res.Errors = r.nErrs.Load()
@@ -358,7 +506,20 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		slices.Sort(d)
 		res.Endpoints = append(res.Endpoints, endpointStats{Name: k, N: len(d), P50: pct(d, 0.50), P99: pct(d, 0.99)})
 	}
+	if child != nil {
+		if serr := child.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("serve child: %w", serr)
+		}
+		res.ServerWarnings, res.ServerLogs = child.logs.result()
+	}
 	return res, err
+}
+
+// dueTexts counts the texts due and not yet sent.
+func dueTexts(ctx context.Context, db *bun.DB) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sms_outbox WHERE state IN ('pending', 'sending') AND send_after <= now()").Scan(&n)
+	return n, err
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -378,25 +539,44 @@ func isLoopback(base string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// serveInProcess runs the real `serve` on dsn, with texts going to fake, and returns its
-// base URL and a function that stops it.
-func serveInProcess(ctx context.Context, dsn string, fake *twiliotest.Server) (stop func(), base string, err error) {
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	base = "http://" + addr
-	vars := map[string]string{
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// serveVars is the environment of a `serve` the bench starts: on dsn, listening on addr,
+// texting through fake at smsRate segments per second.
+func serveVars(dsn, addr string, fake *twiliotest.Server, smsRate float64) map[string]string {
+	base := "http://" + addr
+	return map[string]string{
 		"DATABASE_URL": dsn, "HTTP_ADDR": addr, "PUBLIC_BASE_URL": base,
 		"TWILIO_ACCOUNT_SID": fake.AccountSID, "TWILIO_AUTH_TOKEN": fake.AuthToken,
 		"TWILIO_FROM": "+525500000000", "TWILIO_API_BASE": fake.URL,
 		"MAIL_GATEWAY_TOKEN": "",
-		// Faster than the load queues texts (~11/s, some of two segments), so the outbox
-		// keeps up; a real account sends at its provisioned rate (notify.DefaultRate).
-		"SMS_RATE": "50",
+		"SMS_RATE":           strconv.FormatFloat(smsRate, 'f', -1, 64),
 	}
+}
+
+// serveInProcess runs the real `serve` on dsn, with texts going to fake at 50 segments a
+// second (faster than the mixed load queues them), and returns its base URL and a function
+// that stops it.
+func serveInProcess(ctx context.Context, dsn string, fake *twiliotest.Server) (stop func(), base string, err error) {
+	return serveInProcessAt(ctx, dsn, fake, 50)
+}
+
+// serveInProcessAt is serveInProcess sending at smsRate segments a second.
+func serveInProcessAt(ctx context.Context, dsn string, fake *twiliotest.Server, smsRate float64) (stop func(), base string, err error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	base = "http://" + addr
+	vars := serveVars(dsn, addr, fake, smsRate)
 	sctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
@@ -421,6 +601,131 @@ func serveInProcess(ctx context.Context, dsn string, fake *twiliotest.Server) (s
 		cancel()
 		<-done
 	}, base, nil
+}
+
+// serveChild is `despacho serve` running as a child process of the bench.
+type serveChild struct {
+	cmd         *exec.Cmd
+	base, debug string
+	logs        *logTally
+	done        chan error
+	stopOnce    sync.Once
+	stopErr     error
+	unhook      func() bool
+}
+
+// startServeChild starts serve (cfg.ServeCommand, or this executable) on cfg.DSN with texts
+// going to fake, a debug listener for heap profiles, and waits until it is ready.
+func startServeChild(ctx context.Context, cfg loadConfig, fake *twiliotest.Server) (*serveChild, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	debug, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	vars := serveVars(cfg.DSN, addr, fake, cfg.SMSRate)
+	vars["DEBUG_ADDR"] = debug
+	var envList []string
+	for k, v := range vars {
+		envList = append(envList, k+"="+v)
+	}
+	slices.Sort(envList)
+	var cmd *exec.Cmd
+	if cfg.ServeCommand != nil {
+		cmd = cfg.ServeCommand(envList)
+	} else {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(exe, "serve")
+		cmd.Env = append(os.Environ(), envList...) // later entries win
+	}
+	c := &serveChild{cmd: cmd, base: "http://" + addr, debug: "http://" + debug, logs: &logTally{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = nil, c.logs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start serve: %w", err)
+	}
+	go func() { c.done <- cmd.Wait() }()
+	c.unhook = context.AfterFunc(ctx, func() { _ = c.stop() })
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		res, err := http.Get(c.base + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return c, nil
+			}
+		}
+		select {
+		case werr := <-c.done:
+			c.done <- werr
+			_, logs := c.logs.result()
+			return nil, fmt.Errorf("serve exited before it was ready (%v): %s", werr, strings.Join(logs, "; "))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = c.stop()
+			return nil, fmt.Errorf("serve not ready after 90 s: %v", err)
+		}
+	}
+}
+
+// stop interrupts the server as Ctrl-C would, waits up to 30 s for it to drain and exit,
+// then kills it; an exit other than a clean one is the error.
+func (c *serveChild) stop() error {
+	c.stopOnce.Do(func() {
+		if c.unhook != nil {
+			c.unhook()
+		}
+		_ = c.cmd.Process.Signal(os.Interrupt)
+		select {
+		case c.stopErr = <-c.done:
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.done
+			c.stopErr = errors.New("did not stop within 30 s of an interrupt; killed")
+		}
+	})
+	return c.stopErr
+}
+
+// logTally counts the warning and error lines of the server's JSON log and keeps the
+// first few.
+type logTally struct {
+	mu      sync.Mutex
+	partial []byte
+	n       int
+	first   []string
+}
+
+func (l *logTally) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(l.partial[:i])
+		l.partial = l.partial[i+1:]
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) || !strings.HasPrefix(line, "{") {
+			l.n++
+			if len(l.first) < 5 {
+				l.first = append(l.first, truncate([]byte(line), 300))
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logTally) result() (int, []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n, slices.Clone(l.first)
 }
 
 // setup creates the load's users and sessions in the database (no password hashing: sign-in
@@ -733,28 +1038,69 @@ var mexicoCity = func() *time.Location {
 	return l
 }()
 
-var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_inuse_bytes|go_goroutines) ([0-9.e+]+)$`)
+var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_alloc_bytes|go_memstats_heap_inuse_bytes|process_resident_memory_bytes|go_goroutines) ([0-9.e+]+)$`)
 
-// serverMetrics reads the server's heap in use and goroutines from /metrics.
-func (r *loadRun) serverMetrics(ctx context.Context) (heap, goroutines float64, err error) {
+// heap is the figure compared from start to end: live bytes after a forced collection,
+// else the bytes in in-use spans (which include garbage not yet collected).
+func (m memSample) heap() float64 {
+	if m.GC {
+		return m.HeapAlloc
+	}
+	return m.HeapInuse
+}
+
+// metrics reads the server's heap, resident size and goroutines from /metrics.
+func (r *loadRun) metrics(ctx context.Context) (memSample, error) {
+	var m memSample
 	code, b, err := r.do(ctx, r.client, "", "GET", "/metrics", "", "", nil, nil)
 	if err != nil || code != 200 {
-		return 0, 0, fmt.Errorf("GET /metrics: %d %v", code, err)
+		return m, fmt.Errorf("GET /metrics: %d %v", code, err)
 	}
-	found := 0
-	for _, m := range metricLine.FindAllStringSubmatch(string(b), -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
-		if m[1] == "go_goroutines" {
-			goroutines = v
-		} else {
-			heap = v
+	found := map[string]bool{}
+	for _, f := range metricLine.FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.ParseFloat(f[2], 64)
+		switch f[1] {
+		case "go_goroutines":
+			m.Goroutines = v
+		case "go_memstats_heap_alloc_bytes":
+			m.HeapAlloc = v
+		case "go_memstats_heap_inuse_bytes":
+			m.HeapInuse = v
+		case "process_resident_memory_bytes":
+			m.RSS = v
 		}
-		found++
+		found[f[1]] = true
 	}
-	if found < 2 {
-		return 0, 0, errors.New("GET /metrics: no go_memstats_heap_inuse_bytes or go_goroutines")
+	if !found["go_goroutines"] || !found["go_memstats_heap_inuse_bytes"] || !found["go_memstats_heap_alloc_bytes"] {
+		return m, errors.New("GET /metrics: no go_memstats_heap_alloc_bytes, go_memstats_heap_inuse_bytes or go_goroutines")
 	}
-	return heap, goroutines, nil
+	return m, nil
+}
+
+// memory reads the server's memory at, after a forced collection where the bench can
+// cause one: through the debug listener's heap profile (gc=1), saved as profile in
+// ProfileDir when both are set, or runtime.GC when the server shares this process.
+func (r *loadRun) memory(ctx context.Context, at time.Duration, profile string) (memSample, error) {
+	gc := false
+	switch {
+	case r.cfg.DebugURL != "":
+		code, b, err := r.do(ctx, r.client, "", "GET", strings.TrimRight(r.cfg.DebugURL, "/")+"/debug/pprof/heap?gc=1", "", "", nil, nil)
+		if err != nil || code != 200 {
+			return memSample{}, fmt.Errorf("GET %s/debug/pprof/heap: %d %v", r.cfg.DebugURL, code, err)
+		}
+		if profile != "" && r.cfg.ProfileDir != "" {
+			if err := os.WriteFile(filepath.Join(r.cfg.ProfileDir, profile), b, 0o644); err != nil {
+				return memSample{}, err
+			}
+		}
+		gc = true
+	case r.cfg.URL == "" && !r.cfg.Separate:
+		runtime.GC()
+		gc = true
+	}
+	m, err := r.metrics(ctx)
+	m.At, m.GC = at, gc
+	return m, err
 }
 
 func randomHexN(n int) string {

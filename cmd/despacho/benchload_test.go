@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,23 +14,32 @@ import (
 )
 
 // TestBenchLoadShort runs `despacho bench load` briefly with fewer clients against the real
-// server in this process: every request of every channel answers as it should (no errors),
-// each text is sent once, the dispatchers' websockets carry the events, and the server's
-// goroutines come back to where they started (no leak). Timings are printed, not asserted.
+// server started as a child process (this test binary as `serve`, see childServe): every
+// request of every channel answers as it should (no errors), each text is sent once and
+// none is left queued, the dispatchers' websockets carry the events, the server's memory is
+// read on its own after forced collections (its debug listener), and its goroutines come
+// back to where they started (no leak). Timings are printed, not asserted.
 func TestBenchLoadShort(t *testing.T) {
 	_, dsn := dispatchtest.DBWithURL(t)
 	var progress bytes.Buffer
+	profiles := t.TempDir()
 	cfg := loadConfig{
 		Duration: 15 * time.Second, Dispatchers: 5, Technicians: 6, PositionEvery: time.Second,
 		Reports: 4, Bookings: 1, DSN: dsn, Log: &progress,
+		Separate: true, SMSRate: 50, Sample: 5 * time.Second, DrainWait: time.Minute, ProfileDir: profiles,
+		ServeCommand: func(env []string) *exec.Cmd {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(append(os.Environ(), childServe+"=1", "LOG_LEVEL="), env...)
+			return cmd
+		},
 	}
 	res, err := benchLoad(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("bench load: %v", err)
+		t.Fatalf("bench load: %v\n%s", err, progress.String())
 	}
 	var out bytes.Buffer
 	printLoad(&out, cfg, res)
-	t.Log("\n" + out.String())
+	t.Log("\n" + progress.String() + out.String())
 	if res.Errors != 0 {
 		t.Errorf("errors = %d, want 0: %s", res.Errors, strings.Join(res.ErrorSamples, "; "))
 	}
@@ -45,11 +57,38 @@ func TestBenchLoadShort(t *testing.T) {
 	if res.WSMessages == 0 {
 		t.Errorf("the dispatchers' websockets received no events")
 	}
-	if res.SMSSent == 0 || res.SMSDuplicates != 0 || res.SMSSent != res.SMSOutboxSent {
-		t.Errorf("texts: fake Twilio accepted %d (doubled %d), outbox marked %d sent; want some, none doubled, the same count",
-			res.SMSSent, res.SMSDuplicates, res.SMSOutboxSent)
+	if res.SMSSent == 0 || res.SMSDuplicates != 0 || res.SMSSent != res.SMSOutboxSent || res.SMSQueued != res.SMSOutboxSent || res.SMSStuck != 0 {
+		t.Errorf("texts: queued %d, fake Twilio accepted %d (doubled %d), outbox marked %d sent, %d stuck; want some, all sent once",
+			res.SMSQueued, res.SMSSent, res.SMSDuplicates, res.SMSOutboxSent, res.SMSStuck)
+	}
+	// Start, at least two readings during the 15 s (every 5 s), end; all after a collection.
+	if len(res.Samples) < 4 {
+		t.Errorf("%d memory readings; want the start, every 5 s and the end", len(res.Samples))
+	}
+	for _, m := range res.Samples {
+		if !m.GC || m.HeapAlloc <= 0 || m.Goroutines <= 0 {
+			t.Errorf("memory reading %+v: want the live heap after a forced collection", m)
+		}
+	}
+	for _, f := range []string{"heap-start.pb.gz", "heap-end.pb.gz"} {
+		if st, err := os.Stat(filepath.Join(profiles, f)); err != nil || st.Size() == 0 {
+			t.Errorf("heap profile %s: %v", f, err)
+		}
+	}
+	if res.ServerWarnings != 0 {
+		t.Errorf("the server logged %d warnings or errors: %s", res.ServerWarnings, strings.Join(res.ServerLogs, "; "))
 	}
 	if res.EndGoroutine > res.StartGoroutine+5 {
 		t.Errorf("server goroutines %v at the start, %v at the end: a leak", res.StartGoroutine, res.EndGoroutine)
+	}
+}
+
+// TestDebugAddrUsage: a malformed DEBUG_ADDR stops serve before it starts, exit code 2 and
+// a line naming it.
+func TestDebugAddrUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve"}, testEnv(map[string]string{"DEBUG_ADDR": "6060", "DATABASE_URL": "postgres://x@localhost/db"}, "", &out, &errb))
+	if code != 2 || !strings.Contains(errb.String(), "DEBUG_ADDR") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming DEBUG_ADDR", code, errb.String())
 	}
 }

@@ -48,6 +48,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return usagef("HTTP_ADDR %q: want host:port or :port", addr)
 	}
+	debugAddr := e.getenv("DEBUG_ADDR")
+	if _, _, err := net.SplitHostPort(debugAddr); debugAddr != "" && err != nil {
+		return usagef("DEBUG_ADDR %q: want host:port such as 127.0.0.1:6060", debugAddr)
+	}
 	publicURL := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
 	proxies, err := trustedProxies(e.getenv("TRUSTED_PROXIES"))
 	if err != nil {
@@ -194,6 +198,17 @@ func runServe(ctx context.Context, args []string, e env) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return usagef("HTTP_ADDR %q: %v", addr, err)
+	}
+	if debugAddr != "" {
+		dln, err := net.Listen("tcp", debugAddr)
+		if err != nil {
+			ln.Close()
+			return usagef("DEBUG_ADDR %q: %v", debugAddr, err)
+		}
+		dsrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dln) //nolint:errcheck // ends with Close
+		defer dsrv.Close()
+		log.Info("debug listener (pprof)", "addr", dln.Addr().String())
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
