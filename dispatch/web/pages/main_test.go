@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"despacho/dispatch/live"
 	"despacho/dispatch/postgres"
 	"despacho/dispatch/web"
+	"despacho/notify"
 )
 
 // browser is the one headless Chromium of the package's tests; each test opens its own tab
@@ -166,14 +168,17 @@ type env struct {
 	URL   string
 	DB    *bun.DB
 	Users *postgres.Users
+	// SMS is the SMS configuration the server queues texts with (development outbox).
+	SMS notify.Config
 	// stopLive stops the server's live hub, as if the live feed went down.
 	stopLive func()
 }
 
 func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
 
-// newEnvAt starts the server with the clock now (nil: time.Now) and its live hub, wired as
-// serve wires them, so that the pages' live updates are tested end to end.
+// newEnvAt starts the server with the clock now (nil: time.Now), its live hub, the SMS
+// outbox hook (texts are queued, no worker sends them) and the SMS template API, wired as
+// serve wires them, so that the pages' live updates and texts are tested end to end.
 func newEnvAt(t *testing.T, now func() time.Time) *env {
 	t.Helper()
 	db := dispatchtest.DB(t)
@@ -194,11 +199,26 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 	var once sync.Once
 	stopLive := func() { once.Do(func() { cancel(); hub.Close(); <-done }) }
 	t.Cleanup(stopLive)
-	srv := web.New(web.Config{DB: db, Now: now,
-		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}})
+	zone, err := time.LoadLocation("America/Mexico_City")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smsCfg := notify.Config{Location: zone, PublicBaseURL: "https://despacho.example.mx"}
+	events := postgres.NewEvents()
+	events.AddHook(notify.NewOutbox(smsCfg, slog.New(slog.DiscardHandler)).Hook)
+	templates := notify.TemplateHandlers{Store: notify.NewTemplates(db, zone), ActorID: func(ctx context.Context) int64 {
+		if u := web.Actor(ctx); u != nil {
+			return u.ID
+		}
+		return 0
+	}}
+	srv := web.New(web.Config{DB: db, Now: now, Events: events,
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
+		SMS: &web.SMSHandlers{DevPage: notify.DevPage(db, smsCfg),
+			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put}})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &env{URL: ts.URL, DB: db, Users: users, stopLive: stopLive}
+	return &env{URL: ts.URL, DB: db, Users: users, SMS: smsCfg, stopLive: stopLive}
 }
 
 const password = "contraseña-segura"

@@ -376,24 +376,52 @@ async function loadSMS() {
   smsEdit.replaceChildren(...list.map(smsForm));
 }
 
+// smsRefusal says why the API refused a template, in the page's language: the unknown
+// value or function by name, a syntax slip, a text too long or empty with sample data.
+function smsRefusal(err) {
+  if (!(err instanceof ApiError) || err.field !== 'body') return say(err);
+  const m = err.message || '';
+  let x = /can't evaluate field (\w+)/.exec(m) || /map has no entry for key "?(\w+)/.exec(m);
+  if (x) return t('adm.sms.unknown', { name: '{{.' + x[1] + '}}' });
+  if ((x = /function "(\w+)" not defined/.exec(m))) return t('adm.sms.unknown_func', { name: x[1] });
+  if (/longer than 1600/.test(m)) return t('adm.sms.too_long');
+  if (/renders to an empty text/.test(m)) return t('adm.sms.empty');
+  if (/does not parse/.test(m)) return t('adm.sms.syntax');
+  return say(err);
+}
+
+// placeholders lists the values ({{.Folio}}…) a template body uses, in order, once each.
+const placeholders = (body) => [...new Set([...(body || '').matchAll(/\.([A-Z]\w*)/g)].map((x) => '{{.' + x[1] + '}}'))];
+
 function smsForm(tp) {
   const id = `sms-${tp.kind}-${tp.language}`.replace(/[^a-z0-9-]/gi, '-');
-  const area = h('textarea', { id, name: 'body', rows: 3, maxlength: 2000, dataset: { field: 'body' } }, tp.body);
+  const vals = placeholders(tp.default);
+  const hint = vals.length ? h('p', { class: 'muted small', id: id + '-hint' }, t('adm.sms.values', { list: vals.join(' ') })) : '';
+  const area = h('textarea', { id, name: 'body', rows: 3, maxlength: 2000, dataset: { field: 'body' }, 'aria-describedby': hint ? id + '-hint' : undefined }, tp.body);
   const sample = h('p', { class: 'muted small user-text' }, t('adm.sms_sample', { text: tp.sample || '' }), ' · ', t('adm.sms_segments', { n: tp.segments ?? '?' }));
   const restore = h('button', { type: 'button', disabled: !tp.custom }, t('adm.sms_restore'));
   const f = h('form', { class: 'form sms-tpl', novalidate: true, dataset: { kind: tp.kind, lang: tp.language } },
-    h('div', { class: 'field' }, h('label', { for: id }, `${tp.kind} · ${tp.language}`, tp.custom ? ' (' + t('adm.sms_custom') + ')' : ''), area), sample,
+    h('div', { class: 'field' }, h('label', { for: id }, `${tp.kind} · ${tp.language}`, tp.custom ? ' (' + t('adm.sms_custom') + ')' : ''), area, hint), sample,
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('adm.save')), restore));
   const put = (text) => busy(f, async () => {
     clearErrors(f);
     try {
       const got = await api('PUT', `/api/sms/templates/${encodeURIComponent(tp.kind)}/${encodeURIComponent(tp.language)}`, { body: text });
-      flash(t('adm.saved'));
-      f.replaceWith(smsForm(got));
-    } catch (err) { refuse(f, err); }
+      flash(t(text ? 'adm.saved' : 'adm.sms.restored'));
+      const next = smsForm(got);
+      f.replaceWith(next);
+      next.querySelector('textarea').focus();
+    } catch (err) { showError(f, err, smsRefusal(err)); }
   });
-  f.addEventListener('submit', (ev) => { ev.preventDefault(); put(area.value); });
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearErrors(f);
+    // The API reads an empty text as "restore the default": Save asks for a text instead,
+    // and Restore says what it does.
+    if (!area.value.trim()) { fieldError(f, 'body', t('adm.sms.empty_save')).focus(); return; }
+    put(area.value);
+  });
   restore.addEventListener('click', () => put(''));
   return f;
 }
