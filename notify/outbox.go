@@ -98,6 +98,10 @@ func NewOutbox(cfg Config, log *slog.Logger) *Outbox {
 type recipient struct {
 	Folio      string
 	ReportKind string
+	Channel    string // the channel the report came by
+	// IncidentID is the incident the report is attached to (0: none). At report.created
+	// it is set only when the incident hook attached the report in the same transaction.
+	IncidentID int64
 	CustomerID int64
 	Phone      string
 	Language   string
@@ -138,7 +142,9 @@ type eventData struct {
 	EstimatedRestoreAt *time.Time `json:"estimated_restore_at"`
 	Previous           *time.Time `json:"previous"`
 	HeldVisits         []int64    `json:"held_visits"`
-	Compensation       *struct {
+	// OnCreation: the report was attached in the transaction that created it.
+	OnCreation   bool `json:"on_creation"`
+	Compensation *struct {
 		Amount   json.RawMessage `json:"amount"` // "349.00"; read leniently: a bad amount drops only the amount
 		Currency string          `json:"currency"`
 	} `json:"compensation"`
@@ -239,6 +245,11 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if d.Channel == "sms" {
 			return nil // the reply to the customer's text carries the folio
 		}
+		if rc.IncidentID != 0 {
+			// Attached by the incident hook in this very transaction: the folio text is the
+			// one report.attached_to_incident queued (the incident's status, no visit promise).
+			return nil
+		}
 		if d.Kind != "" {
 			data.KindName = f.KindName(d.Kind)
 		}
@@ -314,6 +325,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		data.Incident, data.Title = d.IncidentFolio, d.Title
 		if d.EstimatedRestoreAt != nil && !d.EstimatedRestoreAt.IsZero() {
 			data.Restore = f.DateTime(*d.EstimatedRestoreAt)
+		}
+		if d.OnCreation {
+			return o.folioDuringIncident(ctx, tx, rc, lang, data, n)
 		}
 		// One notice per customer and incident, whatever replays the event: a customer with
 		// two reports attached is told once (of the first).
@@ -416,6 +430,35 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 	return nil
 }
 
+// folioDuringIncident queues the folio text of a report attached to an open incident in
+// the transaction that created it: the report's folio, that the outage in the customer's
+// area is known (the incident's folio) and the current estimate, in place of the folio
+// text and of an incident notice, so the customer gets exactly one text. It takes the
+// folio text's key (folio:REPORT): whichever hook ran first, one row is left. When the
+// outbox hook saw report.created before the incident hook attached the report, the plain
+// folio text is already queued in this same, uncommitted transaction (so not yet sent):
+// it is rewritten. A report that came by SMS gets nothing here: the reply to the
+// customer's text tells its folio and the incident (see Webhooks).
+func (o *Outbox) folioDuringIncident(ctx context.Context, tx bun.Tx, rc recipient, lang string, data Data, n Notification) error {
+	if rc.Channel == string(dispatch.ChannelSMS) {
+		return nil
+	}
+	body, err := rc.render(KindFolioIncident, lang, data)
+	if err != nil {
+		return err
+	}
+	n.Kind, n.Key, n.Body = KindFolioIncident, fmt.Sprintf("folio:%d", n.ReportID), body
+	_, inserted, err := Enqueue(ctx, tx, n)
+	if err != nil || inserted {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE sms_outbox SET kind = ?, body = ?, language = ?, event_id = ?, updated_at = now()
+		WHERE dedupe_key = ? AND kind = ? AND state = 'pending'`,
+		string(KindFolioIncident), body, n.Language, n.EventID, n.Key, string(KindFolio))
+	return postgres.Wrap(err)
+}
+
 // outcome queues the outcome text of visit.completed and of a report.resolved that no
 // incident resolved.
 func (o *Outbox) outcome(ctx context.Context, tx bun.Tx, rc recipient, ev *dispatch.Event, d eventData, f Formatter, data Data, n Notification) error {
@@ -483,16 +526,16 @@ func (o *Outbox) reminderAt(start time.Time) time.Time {
 func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (recipient, bool, error) {
 	var rc recipient
 	var phone, lang sql.NullString
-	var cid sql.NullInt64
+	var cid, incident sql.NullInt64
 	var templates []byte
 	err := idb.QueryRowContext(ctx, `
-		SELECT r.folio, r.kind, c.id, c.phone, c.language,
+		SELECT r.folio, r.kind, r.channel, r.incident_id, c.id, c.phone, c.language,
 		       coalesce(c.sms_opt_out, false)
 		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out),
 		       (SELECT coalesce(jsonb_object_agg(t.kind, t.body), '{}') FROM sms_templates t
 		        WHERE t.language = CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END)
 		FROM reports r LEFT JOIN customers c ON c.id = r.customer_id
-		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &cid, &phone, &lang, &rc.OptedOut, &templates)
+		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &rc.Channel, &incident, &cid, &phone, &lang, &rc.OptedOut, &templates)
 	if errors.Is(err, sql.ErrNoRows) {
 		return recipient{}, false, nil
 	}
@@ -502,7 +545,7 @@ func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (re
 	if !cid.Valid || !phone.Valid || phone.String == "" {
 		return recipient{}, false, nil
 	}
-	rc.CustomerID, rc.Phone, rc.Language = cid.Int64, phone.String, lang.String
+	rc.CustomerID, rc.Phone, rc.Language, rc.IncidentID = cid.Int64, phone.String, lang.String, incident.Int64
 	if err := json.Unmarshal(templates, &rc.Templates); err != nil {
 		return recipient{}, false, fmt.Errorf("notify: template overrides: %w", err)
 	}

@@ -21,15 +21,18 @@ type Kind string
 
 // The kinds of text: notifications queued from events, and replies to inbound texts.
 const (
-	KindFolio        Kind = "folio"         // report.created: folio issued, status link
-	KindBooked       Kind = "booked"        // visit.booked: date, window, technician
-	KindReminder     Kind = "reminder"      // the day before a booked visit
-	KindEnRoute      Kind = "en_route"      // visit.en_route: technician on the way, ETA
-	KindETAUpdate    Kind = "eta_update"    // visit.eta_changed beyond the slip threshold
-	KindCompleted    Kind = "completed"     // visit.completed / report.resolved: the outcome
-	KindNotCompleted Kind = "not_completed" // visit.not_completed: reason, how to re-book
-	KindRescheduled  Kind = "rescheduled"   // visit.rescheduled: the new window
-	KindCancelled    Kind = "cancelled"     // visit.cancelled
+	KindFolio Kind = "folio" // report.created: folio issued, status link
+	// KindFolioIncident is the folio text of a report attached to an open incident as it
+	// is filed: the folio, the known outage in the area (incident folio), the estimate.
+	KindFolioIncident Kind = "folio_incident"
+	KindBooked        Kind = "booked"        // visit.booked: date, window, technician
+	KindReminder      Kind = "reminder"      // the day before a booked visit
+	KindEnRoute       Kind = "en_route"      // visit.en_route: technician on the way, ETA
+	KindETAUpdate     Kind = "eta_update"    // visit.eta_changed beyond the slip threshold
+	KindCompleted     Kind = "completed"     // visit.completed / report.resolved: the outcome
+	KindNotCompleted  Kind = "not_completed" // visit.not_completed: reason, how to re-book
+	KindRescheduled   Kind = "rescheduled"   // visit.rescheduled: the new window
+	KindCancelled     Kind = "cancelled"     // visit.cancelled
 
 	KindIncident         Kind = "incident"          // report.attached_to_incident: outage in the area, estimate
 	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
@@ -49,6 +52,9 @@ const (
 	KindReplyStart      Kind = "reply_start"      // START / ALTA
 	KindReplyNote       Kind = "reply_note"       // free text added to the open report
 	KindReplyNewReport  Kind = "reply_new_report" // free text from an unknown number
+	// KindReplyNewReportIncident answers a text that opened a report attached at once to an
+	// open incident: the folio, the known outage in the area, the estimate.
+	KindReplyNewReportIncident Kind = "reply_new_report_incident"
 
 	KindReplyStillDown        Kind = "reply_still_down"        // 2 / NO / "sigue sin servicio" to a restore notice: report reopened
 	KindReplyRestoreConfirmed Kind = "reply_restore_confirmed" // 1 / SI to a restore notice
@@ -56,11 +62,11 @@ const (
 
 // Kinds lists every kind in a stable order (the admin page's order).
 var Kinds = []Kind{
-	KindFolio, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
+	KindFolio, KindFolioIncident, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
 	KindNotCompleted, KindRescheduled, KindCancelled,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
-	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyStillDown, KindReplyRestoreConfirmed,
+	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyNewReportIncident, KindReplyStillDown, KindReplyRestoreConfirmed,
 }
 
 // Languages a customer may choose; the first is the default.
@@ -89,15 +95,16 @@ func knownKind(k Kind) bool {
 // that saves a segment. Every default fits in two segments with sample data (tested).
 var defaults = map[string]map[Kind]string{
 	"es": {
-		KindFolio:        `Recibimos su reporte de {{.KindName}}. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
-		KindBooked:       `Folio {{.Folio}}: visita técnica agendada el {{.Window}}. Técnico: {{.Technician}}. Responda 1 para confirmar o 2 para cambiar.`,
-		KindReminder:     `Recordatorio: mañana {{.Window}} lo visita {{.Technician}} (folio {{.Folio}}). Responda 1 para confirmar o 2 para cambiar.`,
-		KindEnRoute:      `{{.Technician}} va en camino, llegada estimada {{.ETA}} (folio {{.Folio}}).`,
-		KindETAUpdate:    `Nueva hora estimada de llegada de {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Disculpe la demora.`,
-		KindCompleted:    `Folio {{.Folio}} atendido. Causa: {{.Cause}}. Reporte {{.Verdict}}.{{if .Restored}} Su servicio fue restablecido; responda 1 si funciona bien o escriba su comentario.{{else}} Responda si su servicio aún falla.{{end}}`,
-		KindNotCompleted: `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 o entre a {{.StatusURL}} para reagendar.`,
-		KindRescheduled:  `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
-		KindCancelled:    `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
+		KindFolio:         `Recibimos su reporte de {{.KindName}}. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+		KindFolioIncident: `Recibimos su reporte de {{.KindName}}. Folio: {{.Folio}}. Es una falla conocida en su zona (incidente {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Le avisaremos al restablecerse. Estado: {{.StatusURL}}`,
+		KindBooked:        `Folio {{.Folio}}: visita técnica agendada el {{.Window}}. Técnico: {{.Technician}}. Responda 1 para confirmar o 2 para cambiar.`,
+		KindReminder:      `Recordatorio: mañana {{.Window}} lo visita {{.Technician}} (folio {{.Folio}}). Responda 1 para confirmar o 2 para cambiar.`,
+		KindEnRoute:       `{{.Technician}} va en camino, llegada estimada {{.ETA}} (folio {{.Folio}}).`,
+		KindETAUpdate:     `Nueva hora estimada de llegada de {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Disculpe la demora.`,
+		KindCompleted:     `Folio {{.Folio}} atendido. Causa: {{.Cause}}. Reporte {{.Verdict}}.{{if .Restored}} Su servicio fue restablecido; responda 1 si funciona bien o escriba su comentario.{{else}} Responda si su servicio aún falla.{{end}}`,
+		KindNotCompleted:  `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 o entre a {{.StatusURL}} para reagendar.`,
+		KindRescheduled:   `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
+		KindCancelled:     `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
@@ -107,28 +114,30 @@ var defaults = map[string]map[Kind]string{
 		KindIncidentAreaEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}.`,
 		KindIncidentAreaRestored: `Servicio restablecido en su zona (folio {{.Incident}}). Si aún no tiene servicio, responda 2 y abriremos un reporte.`,
 
-		KindReplyHelp:       `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
-		KindReplyConfirmed:  `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
-		KindReplyNoVisit:    `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
-		KindReplyReschedule: `Elija otro horario para el folio {{.Folio}} en {{.StatusURL}} o espere nuestra llamada.`,
-		KindReplyStop:       `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
-		KindReplyStart:      `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
-		KindReplyNote:       `Agregamos su mensaje al folio {{.Folio}}. Estado en {{.StatusURL}}`,
-		KindReplyNewReport:  `Recibimos su reporte. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+		KindReplyHelp:              `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
+		KindReplyConfirmed:         `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
+		KindReplyNoVisit:           `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
+		KindReplyReschedule:        `Elija otro horario para el folio {{.Folio}} en {{.StatusURL}} o espere nuestra llamada.`,
+		KindReplyStop:              `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
+		KindReplyStart:             `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
+		KindReplyNote:              `Agregamos su mensaje al folio {{.Folio}}. Estado en {{.StatusURL}}`,
+		KindReplyNewReport:         `Recibimos su reporte. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
+		KindReplyNewReportIncident: `Recibimos su reporte. Folio: {{.Folio}}. Es una falla conocida en su zona (incidente {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Le avisaremos al restablecerse. Estado: {{.StatusURL}}`,
 
 		KindReplyStillDown:        `Reabrimos su reporte {{.Folio}} y programaremos una visita técnica. Estado en {{.StatusURL}}`,
 		KindReplyRestoreConfirmed: `Gracias por confirmar que su servicio funciona (folio {{.Folio}}).`,
 	},
 	"en": {
-		KindFolio:        `We received your {{.KindName}} report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
-		KindBooked:       `Folio {{.Folio}}: technician visit booked for {{.Window}}. Technician: {{.Technician}}. Reply 1 to confirm or 2 to change.`,
-		KindReminder:     `Reminder: {{.Technician}} visits you tomorrow, {{.Window}} (folio {{.Folio}}). Reply 1 to confirm or 2 to change.`,
-		KindEnRoute:      `{{.Technician}} is on the way, estimated arrival {{.ETA}} (folio {{.Folio}}).`,
-		KindETAUpdate:    `New estimated arrival for {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Sorry for the delay.`,
-		KindCompleted:    `Folio {{.Folio}} resolved. Cause: {{.Cause}}. Report {{.Verdict}}.{{if .Restored}} Your service is restored; reply 1 if it works or write to us.{{else}} Reply if your service still fails.{{end}}`,
-		KindNotCompleted: `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
-		KindRescheduled:  `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
-		KindCancelled:    `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
+		KindFolio:         `We received your {{.KindName}} report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+		KindFolioIncident: `We received your {{.KindName}} report. Folio: {{.Folio}}. It is a known outage in your area (incident {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} We will text you when it is back. Status: {{.StatusURL}}`,
+		KindBooked:        `Folio {{.Folio}}: technician visit booked for {{.Window}}. Technician: {{.Technician}}. Reply 1 to confirm or 2 to change.`,
+		KindReminder:      `Reminder: {{.Technician}} visits you tomorrow, {{.Window}} (folio {{.Folio}}). Reply 1 to confirm or 2 to change.`,
+		KindEnRoute:       `{{.Technician}} is on the way, estimated arrival {{.ETA}} (folio {{.Folio}}).`,
+		KindETAUpdate:     `New estimated arrival for {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Sorry for the delay.`,
+		KindCompleted:     `Folio {{.Folio}} resolved. Cause: {{.Cause}}. Report {{.Verdict}}.{{if .Restored}} Your service is restored; reply 1 if it works or write to us.{{else}} Reply if your service still fails.{{end}}`,
+		KindNotCompleted:  `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
+		KindRescheduled:   `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
+		KindCancelled:     `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
@@ -138,14 +147,15 @@ var defaults = map[string]map[Kind]string{
 		KindIncidentAreaEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}.`,
 		KindIncidentAreaRestored: `Service restored in your area (folio {{.Incident}}). If you still have no service, reply 2 and we will open a report.`,
 
-		KindReplyHelp:       `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
-		KindReplyConfirmed:  `Thank you, your visit for folio {{.Folio}} is confirmed.`,
-		KindReplyNoVisit:    `We found no upcoming visit for you. Write your report and we will give you a folio.`,
-		KindReplyReschedule: `Pick another time for folio {{.Folio}} at {{.StatusURL}} or wait for our call.`,
-		KindReplyStop:       `You will no longer receive messages from Despacho. Reply START to receive them again.`,
-		KindReplyStart:      `You will receive messages from Despacho again. Reply STOP to opt out.`,
-		KindReplyNote:       `We added your message to folio {{.Folio}}. Status at {{.StatusURL}}`,
-		KindReplyNewReport:  `We received your report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+		KindReplyHelp:              `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
+		KindReplyConfirmed:         `Thank you, your visit for folio {{.Folio}} is confirmed.`,
+		KindReplyNoVisit:           `We found no upcoming visit for you. Write your report and we will give you a folio.`,
+		KindReplyReschedule:        `Pick another time for folio {{.Folio}} at {{.StatusURL}} or wait for our call.`,
+		KindReplyStop:              `You will no longer receive messages from Despacho. Reply START to receive them again.`,
+		KindReplyStart:             `You will receive messages from Despacho again. Reply STOP to opt out.`,
+		KindReplyNote:              `We added your message to folio {{.Folio}}. Status at {{.StatusURL}}`,
+		KindReplyNewReport:         `We received your report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
+		KindReplyNewReportIncident: `We received your report. Folio: {{.Folio}}. It is a known outage in your area (incident {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} We will text you when it is back. Status: {{.StatusURL}}`,
 
 		KindReplyStillDown:        `We reopened your report {{.Folio}} and will schedule a technician visit. Status at {{.StatusURL}}`,
 		KindReplyRestoreConfirmed: `Thank you for confirming your service works (folio {{.Folio}}).`,

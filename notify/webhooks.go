@@ -547,6 +547,19 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			}
 			action, kind = "new_report", KindReplyNewReport
 			ref(rr)
+			// Attached to an open incident as it was filed: the reply is the report's one
+			// folio text and tells the known outage and its estimate instead (the outbox
+			// queues nothing more for it).
+			inc, est, err := openIncidentOf(ctx, tx, rr.ID)
+			if err != nil {
+				return "", err
+			}
+			if inc != "" {
+				kind, data.Incident = KindReplyNewReportIncident, inc
+				if est != nil {
+					data.Restore = Formatter{Lang: lang, Loc: h.cfg.Location}.DateTime(*est)
+				}
+			}
 		case err != nil:
 			return "", err
 		default:
@@ -569,6 +582,24 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		return "", postgres.Wrap(err)
 	}
 	return reply, nil
+}
+
+// openIncidentOf returns the folio and estimated restore time of the open incident report
+// reportID is attached to; "" when none.
+func openIncidentOf(ctx context.Context, tx bun.Tx, reportID int64) (folio string, estimate *time.Time, err error) {
+	var est sql.NullTime
+	err = tx.QueryRowContext(ctx, `SELECT i.folio, i.estimated_restore_at FROM reports AS r
+		JOIN incidents AS i ON i.id = r.incident_id AND i.status = 'open' WHERE r.id = ?`, reportID).Scan(&folio, &est)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, postgres.Wrap(err)
+	}
+	if est.Valid {
+		estimate = &est.Time
+	}
+	return folio, estimate, nil
 }
 
 // normalizeFrom writes an inbound sender as customers' phones are stored: Mexican mobiles

@@ -26,6 +26,9 @@ import (
 type testReports struct {
 	events    *postgres.Events
 	incidents *postgres.Incidents
+	// reports, when set, files reports opened by text through the real store, as serve
+	// does (cmd/despacho smsReplies), so that its event hooks (incidents) run.
+	reports *postgres.Reports
 }
 
 func (r testReports) StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
@@ -56,7 +59,21 @@ func (r testReports) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (n
 	return ref, err
 }
 
-func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, _, phone, body string) (notify.ReportRef, error) {
+func (r testReports) OpenFromSMS(ctx context.Context, tx bun.Tx, sid, phone, body string) (notify.ReportRef, error) {
+	if r.reports != nil {
+		in := dispatch.ReportInput{Channel: "sms", Kind: string(dispatch.GuessKind(body)), Description: body,
+			Customer: dispatch.CustomerInput{Name: phone, Phone: phone}}
+		nr, err := in.Validate(time.Now())
+		if err != nil {
+			return notify.ReportRef{}, err
+		}
+		key := &postgres.IdempotencyKey{Scope: "sms:inbound", Key: sid, Hash: postgres.RequestHash([]byte(phone + "\n" + body))}
+		c, _, err := r.reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Key: key})
+		if err != nil {
+			return notify.ReportRef{}, err
+		}
+		return notify.ReportRef{ID: c.Report.ID, Folio: c.Report.Folio}, nil
+	}
 	var cid int64
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO customers (name, phone) VALUES ('SMS', ?)

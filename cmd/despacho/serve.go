@@ -96,12 +96,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// to open incidents inside the transaction of each change.
 	events := postgres.NewEvents()
 	events.AddHook(notify.NewOutbox(smsCfg, log).Hook)
+	reports := postgres.NewReports(db, events, slaCfg)
+	// Incidents measure the reports they resolve and reopen by the stored SLA policies,
+	// read through this reports store.
+	incCfg.Reports = reports
 	incidents, err := postgres.NewIncidents(db, events, incCfg)
 	if err != nil {
 		return usagef("%v", err)
 	}
 	events.AddHook(incidents.ReportHook)
-	reports := postgres.NewReports(db, events, slaCfg)
 	techs := postgres.NewTechnicians(db, events)
 	visits := postgres.NewVisits(db, events, reports, planning.Config{Zone: slaCfg.Calendar.Location()})
 

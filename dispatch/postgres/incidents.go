@@ -40,9 +40,16 @@ var heldVisitStatuses = []string{"unscheduled", "booked", "assigned", "not_compl
 
 // IncidentsConfig holds what the incident store computes with.
 type IncidentsConfig struct {
-	// SLA is the business calendar (its zone sets folio years and compensation months) and
-	// the policies that resolved reports are measured by; zero means the defaults.
+	// SLA is the business calendar (its zone sets folio years and compensation months);
+	// zero means the default. Its Policies only seed the database when it holds none: the
+	// reports the incident store resolves and reopens are measured by the policies stored
+	// in PostgreSQL, read through Reports.
 	SLA dispatch.SLA
+	// Reports is the reports store whose stored SLA policies (Reports.Policies) incidents
+	// apply, so that an admin's edit applies to incidents at once, as it does to new
+	// reports; nil: a reports store of its own on the same database (edits made through
+	// another store apply within PolicyRecheck). Its calendar is used when SLA has none.
+	Reports *Reports
 	// Compensation is the bonus rule; its Zone, when nil, is the calendar's.
 	Compensation dispatch.CompensationPolicy
 	// Rule opens incidents by itself; zero means dispatch.DefaultIncidentRule.
@@ -57,12 +64,13 @@ type IncidentsConfig struct {
 // of their access point, holds their visits, and resolves them with every attached report,
 // storing each customer's compensation. Every change is written with its events.
 type Incidents struct {
-	db     *bun.DB
-	events *Events
-	sla    dispatch.SLA
-	policy dispatch.CompensationPolicy
-	rule   dispatch.IncidentRule
-	text   bool
+	db      *bun.DB
+	events  *Events
+	sla     dispatch.SLA
+	reports *Reports
+	policy  dispatch.CompensationPolicy
+	rule    dispatch.IncidentRule
+	text    bool
 }
 
 // NewIncidents returns the incident store on db; events records every change. It refuses a
@@ -71,11 +79,17 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 	if events == nil {
 		events = NewEvents()
 	}
+	if cfg.SLA.Calendar == nil && cfg.Reports != nil {
+		cfg.SLA.Calendar = cfg.Reports.sla.Calendar
+	}
 	if cfg.SLA.Calendar == nil {
 		cfg.SLA.Calendar = sla.DefaultCalendar()
 	}
 	if cfg.SLA.Policies == nil {
 		cfg.SLA.Policies = sla.DefaultPolicies()
+	}
+	if cfg.Reports == nil {
+		cfg.Reports = NewReports(db, events, cfg.SLA)
 	}
 	if cfg.Compensation.Zone == nil {
 		cfg.Compensation.Zone = cfg.SLA.Calendar.Location()
@@ -89,7 +103,19 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 	if err := cfg.Rule.Validate(); err != nil {
 		return nil, err
 	}
-	return &Incidents{db: db, events: events, sla: cfg.SLA, policy: cfg.Compensation, rule: cfg.Rule, text: cfg.TextAccessPoint}, nil
+	return &Incidents{db: db, events: events, sla: cfg.SLA, reports: cfg.Reports, policy: cfg.Compensation, rule: cfg.Rule, text: cfg.TextAccessPoint}, nil
+}
+
+// currentSLA is the calendar with the SLA policies stored now: the reports store's own
+// reading (Reports.currentSLA), so that a report an incident resolves or reopens is
+// measured exactly as one changed through the reports API.
+func (s *Incidents) currentSLA(ctx context.Context) (dispatch.SLA, error) {
+	cur, err := s.reports.currentSLA(ctx)
+	if err != nil {
+		return dispatch.SLA{}, err
+	}
+	cur.Calendar = s.sla.Calendar
+	return cur, nil
 }
 
 // lockAccessPoint serialises, until tx ends, everything that opens incidents on or attaches
@@ -113,7 +139,7 @@ func (s *Incidents) Open(ctx context.Context, inc *dispatch.Incident, by Origin)
 			return err
 		}
 		id = cp.ID
-		if _, err := s.attachMatching(ctx, tx, &cp, by, cp.CreatedAt); err != nil {
+		if _, err := s.attachMatching(ctx, tx, &cp, by, cp.CreatedAt, 0); err != nil {
 			return err
 		}
 		return s.areaNotice(ctx, tx, &cp, dispatch.AreaNoticeOpened, nil, by, cp.CreatedAt)
@@ -165,9 +191,10 @@ func (s *Incidents) open(ctx context.Context, tx bun.Tx, inc *dispatch.Incident,
 }
 
 // attachMatching attaches every active, unattached fault report of inc's access point,
-// holds their visits and writes report.attached_to_incident for each. The caller holds the
+// holds their visits and writes report.attached_to_incident for each; created is the
+// report whose creation this transaction is (0: none), see attach. The caller holds the
 // access point lock.
-func (s *Incidents) attachMatching(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
+func (s *Incidents) attachMatching(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time, created int64) (int, error) {
 	var ids []int64
 	err := tx.NewRaw(`SELECT r.id FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
 		WHERE c.access_point = ? AND r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?)
@@ -175,12 +202,15 @@ func (s *Incidents) attachMatching(ctx context.Context, tx bun.Tx, inc *dispatch
 	if err != nil {
 		return 0, Wrap(err)
 	}
-	return len(ids), s.attach(ctx, tx, inc, ids, by, now)
+	return len(ids), s.attach(ctx, tx, inc, ids, by, now, created)
 }
 
 // attach sets the incident of the reports ids (locked by the caller), holds their visits
-// and writes one report.attached_to_incident per report.
-func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, ids []int64, by Origin, now time.Time) error {
+// and writes one report.attached_to_incident per report. The event of report created (the
+// one this transaction creates; 0: none) says "on_creation": true, so that the outbox
+// makes its folio text the incident's status (one text, no visit promise) instead of the
+// folio text plus an incident notice.
+func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, ids []int64, by Origin, now time.Time, created int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -219,6 +249,9 @@ func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 		data := map[string]any{
 			"folio": r.Folio, "incident_id": inc.ID, "incident_folio": inc.Folio, "access_point": inc.AccessPoint,
 			"title": inc.Title, "started_at": inc.StartedAt, "estimated_restore_at": inc.EstimatedRestoreAt, "held_visits": hv,
+		}
+		if r.ID == created {
+			data["on_creation"] = true
 		}
 		if err := s.events.Append(ctx, tx, ev, data); err != nil {
 			return err
@@ -289,7 +322,7 @@ func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origi
 		case !r.Status.Active():
 			return dispatch.Conflict("illegal_transition", "report %s is %s; only active reports attach", f, r.Status)
 		}
-		return s.attach(ctx, tx, inc, []int64{r.ID}, by, now)
+		return s.attach(ctx, tx, inc, []int64{r.ID}, by, now, 0)
 	})
 	if err != nil {
 		return nil, Wrap(err)
@@ -355,7 +388,11 @@ func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by
 // folios named) and changes nothing.
 func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.IncidentResolution, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	cur, err := s.currentSLA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		inc, err := lockIncident(ctx, tx, id)
 		if err != nil {
 			return err
@@ -410,7 +447,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 			r := &reports[i].Report
 			old := r.Version
 			ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionResolve, Cause: cause, Verdict: string(verdict),
-				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, s.sla)
+				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, cur)
 			if err != nil {
 				return fmt.Errorf("resolve report %s with incident %s: %w", r.Folio, inc.Folio, err)
 			}
@@ -952,9 +989,13 @@ func (s *Incidents) reopen(ctx context.Context, tx bun.Tx, r *dispatch.Report, c
 	if inc.Status != dispatch.IncidentResolved {
 		return dispatch.Conflict("incident_open", "incident %s is still open", inc.Folio)
 	}
+	cur, err := s.currentSLA(ctx)
+	if err != nil {
+		return err
+	}
 	old := r.Version
 	reason := "el cliente informa que el servicio sigue sin funcionar tras el incidente " + inc.Folio
-	evch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionReopen, Reason: reason, Channel: string(ch)}, now, s.sla)
+	evch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionReopen, Reason: reason, Channel: string(ch)}, now, cur)
 	if err != nil {
 		return err
 	}
@@ -1006,7 +1047,7 @@ func (s *Incidents) ReportHook(ctx context.Context, tx bun.Tx, ev *dispatch.Even
 	if r.Kind != "fault" || r.AccessPoint == "" {
 		return nil
 	}
-	_, _, err = s.sweepAccessPoint(ctx, tx, r.AccessPoint, ev.At)
+	_, _, err = s.sweepAccessPoint(ctx, tx, r.AccessPoint, ev.At, ev.ReportID)
 	return err
 }
 
@@ -1027,7 +1068,7 @@ func (s *Incidents) Sweep(ctx context.Context, now time.Time) (opened, attached 
 			return opened, attached, err
 		}
 		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			o, a, err := s.sweepAccessPoint(ctx, tx, ap, now)
+			o, a, err := s.sweepAccessPoint(ctx, tx, ap, now, 0)
 			if err == nil {
 				opened += o
 				attached += a
@@ -1042,15 +1083,16 @@ func (s *Incidents) Sweep(ctx context.Context, now time.Time) (opened, attached 
 }
 
 // sweepAccessPoint attaches ap's unattached active faults to its open incident, or opens one
-// when the rule says so, inside tx.
-func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, now time.Time) (opened, attached int, err error) {
+// when the rule says so, inside tx; created is the report this transaction creates (0:
+// none), see attach.
+func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, now time.Time, created int64) (opened, attached int, err error) {
 	if err := lockAccessPoint(ctx, tx, ap); err != nil {
 		return 0, 0, err
 	}
 	var open incidentRow
 	err = tx.NewSelect().Model(&open).Where("i.access_point = ? AND i.status = 'open'", ap).Scan(ctx)
 	if err == nil {
-		n, err := s.attachMatching(ctx, tx, &open.Incident, Origin{Actor: "system"}, now)
+		n, err := s.attachMatching(ctx, tx, &open.Incident, Origin{Actor: "system"}, now, created)
 		return 0, n, err
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -1079,7 +1121,7 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 	if err := s.open(ctx, tx, inc, Origin{Actor: "system"}); err != nil {
 		return 0, 0, err
 	}
-	n, err := s.attachMatching(ctx, tx, inc, Origin{Actor: "system"}, now)
+	n, err := s.attachMatching(ctx, tx, inc, Origin{Actor: "system"}, now, created)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -18,7 +18,7 @@ func (s *Server) incidentRoutes() {
 	incidents := s.cfg.Incidents
 	if incidents == nil {
 		var err error
-		incidents, err = postgres.NewIncidents(s.db, s.events, postgres.IncidentsConfig{SLA: s.sla})
+		incidents, err = postgres.NewIncidents(s.db, s.events, postgres.IncidentsConfig{SLA: s.sla, Reports: s.reports})
 		if err != nil {
 			panic("incidents: " + err.Error()) // only a bad configuration gets here, never a request
 		}
