@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -61,13 +64,22 @@ func demoShifts() []dispatch.WeeklyShift {
 }
 
 // demoVisit is the home visit a demo fault report gets: the report's demo key, the skill it
-// needs, its length and priority.
+// needs, its length and priority (what becomes of it: demoFates).
 type demoVisit struct {
 	key      string
 	skill    string
 	minutes  int
 	priority int
 }
+
+// visitFate is what the demo does with a visit once made.
+type visitFate int
+
+const (
+	fateBook     visitFate = iota // booked into today's or tomorrow's plan
+	fateQueue                     // left without a window: it waits in the board's queue
+	fateComplete                  // booked, then completed with its outcome (cause, verdict, restored)
+)
 
 // demoVisits are booked in this order, alternately into today's and tomorrow's plan.
 var demoVisits = []demoVisit{
@@ -76,6 +88,26 @@ var demoVisits = []demoVisit{
 	{"demo-15", "fiber", 90, 8}, {"demo-20", "installation", 60, 1}, {"demo-22", "wireless", 60, 3}, {"demo-17", "fiber", 60, 3},
 	{"demo-24", "installation", 90, 3}, {"demo-19", "fiber", 60, 6}, {"demo-26", "wireless", 45, 3}, {"demo-21", "fiber", 45, 3},
 	{"demo-28", "installation", 60, 1}, {"demo-23", "fiber", 60, 3}, {"demo-25", "fiber", 60, 6}, {"demo-27", "fiber", 60, 3},
+	{"demo-29", "fiber", 60, 6}, {"demo-30", "fiber", 60, 8}, {"demo-31", "wireless", 45, 6}, {"demo-32", "installation", 90, 1},
+}
+
+// demoFates are the visits not simply booked (fateBook).
+var demoFates = map[string]visitFate{"demo-29": fateComplete, "demo-30": fateQueue, "demo-31": fateQueue, "demo-32": fateQueue}
+
+// demoShowcase is the report whose visit the demo completes: its status page, printed with
+// its access code, shows the outcome a customer is told.
+const demoShowcase = "demo-29"
+
+// demoOutcome is the showcase visit's outcome.
+var demoOutcome = dispatch.Outcome{Status: dispatch.VisitCompleted, Cause: "Conector de fibra dañado por humedad; se reemplazó y se selló",
+	Verdict: "upheld", ServiceRestored: yes(), Note: "Potencia óptica −19 dBm tras la reparación"}
+
+// demoAges sets how long ago some demo reports were filed (the others are staggered 37
+// minutes apart, the last the most recent), so that the board shows report deadlines at
+// risk and missed: an urgent fault is given 4 hours, a high-priority one 12.
+var demoAges = map[string]time.Duration{
+	"demo-30": 3*time.Hour + 30*time.Minute, // urgent: at risk (past 80 % of 4 h)
+	"demo-31": 13 * time.Hour,               // high: missed (past 12 h)
 }
 
 // demoReport is one demo report: a key (its natural key, kept as an idempotency key), the
@@ -201,6 +233,19 @@ func demoReports() []demoReport {
 			addr("Av. Sur 8 220, Agrícola Oriental", 19.3950, -99.0700, "oriente")),
 		fault("demo-28", "email", "low", "Cableado nuevo para oficina", "Pide llevar la conexión a la oficina del fondo.", veronica,
 			addr("Calz. México-Tacuba 900, Tacuba", 19.4590, -99.1870, "poniente")),
+		// demo-29's visit is completed; demo-30 to demo-32 wait in the queue for a window.
+		fault("demo-29", "phone", "high", "Sin internet tras la tormenta", "Desde la lluvia de ayer el módem no sincroniza.",
+			cust("Beatriz Núñez", "55 5101 2217", "beatriz.n@example.mx", "AP-NARVARTE-01", 499),
+			addr("Calle Pitágoras 1100, Narvarte Poniente", 19.3890, -99.1560, "centro"), start),
+		fault("demo-30", "phone", "urgent", "Hospital sin enlace", "El consultorio no tiene enlace desde las 7 de la mañana.",
+			cust("Consultorio Dr. Salas", "55 5101 2218", "", "AP-DOCTORES-01", 1299),
+			addr("Dr. Vértiz 300, Doctores", 19.4200, -99.1450, "centro"), start),
+		fault("demo-31", "sms", "high", "Antena sin señal", "La antena no enciende desde anoche.",
+			cust("Gerardo Luna", "55 5101 2219", "", "AP-COYOACAN-02", 399),
+			addr("Av. Universidad 1800, Oxtopulco", 19.3450, -99.1800, "sur")),
+		fault("demo-32", "web", "low", "Instalación de servicio nuevo", "Cliente nuevo: instalar fibra en casa.",
+			cust("Isabel Prieto", "55 5101 2220", "isabel.p@example.com", "AP-DELVALLE-03", 649),
+			addr("Calle Pilares 500, Del Valle Sur", 19.3750, -99.1650, "sur")),
 	)
 }
 
@@ -232,7 +277,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 // idempotent, every row being found by its natural key before it is made: users by e-mail,
 // technicians by their linked account, customers by phone, reports by customer, subject and
 // the demo agent who filed them (and their demo key, an idempotency key), visits by report.
-// A second run changes nothing. Credentials are printed when the users are created.
+// A second run changes nothing. Every run prints the accounts and the showcase status link.
 func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	s, err := businessSLA(e)
 	if err != nil {
@@ -242,6 +287,7 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	events := postgres.NewEvents()
 	users := postgres.NewUsers(db)
 	var agent, dispatcher *dispatch.User
+	usersMade := 0
 	ensureUser := func(email, name string, role dispatch.Role) (*dispatch.User, error) {
 		u, err := users.ByEmail(ctx, email)
 		if dispatch.ErrorKind(err) == dispatch.KindNotFound {
@@ -249,7 +295,7 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 				return nil, err
 			}
 			if err = users.Create(ctx, u); err == nil {
-				fmt.Fprintf(e.stdout, "demo user %-28s role %-10s password %s\n", email, role, demoPassword)
+				usersMade++
 			}
 		}
 		if err != nil {
@@ -306,6 +352,9 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	for i, dr := range all {
 		// Stagger creation times over the last hours so lists and SLA clocks look lived in.
 		at := now.Add(-time.Duration(len(all)-i) * 37 * time.Minute)
+		if ago, ok := demoAges[dr.key]; ok {
+			at = now.Add(-ago)
+		}
 		nr, err := dr.in.Validate(at)
 		if err != nil {
 			return fmt.Errorf("demo report %s: %w", dr.key, err)
@@ -339,6 +388,14 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		created++
 		refs[dr.key] = ref{c.Report.ID, c.Report.Folio}
+		if dr.key == demoShowcase {
+			// Its status link is printed on every run: give it a code the demo can work out
+			// again (see demoAccessCode) instead of the random one shown once.
+			hash := dispatch.HashAccessCode(c.Report.Folio, demoAccessCode(agent, c.Report.Folio))
+			if _, err := db.NewUpdate().Table("reports").Set("access_code_hash = ?", hash).Where("id = ?", c.Report.ID).Exec(ctx); err != nil {
+				return fmt.Errorf("demo report %s: %w", dr.key, postgres.Wrap(err))
+			}
+		}
 		for j, ch := range dr.actions {
 			step := at.Add(time.Duration(j+1) * 5 * time.Minute)
 			if _, err := reports.Change(ctx, c.Report.Folio, ch, by, step); err != nil {
@@ -351,7 +408,7 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	cfg := visits.Config()
 	today := cfg.Day(now)
 	days := map[string]int{}
-	booked, unbooked := 0, 0
+	booked, unbooked, queued, completed := 0, 0, 0, 0
 	for i, dv := range demoVisits {
 		r, ok := refs[dv.key]
 		if !ok {
@@ -370,6 +427,10 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		if err != nil {
 			return fmt.Errorf("demo visit %s: %w", dv.key, err)
+		}
+		if demoFates[dv.key] == fateQueue {
+			queued++
+			continue
 		}
 		// Today's plan takes the even ones, tomorrow's the odd ones; when that day has no
 		// room (a Sunday, late in the day) the first days that have take them.
@@ -391,8 +452,27 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		booked++
 		days[b.PlanDay]++
+		if demoFates[dv.key] == fateComplete {
+			// The technician's steps, as the phone page sends them; completion resolves the
+			// report with the outcome.
+			for _, o := range []dispatch.Outcome{{Status: dispatch.VisitEnRoute}, {Status: dispatch.VisitOnSite}, demoOutcome} {
+				if _, err := visits.SetStatus(ctx, b.ID, o, dispatcher, now); err != nil {
+					return fmt.Errorf("demo visit %s, %s: %w", dv.key, o.Status, err)
+				}
+			}
+			completed++
+		}
+	}
+	// Record the deadlines already at risk or missed, as serve's SLA job does every minute,
+	// so that the timelines say so even before serve runs.
+	atRisk, breached, err := reports.MarkSLA(ctx, now)
+	if err != nil {
+		return fmt.Errorf("demo SLA marks: %w", err)
 	}
 
+	if usersMade > 0 {
+		fmt.Fprintf(e.stdout, "demo: %d accounts made\n", usersMade)
+	}
 	if techsMade > 0 {
 		fmt.Fprintf(e.stdout, "demo: %d technicians loaded\n", techsMade)
 	}
@@ -414,10 +494,75 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		fmt.Fprintln(e.stdout)
 	}
-	if techsMade == 0 && created == 0 && booked == 0 && unbooked == 0 {
+	if queued > 0 || completed > 0 {
+		fmt.Fprintf(e.stdout, "demo: %d visits waiting for a window in the board's queue, %d completed\n", queued, completed)
+	}
+	if atRisk > 0 || breached > 0 {
+		fmt.Fprintf(e.stdout, "demo: report deadlines marked: %d at risk, %d missed\n", atRisk, breached)
+	}
+	if usersMade == 0 && techsMade == 0 && created == 0 && booked == 0 && unbooked == 0 && queued == 0 && completed == 0 {
 		fmt.Fprintln(e.stdout, "demo: already loaded")
 	}
+	return printDemoAccess(ctx, db, e, agent, refs[demoShowcase].folio)
+}
+
+// printDemoAccess prints, on every run, how to get in: the demo accounts (whatever their
+// role, with the demo password unless someone changed it) and the status page of the
+// completed showcase visit with its access code, when that code still opens it.
+func printDemoAccess(ctx context.Context, db bun.IDB, e env, agent *dispatch.User, folio string) error {
+	base := demoBaseURL(e)
+	fmt.Fprintf(e.stdout, "demo accounts (password %s unless changed), sign in at %s/login:\n", demoPassword, base)
+	for _, du := range demoUsers {
+		fmt.Fprintf(e.stdout, "  %-11s %s\n", du.role, du.email)
+	}
+	for _, dt := range demoTechs {
+		fmt.Fprintf(e.stdout, "  %-11s %s (%s)\n", dispatch.RoleTechnician, dt.email, dt.name)
+	}
+	if folio == "" {
+		return nil
+	}
+	var hash []byte
+	if err := db.NewSelect().Table("reports").Column("access_code_hash").Where("folio = ?", folio).Scan(ctx, &hash); err != nil {
+		return fmt.Errorf("demo showcase %s: %w", folio, postgres.Wrap(err))
+	}
+	code := demoAccessCode(agent, folio)
+	if r := (dispatch.Report{Folio: folio, AccessCodeHash: hash}); r.CheckAccessCode(code) {
+		fmt.Fprintf(e.stdout, "customer status page of a completed visit: %s/estado/%s?code=%s\n", base, folio, code)
+	}
 	return nil
+}
+
+// demoAccessCode is the access code of the demo's showcase report. It is derived from the
+// demo agent's stored password hash (random salt, per database) and the folio, so the demo
+// can print it on every run while nobody can work it out from the source.
+func demoAccessCode(agent *dispatch.User, folio string) string {
+	const alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ" // dispatch's: no look-alikes
+	sum := sha256.Sum256([]byte("despacho demo access code\x00" + agent.PasswordHash + "\x00" + folio))
+	out := make([]byte, dispatch.AccessCodeLen)
+	for i := range out {
+		out[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return string(out)
+}
+
+// demoBaseURL is where serve will listen, as far as the settings tell: PUBLIC_BASE_URL, else
+// http://localhost with HTTP_ADDR's port.
+func demoBaseURL(e env) string {
+	if u := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/"); u != "" {
+		return u
+	}
+	addr := e.getenv("HTTP_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // findDemoReport returns the id and folio of the report the demo agent filed with nr's

@@ -4,16 +4,20 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
 )
 
 // TestDemoTwice loads the demo data twice: the second run changes nothing, not even after
-// the idempotency keys were purged (serve purges them after a day).
+// the idempotency keys were purged (serve purges them after a day), and prints the demo
+// accounts and the showcase status link again.
 func TestDemoTwice(t *testing.T) {
 	ctx := context.Background()
 	db, url := dispatchtest.DBWithURL(t)
@@ -47,7 +51,9 @@ func TestDemoTwice(t *testing.T) {
 		if code := run(ctx, []string{"demo"}, testEnv(vars, "", &out, &errb)); code != 0 {
 			t.Fatalf("demo %s = %d: %s", again, code, errb.String())
 		}
-		if n := count(); n != first || strings.Contains(out.String(), demoPassword) || !strings.Contains(out.String(), "already loaded") {
+		o := out.String()
+		if n := count(); n != first || !strings.Contains(o, "already loaded") || strings.Contains(o, "reports loaded") ||
+			!strings.Contains(o, "admin@demo.despacho.mx") || !strings.Contains(o, "/estado/") {
 			t.Fatalf("demo %s changed %v into %v (output %q)", again, first, n, out.String())
 		}
 	}
@@ -98,7 +104,8 @@ func TestDemoTwice(t *testing.T) {
 		}
 	}
 
-	// Every visit is booked with a technician, on the next days the demo can fill.
+	// Every visit is booked with a technician, on the next days the demo can fill, but the
+	// queue's (no window, no technician) and the showcase's (completed).
 	var visits []struct {
 		Status       string
 		TechnicianID int64
@@ -110,9 +117,54 @@ func TestDemoTwice(t *testing.T) {
 	zone, _ := time.LoadLocation("America/Mexico_City")
 	today := time.Now().In(zone).Format(time.DateOnly)
 	for i, v := range visits {
-		if v.Status != "booked" || v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) < today ||
-			v.PlanDay.Sub(time.Now()) > 4*24*time.Hour {
-			t.Errorf("visit %d: %+v", i, v)
+		fate := demoFates[demoVisits[i].key]
+		switch {
+		case fate == fateQueue:
+			if v.Status != "unscheduled" || v.TechnicianID != 0 {
+				t.Errorf("queued visit %d: %+v", i, v)
+			}
+		case (fate == fateComplete && v.Status != "completed") || (fate == fateBook && v.Status != "booked"),
+			v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) < today || v.PlanDay.Sub(time.Now()) > 4*24*time.Hour:
+			t.Errorf("visit %d (%s): %+v", i, demoVisits[i].key, v)
+		}
+	}
+
+	// The showcase report is resolved with its visit's outcome, and the printed link opens
+	// its status page; some reports' deadlines are at risk or missed.
+	m := regexp.MustCompile(`/estado/([A-Z0-9-]+)\?code=([A-Z0-9]+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no status link in %q", out.String())
+	}
+	reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
+	if _, err := reports.IDForCode(ctx, m[1], m[2]); err != nil {
+		t.Fatalf("the printed code does not open %s: %v", m[1], err)
+	}
+	d, err := reports.Get(ctx, m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := d.Report; r.Status != dispatch.StatusResolved || r.Cause != demoOutcome.Cause || r.Verdict != dispatch.Verdict(demoOutcome.Verdict) ||
+		r.ServiceRestored == nil || !*r.ServiceRestored || r.Subject != "Sin internet tras la tormenta" {
+		t.Errorf("showcase report %s: status %s, cause %q, verdict %q, restored %v", r.Folio, r.Status, r.Cause, r.Verdict, r.ServiceRestored)
+	}
+	var states []string
+	if err := db.NewRaw("SELECT DISTINCT sla_state FROM reports ORDER BY 1").Scan(ctx, &states); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(states, "at_risk") || !slices.Contains(states, "breached") {
+		t.Errorf("report SLA states %v; want some at risk and some missed", states)
+	}
+	var queuedAtRisk int
+	if err := db.NewRaw(`SELECT count(*) FROM visits v JOIN reports r ON r.id = v.report_id
+		WHERE v.status = 'unscheduled' AND r.sla_state <> 'ok'`).Scan(ctx, &queuedAtRisk); err != nil {
+		t.Fatal(err)
+	}
+	if queuedAtRisk < 2 {
+		t.Errorf("%d queued visits with a report deadline at risk or missed; want 2", queuedAtRisk)
+	}
+	for _, want := range []string{"admin       admin@demo.despacho.mx", "dispatcher  despacho@demo.despacho.mx", "http://localhost:8080/login"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }
