@@ -72,8 +72,9 @@ type loadConfig struct {
 	// follows a forced collection, so the heap is what is live, not garbage not yet
 	// collected. Set by the bench for a server it starts as a child.
 	DebugURL string
-	// ProfileDir, when set, receives the server's heap profiles at the start and the end
-	// (heap-start.pb.gz, heap-end.pb.gz; needs DebugURL): `go tool pprof -base` shows growth.
+	// ProfileDir, when set, receives the server's heap profiles and goroutine dumps at the
+	// start and the end (heap-start.txt, heap-end.txt, goroutines-start.txt,
+	// goroutines-end.txt; needs DebugURL): `go tool pprof -base` shows growth.
 	ProfileDir string
 	// Sample is how often the server's memory is read during the load (the start and the
 	// end are always read).
@@ -88,6 +89,7 @@ type memSample struct {
 	At         time.Duration // since the load started (negative: before)
 	HeapAlloc  float64       // bytes of live objects (after a forced GC when GC)
 	HeapInuse  float64       // bytes in in-use spans
+	Plans      float64       // of HeapAlloc, an estimate of what the schedule package's plans hold (from the heap profile)
 	RSS        float64       // resident set size of the server process
 	Goroutines float64
 	GC         bool // read after a forced collection
@@ -232,14 +234,16 @@ func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
 		where = "its own process"
 	}
 	fmt.Fprintf(w, "server memory, %s:\n", where)
-	fmt.Fprintf(w, "  %8s %12s %12s %10s %10s\n", "at", "heap MiB", "in use MiB", "RSS MiB", "goroutines")
+	fmt.Fprintf(w, "  %8s %10s %10s %10s %10s %10s %10s\n", "at", "heap MiB", "plans MiB", "rest MiB", "in use MiB", "RSS MiB", "goroutines")
 	for _, m := range r.Samples {
 		gc := ""
 		if m.GC {
 			gc = " after GC"
 		}
-		fmt.Fprintf(w, "  %8v %12.1f %12.1f %10.1f %10.0f%s\n", m.At.Round(time.Second), m.HeapAlloc/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
+		fmt.Fprintf(w, "  %8v %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f%s\n", m.At.Round(time.Second), m.HeapAlloc/(1<<20),
+			m.Plans/(1<<20), (m.HeapAlloc-m.Plans)/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
 	}
+	fmt.Fprintf(w, "  (plans: live bytes the schedule package allocated, from the heap profile: the plan cache, one plan per day booked)\n")
 	fmt.Fprintf(w, "server heap %.1f MiB -> %.1f MiB; goroutines %.0f -> %.0f\n",
 		r.StartHeap/(1<<20), r.EndHeap/(1<<20), r.StartGoroutine, r.EndGoroutine)
 	if r.ServerWarnings > 0 {
@@ -361,7 +365,7 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	}
 
 	tr.CloseIdleConnections()
-	startMem, err := r.memory(ctx, 0, "heap-start.pb.gz")
+	startMem, err := r.memory(ctx, 0, "start")
 	if err != nil {
 		return nil, err
 	}
@@ -426,8 +430,8 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 			}
 			samples = append(samples, m)
 			due, _ := dueTexts(loadCtx, db)
-			fmt.Fprintf(cfg.Log, "load: %v: server heap %.1f MiB (in use %.1f, RSS %.1f), %.0f goroutines; %d texts due and unsent; %d errors\n",
-				m.At.Round(time.Second), m.heap()/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, due, r.nErrs.Load())
+			fmt.Fprintf(cfg.Log, "load: %v: server heap %.1f MiB (plans %.1f, in use %.1f, RSS %.1f), %.0f goroutines; %d texts due and unsent; %d errors\n",
+				m.At.Round(time.Second), m.heap()/(1<<20), m.Plans/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, due, r.nErrs.Load())
 		}
 	})
 	wg.Wait()
@@ -487,7 +491,7 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	endMem, err := r.memory(ctx, time.Since(start), "heap-end.pb.gz")
+	endMem, err := r.memory(ctx, time.Since(start), "end")
 	if err == nil {
 		res.Samples = append(res.Samples, endMem)
 		res.EndHeap, res.EndGoroutine = endMem.heap(), endMem.Goroutines
@@ -1081,16 +1085,24 @@ func (r *loadRun) metrics(ctx context.Context) (memSample, error) {
 // cause one: through the debug listener's heap profile (gc=1), saved as profile in
 // ProfileDir when both are set, or runtime.GC when the server shares this process.
 func (r *loadRun) memory(ctx context.Context, at time.Duration, profile string) (memSample, error) {
-	gc := false
+	gc, plans := false, 0.0
 	switch {
 	case r.cfg.DebugURL != "":
-		code, b, err := r.do(ctx, r.client, "", "GET", strings.TrimRight(r.cfg.DebugURL, "/")+"/debug/pprof/heap?gc=1", "", "", nil, nil)
+		debug := strings.TrimRight(r.cfg.DebugURL, "/") + "/debug/pprof/"
+		code, b, err := r.do(ctx, r.client, "", "GET", debug+"heap?gc=1&debug=1", "", "", nil, nil)
 		if err != nil || code != 200 {
-			return memSample{}, fmt.Errorf("GET %s/debug/pprof/heap: %d %v", r.cfg.DebugURL, code, err)
+			return memSample{}, fmt.Errorf("GET %sheap: %d %v", debug, code, err)
 		}
+		plans = heapUnder(b, "despacho/schedule.")
 		if profile != "" && r.cfg.ProfileDir != "" {
-			if err := os.WriteFile(filepath.Join(r.cfg.ProfileDir, profile), b, 0o644); err != nil {
-				return memSample{}, err
+			code, g, err := r.do(ctx, r.client, "", "GET", debug+"goroutine?debug=1", "", "", nil, nil)
+			if err != nil || code != 200 {
+				return memSample{}, fmt.Errorf("GET %sgoroutine: %d %v", debug, code, err)
+			}
+			for name, data := range map[string][]byte{"heap-" + profile + ".txt": b, "goroutines-" + profile + ".txt": g} {
+				if err := os.WriteFile(filepath.Join(r.cfg.ProfileDir, name), data, 0o644); err != nil {
+					return memSample{}, err
+				}
 			}
 		}
 		gc = true
@@ -1099,8 +1111,50 @@ func (r *loadRun) memory(ctx context.Context, at time.Duration, profile string) 
 		gc = true
 	}
 	m, err := r.metrics(ctx)
-	m.At, m.GC = at, gc
+	m.At, m.GC, m.Plans = at, gc, plans
 	return m, err
+}
+
+// heapUnder estimates, from a heap profile in its text form (debug=1), the live bytes
+// allocated by functions whose names begin with prefix (anywhere in the stack), scaling each
+// sampled record up as pprof does.
+func heapUnder(profile []byte, prefix string) float64 {
+	lines := strings.Split(string(profile), "\n")
+	if len(lines) == 0 {
+		return 0
+	}
+	// "heap profile: 10: 12320 [26: 24916976] @ heap/1048576": the number is twice the
+	// sampling rate.
+	rate := 512 * 1024.0
+	if i := strings.LastIndex(lines[0], "@ heap/"); i >= 0 {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(lines[0][i+len("@ heap/"):]), 64); err == nil && v > 1 {
+			rate = v / 2
+		}
+	}
+	var total, bytes float64
+	match := false
+	flush := func() {
+		if match {
+			total += bytes
+		}
+		match, bytes = false, 0
+	}
+	for _, l := range lines[1:] {
+		switch {
+		case strings.HasPrefix(l, "#\t"):
+			if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(f[2], prefix) {
+				match = true
+			}
+		case strings.Contains(l, " @ ") && !strings.HasPrefix(l, "#"):
+			flush()
+			var objs, size float64
+			if _, err := fmt.Sscanf(l, "%g: %g", &objs, &size); err == nil && objs > 0 && size > 0 {
+				bytes = size / (1 - math.Exp(-size/objs/rate))
+			}
+		}
+	}
+	flush()
+	return total
 }
 
 func randomHexN(n int) string {

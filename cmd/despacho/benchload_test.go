@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +71,7 @@ func TestBenchLoadShort(t *testing.T) {
 			t.Errorf("memory reading %+v: want the live heap after a forced collection", m)
 		}
 	}
-	for _, f := range []string{"heap-start.pb.gz", "heap-end.pb.gz"} {
+	for _, f := range []string{"heap-start.txt", "heap-end.txt", "goroutines-start.txt", "goroutines-end.txt"} {
 		if st, err := os.Stat(filepath.Join(profiles, f)); err != nil || st.Size() == 0 {
 			t.Errorf("heap profile %s: %v", f, err)
 		}
@@ -90,5 +91,30 @@ func TestDebugAddrUsage(t *testing.T) {
 	code := run(context.Background(), []string{"serve"}, testEnv(map[string]string{"DEBUG_ADDR": "6060", "DATABASE_URL": "postgres://x@localhost/db"}, "", &out, &errb))
 	if code != 2 || !strings.Contains(errb.String(), "DEBUG_ADDR") {
 		t.Fatalf("exit %d, stderr %q; want 2 naming DEBUG_ADDR", code, errb.String())
+	}
+}
+
+// TestHeapUnder: the heap profile's records whose stack passes through the prefix are
+// summed, each scaled up for sampling as pprof does (a 1 MiB object sampled at 512 KiB
+// counts a little more than itself; many small ones far more than their sampled bytes).
+func TestHeapUnder(t *testing.T) {
+	profile := "heap profile: 3: 1049088 [3: 1049088] @ heap/1048576\n" +
+		"1: 1048576 [1: 1048576] @ 0x1 0x2\n" +
+		"#\t0x1\tdespacho/schedule.compile+0x9a\t/x/schedule/compile.go:324\n" +
+		"#\t0x2\tdespacho/dispatch/planning.Current+0x1\t/x/planning.go:341\n" +
+		"\n" +
+		"2: 512 [2: 512] @ 0x3\n" +
+		"#\t0x3\tdespacho/schedule.(*inst).extend+0x1\t/x/schedule/incremental.go:56\n" +
+		"\n" +
+		"5: 5000 [5: 5000] @ 0x4\n" +
+		"#\t0x4\tregexp/syntax.(*compiler).inst+0x9a\t/x/compile.go:164\n"
+	got := heapUnder([]byte(profile), "despacho/schedule.")
+	big := 1048576 / (1 - math.Exp(-1048576.0/524288))
+	small := 512 / (1 - math.Exp(-256.0/524288))
+	if math.Abs(got-(big+small)) > 1 {
+		t.Fatalf("heapUnder = %.0f; want %.0f (%.0f + %.0f)", got, big+small, big, small)
+	}
+	if got := heapUnder([]byte(profile), "despacho/notify."); got != 0 {
+		t.Fatalf("heapUnder(notify) = %.0f; want 0", got)
 	}
 }
