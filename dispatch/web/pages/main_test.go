@@ -170,6 +170,8 @@ type env struct {
 	Users *postgres.Users
 	// SMS is the SMS configuration the server queues texts with (development outbox).
 	SMS notify.Config
+	// Events is the server's event log writer (with the SMS outbox hook).
+	Events *postgres.Events
 	// stopLive stops the server's live hub, as if the live feed went down.
 	stopLive func()
 }
@@ -218,7 +220,7 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put}})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &env{URL: ts.URL, DB: db, Users: users, SMS: smsCfg, stopLive: stopLive}
+	return &env{URL: ts.URL, DB: db, Users: users, SMS: smsCfg, Events: events, stopLive: stopLive}
 }
 
 const password = "contraseña-segura"
@@ -307,4 +309,16 @@ func technician(t *testing.T, e *env, token, name string, userID int64, lat, lon
 	var out struct{ ID int64 }
 	call(t, e, token, "POST", "/api/technicians", body+"}", 201, &out)
 	return out.ID
+}
+
+// sendTexts runs an SMS worker with the development sender until the test ends, so that
+// queued texts are sent and their sms.sent events land on the reports' timelines.
+func (e *env) sendTexts(t *testing.T) {
+	t.Helper()
+	w := notify.NewWorker(e.DB, notify.Dev{Log: slog.New(slog.DiscardHandler)},
+		notify.WorkerOptions{Events: e.Events, Poll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }

@@ -408,7 +408,8 @@ async function openDetail(id) {
         h('dt', {}, t('st.due')), h('dd', {}, dateTime(r.due_at) || '—')),
       h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'detail-description' }, r.description || ''),
       h('h3', {}, t('b.timeline')),
-      h('ol', { class: 'timeline' }, (r.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))));
+      h('ol', { class: 'timeline' }, (r.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))),
+      h('h3', {}, t('b.sms')), smsHistory(r.timeline || []));
     const media = (await api('GET', '/api/tickets/' + encodeURIComponent(v.folio) + '/media')).media || [];
     let n = 0;
     if (media.length) {
@@ -421,6 +422,23 @@ async function openDetail(id) {
   }
 }
 document.getElementById('detail-close').addEventListener('click', () => detail.close());
+
+// smsHistory lists a report's texts, newest first: each one sent, delivered or failed (with
+// what it said: folio, appointment, outcome…, and Twilio's error code), and what the
+// customer wrote by SMS.
+function smsHistory(timeline) {
+  const label = (k, fallback) => (t(k) === k ? fallback : t(k));
+  const texts = timeline.filter((e) => /^sms\./.test(e.type) || (e.channel === 'sms' && e.type !== 'report.created'));
+  if (!texts.length) return h('p', { class: 'muted', id: 'detail-sms' }, t('b.no_sms'));
+  return h('ol', { class: 'timeline', id: 'detail-sms' }, texts.slice().reverse().map((e) => {
+    const d = e.data || {};
+    return h('li', { class: e.type === 'sms.failed' ? 'bad' : '' }, h('time', { datetime: e.at }, dateTime(e.at)),
+      label('ev.' + e.type, e.type),
+      d.kind ? ' · ' + label('sms.' + d.kind, d.kind) : '',
+      d.error_code ? ' · ' + t('b.sms_error', { code: d.error_code }) : '',
+      d.text ? [' · ', h('q', { class: 'user-text' }, d.text)] : '');
+  }));
+}
 
 document.getElementById('optimise').addEventListener('click', async (ev) => {
   const btn = ev.currentTarget;
