@@ -60,7 +60,7 @@ func oneCustomer(ctx context.Context, db bun.IDB, where string, arg any) (*dispa
 // key was already taken it changes nothing and returns claimed false. When staff give it (trusted), an access point and plan price fill
 // in or update the stored ones, and a phone or e-mail the stored customer lacks is added; a
 // public form never changes a stored customer.
-func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted bool, year int, loc *dispatch.Location, key *IdempotencyKey, now time.Time) (folioN, reportID int64, claimed bool, err error) {
+func matchCustomer(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, c *dispatch.Customer, trusted bool, year int, loc *dispatch.Location, key *IdempotencyKey, now time.Time) (folioN, reportID int64, claimed bool, err error) {
 	// One statement: the customer with the phone, else the first with the e-mail, else a
 	// new one (a concurrent report for the same new phone waits on the insert and then
 	// gets the same row), its location, the folio number and the report id.
@@ -80,28 +80,29 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 		}
 	}
 	claim, ok := "", "true"
-	var kscope, kkey any
-	var khash []byte
+	args := []any{c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year, line, lat, lon, zone}
 	if key != nil {
 		claim = `claim AS (
-			INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?11, ?12, ?13, ?14)
+			INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES (?11::text, ?12::text, ?13::bytea, ?14::timestamptz)
 			ON CONFLICT (scope, key) DO NOTHING RETURNING key
 		), `
 		ok = "EXISTS (SELECT 1 FROM claim)"
-		kscope, kkey, khash = key.Scope, key.Key, key.Hash
+		khash := key.Hash
 		if khash == nil {
 			khash = []byte{}
 		}
+		args = append(args, key.Scope, key.Key, khash, now)
 	}
-	err = tx.NewRaw(`WITH `+claim+`found AS (
+	// A prepared statement (see prepared): the casts give PostgreSQL each parameter's type.
+	err = ps.scan(ctx, db, &tx, `WITH `+claim+`found AS (
 			SELECT * FROM (
-				SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?0
+				SELECT c.*, 0 AS pref FROM customers AS c WHERE c.phone = ?0::text
 				UNION ALL
-				(SELECT c.*, 1 FROM customers AS c WHERE ?1 <> '' AND lower(c.email) = ?1 ORDER BY c.id LIMIT 1)
+				(SELECT c.*, 1 FROM customers AS c WHERE ?1::text <> '' AND lower(c.email) = ?1::text ORDER BY c.id LIMIT 1)
 			) AS m ORDER BY pref LIMIT 1
 		), made AS (
 			INSERT INTO customers (name, phone, email, language, sms_opt_out, access_point, plan_price)
-			SELECT ?2, NULLIF(?0, ''), NULLIF(?1, ''), ?3, false, NULLIF(?4, ''), ?5
+			SELECT ?2::text, NULLIF(?0::text, ''), NULLIF(?1::text, ''), ?3::text, false, NULLIF(?4::text, ''), ?5::numeric
 			WHERE NOT EXISTS (SELECT 1 FROM found) AND `+ok+`
 			ON CONFLICT (phone) WHERE phone IS NOT NULL DO UPDATE SET phone = EXCLUDED.phone
 			RETURNING *, 2 AS pref
@@ -109,17 +110,15 @@ func matchCustomer(ctx context.Context, tx bun.Tx, c *dispatch.Customer, trusted
 			SELECT * FROM found UNION ALL SELECT * FROM made
 		), loc AS (
 			INSERT INTO locations AS l (customer_id, line, lat, lon, zone)
-			SELECT x.id, ?7, ?8, ?9, ?10 FROM x WHERE ?7::text IS NOT NULL AND `+ok+`
+			SELECT x.id, ?7::text, ?8::float8, ?9::float8, ?10::text FROM x WHERE ?7::text IS NOT NULL AND `+ok+`
 			ON CONFLICT (customer_id, line) DO UPDATE
 			SET lat = COALESCE(EXCLUDED.lat, l.lat), lon = COALESCE(EXCLUDED.lon, l.lon), zone = COALESCE(EXCLUDED.zone, l.zone)
 			RETURNING l.*
 		)
-		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6) AS folio_n,
+		SELECT x.*, x.pref = 2 AS made, next_report_folio(?6::int) AS folio_n,
 			nextval(pg_get_serial_sequence('reports', 'id')) AS report_id,
 			(SELECT to_jsonb(loc) FROM loc) AS loc
-		FROM x WHERE `+ok,
-		c.Phone, c.Email, c.Name, c.Language, c.AccessPoint, c.PlanPrice, year, line, lat, lon, zone,
-		kscope, kkey, khash, now).Scan(ctx, &rows)
+		FROM x WHERE `+ok, args, &rows)
 	if err != nil {
 		return 0, 0, false, Wrap(err)
 	}

@@ -29,6 +29,7 @@ type Reports struct {
 	events   *Events
 	sla      dispatch.SLA
 	policies *SLAPolicies
+	prepared *prepared
 }
 
 // NewReports returns the report store on db; events records every change and s gives the
@@ -45,7 +46,7 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if s.Policies == nil {
 		s.Policies = sla.DefaultPolicies()
 	}
-	return &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies)}
+	return &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies), prepared: newPrepared(db)}
 }
 
 // Policies returns the store of the SLA policies this store files reports under; replace
@@ -124,7 +125,7 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		}
 		// The key is claimed in the same statement; when it was taken, nothing was changed
 		// and the first request's answer is read.
-		n, id, claimed, err := matchCustomer(ctx, tx, &c, opts.Trusted, year, loc, opts.Key, r.CreatedAt)
+		n, id, claimed, err := matchCustomer(ctx, s.prepared, s.db, tx, &c, opts.Trusted, year, loc, opts.Key, r.CreatedAt)
 		if err != nil {
 			return err
 		}
@@ -171,10 +172,15 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 			return err
 		}
 		out = &Created{Report: &r, Customer: &c, Location: loc, AccessCode: code}
-		// One round trip: the report, its event, and the answer stored with the idempotency
-		// key. The NOTIFY comes after commit (see Events.Announce).
-		q := "WITH rep AS (?), e AS (" + insertEv + " RETURNING id)"
-		args = append([]any{tx.NewInsert().Model(&reportRow{Report: r})}, args...)
+		// One round trip, a prepared statement: the report, its event, and the answer stored
+		// with the idempotency key. The NOTIFY comes after commit (see Events.Announce).
+		cols, vals, repArgs, err := insertColumns(s.db, &reportRow{Report: r}, 0)
+		if err != nil {
+			return err
+		}
+		q := "WITH rep AS (INSERT INTO reports (" + cols + ") VALUES (" + vals + ")), e AS (" +
+			numbered(insertEv, len(repArgs)) + " RETURNING id)"
+		args = append(repArgs, args...)
 		if opts.Key != nil {
 			status, body := 201, any(map[string]string{"folio": r.Folio})
 			if opts.Answer != nil {
@@ -185,12 +191,12 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 				return err
 			}
 			answer = &Answer{Status: status, Body: b, ReportID: r.ID}
-			q += ", ans AS (UPDATE idempotency_keys SET status = ?, response = ?, report_id = ? WHERE scope = ? AND key = ?)"
+			q += numbered(", ans AS (UPDATE idempotency_keys SET status = ?, response = ?, report_id = ? WHERE scope = ? AND key = ?)", len(args))
 			args = append(args, status, string(b), r.ID, opts.Key.Scope, opts.Key.Key)
 		}
 		q += " SELECT e.id FROM e"
-		if err := tx.NewRaw(q, args...).Scan(ctx, &ev.ID); err != nil {
-			return Wrap(err)
+		if err := s.prepared.scan(ctx, s.db, &tx, q, args, &ev.ID); err != nil {
+			return err
 		}
 		if err := s.events.runHooks(ctx, tx, ev); err != nil {
 			return err

@@ -14,11 +14,12 @@ import (
 
 // Users stores staff users and their sessions.
 type Users struct {
-	db *bun.DB
+	db       *bun.DB
+	prepared *prepared
 }
 
 // NewUsers returns the user store on db.
-func NewUsers(db *bun.DB) *Users { return &Users{db: db} }
+func NewUsers(db *bun.DB) *Users { return &Users{db: db, prepared: newPrepared(db)} }
 
 type userRow struct {
 	bun.BaseModel `bun:"table:users,alias:u"`
@@ -76,18 +77,18 @@ func (s *Users) CreateSession(ctx context.Context, token string, userID int64, e
 // SessionUser returns the active user holding token, if the session has not expired at now.
 func (s *Users) SessionUser(ctx context.Context, token string, now time.Time) (*dispatch.User, error) {
 	h := sha256.Sum256([]byte(token))
-	var row userRow
-	err := s.db.NewSelect().Model(&row).
-		Join("JOIN sessions AS s ON s.user_id = u.id").
-		Where("s.token_hash = ?", h[:]).Where("s.expires_at > ?", now).Where("u.active").
-		Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	var rows []userRow
+	// Every authenticated request asks this: a prepared statement (see prepared).
+	err := s.prepared.scan(ctx, s.db, nil, `SELECT u.id, u.email, u.name, u.role, u.password_hash, u.active, u.created_at
+		FROM users AS u JOIN sessions AS s ON s.user_id = u.id
+		WHERE s.token_hash = ?0::bytea AND s.expires_at > ?1::timestamptz AND u.active`, []any{h[:], now}, &rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
 		return nil, dispatch.Unauthenticated("session expired or unknown")
 	}
-	if err != nil {
-		return nil, Wrap(err)
-	}
-	return &row.User, nil
+	return &rows[0].User, nil
 }
 
 // DeleteSession ends the session holding token (sign-out); unknown tokens are ignored.
