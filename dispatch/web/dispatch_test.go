@@ -249,6 +249,27 @@ func timeline(t *testing.T, ts *httptest.Server, token, folio string) []string {
 	return types
 }
 
+// timelineEvent is one event of a report's timeline as the API shows it.
+type timelineEvent struct {
+	Type  string
+	Actor string // "user:ID" for staff
+	Data  map[string]any
+}
+
+// lastEvent returns the report's last event of type typ (fails the test when there is none).
+func lastEvent(t *testing.T, ts *httptest.Server, token, folio, typ string) timelineEvent {
+	t.Helper()
+	var out struct{ Timeline []timelineEvent }
+	mustJSON(t, "GET", ts.URL+"/api/tickets/"+folio, token, "", 200, &out)
+	for i := len(out.Timeline) - 1; i >= 0; i-- {
+		if out.Timeline[i].Type == typ {
+			return out.Timeline[i]
+		}
+	}
+	t.Fatalf("timeline of %s has no %s", folio, typ)
+	return timelineEvent{}
+}
+
 func TestVisitBooking(t *testing.T) {
 	t.Parallel()
 	ts, tok, _, clk := newDispatchServer(t)
@@ -610,8 +631,18 @@ func TestMoveVisit(t *testing.T) {
 	if res.StatusCode != 403 {
 		t.Errorf("dispatcher forcing = %d, want 403", res.StatusCode)
 	}
+	var forced visitOut
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, early.ID), admin,
-		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d,"force":true}`, other, e.Version), 200, nil)
+		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d,"force":true}`, other, e.Version), 200, &forced)
+	// The override is on the record: the assignment event says forced, by the admin.
+	var me struct{ ID int64 }
+	mustJSON(t, "GET", ts.URL+"/api/me", admin, "", 200, &me)
+	if ev := lastEvent(t, ts, d, forced.Folio, "visit.assigned"); ev.Data["force"] != true || me.ID == 0 || ev.Actor != fmt.Sprintf("user:%d", me.ID) {
+		t.Errorf("forced move event = %+v, want force true by the admin (user %d)", ev, me.ID)
+	}
+	if ev := lastEvent(t, ts, d, moved.Folio, "visit.assigned"); ev.Data["force"] != nil {
+		t.Errorf("ordinary move event = %+v, want no force", ev)
+	}
 }
 
 func TestCustomerBooksWithCode(t *testing.T) {
@@ -881,8 +912,15 @@ func TestBookingKeepsAvailability(t *testing.T) {
 	if got.Window == nil || !got.Window.Start.Equal(at(8)) {
 		t.Errorf("forced booking = %+v, want the 08:00 window", got)
 	}
-	if types := strings.Join(timeline(t, ts, a, got.Folio), ","); !strings.Contains(types, "visit.booked") {
-		t.Errorf("timeline %s lacks visit.booked", types)
+	// The override is recorded: the booking event says it was forced, and by whom.
+	var me struct{ ID int64 }
+	mustJSON(t, "GET", ts.URL+"/api/me", admin, "", 200, &me)
+	if ev := lastEvent(t, ts, a, got.Folio, "visit.booked"); ev.Data["force"] != true || me.ID == 0 || ev.Actor != fmt.Sprintf("user:%d", me.ID) {
+		t.Errorf("forced booking event = %+v, want force true by the admin (user %d)", ev, me.ID)
+	}
+	// An ordinary booking records no override.
+	if ev := lastEvent(t, ts, a, v.Folio, "visit.booked"); ev.Data["force"] != nil {
+		t.Errorf("ordinary booking event = %+v, want no force", ev)
 	}
 }
 
