@@ -299,6 +299,13 @@ func incidentsConfig(e env, s dispatch.SLA) (postgres.IncidentsConfig, error) {
 		}
 		cfg.TextAccessPoint = b
 	}
+	if v := e.getenv("INCIDENT_ESTIMATE_CHANGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return cfg, usagef("INCIDENT_ESTIMATE_CHANGE %q: a duration such as 30m", v)
+		}
+		cfg.EstimateChange = d
+	}
 	return cfg, nil
 }
 

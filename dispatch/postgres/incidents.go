@@ -58,7 +58,15 @@ type IncidentsConfig struct {
 	// and those whose opener does not say): text every customer of the access point, not
 	// only those who reported. See dispatch.Incident.TextAccessPoint.
 	TextAccessPoint bool
+	// EstimateChange is how far a new estimated restore time must move from the one the
+	// customers were last told before they are told again (issue 9: "one update when the
+	// estimate changes materially"); zero means DefaultEstimateChange.
+	EstimateChange time.Duration
 }
+
+// DefaultEstimateChange is the smallest move of an incident's estimated restore time that is
+// texted to its customers.
+const DefaultEstimateChange = 30 * time.Minute
 
 // Incidents stores incidents: it opens them (by hand or by rule), attaches the fault reports
 // of their access point, holds their visits, and resolves them with every attached report,
@@ -71,6 +79,8 @@ type Incidents struct {
 	policy  dispatch.CompensationPolicy
 	rule    dispatch.IncidentRule
 	text    bool
+	// estimateChange: see IncidentsConfig.EstimateChange.
+	estimateChange time.Duration
 }
 
 // NewIncidents returns the incident store on db; events records every change. It refuses a
@@ -91,6 +101,12 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 	if cfg.Reports == nil {
 		cfg.Reports = NewReports(db, events, cfg.SLA)
 	}
+	if cfg.EstimateChange < 0 {
+		return nil, dispatch.Invalid("estimate_change", "must not be negative")
+	}
+	if cfg.EstimateChange == 0 {
+		cfg.EstimateChange = DefaultEstimateChange
+	}
 	if cfg.Compensation.Zone == nil {
 		cfg.Compensation.Zone = cfg.SLA.Calendar.Location()
 	}
@@ -103,7 +119,8 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 	if err := cfg.Rule.Validate(); err != nil {
 		return nil, err
 	}
-	return &Incidents{db: db, events: events, sla: cfg.SLA, reports: cfg.Reports, policy: cfg.Compensation, rule: cfg.Rule, text: cfg.TextAccessPoint}, nil
+	return &Incidents{db: db, events: events, sla: cfg.SLA, reports: cfg.Reports, policy: cfg.Compensation, rule: cfg.Rule, text: cfg.TextAccessPoint,
+		estimateChange: cfg.EstimateChange}, nil
 }
 
 // currentSLA is the calendar with the SLA policies stored now: the reports store's own
@@ -182,6 +199,12 @@ func (s *Incidents) open(ctx context.Context, tx bun.Tx, inc *dispatch.Incident,
 		return Wrap(err)
 	}
 	inc.ID = row.ID
+	if inc.EstimatedRestoreAt != nil {
+		// The notices of the opening (attached reports, area) tell this estimate.
+		if _, err := tx.NewRaw("UPDATE incidents SET announced_restore_at = estimated_restore_at WHERE id = ?", inc.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+	}
 	ev := &dispatch.Event{Type: dispatch.EventIncidentOpened, At: inc.CreatedAt, IncidentID: inc.ID}
 	by.event(ev)
 	return s.events.Append(ctx, tx, ev, map[string]any{
@@ -331,8 +354,11 @@ func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origi
 }
 
 // SetEstimate records a new estimated restore time for the open incident id and writes
-// incident.estimate_changed, and report.incident_estimate_changed for every attached active
-// report (one notice per customer).
+// incident.estimate_changed (data "announced": whether customers are told). When the new
+// estimate is the first, or moves at least EstimateChange from the one customers were last
+// told, it also writes report.incident_estimate_changed for every attached active report
+// (one notice per customer) and the area notice; a smaller move is recorded for staff only,
+// and the next move is measured from the estimate last told.
 func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -345,15 +371,27 @@ func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by
 		}
 		est := at.UTC().Truncate(time.Microsecond)
 		prev := inc.EstimatedRestoreAt
-		if _, err := tx.NewRaw(`UPDATE incidents SET estimated_restore_at = ?, version = version + 1, updated_at = ? WHERE id = ?`,
-			est, now, id).Exec(ctx); err != nil {
+		var told *time.Time
+		if err := tx.NewRaw("SELECT announced_restore_at FROM incidents WHERE id = ?", id).Scan(ctx, &told); err != nil {
+			return Wrap(err)
+		}
+		announce := told == nil || est.Sub(*told).Abs() >= s.estimateChange
+		if _, err := tx.NewRaw(`UPDATE incidents SET estimated_restore_at = ?,
+				announced_restore_at = CASE WHEN ? THEN ?::timestamptz ELSE announced_restore_at END,
+				version = version + 1, updated_at = ? WHERE id = ?`,
+			est, announce, est, now, id).Exec(ctx); err != nil {
 			return Wrap(err)
 		}
 		ev := &dispatch.Event{Type: dispatch.EventIncidentEstimateChanged, At: now, IncidentID: id}
 		by.event(ev)
-		if err := s.events.Append(ctx, tx, ev, map[string]any{"folio": inc.Folio, "estimated_restore_at": est, "previous": prev}); err != nil {
+		if err := s.events.Append(ctx, tx, ev, map[string]any{"folio": inc.Folio, "estimated_restore_at": est, "previous": prev,
+			"announced": announce, "last_announced": told}); err != nil {
 			return err
 		}
+		if !announce {
+			return nil
+		}
+		prev = told
 		var rows []struct {
 			ID    int64  `bun:"id"`
 			Folio string `bun:"folio"`
@@ -784,6 +822,8 @@ func (s *Incidents) List(ctx context.Context, f IncidentFilter) ([]dispatch.Inci
 	var rows []struct {
 		dispatch.Incident
 		Attached int `bun:"attached"`
+		// Read with i.* and not shown: the estimate customers were last told.
+		Announced *time.Time `bun:"announced_restore_at"`
 	}
 	where, args := []string{"true"}, []any{}
 	if f.Status != "" {

@@ -130,7 +130,7 @@ func (a *incidentAPI) getIncident(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// setEstimate changes the estimated restore time; every affected customer is told.
+// setEstimate changes the estimated restore time; customers are told of a material change.
 func (a *incidentAPI) setEstimate(w http.ResponseWriter, r *http.Request) error {
 	id, err := a.incidentID(r)
 	if err != nil {

@@ -1,0 +1,1 @@
+ALTER TABLE incidents DROP COLUMN announced_restore_at;
