@@ -17,8 +17,9 @@ import (
 // event log whose hooks are the outbox and the incident store's ReportHook, so that a
 // fault report filed during an incident attaches in its creating transaction. incidentFirst
 // swaps the two hooks (serve runs the outbox first); the texts must not depend on it. The
-// inbound webhook files texted reports through the real reports store.
-func newHookedWorld(t *testing.T, incidentFirst bool) *incidentWorld {
+// inbound webhook files texted reports through the real reports store. icfg configures
+// the incident store (its Reports is set to the world's).
+func newHookedWorld(t *testing.T, incidentFirst bool, icfg postgres.IncidentsConfig) *incidentWorld {
 	t.Helper()
 	w := &incidentWorld{env: newEnv(t, true), tb: t, worker: fastOptions()}
 	w.events = postgres.NewEvents()
@@ -28,7 +29,8 @@ func newHookedWorld(t *testing.T, incidentFirst bool) *incidentWorld {
 	}
 	w.reports = postgres.NewReports(w.db, w.events, dispatch.SLA{})
 	var err error
-	if w.incidents, err = postgres.NewIncidents(w.db, w.events, postgres.IncidentsConfig{Reports: w.reports}); err != nil {
+	icfg.Reports = w.reports
+	if w.incidents, err = postgres.NewIncidents(w.db, w.events, icfg); err != nil {
 		t.Fatal(err)
 	}
 	w.events.AddHook(w.incidents.ReportHook)
@@ -98,7 +100,7 @@ func TestFolioTextDuringIncident(t *testing.T) {
 		t.Run(order.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			w := newHookedWorld(t, order.incidentFirst)
+			w := newHookedWorld(t, order.incidentFirst, postgres.IncidentsConfig{})
 			now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC) // Wednesday 12:00 in Mexico City
 			ap := "NODO-" + randomHex(3)
 			_, earlyPhone := w.fault(ap, now.Add(-2*time.Hour))
@@ -177,7 +179,7 @@ func TestFolioTextDuringIncident(t *testing.T) {
 // incident's folio and its estimate; the outbox queues nothing more for them.
 func TestTextedReportDuringIncident(t *testing.T) {
 	t.Parallel()
-	w := newHookedWorld(t, false)
+	w := newHookedWorld(t, false, postgres.IncidentsConfig{})
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	ap := "NODO-" + randomHex(3)
 	w.fault(ap, now.Add(-time.Hour))
@@ -219,4 +221,36 @@ func (w *incidentWorld) reportIncident(id int64) (status string, incident int64)
 		w.tb.Fatal(err)
 	}
 	return status, incident
+}
+
+// TestFolioTextWhenRuleOpensIncident: the report that makes the incident rule open an
+// incident (here the second fault of an access point within 30 minutes) is attached as it
+// is filed, so its one text is the incident's status; the earlier reporter, told their
+// folio already, gets the incident notice.
+func TestFolioTextWhenRuleOpensIncident(t *testing.T) {
+	t.Parallel()
+	w := newHookedWorld(t, false, postgres.IncidentsConfig{Rule: dispatch.IncidentRule{Threshold: 2, Window: 30 * time.Minute}})
+	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
+	ap := "NODO-" + randomHex(3)
+	first, firstPhone := w.fault(ap, now)
+	secondPhone := phone()
+	second := w.faultIn(secondPhone, "es", ap, now.Add(5*time.Minute))
+	_, inc := w.reportIncident(second.ID)
+	if _, inc1 := w.reportIncident(first.ID); inc == 0 || inc1 != inc {
+		t.Fatalf("reports attached to %d and %d; want one incident opened by the rule", inc1, inc)
+	}
+	rows := w.sendAll()
+	kinds := map[string][]string{}
+	for _, r := range rows {
+		kinds[r.To] = append(kinds[r.To], r.Kind)
+	}
+	if got := strings.Join(kinds[firstPhone], " "); got != "folio incident" {
+		t.Errorf("first reporter's texts = %s; want folio incident", got)
+	}
+	if got := strings.Join(kinds[secondPhone], " "); got != string(notify.KindFolioIncident) {
+		t.Errorf("second reporter's texts = %s; want one %s", got, notify.KindFolioIncident)
+	}
+	if got := w.textsTo(secondPhone); len(got) != 1 || !strings.Contains(got[0], second.Folio) || !strings.Contains(got[0], "lo antes posible") {
+		t.Errorf("second reporter received %q; want one text with the folio and no estimate yet", got)
+	}
 }
