@@ -891,6 +891,46 @@ func (s *Incidents) Get(ctx context.Context, id int64) (*dispatch.IncidentDetail
 	return d, nil
 }
 
+// IncidentCustomer is one customer an incident affects, as the board maps it.
+type IncidentCustomer struct {
+	ID   int64  `bun:"id" json:"id"`
+	Name string `bun:"name" json:"name"`
+	// Lat and Lon are those of the customer's latest address with coordinates; nil when
+	// none is known.
+	Lat *float64 `bun:"lat" json:"lat"`
+	Lon *float64 `bun:"lon" json:"lon"`
+	// Folio is the customer's first report attached to the incident; "" when they did not
+	// report (they are affected as customers of the access point).
+	Folio string `bun:"folio,nullzero" json:"folio,omitempty"`
+}
+
+// Customers returns, by id, every customer on incident id's access point and every customer
+// with a report attached to it (one moved to another access point since), with the
+// coordinates of their latest located address and their attached report. Not found when
+// there is no incident id.
+func (s *Incidents) Customers(ctx context.Context, id int64) ([]IncidentCustomer, error) {
+	var ap string
+	err := s.db.NewRaw("SELECT access_point FROM incidents WHERE id = ?", id).Scan(ctx, &ap)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("incident")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	out := []IncidentCustomer{}
+	err = s.db.NewRaw(`SELECT c.id, c.name, l.lat, l.lon,
+			(SELECT r.folio FROM reports AS r WHERE r.customer_id = c.id AND r.incident_id = ?0 ORDER BY r.id LIMIT 1) AS folio
+		FROM customers AS c
+		LEFT JOIN LATERAL (SELECT lat, lon FROM locations AS l WHERE l.customer_id = c.id AND l.lat IS NOT NULL
+			ORDER BY l.id DESC LIMIT 1) AS l ON true
+		WHERE c.access_point = ?1 OR c.id IN (SELECT customer_id FROM reports WHERE incident_id = ?0)
+		ORDER BY c.id`, id, ap).Scan(ctx, &out)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	return out, nil
+}
+
 // IDByFolio returns the id of the incident with folio; not found when none.
 func (s *Incidents) IDByFolio(ctx context.Context, folio string) (int64, error) {
 	f, ok := dispatch.ParseIncidentFolio(folio)

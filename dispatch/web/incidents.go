@@ -130,6 +130,20 @@ func (a *incidentAPI) getIncident(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// incidentCustomers lists the customers an incident affects, with coordinates, for the map.
+func (a *incidentAPI) incidentCustomers(w http.ResponseWriter, r *http.Request) error {
+	id, err := a.incidentID(r)
+	if err != nil {
+		return err
+	}
+	list, err := a.incidents.Customers(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"incident_id": id, "items": list})
+	return nil
+}
+
 // setEstimate changes the estimated restore time; customers are told of a material change.
 func (a *incidentAPI) setEstimate(w http.ResponseWriter, r *http.Request) error {
 	id, err := a.incidentID(r)
