@@ -40,19 +40,49 @@ type eventRow struct {
 	dispatch.Event
 }
 
-// Append writes ev inside tx, sets its ID (and At when zero), queues the NOTIFY that
-// announces it at commit (in the same round trip as the insert), and runs the hooks. data,
+// Append writes ev inside tx, sets its ID (and At when zero), has it announced on
+// EventsChannel at commit (after it, inside Events.RunInTx; otherwise by a NOTIFY in the
+// same round trip as the insert), and runs the hooks. data,
 // when not nil, is marshalled into ev.Data.
 func (e *Events) Append(ctx context.Context, tx bun.Tx, ev *dispatch.Event, data any) error {
 	insert, args, err := prepareEvent(ev, data)
 	if err != nil {
 		return err
 	}
+	if appended, ok := ctx.Value(appendedKey{}).(*bool); ok {
+		// Inside Events.RunInTx: announced after commit.
+		*appended = true
+		if err := tx.NewRaw(insert+" RETURNING id", args...).Scan(ctx, &ev.ID); err != nil {
+			return Wrap(err)
+		}
+		return e.runHooks(ctx, tx, ev)
+	}
 	q := "WITH e AS (" + insert + " RETURNING id) SELECT e.id FROM e, pg_notify(?, e.id::text)"
 	if err := tx.NewRaw(q, append(args, EventsChannel)...).Scan(ctx, &ev.ID); err != nil {
 		return Wrap(err)
 	}
 	return e.runHooks(ctx, tx, ev)
+}
+
+// appendedKey marks a context inside Events.RunInTx; its value, a *bool, records that an
+// event was appended.
+type appendedKey struct{}
+
+// RunInTx runs fn in a transaction on db, as bun's RunInTx does, and announces the events
+// fn appended once the transaction has committed (see Announce) instead of with a NOTIFY
+// inside it, which would make concurrent transactions commit one at a time. Events
+// appended in transactions begun elsewhere still notify from inside them. A nil Events
+// runs fn in a plain transaction.
+func (e *Events) RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if e == nil {
+		return db.RunInTx(ctx, nil, fn)
+	}
+	var appended bool
+	err := db.RunInTx(context.WithValue(ctx, appendedKey{}, &appended), nil, fn)
+	if err == nil && appended {
+		e.Announce(db)
+	}
+	return err
 }
 
 // Announce has the NOTIFY on EventsChannel sent for events that were appended without one

@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/pgdriver"
 
 	"despacho/dispatch"
@@ -89,5 +91,32 @@ func TestEventsAnnounced(t *testing.T) {
 	tl, err := postgres.Timeline(ctx, db, c.Report.ID)
 	if err != nil || len(tl) != 1 || tl[0].Type != dispatch.EventReportCreated {
 		t.Fatalf("timeline after the hint = %+v, %v", tl, err)
+	}
+
+	// Inside Events.RunInTx the hint comes after commit, from Announce (an empty payload),
+	// and a rolled-back transaction writes nothing.
+	boom := errors.New("boom")
+	err = events.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		if err := events.Append(ctx, tx, &dispatch.Event{Type: "report.noted", ReportID: c.Report.ID}, nil); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("rolled-back RunInTx = %v", err)
+	}
+	err = events.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		return events.Append(ctx, tx, &dispatch.Event{Type: "report.noted", ReportID: c.Report.ID}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if ch, payload, err := ln.Receive(rctx); err != nil || ch != postgres.EventsChannel || payload != "" {
+		t.Fatalf("append in RunInTx: notification %q %q, %v; want the after-commit hint", ch, payload, err)
+	}
+	if tl, err := postgres.Timeline(ctx, db, c.Report.ID); err != nil || len(tl) != 2 {
+		t.Fatalf("timeline after the RunInTx hint = %+v, %v", tl, err)
 	}
 }

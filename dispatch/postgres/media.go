@@ -102,7 +102,7 @@ var mediaStatuses = map[dispatch.VisitStatus]bool{
 func (s *Media) Add(ctx context.Context, m MediaUpload, actor *dispatch.User, now time.Time) (*MediaItem, bool, error) {
 	var out *MediaItem
 	created := false
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, m.VisitID, true)
 		if err != nil {
 			return err

@@ -386,7 +386,7 @@ func (s *Visits) BookByCustomer(ctx context.Context, id int64, w dispatch.Span, 
 
 func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, origin string, force bool, now time.Time) (*dispatch.Visit, error) {
 	var onCommit func()
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -462,7 +462,7 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 // Hold keeps window w for visit id until now+HoldFor, while the customer decides: the hold
 // takes capacity like a booking and lapses by itself. The window is checked like a booking.
 func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.Time) (*dispatch.Visit, error) {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -497,7 +497,7 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 	day := s.cfg.Day(now)
 	w := dispatch.Span{Start: now.Truncate(time.Minute).Add(time.Minute), End: day.Add(s.cfg.Hours.Close)}
 	var onCommit func()
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -547,7 +547,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force an assignment")
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err
@@ -606,7 +606,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 // and the next re-plan gives it to someone who can keep it. version is the one the caller
 // read, as for Assign: missing is 422 version, stale is 409 stale_version.
 func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
@@ -632,7 +632,7 @@ func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dis
 // there. version is the one the caller read, as for Assign: missing is 422 version, stale is
 // 409 stale_version.
 func (s *Visits) SetPinned(ctx context.Context, id int64, pinned bool, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
@@ -663,7 +663,7 @@ func (s *Visits) Cancel(ctx context.Context, id int64, reason string, actor *dis
 	if len(reason) > 1000 {
 		return nil, dispatch.Invalid("reason", "at most 1000 characters")
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -702,7 +702,7 @@ type OptimizeResult struct {
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
 	started := time.Now()
 	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := s.lockDay(ctx, tx, day); err != nil {
 			return err
 		}
@@ -784,7 +784,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 // UpdatePosition stores a technician's position and recomputes the ETAs of his remaining
 // visits today from it (see refreshETAs).
 func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.Position, now time.Time) error {
-	return Wrap(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return Wrap(s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := (&Technicians{}).SetPosition(ctx, tx, techID, pos); err != nil {
 			return err
 		}
@@ -880,7 +880,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 	if req.Position < 1 {
 		return nil, dispatch.Invalid("position", "must be 1 or more")
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err

@@ -52,7 +52,7 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 	}
 	res := &UnavailableResult{ReplanResult: newReplanResult()}
 	techs := NewTechnicians(s.db, s.events)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := techs.AddException(ctx, tx, &e, actor); err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, a
 	}
 	techs := NewTechnicians(s.db, s.events)
 	var res *ReplanResult
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		old, err := techs.get(ctx, tx, t.ID, true)
 		if err != nil {
 			return err

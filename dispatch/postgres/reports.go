@@ -111,7 +111,7 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 	}
 	var out *Created
 	var answer *Answer
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		out, answer = nil, nil
 		r := *nr.Report
 		c := *nr.Customer
@@ -258,7 +258,7 @@ func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate b
 // its event in one transaction; it returns the report as it now stands. Illegal moves are
 // conflicts (illegal_transition), a stale version is stale_version.
 func (s *Reports) Change(ctx context.Context, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.ReportDetail, error) {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		_, err := s.ChangeTx(ctx, tx, folio, c, by, now)
 		return err
 	})
@@ -429,7 +429,7 @@ func (s *Reports) MarkSLATargets(ctx context.Context, now time.Time) (SLAMarks, 
 	var m SLAMarks
 	for {
 		n, marked := 0, m.total()
-		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 			n = 0
 			var rows []reportRow
 			err := tx.NewSelect().Model(&rows).
@@ -543,7 +543,7 @@ var ErrNotThreaded = errors.New("the message belongs to no report")
 // is not a response.
 func (s *Reports) AddCustomerMessage(ctx context.Context, m CustomerMessage, by Origin, status int) (*Answer, error) {
 	var answer *Answer
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		answer = nil
 		a, err := claimKey(ctx, tx, m.Key, m.At)
 		if err != nil || a != nil {

@@ -154,7 +154,7 @@ func (p *SLAPolicies) Replace(ctx context.Context, ps *sla.Policies, by Origin, 
 		return 0, err
 	}
 	var version int64
-	err = p.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = p.events.RunInTx(ctx, p.db, func(ctx context.Context, tx bun.Tx) error {
 		var userID any
 		if by.User != nil {
 			userID = by.User.ID

@@ -100,7 +100,7 @@ func (s *Technicians) Create(ctx context.Context, t *dispatch.Technician, actor 
 		return err
 	}
 	t.Active = true
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := checkTechnicianUser(ctx, tx, t.UserID); err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (s *Technicians) Update(ctx context.Context, t *dispatch.Technician, actor 
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return s.update(ctx, tx, t, actor) })
+	return s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error { return s.update(ctx, tx, t, actor) })
 }
 
 // update is Update inside tx, t already validated.
@@ -286,7 +286,7 @@ func (s *Technicians) byUser(ctx context.Context, db bun.IDB, userID int64) (*di
 
 // AddExceptionTx is AddException in a transaction of its own.
 func (s *Technicians) AddExceptionTx(ctx context.Context, e *dispatch.Exception, actor *dispatch.User) error {
-	return Wrap(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return Wrap(s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		return s.AddException(ctx, tx, e, actor)
 	}))
 }

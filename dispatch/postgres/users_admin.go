@@ -44,7 +44,7 @@ func (s *UserAdmin) List(ctx context.Context) ([]*dispatch.User, error) {
 // Create inserts u (already validated and hashed) and sets its id; a taken e-mail is a
 // conflict (email_taken).
 func (s *UserAdmin) Create(ctx context.Context, u *dispatch.User, actor *dispatch.User, now time.Time) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		row := &userRow{User: *u}
 		_, err := tx.NewInsert().Model(row).Column("email", "name", "role", "password_hash", "active").Returning("id, created_at").Exec(ctx)
 		if err != nil {
@@ -74,7 +74,7 @@ type UserChange struct {
 // outlive a reset).
 func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *dispatch.User, now time.Time) (*dispatch.User, error) {
 	var out *dispatch.User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row userRow
 		if err := tx.NewSelect().Model(&row).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {

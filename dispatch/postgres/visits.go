@@ -216,7 +216,7 @@ func (s *Visits) Create(ctx context.Context, folio string, nv dispatch.NewVisit,
 		return nil, err
 	}
 	var id int64
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		d, err := s.reports.get(ctx, tx, folio, true)
 		if err != nil {
 			return err
@@ -289,7 +289,7 @@ func itoa64(n int64) string {
 // visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
 // with the visit's outcome, in the same transaction.
 func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := getVisit(ctx, tx, id, true)
 		if err != nil {
 			return err
