@@ -60,6 +60,7 @@ func (s *Server) dispatchRoutes() {
 	s.Handle(http.MethodGet, "/api/visits/{id}/slots", desk, "Windows the current plan can keep for the visit (?from=YYYY-MM-DD&days=N).", d.slots)
 	s.Handle(http.MethodPost, "/api/visits/{id}/hold", desk, "Hold an offered window for a few minutes while the customer decides.", visitHandler(d.hold))
 	s.Handle(http.MethodPost, "/api/visits/{id}/book", Anyone, "Book (promise) a window: staff, or the customer with the folio's access code; 409 when it can no longer be kept.", d.book)
+	d.publicBookingRoutes() // the customer's booking page: /public/reports/{folio}/slots and /book
 	s.Handle(http.MethodPost, "/api/visits/{id}/insert", control, "Insert an urgent visit into today's plan at once.", visitHandler(d.insertUrgent))
 	s.Handle(http.MethodPost, "/api/visits/{id}/assign", control, "Give a booked visit to a technician (with the visit's version).", visitHandler(d.assign))
 	s.Handle(http.MethodPost, "/api/visits/{id}/move", control, "Put a visit at a position of a technician's day; a move that breaks a promise or a rule is refused.", visitHandler(d.move))

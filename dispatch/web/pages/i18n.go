@@ -249,6 +249,7 @@ var catalog = map[string]tr{
 	"st.no_slots":      {ES: "No hay horarios disponibles en los próximos días. Llámenos para agendar.", EN: "No times available in the coming days. Call us to book."},
 	"st.booked":        {ES: "Listo: su visita quedó agendada.", EN: "Done: your visit is booked."},
 	"st.back":          {ES: "Ver el estado de mi reporte", EN: "See my report's status"},
+	"st.no_visit":      {ES: "Este reporte no tiene una visita por agendar.", EN: "This report has no visit to book."},
 	"st.gone":          {ES: "Ese horario ya no está disponible. Elija otro.", EN: "That time is no longer available. Choose another."},
 
 	// Timeline events.

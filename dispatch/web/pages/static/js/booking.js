@@ -21,7 +21,7 @@ async function fill() {
       h('input', { type: 'radio', name: 'slot', dataset: { start: s.start, end: s.end } }),
       `${date(s.start)}, ${time(s.start)}–${time(s.end)}`)));
   } catch (err) {
-    showError(form, err, err.status === 404 ? t('err.status_code') : undefined);
+    showError(form, err, err.status === 404 ? t('err.status_code') : err.code === 'no_visit' ? t('st.no_visit') : undefined);
     form.querySelector('button').hidden = true;
   }
 }
@@ -37,7 +37,8 @@ form.addEventListener('submit', (ev) => {
       root.replaceChildren(h('p', { class: 'banner ok', role: 'status' }, t('st.booked'), ' ', `${date(pick.dataset.start)}, ${time(pick.dataset.start)}–${time(pick.dataset.end)}`),
         h('p', {}, h('a', { class: 'button primary', href: `/estado/${encodeURIComponent(folio)}${q}` }, t('st.back'))));
     } catch (err) {
-      if (err.status === 409) { showError(form, err, t('st.gone')); await fill(); return; }
+      if (err.status === 409 && err.code !== 'no_visit') { showError(form, err, t('st.gone')); await fill(); return; }
+      if (err.status === 404 || err.code === 'no_visit') { showError(form, err, err.status === 404 ? t('err.status_code') : t('st.no_visit')); return; }
       showError(form, err);
     }
   });
