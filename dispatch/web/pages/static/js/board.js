@@ -2,7 +2,8 @@
 // blocks (colour = status; amber / red border = the report's resolution deadline at risk /
 // missed, "!" = late for the promised window; dashed box = promised window), the queue
 // of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
-// visit, pin/unpin, optimise, a folio's detail with its timeline, and live updates.
+// visit, pin/unpin, optimise, a folio's detail with its timeline, open incidents on the map
+// (their access point's customers: filled red = reported, hollow = affected), and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
 import { live } from './live.js';
 
@@ -24,6 +25,7 @@ let techs = [];
 let plan = { routes: [], unassigned: [] };
 let queue = []; // visits that need a window or a technician, most pressing first
 const visits = new Map(); // id → visit, for drops and the detail
+let incidents = []; // open incidents, each with the customers it affects (GET /api/incidents/{id}/customers)
 let loading = null;
 let again = false;
 
@@ -78,12 +80,14 @@ async function load() {
     try {
       const day = encodeURIComponent(dayInput.value);
       // The queues are extra: a failure there still shows the day's plan.
-      const [tl, p, unscheduled, ofDay] = await Promise.all([
+      const [tl, p, unscheduled, ofDay, open] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
         api('GET', '/api/plans/' + day),
         listAll('status=unscheduled'),
         listAll('day=' + day),
+        openIncidents(),
       ]);
+      incidents = open;
       techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
       plan = { routes: p.routes || [], unassigned: p.unassigned || [] };
       // The list carries each report's deadline (report_due_at, report_sla_state); the plan
@@ -124,6 +128,18 @@ async function listAll(q) {
     }
   } catch { /* keep what came */ }
   return out;
+}
+
+// openIncidents returns the open incidents with the customers each affects. Extra, like
+// the lists: a failure leaves the map without them.
+async function openIncidents() {
+  try {
+    const r = await api('GET', '/api/incidents?status=open');
+    return await Promise.all((r.items || []).map(async (inc) =>
+      ({ ...inc, customers: (await api('GET', `/api/incidents/${inc.id}/customers`)).items || [] })));
+  } catch {
+    return [];
+  }
 }
 
 const SLA_RANK = { breached: 2, at_risk: 1 };
@@ -235,6 +251,7 @@ function drawMap(all) {
     if (x.home) pts.push([x.home.lat, x.home.lon]);
     if (x.position) pts.push([x.position.lat, x.position.lon]);
   }
+  for (const inc of incidents) for (const c of inc.customers) if (c.lat != null) pts.push([c.lat, c.lon]);
   if (!pts.length) { mapEl.replaceChildren(); return; }
   let [minLat, maxLat, minLon, maxLon] = [90, -90, 180, -180];
   for (const [la, lo] of pts) { minLat = Math.min(minLat, la); maxLat = Math.max(maxLat, la); minLon = Math.min(minLon, lo); maxLon = Math.max(maxLon, lo); }
@@ -244,6 +261,21 @@ function drawMap(all) {
   const s = Math.min((W - 2 * pad) / spanX, (H - 2 * pad) / spanY);
   const xy = (la, lo) => [pad + (lo - minLon) * k * s + ((W - 2 * pad) - spanX * s) / 2, H - pad - (la - minLat) * s - ((H - 2 * pad) - spanY * s) / 2];
   const g = [];
+  // Incidents underneath: each affected customer a red square (filled: reported), the
+  // incident's folio and title by the first of them.
+  for (const inc of incidents) {
+    const located = inc.customers.filter((c) => c.lat != null);
+    const marks = located.map((c) => {
+      const [x, y] = xy(c.lat, c.lon);
+      return svg('rect', { x: x - 4, y: y - 4, width: 8, height: 8, fill: c.folio ? '#b3261e' : '#fff', stroke: '#b3261e', 'stroke-width': 1.5, class: 'incident-customer', 'data-customer': c.id },
+        svg('title', {}, [inc.folio, c.name, c.folio].filter(Boolean).join(' · ')));
+    });
+    if (located.length) {
+      const [x, y] = xy(located[0].lat, located[0].lon);
+      marks.push(svg('text', { x: x + 7, y: y - 6, 'font-size': 10, fill: '#b3261e', 'font-weight': 'bold' }, inc.folio));
+    }
+    g.push(svg('g', { class: 'incident', 'data-incident': inc.id, 'aria-label': `${inc.folio} · ${inc.title} · ${inc.access_point}` }, svg('title', {}, `${inc.folio} · ${inc.title} · ${inc.access_point}`), ...marks));
+  }
   all.forEach((tech, i) => {
     const color = palette[i % palette.length];
     const route = (plan.routes.find((r) => r.technician_id === tech.id)?.visits || []);
@@ -474,7 +506,8 @@ live({
   onEvent: (msg) => {
     activity(msg);
     // A report's deadline turning at risk or missed recolours its visits.
-    if (/^(visit|technician|plan)\.|^report\.sla_/.test(msg.type)) { clearTimeout(debounce); debounce = setTimeout(load, 250); }
+    // An incident opening, changing or ending redraws its customers on the map.
+    if (/^(visit|technician|plan|incident)\.|^report\.sla_|^report\.attached_to_incident$/.test(msg.type)) { clearTimeout(debounce); debounce = setTimeout(load, 250); }
   },
   onReload: () => load(),
   onState: (s) => { liveEl.textContent = s === 'live' ? t('conn.live') : t('conn.reconnecting'); liveEl.className = 'pill ' + (s === 'live' ? 'live' : 'down'); },
