@@ -375,6 +375,8 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		len(r.techs), base, cfg.Duration, res.StartHeap/(1<<20), res.StartGoroutine)
 
 	start := time.Now()
+	// loadCtx ends the load: no new request starts after it, but those under way finish
+	// (with ctx), so that the end neither cuts requests off nor counts them.
 	loadCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -385,30 +387,30 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		wsWG.Go(func() { r.dispatcherWS(wsCtx, i) })
 	}
 	for i, t := range r.techs {
-		wg.Go(func() { r.technician(loadCtx, i, t) })
+		wg.Go(func() { r.technician(loadCtx, ctx, i, t) })
 	}
 	if cfg.Reports > 0 {
 		wg.Go(func() {
 			r.every(loadCtx, cfg.Reports, func(n int64) {
 				switch n % 4 {
 				case 0:
-					r.staffReport(loadCtx)
+					r.staffReport(ctx)
 				case 1:
-					r.publicReport(loadCtx)
+					r.publicReport(ctx)
 				case 2:
-					r.emailReport(loadCtx)
+					r.emailReport(ctx)
 				default:
 					if fake != nil || cfg.TwilioToken != "" {
-						r.smsReport(loadCtx, fake)
+						r.smsReport(ctx, fake)
 					} else {
-						r.staffReport(loadCtx)
+						r.staffReport(ctx)
 					}
 				}
 			})
 		})
 	}
 	if cfg.Bookings > 0 {
-		wg.Go(func() { r.every(loadCtx, cfg.Bookings, func(int64) { r.booking(loadCtx) }) })
+		wg.Go(func() { r.every(loadCtx, cfg.Bookings, func(int64) { r.booking(ctx) }) })
 	}
 	// The server's memory every Sample while the load runs.
 	var samples []memSample
@@ -477,7 +479,11 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		firstText).Scan(&res.SMSQueued, &res.SMSOutboxSent); err != nil {
 		r.fail("sms outbox", err.Error())
 	}
-	// Let the server finish what the load left (websocket writers, keep-alive conns).
+	// Let the server finish what the load left (websocket writers, keep-alive conns, its
+	// own to Twilio).
+	if fake != nil {
+		fake.CloseClientConnections()
+	}
 	tr.CloseIdleConnections()
 	for _, c := range r.publicClients {
 		c.CloseIdleConnections()
@@ -914,7 +920,9 @@ func (r *loadRun) dispatcherWS(ctx context.Context, i int) {
 	}
 }
 
-func (r *loadRun) technician(ctx context.Context, i int, t loadTech) {
+// technician posts t's position every PositionEvery until loadCtx ends; each post runs
+// with ctx.
+func (r *loadRun) technician(loadCtx, ctx context.Context, i int, t loadTech) {
 	// Spread the first posts over one period, as phones do.
 	first := time.Duration(mrand.Int64N(int64(r.cfg.PositionEvery)))
 	timer := time.NewTimer(first)
@@ -922,7 +930,7 @@ func (r *loadRun) technician(ctx context.Context, i int, t loadTech) {
 	path := fmt.Sprintf("/api/technicians/%d/position", t.id)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-loadCtx.Done():
 			return
 		case <-timer.C:
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -80,8 +81,47 @@ func TestBenchLoadShort(t *testing.T) {
 		t.Errorf("the server logged %d warnings or errors: %s", res.ServerWarnings, strings.Join(res.ServerLogs, "; "))
 	}
 	if res.EndGoroutine > res.StartGoroutine+5 {
-		t.Errorf("server goroutines %v at the start, %v at the end: a leak", res.StartGoroutine, res.EndGoroutine)
+		t.Errorf("server goroutines %v at the start, %v at the end: a leak; more at the end, by where they started: %v",
+			res.StartGoroutine, res.EndGoroutine, goroutineGrowth(t, filepath.Join(profiles, "goroutines-start.txt"), filepath.Join(profiles, "goroutines-end.txt")))
 	}
+}
+
+// goroutineGrowth compares two goroutine dumps (debug=1) by the function each goroutine
+// started in (the last frame of its stack) and returns those more numerous in the second.
+func goroutineGrowth(t *testing.T, before, after string) map[string]int {
+	count := func(file string) map[string]int {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("goroutine dump: %v", err)
+			return nil
+		}
+		m := map[string]int{}
+		for _, rec := range strings.Split(string(b), "\n\n") {
+			lines := strings.Split(strings.TrimSpace(rec), "\n")
+			if strings.HasPrefix(lines[0], "goroutine profile:") {
+				lines = lines[1:]
+			}
+			var n int
+			if len(lines) == 0 {
+				continue
+			}
+			if _, err := fmt.Sscanf(lines[0], "%d @", &n); err != nil {
+				continue
+			}
+			if f := strings.Fields(lines[len(lines)-1]); len(f) >= 3 && f[0] == "#" {
+				m[f[2]] += n
+			}
+		}
+		return m
+	}
+	a, b := count(before), count(after)
+	grew := map[string]int{}
+	for k, n := range b {
+		if n > a[k] {
+			grew[k] = n - a[k]
+		}
+	}
+	return grew
 }
 
 // TestDebugAddrUsage: a malformed DEBUG_ADDR stops serve before it starts, exit code 2 and
