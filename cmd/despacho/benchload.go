@@ -132,7 +132,10 @@ type endpointStats struct {
 // server — dispatchers on websockets, technicians posting positions, reports arriving by the
 // staff API, the public form, e-mail intake and inbound SMS, bookings (slots then book) and
 // the SMS outbox against a fake Twilio — then prints p50/p99 per endpoint, the error count,
-// and the server's heap and goroutines at start and end (from /metrics).
+// the texts queued, sent, doubled and left when the load stopped (and how long they took to
+// drain), and the server's live heap, resident size and goroutines at the start, every
+// --sample and the end. The server is a `serve` child process (--separate, default), one in
+// this process, or a running one (--url).
 func runBenchLoad(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("bench load", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
