@@ -273,7 +273,7 @@ func (s *Site) Tech() http.Handler {
 			s.render(w, r, status, "message", "page.tech.title", "core", map[string]any{"Message": "page.tech.none"})
 			return
 		}
-		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons, "Tech": id})
+		s.render(w, r, http.StatusOK, "tech", "page.tech.title", "tech", map[string]any{"Reasons": dispatch.NotCompletedReasons, "Tech": id, "Causes": causes})
 	}, dispatch.RoleTechnician)
 }
 
@@ -284,6 +284,11 @@ func (s *Site) Admin() http.Handler {
 		s.render(w, r, http.StatusOK, "admin", "page.admin.title", "admin", map[string]any{"Roles": roles})
 	})
 }
+
+// causes is the catalog of fault causes the completion form offers (catalog keys
+// "page.cause.<key>"): picking one writes its text, in the page's language, into the
+// cause the customer is told, which the technician may then complete.
+var causes = []string{"drop_cut", "connector", "ont", "router", "power", "antenna", "wiring", "area_network", "no_fault"}
 
 // roles are the staff roles in the order the admin page lists them.
 var roles = []string{"agent", "dispatcher", "technician", "admin"}

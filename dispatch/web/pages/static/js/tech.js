@@ -176,6 +176,10 @@ function finish(v, failed) {
   (failed ? form.reason : form.cause).focus();
 }
 
+// The cause catalog writes the chosen cause into the text the customer is told.
+const causePick = document.getElementById('cause-pick');
+causePick.addEventListener('change', () => { if (causePick.value) { form.cause.value = causePick.value; clearErrors(form); } });
+
 // Photos: each one taken is resized here (longest side 1280 px, JPEG) before it is kept.
 const MAX_PHOTOS = 5, MAX_PHOTO = 600 * 1024;
 let photos = []; // {blob, url}
