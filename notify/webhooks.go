@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	twclient "github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
@@ -113,7 +114,37 @@ func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "invalid signature", http.StatusForbidden)
 		return false
 	}
+	// Signed, so from Twilio; still, what it relays is what a phone sent. A text is never
+	// refused for its bytes (the customer's words would be lost): invalid UTF-8 and control
+	// characters PostgreSQL cannot store in text (NUL) or no one can read are replaced.
+	for _, v := range r.PostForm {
+		for i := range v {
+			v[i] = printable(v[i])
+		}
+	}
 	return true
+}
+
+// printable is s as valid UTF-8 without control characters other than newline, carriage
+// return and tab; each invalid byte sequence or control character becomes U+FFFD.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // Status serves POST /twilio/status: a delivery callback. Status moves only forward
