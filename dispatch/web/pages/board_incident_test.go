@@ -14,8 +14,8 @@ import (
 // access point's customers": with the board open, a dispatcher opens an incident on an
 // access point through the API; the live event redraws the map with the incident (its folio
 // by its customers) and its two customers — the one who reported filled, the one who did not
-// hollow — and not the customer of another access point; resolving the incident takes it off
-// the map, live again.
+// hollow — and not the customer of another access point, and the activity list names the
+// opening; resolving the incident takes it off the map, live again.
 func TestBrowserBoardIncident(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -54,6 +54,7 @@ func TestBrowserBoardIncident(t *testing.T) {
 	pollTrue(t, board, fmt.Sprintf(`document.querySelector('%s rect[data-customer="%d"]').getAttribute('fill') === '#fff'`, g, quiet))
 	pollTrue(t, board, fmt.Sprintf(`document.querySelector('#map rect[data-customer="%d"]') === null`, other))
 	pollTrue(t, board, `document.querySelector('`+g+` text').textContent === '`+inc.Folio+`'`)
+	waitText(t, board, "#activity", "Falla general abierta · "+inc.Folio)
 	shot(t, board, "board-incident")
 
 	restored := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)

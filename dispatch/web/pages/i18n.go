@@ -283,6 +283,10 @@ var catalog = map[string]tr{
 	"ev.report.attached_to_incident":      {ES: "Unido a una falla general", EN: "Attached to an outage"},
 	"ev.report.incident_estimate_changed": {ES: "Nueva estimación de la falla general", EN: "Outage estimate changed"},
 	"ev.report.restore_confirmed":         {ES: "El cliente confirmó el servicio", EN: "Customer confirmed service"},
+	"ev.incident.opened":                  {ES: "Falla general abierta", EN: "Outage opened"},
+	"ev.incident.estimate_changed":        {ES: "Falla general: nueva estimación", EN: "Outage: new estimate"},
+	"ev.incident.resolved":                {ES: "Falla general resuelta", EN: "Outage resolved"},
+	"ev.incident.area_notice":             {ES: "Aviso a la zona de la falla general", EN: "Outage notice to the area"},
 
 	// Board and technician (scripts).
 	"b.unassigned":            {ES: "Sin técnico", EN: "No technician"},
