@@ -343,6 +343,9 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 	by := postgres.Origin{User: agent}
 	created := 0
 	now := time.Now()
+	// The showcase visit was done on the last working day (Monday to Saturday) before
+	// today: a finished visit belongs to the past, not to a plan still to be worked.
+	showcaseDay := demoShowcaseDay(now.In(s.Calendar.Location()))
 	type ref struct {
 		id    int64
 		folio string
@@ -354,6 +357,9 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		at := now.Add(-time.Duration(len(all)-i) * 37 * time.Minute)
 		if ago, ok := demoAges[dr.key]; ok {
 			at = now.Add(-ago)
+		}
+		if dr.key == demoShowcase {
+			at = showcaseDay.Add(7 * time.Hour) // filed early on the day its visit was made
 		}
 		nr, err := dr.in.Validate(at)
 		if err != nil {
@@ -421,7 +427,11 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		if len(had) > 0 {
 			continue // made before (whatever became of it since)
 		}
-		v, err := visits.Create(ctx, r.folio, dispatch.NewVisit{DurationMin: dv.minutes, Skills: []string{dv.skill}, Priority: dv.priority}, dispatcher, now)
+		made := now
+		if demoFates[dv.key] == fateComplete {
+			made = showcaseDay.Add(7*time.Hour + 30*time.Minute)
+		}
+		v, err := visits.Create(ctx, r.folio, dispatch.NewVisit{DurationMin: dv.minutes, Skills: []string{dv.skill}, Priority: dv.priority}, dispatcher, made)
 		if dispatch.ErrorKind(err) == dispatch.KindConflict {
 			continue // the report was closed meanwhile
 		}
@@ -430,6 +440,18 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		if demoFates[dv.key] == fateQueue {
 			queued++
+			continue
+		}
+		if demoFates[dv.key] == fateComplete {
+			done, err := completeDemoVisit(ctx, visits, v.ID, showcaseDay, dispatcher)
+			if err != nil {
+				return fmt.Errorf("demo visit %s: %w", dv.key, err)
+			}
+			if done {
+				completed++
+			} else {
+				unbooked++
+			}
 			continue
 		}
 		// Today's plan takes the even ones, tomorrow's the odd ones; when that day has no
@@ -452,16 +474,6 @@ func loadDemo(ctx context.Context, db *bun.DB, e env) error {
 		}
 		booked++
 		days[b.PlanDay]++
-		if demoFates[dv.key] == fateComplete {
-			// The technician's steps, as the phone page sends them; completion resolves the
-			// report with the outcome.
-			for _, o := range []dispatch.Outcome{{Status: dispatch.VisitEnRoute}, {Status: dispatch.VisitOnSite}, demoOutcome} {
-				if _, err := visits.SetStatus(ctx, b.ID, o, dispatcher, now); err != nil {
-					return fmt.Errorf("demo visit %s, %s: %w", dv.key, o.Status, err)
-				}
-			}
-			completed++
-		}
 	}
 	// Record the deadlines already at risk or missed, as serve's SLA job does every minute,
 	// so that the timelines say so even before serve runs.
@@ -563,6 +575,52 @@ func demoBaseURL(e env) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// demoShowcaseDay is local midnight of the last working day (Monday to Saturday, the demo
+// shifts) before the day of now.
+func demoShowcaseDay(now time.Time) time.Time {
+	d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	for {
+		d = d.AddDate(0, 0, -1)
+		if d.Weekday() != time.Sunday {
+			return d
+		}
+	}
+}
+
+// completeDemoVisit books visit id in the first window the plan of day offers, as it stood
+// that morning, and records the technician's steps at their times that day (en route, on
+// site, completed with demoOutcome, which resolves the report). False when day offered no
+// window (a holiday).
+func completeDemoVisit(ctx context.Context, visits *postgres.Visits, id int64, day time.Time, actor *dispatch.User) (bool, error) {
+	morning := day.Add(7*time.Hour + 45*time.Minute)
+	ws, err := visits.Slots(ctx, id, day, 1, morning)
+	if err != nil {
+		return false, err
+	}
+	b, err := bookDemoVisit(ctx, visits, id, ws, actor, morning)
+	if err != nil || b == nil {
+		return false, err
+	}
+	arrive := b.PlannedArrival
+	if arrive.IsZero() {
+		arrive = b.Window.Start
+	}
+	steps := []struct {
+		o  dispatch.Outcome
+		at time.Time
+	}{
+		{dispatch.Outcome{Status: dispatch.VisitEnRoute}, arrive.Add(-25 * time.Minute)},
+		{dispatch.Outcome{Status: dispatch.VisitOnSite}, arrive},
+		{demoOutcome, arrive.Add(time.Duration(b.DurationMin) * time.Minute)},
+	}
+	for _, st := range steps {
+		if _, err := visits.SetStatus(ctx, id, st.o, actor, st.at); err != nil {
+			return false, fmt.Errorf("%s: %w", st.o.Status, err)
+		}
+	}
+	return true, nil
 }
 
 // findDemoReport returns the id and folio of the report the demo agent filed with nr's

@@ -123,8 +123,12 @@ func TestDemoTwice(t *testing.T) {
 			if v.Status != "unscheduled" || v.TechnicianID != 0 {
 				t.Errorf("queued visit %d: %+v", i, v)
 			}
-		case (fate == fateComplete && v.Status != "completed") || (fate == fateBook && v.Status != "booked"),
-			v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) < today || v.PlanDay.Sub(time.Now()) > 4*24*time.Hour:
+		case fate == fateComplete:
+			// Done on the last working day before today.
+			if d := demoShowcaseDay(time.Now().In(zone)).Format(time.DateOnly); v.Status != "completed" || v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) != d {
+				t.Errorf("completed visit %d: %+v, want completed on %s", i, v, d)
+			}
+		case v.Status != "booked" || v.TechnicianID == 0 || v.PlanDay.Format(time.DateOnly) < today || v.PlanDay.Sub(time.Now()) > 4*24*time.Hour:
 			t.Errorf("visit %d (%s): %+v", i, demoVisits[i].key, v)
 		}
 	}
