@@ -328,6 +328,8 @@ var catalog = map[string]tr{
 	"b.no_techs":              {ES: "No hay técnicos registrados.", EN: "No technicians registered."},
 	"b.optimised":             {ES: "Día optimizado.", EN: "Day optimised."},
 	"b.moved":                 {ES: "Visita asignada a {name}.", EN: "Visit assigned to {name}."},
+	"b.moved_at":              {ES: "Visita asignada a {name}, lugar {n} de su ruta.", EN: "Visit assigned to {name}, place {n} of his route."},
+	"code.breaks_rule":        {ES: "rompería una ventana prometida, el turno o el descanso", EN: "it would break a promised window, the shift or the break"},
 	"b.assign":                {ES: "Asignar", EN: "Assign"},
 	"b.move_to":               {ES: "Asignar a…", EN: "Assign to…"},
 	"b.timeline":              {ES: "Historial del folio", EN: "Folio timeline"},

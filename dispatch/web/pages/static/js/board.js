@@ -340,8 +340,42 @@ root.addEventListener('drop', (ev) => {
   ev.preventDefault();
   lane.classList.remove('over');
   const id = Number(ev.dataTransfer.getData('text/plain'));
-  if (id) assign(id, lane.dataset.tech);
+  if (!id) return;
+  const v = visits.get(id);
+  // A booked visit dropped at a time on a technician's line goes to that place in his
+  // route (the API decides whether it keeps every promise); the queue takes it off him, and
+  // an unscheduled one first needs a window.
+  if (v && v.status !== 'unscheduled' && lane.dataset.tech && lane.classList.contains('track')) {
+    moveTo(id, Number(lane.dataset.tech), dropPosition(lane, id, ev.clientX));
+    return;
+  }
+  assign(id, lane.dataset.tech);
 });
+
+// dropPosition is the 1-based place in the technician's route that a drop at x on his
+// time line means: after every other visit of his that starts before that time.
+function dropPosition(track, id, x) {
+  const r = track.getBoundingClientRect();
+  const b = dayBounds();
+  const at = b.start + Math.max(0, Math.min(1, (x - r.left) / r.width)) * (b.end - b.start);
+  const route = (plan.routes.find((rt) => rt.technician_id === Number(track.dataset.tech))?.visits || []).filter((x) => x.id !== id);
+  const startOf = (x) => Date.parse(x.planned_start || x.planned_arrival || x.window?.start || 0);
+  return route.filter((x) => startOf(x) < at).length + 1;
+}
+
+// moveTo puts visit id at position pos of technician techId's route.
+async function moveTo(id, techId, pos) {
+  const v = visits.get(id);
+  if (!v) return;
+  try {
+    await api('POST', `/api/visits/${id}/move`, { technician_id: techId, position: pos, version: v.version });
+    const name = techs.find((x) => x.id === techId)?.name || '#' + techId;
+    flash(t('b.moved_at', { name, n: pos }));
+  } catch (err) {
+    flash(refusal(err), true);
+  }
+  await load();
+}
 root.addEventListener('click', (ev) => {
   const el = ev.target.closest('[data-open], .block');
   if (el) openDetail(Number(el.dataset.open || el.dataset.visit));
