@@ -76,7 +76,8 @@ func newEnv(tb testing.TB, withTwilio bool) *env {
 	}
 	e.cfg = testConfig(tb, e.fake)
 	e.cfg.Location = mexico
-	e.events = postgres.NewEvents(notify.NewOutbox(e.cfg, quiet).Hook)
+	// As serve wires it: the recipient read through prepared statements.
+	e.events = postgres.NewEvents(notify.NewOutbox(e.cfg, quiet).WithStatements(postgres.NewStatements(e.db)).Hook)
 	return e
 }
 

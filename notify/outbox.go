@@ -75,8 +75,17 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 
 // Outbox turns events into queued texts; its Hook runs inside each event's transaction.
 type Outbox struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	stmts *postgres.Statements // nil: plain queries
+}
+
+// WithStatements has the hook read each event's recipient through prepared statements on
+// stmts' database (see postgres.Statements), which spares PostgreSQL planning it on every
+// event; call it during wiring. It returns o.
+func (o *Outbox) WithStatements(stmts *postgres.Statements) *Outbox {
+	o.stmts = stmts
+	return o
 }
 
 // NewOutbox returns the event hook's owner. cfg supplies the business time zone, the
@@ -523,30 +532,45 @@ func (o *Outbox) reminderAt(start time.Time) time.Time {
 }
 
 // recipient finds the customer of a report; ok is false when there is none to text.
-func (o *Outbox) recipient(ctx context.Context, idb bun.IDB, reportID int64) (recipient, bool, error) {
-	var rc recipient
-	var phone, lang sql.NullString
-	var cid, incident sql.NullInt64
-	var templates []byte
-	err := idb.QueryRowContext(ctx, `
-		SELECT r.folio, r.kind, r.channel, r.incident_id, c.id, c.phone, c.language,
+func (o *Outbox) recipient(ctx context.Context, tx bun.Tx, reportID int64) (recipient, bool, error) {
+	const q = `
+		SELECT r.folio, r.kind, r.channel, r.incident_id, c.id AS customer_id, c.phone, c.language,
 		       coalesce(c.sms_opt_out, false)
-		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out),
+		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out) AS opted_out,
 		       (SELECT coalesce(jsonb_object_agg(t.kind, t.body), '{}') FROM sms_templates t
-		        WHERE t.language = CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END)
+		        WHERE t.language = CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END) AS templates
 		FROM reports r LEFT JOIN customers c ON c.id = r.customer_id
-		WHERE r.id = ?`, reportID).Scan(&rc.Folio, &rc.ReportKind, &rc.Channel, &incident, &cid, &phone, &lang, &rc.OptedOut, &templates)
-	if errors.Is(err, sql.ErrNoRows) {
-		return recipient{}, false, nil
+		WHERE r.id = ?0::bigint`
+	var rows []struct {
+		Folio      string          `bun:"folio"`
+		Kind       string          `bun:"kind"`
+		Channel    string          `bun:"channel"`
+		IncidentID sql.NullInt64   `bun:"incident_id"`
+		CustomerID sql.NullInt64   `bun:"customer_id"`
+		Phone      sql.NullString  `bun:"phone"`
+		Language   sql.NullString  `bun:"language"`
+		OptedOut   bool            `bun:"opted_out"`
+		Templates  json.RawMessage `bun:"templates"`
 	}
-	if err != nil {
+	var err error
+	if o.stmts != nil {
+		err = o.stmts.Scan(ctx, tx, q, []any{reportID}, &rows)
+	} else {
+		err = tx.NewRaw(q, reportID).Scan(ctx, &rows)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return recipient{}, false, postgres.Wrap(err)
 	}
-	if !cid.Valid || !phone.Valid || phone.String == "" {
+	if len(rows) == 0 {
 		return recipient{}, false, nil
 	}
-	rc.CustomerID, rc.Phone, rc.Language, rc.IncidentID = cid.Int64, phone.String, lang.String, incident.Int64
-	if err := json.Unmarshal(templates, &rc.Templates); err != nil {
+	r := rows[0]
+	if !r.CustomerID.Valid || !r.Phone.Valid || r.Phone.String == "" {
+		return recipient{}, false, nil
+	}
+	rc := recipient{Folio: r.Folio, ReportKind: r.Kind, Channel: r.Channel, IncidentID: r.IncidentID.Int64,
+		CustomerID: r.CustomerID.Int64, Phone: r.Phone.String, Language: r.Language.String, OptedOut: r.OptedOut}
+	if err := json.Unmarshal(r.Templates, &rc.Templates); err != nil {
 		return recipient{}, false, fmt.Errorf("notify: template overrides: %w", err)
 	}
 	return rc, true, nil

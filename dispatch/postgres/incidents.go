@@ -1116,18 +1116,24 @@ func (s *Incidents) ReportHook(ctx context.Context, tx bun.Tx, ev *dispatch.Even
 		return nil
 	}
 	var r struct {
-		Kind        string `bun:"kind"`
-		AccessPoint string `bun:"access_point,nullzero"`
+		Kind        string  `bun:"kind" json:"kind"`
+		AccessPoint *string `bun:"access_point" json:"access_point"`
 	}
-	err := tx.NewRaw(`SELECT r.kind, c.access_point FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.id = ?`,
-		ev.ReportID).Scan(ctx, &r)
-	if err != nil {
-		return Wrap(err)
+	// Reports.Create puts both in the event; a report.created written elsewhere is read back.
+	if len(ev.Data) == 0 || json.Unmarshal(ev.Data, &r) != nil || r.Kind == "" || r.AccessPoint == nil {
+		err := tx.NewRaw(`SELECT r.kind, c.access_point FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.id = ?`,
+			ev.ReportID).Scan(ctx, &r)
+		if err != nil {
+			return Wrap(err)
+		}
 	}
-	if r.Kind != "fault" || r.AccessPoint == "" {
+	if r.AccessPoint == nil {
 		return nil
 	}
-	_, _, err = s.sweepAccessPoint(ctx, tx, r.AccessPoint, ev.At, ev.ReportID)
+	if r.Kind != "fault" || *r.AccessPoint == "" {
+		return nil
+	}
+	_, _, err := s.sweepAccessPoint(ctx, tx, *r.AccessPoint, ev.At, ev.ReportID)
 	return err
 }
 

@@ -200,3 +200,21 @@ func numbered(q string, first int) string {
 	}
 	return b.String()
 }
+
+// Statements runs the statements of a hot path as prepared statements for code outside
+// this package (the SMS outbox's event hook): what the stores here do through prepared.
+// Make one per database handle at wiring time and share it.
+type Statements struct {
+	db *bun.DB
+	p  *prepared
+}
+
+// NewStatements returns the prepared-statement runner on db.
+func NewStatements(db *bun.DB) *Statements { return &Statements{db: db, p: newPrepared(db)} }
+
+// Scan runs query (bun ?N placeholders, parameters cast where their type is not fixed by
+// where they are used) with args inside tx and scans its rows into dest as bun's ScanRows
+// does: no row is not an error, so scan into a slice when the query may find nothing.
+func (s *Statements) Scan(ctx context.Context, tx bun.Tx, query string, args []any, dest ...any) error {
+	return s.p.scan(ctx, s.db, &tx, query, args, dest...)
+}

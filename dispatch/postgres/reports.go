@@ -166,6 +166,8 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		data := map[string]any{
 			"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
 			"status": r.Status, "subject": r.Subject, "customer_id": c.ID, "due_at": r.DueAt,
+			// The incident rule's input, so that its hook need not read it back.
+			"access_point": c.AccessPoint,
 		}
 		insertEv, args, err := prepareEvent(ev, data)
 		if err != nil {
