@@ -41,8 +41,36 @@ type Notification struct {
 // PostgreSQL commit such transactions one at a time). A key already queued changes
 // nothing: inserted is false.
 func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, inserted bool, err error) {
+	args, err := enqueueArgs(n)
+	if err != nil {
+		return 0, false, err
+	}
+	var ids []int64
+	if err := idb.NewRaw(enqueueSQL, args...).Scan(ctx, &ids); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, postgres.Wrap(err)
+	}
+	if len(ids) == 0 {
+		return 0, false, nil
+	}
+	return ids[0], true, nil
+}
+
+// enqueueSQL queues one text unless its dedupe key is taken; the casts let it run as a
+// prepared statement too (see Outbox.enqueue).
+const enqueueSQL = `
+	WITH ins AS (
+		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
+		                        to_phone, language, body, send_after, eta, expires_at)
+		VALUES (?0::text, ?1::text, NULLIF(?2::bigint, 0), NULLIF(?3::bigint, 0), NULLIF(?4::bigint, 0), NULLIF(?5::bigint, 0),
+		        ?6::text, ?7::text, ?8::text, COALESCE(?9::timestamptz, now()), ?10::timestamptz, ?11::timestamptz)
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING id)
+	SELECT id FROM ins`
+
+// enqueueArgs checks n and returns enqueueSQL's arguments for it.
+func enqueueArgs(n Notification) ([]any, error) {
 	if n.Key == "" || n.To == "" || n.Body == "" {
-		return 0, false, fmt.Errorf("notify: enqueue %q: key, recipient and body are required", n.Kind)
+		return nil, fmt.Errorf("notify: enqueue %q: key, recipient and body are required", n.Kind)
 	}
 	var sendAfter, eta, expires any = nil, nil, nil
 	if !n.SendAfter.IsZero() {
@@ -54,23 +82,23 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 	if !n.ETA.IsZero() {
 		eta = n.ETA.UTC()
 	}
-	err = idb.QueryRowContext(ctx, `
-		WITH ins AS (
-			INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
-			                        to_phone, language, body, send_after, eta, expires_at)
-			VALUES (?, ?, NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), NULLIF(?, 0), ?, ?, ?, COALESCE(?::timestamptz, now()), ?, ?)
-			ON CONFLICT (dedupe_key) DO NOTHING
-			RETURNING id)
-		SELECT id FROM ins`,
-		n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
-		n.To, Language(n.Language), n.Body, sendAfter, eta, expires).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+	return []any{n.Key, string(n.Kind), n.EventID, n.ReportID, n.VisitID, n.CustomerID,
+		n.To, Language(n.Language), n.Body, sendAfter, eta, expires}, nil
+}
+
+// enqueue is Enqueue inside the hook's transaction, through a prepared statement when the
+// outbox has them.
+func (o *Outbox) enqueue(ctx context.Context, tx bun.Tx, n Notification) error {
+	if o.stmts == nil {
+		_, _, err := Enqueue(ctx, tx, n)
+		return err
 	}
+	args, err := enqueueArgs(n)
 	if err != nil {
-		return 0, false, postgres.Wrap(err)
+		return err
 	}
-	return id, true, nil
+	var ids []int64
+	return o.stmts.Scan(ctx, tx, enqueueSQL, args, &ids)
 }
 
 // Outbox turns events into queued texts; its Hook runs inside each event's transaction.
@@ -492,7 +520,7 @@ func (o *Outbox) queue(ctx context.Context, tx bun.Tx, rc recipient, lang string
 		queue = append([]Notification{n}, extra...)
 	}
 	for _, x := range queue {
-		if _, _, err := Enqueue(ctx, tx, x); err != nil {
+		if err := o.enqueue(ctx, tx, x); err != nil {
 			return err
 		}
 	}
