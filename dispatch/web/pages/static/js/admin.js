@@ -200,8 +200,9 @@ function techForm(x) {
       try {
         const got = x ? await api('PATCH', `/api/technicians/${x.id}`, { ...body, version: x.version })
           : await api('POST', '/api/technicians', body);
-        flash(t('adm.saved'));
+        // Saved is said once the form is drawn again, so nothing typed after it is lost.
         await loadTechs(got.id || x?.id);
+        flash(t('adm.saved'));
       } catch (err) {
         if (err instanceof ApiError && err.code === 'stale_version') {
           await loadTechs(x.id);
