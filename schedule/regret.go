@@ -39,7 +39,7 @@ func (w *worker) recreateRegret(s *sol, k int) {
 		s.total(in)
 		return
 	}
-	blink := w.blink
+	blink := w
 	if w.blinkRate == 0 {
 		blink = nil
 	}

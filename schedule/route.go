@@ -186,8 +186,9 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 }
 
 // bestInsert returns the cheapest feasible insertion of c into r (bounded by
-// bound), skipping each position with the blink probability when rnd is set.
-func (r *route) bestInsert(in *inst, c int32, bound float64, blink func() bool) (float64, int) {
+// bound), skipping each position with the blink probability of the worker
+// blink when it is not nil.
+func (r *route) bestInsert(in *inst, c int32, bound float64, blink *worker) (float64, int) {
 	if r.load+in.nodes[c].dem > in.veh[r.v].cap+eps {
 		return math.Inf(1), -1
 	}
@@ -207,7 +208,7 @@ func (r *route) bestInsert(in *inst, c int32, bound float64, blink func() bool) 
 		if r.ls[p+1] < done-eps && in.nodes[r.seq[p+1]].loc >= 0 {
 			continue
 		}
-		if blink != nil && blink() {
+		if blink != nil && blink.blink() {
 			continue
 		}
 		r.evals++

@@ -1,11 +1,11 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -93,6 +93,9 @@ type worker struct {
 	timeFrac  float64 // share of the time to the deadline gone, with a clock
 	tmp       []route // scratch for local search
 	order     []int32
+	pos       []int   // scratch for ruin
+	take      []int32 // scratch for ruin
+	tried     []int32 // scratch for recreate: classes of empty routes tried
 	sortKey   []float64
 	regret    regretScratch
 }
@@ -118,6 +121,12 @@ func (w *worker) blink() bool {
 		w.blinkLeft--
 		return false
 	}
+	return w.blinkDraw()
+}
+
+// blinkDraw draws the gap to the next blink; kept out of blink so that
+// the common case inlines into the insertion loop.
+func (w *worker) blinkDraw() bool {
 	u := 1 - w.rng.Float64() // (0, 1]
 	w.blinkLeft = int(math.Log(u) / math.Log1p(-w.blinkRate))
 	return true
@@ -155,7 +164,7 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 		ruined++
 		rt := &s.routes[r]
 		// Removable positions of the route, in order.
-		pos := make([]int, 0, rt.nv)
+		pos := w.pos[:0]
 		at := -1
 		for p, x := range rt.seq {
 			if n := &in.nodes[x]; n.kind == kindVisit && !n.fixed {
@@ -170,7 +179,7 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 		if l > len(pos) {
 			l = len(pos)
 		}
-		take := make([]int32, 0, l)
+		take := w.take[:0]
 		if w.rng.Float64() < 0.5 || l >= len(pos) {
 			// A string of l containing c.
 			lo := at - w.rng.IntN(l)
@@ -195,6 +204,7 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 				take = append(take, rt.seq[pos[i]])
 			}
 		}
+		w.pos, w.take = pos, take
 		w.removed = append(w.removed, take...)
 		s.removeVisits(in, int(r), take)
 	}
@@ -213,8 +223,8 @@ func (w *worker) recreate(s *sol) {
 	in := w.in
 	w.collectPending(s)
 	w.sortOrder()
-	var triedClass []int32
-	blink := w.blink
+	triedClass := w.tried[:0]
+	blink := w
 	if w.blinkRate == 0 {
 		blink = nil
 	}
@@ -246,6 +256,7 @@ func (w *worker) recreate(s *sol) {
 			s.where[c] = int32(br)
 		}
 	}
+	w.tried = triedClass
 	s.total(in)
 }
 
@@ -281,7 +292,7 @@ func (w *worker) sortOrder() {
 		}
 		w.sortKey[c] = key - 1e12*in.weight[c]
 	}
-	sort.SliceStable(w.order, func(i, j int) bool { return w.sortKey[w.order[i]] < w.sortKey[w.order[j]] })
+	slices.SortStableFunc(w.order, func(a, b int32) int { return cmp.Compare(w.sortKey[a], w.sortKey[b]) })
 }
 
 // schedule holds the annealing parameters.
