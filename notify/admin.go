@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -111,9 +113,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 var devPage = template.Must(template.New("dev").Parse(`<!doctype html>
 <html lang="es"><head><meta charset="utf-8"><title>SMS (desarrollo)</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-td.body{white-space:pre-wrap;max-width:40rem}.muted{color:#777}</style></head>
+<style>{{.Style}}</style></head>
 <body><h1>SMS outbox</h1>
 <p class="muted">{{if .Dev}}Development mode: no Twilio credentials; these texts were not sent to anyone.{{else}}Texts queued for Twilio.{{end}} Latest {{len .Rows}}.</p>
 <table><thead><tr><th>#</th><th>queued</th><th>to</th><th>kind</th><th>state</th><th>status</th><th>segments</th><th>text</th></tr></thead><tbody>
@@ -121,6 +121,18 @@ td.body{white-space:pre-wrap;max-width:40rem}.muted{color:#777}</style></head>
 <td>{{.State}}{{if .LastError}}<br><span class="muted">{{.LastError}}</span>{{end}}</td><td>{{.Status}} {{.Sender}}</td><td>{{.Segments}}</td><td class="body">{{.Body}}</td></tr>
 {{else}}<tr><td colspan="8" class="muted">Nothing queued yet.</td></tr>{{end}}
 </tbody></table></body></html>`))
+
+// devStyle is the development outbox's style sheet, inline; the page's Content-Security-
+// Policy admits exactly this text by its hash (devStyleCSP), not inline styles in general.
+const devStyle = `body{font:14px system-ui,sans-serif;margin:1.5rem}table{border-collapse:collapse;width:100%}` +
+	`td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}` +
+	`td.body{white-space:pre-wrap;max-width:40rem}.muted{color:#777}`
+
+var devStyleCSP = func() string {
+	sum := sha256.Sum256([]byte(devStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+}()
 
 // DevPage serves the development outbox: the latest texts the system queued, as a small
 // HTML page (mount at GET /dev/sms; for staff, or for anyone in development mode).
@@ -156,6 +168,7 @@ func DevPage(db bun.IDB, cfg Config) http.Handler {
 			}
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = devPage.Execute(w, map[string]any{"Dev": cfg.Dev(), "Rows": rows})
+		w.Header().Set("Content-Security-Policy", devStyleCSP)
+		_ = devPage.Execute(w, map[string]any{"Dev": cfg.Dev(), "Rows": rows, "Style": template.CSS(devStyle)})
 	})
 }

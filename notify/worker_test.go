@@ -2,6 +2,8 @@ package notify_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -289,6 +291,16 @@ func TestDevSenderAndPage(t *testing.T) {
 	notify.DevPage(db, e.cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/dev/sms", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Texto de &lt;prueba&gt; &amp; más") {
 		t.Errorf("GET /dev/sms = %d %s; want the escaped text listed", rec.Code, rec.Body)
+	}
+	// Its inline style is admitted by its hash, and nothing else inline is.
+	body, csp := rec.Body.String(), rec.Header().Get("Content-Security-Policy")
+	i, j := strings.Index(body, "<style>"), strings.Index(body, "</style>")
+	if i < 0 || j < i {
+		t.Fatalf("no style in %s", body)
+	}
+	sum := sha256.Sum256([]byte(body[i+len("<style>") : j]))
+	if want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, want) || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q; want %s and no unsafe-inline", csp, want)
 	}
 }
 
