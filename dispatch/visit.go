@@ -81,6 +81,11 @@ type Visit struct {
 	ID       int64  `json:"id"`
 	ReportID int64  `json:"-"`
 	Folio    string `json:"folio"`
+	// IncidentID and IncidentFolio are set, instead of ReportID and Folio, on a visit
+	// planned for an incident itself (the repair at the access point): it has no report
+	// and no customer to text.
+	IncidentID    int64  `json:"incident_id,omitempty"`
+	IncidentFolio string `json:"incident_folio,omitempty"`
 	// CustomerName and CustomerPhone (E.164, "" when the customer gave only an email) are
 	// the report's customer, read with the visit for the technician's route.
 	CustomerName  string      `json:"customer_name"`

@@ -1213,3 +1213,20 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 	}
 	return 1, n, s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeOpened, nil, Origin{Actor: "system"}, now)
 }
+
+// IncidentTimeline returns the incident's own events in order: its opening, estimates,
+// notices and resolution, and every event of the visits planned for it. The events of
+// its attached reports (one per customer, hundreds in a large outage) are on each
+// report's timeline instead.
+func IncidentTimeline(ctx context.Context, db bun.IDB, incidentID int64) ([]dispatch.Event, error) {
+	var rows []eventRow
+	err := db.NewSelect().Model(&rows).Where("incident_id = ?", incidentID).Where("report_id IS NULL").Order("id").Scan(ctx)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	out := make([]dispatch.Event, len(rows))
+	for i := range rows {
+		out[i] = rows[i].Event
+	}
+	return out, nil
+}

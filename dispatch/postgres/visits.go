@@ -57,8 +57,10 @@ type visitRow struct {
 	bun.BaseModel `bun:"table:visits,alias:v"`
 
 	ID              int64           `bun:"id,pk,autoincrement"`
-	ReportID        int64           `bun:"report_id"`
-	Folio           string          `bun:"folio,scanonly"`
+	ReportID        int64           `bun:"report_id,nullzero"`
+	IncidentID      int64           `bun:"incident_id,nullzero"`
+	Folio           sql.NullString  `bun:"folio,scanonly"`
+	IncidentFolio   sql.NullString  `bun:"incident_folio,scanonly"`
 	CustomerName    sql.NullString  `bun:"customer_name,scanonly"`
 	CustomerPhone   sql.NullString  `bun:"customer_phone,scanonly"`
 	Status          string          `bun:"status"`
@@ -106,7 +108,8 @@ func span(a, b bun.NullTime) *dispatch.Span {
 
 func (r *visitRow) visit() *dispatch.Visit {
 	v := &dispatch.Visit{
-		ID: r.ID, ReportID: r.ReportID, Folio: r.Folio, Status: dispatch.VisitStatus(r.Status),
+		ID: r.ID, ReportID: r.ReportID, Folio: r.Folio.String, Status: dispatch.VisitStatus(r.Status),
+		IncidentID: r.IncidentID, IncidentFolio: r.IncidentFolio.String,
 		CustomerName: r.CustomerName.String, CustomerPhone: r.CustomerPhone.String,
 		DurationMin: r.DurationMin, Skills: r.Skills, Address: r.Address, Lat: r.Lat, Lon: r.Lon,
 		Priority: r.Priority, Urgent: r.Urgent, Availability: r.Availability,
@@ -134,12 +137,15 @@ func (r *visitRow) visit() *dispatch.Visit {
 }
 
 // selectVisits selects whole visits with their report's folio and the customer's name and
-// phone (for the technician's tel: link).
+// phone (for the technician's tel: link), or, for an incident's own visit (no report, no
+// customer), the incident's folio. The joins are outer so that neither kind is dropped.
 func selectVisits(db bun.IDB, rows any) *bun.SelectQuery {
 	return db.NewSelect().Model(rows).ColumnExpr("v.*").ColumnExpr("r.folio").
 		ColumnExpr("c.name AS customer_name, c.phone AS customer_phone").
-		Join("JOIN reports AS r ON r.id = v.report_id").
-		Join("LEFT JOIN customers AS c ON c.id = r.customer_id")
+		ColumnExpr("vi.folio AS incident_folio").
+		Join("LEFT JOIN reports AS r ON r.id = v.report_id").
+		Join("LEFT JOIN customers AS c ON c.id = r.customer_id").
+		Join("LEFT JOIN incidents AS vi ON vi.id = v.incident_id")
 }
 
 // Get returns one visit (404 when unknown).
@@ -199,7 +205,10 @@ func visitEvent(v *dispatch.Visit, typ string, actor *dispatch.User, at time.Tim
 	if actor != nil && actor.Role == dispatch.RoleTechnician && v.TechnicianID != 0 {
 		name = "technician:" + itoa64(v.TechnicianID)
 	}
-	return &dispatch.Event{Type: typ, At: at, Actor: name, ActorUserID: uid, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID}
+	// An incident's own visit has no report: its events go on the incident's timeline and
+	// live stream through IncidentID, and text no customer.
+	return &dispatch.Event{Type: typ, At: at, Actor: name, ActorUserID: uid, ReportID: v.ReportID, VisitID: v.ID,
+		TechnicianID: v.TechnicianID, IncidentID: v.IncidentID}
 }
 
 // changeReport applies a change to the report inside tx, as Reports.Change does in its own
@@ -356,6 +365,11 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 				return err
 			}
 		default:
+			return nil
+		}
+		if v.ReportID == 0 {
+			// An incident's own visit: its outcome stays on the visit; the dispatcher
+			// resolves the incident (and its reports) with cause and verdict.
 			return nil
 		}
 		d, err := s.reports.get(ctx, tx, v.Folio, true)

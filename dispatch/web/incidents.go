@@ -25,6 +25,7 @@ type incidentAPI struct {
 	s         *Server
 	incidents *postgres.Incidents
 	aps       *postgres.AccessPoints
+	visits    *postgres.Visits
 }
 
 // incidentView is an incident as the API shows it.
@@ -126,7 +127,44 @@ func (a *incidentAPI) getIncident(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, viewIncident(d))
+	vs, err := a.visits.ByIncident(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	tl, err := postgres.IncidentTimeline(r.Context(), a.s.db, id)
+	if err != nil {
+		return err
+	}
+	// The detail adds the visits planned for the incident itself, with their status, and
+	// the incident's own timeline (its events and its visits').
+	out := struct {
+		incidentView
+		Visits   []visitView      `json:"visits"`
+		Timeline []dispatch.Event `json:"timeline"`
+	}{incidentView: viewIncident(d), Visits: make([]visitView, len(vs)), Timeline: tl}
+	for i, v := range vs {
+		out.Visits[i] = viewVisit(v)
+	}
+	WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// createIncidentVisit plans a visit for the open incident itself: 201 with the visit, 404
+// for an unknown incident, 409 for a resolved one, 422 without lat and lon.
+func (a *incidentAPI) createIncidentVisit(w http.ResponseWriter, r *http.Request) error {
+	id, err := a.incidentID(r)
+	if err != nil {
+		return err
+	}
+	var in dispatch.NewVisit
+	if err := DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	v, err := a.visits.CreateForIncident(r.Context(), id, in, Actor(r.Context()), a.s.now())
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusCreated, viewVisit(v))
 	return nil
 }
 

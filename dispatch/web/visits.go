@@ -17,6 +17,8 @@ type visitView struct {
 	ID             int64                `json:"id"`
 	Status         dispatch.VisitStatus `json:"status"`
 	Folio          string               `json:"folio"`
+	IncidentID     int64                `json:"incident_id,omitempty"`
+	IncidentFolio  string               `json:"incident_folio,omitempty"`
 	CustomerName   string               `json:"customer_name"`
 	CustomerPhone  string               `json:"customer_phone"`
 	Window         *dispatch.Span       `json:"window"`
@@ -70,7 +72,7 @@ func viewVisit(v *dispatch.Visit) visitView {
 		RoutePosition: v.RoutePosition, Pinned: v.Pinned, ETA: timePtr(v.ETA), AtRisk: v.AtRisk,
 		DurationMin: v.DurationMin, Skills: v.Skills, Address: v.Address, Lat: v.Lat, Lon: v.Lon, Priority: v.Priority,
 		Urgent: v.Urgent, Availability: v.Availability, Reason: v.NotDoneReason, Cause: v.Cause, Verdict: v.Verdict,
-		ServiceRestored: v.ServiceRestored,
+		ServiceRestored: v.ServiceRestored, IncidentID: v.IncidentID, IncidentFolio: v.IncidentFolio,
 	}
 	if v.TechnicianID != 0 {
 		id := v.TechnicianID
@@ -340,6 +342,9 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var rep *dispatch.ReportDetail
+	if err == nil && v.ReportID == 0 {
+		err = dispatch.NotFound("visit") // an incident's own visit has no customer to book it
+	}
 	if err == nil {
 		if rep, err = d.s.reports.Get(r.Context(), v.Folio); err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
 			return err

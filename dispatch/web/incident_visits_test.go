@@ -1,0 +1,135 @@
+package web_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"despacho/dispatch"
+)
+
+// TestIncidentVisitAPI: a dispatcher plans a visit for an open incident itself; it is
+// listed in the queue with the incident's folio, booked into the plan, shown on the
+// technician's route and worked to completion by him; the incident stays open and its
+// detail shows the visit and its events. Bad input: 403, 404, 422 lat, 409 once resolved.
+func TestIncidentVisitAPI(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.nodo@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.nodo@despacho.example.mx")))
+	// An ordinary customer visit on the same day, so the queue and plan hold both kinds.
+	ordinary := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":45,"skills":["fiber"]}`)
+
+	var inc struct {
+		ID    int64
+		Folio string
+	}
+	started := monday.Add(6 * time.Hour).Format(time.RFC3339)
+	mustJSON(t, "POST", ts.URL+"/api/incidents", d, fmt.Sprintf(`{"access_point":"NODO-1","title":"Caída del nodo","started_at":%q}`, started), 201, &inc)
+	url := fmt.Sprintf("%s/api/incidents/%d/visits", ts.URL, inc.ID)
+	body := `{"address":"Nodo 1, caseta","lat":19.42,"lon":-99.15,"skills":["fiber"],"duration_min":90,"priority":6}`
+
+	res, b := do(t, "POST", url, a, body)
+	if res.StatusCode != 403 {
+		t.Errorf("agent plans an incident visit = %d %s, want 403", res.StatusCode, b)
+	}
+	res, b = do(t, "POST", fmt.Sprintf("%s/api/incidents/%d/visits", ts.URL, inc.ID+1000), d, body)
+	wantError(t, res.StatusCode, b, 404, "")
+	res, b = do(t, "POST", url, d, `{"address":"Nodo 1","skills":["fiber"],"duration_min":90}`)
+	wantError(t, res.StatusCode, b, 422, "lat")
+
+	var iv struct {
+		visitOut
+		IncidentID    int64  `json:"incident_id"`
+		IncidentFolio string `json:"incident_folio"`
+	}
+	mustJSON(t, "POST", url, d, body, 201, &iv)
+	if iv.IncidentID != inc.ID || iv.IncidentFolio != inc.Folio || iv.Folio != "" || iv.Status != "unscheduled" {
+		t.Fatalf("incident visit = %+v, want incident %d %s, no folio, unscheduled", iv, inc.ID, inc.Folio)
+	}
+
+	// The board's queue lists it with the incident's folio, beside the customer's visit.
+	var queue struct {
+		Items []struct {
+			ID            int64
+			Folio         string
+			IncidentFolio string `json:"incident_folio"`
+		}
+	}
+	mustJSON(t, "GET", ts.URL+"/api/visits?status=unscheduled", d, "", 200, &queue)
+	found := map[int64]string{}
+	for _, it := range queue.Items {
+		found[it.ID] = it.Folio + it.IncidentFolio
+	}
+	if found[iv.ID] != inc.Folio || found[ordinary.ID] == "" {
+		t.Fatalf("queue = %+v, want the incident visit labelled %s and the customer's visit", queue.Items, inc.Folio)
+	}
+
+	// Booked like any visit, it goes on Juan's route with the ordinary one.
+	for _, id := range []int64{iv.ID, ordinary.ID} {
+		ss := slots(t, ts, d, id)
+		if len(ss) == 0 {
+			t.Fatalf("no slots for visit %d", id)
+		}
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, id), d, window(ss[len(ss)/2]), 200, nil)
+	}
+	var opt struct{ Visits int }
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{}`, 200, &opt)
+	if opt.Visits != 2 {
+		t.Errorf("optimised day placed %d visits, want 2", opt.Visits)
+	}
+	var route struct {
+		Visits []struct {
+			ID            int64
+			IncidentFolio string `json:"incident_folio"`
+		}
+	}
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d/route?day=2026-11-30", ts.URL, tj), juan, "", 200, &route)
+	onRoute := false
+	for _, v := range route.Visits {
+		onRoute = onRoute || (v.ID == iv.ID && v.IncidentFolio == inc.Folio)
+	}
+	if len(route.Visits) != 2 || !onRoute {
+		t.Fatalf("Juan's route = %+v, want both visits, the incident's labelled %s", route.Visits, inc.Folio)
+	}
+
+	// Juan works it; completing it does not resolve the incident.
+	status := fmt.Sprintf("%s/api/visits/%d/status", ts.URL, iv.ID)
+	mustJSON(t, "POST", status, juan, `{"status":"en_route"}`, 200, nil)
+	mustJSON(t, "POST", status, juan, `{"status":"on_site"}`, 200, nil)
+	mustJSON(t, "POST", status, juan, `{"status":"completed","cause":"fibra troncal cortada","verdict":"upheld","service_restored":true}`, 200, nil)
+	var detail struct {
+		Status string
+		Visits []struct {
+			ID     int64
+			Status string
+		}
+		Timeline []struct {
+			Type    string
+			VisitID int64 `json:"visit_id"`
+		}
+	}
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/incidents/%d", ts.URL, inc.ID), d, "", 200, &detail)
+	if detail.Status != "open" || len(detail.Visits) != 1 || detail.Visits[0].ID != iv.ID || detail.Visits[0].Status != "completed" {
+		t.Fatalf("incident = %s with visits %+v, want open with its completed visit", detail.Status, detail.Visits)
+	}
+	types := map[string]bool{}
+	for _, e := range detail.Timeline {
+		if e.VisitID == iv.ID {
+			types[e.Type] = true
+		}
+	}
+	for _, want := range []string{"visit.created", "visit.booked", "visit.en_route", "visit.on_site", "visit.completed"} {
+		if !types[want] {
+			t.Errorf("incident timeline lacks %s of its visit: %+v", want, detail.Timeline)
+		}
+	}
+
+	// Resolved by the dispatcher; a resolved incident gets no more visits.
+	restored := monday.Add(6*time.Hour + 50*time.Minute).Format(time.RFC3339)
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/incidents/%d/resolve", ts.URL, inc.ID), d,
+		fmt.Sprintf(`{"cause":"fibra troncal cortada","verdict":"upheld","restored_at":%q}`, restored), 200, nil)
+	res, b = do(t, "POST", url, d, body)
+	wantError(t, res.StatusCode, b, 409, "")
+}
