@@ -219,7 +219,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		return nil
 	}
 	if ev.ReportID == 0 || (strings.HasPrefix(ev.Type, "visit.") && ev.VisitID == 0) {
-		return nil // nobody to text, or no visit to key the text on
+		// Nobody to text (a visit planned for an incident itself has no report and no
+		// customer: its events never text), or no visit to key the text on.
+		return nil
 	}
 	var d eventData
 	if len(ev.Data) > 0 {

@@ -290,6 +290,9 @@ var catalog = map[string]tr{
 
 	// Board and technician (scripts).
 	"b.unassigned":            {ES: "Sin técnico", EN: "No technician"},
+	"b.incident":              {ES: "Falla general", EN: "Outage"},
+	"b.incident_visit":        {ES: "Reparación de falla general", EN: "Outage repair"},
+	"t.incident_visit":        {ES: "Reparación de falla general: no hay cliente que llamar", EN: "Outage repair: no customer to call"},
 	"b.pin":                   {ES: "Fijar", EN: "Pin"},
 	"b.unpin":                 {ES: "Soltar", EN: "Unpin"},
 	"b.pinned":                {ES: "Fijada", EN: "Pinned"},

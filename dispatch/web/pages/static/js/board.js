@@ -162,19 +162,25 @@ function pressing(a, b) {
     ((a.window ? Date.parse(a.window.start) : Infinity) - (b.window ? Date.parse(b.window.start) : Infinity)) || (a.id - b.id);
 }
 
+// ref is what a visit is known by: its report's folio, or for a visit planned for an
+// incident itself (no report, no customer) the incident's folio.
+function ref(v) { return v.folio || v.incident_folio || '#' + v.id; }
+// short is ref cut for a time line block: the folio's number, an incident's marked as one.
+function short(v) { return v.folio ? v.folio.split('-').pop() : ref(v).replace(/^I-\d+-0*/, 'I-'); }
+
 function block(v, b, color) {
   const start = v.planned_start || v.planned_arrival || v.window?.start;
   const end = v.planned_end || (start ? new Date(Date.parse(start) + (v.duration_min || 60) * 60000).toISOString() : null);
   if (!start) return null;
   const left = pct(start, b);
   const width = Math.max(pct(end, b) - left, 2.5);
-  const label = `${time(v.planned_arrival || start)} ${v.folio.split('-').pop()}`;
+  const label = `${time(v.planned_arrival || start)} ${short(v)}`;
   const desc = [t('visit.' + v.status), v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
     v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', slaText(v), v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
     .filter(Boolean).join(' · ');
   const el = h('button', {
     type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}`,
-    draggable: 'true', title: desc, 'aria-label': `${v.folio}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
+    draggable: 'true', title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
   }, label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
@@ -232,10 +238,11 @@ function render() {
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
     draggable: 'true', class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : ''].filter(Boolean).join(' '),
     dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok' },
-    'aria-label': [v.folio, t('visit.' + v.status), slaText(v)].filter(Boolean).join('. '),
+    'aria-label': [ref(v), t('visit.' + v.status), slaText(v)].filter(Boolean).join('. '),
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
-  h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, v.folio),
+  h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, ref(v)),
   v.customer_name ? h('span', { class: 'user-text' }, v.customer_name) : '',
+  v.incident_id ? h('strong', { class: 'chip bad incident-visit' }, t('b.incident_visit')) : '',
   v.window ? (dayOf(v.window.start) === dayInput.value ? '' : date(v.window.start) + ' ') + t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : h('em', {}, t('b.no_window')),
   v.urgent ? h('strong', { class: 'chip bad' }, t('b.urgent')) : '',
   v.priority ? h('span', { class: 'chip' }, t('b.priority', { n: v.priority })) : '',
@@ -288,14 +295,14 @@ function drawMap(all) {
     route.forEach((v, n) => {
       if (!(v.lat || v.lon)) return;
       const [x, y] = xy(v.lat, v.lon);
-      g.push(svg('circle', { cx: x, cy: y, r: 6, fill: color, stroke: sla(v) === 'breached' || v.at_risk ? '#b3261e' : sla(v) ? '#bf8700' : '#fff', 'stroke-width': 2 }, svg('title', {}, [`${tech.name} · ${n + 1} · ${v.folio}`, slaText(v)].filter(Boolean).join(' · '))));
+      g.push(svg('circle', { cx: x, cy: y, r: 6, fill: color, stroke: sla(v) === 'breached' || v.at_risk ? '#b3261e' : sla(v) ? '#bf8700' : '#fff', 'stroke-width': 2 }, svg('title', {}, [`${tech.name} · ${n + 1} · ${ref(v)}`, slaText(v)].filter(Boolean).join(' · '))));
       g.push(svg('text', { x: x + 8, y: y + 4, 'font-size': 10, fill: '#1b1f24' }, String(n + 1)));
     });
   });
   for (const v of queue) {
     if (!(v.lat || v.lon)) continue;
     const [x, y] = xy(v.lat, v.lon);
-    g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: sla(v) === 'breached' ? '#b3261e' : sla(v) ? '#bf8700' : '#57606a', 'stroke-width': 2 }, svg('title', {}, [v.folio, t('b.unassigned'), slaText(v)].filter(Boolean).join(' · '))));
+    g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: sla(v) === 'breached' ? '#b3261e' : sla(v) ? '#bf8700' : '#57606a', 'stroke-width': 2 }, svg('title', {}, [ref(v), t('b.unassigned'), slaText(v)].filter(Boolean).join(' · '))));
   }
   mapEl.replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('b.map') }, g));
 }
@@ -386,11 +393,11 @@ root.addEventListener('click', (ev) => {
 async function bookDialog(v, techId) {
   const name = techs.find((x) => x.id === Number(techId))?.name || '';
   const f = h('form', { class: 'form', id: 'book-form', novalidate: true },
-    h('p', {}, t('b.book_for', { folio: v.folio, name })));
+    h('p', {}, t('b.book_for', { folio: ref(v), name })));
   const box = h('fieldset', { class: 'slots', dataset: { field: 'start' } }, h('legend', {}, t('d.slots')));
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
   f.append(box, err, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'book-btn' }, t('d.book'))));
-  detailBody.replaceChildren(h('dl', { class: 'facts' }, h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio)), f);
+  detailBody.replaceChildren(h('dl', { class: 'facts' }, h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, ref(v))), f);
   if (!detail.open) detail.showModal();
   const bad = (text) => { err.textContent = text; err.hidden = false; };
   async function fill() {
@@ -424,7 +431,7 @@ async function bookDialog(v, techId) {
         }
       }
       detail.close();
-      flash(t('b.booked', { folio: v.folio, name: techs.find((x) => x.id === b.technician_id)?.name || '' }));
+      flash(t('b.booked', { folio: ref(v), name: techs.find((x) => x.id === b.technician_id)?.name || '' }));
       await load();
     } catch (e) {
       bad(refusal(e));
@@ -456,7 +463,7 @@ async function openDetail(id) {
   bookBtn?.addEventListener('click', () => bookDialog(v, moveSel.value));
   const parts = [
     h('dl', { class: 'facts' },
-      h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, v.folio),
+      h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, ref(v)),
       h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)), v.at_risk ? ' ' + t('b.at_risk') : '', v.pinned ? ' · ' + t('b.pinned') : ''),
       sla(v) ? [h('dt', {}, t('b.deadline')), h('dd', { id: 'detail-sla' }, h('strong', { class: 'chip sla-' + sla(v) }, slaText(v)))] : [],
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
@@ -465,6 +472,7 @@ async function openDetail(id) {
     h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), bookBtn || moveBtn, pinBtn),
   ];
   detailBody.replaceChildren(...parts);
+  if (!v.folio && v.incident_id) { await incidentDetail(v); return; }
   try {
     const r = await api('GET', '/api/tickets/' + encodeURIComponent(v.folio));
     detailBody.append(
@@ -488,6 +496,24 @@ async function openDetail(id) {
   }
 }
 document.getElementById('detail-close').addEventListener('click', () => detail.close());
+
+// incidentDetail completes the detail of a visit planned for an incident itself: there is
+// no report nor customer, so it shows the incident (title, access point, status) and the
+// incident's own timeline, which holds this visit's steps.
+async function incidentDetail(v) {
+  try {
+    const inc = await api('GET', '/api/incidents/' + v.incident_id);
+    detailBody.append(
+      h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('b.incident_visit'))),
+      h('dl', { class: 'facts', id: 'detail-incident' },
+        h('dt', {}, t('b.incident')), h('dd', {}, `${inc.folio} · ${inc.title || ''} · ${inc.access_point}`),
+        h('dt', {}, t('st.status')), h('dd', {}, inc.status)),
+      h('h3', {}, t('b.timeline')),
+      h('ol', { class: 'timeline' }, (inc.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))));
+  } catch (err) {
+    detailBody.append(h('p', { class: 'form-error' }, message(err)));
+  }
+}
 
 // smsHistory lists a report's texts, newest first: each one sent, delivered or failed (with
 // what it said: folio, appointment, outcome…, and Twilio's error code), and what the
@@ -533,7 +559,7 @@ let debounce = 0;
 function activity(msg) {
   const d = msg.data || {};
   const k = 'ev.' + msg.type;
-  activityEl.prepend(h('li', {}, h('time', { datetime: msg.at }, time(msg.at)), ' ', t(k) === k ? msg.type : t(k), d.folio ? ' · ' + d.folio : ''));
+  activityEl.prepend(h('li', {}, h('time', { datetime: msg.at }, time(msg.at)), ' ', t(k) === k ? msg.type : t(k), (d.folio || d.incident_folio) ? ' · ' + (d.folio || d.incident_folio) : ''));
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
 live({

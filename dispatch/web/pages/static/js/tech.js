@@ -64,7 +64,7 @@ function render() {
     if (phone) links.push(h('a', { class: 'button tel', href: 'tel:' + phone.replace(/[^+\d]/g, '') }, '☎ ', t('t.call')));
     const where = (v.lat || v.lon) ? `${v.lat},${v.lon}` : '';
     // geo: opens the phone's navigation app; the maps link serves phones without one.
-    if (where) links.push(h('a', { class: 'button geo', href: `geo:${where}?q=${where}(${encodeURIComponent(v.folio)})` }, '➤ ', t('t.navigate')));
+    if (where) links.push(h('a', { class: 'button geo', href: `geo:${where}?q=${where}(${encodeURIComponent(ref(v))})` }, '➤ ', t('t.navigate')));
     if (where || v.address) {
       const maps = where ? 'https://www.google.com/maps/dir/?api=1&destination=' + where
         : 'https://www.google.com/maps/search/?api=1&query=' + encodeURIComponent(v.address);
@@ -73,7 +73,8 @@ function render() {
     const who = v.customer_name || v.customer?.name;
     const eta = v.eta || v.planned_arrival;
     return h('li', { class: 'stop st-' + st, dataset: { visit: v.id } },
-      h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', v.folio), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
+      h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', ref(v)), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
+      v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
       who ? h('p', { class: 'user-text customer' }, who) : '',
       v.address ? h('p', { class: 'user-text address' }, v.address) : '',
@@ -81,6 +82,10 @@ function render() {
       steps.length ? h('div', { class: 'steps' }, steps) : '');
   }));
 }
+
+// ref is what a stop is known by: its report's folio, or for the repair of an outage (a
+// visit planned for an incident itself, with no customer) the incident's folio.
+function ref(v) { return v.folio || v.incident_folio || '#' + v.id; }
 
 function act(v, body, files = []) {
   const q = queue();
@@ -168,7 +173,7 @@ function finish(v, failed) {
   form.reset();
   clearErrors(form);
   form.classList.toggle('fail', failed);
-  document.getElementById('finish-h').textContent = (failed ? t('t.not_complete') : t('t.complete')) + ' · ' + v.folio;
+  document.getElementById('finish-h').textContent = (failed ? t('t.not_complete') : t('t.complete')) + ' · ' + ref(v);
   photos = [];
   showThumbs();
   dialog.showModal();
