@@ -204,3 +204,52 @@ func TestIncidentVisitRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestIncidentVisitUrgentAndAssign: an urgent visit for an incident is inserted into
+// today's plan like any urgent visit, and can be unassigned and assigned again by hand.
+func TestIncidentVisitUrgentAndAssign(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, visits, tech, vs, now := visitFixture(t, 1)
+	incidents, err := postgres.NewIncidents(db, postgres.NewEvents(), postgres.IncidentsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := now.Add(-time.Hour)
+	in, err := dispatch.IncidentInput{AccessPoint: "OLT-2", Title: "Puerto OLT caído", StartedAt: &started}.Validate(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, err := incidents.Open(ctx, in, postgres.Origin{Actor: "system"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := visits.Book(ctx, vs[0].ID, dispatch.Span{Start: now.Add(2 * time.Hour), End: now.Add(4 * time.Hour)}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	lat, lon := 19.45, -99.12
+	iv, err := visits.CreateForIncident(ctx, inc.ID, dispatch.NewVisit{DurationMin: 45, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon, Urgent: true}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := now.Add(3*time.Hour + 20*time.Minute) // 10:20, the technician's day under way
+	got, err := visits.InsertUrgent(ctx, iv.ID, nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != dispatch.VisitBooked || got.TechnicianID != tech.ID || got.PlannedStart.Before(at) || got.IncidentID != inc.ID {
+		t.Fatalf("urgent incident visit = %s tech %d start %v incident %d; want booked with %d after %v",
+			got.Status, got.TechnicianID, got.PlannedStart, got.IncidentID, tech.ID, at)
+	}
+	un, err := visits.Unassign(ctx, iv.ID, got.Version, nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := visits.Assign(ctx, iv.ID, postgres.AssignRequest{TechnicianID: tech.ID, Version: un.Version}, nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.TechnicianID != tech.ID || back.PlannedStart.IsZero() {
+		t.Errorf("assigned again = tech %d start %v, want %d with a planned start", back.TechnicianID, back.PlannedStart, tech.ID)
+	}
+}

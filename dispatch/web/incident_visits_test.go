@@ -1,11 +1,22 @@
 package web_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/live"
+	"despacho/dispatch/postgres"
+	"despacho/dispatch/web"
 )
 
 // TestIncidentVisitAPI: a dispatcher plans a visit for an open incident itself; it is
@@ -132,4 +143,62 @@ func TestIncidentVisitAPI(t *testing.T) {
 		fmt.Sprintf(`{"cause":"fibra troncal cortada","verdict":"upheld","restored_at":%q}`, restored), 200, nil)
 	res, b = do(t, "POST", url, d, body)
 	wantError(t, res.StatusCode, b, 409, "")
+}
+
+// TestIncidentVisitOnLiveStream: a dispatcher's websocket carries the events of a visit
+// planned for an incident with the incident's id (the incident's live stream), and the
+// visit's id.
+func TestIncidentVisitOnLiveStream(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	hub := live.New(db, live.Options{UserOf: func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS)}}))
+	t.Cleanup(func() { cancel(); <-done; ts.Close() })
+	waitUntil(t, "live hub ready", hub.Ready)
+	createUser(t, postgres.NewUsers(db), "despacho@example.mx", dispatch.RoleDispatcher)
+	disp := staffToken(t, ts.URL, "despacho@example.mx")
+	c, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws?token="+disp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	started := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	res, body := do(t, "POST", ts.URL+"/api/incidents", disp, `{"access_point":"AP-VIVO","title":"Caída","started_at":"`+started+`"}`)
+	if res.StatusCode != 201 {
+		t.Fatalf("open = %d %s", res.StatusCode, body)
+	}
+	inc := decodeIncident(t, body)
+	var v struct{ ID int64 }
+	mustJSON(t, "POST", fmt.Sprintf("%s/api/incidents/%d/visits", ts.URL, inc.ID), disp, `{"lat":19.42,"lon":-99.15,"duration_min":60}`, 201, &v)
+
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("no visit.created of the incident's visit on the stream: %v", err)
+		}
+		var m struct {
+			Type string
+			Data struct {
+				IncidentID    int64  `json:"incident_id"`
+				VisitID       int64  `json:"visit_id"`
+				ReportID      int64  `json:"report_id"`
+				IncidentFolio string `json:"incident_folio"`
+			}
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("message %s: %v", b, err)
+		}
+		if m.Type != "visit.created" {
+			continue
+		}
+		if m.Data.IncidentID != inc.ID || m.Data.VisitID != v.ID || m.Data.ReportID != 0 || m.Data.IncidentFolio != inc.Folio {
+			t.Fatalf("visit.created on the stream = %s, want incident %d %s, visit %d, no report", b, inc.ID, inc.Folio, v.ID)
+		}
+		return
+	}
 }
