@@ -120,8 +120,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := s.users.CreateSession(r.Context(), token, u.ID, expires); err != nil {
 		return err
 	}
+	// Max-Age, not Expires: the browser counts the lifetime on its own clock, so a
+	// browser whose clock is off (or a server on a test clock) does not drop the cookie
+	// at once. The session's end is enforced here, by expires_at.
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		Name: SessionCookie, Value: token, Path: "/", MaxAge: int(sessionTTL / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: strings.HasPrefix(s.cfg.PublicBaseURL, "https://"),
 	})

@@ -96,6 +96,10 @@ func TestLoginFlow(t *testing.T) {
 	if lr.Token == "" || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("login gave token %q cookie %+v", lr.Token, cookie)
 	}
+	// A lifetime, not a date: the browser's clock may disagree with the server's.
+	if cookie.MaxAge != 12*3600 || !cookie.Expires.IsZero() {
+		t.Errorf("session cookie Max-Age %d Expires %v; want 43200 and no date", cookie.MaxAge, cookie.Expires)
+	}
 	res, b = do(t, "GET", ts.URL+"/api/me", lr.Token, "")
 	if res.StatusCode != 200 || !bytes.Contains(b, []byte(`"role":"dispatcher"`)) {
 		t.Fatalf("me = %d %s", res.StatusCode, b)
