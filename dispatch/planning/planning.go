@@ -109,6 +109,10 @@ type State struct {
 	Technicians []*dispatch.Technician
 	Exceptions  []dispatch.Exception
 	Visits      []*dispatch.Visit
+	// Done counts, per technician, the visits of the day he has already finished
+	// (completed or not): they are not planned, but hold the first places of his route, so
+	// the positions of a plan come after them.
+	Done map[int64]int
 }
 
 // TechID and VisitID name technicians and visits in a schedule.Problem.

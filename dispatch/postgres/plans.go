@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -57,7 +58,34 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 		return st, Wrap(err)
 	}
 	st.Technicians, st.Exceptions, st.Visits = techs, exc, visitsOf(rows)
+	var done []struct {
+		TechnicianID int64 `bun:"technician_id"`
+		N            int   `bun:"n"`
+	}
+	err = db.NewRaw(`SELECT technician_id, count(*) AS n FROM visits
+		WHERE plan_day = ?::date AND technician_id IS NOT NULL AND route_position IS NOT NULL
+		  AND status IN ('completed', 'not_completed') AND id <> ?
+		GROUP BY technician_id`, day.Format(time.DateOnly), except).Scan(ctx, &done)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return st, Wrap(err)
+	}
+	st.Done = map[int64]int{}
+	for _, d := range done {
+		st.Done[d.TechnicianID] = d.N
+	}
 	return st, nil
+}
+
+// afterDone shifts the positions of assignments made from st past each technician's
+// finished visits of the day (st.Done), which keep the first places of his route: a plan
+// numbers only what is left to do, the database numbers his whole day.
+func afterDone(st planning.State, after map[int64]planning.Assignment) {
+	for id, a := range after {
+		if k := st.Done[a.TechnicianID]; k > 0 {
+			a.Position += k
+			after[id] = a
+		}
+	}
 }
 
 // currentPlan returns the plan of st on day, reusing the cached one when the state has not
@@ -342,6 +370,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 		return nil, err
 	}
 	after := s.cfg.Assignments(next)
+	afterDone(st, after)
 	at, ok := after[v.ID]
 	if !ok {
 		return nil, fmt.Errorf("inserted visit %d missing from the plan", v.ID)
@@ -733,6 +762,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		}
 		after := s.cfg.Assignments(next)
 		behindStarted(st, after)
+		afterDone(st, after)
 		res.Visits = len(after)
 		byID := map[int64]*dispatch.Visit{}
 		for _, v := range st.Visits {
@@ -930,7 +960,8 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		placed := false
 		for i := range as {
 			if as[i].Technician == tid && as[i].Shift == shift {
-				pos := min(req.Position-1, len(as[i].Visits))
+				// req.Position numbers his whole day, finished visits first.
+				pos := min(max(req.Position-1-st.Done[t.ID], 0), len(as[i].Visits))
 				if err := keepsPins(as[i].Visits, pos, v, st); err != nil {
 					return err
 				}
@@ -950,6 +981,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		}
 		before := s.stored(st)
 		after := s.cfg.Assignments(plan)
+		afterDone(st, after)
 		if err := writeShifts(ctx, tx, before, after); err != nil {
 			return err
 		}

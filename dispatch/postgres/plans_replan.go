@@ -196,6 +196,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 	}
 	after := s.cfg.Assignments(plan)
 	behindStarted(st, after)
+	afterDone(st, after)
 	before := s.stored(st)
 	for _, v := range his {
 		delete(before, v.ID)

@@ -1109,3 +1109,76 @@ func TestControlsNeedVersion(t *testing.T) {
 		t.Errorf("unassign with no body = %d %s, want 422 version", res.StatusCode, b)
 	}
 }
+
+// TestFinishedVisitsKeepTheirPlace: a technician's finished visit keeps its place at the
+// head of his day; re-planning the rest (optimise) numbers them after it, so no two of his
+// visits share a route position, and a move's position counts the finished visit too.
+func TestFinishedVisitsKeepTheirPlace(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
+	juan := login(t, ts, users, "juan.pos@despacho.example.mx", dispatch.RoleTechnician)
+	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.pos@despacho.example.mx")))
+	var ids []int64
+	for i := range 3 {
+		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.01, -99.16), `{"duration_min":60,"skills":["fiber"]}`)
+		ss := slots(t, ts, a, v.ID)
+		var b visitOut
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(ss[2*i]), 200, &b)
+		if b.TechnicianID == nil || *b.TechnicianID != tj {
+			t.Fatalf("visit %d booked with %v, want Juan", v.ID, b.TechnicianID)
+		}
+		ids = append(ids, v.ID)
+	}
+	first := ids[0]
+	for _, step := range []string{`{"status":"en_route"}`, `{"status":"on_site"}`,
+		`{"status":"completed","cause":"Conector dañado","verdict":"upheld","service_restored":true}`} {
+		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/status", ts.URL, first), juan, step, 200, nil)
+	}
+	positions := func(stage string) map[int64]int {
+		t.Helper()
+		var out struct{ Items []visitOut }
+		mustJSON(t, "GET", fmt.Sprintf("%s/api/visits?day=2026-11-30&technician=%d", ts.URL, tj), d, "", 200, &out)
+		pos := map[int64]int{}
+		seen := map[int]int64{}
+		if len(out.Items) != 3 {
+			t.Fatalf("%s: Juan's day lists %d visits, want 3", stage, len(out.Items))
+		}
+		for _, v := range out.Items {
+			if v.Status == "cancelled" {
+				continue
+			}
+			if other, dup := seen[v.RoutePosition]; dup {
+				t.Errorf("%s: visits %d and %d both at position %d", stage, other, v.ID, v.RoutePosition)
+			}
+			seen[v.RoutePosition] = v.ID
+			pos[v.ID] = v.RoutePosition
+		}
+		for p := 1; p <= len(pos); p++ {
+			if _, ok := seen[p]; !ok {
+				t.Errorf("%s: positions %v lack %d", stage, pos, p)
+			}
+		}
+		return pos
+	}
+	if p := positions("after completing the first"); p[first] != 1 {
+		t.Errorf("completed visit at %d, want 1", p[first])
+	}
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{"time_limit_s":0.5}`, 200, nil)
+	if p := positions("after optimising"); p[first] != 1 {
+		t.Errorf("completed visit at %d after optimising, want 1", p[first])
+	}
+	// Position 2 is the first place after the finished visit: the last visit moves there.
+	var last visitOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d", ts.URL, ids[2]), d, "", 200, &last)
+	res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/move", ts.URL, ids[2]), d,
+		fmt.Sprintf(`{"technician_id":%d,"position":2,"version":%d}`, tj, last.Version))
+	if res.StatusCode == 200 {
+		if p := positions("after moving"); p[ids[2]] != 2 {
+			t.Errorf("moved visit at %d, want 2", p[ids[2]])
+		}
+	} else if code, _ := errorCode(t, b); code != "breaks_rule" {
+		// Its promised window may forbid going first; then the refusal says so.
+		t.Errorf("move to position 2 = %d %s, want 200 or a rule refusal", res.StatusCode, b)
+	}
+}
