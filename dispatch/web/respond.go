@@ -55,6 +55,13 @@ func statusOf(k dispatch.Kind) int {
 // request id and shown to the client only as "internal".
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var de *dispatch.Error
+	if r.Context().Err() != nil && !errors.As(err, &de) {
+		// The client went away mid-request (its transaction was rolled back): not a
+		// fault of ours. 499, as proxies log it; nobody reads the body.
+		log.InfoContext(r.Context(), "client closed the request", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r.Context()))
+		WriteJSON(w, StatusClientClosed, errorBody{Error: errorDetail{Code: "client_closed", Message: "the client closed the request"}})
+		return
+	}
 	if !errors.As(err, &de) {
 		log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r.Context()))
 		de = &dispatch.Error{Kind: "", Code: "internal", Message: "internal error; quote request id " + RequestID(r.Context())}
@@ -64,6 +71,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	WriteJSON(w, statusOf(de.Kind), errorBody{Error: errorDetail{Code: de.Code, Message: de.Message, Field: de.Field}})
 }
+
+// StatusClientClosed is the status recorded for a request its client abandoned (nginx's 499).
+const StatusClientClosed = 499
 
 // WriteJSON writes v as JSON with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
