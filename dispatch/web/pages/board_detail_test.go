@@ -50,7 +50,7 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 	do(t, board, chromedp.EmulateViewport(1920, 1080))
 	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+day, "disp@example.mx")
 	block := `.block[data-visit="` + id + `"]`
-	do(t, board, chromedp.WaitVisible(chromedp.CSS(block)), chromedp.Click(chromedp.CSS(block)))
+	clickNow(t, board, block)
 	waitText(t, board, "#detail-body", "Mensajes SMS")
 	// The worker sends the texts in the background: open the detail again until both show.
 	deadline := time.Now().Add(30 * time.Second)
@@ -63,7 +63,8 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 			t.Fatalf("detail's texts = %q, want the folio and the appointment texts sent", got)
 		}
 		time.Sleep(500 * time.Millisecond)
-		do(t, board, chromedp.Click(chromedp.ID("detail-close")), chromedp.Click(chromedp.CSS(block)))
+		do(t, board, chromedp.Click(chromedp.ID("detail-close")))
+		clickNow(t, board, block)
 		waitText(t, board, "#detail-body", "Mensajes SMS")
 	}
 	shot(t, board, "detail-sms")
@@ -81,14 +82,15 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 	do(t, board, chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`.pinned') && document.querySelector('`+block+`').getAttribute('aria-label').includes('Fijada')`)
 	pinned(true)
-	do(t, board, chromedp.Click(chromedp.CSS(block)))
+	clickNow(t, board, block)
 	waitText(t, board, "#pin-btn", "Soltar")
 	do(t, board, chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`') && !document.querySelector('`+block+`.pinned')`)
 	pinned(false)
 
 	// Pinned again, the day is optimised and the visit stays with its technician.
-	do(t, board, chromedp.Click(chromedp.CSS(block)), chromedp.WaitVisible(chromedp.ID("pin-btn")), chromedp.Click(chromedp.ID("pin-btn")))
+	clickNow(t, board, block)
+	do(t, board, chromedp.WaitVisible(chromedp.ID("pin-btn")), chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`.pinned')`)
 	do(t, board, chromedp.Click(chromedp.ID("optimise")))
 	waitText(t, board, "#board-msg", "Día optimizado")

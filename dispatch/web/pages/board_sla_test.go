@@ -68,7 +68,7 @@ func TestBrowserBoardReportSLA(t *testing.T) {
 	pollTrue(t, board, `document.querySelector('#queue li[data-visit="`+waiting+`"]').classList.contains('sla-breached')`)
 	pollTrue(t, board, `document.querySelector('.block[data-visit="`+booked+`"]').dataset.sla === 'breached'`)
 	// The detail says it too.
-	do(t, board, chromedp.Click(chromedp.CSS(`.block[data-visit="`+booked+`"]`)))
+	clickNow(t, board, `.block[data-visit="`+booked+`"]`)
 	waitText(t, board, "#detail-sla", "Plazo del reporte vencido")
 	waitText(t, board, "#detail-body", bookedFolio)
 }

@@ -170,6 +170,14 @@ func businessMorning(t *testing.T) time.Time {
 	return time.Date(n.Year(), n.Month(), n.Day(), 8, 0, 0, 0, loc)
 }
 
+// clickNow clicks the first element matching selector from inside the page, polling until
+// there is one: the board redraws its blocks on live events, so a node found by one
+// DevTools call may be gone by the next (chromedp.Click's "Could not find node").
+func clickNow(t *testing.T, ctx context.Context, selector string) {
+	t.Helper()
+	pollTrue(t, ctx, `(() => { const e = document.querySelector(`+jsString(selector)+`); if (!e) return false; e.click(); return true; })()`)
+}
+
 func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) {
 	t.Helper()
 	do(t, ctx,

@@ -98,7 +98,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, board, "#board-msg", "Visita asignada")
 	pollTrue(t, board, `document.querySelector('.track[data-tech="`+strconv.FormatInt(to, 10)+`"] .block[data-visit="`+id+`"]') !== null`)
 	// The detail shows the description as text and the timeline.
-	do(t, board, chromedp.Click(chromedp.CSS(`.block[data-visit="`+id+`"]`)))
+	clickNow(t, board, `.block[data-visit="`+id+`"]`)
 	waitText(t, board, "#detail-description", "<script>window.__pwned=1</script>")
 	waitText(t, board, "#detail-body", "Visita asignada")
 	notPwned(t, board)

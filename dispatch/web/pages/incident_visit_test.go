@@ -48,7 +48,7 @@ func TestBrowserIncidentVisit(t *testing.T) {
 	li := `#queue li[data-visit="` + id + `"]`
 	waitText(t, board, li, inc.Folio)
 	waitText(t, board, li, "Reparación de falla general")
-	do(t, board, chromedp.Click(chromedp.CSS(li+` button.link`)))
+	clickNow(t, board, li+` button.link`)
 	waitText(t, board, "#detail-incident", inc.Folio+" · Caída del nodo · AP-NODO")
 	waitText(t, board, "#detail .timeline", "Visita creada")
 	shot(t, board, "board-incident-visit")

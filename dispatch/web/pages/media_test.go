@@ -152,6 +152,6 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	board := tab(t, true)
 	do(t, board, chromedp.EmulateViewport(1920, 1080))
 	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+morning.Format(time.DateOnly), "disp@example.mx")
-	do(t, board, chromedp.WaitVisible(chromedp.CSS(`.block[data-visit="`+vid+`"]`)), chromedp.Click(chromedp.CSS(`.block[data-visit="`+vid+`"]`)))
+	clickNow(t, board, `.block[data-visit="`+vid+`"]`)
 	pollTrue(t, board, `document.querySelectorAll('#detail-media img').length === 2`)
 }

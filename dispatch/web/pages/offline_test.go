@@ -112,7 +112,8 @@ func TestBrowserBoardRefusal(t *testing.T) {
 	msg := text(t, ctx, "#board-msg")
 	t.Logf("refusal shown: %s", msg)
 	// The same with the keyboard: the detail's "assign to" list.
-	do(t, ctx, chromedp.Click(chromedp.CSS(`.block[data-visit="`+vid+`"]`)), chromedp.WaitVisible(chromedp.ID("move-to")),
+	clickNow(t, ctx, `.block[data-visit="`+vid+`"]`)
+	do(t, ctx, chromedp.WaitVisible(chromedp.ID("move-to")),
 		chromedp.SetValue(chromedp.ID("move-to"), strconv.FormatInt(radio.ID, 10)), chromedp.Click(chromedp.ID("move-btn")))
 	waitText(t, ctx, "#board-msg", "Movimiento rechazado")
 }
