@@ -517,6 +517,15 @@ func Fingerprint(st State, now time.Time) uint64 {
 	for _, e := range st.Exceptions {
 		put(e.ID, micro(e.Start), micro(e.End))
 	}
+	done := make([]int64, 0, len(st.Done))
+	for id := range st.Done {
+		done = append(done, id)
+	}
+	slices.Sort(done)
+	put(int64(len(done)))
+	for _, id := range done {
+		put(id, int64(st.Done[id]))
+	}
 	vs := slices.Clone(st.Visits)
 	slices.SortFunc(vs, func(a, b *dispatch.Visit) int { return cmp.Compare(a.ID, b.ID) })
 	put(int64(len(vs)))

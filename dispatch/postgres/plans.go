@@ -93,11 +93,8 @@ func afterDone(st planning.State, after map[int64]planning.Assignment) {
 func (s *Visits) currentPlan(ctx context.Context, st planning.State, day, now time.Time) (*schedule.Plan, error) {
 	key := day.Format(time.DateOnly)
 	fp := planning.Fingerprint(st, now)
-	s.mu.Lock()
-	c, ok := s.plans[key]
-	s.mu.Unlock()
-	if ok && c.fp == fp {
-		return c.plan, nil
+	if plan, ok := s.cached(key, fp); ok {
+		return plan, nil
 	}
 	plan, err := planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st)
 	if err != nil {
@@ -107,13 +104,41 @@ func (s *Visits) currentPlan(ctx context.Context, st planning.State, day, now ti
 	return plan, nil
 }
 
+// cached returns the plan cached for day key when it was built from a state with
+// fingerprint fp, and marks it used.
+func (s *Visits) cached(key string, fp uint64) (*schedule.Plan, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.plans[key]
+	if !ok || c.fp != fp {
+		return nil, false
+	}
+	s.tick++
+	c.used = s.tick
+	s.plans[key] = c
+	return c.plan, true
+}
+
+// cachedDays bounds the plan cache: bookings look a few days ahead (slots offer five), and
+// each plan holds its day's travel table, which grows with the square of its visits and
+// homes (71 MiB for a month of busy days in the load run before this bound).
+const cachedDays = 8
+
 func (s *Visits) remember(key string, fp uint64, plan *schedule.Plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.plans) >= 32 {
-		clear(s.plans)
+	if _, ok := s.plans[key]; !ok && len(s.plans) >= cachedDays {
+		// Make room by dropping the day used least recently.
+		oldest, at := "", uint64(0)
+		for k, c := range s.plans {
+			if oldest == "" || c.used < at {
+				oldest, at = k, c.used
+			}
+		}
+		delete(s.plans, oldest)
 	}
-	s.plans[key] = cachedPlan{fp: fp, plan: plan}
+	s.tick++
+	s.plans[key] = cachedPlan{fp: fp, plan: plan, used: s.tick}
 }
 
 // rememberPlaced caches the plan a committed placement made, under the fingerprint of the
@@ -722,6 +747,9 @@ type OptimizeResult struct {
 	MetersBefore float64 `json:"meters_before"`
 	MetersAfter  float64 `json:"meters_after"`
 	Visits       int     `json:"visits"`
+	// Redone says the day changed while the search ran (a booking came in), so the plan
+	// written came from a short search on the day as it then was.
+	Redone bool `json:"redone,omitempty"`
 }
 
 // Optimize re-plans day: not-yet-started visits may change technician and order, pinned and
@@ -731,7 +759,34 @@ type OptimizeResult struct {
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
 	started := time.Now()
 	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	// The search runs on a snapshot of the day, outside the day's lock, so that bookings of
+	// the day (which take that lock) do not wait seconds for it. Its result is written under
+	// the lock only if the day is still as the search saw it; when it changed meanwhile (a
+	// booking came in), a short search from the day as it now is replaces it.
+	snap, err := s.dayState(ctx, s.db, day, now, 0)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	base, err := s.replanBase(ctx, snap, day, now)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	budget := opt.TimeLimit
+	// The time limit bounds the whole re-plan: the search gets what loading and timing the
+	// day left of it, less a tenth kept for writing the result.
+	if opt.TimeLimit > 0 {
+		rest := opt.TimeLimit - time.Since(started) - opt.TimeLimit/10
+		opt.TimeLimit = max(rest, opt.TimeLimit/4)
+	}
+	solved, err := planning.Improve(ctx, base, opt)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	seen := planning.Fingerprint(snap, now)
+	if s.afterSearch != nil {
+		s.afterSearch()
+	}
+	err = s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := s.lockDay(ctx, tx, day); err != nil {
 			return err
 		}
@@ -739,19 +794,20 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		if err != nil {
 			return err
 		}
-		cur, err := s.replanBase(ctx, st, day, now)
-		if err != nil {
-			return err
-		}
-		// The time limit bounds the whole re-plan: the search gets what loading and timing
-		// the day left of it, less a tenth kept for writing the result.
-		if opt.TimeLimit > 0 {
-			rest := opt.TimeLimit - time.Since(started) - opt.TimeLimit/10
-			opt.TimeLimit = max(rest, opt.TimeLimit/4)
-		}
-		next, err := planning.Improve(ctx, cur, opt)
-		if err != nil {
-			return err
+		cur, next := base, solved
+		if planning.Fingerprint(st, now) != seen {
+			if cur, err = s.replanBase(ctx, st, day, now); err != nil {
+				return err
+			}
+			short := opt
+			short.Work, short.TimeLimit = 0, time.Second
+			if budget > 0 {
+				short.TimeLimit = min(max(budget/10, 200*time.Millisecond), 2*time.Second)
+			}
+			if next, err = planning.Improve(ctx, cur, short); err != nil {
+				return err
+			}
+			res.Redone = true
 		}
 		res.MetersBefore, res.MetersAfter = cur.Meters, next.Meters
 		before := s.stored(st)

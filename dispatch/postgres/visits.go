@@ -30,11 +30,16 @@ type Visits struct {
 	// never act on a stale plan.
 	mu    sync.Mutex
 	plans map[string]cachedPlan
+	tick  uint64 // counts plan cache uses, for evicting the least recently used
+
+	// afterSearch, when set (tests), runs between Optimize's search and its write.
+	afterSearch func()
 }
 
 type cachedPlan struct {
 	fp   uint64
 	plan *schedule.Plan
+	used uint64 // Visits.tick when last used
 }
 
 // NewVisits returns the visit store; reports is used to move a report to awaiting_visit and

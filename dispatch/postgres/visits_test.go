@@ -11,6 +11,7 @@ import (
 	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
+	"despacho/schedule"
 )
 
 // visitFixture is a database with one technician working Mondays 08–18 and n unscheduled
@@ -143,5 +144,40 @@ func TestLateVisitPushesTheNext(t *testing.T) {
 	}
 	if !v.AtRisk || !v.ETA.After(v.Window.End) {
 		t.Errorf("next visit at_risk %v eta %v, want at risk past %v", v.AtRisk, v.ETA, v.Window.End)
+	}
+}
+
+// TestOptimizeKeepsBookingMadeDuringSearch: Optimize searches without holding the day's
+// lock, so a booking of the day made while it searches goes through at once (were the lock
+// held, the booking below would wait for ever); the optimiser then finds the day changed,
+// re-plans it as it now is (Redone), and the new booking keeps its window.
+func TestOptimizeKeepsBookingMadeDuringSearch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, tech, vs, now := visitFixture(t, 3)
+	day := visits.Config().Day(now)
+	for i, v := range vs[:2] {
+		w := dispatch.Span{Start: now.Add(time.Duration(2+3*i) * time.Hour), End: now.Add(time.Duration(4+3*i) * time.Hour)}
+		if _, err := visits.Book(ctx, v.ID, w, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := dispatch.Span{Start: now.Add(4 * time.Hour), End: now.Add(6 * time.Hour)}
+	var bookErr error
+	postgres.SetAfterSearch(visits, func() { _, bookErr = visits.Book(ctx, vs[2].ID, late, nil, now) })
+	res, err := visits.Optimize(ctx, day, schedule.Options{TimeLimit: 300 * time.Millisecond, Seed: 1}, nil, now)
+	if err != nil || bookErr != nil {
+		t.Fatalf("optimise: %v; booking during its search: %v", err, bookErr)
+	}
+	if !res.Redone || res.Visits != 3 {
+		t.Errorf("optimise result %+v, want redone over the 3 visits", res)
+	}
+	got, err := visits.Get(ctx, vs[2].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Window == nil || !got.Window.Start.Equal(late.Start) || got.TechnicianID != tech.ID ||
+		got.PlannedArrival.Before(late.Start) || got.PlannedArrival.After(late.End) {
+		t.Errorf("booking made during the search, after it: %+v, want its window kept with Juan", got)
 	}
 }
