@@ -518,6 +518,10 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		if err != nil {
 			return err
 		}
+		repairs, err := s.cancelRepairs(ctx, tx, inc, by, now)
+		if err != nil {
+			return err
+		}
 		if err := s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeRestored, nil, by, now); err != nil {
 			return err
 		}
@@ -534,7 +538,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		by.event(ev)
 		return s.events.Append(ctx, tx, ev, map[string]any{
 			"folio": inc.Folio, "cause": cause, "verdict": verdict, "restored_at": restored,
-			"reports": len(resolvedIDs), "visits_cancelled": cancelled,
+			"reports": len(resolvedIDs), "visits_cancelled": cancelled, "repair_visits_cancelled": repairs,
 			"compensation_total": map[string]any{"amount": total, "currency": dispatch.Currency},
 		})
 	})
@@ -584,6 +588,35 @@ func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Inc
 	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
 	for _, v := range visits {
 		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
+		by.event(ev)
+		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
+		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+			return 0, err
+		}
+	}
+	return len(visits), nil
+}
+
+// cancelRepairs cancels the incident's own repair visits that have not started when it is
+// resolved (service is back: nobody needs to go), one visit.cancelled each; a visit under
+// way is left for its technician to finish. It returns how many it cancelled.
+func (s *Incidents) cancelRepairs(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
+	var visits []struct {
+		ID           int64  `bun:"id"`
+		TechnicianID int64  `bun:"technician_id,nullzero"`
+		From         string `bun:"from_status"`
+	}
+	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
+			version = v.version + 1, updated_at = ?
+		FROM visits AS old WHERE old.id = v.id
+		AND v.incident_id = ? AND v.status IN ('unscheduled', 'booked', 'assigned')
+		RETURNING v.id, v.technician_id, old.status AS from_status`, now, inc.ID).Scan(ctx, &visits)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, Wrap(err)
+	}
+	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
+	for _, v := range visits {
+		ev := &dispatch.Event{Type: "visit.cancelled", At: now, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
 		by.event(ev)
 		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
 		if err := s.events.Append(ctx, tx, ev, data); err != nil {

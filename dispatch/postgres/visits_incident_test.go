@@ -185,6 +185,18 @@ func TestIncidentVisitRefusals(t *testing.T) {
 	if _, err := e.incidents.Resolve(ctx, inc.ID, dispatch.IncidentResolution{Cause: "energía", Verdict: "not_upheld", RestoredAt: &restored}, e.staff, clock); err != nil {
 		t.Fatal(err)
 	}
+	// Resolving it cancelled its repair visit, which had not started: nobody needs to go.
+	var status string
+	var cancels int
+	if err := e.db.NewRaw("SELECT status FROM visits WHERE id = ?", iv.ID).Scan(ctx, &status); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.NewRaw("SELECT count(*) FROM events WHERE type = 'visit.cancelled' AND visit_id = ? AND incident_id = ?", iv.ID, inc.ID).Scan(ctx, &cancels); err != nil {
+		t.Fatal(err)
+	}
+	if status != "cancelled" || cancels != 1 {
+		t.Errorf("repair visit after resolving: %s with %d visit.cancelled, want cancelled with one", status, cancels)
+	}
 	_, err = visits.CreateForIncident(ctx, inc.ID, nv, nil, clock)
 	wantErr(t, err, dispatch.KindConflict, "")
 	var n int
