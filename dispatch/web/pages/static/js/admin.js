@@ -1,7 +1,7 @@
 // admin.js: the administrators' page. Plain forms over the admin API: users and roles,
 // technicians (skills, weekly shifts, time off, active), SLA policies and SMS templates.
 // Every refusal is shown beside the field the API names, in the page's language.
-import { api, h, t, showError, clearErrors, fieldError, busy, message, today, zoneOffset, dateTime, ApiError } from './core.js';
+import { api, h, t, showError, clearErrors, fieldError, busy, message, reason, today, zoneOffset, dateTime, ApiError } from './core.js';
 
 const me = Number(document.getElementById('admin').dataset.me);
 const msg = document.getElementById('admin-msg');
@@ -27,7 +27,11 @@ function say(err) {
     }
     const c = 'adm.code.' + err.code;
     if (t(c) !== c) return t(c);
-    if (err.status === 422 || err.status === 409) return message(err) + (err.message ? ' (' + err.message + ')' : '');
+    if (err.status === 409) return reason(err);
+    if (err.status === 422) {
+      const why = reason(err, false);
+      return why ? message(err) + ' (' + why + ')' : message(err);
+    }
   }
   return message(err);
 }

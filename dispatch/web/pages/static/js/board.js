@@ -4,7 +4,7 @@
 // of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
 // visit, pin/unpin, optimise, a folio's detail with its timeline, open incidents on the map
 // (their access point's customers: filled red = reported, hollow = affected), and live updates.
-import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, ApiError } from './core.js';
+import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, reason, ApiError } from './core.js';
 import { live } from './live.js';
 
 const root = document.getElementById('board');
@@ -47,14 +47,12 @@ function flash(text, bad) {
 function refusal(err) {
   if (err instanceof ApiError && err.status === 422 && err.field === 'technician_id') {
     const skill = /lacks the skill "([^"]*)"/.exec(err.message);
-    const reason = skill ? t('code.lacks_skill', { skill: skill[1] }) : /not active/.test(err.message) ? t('code.inactive') : err.message;
-    return t('err.refused', { reason });
+    const why = skill ? t('code.lacks_skill', { skill: skill[1] }) : /not active/.test(err.message) ? t('code.inactive') : reason(err);
+    return t('err.refused', { reason: why });
   }
   if (err instanceof ApiError && err.status === 409) {
-    const k = 'code.' + err.code;
-    const known = t(k) !== k ? t(k) : '';
     if (err.code === 'stale_version') return t('err.stale');
-    return t('err.refused', { reason: known || err.message });
+    return t('err.refused', { reason: reason(err) });
   }
   return message(err);
 }

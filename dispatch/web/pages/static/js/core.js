@@ -66,6 +66,16 @@ export function message(err) {
   return err.status >= 500 ? t('err.500') : t('err.400');
 }
 
+/** reason says why the API refused, from its code, in the page's language; the API's own
+ * (English) words only on English pages, when the code has no text of its own. Without a
+ * text for it, reason gives a general one, or '' when generic is false. */
+export function reason(err, generic = true) {
+  const k = 'code.' + (err && err.code);
+  if (dict[k]) return dict[k];
+  if (lang === 'en' && err && err.message) return err.message;
+  return generic ? t('code.other') : '';
+}
+
 /** clearErrors removes the error marks of a form. */
 export function clearErrors(form) {
   for (const el of form.querySelectorAll('.field-error')) el.remove();

@@ -3,7 +3,7 @@
 // connection returns; the route is kept for reading offline. Completion photos (resized to
 // JPEG here) and the signature (PNG) wait in IndexedDB and go through the same queue, each
 // under its own key, so a resend stores each file once.
-import { api, h, t, time, message, showError, clearErrors, fieldError, connState, newKey, ApiError } from './core.js';
+import { api, h, t, time, message, reason, showError, clearErrors, fieldError, connState, newKey, ApiError } from './core.js';
 import { live } from './live.js';
 
 const root = document.getElementById('tech');
@@ -153,7 +153,8 @@ async function flush() {
           try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
         }
         if (!done) {
-          note = message(err) + (err.message && err.status === 409 ? ' (' + err.message + ')' : '');
+          const why = err.status === 409 ? reason(err, false) : '';
+          note = message(err) + (why ? ' (' + why + ')' : '');
           bad = true;
         }
       }
