@@ -170,7 +170,7 @@ func (h *Webhooks) Status() http.Handler {
 			code = &c
 		}
 		now := h.now().UTC()
-		err := h.db.RunInTx(r.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+		err := inTx(r.Context(), h.db, h.events, func(ctx context.Context, tx bun.Tx) error {
 			if err := lockSID(ctx, tx, sid); err != nil {
 				return err
 			}
@@ -414,7 +414,7 @@ func (h *Webhooks) Inbound() http.Handler {
 		}
 		token := r.Header.Get("I-Twilio-Idempotency-Token")
 		var reply string
-		err := h.db.RunInTx(r.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+		err := inTx(r.Context(), h.db, h.events, func(ctx context.Context, tx bun.Tx) error {
 			var err error
 			reply, err = h.handleInbound(ctx, tx, sid, token, from, text)
 			return err

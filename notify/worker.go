@@ -23,6 +23,18 @@ type EventLog interface {
 	Append(ctx context.Context, tx bun.Tx, ev *dispatch.Event, data any) error
 }
 
+// inTx runs fn in a transaction on db. When events can run it (postgres.Events), the
+// events fn appends are announced after the commit rather than by a NOTIFY inside the
+// transaction, which would make concurrent committers (status callbacks, say) queue.
+func inTx(ctx context.Context, db *bun.DB, events EventLog, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if r, ok := events.(interface {
+		RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error
+	}); ok {
+		return r.RunInTx(ctx, db, fn)
+	}
+	return db.RunInTx(ctx, nil, fn)
+}
+
 // WorkerOptions tune a Worker; zero values take the defaults shown.
 type WorkerOptions struct {
 	Concurrency int           // goroutines sending at once (8)
@@ -365,7 +377,7 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 		byID[it.row.ID] = it
 	}
 	var recorded []sentItem
-	err := w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := inTx(ctx, w.db, w.opt.Events, func(ctx context.Context, tx bun.Tx) error {
 		recorded = recorded[:0]
 		// Serialise with the status webhook per SID (see lockSID), in a fixed order.
 		if _, err := tx.ExecContext(ctx, `
@@ -456,7 +468,7 @@ func (w *Worker) retry(ctx context.Context, r claimed, se *SendError) error {
 // 21610 answer (the number unsubscribed at the carrier) is recorded as an opt-out.
 func (w *Worker) finish(ctx context.Context, r claimed, state string, se *SendError) error {
 	now := w.opt.Now().UTC()
-	return w.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return inTx(ctx, w.db, w.opt.Events, func(ctx context.Context, tx bun.Tx) error {
 		out, err := tx.ExecContext(ctx, `
 			UPDATE sms_outbox SET state = ?, last_error = ?, error_code = NULLIF(?, 0), updated_at = ?
 			WHERE id = ? AND state = 'sending' AND attempts = ?`,
