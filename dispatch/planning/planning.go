@@ -111,7 +111,8 @@ type State struct {
 	Visits      []*dispatch.Visit
 	// Done counts, per technician, the visits of the day he has already finished
 	// (completed or not): they are not planned, but hold the first places of his route, so
-	// the positions of a plan come after them.
+	// the positions of a plan come after them. It does not change the plan itself, so
+	// Fingerprint leaves it out (a visit finishing leaves Visits anyway).
 	Done map[int64]int
 }
 
@@ -516,15 +517,6 @@ func Fingerprint(st State, now time.Time) uint64 {
 	put(int64(len(st.Exceptions)))
 	for _, e := range st.Exceptions {
 		put(e.ID, micro(e.Start), micro(e.End))
-	}
-	done := make([]int64, 0, len(st.Done))
-	for id := range st.Done {
-		done = append(done, id)
-	}
-	slices.Sort(done)
-	put(int64(len(done)))
-	for _, id := range done {
-		put(id, int64(st.Done[id]))
 	}
 	vs := slices.Clone(st.Visits)
 	slices.SortFunc(vs, func(a, b *dispatch.Visit) int { return cmp.Compare(a.ID, b.ID) })

@@ -58,11 +58,22 @@ func (s *Visits) dayState(ctx context.Context, db bun.IDB, day, now time.Time, e
 		return st, Wrap(err)
 	}
 	st.Technicians, st.Exceptions, st.Visits = techs, exc, visitsOf(rows)
+	return st, nil
+}
+
+// writeState is dayState for a change that writes route positions, inside tx: it also
+// counts each technician's finished visits of the day (st.Done), which positions come
+// after. Reads (slots) need no such count, so dayState does not pay for it.
+func (s *Visits) writeState(ctx context.Context, tx bun.Tx, day, now time.Time, except int64) (planning.State, error) {
+	st, err := s.dayState(ctx, tx, day, now, except)
+	if err != nil {
+		return st, err
+	}
 	var done []struct {
 		TechnicianID int64 `bun:"technician_id"`
 		N            int   `bun:"n"`
 	}
-	err = db.NewRaw(`SELECT technician_id, count(*) AS n FROM visits
+	err = tx.NewRaw(`SELECT technician_id, count(*) AS n FROM visits
 		WHERE plan_day = ?::date AND technician_id IS NOT NULL AND route_position IS NOT NULL
 		  AND status IN ('completed', 'not_completed') AND id <> ?
 		GROUP BY technician_id`, day.Format(time.DateOnly), except).Scan(ctx, &done)
@@ -364,7 +375,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	if err := s.lockDay(ctx, tx, day); err != nil {
 		return nil, err
 	}
-	st, err := s.dayState(ctx, tx, day, now, v.ID)
+	st, err := s.writeState(ctx, tx, day, now, v.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -790,7 +801,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		if err := s.lockDay(ctx, tx, day); err != nil {
 			return err
 		}
-		st, err := s.dayState(ctx, tx, day, now, 0)
+		st, err := s.writeState(ctx, tx, day, now, 0)
 		if err != nil {
 			return err
 		}
@@ -987,7 +998,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if err := s.lockDay(ctx, tx, day); err != nil {
 			return err
 		}
-		st, err := s.dayState(ctx, tx, day, now, v.ID)
+		st, err := s.writeState(ctx, tx, day, now, v.ID)
 		if err != nil {
 			return err
 		}

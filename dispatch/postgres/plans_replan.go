@@ -137,7 +137,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 	if err := s.lockDay(ctx, tx, day); err != nil {
 		return err
 	}
-	st, err := s.dayState(ctx, tx, day, now, 0)
+	st, err := s.writeState(ctx, tx, day, now, 0)
 	if err != nil {
 		return err
 	}
