@@ -173,8 +173,13 @@ func nullID(id int64) any {
 
 // Timeline returns the events of one report in order.
 func Timeline(ctx context.Context, db bun.IDB, reportID int64) ([]dispatch.Event, error) {
+	return eventsWhere(ctx, db, "report_id = ?", reportID)
+}
+
+// eventsWhere returns the events where (with args) selects, in order.
+func eventsWhere(ctx context.Context, db bun.IDB, where string, args ...any) ([]dispatch.Event, error) {
 	var rows []eventRow
-	err := db.NewSelect().Model(&rows).Where("report_id = ?", reportID).Order("id").Scan(ctx)
+	err := db.NewSelect().Model(&rows).Where(where, args...).Order("id").Scan(ctx)
 	if err != nil {
 		return nil, Wrap(err)
 	}

@@ -570,53 +570,37 @@ func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Inc
 	if len(reportIDs) == 0 {
 		return 0, nil
 	}
+	return s.cancelVisits(ctx, tx, inc, by, now, "v.report_id IN (?) AND v.held_by_incident_id = ? AND v.status IN (?)",
+		bun.In(reportIDs), inc.ID, bun.In(heldVisitStatuses))
+}
+
+// cancelRepairs cancels the incident's own repair visits that have not started when it is
+// resolved (service is back: nobody needs to go), as cancelHeld does; a visit under way is
+// left for its technician to finish. It returns how many it cancelled.
+func (s *Incidents) cancelRepairs(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
+	return s.cancelVisits(ctx, tx, inc, by, now, "v.incident_id = ? AND v.status IN ('unscheduled', 'booked', 'assigned')", inc.ID)
+}
+
+// cancelVisits cancels the visits where (over visits AS v, with args) selects, because inc
+// was resolved, and writes visit.cancelled for each in id order; it returns how many.
+func (s *Incidents) cancelVisits(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time, where string, args ...any) (int, error) {
 	var visits []struct {
 		ID           int64  `bun:"id"`
-		ReportID     int64  `bun:"report_id"`
+		ReportID     int64  `bun:"report_id,nullzero"`
 		TechnicianID int64  `bun:"technician_id,nullzero"`
 		From         string `bun:"from_status"`
 	}
 	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
 			version = v.version + 1, updated_at = ?
-		FROM visits AS old WHERE old.id = v.id
-		AND v.report_id IN (?) AND v.held_by_incident_id = ? AND v.status IN (?)
+		FROM visits AS old WHERE old.id = v.id AND `+where+`
 		RETURNING v.id, v.report_id, v.technician_id, old.status AS from_status`,
-		now, bun.In(reportIDs), inc.ID, bun.In(heldVisitStatuses)).Scan(ctx, &visits)
+		append([]any{now}, args...)...).Scan(ctx, &visits)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, Wrap(err)
 	}
 	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
 	for _, v := range visits {
 		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
-		by.event(ev)
-		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
-		if err := s.events.Append(ctx, tx, ev, data); err != nil {
-			return 0, err
-		}
-	}
-	return len(visits), nil
-}
-
-// cancelRepairs cancels the incident's own repair visits that have not started when it is
-// resolved (service is back: nobody needs to go), one visit.cancelled each; a visit under
-// way is left for its technician to finish. It returns how many it cancelled.
-func (s *Incidents) cancelRepairs(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
-	var visits []struct {
-		ID           int64  `bun:"id"`
-		TechnicianID int64  `bun:"technician_id,nullzero"`
-		From         string `bun:"from_status"`
-	}
-	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
-			version = v.version + 1, updated_at = ?
-		FROM visits AS old WHERE old.id = v.id
-		AND v.incident_id = ? AND v.status IN ('unscheduled', 'booked', 'assigned')
-		RETURNING v.id, v.technician_id, old.status AS from_status`, now, inc.ID).Scan(ctx, &visits)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, Wrap(err)
-	}
-	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
-	for _, v := range visits {
-		ev := &dispatch.Event{Type: "visit.cancelled", At: now, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
 		by.event(ev)
 		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
 		if err := s.events.Append(ctx, tx, ev, data); err != nil {
@@ -1252,14 +1236,5 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 // its attached reports (one per customer, hundreds in a large outage) are on each
 // report's timeline instead.
 func IncidentTimeline(ctx context.Context, db bun.IDB, incidentID int64) ([]dispatch.Event, error) {
-	var rows []eventRow
-	err := db.NewSelect().Model(&rows).Where("incident_id = ?", incidentID).Where("report_id IS NULL").Order("id").Scan(ctx)
-	if err != nil {
-		return nil, Wrap(err)
-	}
-	out := make([]dispatch.Event, len(rows))
-	for i := range rows {
-		out[i] = rows[i].Event
-	}
-	return out, nil
+	return eventsWhere(ctx, db, "incident_id = ? AND report_id IS NULL", incidentID)
 }

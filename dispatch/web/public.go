@@ -169,6 +169,18 @@ func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// latestVisit is the last of a report's visits (in ByReport's order) that is not
+// cancelled: the one a customer sees and may move; nil when there is none.
+func latestVisit(vs []*dispatch.Visit) *dispatch.Visit {
+	var v *dispatch.Visit
+	for _, x := range vs {
+		if x.Status != dispatch.VisitCancelled {
+			v = x
+		}
+	}
+	return v
+}
+
 // publicVisitOf returns the customer's view of the report's latest visit that is not
 // cancelled, or nil when there is none. The ETA is shown only while it means something:
 // before the technician arrives.
@@ -177,12 +189,7 @@ func (s *Server) publicVisitOf(ctx context.Context, reportID int64) (*publicVisi
 	if err != nil {
 		return nil, err
 	}
-	var v *dispatch.Visit
-	for _, x := range vs {
-		if x.Status != dispatch.VisitCancelled {
-			v = x
-		}
-	}
+	v := latestVisit(vs)
 	if v == nil {
 		return nil, nil
 	}

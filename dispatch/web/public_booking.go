@@ -28,12 +28,7 @@ func (d *dispatchAPI) currentVisit(r *http.Request) (*dispatch.Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	var v *dispatch.Visit
-	for _, x := range vs {
-		if x.Status != dispatch.VisitCancelled {
-			v = x
-		}
-	}
+	v := latestVisit(vs)
 	if v == nil {
 		return nil, dispatch.Conflict("no_visit", "this report has no visit to book")
 	}
