@@ -76,8 +76,10 @@ func newEnv(tb testing.TB, withTwilio bool) *env {
 	}
 	e.cfg = testConfig(tb, e.fake)
 	e.cfg.Location = mexico
-	// As serve wires it: the recipient read through prepared statements.
-	e.events = postgres.NewEvents(notify.NewOutbox(e.cfg, quiet).WithStatements(postgres.NewStatements(e.db)).Hook)
+	// As serve wires it: the recipient read through prepared statements, and report
+	// creations that commit together queue their texts together.
+	e.events = postgres.NewEvents()
+	e.events.AddBatchHook(notify.NewOutbox(e.cfg, quiet).WithStatements(postgres.NewStatements(e.db)).HookBatch)
 	return e
 }
 

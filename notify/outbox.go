@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,16 +57,28 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 }
 
 // enqueueSQL queues one text unless its dedupe key is taken; the casts let it run as a
-// prepared statement too (see Outbox.enqueue).
-const enqueueSQL = `
-	WITH ins AS (
+// prepared statement too (see Outbox.enqueue). enqueueManySQL queues several.
+var enqueueSQL = enqueueManySQL(1)
+
+func enqueueManySQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`WITH ins AS (
 		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
 		                        to_phone, language, body, send_after, eta, expires_at)
-		VALUES (?0::text, ?1::text, NULLIF(?2::bigint, 0), NULLIF(?3::bigint, 0), NULLIF(?4::bigint, 0), NULLIF(?5::bigint, 0),
-		        ?6::text, ?7::text, ?8::text, COALESCE(?9::timestamptz, now()), ?10::timestamptz, ?11::timestamptz)
+		VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?%d::text, ?%d::text, NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), ?%d::text, ?%d::text, ?%d::text, COALESCE(?%d::timestamptz, now()), ?%d::timestamptz, ?%d::timestamptz)",
+			12*i, 12*i+1, 12*i+2, 12*i+3, 12*i+4, 12*i+5, 12*i+6, 12*i+7, 12*i+8, 12*i+9, 12*i+10, 12*i+11)
+	}
+	b.WriteString(`
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id)
-	SELECT id FROM ins`
+	SELECT id FROM ins`)
+	return b.String()
+}
 
 // enqueueArgs checks n and returns enqueueSQL's arguments for it.
 func enqueueArgs(n Notification) ([]any, error) {
@@ -87,8 +100,15 @@ func enqueueArgs(n Notification) ([]any, error) {
 }
 
 // enqueue is Enqueue inside the hook's transaction, through a prepared statement when the
-// outbox has them.
+// outbox has them; inside HookBatch it adds n to the batch's texts instead.
 func (o *Outbox) enqueue(ctx context.Context, tx bun.Tx, n Notification) error {
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
+		if _, err := enqueueArgs(n); err != nil {
+			return err
+		}
+		b.queue = append(b.queue, n)
+		return nil
+	}
 	if o.stmts == nil {
 		_, _, err := Enqueue(ctx, tx, n)
 		return err
@@ -562,16 +582,33 @@ func (o *Outbox) reminderAt(start time.Time) time.Time {
 }
 
 // recipient finds the customer of a report; ok is false when there is none to text.
+// Inside HookBatch it is the one the batch read.
 func (o *Outbox) recipient(ctx context.Context, tx bun.Tx, reportID int64) (recipient, bool, error) {
+	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
+		rc, ok := b.recipients[reportID]
+		return rc, ok, nil
+	}
+	rcs, err := o.recipients(ctx, tx, []int64{reportID})
+	if err != nil {
+		return recipient{}, false, err
+	}
+	rc, ok := rcs[reportID]
+	return rc, ok, nil
+}
+
+// recipients finds the customers of reports, by report id; a report without a customer
+// phone is left out.
+func (o *Outbox) recipients(ctx context.Context, tx bun.Tx, reportIDs []int64) (map[int64]recipient, error) {
 	const q = `
-		SELECT r.folio, r.kind, r.channel, r.incident_id, c.id AS customer_id, c.phone, c.language,
+		SELECT r.id, r.folio, r.kind, r.channel, r.incident_id, c.id AS customer_id, c.phone, c.language,
 		       coalesce(c.sms_opt_out, false)
 		       OR EXISTS (SELECT 1 FROM sms_consent s WHERE s.phone = c.phone AND s.opted_out) AS opted_out,
 		       (SELECT coalesce(jsonb_object_agg(t.kind, t.body), '{}') FROM sms_templates t
 		        WHERE t.language = CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END) AS templates
 		FROM reports r LEFT JOIN customers c ON c.id = r.customer_id
-		WHERE r.id = ?0::bigint`
+		WHERE r.id = ANY(?0::bigint[])`
 	var rows []struct {
+		ID         int64           `bun:"id"`
 		Folio      string          `bun:"folio"`
 		Kind       string          `bun:"kind"`
 		Channel    string          `bun:"channel"`
@@ -582,28 +619,89 @@ func (o *Outbox) recipient(ctx context.Context, tx bun.Tx, reportID int64) (reci
 		OptedOut   bool            `bun:"opted_out"`
 		Templates  json.RawMessage `bun:"templates"`
 	}
+	ids := make([]string, len(reportIDs))
+	for i, id := range reportIDs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	arg := "{" + strings.Join(ids, ",") + "}"
 	var err error
 	if o.stmts != nil {
-		err = o.stmts.Scan(ctx, tx, q, []any{reportID}, &rows)
+		err = o.stmts.Scan(ctx, tx, q, []any{arg}, &rows)
 	} else {
-		err = tx.NewRaw(q, reportID).Scan(ctx, &rows)
+		err = tx.NewRaw(q, arg).Scan(ctx, &rows)
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return recipient{}, false, postgres.Wrap(err)
+		return nil, postgres.Wrap(err)
 	}
-	if len(rows) == 0 {
-		return recipient{}, false, nil
+	out := make(map[int64]recipient, len(rows))
+	for _, r := range rows {
+		if !r.CustomerID.Valid || !r.Phone.Valid || r.Phone.String == "" {
+			continue
+		}
+		rc := recipient{Folio: r.Folio, ReportKind: r.Kind, Channel: r.Channel, IncidentID: r.IncidentID.Int64,
+			CustomerID: r.CustomerID.Int64, Phone: r.Phone.String, Language: r.Language.String, OptedOut: r.OptedOut}
+		if err := json.Unmarshal(r.Templates, &rc.Templates); err != nil {
+			return nil, fmt.Errorf("notify: template overrides: %w", err)
+		}
+		out[r.ID] = rc
 	}
-	r := rows[0]
-	if !r.CustomerID.Valid || !r.Phone.Valid || r.Phone.String == "" {
-		return recipient{}, false, nil
+	return out, nil
+}
+
+// batch is HookBatch's state for its report.created events: the recipients it read and
+// the texts the events call for.
+type batch struct {
+	recipients map[int64]recipient
+	queue      []Notification
+}
+
+type batchKey struct{}
+
+// HookBatch is a postgres.BatchHook: Hook for the events of one transaction together. The
+// report.created events of a batch of new reports have their recipients read in one
+// statement and their texts queued in another; every other event goes through Hook.
+func (o *Outbox) HookBatch(ctx context.Context, tx bun.Tx, evs []*dispatch.Event) error {
+	var created []*dispatch.Event
+	for _, ev := range evs {
+		if len(evs) > 1 && o.stmts != nil && ev.Type == dispatch.EventReportCreated && ev.ReportID != 0 {
+			created = append(created, ev)
+			continue
+		}
+		if err := o.Hook(ctx, tx, ev); err != nil {
+			return err
+		}
 	}
-	rc := recipient{Folio: r.Folio, ReportKind: r.Kind, Channel: r.Channel, IncidentID: r.IncidentID.Int64,
-		CustomerID: r.CustomerID.Int64, Phone: r.Phone.String, Language: r.Language.String, OptedOut: r.OptedOut}
-	if err := json.Unmarshal(r.Templates, &rc.Templates); err != nil {
-		return recipient{}, false, fmt.Errorf("notify: template overrides: %w", err)
+	if len(created) == 0 {
+		return nil
 	}
-	return rc, true, nil
+	ids := make([]int64, len(created))
+	for i, ev := range created {
+		ids[i] = ev.ReportID
+	}
+	rcs, err := o.recipients(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	b := &batch{recipients: rcs}
+	bctx := context.WithValue(ctx, batchKey{}, b)
+	for _, ev := range created {
+		if err := o.Hook(bctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	if len(b.queue) == 0 {
+		return nil
+	}
+	var args []any
+	for _, n := range b.queue {
+		a, err := enqueueArgs(n)
+		if err != nil {
+			return err
+		}
+		args = append(args, a...)
+	}
+	var queued []int64
+	return o.stmts.Scan(ctx, tx, enqueueManySQL(len(b.queue)), args, &queued)
 }
 
 // technician returns the first name of the technician an earlier text of the visit named,

@@ -92,7 +92,7 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		cfg.Events = postgres.NewEvents()
-		cfg.Events.AddHook(notify.NewOutbox(smsCfg, quiet).WithStatements(postgres.NewStatements(db)).Hook)
+		cfg.Events.AddBatchHook(notify.NewOutbox(smsCfg, quiet).WithStatements(postgres.NewStatements(db)).HookBatch)
 		if cfg.Incidents, err = postgres.NewIncidents(db, cfg.Events, incCfg); err != nil {
 			return err
 		}

@@ -95,7 +95,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// One event log writer for every store: its hooks queue texts and attach fault reports
 	// to open incidents inside the transaction of each change.
 	events := postgres.NewEvents()
-	events.AddHook(notify.NewOutbox(smsCfg, log).WithStatements(postgres.NewStatements(db)).Hook)
+	events.AddBatchHook(notify.NewOutbox(smsCfg, log).WithStatements(postgres.NewStatements(db)).HookBatch)
 	reports := postgres.NewReports(db, events, slaCfg)
 	// Incidents measure the reports they resolve and reopen by the stored SLA policies,
 	// read through this reports store.

@@ -21,19 +21,40 @@ const EventsChannel = "despacho_events"
 // causes it. A hook error rolls the whole change back.
 type EventHook func(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error
 
+// BatchHook is an EventHook that takes several events of one transaction at once (report
+// creation writes a batch of reports and their events together; see Reports.Create), so
+// that it can do its work for all of them in a few statements. Every event it is given has
+// been written in tx; an event appended alone comes as a batch of one.
+type BatchHook func(ctx context.Context, tx bun.Tx, evs []*dispatch.Event) error
+
 // Events appends to the event log.
 type Events struct {
-	hooks []EventHook
+	hooks []hook
 
 	// Announce's state: a NOTIFY is wanted / one is being sent.
 	pending, sending atomic.Bool
 }
 
+// hook is one registered hook: one of the two is set.
+type hook struct {
+	one  EventHook
+	many BatchHook
+}
+
 // NewEvents returns an event log writer that runs hooks on every append.
-func NewEvents(hooks ...EventHook) *Events { return &Events{hooks: hooks} }
+func NewEvents(hooks ...EventHook) *Events {
+	e := &Events{}
+	for _, h := range hooks {
+		e.AddHook(h)
+	}
+	return e
+}
 
 // AddHook registers one more hook; call it during wiring, before serving.
-func (e *Events) AddHook(h EventHook) { e.hooks = append(e.hooks, h) }
+func (e *Events) AddHook(h EventHook) { e.hooks = append(e.hooks, hook{one: h}) }
+
+// AddBatchHook registers one more hook that takes batches; call it during wiring.
+func (e *Events) AddBatchHook(h BatchHook) { e.hooks = append(e.hooks, hook{many: h}) }
 
 type eventRow struct {
 	bun.BaseModel `bun:"table:events,alias:ev"`
@@ -120,17 +141,35 @@ func (e *Events) announce(db bun.IDB) {
 
 // runHooks runs the hooks on ev, just written in tx.
 func (e *Events) runHooks(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error {
+	return e.runHooksBatch(ctx, tx, []*dispatch.Event{ev})
+}
+
+// runHooksBatch runs the hooks on evs, just written in tx: each hook in turn, a batch hook
+// on all of them at once, another on each event in order.
+func (e *Events) runHooksBatch(ctx context.Context, tx bun.Tx, evs []*dispatch.Event) error {
 	for _, h := range e.hooks {
-		if err := h(ctx, tx, ev); err != nil {
-			return err
+		if h.many != nil {
+			if err := h.many(ctx, tx, evs); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, ev := range evs {
+			if err := h.one(ctx, tx, ev); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// insertEvent is the INSERT of one event; prepareEvent gives its arguments.
-const insertEvent = `INSERT INTO events (type, at, actor_user_id, actor, channel, report_id, visit_id, technician_id, incident_id, data)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb))`
+// insertEvent is the INSERT of one event; prepareEvent gives its arguments. A statement
+// that writes several events repeats eventValues after eventColumns.
+const (
+	eventColumns = "(type, at, actor_user_id, actor, channel, report_id, visit_id, technician_id, incident_id, data)"
+	eventValues  = "(?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?::jsonb, '{}'::jsonb))"
+	insertEvent  = "INSERT INTO events " + eventColumns + " VALUES " + eventValues
+)
 
 // prepareEvent completes ev (Data from data, At, Actor) and returns the INSERT that writes
 // it with its arguments, for a statement that appends more (RETURNING, other CTEs).

@@ -30,6 +30,7 @@ type Reports struct {
 	sla      dispatch.SLA
 	policies *SLAPolicies
 	prepared *prepared
+	batches  createBatches
 }
 
 // NewReports returns the report store on db; events records every change and s gives the
@@ -78,141 +79,6 @@ func (o Origin) event(ev *dispatch.Event) {
 	if ev.Actor == "" {
 		ev.Actor = "system"
 	}
-}
-
-// Created is what Create made.
-type Created struct {
-	Report     *dispatch.Report
-	Customer   *dispatch.Customer
-	Location   *dispatch.Location
-	AccessCode string // shown once; only its hash is stored
-}
-
-// CreateOptions are the optional parts of Create.
-type CreateOptions struct {
-	// Key makes the creation idempotent; Answer then gives what to store for it (default:
-	// 201 and {"folio"}).
-	Key    *IdempotencyKey
-	Answer func(*Created) (status int, body any)
-	// Trusted lets the input update the stored customer (staff input); the public form may not.
-	Trusted bool
-}
-
-// Create stores a validated new report in one transaction: it finds or creates the
-// customer (by phone, else e-mail), stores the location, draws the folio (unique and
-// increasing; a rolled-back creation may leave a gap), sets the
-// access code and due times, and writes report.created. With a key, a repeated request
-// returns (nil, the first answer) and creates nothing; otherwise the answer is the one
-// opts.Answer made, stored with the key.
-func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin, opts CreateOptions) (*Created, *Answer, error) {
-	cur, err := s.currentSLA(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out *Created
-	var answer *Answer
-	err = s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		out, answer = nil, nil
-		r := *nr.Report
-		c := *nr.Customer
-		// The year is the business zone's: a report filed on 31 December at 20:00 in Mexico
-		// City belongs to that year, whatever UTC says.
-		year := r.CreatedAt.In(s.sla.Calendar.Location()).Year()
-		var loc *dispatch.Location
-		if nr.Location != nil {
-			l := *nr.Location
-			loc = &l
-		}
-		// The key is claimed in the same statement; when it was taken, nothing was changed
-		// and the first request's answer is read.
-		n, id, claimed, err := matchCustomer(ctx, s.prepared, s.db, tx, &c, opts.Trusted, year, loc, opts.Key, r.CreatedAt)
-		if err != nil {
-			return err
-		}
-		if !claimed {
-			a, err := claimKey(ctx, tx, opts.Key, r.CreatedAt)
-			if err != nil {
-				return err
-			}
-			if a == nil { // the key was purged meanwhile
-				return dispatch.Conflict("retry", "the Idempotency-Key changed hands; try again")
-			}
-			answer = a
-			return nil
-		}
-		r.ID, r.CustomerID = id, c.ID
-		if loc != nil {
-			r.LocationID = loc.ID
-		}
-		if by.User != nil {
-			r.CreatedBy = by.User.ID
-		}
-		if r.Pauses == nil {
-			r.Pauses = []dispatch.Pause{}
-		}
-		if r.FirstResponseState == "" {
-			r.FirstResponseState = sla.StateOK
-		}
-		if r.SLAState == "" {
-			r.SLAState = sla.StateOK
-		}
-		r.FixPolicy(cur)
-		r.ComputeSLA(cur)
-		r.Folio = dispatch.FormatFolio(year, n)
-		code := dispatch.NewAccessCode()
-		r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
-		ev := &dispatch.Event{Type: dispatch.EventReportCreated, At: r.CreatedAt, Channel: string(r.Channel), ReportID: r.ID}
-		by.event(ev)
-		data := map[string]any{
-			"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
-			"status": r.Status, "subject": r.Subject, "customer_id": c.ID, "due_at": r.DueAt,
-			// The incident rule's input, so that its hook need not read it back.
-			"access_point": c.AccessPoint,
-		}
-		insertEv, args, err := prepareEvent(ev, data)
-		if err != nil {
-			return err
-		}
-		out = &Created{Report: &r, Customer: &c, Location: loc, AccessCode: code}
-		// One round trip, a prepared statement: the report, its event, and the answer stored
-		// with the idempotency key. The NOTIFY comes after commit (see Events.Announce).
-		cols, vals, repArgs, err := insertColumns(s.db, &reportRow{Report: r}, 0)
-		if err != nil {
-			return err
-		}
-		q := "WITH rep AS (INSERT INTO reports (" + cols + ") VALUES (" + vals + ")), e AS (" +
-			numbered(insertEv, len(repArgs)) + " RETURNING id)"
-		args = append(repArgs, args...)
-		if opts.Key != nil {
-			status, body := 201, any(map[string]string{"folio": r.Folio})
-			if opts.Answer != nil {
-				status, body = opts.Answer(out)
-			}
-			b, err := json.Marshal(body)
-			if err != nil {
-				return err
-			}
-			answer = &Answer{Status: status, Body: b, ReportID: r.ID}
-			q += numbered(", ans AS (UPDATE idempotency_keys SET status = ?, response = ?, report_id = ? WHERE scope = ? AND key = ?)", len(args))
-			args = append(args, status, string(b), r.ID, opts.Key.Scope, opts.Key.Key)
-		}
-		q += " SELECT e.id FROM e"
-		if err := s.prepared.scan(ctx, s.db, &tx, q, args, &ev.ID); err != nil {
-			return err
-		}
-		if err := s.events.runHooks(ctx, tx, ev); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, Wrap(err)
-	}
-	if answer != nil && answer.Replayed {
-		return nil, answer, nil
-	}
-	s.events.Announce(s.db)
-	return out, answer, nil
 }
 
 // Get returns the report with that folio, its customer, location and timeline.
