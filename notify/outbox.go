@@ -57,28 +57,29 @@ func Enqueue(ctx context.Context, idb bun.IDB, n Notification) (id int64, insert
 }
 
 // enqueueSQL queues one text unless its dedupe key is taken; the casts let it run as a
-// prepared statement too (see Outbox.enqueue). enqueueManySQL queues several.
-var enqueueSQL = enqueueManySQL(1)
-
-func enqueueManySQL(n int) string {
-	var b strings.Builder
-	b.WriteString(`WITH ins AS (
+// prepared statement too (see Outbox.enqueue).
+const enqueueSQL = `
+	WITH ins AS (
 		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
 		                        to_phone, language, body, send_after, eta, expires_at)
-		VALUES `)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "(?%d::text, ?%d::text, NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), NULLIF(?%d::bigint, 0), ?%d::text, ?%d::text, ?%d::text, COALESCE(?%d::timestamptz, now()), ?%d::timestamptz, ?%d::timestamptz)",
-			12*i, 12*i+1, 12*i+2, 12*i+3, 12*i+4, 12*i+5, 12*i+6, 12*i+7, 12*i+8, 12*i+9, 12*i+10, 12*i+11)
-	}
-	b.WriteString(`
+		VALUES (?0::text, ?1::text, NULLIF(?2::bigint, 0), NULLIF(?3::bigint, 0), NULLIF(?4::bigint, 0), NULLIF(?5::bigint, 0),
+		        ?6::text, ?7::text, ?8::text, COALESCE(?9::timestamptz, now()), ?10::timestamptz, ?11::timestamptz)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id)
-	SELECT id FROM ins`)
-	return b.String()
-}
+	SELECT id FROM ins`
+
+// enqueueManySQL queues the texts of a JSON array of enqueueArgs' arguments, each unless
+// its dedupe key is taken: one statement text whatever their number.
+const enqueueManySQL = `
+	WITH ins AS (
+		INSERT INTO sms_outbox (dedupe_key, kind, event_id, report_id, visit_id, customer_id,
+		                        to_phone, language, body, send_after, eta, expires_at)
+		SELECT a->>0, a->>1, NULLIF((a->>2)::bigint, 0), NULLIF((a->>3)::bigint, 0), NULLIF((a->>4)::bigint, 0), NULLIF((a->>5)::bigint, 0),
+		       a->>6, a->>7, a->>8, COALESCE((a->>9)::timestamptz, now()), (a->>10)::timestamptz, (a->>11)::timestamptz
+		FROM jsonb_array_elements(?0::jsonb) AS a
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING id)
+	SELECT id FROM ins`
 
 // enqueueArgs checks n and returns enqueueSQL's arguments for it.
 func enqueueArgs(n Notification) ([]any, error) {
@@ -692,16 +693,20 @@ func (o *Outbox) HookBatch(ctx context.Context, tx bun.Tx, evs []*dispatch.Event
 	if len(b.queue) == 0 {
 		return nil
 	}
-	var args []any
-	for _, n := range b.queue {
+	rows := make([][]any, len(b.queue))
+	for i, n := range b.queue {
 		a, err := enqueueArgs(n)
 		if err != nil {
 			return err
 		}
-		args = append(args, a...)
+		rows[i] = a
+	}
+	arg, err := json.Marshal(rows)
+	if err != nil {
+		return err
 	}
 	var queued []int64
-	return o.stmts.Scan(ctx, tx, enqueueManySQL(len(b.queue)), args, &queued)
+	return o.stmts.Scan(ctx, tx, enqueueManySQL, []any{string(arg)}, &queued)
 }
 
 // technician returns the first name of the technician an earlier text of the visit named,

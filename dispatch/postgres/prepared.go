@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -152,21 +154,18 @@ func dollarPlaceholders(q string) (string, error) {
 	return b.String(), nil
 }
 
-// insertColumns returns the column list and the ?N placeholders (numbered from first) of an
-// INSERT of every column of model's table, and model's values in the same order as
-// database/sql arguments, stored as bun's INSERT stores them: a nullzero field holding its
-// zero value and a nil pointer, slice or map are NULL, a jsonb field is marshalled.
-func insertColumns(db *bun.DB, model any, first int) (cols, placeholders string, args []any, err error) {
+// record returns the columns of model's table and model's values as one JSON object by
+// column, for a statement that inserts rows from jsonb_populate_recordset: stored as bun's
+// INSERT stores them (a nullzero field holding its zero value and a nil pointer, slice or
+// map are null, a jsonb field is nested JSON), bytea as PostgreSQL's hex text, and times
+// cut to the microsecond as PostgreSQL keeps them.
+func record(db *bun.DB, model any) (cols []string, rec map[string]any, err error) {
 	v := reflect.Indirect(reflect.ValueOf(model))
 	t := db.Table(v.Type())
-	var cb, pb strings.Builder
-	for i, f := range t.Fields {
-		if i > 0 {
-			cb.WriteString(", ")
-			pb.WriteString(", ")
-		}
-		cb.WriteString(string(f.SQLName))
-		pb.WriteString("?" + strconv.Itoa(first+i))
+	rec = make(map[string]any, len(t.Fields))
+	for _, f := range t.Fields {
+		name := string(f.Name)
+		cols = append(cols, name)
 		fv := f.Value(v)
 		var a any
 		switch {
@@ -175,15 +174,26 @@ func insertColumns(db *bun.DB, model any, first int) (cols, placeholders string,
 		case f.UserSQLType == "jsonb" || f.UserSQLType == "json":
 			b, err := json.Marshal(fv.Interface())
 			if err != nil {
-				return "", "", nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, err)
+				return nil, nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, err)
 			}
-			a = string(b)
+			a = json.RawMessage(b)
 		default:
-			a = fv.Interface()
+			switch x := reflect.Indirect(fv).Interface().(type) {
+			case []byte:
+				a = `\x` + hex.EncodeToString(x)
+			case time.Time:
+				a = x.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+			case driver.Valuer:
+				if a, err = x.Value(); err != nil {
+					return nil, nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, err)
+				}
+			default:
+				a = x
+			}
 		}
-		args = append(args, a)
+		rec[name] = a
 	}
-	return cb.String(), pb.String(), args, nil
+	return cols, rec, nil
 }
 
 // numbered turns each bare ? of q into ?N, counting from first; ?N already numbered are

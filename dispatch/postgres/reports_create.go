@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -339,60 +340,84 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 }
 
 // insertReports writes the reports of batch, their events and the answers of their keys
-// in one statement (prepared; one text per batch size), and sets each event's id. The
-// NOTIFY comes after commit (see Events.Announce).
+// in one statement, and sets each event's id. The rows go as JSON, so that the statement
+// has one text whatever the batch's size and is prepared once per connection. The NOTIFY
+// comes after commit (see Events.Announce).
 func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creation) error {
-	var q strings.Builder
-	var args []any
+	var cols []string
+	reps := make([]map[string]any, len(batch))
+	type eventRec struct {
+		Type        string          `json:"type"`
+		At          string          `json:"at"`
+		ActorUserID any             `json:"actor_user_id"`
+		Actor       string          `json:"actor"`
+		Channel     any             `json:"channel"`
+		ReportID    int64           `json:"report_id"`
+		Data        json.RawMessage `json:"data"`
+	}
+	evs := make([]eventRec, len(batch))
+	type answerRec struct {
+		Status   int             `json:"status"`
+		Response json.RawMessage `json:"response"`
+		ReportID int64           `json:"report_id"`
+		Scope    string          `json:"scope"`
+		Key      string          `json:"key"`
+	}
+	answers := []answerRec{}
 	for i, c := range batch {
-		cols, vals, a, err := insertColumns(s.db, &reportRow{Report: c.r}, len(args))
-		if err != nil {
+		var err error
+		if cols, reps[i], err = record(s.db, &reportRow{Report: c.r}); err != nil {
 			return err
 		}
-		if i == 0 {
-			q.WriteString("WITH rep AS (INSERT INTO reports (" + cols + ") VALUES ")
-		} else {
-			q.WriteString(", ")
+		ev := c.ev
+		if ev.At.IsZero() {
+			ev.At = c.r.CreatedAt
 		}
-		q.WriteString("(" + vals + ")")
-		args = append(args, a...)
+		ev.At = ev.At.UTC()
+		data := ev.Data
+		if len(data) == 0 {
+			data = json.RawMessage("{}")
+		}
+		evs[i] = eventRec{Type: ev.Type, At: ev.At.Truncate(time.Microsecond).Format(time.RFC3339Nano), ActorUserID: nullID(ev.ActorUserID),
+			Actor: ev.Actor, ReportID: ev.ReportID, Data: data}
+		if ev.Channel != "" {
+			evs[i].Channel = ev.Channel
+		}
+		if c.opts.Key != nil {
+			answers = append(answers, answerRec{Status: c.answer.Status, Response: c.answer.Body, ReportID: c.r.ID, Scope: c.opts.Key.Scope, Key: c.opts.Key.Key})
+		}
 	}
-	q.WriteString("), e AS (INSERT INTO events " + eventColumns + " VALUES ")
-	for i, c := range batch {
-		_, a, err := prepareEvent(c.ev, nil)
-		if err != nil {
-			return err
-		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(numbered(eventValues, len(args)))
-		args = append(args, a...)
+	repJSON, err := json.Marshal(reps)
+	if err != nil {
+		return err
 	}
-	q.WriteString(" RETURNING id, report_id)")
-	keyed := 0
-	for _, c := range batch {
-		if c.opts.Key == nil {
-			continue
-		}
-		if keyed == 0 {
-			q.WriteString(", ans AS (UPDATE idempotency_keys AS k SET status = a.status, response = a.response, report_id = a.report_id FROM (VALUES ")
-		} else {
-			q.WriteString(", ")
-		}
-		keyed++
-		q.WriteString(numbered("(?::int, ?::jsonb, ?::bigint, ?::text, ?::text)", len(args)))
-		args = append(args, c.answer.Status, string(c.answer.Body), c.r.ID, c.opts.Key.Scope, c.opts.Key.Key)
+	evJSON, err := json.Marshal(evs)
+	if err != nil {
+		return err
 	}
-	if keyed > 0 {
-		q.WriteString(") AS a (status, response, report_id, scope, key) WHERE k.scope = a.scope AND k.key = a.key)")
+	ansJSON, err := json.Marshal(answers)
+	if err != nil {
+		return err
 	}
-	q.WriteString(" SELECT e.id, e.report_id FROM e")
+	list := strings.Join(cols, ", ")
+	q := `WITH rep AS (
+			INSERT INTO reports (` + list + `) SELECT ` + list + ` FROM jsonb_populate_recordset(NULL::reports, ?0::jsonb)
+		), e AS (
+			INSERT INTO events (type, at, actor_user_id, actor, channel, report_id, data)
+			SELECT type, at, actor_user_id, actor, channel, report_id, data FROM jsonb_to_recordset(?1::jsonb)
+				AS x (type text, at timestamptz, actor_user_id bigint, actor text, channel text, report_id bigint, data jsonb)
+			RETURNING id, report_id
+		), ans AS (
+			UPDATE idempotency_keys AS k SET status = a.status, response = a.response, report_id = a.report_id
+			FROM jsonb_to_recordset(?2::jsonb) AS a (status int, response jsonb, report_id bigint, scope text, key text)
+			WHERE k.scope = a.scope AND k.key = a.key
+		)
+		SELECT e.id, e.report_id FROM e`
 	var rows []struct {
 		ID       int64 `bun:"id"`
 		ReportID int64 `bun:"report_id"`
 	}
-	if err := s.prepared.scan(ctx, s.db, &tx, q.String(), args, &rows); err != nil {
+	if err := s.prepared.scan(ctx, s.db, &tx, q, []any{string(repJSON), string(evJSON), string(ansJSON)}, &rows); err != nil {
 		return err
 	}
 	if len(rows) != len(batch) {
@@ -434,33 +459,52 @@ func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, ba
 			return err
 		}
 	}
-	var q strings.Builder
-	q.WriteString(`WITH input (ord, phone, email, name, lang, ap, price, year, line, lat, lon, zone, kscope, kkey, khash, kat) AS (VALUES `)
-	var args []any
+	type input struct {
+		Ord    int        `json:"ord"`
+		Phone  string     `json:"phone"`
+		Email  string     `json:"email"`
+		Name   string     `json:"name"`
+		Lang   string     `json:"lang"`
+		AP     string     `json:"ap"`
+		Price  *float64   `json:"price"`
+		Year   int        `json:"year"`
+		Line   *string    `json:"line"`
+		Lat    *float64   `json:"lat"`
+		Lon    *float64   `json:"lon"`
+		Zone   *string    `json:"zone"`
+		KScope *string    `json:"kscope"`
+		KKey   *string    `json:"kkey"`
+		KHash  *string    `json:"khash"`
+		KAt    *time.Time `json:"kat"`
+	}
+	in := make([]input, len(batch))
 	for i, c := range batch {
 		cu := &c.c
-		var line, zone any
-		var lat, lon *float64
+		in[i] = input{Ord: i, Phone: cu.Phone, Email: cu.Email, Name: cu.Name, Lang: string(cu.Language), AP: cu.AccessPoint, Price: cu.PlanPrice, Year: c.year}
 		if c.loc != nil {
-			line, lat, lon = c.loc.Line, c.loc.Lat, c.loc.Lon
+			line := c.loc.Line
+			in[i].Line, in[i].Lat, in[i].Lon = &line, c.loc.Lat, c.loc.Lon
 			if c.loc.Zone != "" {
-				zone = c.loc.Zone
+				zone := c.loc.Zone
+				in[i].Zone = &zone
 			}
 		}
-		var kscope, kkey, khash, kat any
 		if k := c.opts.Key; k != nil {
-			h := k.Hash
-			if h == nil {
-				h = []byte{}
-			}
-			kscope, kkey, khash, kat = k.Scope, k.Key, h, c.r.CreatedAt
+			scope, key, hash, at := k.Scope, k.Key, `\x`+hex.EncodeToString(k.Hash), c.r.CreatedAt.UTC().Truncate(time.Microsecond)
+			in[i].KScope, in[i].KKey, in[i].KHash, in[i].KAt = &scope, &key, &hash, &at
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(numbered("(?::int, ?::text, ?::text, ?::text, ?::text, ?::text, ?::numeric, ?::int, ?::text, ?::float8, ?::float8, ?::text, ?::text, ?::text, ?::bytea, ?::timestamptz)", len(args)))
-		args = append(args, i, cu.Phone, cu.Email, cu.Name, cu.Language, cu.AccessPoint, cu.PlanPrice, c.year, line, lat, lon, zone, kscope, kkey, khash, kat)
 	}
+	inJSON, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var q strings.Builder
+	// The input goes as JSON, so that the statement has one text whatever the batch's size
+	// and is prepared once per connection.
+	q.WriteString(`WITH input AS (
+			SELECT * FROM jsonb_to_recordset(?0::jsonb) AS i (ord int, phone text, email text, name text, lang text, ap text,
+				price numeric, year int, line text, lat float8, lon float8, zone text, kscope text, kkey text, khash bytea, kat timestamptz)
+		`)
 	// Inserts go in key order so that two batches that share keys lock them in the same
 	// order (a deadlock would only cost a retry, alone, after deadlock_timeout).
 	q.WriteString(`), claim AS (
@@ -509,7 +553,7 @@ func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, ba
 		ReportID int64           `bun:"report_id"`
 		Loc      json.RawMessage `bun:"loc"`
 	}
-	if err := ps.scan(ctx, db, &tx, q.String(), args, &rows); err != nil {
+	if err := ps.scan(ctx, db, &tx, q.String(), []any{string(inJSON)}, &rows); err != nil {
 		return Wrap(err)
 	}
 	for _, row := range rows {
