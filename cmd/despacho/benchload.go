@@ -92,7 +92,8 @@ type memSample struct {
 	Plans      float64       // of HeapAlloc, an estimate of what the schedule package's plans hold (from the heap profile)
 	RSS        float64       // resident set size of the server process
 	Goroutines float64
-	GC         bool // read after a forced collection
+	Jobs       float64 // timed jobs running in the server (despacho_jobs_running)
+	GC         bool    // read after a forced collection
 }
 
 // loadResult is what a run measured.
@@ -113,7 +114,9 @@ type loadResult struct {
 	SMSDrain       time.Duration
 	SMSStuck       int // texts due but still unsent after DrainWait
 	StartHeap      float64
+	WarmHeap       float64 // at the first reading during the load, once caches and pools have filled
 	EndHeap        float64
+	JobsWait       time.Duration // how long the end reading waited for the server's running jobs
 	StartGoroutine float64
 	EndGoroutine   float64
 	Samples        []memSample
@@ -247,8 +250,8 @@ func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
 			m.Plans/(1<<20), (m.HeapAlloc-m.Plans)/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
 	}
 	fmt.Fprintf(w, "  (plans: live bytes the schedule package allocated, from the heap profile: the plan cache, one plan per day booked)\n")
-	fmt.Fprintf(w, "server heap %.1f MiB -> %.1f MiB; goroutines %.0f -> %.0f\n",
-		r.StartHeap/(1<<20), r.EndHeap/(1<<20), r.StartGoroutine, r.EndGoroutine)
+	fmt.Fprintf(w, "server heap %.1f MiB at the start (empty caches), %.1f MiB at the first reading under load, %.1f MiB at the end (%+.1f MiB since that reading; the end read after the server's jobs finished, %v later); goroutines %.0f -> %.0f\n",
+		r.StartHeap/(1<<20), r.WarmHeap/(1<<20), r.EndHeap/(1<<20), (r.EndHeap-r.WarmHeap)/(1<<20), r.JobsWait.Round(time.Second), r.StartGoroutine, r.EndGoroutine)
 	if r.ServerWarnings > 0 {
 		fmt.Fprintf(w, "server logged %d warnings or errors:\n", r.ServerWarnings)
 		for _, l := range r.ServerLogs {
@@ -442,6 +445,9 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	res.Samples = append(res.Samples, samples...)
+	if len(samples) > 0 {
+		res.WarmHeap = samples[0].heap()
+	}
 	stopWS()
 	wsWG.Wait()
 
@@ -500,6 +506,15 @@ func benchLoad(ctx context.Context, cfg loadConfig) (*loadResult, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// A job mid-run (the re-plan job searches for up to 40 s) holds its working plans: the
+	// end reading waits for it, as it waits for the goroutines above.
+	jobsFrom := time.Now()
+	for deadline := jobsFrom.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if m, err := r.metrics(ctx); err != nil || m.Jobs == 0 {
+			break
+		}
+	}
+	res.JobsWait = time.Since(jobsFrom)
 	endMem, err := r.memory(ctx, time.Since(start), "end")
 	if err == nil {
 		res.Samples = append(res.Samples, endMem)
@@ -1053,7 +1068,7 @@ var mexicoCity = func() *time.Location {
 	return l
 }()
 
-var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_alloc_bytes|go_memstats_heap_inuse_bytes|process_resident_memory_bytes|go_goroutines) ([0-9.e+]+)$`)
+var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_alloc_bytes|go_memstats_heap_inuse_bytes|process_resident_memory_bytes|go_goroutines|despacho_jobs_running) ([0-9.e+]+)$`)
 
 // heap is the figure compared from start to end: live bytes after a forced collection,
 // else the bytes in in-use spans (which include garbage not yet collected).
@@ -1083,6 +1098,8 @@ func (r *loadRun) metrics(ctx context.Context) (memSample, error) {
 			m.HeapInuse = v
 		case "process_resident_memory_bytes":
 			m.RSS = v
+		case "despacho_jobs_running":
+			m.Jobs = v
 		}
 		found[f[1]] = true
 	}

@@ -156,7 +156,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 
 	// Timed jobs run on one instance at a time (an advisory-lock elector).
-	sched, err := jobs.New(jobs.Config{DB: db, Log: log, Zone: slaCfg.Calendar.Location()})
+	sched, err := jobs.New(jobs.Config{DB: db, Log: log, Zone: slaCfg.Calendar.Location(), Registry: reg})
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 )
 
@@ -99,6 +101,10 @@ type Config struct {
 	LeaderKey int64
 	// StopTimeout bounds how long Shutdown waits for running jobs; 0 means 30 s.
 	StopTimeout time.Duration
+	// Registry, when set, gets the jobs' metrics: despacho_jobs_running (jobs running on
+	// this instance now), despacho_job_runs_total by job and result, and
+	// despacho_job_duration_seconds by job.
+	Registry prometheus.Registerer
 }
 
 // Scheduler runs periodic jobs on the elected instance only.
@@ -106,6 +112,10 @@ type Scheduler struct {
 	s       gocron.Scheduler
 	elector *Elector
 	log     *slog.Logger
+
+	running  atomic.Int64
+	runs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
 }
 
 // New returns a stopped scheduler. A panicking job is logged, never fatal.
@@ -140,19 +150,42 @@ func New(cfg Config) (*Scheduler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Scheduler{s: s, elector: el, log: log}, nil
+	sc := &Scheduler{s: s, elector: el, log: log,
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "despacho_job_runs_total",
+			Help: "Timed job runs on this instance, by job and result (ok, error)."}, []string{"job", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "despacho_job_duration_seconds",
+			Help: "How long timed job runs took on this instance.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}, []string{"job"}),
+	}
+	if cfg.Registry != nil {
+		running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "despacho_jobs_running",
+			Help: "Timed jobs running on this instance now."}, func() float64 { return float64(sc.Running()) })
+		if err := errors.Join(cfg.Registry.Register(running), cfg.Registry.Register(sc.runs), cfg.Registry.Register(sc.duration)); err != nil {
+			return nil, fmt.Errorf("jobs: metrics: %w", err)
+		}
+	}
+	return sc, nil
 }
+
+// Running is how many jobs are running on this instance now.
+func (s *Scheduler) Running() int { return int(s.running.Load()) }
 
 // Every adds job fn under a unique name, run every d (first run after d). fn gets a context
 // that Shutdown cancels; its error is logged.
 func (s *Scheduler) Every(name string, d time.Duration, fn func(ctx context.Context) error) error {
 	_, err := s.s.NewJob(gocron.DurationJob(d), gocron.NewTask(func(ctx context.Context) {
+		s.running.Add(1)
+		defer s.running.Add(-1)
 		start := time.Now()
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("job failed", "job", name, "err", err, "duration", time.Since(start))
+		err := fn(ctx)
+		took := time.Since(start)
+		s.duration.WithLabelValues(name).Observe(took.Seconds())
+		if err != nil && ctx.Err() == nil {
+			s.runs.WithLabelValues(name, "error").Inc()
+			s.log.Error("job failed", "job", name, "err", err, "duration", took)
 			return
 		}
-		s.log.Debug("job done", "job", name, "duration", time.Since(start))
+		s.runs.WithLabelValues(name, "ok").Inc()
+		s.log.Debug("job done", "job", name, "duration", took)
 	}), gocron.WithName(name))
 	return err
 }

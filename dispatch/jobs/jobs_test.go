@@ -2,10 +2,13 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/jobs"
@@ -127,5 +130,73 @@ func TestLeadTakenAtStart(t *testing.T) {
 		if err := s.Shutdown(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestJobMetrics: a running job shows in despacho_jobs_running until it returns, and each
+// run is counted by result.
+func TestJobMetrics(t *testing.T) {
+	db := dispatchtest.DB(t)
+	reg := prometheus.NewRegistry()
+	s, err := jobs.New(jobs.Config{DB: db, LeaderKey: 4444, StopTimeout: 5 * time.Second, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var runs atomic.Int64
+	if err := s.Every("slow", 50*time.Millisecond, func(ctx context.Context) error {
+		if runs.Add(1) == 1 {
+			<-release
+			return nil
+		}
+		return errors.New("second run fails")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	metric := func(name string, labels ...string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+		next:
+			for _, m := range mf.GetMetric() {
+				for i := 0; i+1 < len(labels); i += 2 {
+					found := false
+					for _, lp := range m.GetLabel() {
+						found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+					}
+					if !found {
+						continue next
+					}
+				}
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		return 0
+	}
+	s.Start()
+	defer s.Shutdown() //nolint:errcheck
+	waitFor(t, "the job running", func() bool { return s.Running() == 1 })
+	if got := metric("despacho_jobs_running"); got != 1 {
+		t.Fatalf("despacho_jobs_running = %v while the job runs, want 1", got)
+	}
+	close(release)
+	waitFor(t, "an ok run and a failed one", func() bool {
+		return metric("despacho_job_runs_total", "job", "slow", "result", "ok") == 1 &&
+			metric("despacho_job_runs_total", "job", "slow", "result", "error") >= 1
+	})
+	if err := s.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if got := metric("despacho_jobs_running"); got != 0 {
+		t.Fatalf("despacho_jobs_running = %v after shutdown, want 0", got)
 	}
 }

@@ -16,9 +16,11 @@ const ReplanEvery = 5 * time.Minute
 // days) as of now(), keeping started and pinned visits and every promised window; each
 // customer whose technician changes gets one visit.rescheduled. Today nobody is planned
 // before now: each technician starts from where he is (see planning.Replan). limit bounds
-// each day's search.
+// each day's search. Each run first drops the day plans nobody used for a while (see
+// Visits.ForgetIdlePlans).
 func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) func(context.Context) error {
 	return func(ctx context.Context) error {
+		visits.ForgetIdlePlans()
 		cfg := visits.Config()
 		t := now()
 		today := cfg.Day(t)

@@ -125,9 +125,29 @@ func (s *Visits) cached(key string, fp uint64) (*schedule.Plan, bool) {
 		return nil, false
 	}
 	s.tick++
-	c.used = s.tick
+	c.used, c.usedAt = s.tick, time.Now()
 	s.plans[key] = c
 	return c.plan, true
+}
+
+// planIdle is how long a cached day plan is kept unused: a day nobody books or plans any
+// more (yesterday, a quiet day next week) gives its memory back.
+const planIdle = 10 * time.Minute
+
+// ForgetIdlePlans drops the cached day plans unused for planIdle; the re-plan job calls it
+// on every run, and remember on every new plan.
+func (s *Visits) ForgetIdlePlans() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgetIdle(time.Now())
+}
+
+func (s *Visits) forgetIdle(now time.Time) {
+	for k, c := range s.plans {
+		if now.Sub(c.usedAt) > planIdle {
+			delete(s.plans, k)
+		}
+	}
 }
 
 // cachedDays bounds the plan cache: bookings look a few days ahead (slots offer five), and
@@ -138,6 +158,8 @@ const cachedDays = 8
 func (s *Visits) remember(key string, fp uint64, plan *schedule.Plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
+	s.forgetIdle(now)
 	if _, ok := s.plans[key]; !ok && len(s.plans) >= cachedDays {
 		// Make room by dropping the day used least recently.
 		oldest, at := "", uint64(0)
@@ -149,7 +171,7 @@ func (s *Visits) remember(key string, fp uint64, plan *schedule.Plan) {
 		delete(s.plans, oldest)
 	}
 	s.tick++
-	s.plans[key] = cachedPlan{fp: fp, plan: plan, used: s.tick}
+	s.plans[key] = cachedPlan{fp: fp, plan: plan, used: s.tick, usedAt: now}
 }
 
 // rememberPlaced caches the plan a committed placement made, under the fingerprint of the

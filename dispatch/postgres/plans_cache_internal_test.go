@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"despacho/schedule"
 )
@@ -32,5 +33,23 @@ func TestPlanCacheBound(t *testing.T) {
 	}
 	if _, ok := s.cached("new", 42); !ok {
 		t.Error("the new day is not cached")
+	}
+}
+
+// TestPlanCacheForgetsIdleDays: a day plan unused for planIdle is dropped; one used since
+// is kept.
+func TestPlanCacheForgetsIdleDays(t *testing.T) {
+	s := &Visits{plans: map[string]cachedPlan{}}
+	s.remember("old", 1, &schedule.Plan{})
+	s.remember("used", 2, &schedule.Plan{})
+	c := s.plans["old"]
+	c.usedAt = c.usedAt.Add(-planIdle - time.Second)
+	s.plans["old"] = c
+	s.ForgetIdlePlans()
+	if _, ok := s.plans["old"]; ok {
+		t.Error("a day unused for planIdle was kept")
+	}
+	if _, ok := s.cached("used", 2); !ok {
+		t.Error("a day just used was dropped")
 	}
 }

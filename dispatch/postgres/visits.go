@@ -37,9 +37,10 @@ type Visits struct {
 }
 
 type cachedPlan struct {
-	fp   uint64
-	plan *schedule.Plan
-	used uint64 // Visits.tick when last used
+	fp     uint64
+	plan   *schedule.Plan
+	used   uint64    // Visits.tick when last used
+	usedAt time.Time // and when, for planIdle
 }
 
 // NewVisits returns the visit store; reports is used to move a report to awaiting_visit and
