@@ -5,7 +5,8 @@ func SetAfterSearch(v *Visits, f func()) { v.afterSearch = f }
 
 // LargestCreateBatch is the most creations one of r's batches has carried.
 func LargestCreateBatch(r *Reports) int {
-	r.batches.mu.Lock()
-	defer r.batches.mu.Unlock()
-	return r.batches.largest
+	return r.creations.biggest()
 }
+
+// LargestLookupBatch is the most session lookups one of u's queries has answered.
+func LargestLookupBatch(u *Users) int { return u.lookups.biggest() }

@@ -30,7 +30,8 @@ type Reports struct {
 	sla      dispatch.SLA
 	policies *SLAPolicies
 	prepared *prepared
-	batches  createBatches
+	// creations batches concurrent Creates into shared transactions (createBatch).
+	creations *batcher[*creation]
 }
 
 // NewReports returns the report store on db; events records every change and s gives the
@@ -47,7 +48,10 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if s.Policies == nil {
 		s.Policies = sla.DefaultPolicies()
 	}
-	return &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies), prepared: newPrepared(db)}
+	r := &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies), prepared: newPrepared(db)}
+	r.creations = &batcher[*creation]{leaders: defaultLeaders(), max: maxCreateBatch, run: r.createBatch,
+		compatible: func(c *creation, seen map[string]bool) bool { return c.compatible(seen) }}
+	return r
 }
 
 // Policies returns the store of the SLA policies this store files reports under; replace

@@ -5,10 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -42,7 +40,7 @@ type CreateOptions struct {
 // first answer) and creates nothing; otherwise the answer is the one opts.Answer made,
 // stored with the key.
 //
-// Creations that arrive together commit together (see createBatches): the caller waits for
+// Creations that arrive together commit together (see batcher): the caller waits for
 // its batch's transaction, which writes every report of the batch with a few set-based
 // statements. A batch that fails for any reason is rolled back and each of its creations
 // is run again alone, so one bad creation never fails another.
@@ -51,7 +49,7 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 		return nil, nil, err
 	}
 	c := &creation{ctx: ctx, nr: nr, by: by, opts: opts, done: make(chan struct{})}
-	s.batches.submit(s, c)
+	s.creations.submit(c)
 	<-c.done
 	if c.err != nil {
 		return nil, nil, c.err
@@ -85,108 +83,39 @@ type creation struct {
 	ev      *dispatch.Event
 }
 
-// conflicts lists what two creations of one batch must not share: a phone, an e-mail or an
-// idempotency key. The set-based statements would otherwise insert one customer twice or
-// update one row twice (PostgreSQL refuses the latter).
-func (c *creation) conflicts() []string {
+// compatible reports whether c may join a batch whose creations' phones, e-mails and
+// idempotency keys are in seen, and adds its own. The set-based statements would otherwise
+// insert one customer twice or update one row twice (PostgreSQL refuses the latter).
+func (c *creation) compatible(seen map[string]bool) bool {
 	cu := c.nr.Customer
-	var out []string
+	var keys []string
 	if cu.Phone != "" {
-		out = append(out, "p"+cu.Phone)
+		keys = append(keys, "p"+cu.Phone)
 	}
 	if cu.Email != "" {
-		out = append(out, "e"+cu.Email)
+		keys = append(keys, "e"+cu.Email)
 	}
 	if k := c.opts.Key; k != nil {
-		out = append(out, "k"+k.Scope+"\x00"+k.Key)
+		keys = append(keys, "k"+k.Scope+"\x00"+k.Key)
 	}
-	return out
+	for _, k := range keys {
+		if seen[k] {
+			return false
+		}
+	}
+	for _, k := range keys {
+		seen[k] = true
+	}
+	return true
 }
-
-// createBatches is an application-level group commit for report creation. Each Create
-// queues its creation; up to maxCreateLeaders goroutines ("leaders") each take the queued
-// creations (up to maxCreateBatch, none sharing a phone, e-mail or key) and write them in
-// one transaction. Under load a transaction thus carries many reports with a handful of
-// round trips, where one report per transaction took seven; alone, a creation is a batch
-// of one and waits for nothing. Measured with `despacho bench tickets` (see README).
-type createBatches struct {
-	mu      sync.Mutex
-	queue   []*creation
-	leaders int
-	largest int // the most creations one batch has carried (tests look)
-}
-
-// maxCreateLeaders is how many batches may be written at once: one per core (at least
-// two, so that one batch's commit overlaps the next one's statements). More leaders make
-// smaller batches, and on two cores `bench tickets` measured 2.1 ms of CPU per report with
-// two, 2.6 ms with four and 3.2–3.9 ms with eight.
-var maxCreateLeaders = max(2, runtime.GOMAXPROCS(0))
 
 const (
+	// maxCreateBatch bounds the reports of one transaction.
 	maxCreateBatch = 32
 	// createTimeout bounds a batch's transaction: it runs on its own context, since one
 	// client going away must not roll back the reports of the others.
 	createTimeout = 30 * time.Second
 )
-
-func (b *createBatches) submit(s *Reports, c *creation) {
-	b.mu.Lock()
-	b.queue = append(b.queue, c)
-	lead := b.leaders < maxCreateLeaders
-	if lead {
-		b.leaders++
-	}
-	b.mu.Unlock()
-	if lead {
-		go b.lead(s)
-	}
-}
-
-// lead writes batches until the queue is empty.
-func (b *createBatches) lead(s *Reports) {
-	for {
-		b.mu.Lock()
-		batch := b.take()
-		if len(batch) == 0 {
-			b.leaders--
-			b.mu.Unlock()
-			return
-		}
-		b.mu.Unlock()
-		s.createBatch(batch)
-	}
-}
-
-// take removes the next batch from the queue: creations in arrival order, skipping (and
-// leaving queued) those that conflict with one already taken. b.mu is held.
-func (b *createBatches) take() []*creation {
-	var batch []*creation
-	seen := map[string]bool{}
-	rest := b.queue[:0]
-	for _, c := range b.queue {
-		if len(batch) == maxCreateBatch {
-			rest = append(rest, c)
-			continue
-		}
-		keys := c.conflicts()
-		clash := false
-		for _, k := range keys {
-			clash = clash || seen[k]
-		}
-		if clash {
-			rest = append(rest, c)
-			continue
-		}
-		for _, k := range keys {
-			seen[k] = true
-		}
-		batch = append(batch, c)
-	}
-	clear(b.queue[len(rest):])
-	b.queue = rest
-	b.largest = max(b.largest, len(batch))
-	return batch
-}
 
 // createBatch writes batch in one transaction and completes each creation. When the
 // transaction fails and the batch has more than one creation, each is run again alone.
@@ -438,7 +367,7 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 // stores its location (for the customer, updating the coordinates and zone of a known
 // line), and draws its folio number and report id. A creation whose key was already taken
 // changes nothing and is left unmatched (its answer is read with claimKey). The creations
-// of a batch share no phone, e-mail or key (createBatches.take).
+// of a batch share no phone, e-mail or key (creation.compatible).
 func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, batch []*creation) error {
 	// A customer known by e-mail only has no unique column to meet a concurrent creation
 	// on, so two reports by a new e-mail, committing at once, would make two customers.
