@@ -156,8 +156,11 @@ func runBenchLoad(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&cfg.ProfileDir, "profile-dir", "", "write the server's heap profiles at the start and the end here")
 	fs.DurationVar(&cfg.Sample, "sample", time.Minute, "read the server's memory this often during the load")
 	fs.DurationVar(&cfg.DrainWait, "drain-wait", 2*time.Minute, "after the load, wait at most this long for queued texts to be sent")
-	if err := fs.Parse(args); err != nil {
-		return usagef("bench load: %v", err)
+	if err := parseFlags(fs, args, e.stdout, "bench load [flags]", `Runs a mixed load against the real server for --duration: dispatchers on websockets,
+technicians posting positions, reports by every channel, bookings and the SMS flow against
+a fake Twilio. Prints p50/p99 per endpoint, errors, the texts queued, sent and doubled, and
+the server's memory and goroutines over time.`); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || cfg.Duration <= 0 || cfg.Dispatchers < 0 || cfg.Technicians < 0 || cfg.PositionEvery <= 0 || cfg.Reports < 0 || cfg.Bookings < 0 ||
 		cfg.SMSRate < 0 || cfg.Sample <= 0 || cfg.DrainWait < 0 {

@@ -47,8 +47,11 @@ func runBenchTickets(ctx context.Context, args []string, e env) error {
 	logRequests := fs.Bool("log", false, "log every request as the server does in production")
 	hooks := fs.Bool("hooks", true, "run the event hooks serve runs (SMS outbox, incidents) in every creation")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured part (server and clients) to this file")
-	if err := fs.Parse(args); err != nil {
-		return usagef("bench tickets: %v", err)
+	if err := parseFlags(fs, args, e.stdout, "bench tickets [flags]", `Files reports through the real HTTP API with concurrent clients for --duration and prints
+the sustained rate, latency percentiles and the CPU each report cost (this process and, on
+the private cluster, PostgreSQL). Without DATABASE_URL it uses a private cluster under
+.data/bench.`); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 || *clients < 1 || *duration <= 0 || *conns < 1 {
 		return usagef("bench tickets: want --clients N --duration D --conns N")

@@ -253,8 +253,9 @@ func demoReports() []demoReport {
 func runDemo(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		return usagef("demo: %v", err)
+	if err := parseFlags(fs, args, e.stdout, "demo", `Loads the demo data (technicians, customers, reports, visits, accounts) into the
+database; running it again changes nothing.`); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("demo: unexpected argument %q", fs.Arg(0))

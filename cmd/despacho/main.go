@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, e env) int {
 }
 
 func exitCode(err error, stderr io.Writer) int {
-	if err == nil {
+	if err == nil || errors.Is(err, errHelped) {
 		return 0
 	}
 	var ue usageError

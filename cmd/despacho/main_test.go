@@ -61,6 +61,37 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestHelp: -h and --help of each subcommand print its usage, what it does and its flags to
+// standard output and exit 0, touching nothing.
+func TestHelp(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"serve", "-h"}, []string{"usage: despacho serve", "DATABASE_URL", "-demo"}},
+		{[]string{"demo", "--help"}, []string{"usage: despacho demo", "demo data"}},
+		{[]string{"users", "create", "-h"}, []string{"usage: despacho users create", "-role"}},
+		{[]string{"bench", "tickets", "-h"}, []string{"usage: despacho bench tickets", "-clients"}},
+		{[]string{"bench", "dispatch", "-h"}, []string{"usage: despacho bench dispatch", "-visits"}},
+		{[]string{"bench", "load", "-h"}, []string{"usage: despacho bench load", "-duration"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			// A database URL nobody listens on: help must not reach for it.
+			code := run(context.Background(), c.args, testEnv(map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1:1/none"}, "", &out, &errb))
+			if code != 0 || errb.Len() > 0 {
+				t.Fatalf("exit code %d, stderr %q; want 0 and nothing", code, errb.String())
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("help lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
 // TestServeEndToEnd runs the real wiring: migrate, create a user through the CLI, serve on
 // a free port, sign in over HTTP, and shut down cleanly when the context ends.
 func TestServeEndToEnd(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -33,10 +32,9 @@ import (
 // database and stops the private cluster, in that order.
 func runServe(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	demo := fs.Bool("demo", false, "load the demo data (idempotent) before serving")
-	if err := fs.Parse(args); err != nil {
-		return usagef("serve: %v", err)
+	if err := parseFlags(fs, args, e.stdout, "serve [--demo]", serveAbout); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))

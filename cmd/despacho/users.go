@@ -20,12 +20,11 @@ func runUsers(ctx context.Context, args []string, e env) error {
 		return usagef("users: expected the subcommand create (despacho users create --email E --name N --role R)")
 	}
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	email := fs.String("email", "", "e-mail (sign-in name)")
 	name := fs.String("name", "", "full name")
 	role := fs.String("role", "", "admin, dispatcher, agent or technician")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usagef("users create: %v", err)
+	if err := parseFlags(fs, args[1:], e.stdout, "users create --email E --name N --role R < password", `Creates a staff account; the password is read from one line of standard input.`); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("users create: unexpected argument %q", fs.Arg(0))
