@@ -164,6 +164,11 @@ func TestIncidentOpenAttachesFaultsOfItsAccessPoint(t *testing.T) {
 	}
 	// A held visit is not dispatched: no slots, no booking.
 	vs := postgres.NewVisits(e.db, nil, nil, planning.Config{})
+	// The incident's visits are the ones it holds.
+	listed, _, err := vs.List(ctx, postgres.VisitFilter{Incident: d.Folio})
+	if err != nil || len(listed) != 1 || listed[0].ID != va {
+		t.Fatalf("visits of incident %s = %+v (%v), want the held visit %d", d.Folio, listed, err, va)
+	}
 	heldErr := func(err error) bool {
 		var de *dispatch.Error
 		return errors.As(err, &de) && de.Code == "held_by_incident"
@@ -199,7 +204,7 @@ func TestIncidentOpenAttachesFaultsOfItsAccessPoint(t *testing.T) {
 
 	// A second incident on the same access point is refused; another access point is fine.
 	in, _ := dispatch.IncidentInput{AccessPoint: "TORRE-NORTE", Title: "Otra vez", StartedAt: &start}.Validate(clock)
-	_, err := e.incidents.Open(ctx, in, e.staff)
+	_, err = e.incidents.Open(ctx, in, e.staff)
 	wantErr(t, err, dispatch.KindConflict, "")
 	d2 := e.open(t, "TORRE-SUR", start)
 	if d2.Attached != 1 || d2.Folio == d.Folio {

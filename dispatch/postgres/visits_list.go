@@ -22,6 +22,9 @@ type VisitFilter struct {
 	Unassigned bool
 	// Folio keeps the visits of one report.
 	Folio string
+	// Incident keeps the visits of one incident (by its folio): its own repair visits and
+	// the visits of its reports that it holds.
+	Incident string
 	// After is the cursor of the previous page ("" for the first).
 	After string
 	// Limit is the page size, 1 to 100; 0 means 50.
@@ -102,6 +105,9 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 	}
 	if f.Folio != "" {
 		q = q.Where("r.folio = ?", f.Folio)
+	}
+	if f.Incident != "" {
+		q = q.Where("(v.incident_id = (SELECT id FROM incidents WHERE folio = ?0) OR v.held_by_incident_id = (SELECT id FROM incidents WHERE folio = ?0))", f.Incident)
 	}
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)

@@ -76,6 +76,13 @@ func TestIncidentVisitAPI(t *testing.T) {
 	if found[iv.ID] != inc.Folio || found[ordinary.ID] == "" {
 		t.Fatalf("queue = %+v, want the incident visit labelled %s and the customer's visit", queue.Items, inc.Folio)
 	}
+	// Filtered by the incident, only its visit; a malformed incident folio is refused.
+	mustJSON(t, "GET", ts.URL+"/api/visits?incident="+strings.ToLower(inc.Folio), d, "", 200, &queue)
+	if len(queue.Items) != 1 || queue.Items[0].ID != iv.ID {
+		t.Fatalf("visits of %s = %+v, want only %d", inc.Folio, queue.Items, iv.ID)
+	}
+	res, b = do(t, "GET", ts.URL+"/api/visits?incident=R-2026-000001", d, "")
+	wantError(t, res.StatusCode, b, 422, "incident")
 
 	// Booked like any visit, it goes on Juan's route with the ordinary one.
 	for _, id := range []int64{iv.ID, ordinary.ID} {

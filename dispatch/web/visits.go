@@ -126,6 +126,13 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Folio = folio
 	}
+	if v := q.Get("incident"); v != "" {
+		folio, ok := dispatch.ParseIncidentFolio(v)
+		if !ok {
+			return dispatch.Invalid("incident", "must be an incident folio like I-2026-000123")
+		}
+		f.Incident = folio
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
