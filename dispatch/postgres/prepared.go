@@ -154,18 +154,24 @@ func dollarPlaceholders(q string) (string, error) {
 	return b.String(), nil
 }
 
-// record returns the columns of model's table and model's values as one JSON object by
-// column, for a statement that inserts rows from jsonb_populate_recordset: stored as bun's
-// INSERT stores them (a nullzero field holding its zero value and a nil pointer, slice or
-// map are null, a jsonb field is nested JSON), bytea as PostgreSQL's hex text, and times
-// cut to the microsecond as PostgreSQL keeps them.
-func record(db *bun.DB, model any) (cols []string, rec map[string]any, err error) {
+// appendRecord appends model's values to buf as one JSON object by column, for a
+// statement that inserts rows from jsonb_populate_recordset, and returns the columns of
+// model's table. Values are stored as bun's INSERT stores them (a nullzero field holding
+// its zero value and a nil pointer, slice or map are null, a jsonb field is nested JSON),
+// bytea as PostgreSQL's hex text, and times cut to the microsecond as PostgreSQL keeps
+// them.
+func appendRecord(buf []byte, db *bun.DB, model any) (cols []string, out []byte, err error) {
 	v := reflect.Indirect(reflect.ValueOf(model))
 	t := db.Table(v.Type())
-	rec = make(map[string]any, len(t.Fields))
-	for _, f := range t.Fields {
+	buf = append(buf, '{')
+	for i, f := range t.Fields {
 		name := string(f.Name)
 		cols = append(cols, name)
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendQuote(buf, name) // column names are plain ASCII identifiers
+		buf = append(buf, ':')
 		fv := f.Value(v)
 		var a any
 		switch {
@@ -176,7 +182,8 @@ func record(db *bun.DB, model any) (cols []string, rec map[string]any, err error
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, err)
 			}
-			a = json.RawMessage(b)
+			buf = append(buf, b...)
+			continue
 		default:
 			switch x := reflect.Indirect(fv).Interface().(type) {
 			case []byte:
@@ -191,9 +198,13 @@ func record(db *bun.DB, model any) (cols []string, rec map[string]any, err error
 				a = x
 			}
 		}
-		rec[name] = a
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s.%s: %w", t.Name, f.Name, err)
+		}
+		buf = append(buf, b...)
 	}
-	return cols, rec, nil
+	return cols, append(buf, '}'), nil
 }
 
 // numbered turns each bare ? of q into ?N, counting from first; ?N already numbered are

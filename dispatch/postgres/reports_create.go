@@ -274,7 +274,7 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 // comes after commit (see Events.Announce).
 func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creation) error {
 	var cols []string
-	reps := make([]map[string]any, len(batch))
+	repJSON := []byte{'['}
 	type eventRec struct {
 		Type        string          `json:"type"`
 		At          string          `json:"at"`
@@ -294,8 +294,11 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 	}
 	answers := []answerRec{}
 	for i, c := range batch {
+		if i > 0 {
+			repJSON = append(repJSON, ',')
+		}
 		var err error
-		if cols, reps[i], err = record(s.db, &reportRow{Report: c.r}); err != nil {
+		if cols, repJSON, err = appendRecord(repJSON, s.db, &reportRow{Report: c.r}); err != nil {
 			return err
 		}
 		ev := c.ev
@@ -316,10 +319,7 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 			answers = append(answers, answerRec{Status: c.answer.Status, Response: c.answer.Body, ReportID: c.r.ID, Scope: c.opts.Key.Scope, Key: c.opts.Key.Key})
 		}
 	}
-	repJSON, err := json.Marshal(reps)
-	if err != nil {
-		return err
-	}
+	repJSON = append(repJSON, ']')
 	evJSON, err := json.Marshal(evs)
 	if err != nil {
 		return err
