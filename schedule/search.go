@@ -92,6 +92,7 @@ type worker struct {
 	blinkLeft int
 	timeFrac  float64 // share of the time to the deadline gone, with a clock
 	tmp       []route // scratch for local search
+	first     int32   // visit recreate inserts first, or -1
 	order     []int32
 	pos       []int   // scratch for ruin
 	take      []int32 // scratch for ruin
@@ -103,6 +104,7 @@ type worker struct {
 func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w := &worker{in: in, rng: rand.New(rand.NewPCG(seed, uint64(thread)*0x9E3779B97F4A7C15+1)), blinkRate: 0.01}
 	w.blinkLeft = 100
+	w.first = -1
 	w.cur = newSol(in)
 	w.cand = newSol(in)
 	w.best = newSol(in)
@@ -217,12 +219,115 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 	}
 }
 
+// roomRate is the share of iterations that, while the current plan leaves
+// a visit out, ruin around that visit (makeRoom) instead of SISR's strings;
+// roomRoutes bounds the routes such a ruin empties a window on.
+const (
+	roomRate   = 0.2
+	roomRoutes = 4
+)
+
+// makeRoom ruins s to make room for unassigned visit u: on up to k routes
+// that could serve it, those of u's nearest neighbours first, it removes
+// the visits whose service overlaps u's windows, and has recreate insert
+// u first. A visit left out is typically blocked by a time slot that its
+// skilled technicians have filled with work others could do; string
+// removals around it rarely clear that slot on enough routes at once.
+func (w *worker) makeRoom(s *sol, u int32, k int) {
+	in := w.in
+	w.removed = w.removed[:0]
+	for i := range w.seen {
+		w.seen[i] = false
+	}
+	n := &in.nodes[u]
+	lo, hi := n.a0, n.b0
+	if n.win != nil {
+		hi = n.win[len(n.win)-1].b
+	}
+	hi += n.svc
+	ruined := 0
+	for _, c := range in.nb[u] {
+		if ruined >= k {
+			break
+		}
+		r := s.where[c]
+		if r < 0 || w.seen[r] || !in.ok(u, s.routes[r].v) {
+			continue
+		}
+		w.seen[r] = true
+		ruined++
+		rt := &s.routes[r]
+		take := w.take[:0]
+		for p, x := range rt.seq {
+			if nd := &in.nodes[x]; nd.kind == kindVisit && !nd.fixed && rt.st[p] < hi && rt.dep[p] > lo {
+				take = append(take, x)
+			}
+		}
+		w.take = take
+		w.removed = append(w.removed, take...)
+		s.removeVisits(in, int(r), take)
+	}
+	w.first = u
+}
+
+// refits reports whether some visit that c leaves out and cur does not
+// would fit on one of c's routes after all (recreate's blinks skipped its
+// places).
+func (w *worker) refits(c, cur *sol) bool {
+	in := w.in
+	for _, x := range in.active {
+		if c.where[x] >= 0 || cur.where[x] < 0 {
+			continue
+		}
+		for ri := range c.routes {
+			rt := &c.routes[ri]
+			if !in.ok(x, rt.v) {
+				continue
+			}
+			e0 := rt.evals
+			_, p := rt.bestInsert(in, x, math.Inf(1), nil)
+			w.work += 4 + rt.evals - e0
+			if p >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pickUnassigned is a random unassigned routable visit of s (s has one).
+func (w *worker) pickUnassigned(s *sol) int32 {
+	n := 0
+	for _, c := range w.in.active {
+		if s.where[c] < 0 {
+			n++
+		}
+	}
+	k := w.rng.IntN(n)
+	for _, c := range w.in.active {
+		if s.where[c] < 0 {
+			if k == 0 {
+				return c
+			}
+			k--
+		}
+	}
+	return -1
+}
+
 // recreate inserts the removed (and any unassigned) visits one by one at
-// their cheapest position, with blinks.
+// their cheapest position, with blinks; w.first, when set, goes first.
 func (w *worker) recreate(s *sol) {
 	in := w.in
 	w.collectPending(s)
 	w.sortOrder()
+	if w.first >= 0 {
+		if i := slices.Index(w.order, w.first); i > 0 {
+			copy(w.order[1:i+1], w.order[:i])
+			w.order[0] = w.first
+		}
+		w.first = -1
+	}
 	triedClass := w.tried[:0]
 	blink := w
 	if w.blinkRate == 0 {
@@ -307,6 +412,11 @@ type schedule struct {
 	plan       int64 // work units the temperature is spread over
 	avgRemoved float64
 	maxLen     int
+	// price is the distance one unit of unassigned weight is worth to
+	// the annealing: a plan that leaves more weight out may still be
+	// accepted, at a temperature that makes the price small (early).
+	// The best plan is still judged lexicographically.
+	price float64
 }
 
 // temp is the temperature after work units, or later when the clock says
@@ -325,7 +435,11 @@ func (w *worker) step(sc schedule) {
 	// problems from spinning through millions of trivial iterations.
 	w.work += int64(max(500, len(w.in.active)+4*len(w.cur.routes)))
 	w.cand.copyFrom(w.cur)
-	w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
+	if w.cur.unw > 0 && w.rng.Float64() < roomRate {
+		w.makeRoom(w.cand, w.pickUnassigned(w.cand), 1+w.rng.IntN(roomRoutes))
+	} else {
+		w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
+	}
 	w.recreate(w.cand)
 	c, cur := w.cand, w.cur
 	accept := false
@@ -334,6 +448,11 @@ func (w *worker) step(sc schedule) {
 	case c.unw < cur.unw:
 		accept = true
 	case c.unw > cur.unw:
+		if w.refits(c, cur) {
+			break // a blink left it out, not a full day: no trade to make
+		}
+		t := sc.temp(w.work, w.timeFrac)
+		accept = c.cost+sc.price*(c.unw-cur.unw) < cur.cost-t*math.Log(w.rng.Float64())
 	default:
 		t := sc.temp(w.work, w.timeFrac)
 		accept = c.cost < cur.cost-t*math.Log(w.rng.Float64())

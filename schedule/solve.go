@@ -114,7 +114,7 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		return init
 	}
 	avg := init.cost / float64(arcs)
-	sc := schedule{t0: 3 * avg, tf: 0.003 * avg, plan: plan, avgRemoved: 10, maxLen: 10}
+	sc := schedule{t0: 3 * avg, tf: 0.003 * avg, plan: plan, avgRemoved: 10, maxLen: 10, price: 10 * avg}
 	if n := len(in.active); float64(n) < 2*sc.avgRemoved {
 		sc.avgRemoved = math.Max(1, float64(n)/2)
 	}
