@@ -3,11 +3,11 @@ package notify_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 )
 
@@ -28,8 +28,7 @@ func TestFolioTextsOfBatchedReports(t *testing.T) {
 		folio                string
 	}
 	wants := make([]want, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var calls []func()
 	for i := range n {
 		w := want{phone: phone(), lang: "es", channel: "phone"}
 		switch {
@@ -47,20 +46,16 @@ func TestFolioTextsOfBatchedReports(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+		calls = append(calls, func() {
 			c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			wants[i].folio = c.Report.Folio
-		}()
+		})
 	}
-	close(start)
-	wg.Wait()
+	dispatchtest.AllAtOnce(calls)
 	if t.Failed() {
 		t.FailNow()
 	}

@@ -193,3 +193,19 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return strings.ToLower(hex.EncodeToString(b))
 }
+
+// AllAtOnce runs each call in its own goroutine, all released at the same instant, and
+// waits for them: for tests of what a store does with concurrent callers (batches, locks,
+// races for one row).
+func AllAtOnce(calls []func()) {
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, call := range calls {
+		wg.Go(func() {
+			<-start
+			call()
+		})
+	}
+	close(start)
+	wg.Wait()
+}

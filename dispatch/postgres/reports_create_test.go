@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,8 +33,7 @@ func TestCreateBatches(t *testing.T) {
 		answer   string
 	}
 	results := make([]result, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var calls []func()
 	for i := range n {
 		in := dispatch.ReportInput{Channel: "phone", Kind: "inquiry", Description: fmt.Sprintf("report %d", i),
 			Customer: dispatch.CustomerInput{Name: "Cliente", Language: "es"}}
@@ -58,10 +56,7 @@ func TestCreateBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+		calls = append(calls, func() {
 			c, a, err := reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, opts)
 			if err != nil {
 				t.Error(err)
@@ -74,10 +69,9 @@ func TestCreateBatches(t *testing.T) {
 			if c != nil {
 				results[i].folio, results[i].customer = c.Report.Folio, c.Customer.ID
 			}
-		}()
+		})
 	}
-	close(start)
-	wg.Wait()
+	dispatchtest.AllAtOnce(calls)
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -171,8 +165,7 @@ func TestCreateBatchFailureStaysAlone(t *testing.T) {
 	now := time.Now()
 	const n = 40
 	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var calls []func()
 	for i := range n {
 		desc := fmt.Sprintf("report %d", i)
 		if i == n/2 {
@@ -184,15 +177,11 @@ func TestCreateBatchFailureStaysAlone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
+		calls = append(calls, func() {
 			_, _, errs[i] = reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
-		}()
+		})
 	}
-	close(start)
-	wg.Wait()
+	dispatchtest.AllAtOnce(calls)
 	for i, err := range errs {
 		if (i == n/2) != (err != nil) {
 			t.Fatalf("creation %d: err %v", i, err)

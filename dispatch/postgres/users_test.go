@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,14 +56,10 @@ func TestSessionLookupsTogether(t *testing.T) {
 		sessions = append(sessions, session{live, want}, session{expired, 0}, session{out, 0}, session{fmt.Sprintf("unknown-%d", i), 0})
 	}
 	for round := range 3 {
-		start := make(chan struct{})
-		var wg sync.WaitGroup
+		var calls []func()
 		for _, s := range sessions {
 			for range 4 { // the same token asked by several requests at once
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
+				calls = append(calls, func() {
 					u, err := users.SessionUser(ctx, s.token, now)
 					var de *dispatch.Error
 					switch {
@@ -73,11 +68,10 @@ func TestSessionLookupsTogether(t *testing.T) {
 					case s.user != 0 && (err != nil || u.ID != s.user):
 						t.Errorf("round %d, token %s: %+v %v, want user %d", round, s.token, u, err, s.user)
 					}
-				}()
+				})
 			}
 		}
-		close(start)
-		wg.Wait()
+		dispatchtest.AllAtOnce(calls)
 	}
 	if got := postgres.LargestLookupBatch(users); got < 2 {
 		t.Fatalf("largest lookup batch %d: the lookups never shared a query", got)
