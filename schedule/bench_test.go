@@ -144,10 +144,10 @@ func BenchmarkSolve1000(b *testing.B) {
 }
 
 // BenchmarkSolveTownWork is BenchmarkSolveTown, on five towns (seeds
-// 42–46), with the effort fixed in work units instead of time — what 10 s and 60 s plan for per thread at
-// the solver's rate of 60M units a second, on 2 threads — so that a busy
-// machine changes how long it takes but not the result (the same seed
-// gives the same km on any machine). cpu-s is the process CPU time the
+// 42–46), with the effort fixed in work units instead of time — what 10 s
+// and 60 s plan for per thread at the solver's rate of 60M units a second,
+// on 2 threads — so that a busy machine changes how long it takes but not
+// the result (the same seed gives the same km on any machine). cpu-s is the process CPU time the
 // solve took, the figure to compare speed by on a shared machine:
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork/town42/10s' -benchtime 1x
