@@ -49,15 +49,15 @@
 // ten mean legs: early, while the temperature is high, a full day may
 // give up a visit to reshape, so that the search does not settle on the
 // first set of visits it manages to fit. While the current plan leaves a
-// visit out, one iteration in five instead empties that visit's time
-// window on one to four routes that could serve it (near ones first) and
-// reinserts it first: a visit left out is typically blocked by a time
-// slot that its skilled technicians have filled with work others could
-// do. The best plan is still judged weight first, then distance. On the
-// generated days (towns 42-46, 10 s of planned work) these assign one
-// more unit of weight on each of the three towns that leave visits out,
-// at the same distance, and leave Solomon's runs unchanged (their full
-// fleets always have room).
+// visit out, about one iteration in three instead empties that visit's
+// time window on one to four routes that could serve it (near ones
+// first) and reinserts it first: a visit left out is typically blocked by
+// a time slot that its skilled technicians have filled with work others
+// could do. The best plan is still judged weight first, then distance.
+// On the generated days (towns 42-46, 10 s of planned work) these assign
+// one or two more units of weight on each of the three towns that leave
+// visits out, at about the same distance, and change Solomon's results
+// only where blinks drop a customer (their full fleets always have room).
 //
 // Insertion checks are constant time. Each route caches, per position, the
 // earliest departure (forward) and the latest feasible start (backward):

@@ -223,7 +223,7 @@ func (w *worker) ruin(s *sol, avgRemoved float64, maxLen int) {
 // a visit out, ruin around that visit (makeRoom) instead of SISR's strings;
 // roomRoutes bounds the routes such a ruin empties a window on.
 const (
-	roomRate   = 0.2
+	roomRate   = 0.35
 	roomRoutes = 4
 )
 
