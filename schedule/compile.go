@@ -529,7 +529,9 @@ func (in *inst) neighbors() {
 			return lst[i] < lst[j]
 		})
 		if len(lst) > maxNb {
-			lst = slices.Clip(lst[:maxNb])
+			// A copy, not a clip: the full list would stay alive behind it, and a cached
+			// day plan keeps its lists for as long as it is cached.
+			lst = append([]int32(nil), lst[:maxNb]...)
 		}
 		in.nb[c] = lst
 	}
