@@ -150,28 +150,38 @@ func (s *Visits) forgetIdle(now time.Time) {
 	}
 }
 
-// cachedDays bounds the plan cache: bookings look a few days ahead (slots offer five), and
-// each plan holds its day's travel table, which grows with the square of its visits and
-// homes (71 MiB for a month of busy days in the load run before this bound).
-const cachedDays = 8
+// cachedDays and cachedBytes bound the plan cache: bookings look a few days ahead (slots
+// offer five), and each plan holds its day's travel tables, which grow with the square of
+// its visits and homes (71 MiB for a month of busy days in a load run before the day
+// bound; 72 MiB for eight busy days of 200 technicians before the byte bound). The day just
+// planned is kept whatever its size.
+const (
+	cachedDays  = 8
+	cachedBytes = 48 << 20
+)
 
 func (s *Visits) remember(key string, fp uint64, plan *schedule.Plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
 	s.forgetIdle(now)
-	if _, ok := s.plans[key]; !ok && len(s.plans) >= cachedDays {
-		// Make room by dropping the day used least recently.
+	s.tick++
+	s.plans[key] = cachedPlan{fp: fp, plan: plan, used: s.tick, usedAt: now, bytes: plan.Footprint()}
+	for len(s.plans) > 1 {
+		var total int64
 		oldest, at := "", uint64(0)
 		for k, c := range s.plans {
-			if oldest == "" || c.used < at {
+			total += c.bytes
+			if k != key && (oldest == "" || c.used < at) {
 				oldest, at = k, c.used
 			}
 		}
+		if len(s.plans) <= cachedDays && total <= cachedBytes {
+			break
+		}
+		// Make room by dropping the day used least recently.
 		delete(s.plans, oldest)
 	}
-	s.tick++
-	s.plans[key] = cachedPlan{fp: fp, plan: plan, used: s.tick, usedAt: now}
 }
 
 // rememberPlaced caches the plan a committed placement made, under the fingerprint of the

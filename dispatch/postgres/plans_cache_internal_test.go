@@ -53,3 +53,34 @@ func TestPlanCacheForgetsIdleDays(t *testing.T) {
 		t.Error("a day just used was dropped")
 	}
 }
+
+// TestPlanCacheByteBound: past cachedBytes the least recently used days are dropped, and
+// the day just planned is kept even when it alone is bigger.
+func TestPlanCacheByteBound(t *testing.T) {
+	s := &Visits{plans: map[string]cachedPlan{}}
+	for i := range 3 {
+		s.remember(fmt.Sprintf("d%d", i), uint64(i), &schedule.Plan{})
+	}
+	// Sizes as if each day's tables were a third of the budget and a bit.
+	for k, c := range s.plans {
+		c.bytes = cachedBytes/3 + 1
+		s.plans[k] = c
+	}
+	s.cached("d0", 0) // d1 is now the least recently used
+	s.remember("d3", 3, &schedule.Plan{})
+	if _, ok := s.plans["d1"]; ok {
+		t.Error("over the byte bound, the least recently used day (d1) was kept")
+	}
+	if len(s.plans) != 3 {
+		t.Errorf("%d days cached, want 3 (two of a third of the budget and the new one)", len(s.plans))
+	}
+	// A day bigger than the whole budget leaves alone: everything else goes.
+	for k, c := range s.plans {
+		c.bytes = 2 * cachedBytes
+		s.plans[k] = c
+	}
+	s.remember("small", 5, &schedule.Plan{})
+	if _, ok := s.cached("small", 5); !ok || len(s.plans) != 1 {
+		t.Errorf("after the big days: %d days cached, want only the one just planned", len(s.plans))
+	}
+}

@@ -41,6 +41,7 @@ type cachedPlan struct {
 	plan   *schedule.Plan
 	used   uint64    // Visits.tick when last used
 	usedAt time.Time // and when, for planIdle
+	bytes  int64     // the plan's Footprint, for cachedBytes
 }
 
 // NewVisits returns the visit store; reports is used to move a report to awaiting_visit and
