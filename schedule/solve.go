@@ -26,11 +26,13 @@ type Options struct {
 	Seed uint64
 	// Threads is the number of parallel searches; 0 means GOMAXPROCS.
 	Threads int
-	// Clock, when set (e.g. time.Now), lets a search that falls behind its
-	// work plan — a busy machine — cool down on time instead, so that it
-	// still ends greedy at the deadline. Results then depend on timing
-	// whenever the machine is slower than planned; nil keeps the search a
-	// pure function of the work done.
+	// Clock, when set (e.g. time.Now) with a TimeLimit and no Work, makes the
+	// search use its time: one that falls behind its work plan — a busy
+	// machine — cools down on time instead, so that it still ends greedy at
+	// the deadline, and one that runs ahead of it — a problem faster per
+	// unit than workRate — plans more work after its first epoch, to end
+	// near the deadline instead of early. Results then depend on timing;
+	// nil keeps the search a pure function of the work done.
 	Clock func() time.Time
 }
 
@@ -42,6 +44,10 @@ type Options struct {
 const workRate = 60e6
 
 const epochs = 20
+
+// paceMargin is the share of the time left that a plan grown from the pace so far fills:
+// the rest absorbs a slower pace later on.
+const paceMargin = 0.95
 
 // Solve assigns and orders the problem's visits. It returns the best plan
 // found when the planned work is done, TimeLimit passes or ctx ends,
@@ -155,6 +161,18 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		}
 		if ctx.Err() != nil || e == epochs {
 			return g.best
+		}
+		if opt.Work <= 0 && sc.clock != nil {
+			// A machine faster than workRate on this problem would finish the plan early
+			// and leave time unused: after each epoch the plan grows to what the pace so
+			// far fits in the time left (a slower one cools on time instead; see temp).
+			if took := sc.clock().Sub(sc.start); took > 0 && took < sc.span {
+				left := float64(sc.span-took) * paceMargin
+				fits := target + int64(float64(target)*left/float64(took))
+				if fits > plan {
+					plan, sc.plan = fits, fits
+				}
+			}
 		}
 		for _, w := range ws {
 			if w != g && g.best.better(w.best) {
