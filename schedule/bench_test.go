@@ -103,13 +103,13 @@ func BenchmarkSlots(b *testing.B) {
 	b.ReportMetric(float64(n)/float64(b.N), "slots")
 }
 
-// BenchmarkSolveTown solves three generated 400-visit days (town seeds 42,
-// 43, 44) with several time limits and reports distance and assigned
-// weight, to compare 10 s against 60 s on each:
+// BenchmarkSolveTown solves five generated 400-visit days (town seeds 42 to
+// 46) with several time limits and reports distance and assigned weight, to
+// compare 10 s against 60 s on each:
 //
-//	go test ./schedule -run '^$' -bench 'SolveTown$' -benchtime 1x -timeout 20m
+//	go test ./schedule -run '^$' -bench 'SolveTown$' -benchtime 1x -timeout 30m
 func BenchmarkSolveTown(b *testing.B) {
-	for _, seed := range []uint64{42, 43, 44} {
+	for _, seed := range []uint64{42, 43, 44, 45, 46} {
 		for _, limit := range []time.Duration{2 * time.Second, 10 * time.Second, 60 * time.Second} {
 			b.Run(fmt.Sprintf("town%d/%v", seed, limit), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
