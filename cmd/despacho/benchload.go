@@ -93,6 +93,7 @@ type memSample struct {
 	RSS        float64       // resident set size of the server process
 	Goroutines float64
 	Jobs       float64 // timed jobs running in the server (despacho_jobs_running)
+	Cache      float64 // the plan cache's estimate of its bytes (despacho_plan_cache_bytes)
 	GC         bool    // read after a forced collection
 }
 
@@ -243,16 +244,16 @@ func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
 		where = "its own process"
 	}
 	fmt.Fprintf(w, "server memory, %s:\n", where)
-	fmt.Fprintf(w, "  %8s %10s %10s %10s %10s %10s %10s\n", "at", "heap MiB", "plans MiB", "rest MiB", "in use MiB", "RSS MiB", "goroutines")
+	fmt.Fprintf(w, "  %8s %10s %10s %10s %10s %10s %10s %10s\n", "at", "heap MiB", "plans MiB", "cache est", "rest MiB", "in use MiB", "RSS MiB", "goroutines")
 	for _, m := range r.Samples {
 		gc := ""
 		if m.GC {
 			gc = " after GC"
 		}
-		fmt.Fprintf(w, "  %8v %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f%s\n", m.At.Round(time.Second), m.HeapAlloc/(1<<20),
-			m.Plans/(1<<20), (m.HeapAlloc-m.Plans)/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
+		fmt.Fprintf(w, "  %8v %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f %10.0f%s\n", m.At.Round(time.Second), m.HeapAlloc/(1<<20),
+			m.Plans/(1<<20), m.Cache/(1<<20), (m.HeapAlloc-m.Plans)/(1<<20), m.HeapInuse/(1<<20), m.RSS/(1<<20), m.Goroutines, gc)
 	}
-	fmt.Fprintf(w, "  (plans: live bytes the schedule package allocated, from the heap profile: the plan cache, one plan per day booked)\n")
+	fmt.Fprintf(w, "  (plans: live bytes the schedule package allocated, from the heap profile: the plan cache, one plan per day booked; cache est: the cache's own estimate, bounded to 48 MiB)\n")
 	fmt.Fprintf(w, "server heap %.1f MiB at the start (empty caches), %.1f MiB at the first reading under load, %.1f MiB at the end (%+.1f MiB since that reading; the end read after the server's jobs finished, %v later); goroutines %.0f -> %.0f\n",
 		r.StartHeap/(1<<20), r.WarmHeap/(1<<20), r.EndHeap/(1<<20), (r.EndHeap-r.WarmHeap)/(1<<20), r.JobsWait.Round(time.Second), r.StartGoroutine, r.EndGoroutine)
 	if r.ServerWarnings > 0 {
@@ -1071,7 +1072,7 @@ var mexicoCity = func() *time.Location {
 	return l
 }()
 
-var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_alloc_bytes|go_memstats_heap_inuse_bytes|process_resident_memory_bytes|go_goroutines|despacho_jobs_running) ([0-9.e+]+)$`)
+var metricLine = regexp.MustCompile(`(?m)^(go_memstats_heap_alloc_bytes|go_memstats_heap_inuse_bytes|process_resident_memory_bytes|go_goroutines|despacho_jobs_running|despacho_plan_cache_bytes) ([0-9.e+]+)$`)
 
 // heap is the figure compared from start to end: live bytes after a forced collection,
 // else the bytes in in-use spans (which include garbage not yet collected).
@@ -1103,6 +1104,8 @@ func (r *loadRun) metrics(ctx context.Context) (memSample, error) {
 			m.RSS = v
 		case "despacho_jobs_running":
 			m.Jobs = v
+		case "despacho_plan_cache_bytes":
+			m.Cache = v
 		}
 		found[f[1]] = true
 	}

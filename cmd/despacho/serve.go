@@ -105,6 +105,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 	events.AddHook(incidents.ReportHook)
 	techs := postgres.NewTechnicians(db, events)
 	visits := postgres.NewVisits(db, events, reports, planning.Config{Zone: slaCfg.Calendar.Location()})
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "despacho_plan_cache_days", Help: "Day plans cached for slots and bookings."},
+			func() float64 { d, _ := visits.PlanCache(); return float64(d) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "despacho_plan_cache_bytes", Help: "Estimated bytes the cached day plans hold."},
+			func() float64 { _, b := visits.PlanCache(); return float64(b) }))
 
 	var sender notify.Sender = notify.Dev{Log: log}
 	if !smsCfg.Dev() {
@@ -147,7 +152,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
 		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"),
-		Incidents: incidents, TrustedProxies: proxies,
+		Incidents: incidents, Reports: reports, Visits: visits, TrustedProxies: proxies,
 		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
 		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),
 			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put},

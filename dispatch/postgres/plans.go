@@ -130,6 +130,17 @@ func (s *Visits) cached(key string, fp uint64) (*schedule.Plan, bool) {
 	return c.plan, true
 }
 
+// PlanCache reports the day plans cached now and the bytes their footprints add up to (the
+// cache is bounded by cachedDays and cachedBytes).
+func (s *Visits) PlanCache() (days int, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.plans {
+		bytes += c.bytes
+	}
+	return len(s.plans), bytes
+}
+
 // planIdle is how long a cached day plan is kept unused: a day nobody books or plans any
 // more (yesterday, a quiet day next week) gives its memory back.
 const planIdle = 10 * time.Minute

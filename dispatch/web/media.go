@@ -24,7 +24,7 @@ func (s *Server) newMediaAPI() *mediaAPI {
 	return &mediaAPI{
 		s:      s,
 		media:  postgres.NewMedia(s.db, s.events),
-		visits: postgres.NewVisits(s.db, s.events, s.reports, s.planningConfig()),
+		visits: s.visits,
 		techs:  postgres.NewTechnicians(s.db, s.events),
 	}
 }

@@ -185,7 +185,7 @@ func latestVisit(vs []*dispatch.Visit) *dispatch.Visit {
 // cancelled, or nil when there is none. The ETA is shown only while it means something:
 // before the technician arrives.
 func (s *Server) publicVisitOf(ctx context.Context, reportID int64) (*publicVisit, error) {
-	vs, err := postgres.NewVisits(s.db, s.events, s.reports, s.planningConfig()).ByReport(ctx, reportID)
+	vs, err := s.visits.ByReport(ctx, reportID)
 	if err != nil {
 		return nil, err
 	}

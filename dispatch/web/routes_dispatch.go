@@ -37,7 +37,7 @@ func (s *Server) dispatchRoutes() {
 	d := &dispatchAPI{
 		s:      s,
 		techs:  postgres.NewTechnicians(s.db, s.events),
-		visits: postgres.NewVisits(s.db, s.events, s.reports, s.planningConfig()),
+		visits: s.visits,
 	}
 	desk := Staff(agent, dispatcher, admin)
 	control := Staff(dispatcher, admin)

@@ -24,7 +24,7 @@ func (s *Server) incidentRoutes() {
 		}
 	}
 	a := &incidentAPI{s: s, incidents: incidents, aps: postgres.NewAccessPoints(s.db),
-		visits: postgres.NewVisits(s.db, s.events, s.reports, s.planningConfig())}
+		visits: s.visits}
 	desk := Staff(agent, dispatcher, admin)
 	lead := Staff(dispatcher, admin)
 

@@ -53,6 +53,11 @@ type Config struct {
 	// Incidents is the incidents store with the configured compensation bonus and rule;
 	// nil builds one with the defaults.
 	Incidents *postgres.Incidents
+	// Reports and Visits are the stores the API works through; nil builds them here. Pass
+	// the ones the rest of the process uses (the re-plan job, SMS replies) so that there is
+	// one batcher of report creations and one day-plan cache per process.
+	Reports *postgres.Reports
+	Visits  *postgres.Visits
 	// TrustedProxies are the networks of the load balancers in front of the service. A
 	// request from one of them is taken to come from the last X-Forwarded-For address that
 	// is not itself a trusted proxy, so the rate limits and lockouts count customers, not
@@ -124,6 +129,7 @@ type Server struct {
 
 	events    *postgres.Events
 	reports   *postgres.Reports
+	visits    *postgres.Visits
 	sla       dispatch.SLA
 	codeFails *limiter // wrong public access codes per client address; lockout
 	gateway   []byte   // SHA-256 of the mail gateway token, nil when none
@@ -166,7 +172,14 @@ func New(cfg Config) *Server {
 			s.sla.Policies = def.Policies
 		}
 	}
-	s.reports = postgres.NewReports(cfg.DB, s.events, s.sla)
+	s.reports = cfg.Reports
+	if s.reports == nil {
+		s.reports = postgres.NewReports(cfg.DB, s.events, s.sla)
+	}
+	s.visits = cfg.Visits
+	if s.visits == nil {
+		s.visits = postgres.NewVisits(cfg.DB, s.events, s.reports, s.planningConfig())
+	}
 	if cfg.MailGatewayToken != "" {
 		h := sha256.Sum256([]byte(cfg.MailGatewayToken))
 		s.gateway = h[:]
