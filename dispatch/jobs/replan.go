@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"despacho/dispatch/postgres"
@@ -29,8 +30,9 @@ func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) 
 			if ctx.Err() != nil {
 				break
 			}
-			_, err := visits.Optimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, nil, t)
-			errs = append(errs, err)
+			if _, err := visits.Optimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, nil, t); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", day.Format(time.DateOnly), err))
+			}
 		}
 		return errors.Join(errs...)
 	}
