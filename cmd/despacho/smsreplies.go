@@ -52,7 +52,7 @@ func (a smsReplies) OpenFromSMS(ctx context.Context, tx bun.Tx, messageSID, phon
 		return notify.ReportRef{}, err
 	}
 	key := &postgres.IdempotencyKey{Scope: "sms:inbound", Key: messageSID, Hash: postgres.RequestHash([]byte(phone + "\n" + body))}
-	created, answer, err := a.reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Key: key})
+	created, answer, err := a.reports.CreateTx(ctx, tx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Key: key})
 	if err != nil {
 		return notify.ReportRef{}, err
 	}

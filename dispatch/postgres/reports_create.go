@@ -164,58 +164,89 @@ func (s *Reports) writeBatch(ctx context.Context, batch []*creation) error {
 		return err
 	}
 	return s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		for _, c := range batch {
-			c.out, c.answer, c.matched, c.made = nil, nil, false, false
-			c.r, c.c = *c.nr.Report, *c.nr.Customer
-			// The year is the business zone's: a report filed on 31 December at 20:00 in
-			// Mexico City belongs to that year, whatever UTC says.
-			c.year = c.r.CreatedAt.In(s.sla.Calendar.Location()).Year()
-			c.loc = nil
-			if c.nr.Location != nil {
-				l := *c.nr.Location
-				c.loc = &l
-			}
+		return s.writeBatchTx(ctx, tx, cur, batch)
+	})
+}
+
+// CreateTx is Create inside a transaction the caller holds (an SMS webhook files the
+// report its text asks for in the transaction that records the text): the report is
+// written in tx, alone, and announced when the caller's Events.RunInTx commits (or by a
+// NOTIFY in tx when the caller's transaction was begun elsewhere). It never waits for a
+// second connection, which a caller holding one must not do: a full pool of such callers
+// would wait for ever.
+func (s *Reports) CreateTx(ctx context.Context, tx bun.Tx, nr *dispatch.NewReport, by Origin, opts CreateOptions) (*Created, *Answer, error) {
+	cur, err := s.currentSLA(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := &creation{ctx: ctx, nr: nr, by: by, opts: opts}
+	if err := s.writeBatchTx(ctx, tx, cur, []*creation{c}); err != nil {
+		return nil, nil, Wrap(err)
+	}
+	if c.answer != nil && c.answer.Replayed {
+		return nil, c.answer, nil
+	}
+	if appended, ok := ctx.Value(appendedKey{}).(*bool); ok {
+		*appended = true
+	} else if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", EventsChannel); err != nil {
+		return nil, nil, Wrap(err)
+	}
+	return c.out, c.answer, nil
+}
+
+// writeBatchTx is writeBatch's work inside tx.
+func (s *Reports) writeBatchTx(ctx context.Context, tx bun.Tx, cur dispatch.SLA, batch []*creation) error {
+	for _, c := range batch {
+		c.out, c.answer, c.matched, c.made = nil, nil, false, false
+		c.r, c.c = *c.nr.Report, *c.nr.Customer
+		// The year is the business zone's: a report filed on 31 December at 20:00 in
+		// Mexico City belongs to that year, whatever UTC says.
+		c.year = c.r.CreatedAt.In(s.sla.Calendar.Location()).Year()
+		c.loc = nil
+		if c.nr.Location != nil {
+			l := *c.nr.Location
+			c.loc = &l
 		}
-		if err := matchCustomers(ctx, s.prepared, s.db, tx, batch); err != nil {
-			return err
-		}
-		var fresh []*creation
-		for _, c := range batch {
-			if !c.matched {
-				// The key was taken: nothing was changed for this one; the first request's
-				// answer is read (a concurrent holder of the key is waited for).
-				a, err := claimKey(ctx, tx, c.opts.Key, c.r.CreatedAt)
-				if err != nil {
-					return err
-				}
-				if a == nil { // the key was purged meanwhile
-					return dispatch.Conflict("retry", "the Idempotency-Key changed hands; try again")
-				}
-				c.answer = a
-				continue
-			}
-			if !c.made && c.opts.Trusted {
-				if err := updateCustomer(ctx, tx, &c.c, c.nr.Customer); err != nil {
-					return err
-				}
-			}
-			if err := c.prepare(cur); err != nil {
+	}
+	if err := matchCustomers(ctx, s.prepared, s.db, tx, batch); err != nil {
+		return err
+	}
+	var fresh []*creation
+	for _, c := range batch {
+		if !c.matched {
+			// The key was taken: nothing was changed for this one; the first request's
+			// answer is read (a concurrent holder of the key is waited for).
+			a, err := claimKey(ctx, tx, c.opts.Key, c.r.CreatedAt)
+			if err != nil {
 				return err
 			}
-			fresh = append(fresh, c)
+			if a == nil { // the key was purged meanwhile
+				return dispatch.Conflict("retry", "the Idempotency-Key changed hands; try again")
+			}
+			c.answer = a
+			continue
 		}
-		if len(fresh) == 0 {
-			return nil
+		if !c.made && c.opts.Trusted {
+			if err := updateCustomer(ctx, tx, &c.c, c.nr.Customer); err != nil {
+				return err
+			}
 		}
-		if err := s.insertReports(ctx, tx, fresh); err != nil {
+		if err := c.prepare(cur); err != nil {
 			return err
 		}
-		evs := make([]*dispatch.Event, len(fresh))
-		for i, c := range fresh {
-			evs[i] = c.ev
-		}
-		return s.events.runHooksBatch(ctx, tx, evs)
-	})
+		fresh = append(fresh, c)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := s.insertReports(ctx, tx, fresh); err != nil {
+		return err
+	}
+	evs := make([]*dispatch.Event, len(fresh))
+	for i, c := range fresh {
+		evs[i] = c.ev
+	}
+	return s.events.runHooksBatch(ctx, tx, evs)
 }
 
 // prepare completes the report of a matched creation (ids, folio, access code, due times),
