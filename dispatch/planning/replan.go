@@ -13,8 +13,9 @@ import (
 // still while he finishes a visit under way — from where he is: the visit he is on or
 // driving to, else his last position shared that day, else his home base. Visits under way
 // (en route, on site) are not part of the problem: they stay with their technician at the
-// places already stored, and re-plans never touch them. Shifts that are over are left out;
-// a break whose span has passed is taken as already had.
+// places already stored, and re-plans never touch them. Shifts that are over are left out,
+// and so is the rest of a shift too short to take him from where he is to where it ends; a
+// break whose span has passed is taken as already had.
 //
 // For a day that has not begun at now, Replan is Problem without the visits under way.
 func (c Config) Replan(st State, day, now time.Time) *schedule.Problem {
@@ -66,6 +67,12 @@ func (c Config) Replan(st State, day, now time.Time) *schedule.Problem {
 			}
 			if from.After(sh.Start) {
 				sh.Start = from
+				// What is left of the shift must at least take him from where he is to where
+				// it ends; otherwise no visit fits in it either (any detour is longer), and a
+				// route that cannot even be empty would stop the whole re-plan.
+				if sec, _ := c.Travel.Leg(at, pt.End); sh.End.Sub(sh.Start) < time.Duration(sec*float64(time.Second)) {
+					continue
+				}
 			}
 			if br := sh.Break; br != nil {
 				b := *br
