@@ -104,10 +104,11 @@ func enqueueArgs(n Notification) ([]any, error) {
 // outbox has them; inside HookBatch it adds n to the batch's texts instead.
 func (o *Outbox) enqueue(ctx context.Context, tx bun.Tx, n Notification) error {
 	if b, ok := ctx.Value(batchKey{}).(*batch); ok {
-		if _, err := enqueueArgs(n); err != nil {
+		args, err := enqueueArgs(n)
+		if err != nil {
 			return err
 		}
-		b.queue = append(b.queue, n)
+		b.rows = append(b.rows, args)
 		return nil
 	}
 	if o.stmts == nil {
@@ -650,10 +651,10 @@ func (o *Outbox) recipients(ctx context.Context, tx bun.Tx, reportIDs []int64) (
 }
 
 // batch is HookBatch's state for its report.created events: the recipients it read and
-// the texts the events call for.
+// the texts the events call for (enqueueSQL's arguments of each).
 type batch struct {
 	recipients map[int64]recipient
-	queue      []Notification
+	rows       [][]any
 }
 
 type batchKey struct{}
@@ -690,18 +691,10 @@ func (o *Outbox) HookBatch(ctx context.Context, tx bun.Tx, evs []*dispatch.Event
 			return err
 		}
 	}
-	if len(b.queue) == 0 {
+	if len(b.rows) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(b.queue))
-	for i, n := range b.queue {
-		a, err := enqueueArgs(n)
-		if err != nil {
-			return err
-		}
-		rows[i] = a
-	}
-	arg, err := json.Marshal(rows)
+	arg, err := json.Marshal(b.rows)
 	if err != nil {
 		return err
 	}

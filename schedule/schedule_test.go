@@ -407,3 +407,17 @@ func newVisitT(p *schedule.Problem) schedule.Visit {
 	return schedule.Visit{ID: "extra", Location: p.Visits[0].Location, Service: 15 * time.Minute,
 		Windows: []schedule.Window{{Start: hm(0, 8), End: hm(0, 17)}}}
 }
+
+// TestSolveUsesItsTime: with a clock, a search whose work plan would end early (a small
+// problem, quick per unit of work) plans more and runs until near its time limit.
+func TestSolveUsesItsTime(t *testing.T) {
+	p := town(42, 3, 12, 1)
+	const limit = 400 * time.Millisecond
+	start := time.Now()
+	if _, err := schedule.Solve(context.Background(), p, schedule.Options{TimeLimit: limit, Seed: 1, Threads: 1, Clock: time.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < limit*3/4 {
+		t.Fatalf("solve with a clock took %v of its %v", took, limit)
+	}
+}

@@ -227,20 +227,6 @@ func (s *Visits) replanBase(ctx context.Context, st planning.State, day, now tim
 	return planning.Current(ctx, s.cfg.Replan(st, day, now), st)
 }
 
-// improve re-optimises base, the plan replanBase gave for st. A cached base that the search
-// cannot start from (a route of it no longer feasible as the day is compiled afresh: a plan
-// grown by bookings is checked against its own extended tables) is built anew from st once.
-func (s *Visits) improve(ctx context.Context, base *schedule.Plan, st planning.State, day, now time.Time, opt schedule.Options) (from, to *schedule.Plan, err error) {
-	to, err = planning.Improve(ctx, base, opt)
-	if errors.Is(err, schedule.ErrPinned) && now.Before(day) {
-		if base, err = planning.Current(ctx, s.cfg.Problem(st, day, 1, now), st); err != nil {
-			return nil, nil, err
-		}
-		to, err = planning.Improve(ctx, base, opt)
-	}
-	return base, to, err
-}
-
 // behindStarted shifts the positions in a re-plan's assignments (see planning.Replan) past
 // the visits under way that it leaves out, so that each technician's route positions stay
 // 1, 2, 3… and unchanged places compare equal to the stored ones.
@@ -846,7 +832,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		rest := opt.TimeLimit - time.Since(started) - opt.TimeLimit/10
 		opt.TimeLimit = max(rest, opt.TimeLimit/4)
 	}
-	base, solved, err := s.improve(ctx, base, snap, day, now, opt)
+	solved, err := planning.Improve(ctx, base, opt)
 	if err != nil {
 		return nil, Wrap(err)
 	}
@@ -872,7 +858,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			if budget > 0 {
 				short.TimeLimit = min(max(budget/10, 200*time.Millisecond), 2*time.Second)
 			}
-			if cur, next, err = s.improve(ctx, cur, st, day, now, short); err != nil {
+			if next, err = planning.Improve(ctx, cur, short); err != nil {
 				return err
 			}
 			res.Redone = true

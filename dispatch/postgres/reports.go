@@ -50,7 +50,7 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	}
 	r := &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies), prepared: newPrepared(db)}
 	r.creations = &batcher[*creation]{leaders: defaultLeaders(), max: maxCreateBatch, run: r.createBatch,
-		compatible: func(c *creation, seen map[string]bool) bool { return c.compatible(seen) }}
+		compatible: (*creation).compatible}
 	return r
 }
 

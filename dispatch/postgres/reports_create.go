@@ -51,6 +51,12 @@ func (s *Reports) Create(ctx context.Context, nr *dispatch.NewReport, by Origin,
 	c := &creation{ctx: ctx, nr: nr, by: by, opts: opts, done: make(chan struct{})}
 	s.creations.submit(c)
 	<-c.done
+	return c.result()
+}
+
+// result is what Create returns for c: an error, the first answer to a repeated key, or
+// the report made with its answer.
+func (c *creation) result() (*Created, *Answer, error) {
 	if c.err != nil {
 		return nil, nil, c.err
 	}
@@ -184,14 +190,14 @@ func (s *Reports) CreateTx(ctx context.Context, tx bun.Tx, nr *dispatch.NewRepor
 		return nil, nil, Wrap(err)
 	}
 	if c.answer != nil && c.answer.Replayed {
-		return nil, c.answer, nil
+		return c.result()
 	}
 	if appended, ok := ctx.Value(appendedKey{}).(*bool); ok {
 		*appended = true
 	} else if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, '')", EventsChannel); err != nil {
 		return nil, nil, Wrap(err)
 	}
-	return c.out, c.answer, nil
+	return c.result()
 }
 
 // writeBatchTx is writeBatch's work inside tx.

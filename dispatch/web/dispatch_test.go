@@ -97,6 +97,13 @@ func createTech(t *testing.T, ts *httptest.Server, token, name string, lat, lon 
 	return out.ID
 }
 
+// createTechFor adds a fiber technician whose sign-in is the technician user email
+// (already made by login) and returns his id.
+func createTechFor(t *testing.T, ts *httptest.Server, token string, users *postgres.Users, email, name string, lat, lon float64) int64 {
+	t.Helper()
+	return createTech(t, ts, token, name, lat, lon, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, email)))
+}
+
 var phoneSeq struct {
 	sync.Mutex
 	n int
@@ -440,8 +447,8 @@ func TestVisitStatusSteps(t *testing.T) {
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
 	pedro := login(t, ts, users, "pedro@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
-	createTech(t, ts, d, "Pedro", 29.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "pedro@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan@despacho.example.mx", "Juan", 19.43, -99.13)
+	createTechFor(t, ts, d, users, "pedro@despacho.example.mx", "Pedro", 29.43, -99.13)
 
 	folio := createTicket(t, ts, a, 19.40, -99.16)
 	v := createVisit(t, ts, a, folio, `{"duration_min":60,"skills":["fiber"]}`)
@@ -683,7 +690,7 @@ func TestUrgentInsertAndRoute(t *testing.T) {
 	ts, tok, users, clk := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan@despacho.example.mx", "Juan", 19.43, -99.13)
 	v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":45,"skills":["fiber"],"urgent":true,"priority":5}`)
 	url := fmt.Sprintf("%s/api/visits/%d/insert", ts.URL, v.ID)
 	if res, b := do(t, "POST", url, d, ""); res.StatusCode != 409 {
@@ -719,7 +726,7 @@ func TestListVisits(t *testing.T) {
 	ts, tok, users, _ := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan.list@despacho.example.mx", dispatch.RoleTechnician)
-	tech := createTech(t, ts, d, "Juan Lista", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.list@despacho.example.mx")))
+	tech := createTechFor(t, ts, d, users, "juan.list@despacho.example.mx", "Juan Lista", 19.43, -99.13)
 
 	f1 := createTicket(t, ts, a, 19.40, -99.16)
 	v1 := createVisit(t, ts, a, f1, `{"duration_min":30,"skills":["fiber"]}`)
@@ -818,7 +825,7 @@ func TestReplanFromNow(t *testing.T) {
 	ts, tok, users, clk := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan.late@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.late@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan.late@despacho.example.mx", "Juan", 19.43, -99.13)
 	at := func(h, m int) time.Time { return monday.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 	win := func(h int) string {
 		return fmt.Sprintf(`{"start":%q,"end":%q}`, at(h, 0).Format(time.RFC3339), at(h+2, 0).Format(time.RFC3339))
@@ -932,7 +939,7 @@ func TestMoveKeepsPins(t *testing.T) {
 	ts, tok, users, _ := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan.pins@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.pins@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan.pins@despacho.example.mx", "Juan", 19.43, -99.13)
 	win := fmt.Sprintf(`{"start":%q,"end":%q}`, monday.Add(10*time.Hour).Format(time.RFC3339), monday.Add(13*time.Hour).Format(time.RFC3339))
 	for i := range 4 {
 		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.01, -99.16), `{"duration_min":30,"skills":["fiber"]}`)
@@ -1118,7 +1125,7 @@ func TestFinishedVisitsKeepTheirPlace(t *testing.T) {
 	ts, tok, users, _ := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan.pos@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.pos@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan.pos@despacho.example.mx", "Juan", 19.43, -99.13)
 	var ids []int64
 	for i := range 3 {
 		v := createVisit(t, ts, a, createTicket(t, ts, a, 19.40+float64(i)*0.01, -99.16), `{"duration_min":60,"skills":["fiber"]}`)

@@ -28,7 +28,7 @@ func TestIncidentVisitAPI(t *testing.T) {
 	ts, tok, users, _ := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan.nodo@despacho.example.mx", dispatch.RoleTechnician)
-	tj := createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan.nodo@despacho.example.mx")))
+	tj := createTechFor(t, ts, d, users, "juan.nodo@despacho.example.mx", "Juan", 19.43, -99.13)
 	// An ordinary customer visit on the same day, so the queue and plan hold both kinds.
 	ordinary := createVisit(t, ts, a, createTicket(t, ts, a, 19.40, -99.16), `{"duration_min":45,"skills":["fiber"]}`)
 

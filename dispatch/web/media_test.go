@@ -82,8 +82,8 @@ func TestVisitMedia(t *testing.T) {
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
 	pedro := login(t, ts, users, "pedro@despacho.example.mx", dispatch.RoleTechnician)
-	createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
-	createTech(t, ts, d, "Pedro", 29.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "pedro@despacho.example.mx")))
+	createTechFor(t, ts, d, users, "juan@despacho.example.mx", "Juan", 19.43, -99.13)
+	createTechFor(t, ts, d, users, "pedro@despacho.example.mx", "Pedro", 29.43, -99.13)
 	folio := createTicket(t, ts, a, 19.40, -99.16)
 	v := createVisit(t, ts, a, folio, `{"duration_min":60,"skills":["fiber"]}`)
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(slots(t, ts, a, v.ID)[0]), 200, nil)
@@ -191,7 +191,7 @@ func TestVisitMediaRetriesRace(t *testing.T) {
 	ts, tok, users, _ := newDispatchServer(t)
 	d, a := tok[dispatch.RoleDispatcher], tok[dispatch.RoleAgent]
 	juan := login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
-	createTech(t, ts, d, "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, userID(t, users, "juan@despacho.example.mx")))
+	createTechFor(t, ts, d, users, "juan@despacho.example.mx", "Juan", 19.43, -99.13)
 	folio := createTicket(t, ts, a, 19.40, -99.16)
 	v := createVisit(t, ts, a, folio, `{"duration_min":60,"skills":["fiber"]}`)
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v.ID), a, window(slots(t, ts, a, v.ID)[0]), 200, nil)
