@@ -106,6 +106,26 @@ func (e *Events) RunInTx(ctx context.Context, db *bun.DB, fn func(ctx context.Co
 	return err
 }
 
+// RunInTxRetry is RunInTx, run again when PostgreSQL aborts the transaction to break a
+// deadlock (40P01) or a serialization failure (40001), up to three runs in all: such a
+// transaction did nothing, and a second run usually finds the way clear. fn may therefore
+// run more than once, and must set its outputs afresh each time.
+func (e *Events) RunInTxRetry(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	var err error
+	for range 3 {
+		if err = e.RunInTx(ctx, db, fn); !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// retryable reports a transaction that PostgreSQL aborted so that another could go on.
+func retryable(err error) bool {
+	code := SQLState(err)
+	return code == "40P01" || code == "40001"
+}
+
 // Announce has the NOTIFY on EventsChannel sent for events that were appended without one
 // (report creation) and have committed, without making the caller wait for it. It is a
 // hint, like every NOTIFY of ours, so calls coalesce: one goroutine sends while calls keep

@@ -19,10 +19,72 @@ import (
 // to one business day's plan; the second is hashtext of the day.
 const planLockSpace = 7413309
 
-// lockDay serialises, until tx ends, every change to the plan of day.
+// Lock order. Transactions that change visits take their locks in one order, so that two of
+// them never wait on each other (a deadlock, which PostgreSQL breaks after a second by
+// failing one): a technician's row first (position, profile), then the locks of the business
+// days they touch, earliest first, then visit rows. A change to one visit therefore reads it
+// unlocked, locks its days and only then locks its row (lockVisit). Some changes (incidents
+// holding visits of many days) cannot know their days first; RunInTxRetry reruns them.
+
+// lockDay serialises, until tx ends, every change to the plan of day. Taking it again in
+// the same transaction is free.
 func (s *Visits) lockDay(ctx context.Context, tx bun.Tx, day time.Time) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", planLockSpace, day.Format(time.DateOnly))
 	return Wrap(err)
+}
+
+// lockDayShared takes the lock of day shared, until tx ends: for changes that follow the
+// day's plan without changing it (ETAs), which may run together but not while the plan is
+// being changed.
+func (s *Visits) lockDayShared(ctx context.Context, tx bun.Tx, day time.Time) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(?, hashtext(?))", planLockSpace, day.Format(time.DateOnly))
+	return Wrap(err)
+}
+
+// lockVisit locks visit id for the transaction after the days it belongs to (see Lock
+// order), and the days also: its window's, hold's and plan's days, and any in also (where
+// the change will put it).
+func (s *Visits) lockVisit(ctx context.Context, tx bun.Tx, id int64, also ...time.Time) (*dispatch.Visit, error) {
+	v, err := getVisit(ctx, tx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	locked := map[string]bool{}
+	lock := func(v *dispatch.Visit) error {
+		days := slices.Clone(also)
+		if v.Window != nil {
+			days = append(days, v.Window.Start)
+		}
+		if v.Hold != nil {
+			days = append(days, v.Hold.Start)
+		}
+		if !v.PlannedStart.IsZero() {
+			days = append(days, v.PlannedStart)
+		}
+		keys := make([]string, 0, len(days))
+		for _, d := range days {
+			if k := s.cfg.Day(d).Format(time.DateOnly); !locked[k] {
+				keys = append(keys, k)
+				locked[k] = true
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", planLockSpace, k); err != nil {
+				return Wrap(err)
+			}
+		}
+		return nil
+	}
+	if err := lock(v); err != nil {
+		return nil, err
+	}
+	if v, err = getVisit(ctx, tx, id, true); err != nil {
+		return nil, err
+	}
+	// Moved to another day between the two reads (rare): that day's lock comes late, out of
+	// order; RunInTxRetry answers the deadlock that may follow.
+	return v, lock(v)
 }
 
 // dayState loads what the plan of day is built from: active technicians, their exceptions
@@ -494,8 +556,9 @@ func (s *Visits) BookByCustomer(ctx context.Context, id int64, w dispatch.Span, 
 
 func (s *Visits) bookAs(ctx context.Context, id int64, w dispatch.Span, actor *dispatch.User, origin string, force bool, now time.Time) (*dispatch.Visit, error) {
 	var onCommit func()
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		onCommit = nil
+		v, err := s.lockVisit(ctx, tx, id, w.Start)
 		if err != nil {
 			return err
 		}
@@ -570,8 +633,8 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 // Hold keeps window w for visit id until now+HoldFor, while the customer decides: the hold
 // takes capacity like a booking and lapses by itself. The window is checked like a booking.
 func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.Time) (*dispatch.Visit, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisit(ctx, tx, id, w.Start)
 		if err != nil {
 			return err
 		}
@@ -605,8 +668,9 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 	day := s.cfg.Day(now)
 	w := dispatch.Span{Start: now.Truncate(time.Minute).Add(time.Minute), End: day.Add(s.cfg.Hours.Close)}
 	var onCommit func()
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		onCommit = nil
+		v, err := s.lockVisit(ctx, tx, id, w.Start)
 		if err != nil {
 			return err
 		}
@@ -655,8 +719,8 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force an assignment")
 	}
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := lockVisitAt(ctx, tx, id, req.Version)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err
 		}
@@ -714,8 +778,8 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 // and the next re-plan gives it to someone who can keep it. version is the one the caller
 // read, as for Assign: missing is 422 version, stale is 409 stale_version.
 func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := lockVisitAt(ctx, tx, id, version)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
 		}
@@ -740,8 +804,8 @@ func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dis
 // there. version is the one the caller read, as for Assign: missing is 422 version, stale is
 // 409 stale_version.
 func (s *Visits) SetPinned(ctx context.Context, id int64, pinned bool, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := lockVisitAt(ctx, tx, id, version)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisitAt(ctx, tx, id, version)
 		if err != nil {
 			return err
 		}
@@ -771,8 +835,8 @@ func (s *Visits) Cancel(ctx context.Context, id int64, reason string, actor *dis
 	if len(reason) > 1000 {
 		return nil, dispatch.Invalid("reason", "at most 1000 characters")
 	}
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisit(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -840,7 +904,8 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 	if s.afterSearch != nil {
 		s.afterSearch()
 	}
-	err = s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err = s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		*res = OptimizeResult{Day: res.Day, Changed: []int64{}}
 		if err := s.lockDay(ctx, tx, day); err != nil {
 			return err
 		}
@@ -922,10 +987,14 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 }
 
 // UpdatePosition stores a technician's position and recomputes the ETAs of his remaining
-// visits today from it (see refreshETAs).
+// visits today from it (see refreshETAs). Positions of many technicians are taken together;
+// a change to today's plan (a booking, the re-plan) waits for them and they for it.
 func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.Position, now time.Time) error {
-	return Wrap(s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	return Wrap(s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := (&Technicians{}).SetPosition(ctx, tx, techID, pos); err != nil {
+			return err
+		}
+		if err := s.lockDayShared(ctx, tx, s.cfg.Day(now)); err != nil {
 			return err
 		}
 		return s.refreshETAs(ctx, tx, techID, schedule.Location{Lat: pos.Lat, Lon: pos.Lon}, now, now)
@@ -1020,8 +1089,8 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 	if req.Position < 1 {
 		return nil, dispatch.Invalid("position", "must be 1 or more")
 	}
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := lockVisitAt(ctx, tx, id, req.Version)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		v, err := s.lockVisitAt(ctx, tx, id, req.Version)
 		if err != nil {
 			return err
 		}
@@ -1169,14 +1238,14 @@ func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
 	return nil
 }
 
-// lockVisitAt locks visit id for the transaction and checks that it is still at the version
+// lockVisitAt locks visit id for the transaction (see lockVisit) and checks that it is still at the version
 // the caller read; a stale version is a conflict, so two dispatchers never both win. A
 // missing version (0) is invalid: every dispatcher control says which visit it saw.
-func lockVisitAt(ctx context.Context, tx bun.Tx, id int64, version int) (*dispatch.Visit, error) {
+func (s *Visits) lockVisitAt(ctx context.Context, tx bun.Tx, id int64, version int) (*dispatch.Visit, error) {
 	if version <= 0 {
 		return nil, dispatch.Invalid("version", "is required: the version you read")
 	}
-	v, err := getVisit(ctx, tx, id, true)
+	v, err := s.lockVisit(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}

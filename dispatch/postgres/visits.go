@@ -305,8 +305,9 @@ func itoa64(n int64) string {
 // visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
 // with the visit's outcome, in the same transaction.
 func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		v, err := getVisit(ctx, tx, id, true)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		// Today's lock too: a step moves the ETAs of the rest of his day (refreshETAs).
+		v, err := s.lockVisit(ctx, tx, id, now)
 		if err != nil {
 			return err
 		}

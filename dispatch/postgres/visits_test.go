@@ -181,3 +181,46 @@ func TestOptimizeKeepsBookingMadeDuringSearch(t *testing.T) {
 		t.Errorf("booking made during the search, after it: %+v, want its window kept with Juan", got)
 	}
 }
+
+// TestPositionsAndBookingsDoNotDeadlock: a position update walks the technician's visits
+// in route order while a booking that shifts them writes them in id order — opposite here,
+// where the route runs from the newest visit to the oldest. Without one lock order
+// (lockVisit, lockDayShared) PostgreSQL broke such pairs as deadlocks (40P01, a 500).
+func TestPositionsAndBookingsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, tech, vs, now := visitFixture(t, 5)
+	window := func(slot int) dispatch.Span {
+		start := now.Add(time.Duration(1+2*slot) * time.Hour)
+		return dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}
+	}
+	for i, v := range vs {
+		if _, err := visits.Book(ctx, v.ID, window(len(vs)-1-i), nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rounds = 40
+	errs := make(chan error, 2*rounds)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Visit 2 goes back and forth between the first window and its own, shifting the
+		// visits before it each time.
+		for i := range rounds {
+			if _, err := visits.Book(ctx, vs[2].ID, window(2*(i%2)), nil, now); err != nil {
+				errs <- err
+			}
+		}
+	}()
+	at := now.Add(30 * time.Minute)
+	for range rounds {
+		if err := visits.UpdatePosition(ctx, tech.ID, dispatch.Position{Lat: 19.43, Lon: -99.13, At: at}, at); err != nil {
+			errs <- err
+		}
+	}
+	<-done
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent position and booking: %v", err)
+	}
+}
