@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -82,8 +83,14 @@ func ensureDatabase(ctx context.Context, adminDSN, name string) error {
 }
 
 func runMigrate(ctx context.Context, args []string, e env) error {
-	if len(args) > 0 {
-		return usagef("migrate takes no arguments (got %q)", args[0])
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if err := parseFlags(fs, args, e.stdout, "migrate", `Applies the pending database migrations (migrations/) to DATABASE_URL and exits; serve
+does the same before it starts. Instances that start together take turns (an advisory lock),
+so each migration is applied once.`); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("migrate takes no arguments (got %q)", fs.Arg(0))
 	}
 	log := newLogger(e)
 	db, closeDB, err := openDatabase(ctx, e, log, 2)

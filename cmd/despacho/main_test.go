@@ -74,6 +74,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"bench", "tickets", "-h"}, []string{"usage: despacho bench tickets", "-clients"}},
 		{[]string{"bench", "dispatch", "-h"}, []string{"usage: despacho bench dispatch", "-visits"}},
 		{[]string{"bench", "load", "-h"}, []string{"usage: despacho bench load", "-duration"}},
+		{[]string{"bench", "solomon", "-h"}, []string{"usage: despacho bench solomon", "-time-limit"}},
+		{[]string{"solve", "--help"}, []string{"usage: despacho solve", "-seed"}},
+		{[]string{"migrate", "-h"}, []string{"usage: despacho migrate", "migrations"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -50,6 +50,12 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seed := fs.Uint64("seed", 1, "random seed")
 	threads := fs.Int("threads", 0, "parallel searches (0: all cores)")
 	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout, fs, "solve [--format solomon] [flags] FILE", `Solves one routing instance and prints the plan as JSON: routes (customer numbers in
+visiting order), distance, vehicles, and whether every customer is served. A file that
+cannot be read as an instance exits 2 naming the line or the customer.`)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "solve: %s\n", flagError(err))
 		return 2
@@ -106,6 +112,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	seed := fs.Uint64("seed", 1, "random seed")
 	threads := fs.Int("threads", 0, "parallel searches (0: all cores)")
 	pos, err := parseInterspersed(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		printHelp(stdout, fs, "bench solomon --dir DIR [flags]", `Solves every Solomon VRPTW instance in --dir (files like C101.txt) with --time-limit each,
+compares each distance with the best known (bks_distance_only.csv in the same directory),
+and prints the table and the mean gap per class and overall.`)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %s\n", flagError(err))
 		return 2
