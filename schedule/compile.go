@@ -66,6 +66,14 @@ type inst struct {
 	tmask    []uint64
 	tok      []bool
 	techIdx  map[string]int
+
+	// distIn and durIn hold the legs into each location as a row:
+	// distIn[b*L+a] is dist[a*L+b]. Insertion evaluates one visit against
+	// many places, so both of its legs are then read from rows of its own
+	// instead of a column strided across the whole table. They alias dist
+	// and dur when travel is symmetric.
+	distIn []float64
+	durIn  []float64
 }
 
 func (in *inst) ok(c int32, v int32) bool {
@@ -316,6 +324,10 @@ func compile(p *Problem) (*inst, error) {
 			}
 		}
 	}
+	in.distIn, in.durIn = in.dist, in.dur
+	if !symmetric(in.dist, in.L) || !symmetric(in.dur, in.L) {
+		in.distIn, in.durIn = transpose(in.dist, in.L), transpose(in.dur, in.L)
+	}
 	if p.Congestion != nil {
 		zone := p.Zone
 		if zone == nil {
@@ -390,6 +402,28 @@ func compile(p *Problem) (*inst, error) {
 	in.compat()
 	in.neighbors()
 	return in, nil
+}
+
+// symmetric reports whether the L×L table t equals its transpose.
+func symmetric(t []float64, L int) bool {
+	for i := 0; i < L; i++ {
+		for j := i + 1; j < L; j++ {
+			if t[i*L+j] != t[j*L+i] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func transpose(t []float64, L int) []float64 {
+	out := make([]float64, len(t))
+	for i := 0; i < L; i++ {
+		for j := 0; j < L; j++ {
+			out[j*L+i] = t[i*L+j]
+		}
+	}
+	return out
 }
 
 // techClasses numbers technicians by skill set; a technician with pinned

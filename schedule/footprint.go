@@ -19,6 +19,9 @@ func (p *Plan) Footprint() int64 {
 		return n
 	}
 	n += 8 * int64(cap(in.dist)+cap(in.dur))
+	if len(in.distIn) > 0 && &in.distIn[0] != &in.dist[0] {
+		n += 8 * int64(cap(in.distIn)+cap(in.durIn))
+	}
 	for _, l := range in.nb {
 		n += 4 * int64(cap(l))
 	}

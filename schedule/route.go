@@ -15,11 +15,13 @@ type route struct {
 	st     []float64
 	dep    []float64
 	ls     []float64
+	arc    []float64 // arc[p]: distance from loc[p] to loc[p+1]
 	load   float64
 	legs   float64 // sum of leg distances
 	cost   float64 // legs, or 0 for a route without visits
 	nv     int     // visits on the route
 	minIns int     // insert only after this position (last started visit)
+	brk    int     // position of the break, or -1
 	ok     bool
 	evals  int64 // insertion positions evaluated, for the work count
 }
@@ -31,8 +33,10 @@ func (r *route) update(in *inst) bool {
 	r.st = grow64(r.st, n)
 	r.dep = grow64(r.dep, n)
 	r.ls = grow64(r.ls, n)
+	r.arc = grow64(r.arc, n)
 	r.ok = true
-	r.load, r.legs, r.nv, r.minIns = 0, 0, 0, 0
+	r.load, r.legs, r.nv, r.minIns, r.brk = 0, 0, 0, 0, -1
+	r.arc[n-1] = 0
 	nd := &in.nodes[r.seq[0]]
 	r.loc[0] = nd.loc
 	r.st[0] = nd.a0
@@ -43,10 +47,13 @@ func (r *route) update(in *inst) bool {
 		if nd.loc < 0 {
 			r.loc[p] = r.loc[p-1]
 			a = r.dep[p-1]
+			r.arc[p-1] = 0
+			r.brk = p
 		} else {
 			r.loc[p] = nd.loc
 			a = in.arrive(r.loc[p-1], nd.loc, r.dep[p-1])
-			r.legs += in.distAt(r.loc[p-1], nd.loc)
+			r.arc[p-1] = in.distAt(r.loc[p-1], nd.loc)
+			r.legs += r.arc[p-1]
 		}
 		s := earliest(nd, a)
 		if math.IsInf(s, 1) {
@@ -131,19 +138,30 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 	}
 	L := in.L
 	if nx.loc >= 0 && in.ext == nil {
+		// Both of c's legs come from c's rows (distIn: into c), which stay
+		// in cache while c is tried along every route.
 		b := int(nx.loc)
-		dd := in.dist[a*L+cl] + in.dist[cl*L+b] - in.dist[a*L+b] + base
+		dd := in.distIn[cl*L+a] + in.dist[cl*L+b] - r.arc[p] + base
 		if dd >= bound {
 			return math.Inf(1)
 		}
 		var t float64
 		if in.cong == nil {
-			t = r.dep[p] + in.dur[a*L+cl]
+			t = r.dep[p] + in.durIn[cl*L+a]
 		} else {
-			t = in.cong.arrive(r.dep[p], in.dur[a*L+cl])
+			t = in.cong.arrive(r.dep[p], in.durIn[cl*L+a])
 		}
-		s := earliest(cn, t)
-		if math.IsInf(s, 1) {
+		var s float64
+		if cn.win == nil {
+			// earliest, inlined for the common single window.
+			if t > cn.b0+eps {
+				return math.Inf(1)
+			}
+			s = t
+			if s < cn.a0 {
+				s = cn.a0
+			}
+		} else if s = earliest(cn, t); math.IsInf(s, 1) {
 			return s
 		}
 		t = s + cn.svc
@@ -205,7 +223,7 @@ func (r *route) bestInsert(in *inst, c int32, bound float64, blink *worker) (flo
 		if r.dep[p] > lastDue+eps {
 			break
 		}
-		if r.ls[p+1] < done-eps && in.nodes[r.seq[p+1]].loc >= 0 {
+		if r.ls[p+1] < done-eps && p+1 != r.brk {
 			continue
 		}
 		if blink != nil && blink.blink() {
@@ -237,5 +255,6 @@ func (r *route) copyFrom(o *route) {
 	r.st = append(r.st[:0], o.st...)
 	r.dep = append(r.dep[:0], o.dep...)
 	r.ls = append(r.ls[:0], o.ls...)
-	r.load, r.legs, r.cost, r.nv, r.minIns, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.ok
+	r.arc = append(r.arc[:0], o.arc...)
+	r.load, r.legs, r.cost, r.nv, r.minIns, r.brk, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.brk, o.ok
 }

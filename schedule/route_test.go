@@ -93,14 +93,31 @@ func randomInstWith(rng *rand.Rand, m int, cong bool, techs int, brk bool, span 
 	return in
 }
 
+// skew makes in's travel asymmetric: legs from a lower to a higher
+// location take longer and are longer, as one-way streets would make them.
+func skew(in *inst) {
+	L := in.L
+	for i := 0; i < L; i++ {
+		for j := i + 1; j < L; j++ {
+			in.dist[i*L+j] *= 1.4
+			in.dur[i*L+j] *= 1.4
+		}
+	}
+	in.distIn, in.durIn = transpose(in.dist, L), transpose(in.dur, L)
+}
+
 // TestInsertDeltaMatchesBruteForce checks the constant-time insertion test
 // (forward departures, backward latest starts, the break walk) against a
-// full re-simulation for every visit and position of random routes.
+// full re-simulation for every visit and position of random routes, with
+// symmetric travel and, on every third seed, asymmetric.
 func TestInsertDeltaMatchesBruteForce(t *testing.T) {
 	checked, feasible := 0, 0
 	for seed := uint64(0); seed < 150; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		in := randomInst(rng, 9, seed%2 == 1)
+		if seed%3 == 2 {
+			skew(in)
+		}
 		for v := range in.veh {
 			r := &route{}
 			r.empty(in, int32(v))
@@ -414,6 +431,41 @@ func TestRegretConstruction(t *testing.T) {
 		}
 		if costs[0] != costs[1] {
 			t.Fatalf("seed %d: regret construction not deterministic: %v vs %v", seed, costs[0], costs[1])
+		}
+	}
+}
+
+// TestLegsIntoLocations: compile keeps the legs into each location as rows,
+// sharing the tables when travel is symmetric and transposing them when not.
+func TestLegsIntoLocations(t *testing.T) {
+	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	for _, asym := range []bool{false, true} {
+		m := &Matrix{N: 3, Seconds: make([]float64, 9), Meters: make([]float64, 9)}
+		for i := 0; i < 3; i++ {
+			for j := 0; j < 3; j++ {
+				if i != j {
+					m.Seconds[i*3+j], m.Meters[i*3+j] = float64(10*(i+j)), float64(100*(i+j))
+					if asym && i < j {
+						m.Seconds[i*3+j], m.Meters[i*3+j] = m.Seconds[i*3+j]+7, m.Meters[i*3+j]+70
+					}
+				}
+			}
+		}
+		p := &Problem{Travel: m, Visits: []Visit{{ID: "a", Location: Location{ID: 0}}, {ID: "b", Location: Location{ID: 1}}},
+			Technicians: []Technician{{ID: "T", Start: Location{ID: 2}, End: Location{ID: 2}, Shifts: []Shift{{Start: day, End: day.Add(time.Hour)}}}}}
+		in, err := compile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shared := &in.distIn[0] == &in.dist[0]; shared == asym {
+			t.Errorf("asymmetric %v: tables shared %v", asym, shared)
+		}
+		for a := 0; a < in.L; a++ {
+			for b := 0; b < in.L; b++ {
+				if in.distIn[b*in.L+a] != in.dist[a*in.L+b] || in.durIn[b*in.L+a] != in.dur[a*in.L+b] {
+					t.Fatalf("asymmetric %v: leg %d→%d: into-row %v/%v, table %v/%v", asym, a, b, in.distIn[b*in.L+a], in.durIn[b*in.L+a], in.dist[a*in.L+b], in.dur[a*in.L+b])
+				}
+			}
 		}
 	}
 }
