@@ -147,7 +147,7 @@ func lockAccessPoint(ctx context.Context, tx bun.Tx, ap string) error {
 // incident on the same access point is a conflict (incident_open).
 func (s *Incidents) Open(ctx context.Context, inc *dispatch.Incident, by Origin) (*dispatch.IncidentDetail, error) {
 	var id int64
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		cp := *inc
 		if by.User != nil {
 			cp.CreatedBy = by.User.ID
@@ -300,7 +300,7 @@ func lockIncident(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Incident,
 // be an active fault of a customer on the incident's access point (else invalid, field
 // "folio"), not attached elsewhere (conflict attached_elsewhere / already_attached).
 func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		inc, err := lockIncident(ctx, tx, id)
 		if err != nil {
 			return err
@@ -361,7 +361,7 @@ func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origi
 // and the next move is measured from the estimate last told.
 func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		inc, err := lockIncident(ctx, tx, id)
 		if err != nil {
 			return err
@@ -430,7 +430,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 	if err != nil {
 		return nil, err
 	}
-	err = s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err = s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		inc, err := lockIncident(ctx, tx, id)
 		if err != nil {
 			return err
@@ -1032,7 +1032,7 @@ func (s *Incidents) ReopenStillDown(ctx context.Context, folio string, ch dispat
 		return nil, dispatch.NotFound("report")
 	}
 	var out *dispatch.Report
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row incidentReportRow
 		err := tx.NewSelect().Model(&row).Where("r.folio = ?", f).For("UPDATE").Scan(ctx)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -1170,17 +1170,17 @@ func (s *Incidents) Sweep(ctx context.Context, now time.Time) (opened, attached 
 		if err := ctx.Err(); err != nil {
 			return opened, attached, err
 		}
-		err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-			o, a, err := s.sweepAccessPoint(ctx, tx, ap, now, 0)
-			if err == nil {
-				opened += o
-				attached += a
-			}
+		var o, a int
+		err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			o, a, err = s.sweepAccessPoint(ctx, tx, ap, now, 0)
 			return err
 		})
 		if err != nil {
 			return opened, attached, Wrap(err)
 		}
+		opened += o
+		attached += a
 	}
 	return opened, attached, nil
 }

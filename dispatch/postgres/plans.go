@@ -23,8 +23,10 @@ const planLockSpace = 7413309
 // them never wait on each other (a deadlock, which PostgreSQL breaks after a second by
 // failing one): a technician's row first (position, profile), then the locks of the business
 // days they touch, earliest first, then visit rows. A change to one visit therefore reads it
-// unlocked, locks its days and only then locks its row (lockVisit). Some changes (incidents
-// holding visits of many days) cannot know their days first; RunInTxRetry reruns them.
+// unlocked, locks its days and only then locks its row (lockVisit). Some changes cannot know
+// their days first (an incident holds the visits of its reports, whatever their days, after
+// locking the reports); these and every change above run under RunInTxRetry, which reruns
+// the transaction PostgreSQL picks to break a deadlock.
 
 // lockDay serialises, until tx ends, every change to the plan of day. Taking it again in
 // the same transaction is free.
