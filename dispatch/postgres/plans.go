@@ -31,15 +31,23 @@ const planLockSpace = 7413309
 // lockDay serialises, until tx ends, every change to the plan of day. Taking it again in
 // the same transaction is free.
 func (s *Visits) lockDay(ctx context.Context, tx bun.Tx, day time.Time) error {
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", planLockSpace, day.Format(time.DateOnly))
-	return Wrap(err)
+	return lockDayKey(ctx, tx, day.Format(time.DateOnly), false)
 }
 
 // lockDayShared takes the lock of day shared, until tx ends: for changes that follow the
 // day's plan without changing it (ETAs), which may run together but not while the plan is
 // being changed.
 func (s *Visits) lockDayShared(ctx context.Context, tx bun.Tx, day time.Time) error {
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared(?, hashtext(?))", planLockSpace, day.Format(time.DateOnly))
+	return lockDayKey(ctx, tx, day.Format(time.DateOnly), true)
+}
+
+// lockDayKey takes the lock of the day YYYY-MM-DD, exclusive or shared, until tx ends.
+func lockDayKey(ctx context.Context, tx bun.Tx, day string, shared bool) error {
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	_, err := tx.ExecContext(ctx, "SELECT "+fn+"(?, hashtext(?))", planLockSpace, day)
 	return Wrap(err)
 }
 
@@ -72,8 +80,8 @@ func (s *Visits) lockVisit(ctx context.Context, tx bun.Tx, id int64, also ...tim
 		}
 		slices.Sort(keys)
 		for _, k := range slices.Compact(keys) {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(?))", planLockSpace, k); err != nil {
-				return Wrap(err)
+			if err := lockDayKey(ctx, tx, k, false); err != nil {
+				return err
 			}
 		}
 		return nil
