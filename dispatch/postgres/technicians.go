@@ -159,7 +159,10 @@ func (s *Technicians) get(ctx context.Context, db bun.IDB, id int64, lock bool) 
 	var row technicianRow
 	q := db.NewSelect().Model(&row).Where("id = ?", id)
 	if lock {
-		q = q.For("UPDATE")
+		// NO KEY UPDATE: changes to one technician wait for each other, while bookings that
+		// give him a visit (the foreign key's KEY SHARE) go on. FOR UPDATE would make such a
+		// booking, which holds its day, wait for a change that then waits for that day.
+		q = q.For("NO KEY UPDATE")
 	}
 	err := q.Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
