@@ -52,7 +52,7 @@ func runSolve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printHelp(stdout, fs, "solve [--format solomon] [flags] FILE", `Solves one routing instance and prints the plan as JSON: routes (customer numbers in
-visiting order), distance, vehicles, and whether every customer is served. A file that
+visiting order), distance, vehicles, and the customers left unserved. A file that
 cannot be read as an instance exits 2 naming the line or the customer.`)
 		return 0
 	}

@@ -39,9 +39,9 @@ func IsUniqueViolation(err error) bool { return SQLState(err) == "23505" }
 func IsExclusionViolation(err error) bool { return SQLState(err) == "23P01" }
 
 // Wrap turns a database failure into a domain error: connection loss, a server restart,
-// shutdown, read-only or full disk, and a deadlock left after retries become Unavailable
-// (HTTP 503: try again); domain errors and nil pass through; anything else is returned as
-// is (an internal error).
+// shutdown, read-only or full disk, a deadlock or a serialization failure (what is left of
+// them after RunInTxRetry) become Unavailable (HTTP 503: try again); domain errors and nil
+// pass through; anything else is returned as is (an internal error).
 func Wrap(err error) error {
 	if err == nil || dispatch.ErrorKind(err) != "" || errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -53,7 +53,7 @@ func Wrap(err error) error {
 	case code == "57P01", code == "57P02", code == "57P03", // admin shutdown, crash shutdown, cannot connect now
 		code == "53100", code == "53200", code == "53300", // disk full, out of memory, too many connections
 		code == "25006",                  // read-only transaction
-		code == "40P01", code == "40001", // deadlock or serialization failure left after retries
+		code == "40P01", code == "40001", // deadlock, serialization failure
 		len(code) == 2+3 && code[:2] == "08": // connection exceptions
 		return dispatch.Unavailable(err)
 	}

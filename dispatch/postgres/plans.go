@@ -79,7 +79,7 @@ func (s *Visits) lockVisit(ctx context.Context, tx bun.Tx, id int64, also ...tim
 			}
 		}
 		slices.Sort(keys)
-		for _, k := range slices.Compact(keys) {
+		for _, k := range keys {
 			if err := lockDayKey(ctx, tx, k, false); err != nil {
 				return err
 			}
@@ -1248,9 +1248,10 @@ func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
 	return nil
 }
 
-// lockVisitAt locks visit id for the transaction (see lockVisit) and checks that it is still at the version
-// the caller read; a stale version is a conflict, so two dispatchers never both win. A
-// missing version (0) is invalid: every dispatcher control says which visit it saw.
+// lockVisitAt locks visit id for the transaction (see lockVisit) and checks that it is still
+// at the version the caller read; a stale version is a conflict, so two dispatchers never
+// both win. A missing version (0) is invalid: every dispatcher control says which visit it
+// saw.
 func (s *Visits) lockVisitAt(ctx context.Context, tx bun.Tx, id int64, version int) (*dispatch.Visit, error) {
 	if version <= 0 {
 		return nil, dispatch.Invalid("version", "is required: the version you read")
