@@ -83,6 +83,7 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 	pollTrue(t, board, `!!document.querySelector('`+block+`.pinned') && document.querySelector('`+block+`').getAttribute('aria-label').includes('Fijada')`)
 	pinned(true)
 	clickNow(t, board, block)
+	waitText(t, board, "#detail-body", "Mensajes SMS") // loaded: nothing moves under the click
 	waitText(t, board, "#pin-btn", "Soltar")
 	do(t, board, chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`') && !document.querySelector('`+block+`.pinned')`)
@@ -90,6 +91,7 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 
 	// Pinned again, the day is optimised and the visit stays with its technician.
 	clickNow(t, board, block)
+	waitText(t, board, "#detail-body", "Mensajes SMS")
 	do(t, board, chromedp.WaitVisible(chromedp.ID("pin-btn")), chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`.pinned')`)
 	do(t, board, chromedp.Click(chromedp.ID("optimise")))
