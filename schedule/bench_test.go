@@ -166,14 +166,14 @@ func BenchmarkSolveTownWork(b *testing.B) {
 	// insertion read a visit's legs from its own rows (16.0 before), and
 	// 60s-equivalents 83–86 (97 before).
 	const townRate = 85e6
-	for _, seed := range []uint64{42, 43, 44, 45, 46} {
+	for _, townSeed := range []uint64{42, 43, 44, 45, 46} {
 		for _, secs := range []int64{10, 60} {
-			for _, solver := range []uint64{1, 2, 3} {
-				b.Run(fmt.Sprintf("town%d/%ds-equivalent/seed%d", seed, secs, solver), func(b *testing.B) {
+			for _, seed := range []uint64{1, 2, 3} {
+				b.Run(fmt.Sprintf("town%d/%ds-equivalent/seed%d", townSeed, secs, seed), func(b *testing.B) {
 					for i := 0; i < b.N; i++ {
-						p := town(seed, 50, 400, 1)
+						p := town(townSeed, 50, 400, 1)
 						c0 := processCPU()
-						pl, err := schedule.Solve(context.Background(), p, schedule.Options{Work: secs * townRate, Seed: solver, Threads: 2})
+						pl, err := schedule.Solve(context.Background(), p, schedule.Options{Work: secs * townRate, Seed: seed, Threads: 2})
 						if err != nil {
 							b.Fatal(err)
 						}
