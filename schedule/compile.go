@@ -74,6 +74,7 @@ type inst struct {
 	// and dur when travel is symmetric.
 	distIn []float64
 	durIn  []float64
+	sym    bool // dist and dur equal their transposes
 }
 
 func (in *inst) ok(c int32, v int32) bool {
@@ -325,8 +326,10 @@ func compile(p *Problem) (*inst, error) {
 		}
 	}
 	in.distIn, in.durIn = in.dist, in.dur
+	in.sym = true
 	if !symmetric(in.dist, in.L) || !symmetric(in.dur, in.L) {
 		in.distIn, in.durIn = transpose(in.dist, in.L), transpose(in.dur, in.L)
+		in.sym = false
 	}
 	if p.Congestion != nil {
 		zone := p.Zone

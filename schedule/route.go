@@ -22,8 +22,12 @@ type route struct {
 	nv     int     // visits on the route
 	minIns int     // insert only after this position (last started visit)
 	brk    int     // position of the break, or -1
-	ok     bool
-	evals  int64 // insertion positions evaluated, for the work count
+	// Distance summary for pruning insertions (see bound): the leg from
+	// the start to the first visit, from the last visit to the end, and
+	// the longest leg between two visits.
+	headArc, tailArc, innerArc float64
+	ok                         bool
+	evals                      int64 // insertion positions evaluated, for the work count
 }
 
 // update recomputes the caches; it reports whether the route is feasible.
@@ -84,11 +88,49 @@ func (r *route) update(in *inst) bool {
 	if r.load > in.veh[r.v].cap+eps {
 		r.ok = false
 	}
+	r.summarize(in)
 	r.cost = r.legs
 	if r.nv == 0 {
 		r.cost = 0
 	}
 	return r.ok
+}
+
+// summarize sets headArc, tailArc and innerArc.
+func (r *route) summarize(in *inst) {
+	n := len(r.seq)
+	fv, lv := -1, -1
+	for p := 1; p < n-1; p++ {
+		if in.nodes[r.seq[p]].loc >= 0 {
+			if fv < 0 {
+				fv = p
+			}
+			lv = p
+		}
+	}
+	r.headArc, r.tailArc, r.innerArc = 0, 0, 0
+	if fv < 0 {
+		return
+	}
+	for p := 0; p < fv; p++ {
+		r.headArc += r.arc[p]
+	}
+	for p := lv; p < n-1; p++ {
+		r.tailArc += r.arc[p]
+	}
+	for p := fv; p < lv; p++ {
+		r.innerArc = max(r.innerArc, r.arc[p])
+	}
+}
+
+// bound is a lower bound on the added distance of inserting a visit into
+// r (with visits), given its distances from r's start and to r's end and
+// a lower bound far on its distance to and from every visit of r. It
+// holds when distances obey the triangle inequality: a visit that lands
+// between a and b adds d(a,c)+d(c,b)-d(a,b), at least 2·far less the
+// longest leg between visits, or the same with a home leg.
+func (r *route) bound(fromStart, toEnd, far float64) float64 {
+	return min(fromStart+far-r.headArc, far+toEnd-r.tailArc, 2*far-r.innerArc)
 }
 
 func grow32(s []int32, n int) []int32 {
@@ -257,4 +299,5 @@ func (r *route) copyFrom(o *route) {
 	r.ls = append(r.ls[:0], o.ls...)
 	r.arc = append(r.arc[:0], o.arc...)
 	r.load, r.legs, r.cost, r.nv, r.minIns, r.brk, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.brk, o.ok
+	r.headArc, r.tailArc, r.innerArc = o.headArc, o.tailArc, o.innerArc
 }

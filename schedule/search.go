@@ -97,8 +97,14 @@ type worker struct {
 	pos       []int   // scratch for ruin
 	take      []int32 // scratch for ruin
 	tried     []int32 // scratch for recreate: classes of empty routes tried
-	sortKey   []float64
-	regret    regretScratch
+	// pruneK is how many of a visit's nearest neighbours recreate walks
+	// to find the routes it tries first (0: try every route).
+	pruneK  int
+	mark    []uint32 // per route: stamp of the visit recreate last tried it for
+	stamp   uint32
+	tries   int64 // routes recreate has tried a visit on
+	sortKey []float64
+	regret  regretScratch
 }
 
 func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
@@ -111,7 +117,11 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w.cur.copyFrom(start)
 	w.best.copyFrom(start)
 	w.seen = make([]bool, len(in.veh))
+	w.mark = make([]uint32, len(in.veh))
 	w.sortKey = make([]float64, in.m)
+	if in.sym && in.ext == nil {
+		w.pruneK = pruneNeighbors
+	}
 	return w
 }
 
@@ -315,8 +325,24 @@ func (w *worker) pickUnassigned(s *sol) int32 {
 	return -1
 }
 
+// pruneNeighbors is how many of a visit's nearest neighbours recreate
+// walks before it judges the other routes by their distance bound. Fewer
+// make the bound weaker (the neighbours seen are nearer); more cost a walk
+// longer than the routes it saves.
+const pruneNeighbors = 40
+
 // recreate inserts the removed (and any unassigned) visits one by one at
 // their cheapest position, with blinks; w.first, when set, goes first.
+//
+// With symmetric travel it tries first the routes of the visit's nearest
+// neighbours, which usually hold its cheapest place, and then only those
+// other routes whose distance bound (see route.bound) is below the best
+// found: every visit of such a route is at least as far as the last
+// neighbour walked; a route met in the walk is judged the same way, by
+// the distance of its first visit met. Under the triangle inequality this
+// finds the same places as trying every route (TestPrunedRecreateMatchesFull)
+// in fewer tries: 40 % fewer on BenchmarkRecreate's day, about 60 % fewer
+// on a generated town day.
 func (w *worker) recreate(s *sol) {
 	in := w.in
 	w.collectPending(s)
@@ -333,27 +359,73 @@ func (w *worker) recreate(s *sol) {
 	if w.blinkRate == 0 {
 		blink = nil
 	}
+	L := in.L
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
-		triedClass = triedClass[:0]
-		for ri := range s.routes {
+		try := func(ri int) {
+			w.tries++
 			rt := &s.routes[ri]
-			if !in.ok(c, rt.v) {
-				continue
-			}
-			if rt.nv == 0 {
-				cl := in.veh[rt.v].class
-				if slices.Contains(triedClass, cl) {
-					continue
-				}
-				triedClass = append(triedClass, cl)
-			}
 			e0 := rt.evals
 			d, p := rt.bestInsert(in, c, best, blink)
 			w.work += 4 + rt.evals - e0
 			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
 			}
+		}
+		triedClass = triedClass[:0]
+		cl := int(in.nodes[c].loc)
+		// pays reports whether route rt, whose visits are all at least
+		// far from c, could offer a place cheaper than the best so far.
+		pays := func(rt *route, far float64) bool {
+			w.work++
+			// Both legs read from c's own rows.
+			fromStart := in.distIn[cl*L+int(rt.loc[0])]
+			toEnd := in.dist[cl*L+int(rt.loc[len(rt.seq)-1])]
+			return rt.bound(fromStart, toEnd, far) < best
+		}
+		far := -1.0 // no bound: try every route
+		if w.pruneK > 0 {
+			w.stamp++
+			nb := in.nb[c]
+			k := 0
+			for ; k < len(nb) && k < w.pruneK; k++ {
+				x := int(nb[k])
+				r := s.where[x]
+				if r < 0 || w.mark[r] == w.stamp {
+					continue
+				}
+				w.mark[r] = w.stamp
+				rt := &s.routes[r]
+				if !in.ok(c, rt.v) {
+					continue
+				}
+				// x is the nearest of r's visits to c: none came before.
+				if near := (in.dist[int(c)*L+x] + in.dist[x*L+int(c)]) / 2; best < math.Inf(1) && !pays(rt, near) {
+					continue
+				}
+				try(int(r))
+			}
+			w.work += int64(k)
+			if k > 0 {
+				x := int(nb[k-1])
+				far = (in.dist[int(c)*L+x] + in.dist[x*L+int(c)]) / 2
+			}
+		}
+		for ri := range s.routes {
+			rt := &s.routes[ri]
+			if far >= 0 && w.mark[ri] == w.stamp || !in.ok(c, rt.v) {
+				continue
+			}
+			if rt.nv == 0 {
+				class := in.veh[rt.v].class
+				if slices.Contains(triedClass, class) {
+					continue
+				}
+				triedClass = append(triedClass, class)
+			} else if far >= 0 && !pays(rt, far) {
+				continue
+			}
+			try(ri)
 		}
 		if br >= 0 {
 			w.work += int64(len(s.routes[br].seq))

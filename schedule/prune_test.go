@@ -1,0 +1,143 @@
+package schedule
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBoundIsLower: a route's distance bound never exceeds the cheapest
+// feasible insertion found by brute force, given the visit's true nearest
+// distance to the route's visits (travel obeys the triangle inequality).
+func TestBoundIsLower(t *testing.T) {
+	checked := 0
+	for seed := uint64(0); seed < 100; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		in := homesInst(rng, 12, 2)
+		for v := range in.veh {
+			r := &route{}
+			r.empty(in, int32(v))
+			for _, c := range rng.Perm(in.m)[:1+rng.IntN(in.m-1)] {
+				if _, p := r.bestInsert(in, int32(c), math.Inf(1), nil); p >= 0 {
+					r.insert(in, int32(c), p)
+				}
+			}
+			if r.nv == 0 {
+				continue
+			}
+			for c := int32(0); int(c) < in.m; c++ {
+				far := math.Inf(1)
+				on := false
+				for _, x := range r.seq {
+					on = on || x == c
+					if in.nodes[x].kind == kindVisit {
+						far = math.Min(far, in.dist[int(c)*in.L+int(in.nodes[x].loc)])
+					}
+				}
+				if on {
+					continue
+				}
+				cl := int(in.nodes[c].loc)
+				lb := r.bound(in.distIn[cl*in.L+int(r.loc[0])], in.dist[cl*in.L+int(r.loc[len(r.seq)-1])], far)
+				// Brute force over every position, feasible or not: the
+				// bound is on distance alone.
+				for p := 0; p < len(r.seq)-1; p++ {
+					seq := append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)
+					legs, at := 0.0, in.nodes[seq[0]].loc
+					for _, x := range seq[1:] {
+						if l := in.nodes[x].loc; l >= 0 {
+							legs += in.dist[int(at)*in.L+int(l)]
+							at = l
+						}
+					}
+					if d := legs - r.legs; lb > d+1e-6 {
+						t.Fatalf("seed %d: bound %v above insertion at %d (%v) in %v", seed, lb, p, d, r.seq)
+					}
+					checked++
+				}
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d insertions checked", checked)
+	}
+}
+
+// TestPrunedRecreateMatchesFull: recreate with its distance pruning
+// places every visit where the full scan over all routes does, on random
+// town days with distinct homes and breaks (no blinks, so both are
+// deterministic).
+func TestPrunedRecreateMatchesFull(t *testing.T) {
+	var prunedWork, fullWork int64 // routes tried
+	for seed := uint64(0); seed < 30; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		in := homesInst(rng, 150, 20)
+		start := newSol(in)
+		w := newWorker(in, seed, 0, start)
+		w.blinkRate = 0
+		if w.pruneK == 0 {
+			t.Fatal("pruning is off on a symmetric instance")
+		}
+		w.removed = w.removed[:0]
+		w.recreate(w.cur) // pruned
+		for it := 0; it < 20; it++ {
+			w.cand.copyFrom(w.cur)
+			w.ruin(w.cand, 8, 10)
+			full := newSol(in)
+			full.copyFrom(w.cand)
+			removed := append([]int32(nil), w.removed...)
+			w.rng = rand.New(rand.NewPCG(seed, uint64(it)))
+			w0 := w.tries
+			w.recreate(w.cand)
+			prunedWork += w.tries - w0
+			w.rng = rand.New(rand.NewPCG(seed, uint64(it)))
+			w.removed = removed
+			k := w.pruneK
+			w.pruneK = 0
+			w0 = w.tries
+			w.recreate(full)
+			fullWork += w.tries - w0
+			w.pruneK = k
+			if math.Abs(full.cost-w.cand.cost) > 1e-6 || full.unw != w.cand.unw {
+				t.Fatalf("seed %d iteration %d: pruned recreate %v/%v, full %v/%v", seed, it, w.cand.cost, w.cand.unw, full.cost, full.unw)
+			}
+			checkSol(t, in, w.cand, "pruned recreate")
+			w.cur.copyFrom(w.cand)
+		}
+	}
+	// Pruning must have skipped some routes.
+	if prunedWork >= fullWork {
+		t.Fatalf("pruned recreate tried %d routes, the full scan %d", prunedWork, fullWork)
+	}
+	t.Logf("pruned recreate tried %d routes, the full scan %d", prunedWork, fullWork)
+}
+
+// BenchmarkRecreate times one ruin-and-recreate iteration on a 400-visit,
+// 50-technician day with distinct homes and breaks, from the same annealed
+// plan every time, with recreate's route pruning at several neighbour
+// counts (0: every route tried).
+//
+//	go test ./schedule -run '^$' -bench Recreate
+func BenchmarkRecreate(b *testing.B) {
+	in := homesInst(rand.New(rand.NewPCG(7, 7)), 400, 50)
+	w := newWorker(in, 1, 0, newSol(in))
+	w.recreate(w.cur)
+	sc := schedule{t0: 100, tf: 1, plan: 20000 * 3000, avgRemoved: 10, maxLen: 10, price: 1000}
+	for i := 0; i < 20000; i++ {
+		w.step(sc)
+	}
+	for _, k := range []int{0, 15, 30, 60} {
+		b.Run(fmt.Sprintf("neighbours=%d", k), func(b *testing.B) {
+			w.pruneK = k
+			w.rng = rand.New(rand.NewPCG(1, 1))
+			t0 := w.tries
+			for i := 0; i < b.N; i++ {
+				w.cand.copyFrom(w.cur)
+				w.ruin(w.cand, 10, 10)
+				w.recreate(w.cand)
+			}
+			b.ReportMetric(float64(w.tries-t0)/float64(b.N), "routes/op")
+		})
+	}
+}
