@@ -178,6 +178,11 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 			if w != g && g.best.better(w.best) {
 				w.best.copyFrom(g.best)
 				w.cur.copyFrom(g.best)
+			} else if g.best.ok && w.cur.unw > g.best.unw+1e-9 {
+				// The annealing prices a left-out visit, so a trajectory may
+				// trade one for distance and never win it back: the best
+				// plan would then be the one it left, early and unpolished.
+				w.cur.copyFrom(g.best)
 			}
 		}
 	}
