@@ -89,12 +89,13 @@
 // best also goes back to the best: the annealing prices a left-out visit,
 // and a trajectory that traded one for distance early may never win it
 // back, which left the best an early, unpolished plan (town 44, seed 4:
-// 758.8 km against 664.4 with the rule, the same weight). A run whose planned work completes is therefore
-// reproducible; a deadline or cancelled ctx stops early with the best plan
-// so far. With Options.Clock set, a search that falls behind its plan (a
-// busy machine) cools on elapsed time instead, so it still ends greedy at
-// the deadline; local search (2-opt*, relocate) polishes the best plan at
-// every meeting point without disturbing the annealing. 2-opt* trades
+// 758.8 km against 664.4 with the rule, the same weight). A run whose
+// planned work completes is therefore reproducible; a deadline or
+// cancelled ctx stops early with the best plan so far. With Options.Clock
+// set, a search that falls behind its plan (a busy machine) cools on
+// elapsed time instead, so it still ends greedy at the deadline; local
+// search (2-opt*, relocate) polishes the best plan at every meeting point
+// without disturbing the annealing. 2-opt* trades
 // tails between technicians with different home bases and breaks: each
 // route keeps its own end, and when both breaks fall in the moved tails,
 // they trade places (a move that would leave a route with two breaks or
