@@ -74,7 +74,12 @@ type inst struct {
 	// and dur when travel is symmetric.
 	distIn []float64
 	durIn  []float64
-	sym    bool // dist and dur equal their transposes
+}
+
+// travelSymmetric reports whether every leg is as long and takes as long
+// both ways: compile then aliases the legs-in tables to the legs-out ones.
+func (in *inst) travelSymmetric() bool {
+	return len(in.distIn) > 0 && &in.distIn[0] == &in.dist[0]
 }
 
 func (in *inst) ok(c int32, v int32) bool {
@@ -326,10 +331,8 @@ func compile(p *Problem) (*inst, error) {
 		}
 	}
 	in.distIn, in.durIn = in.dist, in.dur
-	in.sym = true
 	if !symmetric(in.dist, in.L) || !symmetric(in.dur, in.L) {
 		in.distIn, in.durIn = transpose(in.dist, in.L), transpose(in.dur, in.L)
-		in.sym = false
 	}
 	if p.Congestion != nil {
 		zone := p.Zone

@@ -19,7 +19,7 @@ func (p *Plan) Footprint() int64 {
 		return n
 	}
 	n += 8 * int64(cap(in.dist)+cap(in.dur))
-	if len(in.distIn) > 0 && &in.distIn[0] != &in.dist[0] {
+	if !in.travelSymmetric() {
 		n += 8 * int64(cap(in.distIn)+cap(in.durIn))
 	}
 	for _, l := range in.nb {

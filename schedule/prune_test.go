@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestBoundIsLower: a route's distance bound never exceeds the cheapest
-// feasible insertion found by brute force, given the visit's true nearest
-// distance to the route's visits (travel obeys the triangle inequality).
+// TestBoundIsLower: a route's distance bound never exceeds the distance
+// an insertion adds at any position, feasible or not, given the visit's
+// true nearest distance to the route's visits (haversine travel obeys the
+// triangle inequality).
 func TestBoundIsLower(t *testing.T) {
 	checked := 0
 	for seed := uint64(0); seed < 100; seed++ {

@@ -457,7 +457,7 @@ func TestLegsIntoLocations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if shared := &in.distIn[0] == &in.dist[0]; shared == asym {
+		if shared := in.travelSymmetric(); shared == asym {
 			t.Errorf("asymmetric %v: tables shared %v", asym, shared)
 		}
 		for a := 0; a < in.L; a++ {

@@ -119,7 +119,7 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w.seen = make([]bool, len(in.veh))
 	w.mark = make([]uint32, len(in.veh))
 	w.sortKey = make([]float64, in.m)
-	if in.sym && in.ext == nil {
+	if in.travelSymmetric() && in.ext == nil {
 		w.pruneK = pruneNeighbors
 	}
 	return w
@@ -385,7 +385,10 @@ func (w *worker) recreate(s *sol) {
 		}
 		far := -1.0 // no bound: try every route
 		if w.pruneK > 0 {
-			w.stamp++
+			if w.stamp++; w.stamp == 0 { // wrapped: old marks would match again
+				clear(w.mark)
+				w.stamp = 1
+			}
 			nb := in.nb[c]
 			k := 0
 			for ; k < len(nb) && k < w.pruneK; k++ {
@@ -400,15 +403,16 @@ func (w *worker) recreate(s *sol) {
 					continue
 				}
 				// x is the nearest of r's visits to c: none came before.
-				if near := (in.dist[int(c)*L+x] + in.dist[x*L+int(c)]) / 2; best < math.Inf(1) && !pays(rt, near) {
+				if best < math.Inf(1) && !pays(rt, in.dist[int(c)*L+x]) {
 					continue
 				}
 				try(int(r))
 			}
 			w.work += int64(k)
 			if k > 0 {
-				x := int(nb[k-1])
-				far = (in.dist[int(c)*L+x] + in.dist[x*L+int(c)]) / 2
+				// Every visit not walked is at least as far as the last one
+				// walked (travel is symmetric here).
+				far = in.dist[int(c)*L+int(nb[k-1])]
 			}
 		}
 		for ri := range s.routes {
