@@ -80,6 +80,19 @@
 // and runs about 35 % more iterations in 10 s. Asymmetric travel tries
 // every route.
 //
+// Three more shortcuts change no decision. The annealing's acceptance
+// threshold is drawn before recreate, and recreate stops on a candidate
+// as soon as its distance passes the threshold while it can no longer
+// serve more weight than the plan it came from: insertions only add
+// distance, so only candidates that would be rejected are cut short (about
+// half of them, late in the run). Every route carries a version, fresh on
+// each change and unique across threads; recreate remembers the version
+// of each route on which a visit found no place at all, and a visit the
+// plan leaves out is then tried only on routes changed since, instead of
+// every route every iteration. Copying a plan skips the routes already at
+// the same version. Together, on the generated town days, they run about
+// 30 % more iterations per CPU second.
+//
 // Search effort is planned in units of work (insertion positions
 // evaluated), not time: Options.TimeLimit is converted at a fixed rate, so
 // the search trajectory depends only on the seed and thread count. Each

@@ -28,6 +28,14 @@ type route struct {
 	headArc, tailArc, innerArc float64
 	ok                         bool
 	evals                      int64 // insertion positions evaluated, for the work count
+	// ver names the route's content: update gives it a fresh version from
+	// ctr, the counter of the worker that owns the route (versions of
+	// different workers never meet), and copyFrom carries it along with
+	// the content it names. A route without a counter has version 0,
+	// which names nothing. Recreate keys what it learnt about a route by
+	// its version (see worker.fails).
+	ver uint64
+	ctr *uint64
 }
 
 // update recomputes the caches; it reports whether the route is feasible.
@@ -89,6 +97,11 @@ func (r *route) update(in *inst) bool {
 		r.ok = false
 	}
 	r.summarize(in)
+	r.ver = 0
+	if r.ctr != nil {
+		r.ver = *r.ctr
+		*r.ctr += verStride
+	}
 	r.cost = r.legs
 	if r.nv == 0 {
 		r.cost = 0
@@ -300,4 +313,10 @@ func (r *route) copyFrom(o *route) {
 	r.arc = append(r.arc[:0], o.arc...)
 	r.load, r.legs, r.cost, r.nv, r.minIns, r.brk, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.brk, o.ok
 	r.headArc, r.tailArc, r.innerArc = o.headArc, o.tailArc, o.innerArc
+	r.ver = o.ver
 }
+
+// verStride spaces the versions one worker hands out, so that workers
+// numbered below it, each counting from its own number, never hand out
+// the same one.
+const verStride = 1 << 12

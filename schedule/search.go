@@ -30,9 +30,14 @@ func newSol(in *inst) *sol {
 	return s
 }
 
+// copyFrom makes s a copy of o. A route already at o's version (see
+// route.ver) holds the same content and is left alone: a step changes a
+// few routes, and copying the plan back for the next step copies those.
 func (s *sol) copyFrom(o *sol) {
 	for i := range s.routes {
-		s.routes[i].copyFrom(&o.routes[i])
+		if r := &s.routes[i]; r.ver == 0 || r.ver != o.routes[i].ver {
+			r.copyFrom(&o.routes[i])
+		}
 	}
 	copy(s.where, o.where)
 	s.unw, s.cost, s.ok = o.unw, o.cost, o.ok
@@ -105,15 +110,47 @@ type worker struct {
 	tries   int64 // routes recreate has tried a visit on
 	sortKey []float64
 	regret  regretScratch
+	// ver counts the route versions this worker hands out (see
+	// route.ver); fails[c*routes+r] is the version of route r on which
+	// visit c was last found to have no feasible place at all. Content
+	// decides feasibility, so recreate skips c on a route still at that
+	// version: a visit left out is otherwise tried on every route it may
+	// go to, every iteration, and on days that leave visits out that was
+	// a third of the search.
+	ver    uint64
+	fails  []uint64
+	blinks int64 // positions skipped by blinks
+	// limit, when finite, is the distance at which step rejects the
+	// candidate recreate is building unless it serves more weight than
+	// the plan it came from: recreate stops as soon as it can no longer
+	// be accepted. Insertions only add distance (triangle inequality),
+	// so the candidates it stops on are exactly those step would have
+	// rejected, at the cost of the rest of their recreate.
+	limit float64
+	// stopEarly lets step set limit; it is on where pruning is (travel
+	// symmetric, the triangle inequality assumed). stops counts the
+	// candidates recreate gave up on.
+	stopEarly bool
+	stops     int64
 }
 
 func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w := &worker{in: in, rng: rand.New(rand.NewPCG(seed, uint64(thread)*0x9E3779B97F4A7C15+1)), blinkRate: 0.01}
 	w.blinkLeft = 100
 	w.first = -1
+	w.limit = math.Inf(1)
 	w.cur = newSol(in)
 	w.cand = newSol(in)
 	w.best = newSol(in)
+	if id := thread + 2; id < verStride {
+		w.ver = uint64(id)
+		w.fails = make([]uint64, in.m*len(in.veh))
+		for _, s := range []*sol{w.cur, w.cand, w.best} {
+			for i := range s.routes {
+				s.routes[i].ctr = &w.ver
+			}
+		}
+	}
 	w.cur.copyFrom(start)
 	w.best.copyFrom(start)
 	w.seen = make([]bool, len(in.veh))
@@ -121,6 +158,7 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w.sortKey = make([]float64, in.m)
 	if in.travelSymmetric() && in.ext == nil {
 		w.pruneK = pruneNeighbors
+		w.stopEarly = true
 	}
 	return w
 }
@@ -140,6 +178,7 @@ func (w *worker) blink() bool {
 // the common case inlines into the insertion loop.
 func (w *worker) blinkDraw() bool {
 	u := 1 - w.rng.Float64() // (0, 1]
+	w.blinks++
 	w.blinkLeft = int(math.Log(u) / math.Log1p(-w.blinkRate))
 	return true
 }
@@ -343,10 +382,31 @@ const pruneNeighbors = 40
 // finds the same places as trying every route (TestPrunedRecreateMatchesFull)
 // in fewer tries: 40 % fewer on BenchmarkRecreate's day, about 60 % fewer
 // on a generated town day.
-func (w *worker) recreate(s *sol) {
+//
+// It skips a visit on a route whose version it found no place on before
+// (worker.fails), and it stops, returning false with s half rebuilt and
+// its totals stale, once the candidate can no longer pass step's
+// acceptance threshold (worker.limit).
+func (w *worker) recreate(s *sol) bool {
 	in := w.in
 	w.collectPending(s)
 	w.sortOrder()
+	// What recreate may give up on (see worker.limit): the distance so
+	// far, the weight it must place to serve more than before the ruin,
+	// and the weight still to place or placed.
+	var cost, need, left, placed float64
+	stop := !math.IsInf(w.limit, 1)
+	if stop {
+		for i := range s.routes {
+			cost += s.routes[i].cost
+		}
+		for _, c := range w.removed {
+			need += in.weight[c]
+		}
+		for _, c := range w.order {
+			left += in.weight[c]
+		}
+	}
 	if w.first >= 0 {
 		if i := slices.Index(w.order, w.first); i > 0 {
 			copy(w.order[1:i+1], w.order[:i])
@@ -360,16 +420,27 @@ func (w *worker) recreate(s *sol) {
 		blink = nil
 	}
 	L := in.L
+	nr := len(s.routes)
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
+		var fails []uint64
+		if w.fails != nil {
+			fails = w.fails[int(c)*nr : int(c)*nr+nr]
+		}
 		try := func(ri int) {
-			w.tries++
 			rt := &s.routes[ri]
-			e0 := rt.evals
+			if rt.ver != 0 && fails != nil && fails[ri] == rt.ver {
+				w.work++
+				return // c found no place on this very route before
+			}
+			w.tries++
+			e0, b0 := rt.evals, w.blinks
 			d, p := rt.bestInsert(in, c, best, blink)
 			w.work += 4 + rt.evals - e0
 			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
+			} else if p < 0 && math.IsInf(best, 1) && w.blinks == b0 && fails != nil {
+				fails[ri] = rt.ver
 			}
 		}
 		triedClass = triedClass[:0]
@@ -384,7 +455,11 @@ func (w *worker) recreate(s *sol) {
 			return rt.bound(fromStart, toEnd, far) < best
 		}
 		far := -1.0 // no bound: try every route
-		if w.pruneK > 0 {
+		// A visit the plan already left out found no place on any route
+		// it was last tried on; only routes changed since can take it, and
+		// try skips the others at once, which is cheaper than the walk.
+		leftOut := fails != nil && !slices.Contains(w.removed, c)
+		if w.pruneK > 0 && !leftOut {
 			if w.stamp++; w.stamp == 0 { // wrapped: old marks would match again
 				clear(w.mark)
 				w.stamp = 1
@@ -436,9 +511,22 @@ func (w *worker) recreate(s *sol) {
 			s.routes[br].insert(in, c, bp)
 			s.where[c] = int32(br)
 		}
+		if stop {
+			left -= in.weight[c]
+			if br >= 0 {
+				placed += in.weight[c]
+				cost += best
+			}
+			if cost > w.limit && placed+left <= need+1e-9 {
+				w.tried = triedClass
+				w.stops++
+				return false
+			}
+		}
 	}
 	w.tried = triedClass
 	s.total(in)
+	return true
 }
 
 // collectPending sets w.order to the removed visits, then the other
@@ -516,22 +604,28 @@ func (w *worker) step(sc schedule) {
 	} else {
 		w.ruin(w.cand, sc.avgRemoved, sc.maxLen)
 	}
-	w.recreate(w.cand)
 	c, cur := w.cand, w.cur
+	// The acceptance threshold is drawn before recreate, which then
+	// stops on a candidate as soon as it cannot pass it.
+	t := sc.temp(w.work, w.timeFrac)
+	limit := cur.cost - t*math.Log(w.rng.Float64())
+	if w.stopEarly {
+		w.limit = limit
+	}
+	done := w.recreate(w.cand)
+	w.limit = math.Inf(1)
 	accept := false
 	switch {
-	case !c.ok:
+	case !done || !c.ok:
 	case c.unw < cur.unw:
 		accept = true
 	case c.unw > cur.unw:
 		if w.refits(c, cur) {
 			break // a blink left it out, not a full day: no trade to make
 		}
-		t := sc.temp(w.work, w.timeFrac)
-		accept = c.cost+sc.price*(c.unw-cur.unw) < cur.cost-t*math.Log(w.rng.Float64())
+		accept = c.cost+sc.price*(c.unw-cur.unw) < limit
 	default:
-		t := sc.temp(w.work, w.timeFrac)
-		accept = c.cost < cur.cost-t*math.Log(w.rng.Float64())
+		accept = c.cost < limit
 	}
 	if accept {
 		w.cur, w.cand = w.cand, w.cur
