@@ -81,6 +81,11 @@ func (h *Hub) receive(ctx context.Context, ln *pgdriver.Listener) error {
 			h.poke(true, false)
 		case SeqChannel:
 			h.poke(false, true)
+		case pingChannel:
+			// Listen only sends LISTEN: an event committed before the server ran it
+			// (right after a reconnect) announced nothing. Its own ping, heard after
+			// a quiet period, proves the listener is live, so catch up then.
+			h.poke(true, true)
 		}
 	}
 }

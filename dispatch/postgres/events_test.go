@@ -16,6 +16,27 @@ import (
 
 func TestMain(m *testing.M) { dispatchtest.Main(m) }
 
+// listening waits until some session has run LISTEN on channel. pgdriver's Listen only
+// writes the command: a notification committed before the server has run it is not
+// delivered, which a loaded machine made happen (the test then waited 30 s for it).
+func listening(t *testing.T, db *bun.DB, channel string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var n int
+		err := db.NewRaw("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle' AND query = ?",
+			`LISTEN "`+channel+`"`).Scan(ctx, &n)
+		if err != nil {
+			t.Fatalf("waiting for LISTEN %s: %v", channel, err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestEventsAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	db := dispatchtest.DB(t)
@@ -61,6 +82,7 @@ func TestEventsAnnounced(t *testing.T) {
 	if err := ln.Listen(ctx, postgres.EventsChannel); err != nil {
 		t.Fatal(err)
 	}
+	listening(t, db, postgres.EventsChannel)
 	wait := func(what string) {
 		t.Helper()
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
