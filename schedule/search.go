@@ -328,16 +328,24 @@ func (w *worker) refits(c, cur *sol) bool {
 		if c.where[x] >= 0 || cur.where[x] < 0 {
 			continue
 		}
+		var fails []uint64
+		if w.fails != nil {
+			nr := len(c.routes)
+			fails = w.fails[int(x)*nr : int(x)*nr+nr]
+		}
 		for ri := range c.routes {
 			rt := &c.routes[ri]
-			if !in.ok(x, rt.v) {
-				continue
+			if !in.ok(x, rt.v) || rt.ver != 0 && fails != nil && fails[ri] == rt.ver {
+				continue // recreate found no place for x on this very route
 			}
 			e0 := rt.evals
 			_, p := rt.bestInsert(in, x, math.Inf(1), nil)
 			w.work += 4 + rt.evals - e0
 			if p >= 0 {
 				return true
+			}
+			if fails != nil {
+				fails[ri] = rt.ver
 			}
 		}
 	}

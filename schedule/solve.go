@@ -178,10 +178,14 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 			if w != g && g.best.better(w.best) {
 				w.best.copyFrom(g.best)
 				w.cur.copyFrom(g.best)
-			} else if g.best.ok && w.cur.unw > g.best.unw+1e-9 {
+			} else if g.best.ok && w.cur.unw > g.best.unw+1e-9 && e >= epochs/2 {
 				// The annealing prices a left-out visit, so a trajectory may
 				// trade one for distance and never win it back: the best
 				// plan would then be the one it left, early and unpolished.
+				// Only in the second half, when the temperature has fallen
+				// too far for such a trade to be undone: earlier, the trade
+				// is the annealing's way out of a set of visits it could
+				// not fit better.
 				w.cur.copyFrom(g.best)
 			}
 		}
