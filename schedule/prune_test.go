@@ -114,13 +114,9 @@ func TestPrunedRecreateMatchesFull(t *testing.T) {
 	t.Logf("pruned recreate tried %d routes, the full scan %d", prunedWork, fullWork)
 }
 
-// BenchmarkRecreate times one ruin-and-recreate iteration on a 400-visit,
-// 50-technician day with distinct homes and breaks, from the same annealed
-// plan every time, with recreate's route pruning at several neighbour
-// counts (0: every route tried).
-//
-//	go test ./schedule -run '^$' -bench Recreate
-func BenchmarkRecreate(b *testing.B) {
+// annealedDay is a worker on a 400-visit, 50-technician day with distinct
+// homes and breaks, 20,000 annealing steps in, and its schedule.
+func annealedDay() (*worker, schedule) {
 	in := homesInst(rand.New(rand.NewPCG(7, 7)), 400, 50)
 	w := newWorker(in, 1, 0, newSol(in))
 	w.recreate(w.cur)
@@ -128,6 +124,17 @@ func BenchmarkRecreate(b *testing.B) {
 	for i := 0; i < 20000; i++ {
 		w.step(sc)
 	}
+	return w, sc
+}
+
+// BenchmarkRecreate times one ruin-and-recreate iteration on a 400-visit,
+// 50-technician day with distinct homes and breaks, from the same annealed
+// plan every time, with recreate's route pruning at several neighbour
+// counts (0: every route tried).
+//
+//	go test ./schedule -run '^$' -bench Recreate
+func BenchmarkRecreate(b *testing.B) {
+	w, _ := annealedDay()
 	for _, k := range []int{0, 15, 30, 60} {
 		b.Run(fmt.Sprintf("neighbours=%d", k), func(b *testing.B) {
 			w.pruneK = k
@@ -152,13 +159,7 @@ func BenchmarkRecreate(b *testing.B) {
 //
 //	go test ./schedule -run '^$' -bench 'Step$' -count 5
 func BenchmarkStep(b *testing.B) {
-	in := homesInst(rand.New(rand.NewPCG(7, 7)), 400, 50)
-	w := newWorker(in, 1, 0, newSol(in))
-	w.recreate(w.cur)
-	sc := schedule{t0: 100, tf: 1, plan: 20000 * 3000, avgRemoved: 10, maxLen: 10, price: 1000}
-	for i := 0; i < 20000; i++ {
-		w.step(sc)
-	}
+	w, sc := annealedDay()
 	s0 := w.stops
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -328,15 +328,10 @@ func (w *worker) refits(c, cur *sol) bool {
 		if c.where[x] >= 0 || cur.where[x] < 0 {
 			continue
 		}
-		var fails []uint64
-		if w.fails != nil {
-			nr := len(c.routes)
-			fails = w.fails[int(x)*nr : int(x)*nr+nr]
-		}
 		for ri := range c.routes {
 			rt := &c.routes[ri]
-			if !in.ok(x, rt.v) || rt.ver != 0 && fails != nil && fails[ri] == rt.ver {
-				continue // recreate found no place for x on this very route
+			if !in.ok(x, rt.v) || w.knownFull(x, ri, rt) {
+				continue
 			}
 			e0 := rt.evals
 			_, p := rt.bestInsert(in, x, math.Inf(1), nil)
@@ -344,12 +339,24 @@ func (w *worker) refits(c, cur *sol) bool {
 			if p >= 0 {
 				return true
 			}
-			if fails != nil {
-				fails[ri] = rt.ver
-			}
+			w.noteFull(x, ri, rt)
 		}
 	}
 	return false
+}
+
+// knownFull reports whether visit c found no feasible place at all on
+// route ri (rt) at its current version (see worker.fails).
+func (w *worker) knownFull(c int32, ri int, rt *route) bool {
+	return w.fails != nil && rt.ver != 0 && w.fails[int(c)*len(w.in.veh)+ri] == rt.ver
+}
+
+// noteFull records that visit c has no feasible place at all on route ri
+// (rt) at its current version.
+func (w *worker) noteFull(c int32, ri int, rt *route) {
+	if w.fails != nil {
+		w.fails[int(c)*len(w.in.veh)+ri] = rt.ver
+	}
 }
 
 // pickUnassigned is a random unassigned routable visit of s (s has one).
@@ -428,18 +435,13 @@ func (w *worker) recreate(s *sol) bool {
 		blink = nil
 	}
 	L := in.L
-	nr := len(s.routes)
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
-		var fails []uint64
-		if w.fails != nil {
-			fails = w.fails[int(c)*nr : int(c)*nr+nr]
-		}
 		try := func(ri int) {
 			rt := &s.routes[ri]
-			if rt.ver != 0 && fails != nil && fails[ri] == rt.ver {
+			if w.knownFull(c, ri, rt) {
 				w.work++
-				return // c found no place on this very route before
+				return
 			}
 			w.tries++
 			e0, b0 := rt.evals, w.blinks
@@ -447,8 +449,8 @@ func (w *worker) recreate(s *sol) bool {
 			w.work += 4 + rt.evals - e0
 			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
-			} else if p < 0 && math.IsInf(best, 1) && w.blinks == b0 && fails != nil {
-				fails[ri] = rt.ver
+			} else if p < 0 && math.IsInf(best, 1) && w.blinks == b0 {
+				w.noteFull(c, ri, rt) // no bound and no blink cut the scan short
 			}
 		}
 		triedClass = triedClass[:0]
@@ -466,7 +468,7 @@ func (w *worker) recreate(s *sol) bool {
 		// A visit the plan already left out found no place on any route
 		// it was last tried on; only routes changed since can take it, and
 		// try skips the others at once, which is cheaper than the walk.
-		leftOut := fails != nil && !slices.Contains(w.removed, c)
+		leftOut := w.fails != nil && !slices.Contains(w.removed, c)
 		if w.pruneK > 0 && !leftOut {
 			if w.stamp++; w.stamp == 0 { // wrapped: old marks would match again
 				clear(w.mark)

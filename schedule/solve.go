@@ -182,10 +182,9 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 				// The annealing prices a left-out visit, so a trajectory may
 				// trade one for distance and never win it back: the best
 				// plan would then be the one it left, early and unpolished.
-				// Only in the second half, when the temperature has fallen
-				// too far for such a trade to be undone: earlier, the trade
-				// is the annealing's way out of a set of visits it could
-				// not fit better.
+				// Only in the second half: at every meeting point it
+				// served less weight on 6 of 36 town days at 10 s
+				// (doc.go).
 				w.cur.copyFrom(g.best)
 			}
 		}
