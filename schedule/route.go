@@ -231,31 +231,37 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 		return dd
 	}
 	// The next stop is a break (it moves to c's place), or c is a location
-	// added after compilation: walk forward to the next real stop.
+	// added after compilation: the distance is decided by the next real
+	// stop, and is checked against bound before the walk that times it.
+	q := p + 1
+	for q < len(r.seq) && in.nodes[r.seq[q]].loc < 0 {
+		q++
+	}
+	if q == len(r.seq) {
+		return math.Inf(1)
+	}
+	nl := in.nodes[r.seq[q]].loc
+	added := in.distAt(r.loc[p], cn.loc) + (in.distAt(cn.loc, nl) - in.distAt(r.loc[p], nl))
+	if added+base >= bound {
+		return math.Inf(1)
+	}
 	t := in.arrive(r.loc[p], cn.loc, r.dep[p])
 	s := earliest(cn, t)
 	if math.IsInf(s, 1) {
 		return s
 	}
 	t = s + cn.svc
-	added := in.distAt(r.loc[p], cn.loc)
-	for q := p + 1; q < len(r.seq); q++ {
-		nd := &in.nodes[r.seq[q]]
-		if nd.loc < 0 {
-			s = earliest(nd, t)
-			if math.IsInf(s, 1) {
-				return s
-			}
-			t = s + nd.svc
-			continue
+	for k := p + 1; k < q; k++ {
+		nd := &in.nodes[r.seq[k]]
+		if s = earliest(nd, t); math.IsInf(s, 1) {
+			return s
 		}
-		added += in.distAt(cn.loc, nd.loc) - in.distAt(r.loc[p], nd.loc)
-		if in.arrive(cn.loc, nd.loc, t) > r.ls[q]+eps {
-			return math.Inf(1)
-		}
-		return added + base
+		t = s + nd.svc
 	}
-	return math.Inf(1)
+	if in.arrive(cn.loc, nl, t) > r.ls[q]+eps {
+		return math.Inf(1)
+	}
+	return added + base
 }
 
 // bestInsert returns the cheapest feasible insertion of c into r (bounded by
