@@ -155,7 +155,8 @@ func BenchmarkRecreate(b *testing.B) {
 // temperature plan, on one thread. The steps are the same on every run,
 // so runs differ only by the machine's pace: the figure to compare
 // speed-ups that change no decision by (about 35 µs before stopping
-// early, the failure cache and copying by version; 30–31 µs with them).
+// early, the failure cache and copying by version; 30–31 µs with them;
+// 28–29 µs once an insertion before a break checked its distance first).
 //
 //	go test ./schedule -run '^$' -bench 'Step$' -count 5
 func BenchmarkStep(b *testing.B) {

@@ -120,7 +120,10 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		return init
 	}
 	avg := init.cost / float64(arcs)
-	sc := schedule{t0: 3 * avg, tf: 0.003 * avg, plan: plan, avgRemoved: 10, maxLen: 10, price: 10 * avg}
+	// The temperature falls from 3 to 0.09 mean legs. With 0.003 (before
+	// 2026-11-26) both 10 s and 60 s runs of a town day froze half-way,
+	// near 0.1 mean legs, and spent the rest of their work on one plan.
+	sc := schedule{t0: 3 * avg, tf: 0.09 * avg, plan: plan, avgRemoved: 10, maxLen: 10, price: 10 * avg}
 	if n := len(in.active); float64(n) < 2*sc.avgRemoved {
 		sc.avgRemoved = math.Max(1, float64(n)/2)
 	}
