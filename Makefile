@@ -29,6 +29,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	  done; done
 
 bench-solomon: build ## solve the 56 Solomon instances (TIME_LIMIT per instance, default 2s) and compare with the best known
+	@mkdir -p bench-results
 	$(BIN) bench solomon --dir ../shared/bench/solomon --time-limit $${TIME_LIMIT:-2s} --csv bench-results/solomon-$${TIME_LIMIT:-2s}.csv
 
 # PostgreSQL server binaries: installed with apt when missing (as root, or through sudo).
