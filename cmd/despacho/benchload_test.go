@@ -60,8 +60,8 @@ func TestBenchLoadShort(t *testing.T) {
 		t.Errorf("the dispatchers' websockets received no events")
 	}
 	if res.SMSSent == 0 || res.SMSDuplicates != 0 || res.SMSSent != res.SMSOutboxSent || res.SMSQueued != res.SMSOutboxSent || res.SMSStuck != 0 {
-		t.Errorf("texts: queued %d, fake Twilio accepted %d (doubled %d), outbox marked %d sent, %d stuck; want some, all sent once",
-			res.SMSQueued, res.SMSSent, res.SMSDuplicates, res.SMSOutboxSent, res.SMSStuck)
+		t.Errorf("texts: queued %d, fake Twilio accepted %d (doubled %d), outbox marked %d sent, %d stuck (%d waiting for their time, %d withdrawn); want some, all sent once",
+			res.SMSQueued, res.SMSSent, res.SMSDuplicates, res.SMSOutboxSent, res.SMSStuck, res.SMSLater, res.SMSWithdrawn)
 	}
 	// Start, at least two readings during the 15 s (every 5 s), end; all after a collection.
 	if len(res.Samples) < 4 {
