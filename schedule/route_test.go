@@ -158,6 +158,19 @@ func TestInsertDeltaMatchesBruteForce(t *testing.T) {
 						}
 					}
 					got := r.insertDelta(in, c, p, math.Inf(1))
+					// A bound may only cut short a position no better than it:
+					// one below it still gives its delta, and an infeasible one
+					// never gives a delta below any bound.
+					if b := got + 1e-3; !math.IsInf(got, 1) && r.insertDelta(in, c, p, b) != got {
+						t.Fatalf("seed %d: insert %d at %d: delta %v with bound %v, %v without", seed, c, p, r.insertDelta(in, c, p, b), b, got)
+					}
+					if b := got - 1e-3; math.IsInf(got, 1) {
+						if d := r.insertDelta(in, c, p, 1e12); d < 1e12 {
+							t.Fatalf("seed %d: insert %d at %d: infeasible, %v under a bound", seed, c, p, d)
+						}
+					} else if d := r.insertDelta(in, c, p, b); d < b {
+						t.Fatalf("seed %d: insert %d at %d: delta %v under bound %v, %v without", seed, c, p, d, b, got)
+					}
 					seq := append(append(append([]int32{}, r.seq[:p+1]...), c), r.seq[p+1:]...)
 					wantOK, wantLegs := naive(in, seq)
 					wantOK = wantOK || r.load+in.nodes[c].dem > in.veh[v].cap // capacity is bestInsert's job
