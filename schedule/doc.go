@@ -111,8 +111,8 @@
 // whose planned work completes is therefore reproducible; a deadline or
 // cancelled ctx stops early with the best plan so far. With Options.Clock
 // set, a search that falls behind its plan (a busy machine) cools on
-// elapsed time instead, so it still ends greedy at the deadline; local
-// search (2-opt*, relocate) polishes the best plan at every meeting point
+// elapsed time instead, so it still reaches its final temperature at the
+// deadline; local search (2-opt*, relocate) polishes the best plan at every meeting point
 // without disturbing the annealing. 2-opt* trades
 // tails between technicians with different home bases and breaks: each
 // route keeps its own end, and when both breaks fall in the moved tails,

@@ -28,8 +28,8 @@ type Options struct {
 	Threads int
 	// Clock, when set (e.g. time.Now) with a TimeLimit and no Work, makes the
 	// search use its time: one that falls behind its work plan — a busy
-	// machine — cools down on time instead, so that it still ends greedy at
-	// the deadline, and one that runs ahead of it — a problem faster per
+	// machine — cools down on time instead, so that it still reaches its
+	// final temperature at the deadline, and one that runs ahead of it — a problem faster per
 	// unit than workRate — plans more work after its first epoch, to end
 	// near the deadline instead of early. Results then depend on timing;
 	// nil keeps the search a pure function of the work done.

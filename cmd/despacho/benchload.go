@@ -112,7 +112,7 @@ type loadResult struct {
 	SMSSegments    int // segments of the texts the fake Twilio accepted
 	SMSQueued      int // outbox rows this run created that came due and were not withdrawn
 	SMSLater       int // of this run's rows, still waiting for their time (day-before reminders)
-	SMSWithdrawn   int // of this run's rows, cancelled or skipped before they came due (a re-booking's old reminder)
+	SMSWithdrawn   int // of this run's rows, cancelled or skipped instead of sent (a re-booking cancels the old reminder)
 	SMSLeft        int // texts due but not yet sent when the load stopped
 	SMSDrain       time.Duration
 	SMSStuck       int // texts due but still unsent after DrainWait
@@ -231,7 +231,7 @@ func printLoad(w io.Writer, cfg loadConfig, r *loadResult) {
 		fmt.Fprintf(w, "  error: %s\n", s)
 	}
 	fmt.Fprintf(w, "websocket messages received %d by %d dispatchers\n", r.WSMessages, r.WSClients)
-	fmt.Fprintf(w, "texts queued %d, sent %d (and %d waiting for their time, %d withdrawn before it)", r.SMSQueued, r.SMSOutboxSent, r.SMSLater, r.SMSWithdrawn)
+	fmt.Fprintf(w, "texts queued %d, sent %d (and %d waiting for their time, %d withdrawn)", r.SMSQueued, r.SMSOutboxSent, r.SMSLater, r.SMSWithdrawn)
 	if cfg.URL == "" {
 		fmt.Fprintf(w, "; the fake Twilio accepted %d (%d segments), doubled %d", r.SMSSent, r.SMSSegments, r.SMSDuplicates)
 	}
