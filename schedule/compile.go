@@ -74,6 +74,15 @@ type inst struct {
 	// and dur when travel is symmetric.
 	distIn []float64
 	durIn  []float64
+
+	// okr lists, per visit, the vehicles okv allows it on, in increasing
+	// order: recreate walks these instead of every route.
+	okr [][]int32
+	// homeLegs[2*(c*len(veh)+v)] is the distance from vehicle v's start to
+	// visit c, the next entry from c to v's end: recreate bounds every
+	// route it might try by them, so they sit in one row per visit. Set at
+	// compile time only (an extension has no pruning to read them).
+	homeLegs []float64
 }
 
 // travelSymmetric reports whether every leg is as long and takes as long
@@ -407,6 +416,7 @@ func compile(p *Problem) (*inst, error) {
 	}
 	in.compat()
 	in.neighbors()
+	in.legsHome()
 	return in, nil
 }
 
@@ -484,9 +494,37 @@ func (in *inst) compat() {
 		in.techIdx[t.ID] = i
 	}
 	r := &route{}
+	in.okr = make([][]int32, in.m)
 	for c := 0; c < in.m; c++ {
 		if in.compatOne(int32(c), r) {
 			in.active = append(in.active, int32(c))
+		}
+		in.okr[c] = in.okList(int32(c))
+	}
+}
+
+// okList lists the vehicles visit c may go on, by okv.
+func (in *inst) okList(c int32) []int32 {
+	var l []int32
+	for v := range in.veh {
+		if in.ok(c, int32(v)) {
+			l = append(l, int32(v))
+		}
+	}
+	return l
+}
+
+// legsHome fills homeLegs.
+func (in *inst) legsHome() {
+	nv := len(in.veh)
+	in.homeLegs = make([]float64, 2*in.m*nv)
+	for _, c := range in.active {
+		cl := int(in.nodes[c].loc)
+		for v := range in.veh {
+			ve := &in.veh[v]
+			i := 2 * (int(c)*nv + v)
+			in.homeLegs[i] = in.dist[int(in.nodes[ve.start].loc)*in.L+cl]
+			in.homeLegs[i+1] = in.dist[cl*in.L+int(in.nodes[ve.end].loc)]
 		}
 	}
 }

@@ -26,7 +26,10 @@ func (p *Plan) Footprint() int64 {
 		n += 4 * int64(cap(l))
 	}
 	n += 96 * int64(len(in.nodes)+len(in.locs))
-	n += 8 * int64(cap(in.okv)+cap(in.tmask))
+	n += 8 * int64(cap(in.okv)+cap(in.tmask)+cap(in.homeLegs))
+	for _, l := range in.okr {
+		n += 4 * int64(cap(l))
+	}
 	if e := in.ext; e != nil {
 		for _, t := range [][][]float64{e.toDist, e.toDur, e.fromDist, e.fromDur} {
 			for _, r := range t {

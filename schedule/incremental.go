@@ -80,6 +80,7 @@ func (in *inst) extend(v Visit) (*inst, error) {
 	if out.compatOne(int32(m), &route{}) {
 		out.active = append(out.active, int32(m))
 	}
+	out.okr = append(slices.Clip(in.okr), out.okList(int32(m)))
 	return &out, nil
 }
 

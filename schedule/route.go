@@ -9,7 +9,22 @@ import "math"
 // waiting allowed the feasible arrivals form a half-line even for several
 // windows, and FIFO travel keeps it so under congestion).
 type route struct {
-	v      int32
+	// What recreate reads of every route it considers for a visit comes
+	// first, on one cache line: nv, the distance summary, the version.
+	nv int // visits on the route
+	// Distance summary for pruning insertions (see bound): the leg from
+	// the start to the first visit, from the last visit to the end, and
+	// the longest leg between two visits.
+	headArc, tailArc, innerArc float64
+	// ver names the route's content: update gives it a fresh version from
+	// ctr, the counter of the worker that owns the route (versions of
+	// different workers never meet), and copyFrom carries it along with
+	// the content it names. A route without a counter has version 0,
+	// which names nothing. Recreate keys what it learnt about a route by
+	// its version (see worker.fails).
+	ver uint64
+	v   int32
+
 	seq    []int32
 	loc    []int32 // effective location: a break sits where the previous stop is
 	st     []float64
@@ -19,23 +34,11 @@ type route struct {
 	load   float64
 	legs   float64 // sum of leg distances
 	cost   float64 // legs, or 0 for a route without visits
-	nv     int     // visits on the route
 	minIns int     // insert only after this position (last started visit)
 	brk    int     // position of the break, or -1
-	// Distance summary for pruning insertions (see bound): the leg from
-	// the start to the first visit, from the last visit to the end, and
-	// the longest leg between two visits.
-	headArc, tailArc, innerArc float64
-	ok                         bool
-	evals                      int64 // insertion positions evaluated, for the work count
-	// ver names the route's content: update gives it a fresh version from
-	// ctr, the counter of the worker that owns the route (versions of
-	// different workers never meet), and copyFrom carries it along with
-	// the content it names. A route without a counter has version 0,
-	// which names nothing. Recreate keys what it learnt about a route by
-	// its version (see worker.fails).
-	ver uint64
-	ctr *uint64
+	ok     bool
+	evals  int64 // insertion positions evaluated, for the work count
+	ctr    *uint64
 }
 
 // update recomputes the caches; it reports whether the route is feasible.
@@ -241,7 +244,18 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 		return math.Inf(1)
 	}
 	nl := in.nodes[r.seq[q]].loc
-	added := in.distAt(r.loc[p], cn.loc) + (in.distAt(cn.loc, nl) - in.distAt(r.loc[p], nl))
+	var added float64
+	if in.ext == nil {
+		// The legs between p and q add up to p's leg to q: a break has
+		// none of its own.
+		var pq float64
+		for k := p; k < q; k++ {
+			pq += r.arc[k]
+		}
+		added = in.distIn[cl*L+a] + (in.dist[cl*L+int(nl)] - pq)
+	} else {
+		added = in.distAt(r.loc[p], cn.loc) + (in.distAt(cn.loc, nl) - in.distAt(r.loc[p], nl))
+	}
 	if added+base >= bound {
 		return math.Inf(1)
 	}

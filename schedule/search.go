@@ -454,15 +454,13 @@ func (w *worker) recreate(s *sol) bool {
 			}
 		}
 		triedClass = triedClass[:0]
-		cl := int(in.nodes[c].loc)
+		home := 2 * int(c) * len(in.veh)
 		// pays reports whether route rt, whose visits are all at least
 		// far from c, could offer a place cheaper than the best so far.
 		pays := func(rt *route, far float64) bool {
 			w.work++
-			// Both legs read from c's own rows.
-			fromStart := in.distIn[cl*L+int(rt.loc[0])]
-			toEnd := in.dist[cl*L+int(rt.loc[len(rt.seq)-1])]
-			return rt.bound(fromStart, toEnd, far) < best
+			i := home + 2*int(rt.v)
+			return rt.bound(in.homeLegs[i], in.homeLegs[i+1], far) < best
 		}
 		far := -1.0 // no bound: try every route
 		// A visit the plan already left out found no place on any route
@@ -500,9 +498,10 @@ func (w *worker) recreate(s *sol) bool {
 				far = in.dist[int(c)*L+int(nb[k-1])]
 			}
 		}
-		for ri := range s.routes {
+		for _, v := range in.okr[c] {
+			ri := int(v) // route ri is vehicle ri's
 			rt := &s.routes[ri]
-			if far >= 0 && w.mark[ri] == w.stamp || !in.ok(c, rt.v) {
+			if far >= 0 && w.mark[ri] == w.stamp {
 				continue
 			}
 			if rt.nv == 0 {
