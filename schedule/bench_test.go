@@ -171,7 +171,10 @@ func BenchmarkSolveTownWork(b *testing.B) {
 	// little cheaper (10s-equivalents, seed 1, builds interleaved: 16.5
 	// against 19.4 CPU-seconds on a quiet VM, 22.8 against 23.8 on a slow
 	// one) and an iteration cheaper in units; the rate stays, so a
-	// 10s-equivalent takes at most 10 s here.
+	// 10s-equivalent takes at most 10 s here. On 2026-11-26 the VM was
+	// slower (a 10s-equivalent took 11.4-15.9 s of wall time, seed 1,
+	// towns 44 and 46) until recreate walked each visit's own list of
+	// routes (10.4-13.0 s after, the same plans).
 	const townRate = 85e6
 	for _, townSeed := range []uint64{42, 43, 44, 45, 46} {
 		for _, secs := range []int64{10, 60} {

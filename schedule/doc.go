@@ -80,7 +80,11 @@
 // With travel that obeys the triangle inequality the places found are the
 // ones a scan of every route finds; a town day tries 60 % fewer routes
 // and runs about 35 % more iterations in 10 s. Asymmetric travel tries
-// every route.
+// every route. The scan goes only over the technicians who may take the
+// visit at all (skills, shifts: listed per visit when the problem is
+// compiled), and reads each one's legs from and to home from one row per
+// visit: on the town days, where a visit needs one of four skills, the
+// same plans take 12-16 % less CPU than with every route checked in turn.
 //
 // Three more shortcuts change no decision. The annealing's acceptance
 // threshold is drawn before recreate, and recreate stops on a candidate
