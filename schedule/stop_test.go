@@ -159,3 +159,26 @@ func TestSameVersionSameRoute(t *testing.T) {
 		t.Fatal("no route was ever shared")
 	}
 }
+
+// TestAnnealingStringLength checks that a day of many routes ruins
+// shorter strings than SISR's and a day of few keeps them.
+func TestAnnealingStringLength(t *testing.T) {
+	for _, c := range []struct {
+		visits, techs, want int
+	}{{900, 60, manyRoutesMaxLen}, {100, 10, 10}} {
+		in := homesInst(rand.New(rand.NewPCG(3, 3)), c.visits, c.techs)
+		w := newWorker(in, 1, 0, newSol(in))
+		w.blinkRate = 0
+		w.recreate(w.cur)
+		used := 0
+		for i := range w.cur.routes {
+			if w.cur.routes[i].nv > 0 {
+				used++
+			}
+		}
+		sc, ok := annealing(in, w.cur, 1e6)
+		if !ok || sc.maxLen != c.want {
+			t.Errorf("%d visits on %d technicians (%d routes used): maxLen %d, ok %v; want %d", c.visits, c.techs, used, sc.maxLen, ok, c.want)
+		}
+	}
+}
