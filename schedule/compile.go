@@ -78,11 +78,11 @@ type inst struct {
 	// okr lists, per visit, the vehicles okv allows it on, in increasing
 	// order: recreate walks these instead of every route.
 	okr [][]int32
-	// homeLegs[2*(c*len(veh)+v)] is the distance from vehicle v's start to
-	// visit c, the next entry from c to v's end: recreate bounds every
+	// homeLegs[c][2k] is the distance from the start of vehicle okr[c][k]
+	// to visit c, the next entry from c to its end: recreate bounds every
 	// route it might try by them, so they sit in one row per visit. Set at
 	// compile time only (an extension has no pruning to read them).
-	homeLegs []float64
+	homeLegs [][]float64
 }
 
 // travelSymmetric reports whether every leg is as long and takes as long
@@ -516,16 +516,15 @@ func (in *inst) okList(c int32) []int32 {
 
 // legsHome fills homeLegs.
 func (in *inst) legsHome() {
-	nv := len(in.veh)
-	in.homeLegs = make([]float64, 2*in.m*nv)
+	in.homeLegs = make([][]float64, in.m)
 	for _, c := range in.active {
 		cl := int(in.nodes[c].loc)
-		for v := range in.veh {
+		hl := make([]float64, 0, 2*len(in.okr[c]))
+		for _, v := range in.okr[c] {
 			ve := &in.veh[v]
-			i := 2 * (int(c)*nv + v)
-			in.homeLegs[i] = in.dist[int(in.nodes[ve.start].loc)*in.L+cl]
-			in.homeLegs[i+1] = in.dist[cl*in.L+int(in.nodes[ve.end].loc)]
+			hl = append(hl, in.dist[int(in.nodes[ve.start].loc)*in.L+cl], in.dist[cl*in.L+int(in.nodes[ve.end].loc)])
 		}
+		in.homeLegs[c] = hl
 	}
 }
 

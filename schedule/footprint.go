@@ -26,9 +26,12 @@ func (p *Plan) Footprint() int64 {
 		n += 4 * int64(cap(l))
 	}
 	n += 96 * int64(len(in.nodes)+len(in.locs))
-	n += 8 * int64(cap(in.okv)+cap(in.tmask)+cap(in.homeLegs))
-	for _, l := range in.okr {
+	n += 8 * int64(cap(in.okv)+cap(in.tmask))
+	for c, l := range in.okr {
 		n += 4 * int64(cap(l))
+		if c < len(in.homeLegs) {
+			n += 8 * int64(cap(in.homeLegs[c]))
+		}
 	}
 	if e := in.ext; e != nil {
 		for _, t := range [][][]float64{e.toDist, e.toDur, e.fromDist, e.fromDur} {

@@ -454,13 +454,14 @@ func (w *worker) recreate(s *sol) bool {
 			}
 		}
 		triedClass = triedClass[:0]
-		home := 2 * int(c) * len(in.veh)
+		cl := int(in.nodes[c].loc)
 		// pays reports whether route rt, whose visits are all at least
-		// far from c, could offer a place cheaper than the best so far.
-		pays := func(rt *route, far float64) bool {
+		// far from c and whose legs from home and back are at least
+		// fromStart and toEnd long, could offer a place cheaper than the
+		// best so far.
+		pays := func(rt *route, fromStart, toEnd, far float64) bool {
 			w.work++
-			i := home + 2*int(rt.v)
-			return rt.bound(in.homeLegs[i], in.homeLegs[i+1], far) < best
+			return rt.bound(fromStart, toEnd, far) < best
 		}
 		far := -1.0 // no bound: try every route
 		// A visit the plan already left out found no place on any route
@@ -486,7 +487,8 @@ func (w *worker) recreate(s *sol) bool {
 					continue
 				}
 				// x is the nearest of r's visits to c: none came before.
-				if best < math.Inf(1) && !pays(rt, in.dist[int(c)*L+x]) {
+				// Both legs read from c's own rows.
+				if best < math.Inf(1) && !pays(rt, in.distIn[cl*L+int(rt.loc[0])], in.dist[cl*L+int(rt.loc[len(rt.seq)-1])], in.dist[int(c)*L+x]) {
 					continue
 				}
 				try(int(r))
@@ -498,7 +500,8 @@ func (w *worker) recreate(s *sol) bool {
 				far = in.dist[int(c)*L+int(nb[k-1])]
 			}
 		}
-		for _, v := range in.okr[c] {
+		home := in.homeLegs[c]
+		for k, v := range in.okr[c] {
 			ri := int(v) // route ri is vehicle ri's
 			rt := &s.routes[ri]
 			if far >= 0 && w.mark[ri] == w.stamp {
@@ -510,7 +513,7 @@ func (w *worker) recreate(s *sol) bool {
 					continue
 				}
 				triedClass = append(triedClass, class)
-			} else if far >= 0 && !pays(rt, far) {
+			} else if far >= 0 && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
 			try(ri)
