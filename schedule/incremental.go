@@ -148,11 +148,9 @@ func Insert(plan *Plan, v Visit) (*Plan, error) {
 		return nil, fmt.Errorf("%w: visit %q: %v", ErrNoInsertion, v.ID, Reason(in.reason[c]))
 	}
 	best, br, bp := math.Inf(1), -1, -1
-	for ri := range s.routes {
+	for _, v := range in.okr[c] {
+		ri := int(v) // route ri is vehicle ri's
 		rt := &s.routes[ri]
-		if !in.ok(c, rt.v) {
-			continue
-		}
 		if d, p := rt.bestInsert(in, c, best, nil); p >= 0 && d < best {
 			best, br, bp = d, ri, p
 		}
@@ -211,12 +209,8 @@ func Slots(plan *Plan, v Visit, from time.Time, days int, width time.Duration) (
 				continue
 			}
 			n.setWindows([]tw{{in.sec(w.Start), in.sec(w.End)}})
-			for ri := range s.routes {
-				rt := &s.routes[ri]
-				if !in.ok(c, rt.v) {
-					continue
-				}
-				if _, p := rt.bestInsert(in, c, math.Inf(1), nil); p >= 0 {
+			for _, v := range in.okr[c] {
+				if _, p := s.routes[v].bestInsert(in, c, math.Inf(1), nil); p >= 0 {
 					out = append(out, w)
 					break
 				}

@@ -328,9 +328,10 @@ func (w *worker) refits(c, cur *sol) bool {
 		if c.where[x] >= 0 || cur.where[x] < 0 {
 			continue
 		}
-		for ri := range c.routes {
+		for _, v := range in.okr[x] {
+			ri := int(v) // route ri is vehicle ri's
 			rt := &c.routes[ri]
-			if !in.ok(x, rt.v) || w.knownFull(x, ri, rt) {
+			if w.knownFull(x, ri, rt) {
 				continue
 			}
 			e0 := rt.evals
