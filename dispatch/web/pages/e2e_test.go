@@ -180,7 +180,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, tech, "#route .badge", "Completada")
 	shot(t, tech, "tech-360")
 
-	// The customer sees the outcome.
+	// The customer sees the outcome once the server has it: the badge
+	// shows a step as soon as it is queued, before it is sent.
+	pollTrue(t, tech, `document.getElementById('pending').hidden`)
 	do(t, cust, chromedp.Reload())
 	waitText(t, cust, "#st-verdict", "Procedente")
 	waitText(t, cust, "#st-cause", "Conector de fibra dañado")
