@@ -3,6 +3,7 @@ package pages_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// The customer sees the outcome once the server has it: the badge
 	// shows a step as soon as it is queued, before it is sent.
 	pollTrue(t, tech, `document.getElementById('pending').hidden`)
+	// What the customer's page reads, so that a page that shows no outcome is told
+	// apart from a server that has none.
+	status := `fetch(location.pathname.replace('/estado/', '/public/reports/') + location.search).then((r) => r.text().then((b) => r.status + ' ' + b))`
+	if got, err := chromedp.Run(cust, chromedp.Evaluate[string](status, chromedp.EvalAwaitPromise)); err != nil || !strings.Contains(got, `"verdict":"upheld"`) {
+		t.Fatalf("public status after completion: %v %.600s", err, got)
+	}
 	do(t, cust, chromedp.Reload())
 	waitText(t, cust, "#st-verdict", "Procedente")
 	waitText(t, cust, "#st-cause", "Conector de fibra dañado")

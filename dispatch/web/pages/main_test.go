@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -92,6 +93,9 @@ var startErr error
 // with its own cookies) and returns a context for its actions, bounded to a minute. On
 // failure a full-page screenshot is saved and its path logged; uncaught exceptions and
 // Content-Security-Policy violations in the page fail the test.
+// tabs counts the tabs opened, to name their failure screenshots apart.
+var tabs atomic.Int64
+
 func tab(t *testing.T, isolated bool) context.Context {
 	t.Helper()
 	startOnce.Do(func() { startErr = chromedp.Do(browser) })
@@ -126,9 +130,11 @@ func tab(t *testing.T, isolated bool) context.Context {
 		}
 	}()
 	tctx, tcancel := context.WithTimeout(ctx, 3*time.Minute) // generous: CI runs every package at once on 2 cores
+	// Each tab of a failed test leaves its own screenshot (the first tab opened is 1).
+	failShot := fmt.Sprintf("failure-tab%d", tabs.Add(1))
 	t.Cleanup(func() {
 		if t.Failed() {
-			shot(t, ctx, "failure")
+			shot(t, ctx, failShot)
 		}
 		tcancel()
 		cancel()
