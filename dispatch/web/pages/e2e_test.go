@@ -181,8 +181,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitText(t, tech, "#route .badge", "Completada")
 	shot(t, tech, "tech-360")
 
-	// The customer sees the outcome once the server has it: the badge
-	// shows a step as soon as it is queued, before it is sent.
+	// The badge shows a step as soon as it is queued; the pending count
+	// goes once the server has it.
 	pollTrue(t, tech, `document.getElementById('pending').hidden`)
 	// What the customer's page reads, so that a page that shows no outcome is told
 	// apart from a server that has none.
@@ -190,6 +190,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if got, err := chromedp.Run(cust, chromedp.Evaluate[string](status, chromedp.EvalAwaitPromise)); err != nil || !strings.Contains(got, `"verdict":"upheld"`) {
 		t.Fatalf("public status after completion: %v %.600s", err, got)
 	}
+	// The open page shows the outcome live, and a reload keeps it.
+	waitText(t, cust, "#st-verdict", "Procedente")
 	do(t, cust, chromedp.Reload())
 	waitText(t, cust, "#st-verdict", "Procedente")
 	waitText(t, cust, "#st-cause", "Conector de fibra dañado")

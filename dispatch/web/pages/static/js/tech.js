@@ -94,6 +94,9 @@ function act(v, body, files = []) {
   q.push({ key: newKey(), visit: v.id, body });
   saveQueue(q);
   render();
+  // The badge shows the step at once; the count says it is not sent yet, until flush has
+  // sent it.
+  showPending();
   flush();
 }
 
