@@ -98,6 +98,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	do(t, board, chromedp.DragAndDrop(chromedp.CSS(`.block[data-visit="`+id+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(to, 10)+`"]`)))
 	waitText(t, board, "#board-msg", "Visita asignada")
 	pollTrue(t, board, `document.querySelector('.track[data-tech="`+strconv.FormatInt(to, 10)+`"] .block[data-visit="`+id+`"]') !== null`)
+	// Its lane counts it in the singular, the other lane in the plural.
+	count := func(tech int64) string {
+		return `document.querySelector('.lane[data-lane="` + strconv.FormatInt(tech, 10) + `"] .lane-name small').textContent`
+	}
+	pollTrue(t, board, `/^1 visita( ·|$)/.test(`+count(to)+`)`)
+	pollTrue(t, board, `/^0 visitas( ·|$)/.test(`+count(from)+`)`)
 	// The detail shows the description as text and the timeline.
 	clickNow(t, board, `.block[data-visit="`+id+`"]`)
 	waitText(t, board, "#detail-description", "<script>window.__pwned=1</script>")

@@ -72,7 +72,8 @@ func jsCatalog(lang Lang, script string) map[string]string {
 type tr map[Lang]string
 
 // catalog holds every text of the pages. Keys starting with "page." are only used by
-// templates; the rest are also handed to the scripts.
+// templates; the rest are also handed to the scripts. A key ending in ".one" is the
+// singular of the key before it: the scripts use it when {n} is 1.
 var catalog = map[string]tr{
 	// Chassis.
 	"page.skip":         {ES: "Saltar al contenido", EN: "Skip to content"},
@@ -184,6 +185,7 @@ var catalog = map[string]tr{
 	"conn.offline":      {ES: "Sin conexión. Lo que haga se guarda y se enviará al volver la conexión.", EN: "Offline. What you do is kept and sent when the connection returns."},
 	"conn.reconnecting": {ES: "Reconectando…", EN: "Reconnecting…"},
 	"conn.pending":      {ES: "{n} acciones pendientes de enviar", EN: "{n} actions waiting to be sent"},
+	"conn.pending.one":  {ES: "1 acción pendiente de enviar", EN: "1 action waiting to be sent"},
 	"conn.live":         {ES: "En vivo", EN: "Live"},
 
 	"err.offline":            {ES: "No hay conexión con el servidor. Intente de nuevo en un momento.", EN: "Cannot reach the server. Try again in a moment."},
@@ -341,6 +343,7 @@ var catalog = map[string]tr{
 	"b.customer":              {ES: "Cliente", EN: "Customer"},
 	"b.address":               {ES: "Domicilio", EN: "Address"},
 	"b.visits":                {ES: "{n} visitas", EN: "{n} visits"},
+	"b.visits.one":            {ES: "1 visita", EN: "1 visit"},
 	"t.empty":                 {ES: "No tiene visitas para hoy.", EN: "No visits today."},
 	"t.en_route":              {ES: "En camino", EN: "On my way"},
 	"t.arrived":               {ES: "Llegué", EN: "Arrived"},
@@ -504,7 +507,8 @@ var catalog = map[string]tr{
 	"adm.sla_save":                {ES: "Guardar políticas", EN: "Save policies"},
 	"adm.unavailable":             {ES: "Esta sección no está disponible en este servidor.", EN: "This section is not available on this server."},
 	"adm.sms_sample":              {ES: "Ejemplo: {text}", EN: "Sample: {text}"},
-	"adm.sms_segments":            {ES: "{n} segmento(s) SMS", EN: "{n} SMS segment(s)"},
+	"adm.sms_segments":            {ES: "{n} segmentos SMS", EN: "{n} SMS segments"},
+	"adm.sms_segments.one":        {ES: "1 segmento SMS", EN: "1 SMS segment"},
 	"adm.sms_restore":             {ES: "Restaurar el original", EN: "Restore the default"},
 	"adm.sms_custom":              {ES: "personalizada", EN: "customised"},
 	"adm.sms.values":              {ES: "Datos del original: {list}", EN: "Values the default uses: {list}"},

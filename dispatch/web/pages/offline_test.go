@@ -66,7 +66,7 @@ func TestBrowserTechnicianOffline(t *testing.T) {
 	do(t, ctx, offline(true))
 	waitText(t, ctx, "#conn", "Sin conexión")
 	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'En camino'); if (!b) return false; b.click(); return true; })()`)
-	waitText(t, ctx, "#pending", "1 acciones pendientes")
+	waitText(t, ctx, "#pending", "1 acción pendiente de enviar")
 	waitText(t, ctx, "#route .badge", "En camino") // shown at once, sent later
 	var v struct{ Status string }
 	call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)

@@ -7,8 +7,10 @@ export const zone = body.dataset.zone || 'America/Mexico_City';
 const dict = JSON.parse(body.dataset.i18n || '{}');
 const locale = lang === 'en' ? 'en-US' : 'es-MX';
 
-/** t returns the text of key in the page's language, with {name} placeholders filled. */
+/** t returns the text of key in the page's language, with {name} placeholders filled; with
+ * vars.n of 1 it takes the singular, key + '.one', where there is one. */
 export function t(key, vars) {
+  if (vars?.n === 1 && dict[key + '.one'] !== undefined) key += '.one';
   let s = dict[key] ?? key;
   if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll('{' + k + '}', String(v));
   return s;
