@@ -28,7 +28,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // waitText waits until sel is visible and its text contains want; it survives navigations.
 func waitText(t *testing.T, ctx context.Context, sel, want string) {
 	t.Helper()
-	js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.offsetParent !== null && el.textContent.includes(` + jsString(want) + `); })()`
+	js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.getClientRects().length > 0 && el.textContent.includes(` + jsString(want) + `); })()`
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))

@@ -65,8 +65,19 @@ func TestBrowserTechnicianOffline(t *testing.T) {
 	shot(t, ctx, "tech-360")
 	do(t, ctx, offline(true))
 	waitText(t, ctx, "#conn", "Sin conexión")
+	top := `document.getElementById('route').getBoundingClientRect().top`
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[float64](top))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'En camino'); if (!b) return false; b.click(); return true; })()`)
 	waitText(t, ctx, "#pending", "1 acción pendiente de enviar")
+	// The count shows on every step, for as long as it takes to send: it must not move the
+	// route under the technician's finger.
+	if after, err := chromedp.Run(ctx, chromedp.Evaluate[float64](top)); err != nil || after != before {
+		t.Fatalf("route top %v before the pending count, %v with it (%v)", before, after, err)
+	}
+	shot(t, ctx, "tech-pending-360")
 	waitText(t, ctx, "#route .badge", "En camino") // shown at once, sent later
 	var v struct{ Status string }
 	call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)
