@@ -89,13 +89,13 @@ func startBrowser() (context.Context, func()) {
 var startOnce sync.Once
 var startErr error
 
-// tab opens a new tab in the shared browser (or, with isolated, in a new browser context
-// with its own cookies) and returns a context for its actions, bounded to a minute. On
-// failure a full-page screenshot is saved and its path logged; uncaught exceptions and
-// Content-Security-Policy violations in the page fail the test.
 // tabs counts the tabs opened, to name their failure screenshots apart.
 var tabs atomic.Int64
 
+// tab opens a new tab in the shared browser (or, with isolated, in a new browser context
+// with its own cookies) and returns a context for its actions, bounded to three minutes. If
+// the test fails, each of its tabs saves a full-page screenshot (failure-tabN) and logs its
+// path; uncaught exceptions and Content-Security-Policy violations in the page fail the test.
 func tab(t *testing.T, isolated bool) context.Context {
 	t.Helper()
 	startOnce.Do(func() { startErr = chromedp.Do(browser) })
