@@ -2,10 +2,14 @@ package schedule_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,12 +158,18 @@ func BenchmarkSolve1000(b *testing.B) {
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork/town42/10s' -benchtime 1x
 //
-// Each town and effort runs with solver seeds 1 to 3: one run says little,
-// since plans of one town at the same effort spread by up to 5 % in km
-// from seed to seed, more than 10 s and 60 s differ by. Compare means
-// (all of it takes about 20 minutes on a quiet 2-core machine):
+// Each town and effort runs with solver seeds 1 to 3 (-town-seeds): one
+// run says little, since plans of one town at the same effort spread by
+// up to 5 % in km from seed to seed, more than 10 s and 60 s differ by.
+// Compare means, which it logs at the end for every town and effort it
+// ran, with the gap between the two efforts (all of it takes about 20
+// minutes on a quiet 2-core machine):
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork' -benchtime 1x -timeout 1h
+//
+// The README's 24 seeds of towns 44 and 46 (about five hours):
+//
+//	go test ./schedule -run '^$' -bench 'SolveTownWork/town4[46]' -benchtime 1x -timeout 6h -args -town-seeds 1-24
 func BenchmarkSolveTownWork(b *testing.B) {
 	// Work units a thread does in a second on a town day, quiet 2-core VM:
 	// 10s-equivalents took 13.0 CPU-seconds at 60M (town 46) once
@@ -176,9 +186,32 @@ func BenchmarkSolveTownWork(b *testing.B) {
 	// towns 44 and 46) until recreate walked each visit's own list of
 	// routes (10.4-13.0 s after, the same plans).
 	const townRate = 85e6
+	first, last, err := seedRange(*townSeeds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type effort struct {
+		town uint64
+		secs int64
+	}
+	type result struct {
+		km     float64
+		weight int
+	}
+	// Per effort and seed: a seed gives the same plan however often the
+	// framework runs it (-count).
+	results := map[effort]map[uint64]result{}
+	summary := func(e effort) (km []float64, weight float64) {
+		for _, r := range results[e] {
+			km = append(km, r.km)
+			weight += float64(r.weight)
+		}
+		return km, weight / float64(len(km))
+	}
 	for _, townSeed := range []uint64{42, 43, 44, 45, 46} {
 		for _, secs := range []int64{10, 60} {
-			for _, seed := range []uint64{1, 2, 3} {
+			e := effort{townSeed, secs}
+			for seed := first; seed <= last; seed++ {
 				b.Run(fmt.Sprintf("town%d/%ds-equivalent/seed%d", townSeed, secs, seed), func(b *testing.B) {
 					for i := 0; i < b.N; i++ {
 						p := town(townSeed, 50, 400, 1)
@@ -191,9 +224,72 @@ func BenchmarkSolveTownWork(b *testing.B) {
 						b.ReportMetric(pl.Meters/1000, "km")
 						b.ReportMetric(float64(pl.Weight), "weight")
 						b.ReportMetric(float64(len(pl.Unassigned)), "unassigned")
+						if results[e] == nil {
+							results[e] = map[uint64]result{}
+						}
+						results[e][seed] = result{pl.Meters / 1000, pl.Weight}
 					}
 				})
 			}
 		}
+		// The means of the seeds run, as one more line: km-10s, km-60s,
+		// their standard deviations, runs, mean weight served, and the
+		// gap between the two efforts with its standard error.
+		b.Run(fmt.Sprintf("town%d/means", townSeed), func(b *testing.B) {
+			var m, sd [2]float64
+			for k, secs := range []int64{10, 60} {
+				xs, w := summary(effort{townSeed, secs})
+				if len(xs) == 0 {
+					continue
+				}
+				m[k], sd[k] = meanSD(xs)
+				b.ReportMetric(m[k], fmt.Sprintf("km-%ds", secs))
+				if len(xs) > 1 {
+					b.ReportMetric(sd[k], fmt.Sprintf("sd-%ds", secs))
+				}
+				b.ReportMetric(float64(len(xs)), fmt.Sprintf("runs-%ds", secs))
+				b.ReportMetric(w, fmt.Sprintf("weight-%ds", secs))
+			}
+			n10, n60 := len(results[effort{townSeed, 10}]), len(results[effort{townSeed, 60}])
+			if n10 > 0 && n60 > 0 {
+				b.ReportMetric((m[0]/m[1]-1)*100, "gap-%")
+				if n10 > 1 && n60 > 1 {
+					b.ReportMetric(math.Sqrt(sd[0]*sd[0]/float64(n10)+sd[1]*sd[1]/float64(n60))/m[1]*100, "se-%")
+				}
+			}
+		})
 	}
+}
+
+// townSeeds is the range of solver seeds BenchmarkSolveTownWork runs on
+// each town and effort.
+var townSeeds = flag.String("town-seeds", "1-3", "solver seeds `FIRST-LAST` that BenchmarkSolveTownWork runs on each town and effort")
+
+// seedRange parses "FIRST-LAST" (or one seed) into a range of seeds from 1 up.
+func seedRange(s string) (first, last uint64, err error) {
+	a, z, ok := strings.Cut(s, "-")
+	if !ok {
+		z = a
+	}
+	first, err1 := strconv.ParseUint(a, 10, 64)
+	last, err2 := strconv.ParseUint(z, 10, 64)
+	if err1 != nil || err2 != nil || first < 1 || last < first {
+		return 0, 0, fmt.Errorf("-town-seeds %q: want FIRST-LAST, 1 <= FIRST <= LAST", s)
+	}
+	return first, last, nil
+}
+
+// meanSD is the mean and sample standard deviation of xs (sd 0 for one).
+func meanSD(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	for _, x := range xs {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(xs)-1))
 }
