@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -161,9 +162,10 @@ func BenchmarkSolve1000(b *testing.B) {
 // Each town and effort runs with solver seeds 1 to 3 (-town-seeds): one
 // run says little, since plans of one town at the same effort spread by
 // up to 5 % in km from seed to seed, more than 10 s and 60 s differ by.
-// Compare means, which it logs at the end for every town and effort it
-// ran, with the gap between the two efforts (all of it takes about 20
-// minutes on a quiet 2-core machine):
+// Compare means: each town ends with a "means" line, the mean km and its
+// spread at each effort run, the runs, the mean weight served, and the gap
+// between the two efforts with its standard error (all of it takes about
+// 20 minutes on a quiet 2-core machine):
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork' -benchtime 1x -timeout 1h
 //
@@ -202,7 +204,8 @@ func BenchmarkSolveTownWork(b *testing.B) {
 	// framework runs it (-count).
 	results := map[effort]map[uint64]result{}
 	summary := func(e effort) (km []float64, weight float64) {
-		for _, r := range results[e] {
+		for _, seed := range slices.Sorted(maps.Keys(results[e])) {
+			r := results[e][seed]
 			km = append(km, r.km)
 			weight += float64(r.weight)
 		}
