@@ -42,4 +42,19 @@ func (s *Server) pageRoutes() {
 	page("/desk", "Agents' desk: take reports by phone, e-mail or in person; folio look-up; visits and booking.", site.Desk())
 	page("/tech", "Technician's route for today, with status buttons and offline queue.", site.Tech())
 	page("/admin", "Administration: users and roles, technicians' shifts and time off, SLA policies, SMS templates.", site.Admin())
+
+	// The pages' forms are sent by their scripts. One sent before its page's script ran (a
+	// slow connection, a password manager that submits at once) goes to the browser: the
+	// forms post, so what was typed (a password, a customer's details) never lands in an
+	// address, the browser's history or the access log of a proxy in front (ours logs paths
+	// only), and the post only sends the browser back to the page.
+	for _, pattern := range []string{"/login", "/reporte", "/estado", "/estado/{folio}", "/estado/{folio}/horario", "/board", "/desk", "/admin"} {
+		s.HandleHTTP(http.MethodPost, pattern, Anyone, "A page's form sent before its script ran: back to the page (303); the body is not read.", http.HandlerFunc(backToPage))
+	}
+}
+
+// backToPage answers a form that a page's script did not get to send: 303 to the same
+// address, so the browser loads the page again (and its script with it).
+func backToPage(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, r.URL.RequestURI(), http.StatusSeeOther)
 }

@@ -235,3 +235,34 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatalf("routes not documented: %v; documented but not registered: %v", missing, extra)
 	}
 }
+
+// TestPageFormsPostedByTheBrowser: a page's form that the browser sends itself, before the
+// page's script ran, posts to the page (the templates say method="post", so nothing typed
+// lands in a URL), and the server only sends the browser back to the same address: no
+// session, nothing created, whoever sends it.
+func TestPageFormsPostedByTheBrowser(t *testing.T) {
+	t.Parallel()
+	ts, _, users := newServer(t)
+	createUser(t, users, "ana@example.mx", dispatch.RoleDispatcher)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, path := range []string{"/login?next=%2Fdesk", "/reporte", "/estado", "/estado/R-2026-000001", "/estado/R-2026-000001/horario?code=x", "/board", "/desk", "/admin"} {
+		form := "email=ana%40example.mx&password=contrase%C3%B1a-segura&name=Rosa"
+		req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", ts.URL)
+		res, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != path {
+			t.Errorf("POST %s: %d to %q, want 303 to the same address", path, res.StatusCode, res.Header.Get("Location"))
+		}
+		if c := res.Header.Values("Set-Cookie"); len(c) > 0 {
+			t.Errorf("POST %s set cookies %v: a form the script did not send must not sign anyone in", path, c)
+		}
+	}
+}

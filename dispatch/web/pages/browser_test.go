@@ -2,10 +2,13 @@ package pages_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -104,7 +107,63 @@ func TestBrowserSignIn(t *testing.T) {
 	if got := text(t, ctx, ".who"); got != "Prueba dispatcher" {
 		t.Fatalf("signed-in name = %q, want %q", got, "Prueba dispatcher")
 	}
+	// The desk was reached by the sign-in script, not by Navigate, which waits for the load:
+	// "Salir" does something once the desk's script has run.
+	pollTrue(t, ctx, `document.readyState === 'complete'`)
 	do(t, ctx, chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("login")))
+}
+
+// TestBrowserFormBeforeScript: a sign-in form that the browser sends itself, before the
+// page's script ran (here: scripts off), keeps the password out of the address and the
+// history (and so out of any proxy's access log). It posts, and the server sends the
+// browser back to the sign-in page, signed out. Forms without a method once sent it as a
+// query string.
+func TestBrowserFormBeforeScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "ana@example.mx", dispatch.RoleDispatcher)
+	ctx := tab(t, true)
+	do(t, ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+			return err
+		}),
+		chromedp.Navigate(e.URL+"/login?next=%2Fdesk"),
+		chromedp.SendKeys(chromedp.ID("email"), "ana@example.mx"),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.EvaluateAsDevTools[chromedp.Void](`document.body.dataset.before = "1"`),
+		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
+	)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fresh, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[bool](`document.body && document.body.dataset.before === undefined && document.readyState === 'complete'`))
+		if err == nil && fresh {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser did not leave the page it sent the form from (%v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := e.URL + "/login?next=%2Fdesk"; loc != want {
+		t.Errorf("after the form: at %s, want %s", loc, want)
+	}
+	hist, err := chromedp.Run(ctx, chromedp.NavigationEntries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hist.Entries {
+		if strings.Contains(h.URL, "password") || strings.Contains(h.URL, url.QueryEscape(password)) {
+			t.Errorf("the password is in the history: %s", h.URL)
+		}
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[int](`document.querySelectorAll('#login').length`)); n != 1 {
+		t.Errorf("after the form: %d sign-in forms on the page, want the sign-in page again", n)
+	}
 }
 
 func TestBrowserPublicReportAndStatus(t *testing.T) {

@@ -133,6 +133,33 @@ func TestNoInlineCode(t *testing.T) {
 	}
 }
 
+// TestFormsPost: every form of the templates posts (or closes its dialog). A form without
+// a method that the browser sends itself, before its page's script ran, puts what was
+// typed into the address (TestBrowserFormBeforeScript).
+func TestFormsPost(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("templates: %v %v", files, err)
+	}
+	forms := 0
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range regexp.MustCompile(`<form[^>]*>`).FindAll(b, -1) {
+			forms++
+			if !regexp.MustCompile(`\smethod="(post|dialog)"`).Match(tag) {
+				t.Errorf("%s: %s: give it method=\"post\"", p, tag)
+			}
+		}
+	}
+	if forms < 8 {
+		t.Errorf("found %d forms in the templates, want at least 8", forms)
+	}
+}
+
 func TestStaffPagesNeedSignIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
