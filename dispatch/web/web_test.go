@@ -238,8 +238,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // TestPageFormsPostedByTheBrowser: a page's form that the browser sends itself, before the
 // page's script ran, posts to the page (the templates say method="post", so nothing typed
-// lands in a URL), and the server only sends the browser back to the same address: no
-// session, nothing created, whoever sends it.
+// lands in a URL), and the server only sends the browser back to the same address, with
+// no session cookie, whatever the form held.
 func TestPageFormsPostedByTheBrowser(t *testing.T) {
 	t.Parallel()
 	ts, _, users := newServer(t)
