@@ -28,10 +28,16 @@ func (s *Server) pageRoutes() {
 	if err != nil {
 		panic(err) // the templates are embedded: the pages' tests catch this first
 	}
+	// The pages' forms are sent by their scripts. One sent before its page's script ran (a
+	// slow connection, a password manager that submits at once) goes to the browser: the
+	// forms post, so what was typed (a password, a customer's details) never lands in an
+	// address, the browser's history or the access log of a proxy in front (ours logs paths
+	// only), and every page answers a post by sending the browser back to it.
 	page := func(pattern, summary string, h http.Handler) {
 		s.HandleHTTP(http.MethodGet, pattern, Anyone, summary, h)
+		s.HandleHTTP(http.MethodPost, pattern, Anyone, "A page's form sent before its script ran: back to the page (303); the body is not read.", http.HandlerFunc(backToPage))
 	}
-	page("/static/{version}/{path...}", "Static files of the pages (scripts, style sheet, icons), content-hashed.", site.Static())
+	s.HandleHTTP(http.MethodGet, "/static/{version}/{path...}", Anyone, "Static files of the pages (scripts, style sheet, icons), content-hashed.", site.Static())
 	page("/{$}", "Home: redirects to the page for the visitor (board, desk, route, or the report form).", site.Home())
 	page("/login", "Sign-in page.", site.Login())
 	page("/reporte", "Public report form: files a report and shows its folio and access code.", site.Report())
@@ -42,15 +48,6 @@ func (s *Server) pageRoutes() {
 	page("/desk", "Agents' desk: take reports by phone, e-mail or in person; folio look-up; visits and booking.", site.Desk())
 	page("/tech", "Technician's route for today, with status buttons and offline queue.", site.Tech())
 	page("/admin", "Administration: users and roles, technicians' shifts and time off, SLA policies, SMS templates.", site.Admin())
-
-	// The pages' forms are sent by their scripts. One sent before its page's script ran (a
-	// slow connection, a password manager that submits at once) goes to the browser: the
-	// forms post, so what was typed (a password, a customer's details) never lands in an
-	// address, the browser's history or the access log of a proxy in front (ours logs paths
-	// only), and the post only sends the browser back to the page.
-	for _, pattern := range []string{"/login", "/reporte", "/estado", "/estado/{folio}", "/estado/{folio}/horario", "/board", "/desk", "/admin"} {
-		s.HandleHTTP(http.MethodPost, pattern, Anyone, "A page's form sent before its script ran: back to the page (303); the body is not read.", http.HandlerFunc(backToPage))
-	}
 }
 
 // backToPage answers a form that a page's script did not get to send: 303 to the same

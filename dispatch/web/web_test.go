@@ -245,7 +245,7 @@ func TestPageFormsPostedByTheBrowser(t *testing.T) {
 	ts, _, users := newServer(t)
 	createUser(t, users, "ana@example.mx", dispatch.RoleDispatcher)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for _, path := range []string{"/login?next=%2Fdesk", "/reporte", "/estado", "/estado/R-2026-000001", "/estado/R-2026-000001/horario?code=x", "/board", "/desk", "/admin"} {
+	for _, path := range []string{"/", "/tech", "/login?next=%2Fdesk", "/reporte", "/estado", "/estado/R-2026-000001", "/estado/R-2026-000001/horario?code=x", "/board", "/desk", "/admin"} {
 		form := "email=ana%40example.mx&password=contrase%C3%B1a-segura&name=Rosa"
 		req, err := http.NewRequest(http.MethodPost, ts.URL+path, strings.NewReader(form))
 		if err != nil {
