@@ -161,7 +161,7 @@ func BenchmarkSolve1000(b *testing.B) {
 //
 // Each town and effort runs with solver seeds 1 to 3 (-town-seeds): one
 // run says little, since plans of one town at the same effort spread by
-// up to 5 % in km from seed to seed, more than 10 s and 60 s differ by.
+// up to 7 % in km from seed to seed, more than 10 s and 60 s differ by.
 // Compare means: each town ends with a "means" line, the mean km and its
 // spread at each effort run, the runs, the mean weight served, and the gap
 // between the two efforts with its standard error (all of it takes about
