@@ -172,6 +172,11 @@ func BenchmarkSolve1000(b *testing.B) {
 // The README's 24 seeds of towns 44 and 46 (about five hours):
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork/town4[46]' -benchtime 1x -timeout 6h -args -town-seeds 1-24
+//
+// Other efforts with -town-efforts; whether the 60 s runs have settled
+// (the README's 120 s runs, about 75 minutes):
+//
+//	go test ./schedule -run '^$' -bench 'SolveTownWork/town4[46]' -benchtime 1x -timeout 3h -args -town-efforts 60,120 -town-seeds 1-12
 func BenchmarkSolveTownWork(b *testing.B) {
 	// Work units a thread does in a second on a town day, quiet 2-core VM:
 	// 10s-equivalents took 13.0 CPU-seconds at 60M (town 46) once
@@ -189,6 +194,10 @@ func BenchmarkSolveTownWork(b *testing.B) {
 	// routes (10.4-13.0 s after, the same plans).
 	const townRate = 85e6
 	first, last, err := seedRange(*townSeeds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	efforts, err := effortPair(*townEfforts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,7 +221,7 @@ func BenchmarkSolveTownWork(b *testing.B) {
 		return km, weight / float64(len(km))
 	}
 	for _, townSeed := range []uint64{42, 43, 44, 45, 46} {
-		for _, secs := range []int64{10, 60} {
+		for _, secs := range efforts {
 			e := effort{townSeed, secs}
 			for seed := first; seed <= last; seed++ {
 				b.Run(fmt.Sprintf("town%d/%ds-equivalent/seed%d", townSeed, secs, seed), func(b *testing.B) {
@@ -235,12 +244,13 @@ func BenchmarkSolveTownWork(b *testing.B) {
 				})
 			}
 		}
-		// The means of the seeds run, as one more line: km-10s, km-60s,
-		// their standard deviations, runs, mean weight served, and the
-		// gap between the two efforts with its standard error.
+		// The means of the seeds run, as one more line: km-10s, km-60s
+		// (or the efforts asked for), their standard deviations, runs, mean
+		// weight served, and the gap between the two efforts with its
+		// standard error.
 		b.Run(fmt.Sprintf("town%d/means", townSeed), func(b *testing.B) {
 			var m, sd [2]float64
-			for k, secs := range []int64{10, 60} {
+			for k, secs := range efforts {
 				xs, w := summary(effort{townSeed, secs})
 				if len(xs) == 0 {
 					continue
@@ -253,11 +263,11 @@ func BenchmarkSolveTownWork(b *testing.B) {
 				b.ReportMetric(float64(len(xs)), fmt.Sprintf("runs-%ds", secs))
 				b.ReportMetric(w, fmt.Sprintf("weight-%ds", secs))
 			}
-			n10, n60 := len(results[effort{townSeed, 10}]), len(results[effort{townSeed, 60}])
-			if n10 > 0 && n60 > 0 {
+			short, long := len(results[effort{townSeed, efforts[0]}]), len(results[effort{townSeed, efforts[1]}])
+			if short > 0 && long > 0 {
 				b.ReportMetric((m[0]/m[1]-1)*100, "gap-%")
-				if n10 > 1 && n60 > 1 {
-					b.ReportMetric(math.Sqrt(sd[0]*sd[0]/float64(n10)+sd[1]*sd[1]/float64(n60))/m[1]*100, "se-%")
+				if short > 1 && long > 1 {
+					b.ReportMetric(math.Sqrt(sd[0]*sd[0]/float64(short)+sd[1]*sd[1]/float64(long))/m[1]*100, "se-%")
 				}
 			}
 		})
@@ -267,6 +277,23 @@ func BenchmarkSolveTownWork(b *testing.B) {
 // townSeeds is the range of solver seeds BenchmarkSolveTownWork runs on
 // each town and effort.
 var townSeeds = flag.String("town-seeds", "1-3", "solver seeds `FIRST-LAST` that BenchmarkSolveTownWork runs on each town and effort")
+
+// townEfforts is the pair of efforts, in seconds, that
+// BenchmarkSolveTownWork compares on each town: the issue's target is
+// 10 s against 60 s; 60,120 shows whether 60 s has settled.
+var townEfforts = flag.String("town-efforts", "10,60", "efforts `SHORT,LONG` in seconds that BenchmarkSolveTownWork compares")
+
+// effortPair parses "SHORT,LONG" into two whole numbers of seconds,
+// SHORT below LONG.
+func effortPair(s string) ([2]int64, error) {
+	a, z, ok := strings.Cut(s, ",")
+	short, err1 := strconv.ParseInt(a, 10, 64)
+	long, err2 := strconv.ParseInt(z, 10, 64)
+	if !ok || err1 != nil || err2 != nil || short < 1 || long <= short {
+		return [2]int64{}, fmt.Errorf("-town-efforts %q: want SHORT,LONG in whole seconds, 1 <= SHORT < LONG", s)
+	}
+	return [2]int64{short, long}, nil
+}
 
 // seedRange parses "FIRST-LAST" (or one seed) into a range of seeds from 1 up.
 func seedRange(s string) (first, last uint64, err error) {
