@@ -174,7 +174,7 @@ func BenchmarkSolve1000(b *testing.B) {
 //	go test ./schedule -run '^$' -bench 'SolveTownWork/town4[46]' -benchtime 1x -timeout 6h -args -town-seeds 1-24
 //
 // Other efforts with -town-efforts; whether the 60 s runs have settled
-// (the README's 120 s runs, about 75 minutes):
+// (the 120 s runs in schedule/TUNING.md, about 75 minutes):
 //
 //	go test ./schedule -run '^$' -bench 'SolveTownWork/town4[46]' -benchtime 1x -timeout 3h -args -town-efforts 60,120 -town-seeds 1-12
 func BenchmarkSolveTownWork(b *testing.B) {
