@@ -392,6 +392,12 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			return false
 		default:
 		}
+		// Where the pump was before this read: events it had delivered by then are in the
+		// log unless deleted, while those it delivers during the read may not be in the
+		// read's snapshot yet.
+		h.mu.Lock()
+		pumped := h.cursor
+		h.mu.Unlock()
 		rows, err := readAfter(ctx, h.db, last, catchUpPage)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -399,6 +405,9 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			}
 			c.closeUnavailable()
 			return false
+		}
+		if f := h.replayRead.Load(); f != nil {
+			(*f)()
 		}
 		if len(rows) > 0 && rows[0].Seq > last+1 && last > 0 {
 			// Retention removed events between the check above and now.
@@ -429,8 +438,9 @@ func (c *client) catchUp(ctx context.Context, after int64) bool {
 			return true
 		}
 		h.mu.Unlock()
-		if len(rows) == 0 {
-			// The pump is past us but the log holds nothing after last: deleted meanwhile.
+		if len(rows) == 0 && pumped > last {
+			// The pump was past us before the read, yet the log holds nothing after last:
+			// deleted meanwhile. Otherwise the pump moved on during the read: read again.
 			return c.reload()
 		}
 	}

@@ -136,6 +136,9 @@ type Hub struct {
 	needSeq   atomic.Bool // the queue may hold committed events to number
 	needRead  atomic.Bool // live_seq may hold numbers not yet fanned out
 	listening atomic.Bool
+	// replayRead, when set (tests only, see export_test.go), runs in catchUp after each
+	// read of the log, before the replay compares its position with the pump's cursor.
+	replayRead atomic.Pointer[func()]
 
 	base      context.Context // ends with Close: bounds every client's work
 	cancel    context.CancelFunc
