@@ -53,7 +53,9 @@
 // connects with `after` first replays from the tables in its own writer goroutine, then, under
 // the hub's lock, becomes live once its replay has reached the pump's cursor; from then on the
 // pump hands it only seqs beyond its own position. So there is neither a gap nor a duplicate at
-// the hand-over, whichever of the two is ahead. NOTIFY is only a wake-up: the listener
+// the hand-over, whichever of the two is ahead. A replay read that finds nothing while the
+// pump moves on during it reads again; only a read that finds nothing after the pump had
+// already gone past it means the events were deleted (TestCatchUpWhilePumpMovesOn). NOTIFY is only a wake-up: the listener
 // reconnects after losing PostgreSQL and the pump catches up from the tables by cursor.
 //
 // A client whose queue is full is cut off (close code 1013) and resumes with `after`; a client
