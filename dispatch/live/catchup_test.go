@@ -24,7 +24,9 @@ func TestCatchUpWhilePumpMovesOn(t *testing.T) {
 
 	read1 := make(chan struct{})
 	release := make(chan struct{})
-	var once sync.Once
+	var once, freed sync.Once
+	free := func() { freed.Do(func() { close(release) }) }
+	t.Cleanup(free) // a test that fails before free must not leave the replay blocked
 	live.SetReplayRead(in.hub, func() {
 		once.Do(func() {
 			close(read1)
@@ -41,7 +43,7 @@ func TestCatchUpWhilePumpMovesOn(t *testing.T) {
 		appendEvents(t, db, dispatch.Event{Type: "report.noted", ReportID: 1})
 	}
 	waitFor(t, 20*time.Second, "the pump past the replay", func() bool { return in.hub.Cursor() == start+3 })
-	close(release)
+	free()
 
 	got := readN(t, c, 3)
 	for i, m := range got {
