@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -98,7 +99,7 @@ func NewWebhooks(db *bun.DB, cfg Config, reports Reports, events EventLog, log *
 func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", http.StatusBadRequest)
+		writeError(w, http.StatusBadRequest, "malformed", "the body is not a readable form", "")
 		return false
 	}
 	sig := r.Header.Get("X-Twilio-Signature")
@@ -111,7 +112,7 @@ func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
 		params[k] = v[0]
 	}
 	if h.cfg.AuthToken == "" || sig == "" || !h.validator.Validate(u, params, sig) {
-		http.Error(w, "invalid signature", http.StatusForbidden)
+		writeError(w, http.StatusForbidden, "invalid_signature", "X-Twilio-Signature is missing or does not match", "X-Twilio-Signature")
 		return false
 	}
 	// Signed, so from Twilio; still, what it relays is what a phone sent. A text is never
@@ -123,6 +124,18 @@ func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	return true
+}
+
+// writeError answers a refused or failed webhook call with the contract's JSON error,
+// {"error": {"code","message","field"}}; Twilio logs the body in its console.
+func writeError(w http.ResponseWriter, status int, code, message, field string) {
+	body := map[string]string{"code": code, "message": message}
+	if field != "" {
+		body["field"] = field
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": body})
 }
 
 // printable is s as valid UTF-8 without control characters other than newline, carriage
@@ -162,7 +175,11 @@ func (h *Webhooks) Status() http.Handler {
 			status = r.PostForm.Get("SmsStatus")
 		}
 		if sid == "" || statusRank(status) == 0 {
-			http.Error(w, "MessageSid and a known MessageStatus are required", http.StatusBadRequest)
+			field := "MessageStatus"
+			if sid == "" {
+				field = "MessageSid"
+			}
+			writeError(w, http.StatusUnprocessableEntity, "invalid", "a MessageSid and a known MessageStatus are required", field)
 			return
 		}
 		var code *int
@@ -196,7 +213,7 @@ func (h *Webhooks) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusServiceUnavailable // Twilio retries
 	}
 	h.log.ErrorContext(r.Context(), "notify: webhook failed", "path", r.URL.Path, "err", err)
-	http.Error(w, http.StatusText(status), status)
+	writeError(w, status, strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), "the webhook could not be recorded; Twilio retries", "")
 }
 
 // sidLockSpace is the first key of the transaction advisory locks taken per message SID.
@@ -409,7 +426,11 @@ func (h *Webhooks) Inbound() http.Handler {
 		from := normalizeFrom(r.PostForm.Get("From"))
 		text := strings.TrimSpace(r.PostForm.Get("Body"))
 		if sid == "" || from == "" {
-			http.Error(w, "MessageSid and From are required", http.StatusBadRequest)
+			field := "From"
+			if sid == "" {
+				field = "MessageSid"
+			}
+			writeError(w, http.StatusUnprocessableEntity, "invalid", "a MessageSid and a From number are required", field)
 			return
 		}
 		token := r.Header.Get("I-Twilio-Idempotency-Token")

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,7 +198,13 @@ func TestWebhookSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		defer res.Body.Close()
+		var body struct {
+			Error struct{ Code, Field string }
+		}
+		if err := json.NewDecoder(res.Body).Decode(&body); res.StatusCode != 200 && (err != nil || body.Error.Code != "invalid_signature" || body.Error.Field != "X-Twilio-Signature") {
+			t.Errorf("refused webhook: body %+v (%v); want the JSON error invalid_signature naming X-Twilio-Signature", body, err)
+		}
 		return res.StatusCode
 	}
 	tampered := url.Values{}
@@ -222,6 +229,9 @@ func TestWebhookSignatures(t *testing.T) {
 	}
 	if code, _ := h.text(twiliotest.NewSID(), phone(), "hola"); code != 200 {
 		t.Errorf("signed inbound: status %d; want 200", code)
+	}
+	if code, body := h.text(twiliotest.NewSID(), "", "hola"); code != http.StatusUnprocessableEntity || !strings.Contains(body, `"field":"From"`) {
+		t.Errorf("signed inbound without From: %d %s; want 422 naming From", code, body)
 	}
 }
 
