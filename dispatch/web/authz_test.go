@@ -16,8 +16,8 @@ import (
 // an anonymous caller. A caller the route's access rule excludes must get 401 (anonymous)
 // or 403 (wrong role); a caller it admits must get past the guard (anything but 401/403,
 // which the handler may still answer for its own reasons, e.g. a technician's visit of
-// someone else). No request built from junk input may produce a 500. A new route is covered
-// the moment it is registered.
+// someone else). No request built from junk input may produce a 500, and every refusal of an
+// API route is the contract's JSON error. A new route is covered the moment it is registered.
 func TestAuthorizationMatrix(t *testing.T) {
 	ts, s, users := newServer(t)
 	roles := []dispatch.Role{dispatch.RoleAdmin, dispatch.RoleDispatcher, dispatch.RoleAgent, dispatch.RoleTechnician}
@@ -63,6 +63,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if res.StatusCode >= 500 && res.StatusCode != http.StatusServiceUnavailable {
 				t.Errorf("%s: %d %s", name, res.StatusCode, b)
 				continue
+			}
+			if res.StatusCode >= 400 && (strings.HasPrefix(rt.Pattern, "/api/") || strings.HasPrefix(rt.Pattern, "/public/")) {
+				var e struct {
+					Error struct{ Code, Message string }
+				}
+				if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+					t.Errorf("%s: %d %q is not the contract's JSON error", name, res.StatusCode, b)
+				}
 			}
 			admitted := rt.Access.Public || (role != "" && allowedRole(rt.Access, role))
 			switch {
