@@ -208,12 +208,12 @@ func (h *Webhooks) Status() http.Handler {
 }
 
 func (h *Webhooks) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
+	status, code := http.StatusInternalServerError, "internal"
 	if dispatch.ErrorKind(err) == dispatch.KindUnavailable {
-		status = http.StatusServiceUnavailable // Twilio retries
+		status, code = http.StatusServiceUnavailable, "unavailable" // Twilio retries
 	}
 	h.log.ErrorContext(r.Context(), "notify: webhook failed", "path", r.URL.Path, "err", err)
-	writeError(w, status, strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_")), "the webhook could not be recorded; Twilio retries", "")
+	writeError(w, status, code, "the webhook could not be recorded; Twilio retries", "")
 }
 
 // sidLockSpace is the first key of the transaction advisory locks taken per message SID.
