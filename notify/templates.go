@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -213,8 +214,86 @@ var funcs = template.FuncMap{
 }
 
 // Parse parses a template body as text/template with the functions templates may use.
+// A template may show fields, test them with {{if}}/{{else}} (and, or, not, eq, ne) and
+// call upper and lower; nothing else is allowed. A loop ({{range 2000000000}}) or a
+// printf with a wide padding would let one template take the server's memory or CPU
+// every time a text is rendered, inside the transaction of the change that caused it.
 func Parse(name, body string) (*template.Template, error) {
-	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(body)
+	t, err := template.New(name).Funcs(funcs).Option("missingkey=error").Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(t.Templates()) > 1 {
+		return nil, fmt.Errorf("{{define}} and {{block}} are %w", errNotAllowed)
+	}
+	if err := simple(t.Tree.Root); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// errNotAllowed marks a template that parses but uses what templates may not.
+var errNotAllowed = errors.New("not allowed in a text template")
+
+// allowedFuncs are the functions a template may call: funcs and the logic {{if}} needs.
+var allowedFuncs = map[string]bool{"upper": true, "lower": true, "and": true, "or": true, "not": true, "eq": true, "ne": true}
+
+// simple reports the first construct of n that is neither text, a field, an {{if}} nor an
+// allowed function.
+func simple(n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := simple(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *parse.TextNode, *parse.CommentNode, *parse.FieldNode, *parse.StringNode, *parse.BoolNode, *parse.NumberNode, *parse.DotNode:
+		return nil
+	case *parse.ActionNode:
+		return simple(n.Pipe)
+	case *parse.IfNode:
+		if err := simple(n.Pipe); err != nil {
+			return err
+		}
+		if err := simple(n.List); err != nil {
+			return err
+		}
+		return simple(n.ElseList)
+	case *parse.PipeNode:
+		if len(n.Decl) > 0 {
+			return fmt.Errorf("a variable (%s) is %w", n, errNotAllowed)
+		}
+		for _, c := range n.Cmds {
+			for _, a := range c.Args {
+				if err := simple(a); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case *parse.IdentifierNode:
+		if !allowedFuncs[n.Ident] {
+			return fmt.Errorf("function %s is %w", n.Ident, errNotAllowed)
+		}
+		return nil
+	}
+	what := n.String()
+	switch n.(type) {
+	case *parse.RangeNode:
+		what = "{{range}}"
+	case *parse.WithNode:
+		what = "{{with}}"
+	case *parse.TemplateNode:
+		what = "{{template}}"
+	case *parse.VariableNode:
+		what = "a variable (" + what + ")"
+	}
+	return fmt.Errorf("%s is %w", what, errNotAllowed)
 }
 
 // Render executes body with data and returns the text to send, passed through Fit.
@@ -373,7 +452,9 @@ func Check(text, lang string, loc *time.Location) error {
 	if len([]rune(text)) > 1600 {
 		return dispatch.Invalid("body", "template is longer than 1600 characters")
 	}
-	if _, err := Parse("body", text); err != nil {
+	if _, err := Parse("body", text); errors.Is(err, errNotAllowed) {
+		return dispatch.Invalid("body", "%v; a template shows fields, tests them with {{if}} (and, or, not, eq, ne) and may call upper and lower", err)
+	} else if err != nil {
 		return dispatch.Invalid("body", "template does not parse: %v", err)
 	}
 	out, err := Render("body", text, SampleData(lang, loc))

@@ -79,6 +79,33 @@ func TestCheckRejectsBrokenTemplates(t *testing.T) {
 	if err := notify.Check("Folio {{.Folio}} {{.Window}} {{upper .Technician}}", "en", mexico); err != nil {
 		t.Errorf("Check(valid) = %v; want nil", err)
 	}
+	if err := notify.Check(`{{if and .Restore (not .Restored)}}{{lower .Folio}}{{else if eq .Verdict "procedente"}}{{.Cause}}{{else}}x{{end}}`, "es", mexico); err != nil {
+		t.Errorf("Check({{if}} with and, not, eq, else if) = %v; want nil", err)
+	}
+}
+
+// TestCheckRejectsCostlyTemplates: a template may show fields and test them, nothing more.
+// Each body here rendered to a short text and was accepted before; with loops and printf
+// allowed, {{range 2000000000}}x{{end}} was rendered (2 GB, minutes) before its length was
+// refused, so one PUT could take the server down.
+func TestCheckRejectsCostlyTemplates(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		"{{range 3}}x{{end}}",
+		"x{{range 2}}{{range 2}}{{end}}{{end}}",
+		`{{printf "%05d" 1}}`,
+		`{{define "a"}}x{{end}}{{template "a"}}`,
+		"{{block \"a\" .}}x{{end}}",
+		"{{with .Folio}}{{.}}{{end}}",
+		"{{$f := .Folio}}{{$f}}",
+		"{{$.Folio}}",
+		"{{len .Folio}} x",
+		"{{index .Folio 0}} x",
+	} {
+		if err := notify.Check(body, "es", mexico); dispatch.ErrorKind(err) != dispatch.KindInvalid {
+			t.Errorf("Check(%q) = %v; want an Invalid error", body, err)
+		}
+	}
 }
 
 func TestTemplateStore(t *testing.T) {

@@ -12,9 +12,10 @@ import (
 )
 
 // TestBrowserAdminSMSTemplates: an admin edits the Spanish folio text on the admin page. An
-// unknown value, a syntax slip and an empty text are refused beside the field in the
-// page's language (English too); a good text is stored, and the next report's text is
-// written with it (the development outbox shows it); Restore brings the default back.
+// unknown value or function, a loop or printf, a syntax slip and an empty text are refused
+// beside the field in the page's language (English too); a good text is stored, and the
+// next report's text is written with it (the development outbox shows it); Restore brings
+// the default back.
 func TestBrowserAdminSMSTemplates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -38,6 +39,8 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	refused(ctx, "Su folio {{.Foliio}} fue recibido", "un dato que no existe: {{.Foliio}}")
 	refused(ctx, "Su folio {{.Folio", "error de escritura")
 	refused(ctx, "Su folio {{folio .Folio}}", "una función que no existe: folio")
+	refused(ctx, "Su folio {{range 3}}{{.}}{{end}}", "no se permite {{range}}")
+	refused(ctx, `Su folio {{printf "%09d" 1}}`, "no se permite printf")
 	refused(ctx, "   ", "Escriba el texto del mensaje")
 	var tpl struct {
 		Body   string
@@ -45,7 +48,7 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	}
 	call(t, e, tok, "GET", "/api/sms/templates/folio/es", "", 200, &tpl)
 	if tpl.Custom {
-		t.Fatalf("after three refusals the template is custom: %q", tpl.Body)
+		t.Fatalf("after the refusals the template is custom: %q", tpl.Body)
 	}
 
 	const good = "Despacho: recibimos su reporte, folio {{.Folio}}. Siga su estado en {{.StatusURL}}"

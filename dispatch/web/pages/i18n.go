@@ -515,6 +515,7 @@ var catalog = map[string]tr{
 	"adm.sms.restored":            {ES: "Se restauró el texto original.", EN: "The default text was restored."},
 	"adm.sms.unknown":             {ES: "La plantilla usa un dato que no existe: {name}. Use los datos del original.", EN: "The template uses a value that does not exist: {name}. Use the values of the default."},
 	"adm.sms.unknown_func":        {ES: "La plantilla usa una función que no existe: {name}.", EN: "The template uses a function that does not exist: {name}."},
+	"adm.sms.not_allowed":         {ES: "Una plantilla solo muestra datos, los compara con «{{if}}» y usa upper o lower; no se permite {name}.", EN: "A template only shows values, tests them with “{{if}}” and uses upper or lower; {name} is not allowed."},
 	"adm.sms.syntax":              {ES: "La plantilla tiene un error de escritura: revise que cada «{{» tenga su «}}».", EN: "The template has a typing error: check that every “{{” has its “}}”."},
 	"adm.sms.too_long":            {ES: "El mensaje pasa de 1600 caracteres.", EN: "The message is longer than 1600 characters."},
 	"adm.sms.empty":               {ES: "Con los datos de ejemplo el mensaje queda vacío.", EN: "With the sample data the message is empty."},

@@ -382,13 +382,15 @@ async function loadSMS() {
 }
 
 // smsRefusal says why the API refused a template, in the page's language: the unknown
-// value or function by name, a syntax slip, a text too long or empty with sample data.
+// value or function by name, what templates may not use (loops, printf…) by name, a
+// syntax slip, a text too long or empty with sample data.
 function smsRefusal(err) {
   if (!(err instanceof ApiError) || err.field !== 'body') return say(err);
   const m = err.message || '';
   let x = /can't evaluate field (\w+)/.exec(m) || /map has no entry for key "?(\w+)/.exec(m);
   if (x) return t('adm.sms.unknown', { name: '{{.' + x[1] + '}}' });
   if ((x = /function "(\w+)" not defined/.exec(m))) return t('adm.sms.unknown_func', { name: x[1] });
+  if ((x = /^(?:function )?(.*?) (?:is|are) not allowed in a text template/.exec(m))) return t('adm.sms.not_allowed', { name: x[1] });
   if (/longer than 1600/.test(m)) return t('adm.sms.too_long');
   if (/renders to an empty text/.test(m)) return t('adm.sms.empty');
   if (/does not parse/.test(m)) return t('adm.sms.syntax');
