@@ -144,4 +144,17 @@ func TestTemplateStore(t *testing.T) {
 	if err != nil || g.Body != notify.DefaultTemplate(notify.KindFolio, "es") {
 		t.Errorf("Get after reset = %+v, %v; want the default", g, err)
 	}
+
+	// A template stored before loops were refused is never rendered: the text that
+	// goes out is the default's.
+	if _, err := db.ExecContext(ctx, `INSERT INTO sms_templates (kind, language, body, updated_at) VALUES ('folio', 'es', '{{range 2000000000}}x{{end}}', now())`); err != nil {
+		t.Fatal(err)
+	}
+	want, err := notify.Render("folio", notify.DefaultTemplate(notify.KindFolio, "es"), notify.Data{Folio: "F-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := notify.RenderKind(ctx, db, notify.KindFolio, "es", notify.Data{Folio: "F-2"}); err != nil || got != want {
+		t.Errorf("RenderKind with a stored loop = %q, %v; want the default %q", got, err, want)
+	}
 }
