@@ -95,10 +95,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	ip := clientIP(r)
 	emailKey := "login-email:" + strings.ToLower(req.Email)
-	if err := s.limits.login.check(emailKey); err != nil {
-		return err
+	locked := func() error {
+		if err := s.limits.login.check(emailKey); err != nil {
+			return err
+		}
+		return s.limits.login.check("login-ip:" + ip)
 	}
-	if err := s.limits.login.check("login-ip:" + ip); err != nil {
+	if err := locked(); err != nil {
 		return err
 	}
 	u, err := s.users.ByEmail(r.Context(), req.Email)
@@ -109,7 +112,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	if ok := dispatch.CheckPassword(hash, req.Password); !ok || u == nil || !u.Active {
+	if err := s.limits.passwords.enter(r.Context()); err != nil {
+		return err
+	}
+	// Again once our turn came: sign-ins sent together all passed the first check, and
+	// those before us in line may have failed enough to lock this e-mail or address.
+	if err := locked(); err != nil {
+		s.limits.passwords.leave()
+		return err
+	}
+	ok := dispatch.CheckPassword(hash, req.Password)
+	s.limits.passwords.leave()
+	if !ok || u == nil || !u.Active {
 		s.limits.login.fail(emailKey)
 		s.limits.login.fail("login-ip:" + ip)
 		return dispatch.Unauthenticated("wrong e-mail or password")

@@ -100,14 +100,16 @@ func rateLimited(retry time.Duration) error {
 
 // rateLimits groups the server's limiters.
 type rateLimits struct {
-	login  *limiter // failures per e-mail and per client address; lockout
-	public *limiter // public form submissions and status lookups per client address
+	login     *limiter      // failures per e-mail and per client address; lockout
+	passwords *passwordGate // password checks at once
+	public    *limiter      // public form submissions and status lookups per client address
 }
 
 func newRateLimits(now func() time.Time) *rateLimits {
 	return &rateLimits{
-		login:  newLimiter(now, 10, 15*time.Minute, 15*time.Minute),
-		public: newLimiter(now, 30, time.Minute, time.Minute),
+		login:     newLimiter(now, 10, 15*time.Minute, 15*time.Minute),
+		passwords: newPasswordGate(64),
+		public:    newLimiter(now, 30, time.Minute, time.Minute),
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"despacho/dispatch"
@@ -167,6 +169,47 @@ func TestLoginLockout(t *testing.T) {
 	res, _ := do(t, "POST", ts.URL+"/api/login", "", `{"email":"caro@example.mx","password":"contraseña-segura"}`)
 	if res.StatusCode != 429 {
 		t.Fatalf("right password during lockout: %d, want 429", res.StatusCode)
+	}
+}
+
+// TestSignInFloodIsBounded: wrong sign-ins sent all at once from one address. Each passes
+// the lockout check before any has failed, so before the password gate every one of them
+// ran its 19 MiB argon2id check at the same time (400 took a server to 2.3 GiB). Now the
+// checks take turns, and a sign-in whose turn comes after the address was locked out is
+// refused without one: at most the lockout's 10 failures and the checks already running
+// (one per core) are answered 401, the rest 429.
+func TestSignInFloodIsBounded(t *testing.T) {
+	t.Parallel()
+	ts, _, users := newServer(t)
+	createUser(t, users, "flor@example.mx", dispatch.RoleAgent)
+	const n = 200
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Post(ts.URL+"/api/login", "application/json", strings.NewReader(`{"email":"flor@example.mx","password":"adivinando"}`))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[401]+count[429] != n {
+		t.Fatalf("answers %v; want only 401 and 429", count)
+	}
+	if most := 10 + max(2, runtime.GOMAXPROCS(0)); count[401] > most {
+		t.Errorf("%d password checks ran (answers %v); want at most %d", count[401], count, most)
 	}
 }
 
