@@ -10,3 +10,14 @@ func LargestCreateBatch(r *Reports) int {
 
 // LargestLookupBatch is the most session lookups one of u's queries has answered.
 func LargestLookupBatch(u *Users) int { return u.lookups.biggest() }
+
+// OptimizeWaiting is how many Optimize calls wait for the running re-plan of day (a
+// date, 2006-01-02), or -1 when none runs.
+func OptimizeWaiting(v *Visits, day string) int {
+	v.optMu.Lock()
+	defer v.optMu.Unlock()
+	if c := v.optimizing[day]; c != nil {
+		return c.waiting
+	}
+	return -1
+}

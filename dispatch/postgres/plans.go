@@ -884,7 +884,47 @@ type OptimizeResult struct {
 // started ones stay, and every promised window holds. The result is kept only if it travels
 // less (or places more) and leaves out nothing the current plan has. Customers whose
 // technician changed get exactly one visit.rescheduled each; the day gets plan.optimized.
+//
+// A call for a day already being optimised in this process waits for that re-plan and
+// returns its result (its events name the first caller); when that one was cancelled
+// (its client went away), the waiting call runs its own.
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
+	key := day.Format(time.DateOnly)
+	for {
+		s.optMu.Lock()
+		c := s.optimizing[key]
+		if c == nil {
+			c = &optimizeCall{done: make(chan struct{})}
+			s.optimizing[key] = c
+			s.optMu.Unlock()
+			c.res, c.err = s.optimize(ctx, day, opt, actor, now)
+			s.optMu.Lock()
+			delete(s.optimizing, key)
+			s.optMu.Unlock()
+			close(c.done)
+			return c.res, c.err
+		}
+		c.waiting++
+		s.optMu.Unlock()
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if c.err != nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
+			continue // the first caller gave up, not the re-plan: run one
+		}
+		if c.err != nil {
+			return nil, c.err
+		}
+		res := *c.res
+		res.Changed = slices.Clone(c.res.Changed)
+		return &res, nil
+	}
+}
+
+// optimize is Optimize without the sharing of a running re-plan.
+func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
 	started := time.Now()
 	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
 	// The search runs on a snapshot of the day, outside the day's lock, so that bookings of

@@ -34,6 +34,21 @@ type Visits struct {
 
 	// afterSearch, when set (tests), runs between Optimize's search and its write.
 	afterSearch func()
+
+	// optimizing holds the re-plans of a day running in this process (by day): a second
+	// request for a day being optimised waits for the first one's result rather than
+	// searching the same day again on the same cores (a double click, two dispatchers, the
+	// re-plan job).
+	optMu      sync.Mutex
+	optimizing map[string]*optimizeCall
+}
+
+// optimizeCall is one running re-plan of a day and what it ended with.
+type optimizeCall struct {
+	done    chan struct{}
+	res     *OptimizeResult
+	err     error
+	waiting int // callers waiting for it (tests read it)
 }
 
 type cachedPlan struct {
@@ -54,7 +69,7 @@ func NewVisits(db *bun.DB, events *Events, reports *Reports, cfg planning.Config
 		reports = NewReports(db, events, dispatch.SLA{})
 	}
 	return &Visits{db: db, events: events, reports: reports, cfg: cfg.WithDefaults(), HoldFor: 5 * time.Minute,
-		plans: map[string]cachedPlan{}}
+		plans: map[string]cachedPlan{}, optimizing: map[string]*optimizeCall{}}
 }
 
 // Config returns the planning configuration in use.

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +181,111 @@ func TestOptimizeKeepsBookingMadeDuringSearch(t *testing.T) {
 	if got.Window == nil || !got.Window.Start.Equal(late.Start) || got.TechnicianID != tech.ID ||
 		got.PlannedArrival.Before(late.Start) || got.PlannedArrival.After(late.End) {
 		t.Errorf("booking made during the search, after it: %+v, want its window kept with Juan", got)
+	}
+}
+
+// TestOptimizeTwiceAtOnceSearchesOnce: a second "optimise day" for a day whose re-plan is
+// running (a double click, two dispatchers) waits for it and gets its result; the day is
+// searched once, not twice on the same cores. Once it is done, the next call runs its own.
+func TestOptimizeTwiceAtOnceSearchesOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, _, vs, now := visitFixture(t, 3)
+	day := visits.Config().Day(now)
+	for i, v := range vs {
+		w := dispatch.Span{Start: now.Add(time.Duration(1+2*i) * time.Hour), End: now.Add(time.Duration(3+2*i) * time.Hour)}
+		if _, err := visits.Book(ctx, v.ID, w, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := day.Format(time.DateOnly)
+	var searches atomic.Int32
+	postgres.SetAfterSearch(visits, func() {
+		if searches.Add(1) > 1 {
+			return
+		}
+		// Hold the first re-plan until the second call waits for it.
+		for deadline := time.Now().Add(10 * time.Second); postgres.OptimizeWaiting(visits, key) < 1; {
+			if time.Now().After(deadline) {
+				t.Error("the second optimise never waited for the first")
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	opt := schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}
+	type answer struct {
+		res *postgres.OptimizeResult
+		err error
+	}
+	answers := make(chan answer, 2)
+	for range 2 {
+		go func() {
+			res, err := visits.Optimize(ctx, day, opt, nil, now)
+			answers <- answer{res, err}
+		}()
+	}
+	a, b := <-answers, <-answers
+	if a.err != nil || b.err != nil {
+		t.Fatalf("optimise twice at once: %v, %v", a.err, b.err)
+	}
+	if n := searches.Load(); n != 1 {
+		t.Errorf("%d searches for two calls at once; want 1", n)
+	}
+	if a.res.Visits != 3 || a.res.Day != b.res.Day || a.res.Visits != b.res.Visits || a.res.MetersAfter != b.res.MetersAfter {
+		t.Errorf("results %+v and %+v; want the same re-plan of the 3 visits", a.res, b.res)
+	}
+	if _, err := visits.Optimize(ctx, day, opt, nil, now); err != nil || searches.Load() != 2 {
+		t.Errorf("optimise after both: %v, %d searches in all; want a search of its own", err, searches.Load())
+	}
+	if n := postgres.OptimizeWaiting(visits, key); n != -1 {
+		t.Errorf("a re-plan still registered after all returned (%d waiting)", n)
+	}
+}
+
+// TestOptimizeWaiterRunsItsOwnWhenFirstGivesUp: the client of the running re-plan goes
+// away before it is written; the call waiting for it runs a re-plan of its own instead of
+// passing on the other client's cancellation.
+func TestOptimizeWaiterRunsItsOwnWhenFirstGivesUp(t *testing.T) {
+	t.Parallel()
+	_, visits, _, vs, now := visitFixture(t, 2)
+	day := visits.Config().Day(now)
+	for i, v := range vs {
+		w := dispatch.Span{Start: now.Add(time.Duration(1+2*i) * time.Hour), End: now.Add(time.Duration(3+2*i) * time.Hour)}
+		if _, err := visits.Book(context.Background(), v.ID, w, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := day.Format(time.DateOnly)
+	first, cancel := context.WithCancel(context.Background())
+	var searches atomic.Int32
+	postgres.SetAfterSearch(visits, func() {
+		if searches.Add(1) > 1 {
+			return
+		}
+		for deadline := time.Now().Add(10 * time.Second); postgres.OptimizeWaiting(visits, key) < 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		cancel() // the first client goes away before the write
+	})
+	opt := schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := visits.Optimize(first, day, opt, nil, now)
+		firstErr <- err
+	}()
+	for postgres.OptimizeWaiting(visits, key) < 0 {
+		time.Sleep(time.Millisecond)
+	}
+	res, err := visits.Optimize(context.Background(), day, opt, nil, now)
+	if err != nil || res.Visits != 2 {
+		t.Fatalf("the waiting optimise: %+v, %v; want its own re-plan of the 2 visits", res, err)
+	}
+	if err := <-firstErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("the cancelled optimise: %v; want context.Canceled", err)
+	}
+	if n := searches.Load(); n != 2 {
+		t.Errorf("%d searches; want 2 (the cancelled one and the waiter's own)", n)
 	}
 }
 
