@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,6 +116,53 @@ func TestPublicReportBadInputAndLockout(t *testing.T) {
 	}
 	if last != 429 {
 		t.Fatalf("after 35 submissions: %d, want 429", last)
+	}
+}
+
+// TestPublicFormBoundsTextsPerNumber: each report the public form files texts its folio to
+// the phone given, which the form cannot verify. Five reports for one number within an
+// hour are filed; the sixth is refused with 429 naming customer.phone, writes nothing and
+// texts nobody; another number is not held up, and an hour later the first may file again.
+func TestPublicFormBoundsTextsPerNumber(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	ts := httptest.NewServer(web.New(web.Config{DB: db, Now: clock}))
+	t.Cleanup(ts.Close)
+	post := func(phone string) (int, []byte) {
+		body := strings.Replace(publicBody, "33 1234 5678", phone, 1)
+		res, b := do(t, "POST", ts.URL+"/public/reports", "", body)
+		return res.StatusCode, b
+	}
+	count := func() int {
+		var n int
+		if err := db.NewRaw(`SELECT count(*) FROM reports r JOIN customers c ON c.id = r.customer_id WHERE c.phone = '+523312345678'`).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 5 {
+		if code, b := post("33 1234 5678"); code != 201 {
+			t.Fatalf("report %d for one number = %d %s, want 201", i+1, code, b)
+		}
+	}
+	code, b := post("(33) 1234-5678") // the same number, written otherwise
+	if c, field := errorCode(t, b); code != 429 || c != "phone_report_limit" || field != "customer.phone" {
+		t.Fatalf("sixth report for one number = %d %s, want 429 phone_report_limit naming customer.phone", code, b)
+	}
+	if n := count(); n != 5 {
+		t.Errorf("%d reports stored for the number, want 5", n)
+	}
+	if code, b := post("33 9999 0000"); code != 201 {
+		t.Errorf("another number = %d %s, want 201", code, b)
+	}
+	mu.Lock()
+	now = now.Add(61 * time.Minute)
+	mu.Unlock()
+	if code, b := post("33 1234 5678"); code != 201 {
+		t.Errorf("an hour later = %d %s, want 201", code, b)
 	}
 }
 

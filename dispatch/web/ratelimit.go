@@ -103,13 +103,21 @@ type rateLimits struct {
 	login     *limiter      // failures per e-mail and per client address; lockout
 	passwords *passwordGate // password checks at once
 	public    *limiter      // public form submissions and status lookups per client address
+	// publicPhone counts the reports the public form filed per phone number (each texts
+	// that number): publicReportsPerPhone within an hour, then the number waits an hour.
+	publicPhone *limiter
 }
+
+// publicReportsPerPhone is how many reports the public form files for one phone number
+// within an hour.
+const publicReportsPerPhone = 5 // the pages' code.phone_report_limit text says 5
 
 func newRateLimits(now func() time.Time) *rateLimits {
 	return &rateLimits{
-		login:     newLimiter(now, 10, 15*time.Minute, 15*time.Minute),
-		passwords: newPasswordGate(64),
-		public:    newLimiter(now, 30, time.Minute, time.Minute),
+		login:       newLimiter(now, 10, 15*time.Minute, 15*time.Minute),
+		passwords:   newPasswordGate(64),
+		public:      newLimiter(now, 30, time.Minute, time.Minute),
+		publicPhone: newLimiter(now, publicReportsPerPhone, time.Hour, time.Hour),
 	}
 }
 

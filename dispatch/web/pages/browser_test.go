@@ -214,6 +214,22 @@ func TestBrowserPublicReportAndStatus(t *testing.T) {
 	// A wrong code is told in the page's language, beside nothing: at the top of the form.
 	do(t, ctx, chromedp.Navigate(e.URL+"/estado/"+folio+"?code=000000&lang=en"))
 	waitText(t, ctx, "#lookup .form-error", "The folio or the code do not match")
+
+	// Five reports within the hour for one number: the sixth is refused beside the phone,
+	// saying why (not that the number is wrong).
+	for range 4 {
+		call(t, e, "", "POST", "/public/reports", `{"customer":{"name":"Rosa Pérez","phone":"5512345678"},"address":{"line":"Av. Juárez 10"},"kind":"fault","description":"Sigue sin internet"}`, 201, nil)
+	}
+	do(t, ctx,
+		chromedp.Navigate(e.URL+"/reporte?lang=es"),
+		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		chromedp.SendKeys(chromedp.ID("phone"), "55 1234 5678"),
+		chromedp.SendKeys(chromedp.ID("address"), "Av. Juárez 10, Centro"),
+		chromedp.SetValue(chromedp.ID("kind"), "fault"),
+		chromedp.SendKeys(chromedp.ID("description"), "Otra vez sin internet"),
+		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
+	)
+	waitText(t, ctx, "#err-customer-phone", "Este número ya levantó 5 reportes en la última hora")
 }
 
 // businessMorning is 08:00 of today in Mexico City: the server's fixed clock in the

@@ -58,6 +58,8 @@ export async function api(method, path, data, opts = {}) {
 export function message(err) {
   if (!(err instanceof ApiError)) return t('err.500');
   if (err.status === 0) return t('err.offline');
+  // A limit names the field it counts (the phone the form texts), but the field is not wrong.
+  if (err.status === 429) return dict['code.' + err.code] || t('err.429');
   if (err.field) {
     const leaf = err.field.replace(/\[\d+\]/g, '').split('.').pop();
     const k = 'field.' + leaf;
