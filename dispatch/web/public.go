@@ -60,21 +60,22 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 	}
 	// Each report texts its folio to the phone given, which the form cannot verify: without
 	// a bound per number, the form would text anyone's phone 30 times a minute from each
-	// address. Only reports filed count.
+	// address. The place is taken before the report is written, so that submissions sent
+	// together cannot all pass, and given back when it is not written.
 	phoneKey := ""
 	if nr.Customer.Phone != "" {
 		phoneKey = "public-report-phone:" + nr.Customer.Phone
-		if s.limits.publicPhone.check(phoneKey) != nil {
+		if s.limits.publicPhone.allow(phoneKey) != nil {
 			return &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "phone_report_limit", Field: "customer.phone",
 				Message: fmt.Sprintf("this number filed %d reports within the hour; follow them with their folios, or call us", publicReportsPerPhone)}
 		}
 	}
 	created, _, err := s.reports.Create(r.Context(), nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
 	if err != nil {
+		if phoneKey != "" {
+			s.limits.publicPhone.undo(phoneKey)
+		}
 		return err
-	}
-	if phoneKey != "" {
-		s.limits.publicPhone.fail(phoneKey) // counts one report filed
 	}
 	WriteJSON(w, http.StatusCreated, publicCreated{Folio: created.Report.Folio, AccessCode: created.AccessCode})
 	return nil

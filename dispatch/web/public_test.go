@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -163,6 +164,27 @@ func TestPublicFormBoundsTextsPerNumber(t *testing.T) {
 	mu.Unlock()
 	if code, b := post("33 1234 5678"); code != 201 {
 		t.Errorf("an hour later = %d %s, want 201", code, b)
+	}
+
+	// Sent together, they cannot all pass before any is counted.
+	codes := make(chan int, 12)
+	for range 12 {
+		go func() {
+			res, err := http.Post(ts.URL+"/public/reports", "application/json", strings.NewReader(strings.Replace(publicBody, "33 1234 5678", "33 5555 0101", 1)))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for range 12 {
+		got[<-codes]++
+	}
+	if got[201] != 5 || got[429] != 7 {
+		t.Errorf("12 reports for one number at once: %v, want 5 filed and 7 refused", got)
 	}
 }
 

@@ -45,6 +45,15 @@ func (l *limiter) allow(key string) error {
 	return nil
 }
 
+// undo takes back one attempt allow counted for key (one that did not happen after all).
+func (l *limiter) undo(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w := l.counts[key]; w != nil && w.n > 0 {
+		w.n--
+	}
+}
+
 // check refuses a key that is locked out, without counting an attempt.
 func (l *limiter) check(key string) error {
 	l.mu.Lock()
@@ -103,8 +112,8 @@ type rateLimits struct {
 	login     *limiter      // failures per e-mail and per client address; lockout
 	passwords *passwordGate // password checks at once
 	public    *limiter      // public form submissions and status lookups per client address
-	// publicPhone counts the reports the public form filed per phone number (each texts
-	// that number): publicReportsPerPhone within an hour, then the number waits an hour.
+	// publicPhone counts the reports the public form files per phone number (each texts
+	// that number): publicReportsPerPhone within an hour of the first.
 	publicPhone *limiter
 }
 
