@@ -235,8 +235,9 @@ func Parse(name, body string) (*template.Template, error) {
 // errNotAllowed marks a template that parses but uses what templates may not.
 var errNotAllowed = errors.New("not allowed in a text template")
 
-// allowedFuncs are the functions a template may call: funcs and the logic {{if}} needs.
-var allowedFuncs = map[string]bool{"upper": true, "lower": true, "and": true, "or": true, "not": true, "eq": true, "ne": true}
+// logicFuncs are the built-in functions a template may call besides funcs: what {{if}}
+// needs to test fields.
+var logicFuncs = map[string]bool{"and": true, "or": true, "not": true, "eq": true, "ne": true}
 
 // simple reports the first construct of n that is neither text, a field, an {{if}} nor an
 // allowed function.
@@ -277,7 +278,7 @@ func simple(n parse.Node) error {
 		}
 		return nil
 	case *parse.IdentifierNode:
-		if !allowedFuncs[n.Ident] {
+		if funcs[n.Ident] == nil && !logicFuncs[n.Ident] {
 			return fmt.Errorf("function %s is %w", n.Ident, errNotAllowed)
 		}
 		return nil

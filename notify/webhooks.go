@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -133,9 +132,7 @@ func writeError(w http.ResponseWriter, status int, code, message, field string) 
 	if field != "" {
 		body["field"] = field
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": body})
+	writeJSON(w, status, map[string]any{"error": body})
 }
 
 // printable is s as valid UTF-8 without control characters other than newline, carriage

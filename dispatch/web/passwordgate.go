@@ -4,8 +4,6 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
-
-	"despacho/dispatch"
 )
 
 // passwordGate bounds the password checks that run at once. One argon2id check holds
@@ -30,8 +28,7 @@ func newPasswordGate(maxWaiting int64) *passwordGate {
 func (g *passwordGate) enter(ctx context.Context) error {
 	if g.waiting.Add(1) > g.maxWaiting {
 		g.waiting.Add(-1)
-		return &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "rate_limited",
-			Message: "too many sign-ins at once; try again in 1 s"}
+		return rateLimited(0)
 	}
 	defer g.waiting.Add(-1)
 	select {
