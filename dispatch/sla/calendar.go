@@ -17,8 +17,9 @@ const DefaultZone = "America/Mexico_City"
 const maxSearchDays = 3660
 
 // TimeOfDay is a wall-clock time as the duration since local midnight;
-// 24*time.Hour stands for the end of the day. It is applied to a date with
-// time.Date, so 09:00 stays 09:00 on the wall on a day the clocks change.
+// 24*time.Hour stands for the end of the day. It is applied to a date by its
+// wall clock, so 09:00 stays 09:00 on the wall on a day the clocks change; a
+// time the clocks skip is the instant they jump.
 type TimeOfDay time.Duration
 
 // Clock returns the time of day h:m.
@@ -32,14 +33,39 @@ func (t TimeOfDay) String() string {
 	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
-// on returns the instant of t on day d in loc.
+// on returns the instant of t on day d in loc. A wall time in a
+// spring-forward gap (New York's 02:30 on the day it skips 02:00–03:00) is the
+// instant the clocks jump (03:00 EDT): time.Date puts it an offset change
+// before or after that (01:30 EST), which would open before the wall clock
+// reads Open or close before it reads Close.
 func (t TimeOfDay) on(d Date, loc *time.Location) time.Time {
 	x := time.Duration(t)
 	h := int(x / time.Hour)
 	m := int(x % time.Hour / time.Minute)
 	s := int(x % time.Minute / time.Second)
 	ns := int(x % time.Second)
-	return time.Date(d.Year, d.Month, d.Day, h, m, s, ns, loc)
+	at := time.Date(d.Year, d.Month, d.Day, h, m, s, ns, loc)
+	want := time.Date(d.Year, d.Month, d.Day, h, m, s, ns, time.UTC) // 24:00 is the next day's 00:00
+	got := wall(at)
+	if got.Equal(want) {
+		return at
+	}
+	// at lies in the zone just before the jump (its wall clock is behind) or just after.
+	start, end := at.ZoneBounds()
+	if got.Before(want) && !end.IsZero() {
+		return end
+	}
+	if got.After(want) && !start.IsZero() {
+		return start
+	}
+	return at
+}
+
+// wall returns t's wall clock in t's location as the same reading in UTC.
+func wall(t time.Time) time.Time {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC)
 }
 
 // Hours is one opening of a day, from Open (inclusive) to Close (exclusive).
@@ -237,8 +263,9 @@ func (c *Calendar) Openings(d Date) []Interval {
 // IsOpen reports whether the business is open at t.
 func (c *Calendar) IsOpen(t time.Time) bool {
 	d := DateOf(t.In(c.loc))
-	// The previous day is checked too: zones whose midnight falls into a
-	// daylight-saving gap can push a day's first instant onto the day before.
+	// The previous day is checked too, for safety: since on puts a midnight
+	// in a daylight-saving gap at the jump, a day's openings no longer start
+	// on the day before.
 	for _, day := range []Date{d.AddDays(-1), d} {
 		for _, iv := range c.Openings(day) {
 			if !t.Before(iv.Start) && t.Before(iv.End) {

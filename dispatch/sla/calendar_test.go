@@ -390,3 +390,94 @@ func TestDate(t *testing.T) {
 		t.Errorf("Clock(9,5) = %s, want 09:05", got)
 	}
 }
+
+// TestCalendarDSTGap checks openings with a boundary in a spring-forward gap. A wall time
+// the clocks skip is reached when they jump: New York's 02:30 on 2026-03-08 is 03:00 EDT,
+// Havana's midnight on 2026-03-08 is 01:00 CDT, Beirut's 00:30 on 2026-03-29 is 01:00 EEST.
+// time.Date alone puts such a time an hour before or after it, which counted New York's
+// 01:45 EST as inside an opening that starts at 02:30, and ended a Havana Saturday that
+// closes at 24:00 at 23:00.
+func TestCalendarDSTGap(t *testing.T) {
+	t.Parallel()
+	ny, havana, beirut := mustLoad(t, "America/New_York"), mustLoad(t, "America/Havana"), mustLoad(t, "Asia/Beirut")
+	only := func(loc *time.Location, wd time.Weekday, hs ...Hours) *Calendar {
+		var w Week
+		w[wd] = hs
+		return MustCalendar(Config{Location: loc, Week: w})
+	}
+	utc := func(s string) time.Time {
+		t.Helper()
+		u, err := time.Parse("2006-01-02 15:04", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	tests := []struct {
+		name       string
+		cal        *Calendar
+		from, to   time.Time // BusinessBetween over the day
+		want       time.Duration
+		closed     time.Time // an instant IsOpen must deny
+		open       time.Time // an instant IsOpen must grant
+		addFrom    time.Time // AddBusiness(addFrom, time.Minute) must be addWant
+		addWant    time.Time
+		openingLen time.Duration // length of the day's single opening, Openings(gapDay)
+		gapDay     Date
+	}{
+		{
+			name: "New York opens 02:30 (in the gap) to 04:00",
+			cal:  only(ny, time.Sunday, Hours{Clock(2, 30), Clock(4, 0)}),
+			from: utc("2026-03-08 05:00"), to: utc("2026-03-08 12:00"), want: time.Hour,
+			closed:  utc("2026-03-08 06:45"), // 01:45 EST
+			open:    utc("2026-03-08 07:00"), // 03:00 EDT
+			addFrom: utc("2026-03-08 05:00"), addWant: utc("2026-03-08 07:01"),
+			openingLen: time.Hour, gapDay: Date{2026, 3, 8},
+		},
+		{
+			name: "New York 01:00 to 02:30 (in the gap)",
+			cal:  only(ny, time.Sunday, Hours{Clock(1, 0), Clock(2, 30)}),
+			from: utc("2026-03-08 05:00"), to: utc("2026-03-08 12:00"), want: time.Hour,
+			closed:  utc("2026-03-08 07:00"), // 03:00 EDT
+			open:    utc("2026-03-08 06:45"), // 01:45 EST
+			addFrom: utc("2026-03-08 06:59"), addWant: utc("2026-03-08 07:00"),
+			openingLen: time.Hour, gapDay: Date{2026, 3, 8},
+		},
+		{
+			name: "Havana Saturday 09:00 to 24:00, midnight in the gap",
+			cal:  only(havana, time.Saturday, Hours{Clock(9, 0), Clock(24, 0)}),
+			from: utc("2026-03-07 05:00"), to: utc("2026-03-09 05:00"), want: 15 * time.Hour,
+			closed:  utc("2026-03-08 05:30"), // Sunday 01:30 CDT
+			open:    utc("2026-03-08 04:30"), // Saturday 23:30 CST
+			addFrom: utc("2026-03-08 04:30"), addWant: utc("2026-03-08 04:31"),
+			openingLen: 15 * time.Hour, gapDay: Date{2026, 3, 7},
+		},
+		{
+			name: "Beirut 00:30 (in the gap) to 01:30",
+			cal:  only(beirut, time.Sunday, Hours{Clock(0, 30), Clock(1, 30)}),
+			from: utc("2026-03-28 20:00"), to: utc("2026-03-29 12:00"), want: 30 * time.Minute,
+			closed:  utc("2026-03-28 22:45"), // 01:45 EEST
+			open:    utc("2026-03-28 22:15"), // 01:15 EEST
+			addFrom: utc("2026-03-28 20:00"), addWant: utc("2026-03-28 22:01"),
+			openingLen: 30 * time.Minute, gapDay: Date{2026, 3, 29},
+		},
+	}
+	for _, tt := range tests {
+		if got := tt.cal.BusinessBetween(tt.from, tt.to); got != tt.want {
+			t.Errorf("%s: BusinessBetween = %v, want %v", tt.name, got, tt.want)
+		}
+		if tt.cal.IsOpen(tt.closed) {
+			t.Errorf("%s: IsOpen(%v) = true, want false", tt.name, tt.closed.In(tt.cal.Location()))
+		}
+		if !tt.cal.IsOpen(tt.open) {
+			t.Errorf("%s: IsOpen(%v) = false, want true", tt.name, tt.open.In(tt.cal.Location()))
+		}
+		if got := tt.cal.AddBusiness(tt.addFrom, time.Minute); !got.Equal(tt.addWant) {
+			t.Errorf("%s: AddBusiness(%v, 1m) = %v, want %v", tt.name, tt.addFrom.In(tt.cal.Location()), got, tt.addWant.In(tt.cal.Location()))
+		}
+		ivs := tt.cal.Openings(tt.gapDay)
+		if len(ivs) != 1 || ivs[0].End.Sub(ivs[0].Start) != tt.openingLen {
+			t.Errorf("%s: Openings(%s) = %v, want one of %v", tt.name, tt.gapDay, ivs, tt.openingLen)
+		}
+	}
+}
