@@ -529,12 +529,41 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	return &placed{st: st, before: s.stored(st), after: after, at: at, plan: next}, nil
 }
 
-// commitPlace writes a placement: the visit's own row and the shifted others.
-func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed) error {
+// commitPlace writes a placement: the visit's own row and the shifted others. An other
+// visit the placement gives to another technician (the day's stored routes could not be
+// kept as they stood: time off recorded over them, say) is announced like a re-plan's move.
+func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed, actor *dispatch.User, now time.Time) error {
 	if err := writeShifts(ctx, tx, p.before, p.after); err != nil {
 		return err
 	}
+	if err := s.announceMoves(ctx, tx, p.st, p.before, p.after, map[int64]bool{v.ID: true}, actor, now); err != nil {
+		return err
+	}
 	return writeAssignment(ctx, tx, v.ID, p.at)
+}
+
+// announceMoves writes one visit.rescheduled for each visit of st with a promised window,
+// other than those in skip, that after gives to another technician than before (as
+// writeShifts stored it): its customer is told who comes (the text is skipped when the
+// window is the one he was told) and every board hears of it.
+func (s *Visits) announceMoves(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment,
+	skip map[int64]bool, actor *dispatch.User, now time.Time) error {
+	names := techNames(st)
+	for _, o := range st.Visits {
+		b, was := before[o.ID]
+		a, is := after[o.ID]
+		if !was || !is || skip[o.ID] || o.Window == nil || a.TechnicianID == b.TechnicianID {
+			continue
+		}
+		c := *o
+		c.TechnicianID = a.TechnicianID
+		if err := s.events.Append(ctx, tx, visitEvent(&c, "visit.rescheduled", actor, now), map[string]any{
+			"window_start": o.Window.Start.UTC(), "window_end": o.Window.End.UTC(), "technician_name": names[a.TechnicianID],
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Book promises window w for visit id: re-checked inside the transaction with the day's
@@ -609,7 +638,7 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 	if err != nil {
 		return err
 	}
-	if err := s.commitPlace(ctx, tx, v, p); err != nil {
+	if err := s.commitPlace(ctx, tx, v, p, actor, now); err != nil {
 		return err
 	}
 	pre := *v
@@ -755,7 +784,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if err != nil {
 			return err
 		}
-		if err := s.commitPlace(ctx, tx, v, p); err != nil {
+		if err := s.commitPlace(ctx, tx, v, p, actor, now); err != nil {
 			return err
 		}
 		prev := v.TechnicianID

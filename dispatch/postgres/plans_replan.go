@@ -204,6 +204,9 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 	if err := writeShifts(ctx, tx, before, after); err != nil {
 		return err
 	}
+	if err := s.announceMoves(ctx, tx, st, before, after, isHis, actor, now); err != nil {
+		return err
+	}
 	names := techNames(st)
 	slices.SortFunc(his, func(a, b *dispatch.Visit) int { return int(a.ID - b.ID) })
 	for _, v := range his {

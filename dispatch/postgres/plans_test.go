@@ -1,0 +1,169 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/planning"
+	"despacho/dispatch/postgres"
+)
+
+// planEnv is a database with technicians working Mondays 08–18 in Mexico City; now is
+// 07:00 on Monday 2026-11-30.
+type planEnv struct {
+	db      *bun.DB
+	events  *postgres.Events
+	reports *postgres.Reports
+	techs   *postgres.Technicians
+	visits  *postgres.Visits
+	now     time.Time
+	day     time.Time
+	n       int
+}
+
+func newPlanEnv(tb testing.TB) *planEnv {
+	tb.Helper()
+	db := dispatchtest.DB(tb)
+	events := postgres.NewEvents()
+	reports := postgres.NewReports(db, events, dispatch.SLA{})
+	visits := postgres.NewVisits(db, events, reports, planning.Config{})
+	day := time.Date(2026, 11, 30, 0, 0, 0, 0, visits.Config().Zone)
+	return &planEnv{db: db, events: events, reports: reports, techs: postgres.NewTechnicians(db, events), visits: visits,
+		now: day.Add(7 * time.Hour), day: day}
+}
+
+// tech adds a fiber technician working Mondays 08–18 from home at lat.
+func (e *planEnv) tech(tb testing.TB, name string, lat float64) *dispatch.Technician {
+	tb.Helper()
+	t := &dispatch.Technician{Name: name, Phone: "55 1234 5678", Skills: []string{"fiber"}, Home: dispatch.LatLon{Lat: lat, Lon: -99.13},
+		Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}}}
+	if err := e.techs.Create(context.Background(), t, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// visit files a fault report and adds an unscheduled fiber visit of min minutes at lat.
+func (e *planEnv) visit(tb testing.TB, lat float64, min int) *dispatch.Visit {
+	tb.Helper()
+	ctx := context.Background()
+	e.n++
+	c, _, err := e.reports.Create(ctx, newReport(tb, e.now, "fault", "55 3100 "+itoa4(e.n), ""), postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	lon := -99.16
+	v, err := e.visits.Create(ctx, c.Report.Folio, dispatch.NewVisit{DurationMin: min, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, e.now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
+func itoa4(n int) string {
+	b := []byte("0000")
+	for i := 3; i >= 0 && n > 0; i, n = i-1, n/10 {
+		b[i] = byte('0' + n%10)
+	}
+	return string(b)
+}
+
+// at is h:m on the env's Monday.
+func (e *planEnv) at(h, m int) time.Time {
+	return e.day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
+
+func (e *planEnv) book(tb testing.TB, v *dispatch.Visit, from, to int) *dispatch.Visit {
+	tb.Helper()
+	got, err := e.visits.Book(context.Background(), v.ID, dispatch.Span{Start: e.at(from, 0), End: e.at(to, 0)}, nil, e.now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got
+}
+
+// visitEvents returns the technician of each event of type typ about visit id, in order.
+func (e *planEnv) visitEvents(tb testing.TB, id int64, typ string) []int64 {
+	tb.Helper()
+	var techs []int64
+	if err := e.db.NewRaw("SELECT coalesce(technician_id, 0) FROM events WHERE visit_id = ? AND type = ? ORDER BY id", id, typ).
+		Scan(context.Background(), &techs); err != nil {
+		tb.Fatal(err)
+	}
+	return techs
+}
+
+// TestBookingAnnouncesOtherVisitsItMoves: Juan's time off is recorded (not as an
+// unavailability: nothing re-plans at once) over his 10–12 visit; the next booking of the
+// day plans that visit with Otro, who can keep its window. The customer whose technician
+// changed gets one visit.rescheduled naming Otro, as a re-plan gives; the booking used to
+// move him silently, so his reminder still named Juan and no board heard of it.
+func TestBookingAnnouncesOtherVisitsItMoves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.40)
+	otro := e.tech(t, "Otro", 19.60)
+	v1 := e.book(t, e.visit(t, 19.40, 60), 10, 12)
+	if v1.TechnicianID != juan.ID {
+		t.Fatalf("10–12 visit with technician %d, want Juan (%d), who lives next door", v1.TechnicianID, juan.ID)
+	}
+	off := &dispatch.Exception{TechnicianID: juan.ID, Start: e.at(9, 0), End: e.at(13, 0), Reason: dispatch.ExceptionTimeOff}
+	if err := e.techs.AddExceptionTx(ctx, off, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.book(t, e.visit(t, 19.41, 60), 14, 16)
+	got, err := e.visits.Get(ctx, v1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TechnicianID != otro.ID {
+		t.Fatalf("10–12 visit after Juan's time off and a booking: technician %d, want Otro (%d)", got.TechnicianID, otro.ID)
+	}
+	if evs := e.visitEvents(t, v1.ID, "visit.rescheduled"); len(evs) != 1 || evs[0] != otro.ID {
+		t.Errorf("visit.rescheduled of the visit the booking gave to Otro: technicians %v, want [%d]", evs, otro.ID)
+	}
+}
+
+// TestReplanAnnouncesOtherVisitsItMoves: as TestBookingAnnouncesOtherVisitsItMoves, for the
+// re-plan of Juan's day when he is marked unavailable from 13:00: Otro's time off, recorded
+// over his 10–12 visit, sends that visit to Juan, free in the morning, in the same re-plan;
+// its customer gets one visit.rescheduled.
+func TestReplanAnnouncesOtherVisitsItMoves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.40)
+	otro := e.tech(t, "Otro", 19.50)
+	mine := e.book(t, e.visit(t, 19.40, 60), 14, 16)
+	his := e.book(t, e.visit(t, 19.50, 60), 10, 12)
+	if mine.TechnicianID != juan.ID || his.TechnicianID != otro.ID {
+		t.Fatalf("visits with technicians %d and %d, want Juan (%d) and Otro (%d), who live next door", mine.TechnicianID, his.TechnicianID, juan.ID, otro.ID)
+	}
+	off := &dispatch.Exception{TechnicianID: otro.ID, Start: e.at(9, 0), End: e.at(13, 0), Reason: dispatch.ExceptionTimeOff}
+	if err := e.techs.AddExceptionTx(ctx, off, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.visits.MarkUnavailable(ctx, juan.ID, dispatch.Exception{Start: e.at(13, 0), End: e.at(18, 0)}, nil, e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Moved) != 1 || res.Moved[0] != mine.ID {
+		t.Fatalf("re-plan of Juan's day = %+v, want his visit moved", res)
+	}
+	got, err := e.visits.Get(ctx, his.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TechnicianID != juan.ID {
+		t.Fatalf("Otro's 10–12 visit in his time off after the re-plan: technician %d, want Juan (%d)", got.TechnicianID, juan.ID)
+	}
+	if evs := e.visitEvents(t, his.ID, "visit.rescheduled"); len(evs) != 1 || evs[0] != juan.ID {
+		t.Errorf("visit.rescheduled of Otro's visit the re-plan gave to Juan: technicians %v, want [%d]", evs, juan.ID)
+	}
+}
