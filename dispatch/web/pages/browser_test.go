@@ -16,7 +16,7 @@ import (
 )
 
 // text waits for sel to be visible and returns its text.
-func text(t *testing.T, ctx context.Context, sel string) string {
+func text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
 		t.Fatalf("wait for %s: %v", sel, err)
@@ -29,7 +29,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 }
 
 // waitText waits until sel is visible and its text contains want; it survives navigations.
-func waitText(t *testing.T, ctx context.Context, sel, want string) {
+func waitText(t testing.TB, ctx context.Context, sel, want string) {
 	t.Helper()
 	js := `(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.getClientRects().length > 0 && el.textContent.includes(` + jsString(want) + `); })()`
 	deadline := time.Now().Add(30 * time.Second)
@@ -56,7 +56,7 @@ func jsString(s string) string {
 	return "`" + r.Replace(s) + "`"
 }
 
-func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+func do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 
 const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
 
-func notPwned(t *testing.T, ctx context.Context) {
+func notPwned(t testing.TB, ctx context.Context) {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__pwned === undefined`))
 	if err != nil || !v {
@@ -235,7 +235,7 @@ func TestBrowserPublicReportAndStatus(t *testing.T) {
 // businessMorning is 08:00 of today in Mexico City: the server's fixed clock in the
 // end-to-end test, so that the day has windows left whatever time the test runs, and the
 // browser's "today" is the server's.
-func businessMorning(t *testing.T) time.Time {
+func businessMorning(t testing.TB) time.Time {
 	t.Helper()
 	loc, err := time.LoadLocation("America/Mexico_City")
 	if err != nil {
@@ -248,12 +248,12 @@ func businessMorning(t *testing.T) time.Time {
 // clickNow clicks the first element matching selector from inside the page, polling until
 // there is one: the board redraws its blocks on live events, so a node found by one
 // DevTools call may be gone by the next (chromedp.Click's "Could not find node").
-func clickNow(t *testing.T, ctx context.Context, selector string) {
+func clickNow(t testing.TB, ctx context.Context, selector string) {
 	t.Helper()
 	pollTrue(t, ctx, `(() => { const e = document.querySelector(`+jsString(selector)+`); if (!e) return false; e.click(); return true; })()`)
 }
 
-func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) {
+func signInBrowser(t testing.TB, ctx context.Context, base, next, email string) {
 	t.Helper()
 	do(t, ctx,
 		chromedp.Navigate(base+"/login?next="+next),
@@ -267,7 +267,7 @@ func signInBrowser(t *testing.T, ctx context.Context, base, next, email string) 
 }
 
 // pollTrue waits until the expression is true.
-func pollTrue(t *testing.T, ctx context.Context, js string) {
+func pollTrue(t testing.TB, ctx context.Context, js string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

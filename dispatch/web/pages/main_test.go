@@ -96,7 +96,7 @@ var tabs atomic.Int64
 // with its own cookies) and returns a context for its actions, bounded to three minutes. If
 // the test fails, each of its tabs saves a full-page screenshot (failure-tabN) and logs its
 // path; uncaught exceptions and Content-Security-Policy violations in the page fail the test.
-func tab(t *testing.T, isolated bool) context.Context {
+func tab(t testing.TB, isolated bool) context.Context {
 	t.Helper()
 	startOnce.Do(func() { startErr = chromedp.Do(browser) })
 	if startErr != nil {
@@ -149,7 +149,7 @@ func tab(t *testing.T, isolated bool) context.Context {
 }
 
 // shot saves a full-page screenshot under the artifacts folder and logs its path.
-func shot(t *testing.T, ctx context.Context, name string) string {
+func shot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -182,12 +182,12 @@ type env struct {
 	stopLive func()
 }
 
-func newEnv(t *testing.T) *env { return newEnvAt(t, nil) }
+func newEnv(t testing.TB) *env { return newEnvAt(t, nil) }
 
 // newEnvAt starts the server with the clock now (nil: time.Now), its live hub, the SMS
 // outbox hook (texts are queued, no worker sends them) and the SMS template API, wired as
 // serve wires them, so that the pages' live updates and texts are tested end to end.
-func newEnvAt(t *testing.T, now func() time.Time) *env {
+func newEnvAt(t testing.TB, now func() time.Time) *env {
 	t.Helper()
 	db := dispatchtest.DB(t)
 	if now == nil {
@@ -231,7 +231,7 @@ func newEnvAt(t *testing.T, now func() time.Time) *env {
 
 const password = "contraseña-segura"
 
-func (e *env) user(t *testing.T, email string, role dispatch.Role) *dispatch.User {
+func (e *env) user(t testing.TB, email string, role dispatch.Role) *dispatch.User {
 	t.Helper()
 	u, err := dispatch.NewUser(email, "Prueba "+string(role), role, password)
 	if err != nil {
@@ -244,7 +244,7 @@ func (e *env) user(t *testing.T, email string, role dispatch.Role) *dispatch.Use
 }
 
 // get fetches url with optional header pairs, not following redirects.
-func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
+func get(t testing.TB, url string, hdr ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
@@ -265,7 +265,7 @@ func get(t *testing.T, url string, hdr ...string) (*http.Response, string) {
 
 // call sends a JSON request with a bearer token and decodes the answer into out (may be nil);
 // it fails the test unless the status is want.
-func call(t *testing.T, e *env, token, method, path, body string, want int, out any) {
+func call(t testing.TB, e *env, token, method, path, body string, want int, out any) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -292,7 +292,7 @@ func call(t *testing.T, e *env, token, method, path, body string, want int, out 
 }
 
 // token signs in as email and returns the bearer token.
-func token(t *testing.T, e *env, email string) string {
+func token(t testing.TB, e *env, email string) string {
 	t.Helper()
 	var lr struct{ Token string }
 	call(t, e, "", "POST", "/api/login", `{"email":"`+email+`","password":"`+password+`"}`, 200, &lr)
@@ -301,7 +301,7 @@ func token(t *testing.T, e *env, email string) string {
 
 // technician adds a technician working every day 07:00–21:00 from home, linked to the user
 // userID (0: none), and returns his id.
-func technician(t *testing.T, e *env, token, name string, userID int64, lat, lon float64) int64 {
+func technician(t testing.TB, e *env, token, name string, userID int64, lat, lon float64) int64 {
 	t.Helper()
 	var shifts []string
 	for d := 0; d < 7; d++ {
@@ -319,7 +319,7 @@ func technician(t *testing.T, e *env, token, name string, userID int64, lat, lon
 
 // sendTexts runs an SMS worker with the development sender until the test ends, so that
 // queued texts are sent and their sms.sent events land on the reports' timelines.
-func (e *env) sendTexts(t *testing.T) {
+func (e *env) sendTexts(t testing.TB) {
 	t.Helper()
 	w := notify.NewWorker(e.DB, notify.Dev{Log: slog.New(slog.DiscardHandler)},
 		notify.WorkerOptions{Events: e.Events, Poll: 100 * time.Millisecond, Log: slog.New(slog.DiscardHandler)})

@@ -30,7 +30,7 @@ func offline(off bool) chromedp.Action[chromedp.Void] {
 
 // bookedVisit files a report by phone with coordinates, creates its visit and books the first
 // window the plan offers; it returns the folio and the visit's id.
-func bookedVisit(t *testing.T, e *env, tok, day, description string) (string, int64) {
+func bookedVisit(t testing.TB, e *env, tok, day, description string) (string, int64) {
 	t.Helper()
 	var tk struct{ Folio string }
 	call(t, e, tok, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa Pérez","phone":"5511112222"},"address":{"line":"Calle 5 #10","lat":19.44,"lon":-99.14},"description":`+strconv.Quote(description)+`}`, 201, &tk)
