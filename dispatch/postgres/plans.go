@@ -436,6 +436,9 @@ func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int,
 	if err := notHeld(ctx, s.db, v.ID); err != nil {
 		return nil, err
 	}
+	if err := reportOpen(ctx, s.db, v, false); err != nil {
+		return nil, err
+	}
 	sv := s.cfg.Visit(v)
 	sv.Windows = nil
 	width := s.width(v)
@@ -484,6 +487,9 @@ type placed struct {
 // force drops the window. An impossible placement is a conflict naming why.
 func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dispatch.Span, pin int64, force bool, now time.Time) (*placed, error) {
 	if err := notHeld(ctx, tx, v.ID); err != nil {
+		return nil, err
+	}
+	if err := reportOpen(ctx, tx, v, true); err != nil {
 		return nil, err
 	}
 	day := s.cfg.Day(w.Start)
@@ -1176,6 +1182,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be moved", v.Status)
 		}
+		if err := reportOpen(ctx, tx, v, true); err != nil {
+			return err
+		}
 		t, err := (&Technicians{}).get(ctx, tx, req.TechnicianID, false)
 		if err != nil {
 			return err
@@ -1313,6 +1322,29 @@ func notHeld(ctx context.Context, db bun.IDB, visitID int64) error {
 	}
 	if held {
 		return dispatch.Conflict("held_by_incident", "the visit is held while its report's incident is open")
+	}
+	return nil
+}
+
+// reportOpen refuses (409 report_closed) to plan visit v while its report is not being
+// worked on (resolved, closed or cancelled): nobody is to be sent, nor the customer texted
+// an appointment for it. An incident's own visit has no report. lock (inside a change)
+// takes the report's row shared until the transaction ends, so that the report cannot be
+// closed between the check and the booking's commit.
+func reportOpen(ctx context.Context, db bun.IDB, v *dispatch.Visit, lock bool) error {
+	if v.ReportID == 0 {
+		return nil
+	}
+	q := "SELECT status FROM reports WHERE id = ?"
+	if lock {
+		q += " FOR SHARE"
+	}
+	var status dispatch.Status
+	if err := db.NewRaw(q, v.ReportID).Scan(ctx, &status); err != nil {
+		return Wrap(err)
+	}
+	if !status.Active() {
+		return dispatch.Conflict("report_closed", "report %s is %s: reopen it to plan its visit", v.Folio, status)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -165,5 +166,62 @@ func TestReplanAnnouncesOtherVisitsItMoves(t *testing.T) {
 	}
 	if evs := e.visitEvents(t, his.ID, "visit.rescheduled"); len(evs) != 1 || evs[0] != juan.ID {
 		t.Errorf("visit.rescheduled of Otro's visit the re-plan gave to Juan: technicians %v, want [%d]", evs, juan.ID)
+	}
+}
+
+// TestClosedReportsVisitIsNotBooked: once its report is cancelled, or resolved (over the
+// phone, say), a visit is offered no slot and can be neither held, booked, inserted,
+// assigned nor moved (409 report_closed): a booking used to go through, texting the
+// customer an appointment for a report closed meanwhile and sending a technician.
+// Reopened, the report's visit is booked again.
+func TestClosedReportsVisitIsNotBooked(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	e.tech(t, "Juan", 19.40)
+	w := dispatch.Span{Start: e.at(10, 0), End: e.at(12, 0)}
+	closed := func(what string, err error) {
+		t.Helper()
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Kind != dispatch.KindConflict || de.Code != "report_closed" {
+			t.Errorf("%s: %v, want 409 report_closed", what, err)
+		}
+	}
+	staff := postgres.Origin{Actor: "agent"}
+	yes := true
+	for _, c := range []dispatch.Change{
+		{Action: dispatch.ActionCancel, Reason: "the customer withdrew it"},
+		{Action: dispatch.ActionResolve, Cause: "reinicio del módem", Verdict: "upheld", ServiceRestored: &yes},
+	} {
+		v := e.visit(t, 19.40, 60)
+		if _, err := e.reports.Change(ctx, v.Folio, c, staff, e.now); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.visits.Slots(ctx, v.ID, e.day, 1, e.now)
+		closed(string(c.Action)+": slots", err)
+		_, err = e.visits.Hold(ctx, v.ID, w, e.now)
+		closed(string(c.Action)+": hold", err)
+		_, err = e.visits.Book(ctx, v.ID, w, nil, e.now)
+		closed(string(c.Action)+": book", err)
+		_, err = e.visits.InsertUrgent(ctx, v.ID, nil, e.at(9, 0))
+		closed(string(c.Action)+": urgent insert", err)
+		if n := len(e.visitEvents(t, v.ID, "visit.booked")); n != 0 {
+			t.Errorf("%s: %d visit.booked, want none", c.Action, n)
+		}
+	}
+	// Booked first, then resolved: no dispatcher assigns it either.
+	v := e.book(t, e.visit(t, 19.40, 60), 14, 16)
+	if _, err := e.reports.Change(ctx, v.Folio, dispatch.Change{Action: dispatch.ActionResolve, Cause: "reinicio", Verdict: "upheld", ServiceRestored: &yes}, staff, e.now); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.visits.Assign(ctx, v.ID, postgres.AssignRequest{TechnicianID: v.TechnicianID, Version: v.Version}, nil, e.now)
+	closed("assign", err)
+	_, err = e.visits.Move(ctx, v.ID, postgres.MoveRequest{TechnicianID: v.TechnicianID, Position: 1, Version: v.Version}, nil, e.now)
+	closed("move", err)
+	if _, err := e.reports.Change(ctx, v.Folio, dispatch.Change{Action: dispatch.ActionReopen, Reason: "sigue sin servicio"}, staff, e.now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.visits.Book(ctx, v.ID, w, nil, e.now); err != nil {
+		t.Errorf("booking the visit of the reopened report: %v", err)
 	}
 }
