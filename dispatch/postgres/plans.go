@@ -654,9 +654,12 @@ func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispa
 	if v.Status == dispatch.VisitBooked || v.Status == dispatch.VisitAssigned {
 		typ = "visit.rescheduled"
 	}
+	// The ETA and the risk were of the old window (or attempt): the new one starts with
+	// neither, so that running late on it is announced (visit.at_risk) again.
 	_, err = tx.NewUpdate().Table("visits").
 		Set("status = ?, window_start = ?, window_end = ?", status, w.Start, w.End).
-		Set("hold_start = NULL, hold_end = NULL, held_until = NULL, pinned = false, not_done_reason = NULL, version = version + 1, updated_at = now()").
+		Set("hold_start = NULL, hold_end = NULL, held_until = NULL, pinned = false, not_done_reason = NULL, eta = NULL, at_risk = false").
+		Set("version = version + 1, updated_at = now()").
 		Where("id = ?", v.ID).Exec(ctx)
 	if err != nil {
 		return Wrap(err)

@@ -225,3 +225,39 @@ func TestClosedReportsVisitIsNotBooked(t *testing.T) {
 		t.Errorf("booking the visit of the reopened report: %v", err)
 	}
 }
+
+// TestRebookingClearsETAAndRisk: a visit whose ETA ran past its window (at risk) is booked
+// again for next Monday. Its ETA and risk were of the old window: they used to stay, so the
+// board showed it at risk all week with last Monday's ETA, and on the day a late technician
+// raised no visit.at_risk (it was marked already). Now the new window starts with neither,
+// and running late on it is announced again.
+func TestRebookingClearsETAAndRisk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.43)
+	v := e.book(t, e.visit(t, 19.40, 60), 8, 10)
+	far := func(at time.Time) {
+		t.Helper()
+		// 60 km away at 30 km/h: two hours off.
+		if err := e.visits.UpdatePosition(ctx, juan.ID, dispatch.Position{Lat: 19.97, Lon: -99.16, At: at}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	far(e.at(8, 30))
+	if got, _ := e.visits.Get(ctx, v.ID); !got.AtRisk {
+		t.Fatalf("visit not at risk with Juan two hours away: %+v", got)
+	}
+	next := e.day.AddDate(0, 0, 7)
+	got, err := e.visits.Book(ctx, v.ID, dispatch.Span{Start: next.Add(10 * time.Hour), End: next.Add(12 * time.Hour)}, nil, e.at(8, 35))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AtRisk || !got.ETA.IsZero() {
+		t.Errorf("visit booked for next Monday: at risk %v, ETA %v; want neither (they were of the old window)", got.AtRisk, got.ETA)
+	}
+	far(next.Add(10*time.Hour + 30*time.Minute))
+	if n := len(e.visitEvents(t, v.ID, "visit.at_risk")); n != 2 {
+		t.Errorf("%d visit.at_risk, want 2: one per window run late", n)
+	}
+}
