@@ -479,16 +479,20 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		type pending struct {
 			ev   *dispatch.Event
 			data map[string]any
+			r    *dispatch.Report
+			late []lateBreach
 		}
 		evs := make([]pending, 0, len(reports))
 		for i := range reports {
 			r := &reports[i].Report
 			old := r.Version
+			ran, responded := r.PausedSince == nil, r.FirstRespondedAt != nil
 			ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionResolve, Cause: cause, Verdict: string(verdict),
 				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, cur)
 			if err != nil {
 				return fmt.Errorf("resolve report %s with incident %s: %w", r.Folio, inc.Folio, err)
 			}
+			late := lateBreaches(r, ran, responded, cur)
 			r.Version = old + 1
 			c := comps[i]
 			total += c.Amount
@@ -499,7 +503,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 			data["folio"], data["version"] = r.Folio, r.Version
 			data["incident_id"], data["incident_folio"] = inc.ID, inc.Folio
 			data["compensation"] = compensationData(c)
-			evs = append(evs, pending{ev, data})
+			evs = append(evs, pending{ev, data, r, late})
 		}
 		// 800 reports are 2 statements, not 1,600: the rows as Apply left them, then the
 		// compensations; the events follow one by one, since each runs the hooks.
@@ -512,6 +516,11 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		for _, p := range evs {
 			if err := s.events.Append(ctx, tx, p.ev, p.data); err != nil {
 				return err
+			}
+			for _, b := range p.late {
+				if err := appendMark(ctx, tx, s.events, p.r, b.typ, b.st, now); err != nil {
+					return err
+				}
 			}
 		}
 		cancelled, err := s.cancelHeld(ctx, tx, inc, resolvedIDs, by, now)
@@ -721,8 +730,8 @@ func saveCompensations(ctx context.Context, tx bun.Tx, incidentID int64, reports
 }
 
 // writeReports stores, in one statement, what resolving through dispatch.Report.Apply
-// changes in reports (status, resolution, SLA clocks, version); identity, customer, area,
-// texts and the incident stay as they are.
+// changes in reports (status, resolution, SLA clocks and states, version); identity,
+// customer, area, texts and the incident stay as they are.
 func writeReports(ctx context.Context, tx bun.Tx, reports []*dispatch.Report) error {
 	if len(reports) == 0 {
 		return nil
@@ -730,7 +739,7 @@ func writeReports(ctx context.Context, tx bun.Tx, reports []*dispatch.Report) er
 	n := len(reports)
 	ids, versions := make([]int64, n), make([]int64, n)
 	col := func() []string { return make([]string, n) }
-	status, cause, verdict, notes, restored, pauses, state := col(), col(), col(), col(), col(), col(), col()
+	status, cause, verdict, notes, restored, pauses, state, frState := col(), col(), col(), col(), col(), col(), col(), col()
 	confirmed, restoredAt, resolvedAt, closedAt, paused, responded, respDue, due, risk, updated := col(), col(), col(), col(), col(), col(), col(), col(), col(), col()
 	ts := func(t *time.Time) string {
 		if t == nil {
@@ -741,6 +750,7 @@ func writeReports(ctx context.Context, tx bun.Tx, reports []*dispatch.Report) er
 	for i, r := range reports {
 		ids[i], versions[i] = r.ID, int64(r.Version)
 		status[i], cause[i], verdict[i], notes[i], state[i] = string(r.Status), r.Cause, string(r.Verdict), r.ResolutionNotes, string(r.SLAState)
+		frState[i] = string(r.FirstResponseState)
 		if r.ServiceRestored != nil {
 			restored[i] = strconv.FormatBool(*r.ServiceRestored)
 		}
@@ -763,15 +773,15 @@ func writeReports(ctx context.Context, tx bun.Tx, reports []*dispatch.Report) er
 			restored_confirmed_at = nullif(u.confirmed, '')::timestamptz, service_restored_at = nullif(u.restored_at, '')::timestamptz,
 			resolved_at = nullif(u.resolved_at, '')::timestamptz, closed_at = nullif(u.closed_at, '')::timestamptz,
 			paused_since = nullif(u.paused, '')::timestamptz, pauses = u.pauses::jsonb, sla_state = u.state,
-			first_responded_at = nullif(u.responded, '')::timestamptz, first_response_due_at = nullif(u.resp_due, '')::timestamptz,
+			first_response_state = u.fr_state, first_responded_at = nullif(u.responded, '')::timestamptz, first_response_due_at = nullif(u.resp_due, '')::timestamptz,
 			due_at = nullif(u.due, '')::timestamptz, sla_risk_at = nullif(u.risk, '')::timestamptz,
 			updated_at = u.updated::timestamptz, version = u.version
-		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+		FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
 			?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
-			AS u(id, version, status, cause, verdict, notes, restored, pauses, state,
+			AS u(id, version, status, cause, verdict, notes, restored, pauses, state, fr_state,
 			confirmed, restored_at, resolved_at, closed_at, paused, responded, resp_due, due, risk, updated)
 		WHERE r.id = u.id`,
-		arr(ids), arr(versions), arr(status), arr(cause), arr(verdict), arr(notes), arr(restored), arr(pauses), arr(state),
+		arr(ids), arr(versions), arr(status), arr(cause), arr(verdict), arr(notes), arr(restored), arr(pauses), arr(state), arr(frState),
 		arr(confirmed), arr(restoredAt), arr(resolvedAt), arr(closedAt), arr(paused), arr(responded), arr(respDue), arr(due), arr(risk), arr(updated)).Exec(ctx)
 	return Wrap(err)
 }

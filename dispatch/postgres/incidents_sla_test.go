@@ -93,3 +93,71 @@ func TestIncidentsUseStoredSLAPolicies(t *testing.T) {
 		t.Errorf("stored due time of the reopened report = %s; want %s", got, want)
 	}
 }
+
+// TestIncidentResolveRecordsLateBreaches: resolving an incident resolves its reports and is
+// their first response; a deadline that passed since the SLA job's last run is recorded
+// then (state and event), as when one report is resolved, instead of never.
+func TestIncidentResolveRecordsLateBreaches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	e := &incidentEnv{db: base.db, events: postgres.NewEvents(), staff: base.staff}
+	e.reports = postgres.NewReports(e.db, e.events, dispatch.SLA{})
+	var err error
+	if e.incidents, err = postgres.NewIncidents(e.db, e.events, postgres.IncidentsConfig{Reports: e.reports}); err != nil {
+		t.Fatal(err)
+	}
+	e.events.AddHook(e.incidents.ReportHook)
+	// Faults: first response within 30 minutes, resolution within 2 h, wall clock.
+	if _, err := e.reports.Policies().Replace(ctx, faultPolicies(t, 2*time.Hour), e.staff, clock.Add(-4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	d := e.open(t, "NODO-TARDE", clock.Add(-3*time.Hour))
+	early := e.report(t, "fault", "5512340011", "NODO-TARDE", "300", clock, nil)
+	later := e.report(t, "fault", "5512340012", "NODO-TARDE", "300", clock.Add(89*time.Minute+30*time.Second), nil)
+	for _, r := range []*dispatch.Report{early, later} {
+		if _, inc := e.status(t, r.ID); inc != d.ID {
+			t.Fatalf("report %s attached to %d; want %d", r.Folio, inc, d.ID)
+		}
+	}
+	// The job last ran a minute before the resolution deadline of the first report, 30
+	// seconds before the first-response deadline of the second.
+	if m, err := e.reports.MarkSLATargets(ctx, clock.Add(2*time.Hour-time.Minute)); err != nil || m.Breached != 0 || m.FirstResponseBreached != 1 {
+		t.Fatalf("MarkSLATargets = %+v, %v", m, err)
+	}
+	now := clock.Add(2*time.Hour + 20*time.Second)
+	res := dispatch.IncidentResolution{Cause: "Fibra cortada", Verdict: "upheld", RestoredAt: &now}
+	if _, err := e.incidents.Resolve(ctx, d.ID, res, e.staff, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		r                   *dispatch.Report
+		state, frState      string
+		breaches, frBreachs int
+	}{
+		{early, "breached", "breached", 1, 1}, // 2 h 20 s after filing: both deadlines missed
+		{later, "ok", "breached", 0, 1},       // 30 minutes 50 s: only the first response late
+	} {
+		var row struct {
+			State   string `bun:"sla_state"`
+			FRState string `bun:"first_response_state"`
+		}
+		if err := e.db.NewRaw("SELECT sla_state, first_response_state FROM reports WHERE id = ?", c.r.ID).Scan(ctx, &row); err != nil {
+			t.Fatal(err)
+		}
+		count := func(typ string) int {
+			n := 0
+			for _, ev := range e.eventsOf(t, typ) {
+				if ev.ReportID == c.r.ID {
+					n++
+				}
+			}
+			return n
+		}
+		b, fb := count(dispatch.EventReportSLABreached), count(dispatch.EventReportFirstResponseBreached)
+		if row.State != c.state || row.FRState != c.frState || b != c.breaches || fb != c.frBreachs {
+			t.Errorf("report %s: sla %s, first response %s, %d and %d breach events; want %s, %s, %d and %d",
+				c.r.Folio, row.State, row.FRState, b, fb, c.state, c.frState, c.breaches, c.frBreachs)
+		}
+	}
+}

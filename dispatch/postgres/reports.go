@@ -142,7 +142,8 @@ func (s *Reports) Change(ctx context.Context, folio string, c dispatch.Change, b
 
 // ChangeTx is Change inside a transaction the caller holds (a store that moves a report
 // together with its own rows): it locks the report, applies c as of now, writes the report
-// and its event in tx, and returns the report as changed. Nothing is written on error; the
+// and its event in tx (with the breach marks the change fixes, see lateBreaches), and
+// returns the report as changed. Nothing is written on error; the
 // caller rolls back.
 func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.Report, error) {
 	cur, err := s.currentSLA(ctx)
@@ -155,10 +156,12 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 	}
 	r := d.Report
 	old := r.Version
+	ran, responded := r.PausedSince == nil, r.FirstRespondedAt != nil
 	ch, typ, data, err := r.Apply(c, now, cur)
 	if err != nil {
 		return nil, err
 	}
+	late := lateBreaches(r, ran, responded, cur)
 	r.Version = old + 1
 	if r.Pauses == nil {
 		r.Pauses = []dispatch.Pause{}
@@ -178,7 +181,48 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 	if err := s.events.Append(ctx, tx, ev, data); err != nil {
 		return nil, err
 	}
+	for _, b := range late {
+		if err := appendMark(ctx, tx, s.events, r, b.typ, b.st, now); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// lateBreach is a deadline found breached by the change that fixes its outcome.
+type lateBreach struct {
+	typ string
+	st  sla.Status
+}
+
+// lateBreaches raises on r, just changed, the SLA states its change fixes as breached, and
+// returns their marks: the resolution budget when the change stopped a clock that ran
+// before it (ran) after the budget had run out, the first-response budget when the change
+// is the first response (not responded before it) and came late. The SLA job marks only
+// running clocks of reports nobody has responded to, once a minute, so a deadline that
+// passed since its last run would otherwise never be recorded.
+func lateBreaches(r *dispatch.Report, ran, responded bool, s dispatch.SLA) []lateBreach {
+	var out []lateBreach
+	if ran && r.PausedSince != nil && r.SLAState != sla.StateBreached {
+		if st := r.SLAStatus(s, *r.PausedSince); st.State == sla.StateBreached {
+			r.SLAState = sla.StateBreached
+			out = append(out, lateBreach{dispatch.EventReportSLABreached, st})
+		}
+	}
+	if !responded && r.FirstRespondedAt != nil && r.FirstResponseState != sla.StateBreached {
+		if st := r.FirstResponseStatus(s, *r.FirstRespondedAt); st.State == sla.StateBreached {
+			r.FirstResponseState = sla.StateBreached
+			out = append(out, lateBreach{dispatch.EventReportFirstResponseBreached, st})
+		}
+	}
+	return out
+}
+
+// appendMark writes the SLA mark typ (at risk or breached, st the standing) of report r.
+func appendMark(ctx context.Context, tx bun.Tx, events *Events, r *dispatch.Report, typ string, st sla.Status, now time.Time) error {
+	ev := &dispatch.Event{Type: typ, At: now, Actor: "system", ReportID: r.ID}
+	data := map[string]any{"folio": r.Folio, "due_at": st.Due, "used": st.Used, "area": r.Area, "priority": r.Priority}
+	return events.Append(ctx, tx, ev, data)
 }
 
 // ListFilter selects reports for List. Zero fields do not filter.
@@ -294,7 +338,7 @@ func (s *Reports) MarkSLA(ctx context.Context, now time.Time) (atRisk, breached 
 // used (report.first_response_at_risk) or used up (report.first_response_breached). Each
 // mark is written at most once per report and deadline; a report found already past its
 // due time gets only the breach. Reports waiting on the customer are skipped: their clock
-// is stopped. Rows another transaction holds are left for the next run. Marking does not
+// is stopped (a breach before it stopped was marked by the change that stopped it). Rows another transaction holds are left for the next run. Marking does not
 // bump a report's version, so it never makes a person's change stale.
 func (s *Reports) MarkSLATargets(ctx context.Context, now time.Time) (SLAMarks, error) {
 	const batch = 200
@@ -375,9 +419,7 @@ func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, no
 		if _, err := tx.NewRaw(`UPDATE reports SET ? = ? WHERE id = ?`, bun.Ident(mk.column), mk.st.State, r.ID).Exec(ctx); err != nil {
 			return Wrap(err)
 		}
-		ev := &dispatch.Event{Type: mk.typ, At: now, Actor: "system", ReportID: r.ID}
-		data := map[string]any{"folio": r.Folio, "due_at": mk.st.Due, "used": mk.st.Used, "area": r.Area, "priority": r.Priority}
-		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+		if err := appendMark(ctx, tx, s.events, r, mk.typ, mk.st, now); err != nil {
 			return err
 		}
 		*mk.count++

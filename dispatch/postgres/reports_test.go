@@ -165,9 +165,15 @@ func TestMarkSLA(t *testing.T) {
 	if fmt.Sprint(types) != "[report.created report.first_response_breached report.sla_at_risk report.sla_breached]" || d.Report.SLAState != "breached" {
 		t.Fatalf("timeline %v, state %s", types, d.Report.SLAState)
 	}
+	// Put to wait an hour in, it was first responded to then, 30 minutes late: that change
+	// recorded the first-response breach; the job marks nothing on it while it waits.
 	w, _ := reports.Get(ctx, waiting)
-	if w.Report.SLAState != "ok" || len(w.Timeline) != 2 {
-		t.Fatalf("waiting report marked: %s, %d events", w.Report.SLAState, len(w.Timeline))
+	types = nil
+	for _, ev := range w.Timeline {
+		types = append(types, ev.Type)
+	}
+	if fmt.Sprint(types) != "[report.created report.status_changed report.first_response_breached]" || w.Report.SLAState != "ok" {
+		t.Fatalf("waiting report marked: %s, timeline %v", w.Report.SLAState, types)
 	}
 	// Resumed two days later, its clock has used one hour of four: still fine, due in three.
 	resumeAt := created.Add(48 * time.Hour)
@@ -256,4 +262,83 @@ func TestFirstResponseSLA(t *testing.T) {
 			t.Errorf("timeline of %s = %s, want %s", folio, got, w)
 		}
 	}
+}
+
+// TestSLABreachRecordedWhenClockStops: the SLA job marks only running clocks and first
+// responses nobody gave, once a minute, so a deadline passed since its last run and then
+// frozen by the change that stops the clock or responds was never recorded: sla_state and
+// first_response_state stayed ok for good and the timeline had no breach. The change records
+// it itself; the job then finds nothing to mark. A report resolved in time records nothing.
+func TestSLABreachRecordedWhenClockStops(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	reports := postgres.NewReports(db, nil, dispatch.SLA{})
+	// Urgent faults: first response within 30 minutes, resolution within 4 h, wall clock.
+	created := time.Date(2026, 11, 29, 22, 0, 0, 0, mx())
+	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Priority: "urgent", Description: "Sin servicio",
+		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 1234 0003"}}
+	mk := func() string {
+		t.Helper()
+		nr, err := in.Validate(created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Report.Folio
+	}
+	staff := postgres.Origin{Actor: "system"}
+	change := func(folio string, c dispatch.Change, at time.Duration) {
+		t.Helper()
+		if _, err := reports.Change(ctx, folio, c, staff, created.Add(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yes := true
+	resolve := dispatch.Change{Action: dispatch.ActionResolve, Cause: "ONT dañada", Verdict: "upheld", ServiceRestored: &yes}
+	resolvedLate, waitingLate, inTime := mk(), mk(), mk()
+	change(resolvedLate, dispatch.Change{Action: dispatch.ActionNote, Note: "Llamamos"}, 35*time.Minute)
+	change(resolvedLate, resolve, 4*time.Hour+30*time.Second)
+	change(waitingLate, dispatch.Change{Action: dispatch.ActionWaitCustomer}, 4*time.Hour+10*time.Second)
+	change(inTime, dispatch.Change{Action: dispatch.ActionNote, Note: "Llamamos"}, 10*time.Minute)
+	change(inTime, resolve, 3*time.Hour)
+
+	want := map[string]struct{ state, frState, timeline string }{
+		resolvedLate: {"breached", "breached", "[report.created report.noted report.first_response_breached report.resolved report.sla_breached]"},
+		waitingLate:  {"breached", "breached", "[report.created report.status_changed report.sla_breached report.first_response_breached]"},
+		inTime:       {"ok", "ok", "[report.created report.noted report.resolved]"},
+	}
+	check := func(when string) {
+		t.Helper()
+		for folio, w := range want {
+			d, err := reports.Get(ctx, folio)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, ev := range d.Timeline {
+				types = append(types, ev.Type)
+			}
+			if got := fmt.Sprint(types); got != w.timeline || string(d.Report.SLAState) != w.state || string(d.Report.FirstResponseState) != w.frState {
+				t.Errorf("%s: %s: sla %s, first response %s, timeline %s; want %s, %s, %s", when, folio,
+					d.Report.SLAState, d.Report.FirstResponseState, got, w.state, w.frState, w.timeline)
+			}
+		}
+	}
+	check("after the changes")
+	if m, err := reports.MarkSLATargets(ctx, created.Add(4*time.Hour+time.Minute)); err != nil || m != (postgres.SLAMarks{}) {
+		t.Fatalf("MarkSLATargets after the changes = %+v, %v; want nothing marked", m, err)
+	}
+	// Resumed, the waiting report's clock runs again: nothing is marked twice.
+	change(waitingLate, dispatch.Change{Action: dispatch.ActionResume}, 5*time.Hour)
+	if m, err := reports.MarkSLATargets(ctx, created.Add(5*time.Hour+time.Minute)); err != nil || m != (postgres.SLAMarks{}) {
+		t.Fatalf("MarkSLATargets after resuming = %+v, %v; want nothing marked", m, err)
+	}
+	w := want[waitingLate]
+	w.timeline = "[report.created report.status_changed report.sla_breached report.first_response_breached report.status_changed]"
+	want[waitingLate] = w
+	check("at the end")
 }
