@@ -67,6 +67,14 @@ func New(cfg Config) (*Site, error) {
 			}
 			return a.url(name), nil
 		},
+		// modules lists what the module name imports, at every depth: the layout preloads
+		// them with the page's script.
+		"modules": func(name string) ([]string, error) {
+			if a.files[name] == nil {
+				return nil, fmt.Errorf("no static file %q", name)
+			}
+			return a.modules(name), nil
+		},
 	}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	for _, name := range pageNames {

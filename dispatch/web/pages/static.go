@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -29,6 +31,9 @@ type asset struct {
 type assets struct {
 	version string
 	files   map[string]*asset // by path under static/, e.g. "js/core.js"
+	// imports holds the modules each module imports, by path under static/, in the order
+	// of its import statements.
+	imports map[string][]string
 }
 
 // loadAssets reads the embedded static files. The version is a hash of all of them, so one
@@ -71,7 +76,81 @@ func loadAssets() (*assets, error) {
 		a.files[name] = f
 	}
 	a.version = hex.EncodeToString(all.Sum(nil)[:6])
+	a.imports = map[string][]string{}
+	for name, f := range a.files {
+		if path.Ext(name) != ".js" {
+			continue
+		}
+		deps, err := moduleImports(name, f.body)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if a.files[d] == nil {
+				return nil, fmt.Errorf("static/%s imports %s, which is not a static file", name, d)
+			}
+		}
+		a.imports[name] = deps
+	}
 	return a, nil
+}
+
+var (
+	// importFrom is a static import or re-export with a from clause (its names may span
+	// lines), or an import for side effects only; a statement starts a line.
+	importFrom = regexp.MustCompile(`(?m)^(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]`)
+	// importStmt is any static import statement (not import() or import.meta).
+	importStmt = regexp.MustCompile(`(?m)^import[\s{*'"]`)
+)
+
+// moduleImports returns the modules that the module name imports statically, as paths under
+// static/. It refuses what it cannot follow: an import statement it does not read, or a
+// specifier that is not relative (the pages load modules from this site only).
+func moduleImports(name string, src []byte) ([]string, error) {
+	found := importFrom.FindAllSubmatchIndex(src, -1)
+	read := map[int]bool{}
+	for _, m := range found {
+		read[m[0]] = true
+	}
+	for _, m := range importStmt.FindAllIndex(src, -1) {
+		if !read[m[0]] {
+			return nil, fmt.Errorf("static/%s:%d: an import statement the pages' preloads cannot follow", name, bytes.Count(src[:m[0]], []byte("\n"))+1)
+		}
+	}
+	var out []string
+	for _, m := range found {
+		spec := ""
+		for g := 1; g <= 2; g++ {
+			if m[2*g] >= 0 {
+				spec = string(src[m[2*g]:m[2*g+1]])
+			}
+		}
+		if !strings.HasPrefix(spec, "./") && !strings.HasPrefix(spec, "../") {
+			return nil, fmt.Errorf("static/%s imports %q: only relative imports of the site's modules are supported", name, spec)
+		}
+		out = append(out, path.Join(path.Dir(name), spec))
+	}
+	return out, nil
+}
+
+// modules returns the modules that the module name needs before it runs: its imports, theirs,
+// and so on, each once, in the order the browser meets them. A page preloads them
+// (rel=modulepreload), so that each level of imports does not cost one more round trip.
+func (a *assets) modules(name string) []string {
+	var out []string
+	seen := map[string]bool{name: true}
+	var walk func(string)
+	walk = func(m string) {
+		for _, d := range a.imports[m] {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+				walk(d)
+			}
+		}
+	}
+	walk(name)
+	return out
 }
 
 func contentType(name string) string {

@@ -37,6 +37,7 @@ function pendingStatus(v) {
   return s;
 }
 
+// The first load takes the answer the page preloads (tech.html): keep the two URLs the same.
 async function load() {
   try {
     const r = await api('GET', `/api/technicians/${techId}/route`);
