@@ -261,6 +261,10 @@ func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 	for _, v := range visits {
 		held[v.ReportID] = append(held[v.ReportID], v.ID)
 	}
+	routed, err := unroute(ctx, tx, visits)
+	if err != nil {
+		return err
+	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	for _, r := range rows {
 		ev := &dispatch.Event{Type: dispatch.EventReportAttached, At: now, ReportID: r.ID, IncidentID: inc.ID}
@@ -280,7 +284,53 @@ func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 			return err
 		}
 	}
+	// The technicians whose routes the held visits left are told (no text: the customer
+	// hears of the incident).
+	for _, v := range routed {
+		ev := &dispatch.Event{Type: "visit.unassigned", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
+		by.event(ev)
+		if err := s.events.Append(ctx, tx, ev, map[string]any{
+			"technician_id": v.TechnicianID, "reason": "held while incident " + inc.Folio + " is open", "incident_folio": inc.Folio,
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// routedVisit is a visit that left its technician's route.
+type routedVisit struct {
+	ID           int64 `bun:"id"`
+	ReportID     int64 `bun:"report_id"`
+	TechnicianID int64 `bun:"technician_id"`
+}
+
+// unroute takes the held visits that are booked on a technician's route off it, in id
+// order: their windows stay (the incident's resolution cancels them), but nobody is sent to
+// one customer of a known outage, and the hour each had is its technician's again — the
+// day's plan leaves held visits out, so a planned hour kept here would be offered to others
+// and refused at booking as an overlap. Visits already done or under way keep their place.
+func unroute(ctx context.Context, tx bun.Tx, held []struct {
+	ID       int64 `bun:"id"`
+	ReportID int64 `bun:"report_id"`
+}) ([]routedVisit, error) {
+	if len(held) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(held))
+	for i, v := range held {
+		ids[i] = v.ID
+	}
+	var out []routedVisit
+	err := tx.NewRaw(`UPDATE visits AS v SET status = 'booked', technician_id = NULL, plan_day = NULL, route_position = NULL,
+			planned_arrival = NULL, planned_start = NULL, planned_end = NULL, eta = NULL, at_risk = false, pinned = false
+		FROM visits AS old WHERE old.id = v.id AND v.id IN (?) AND v.status IN ('booked', 'assigned') AND v.technician_id IS NOT NULL
+		RETURNING v.id, v.report_id, old.technician_id`, bun.In(ids)).Scan(ctx, &out)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 // lockIncident reads the incident with id for update; not found when there is none.

@@ -348,7 +348,7 @@ func writeAssignment(ctx context.Context, tx bun.Tx, id int64, a planning.Assign
 		Set("version = version + CASE WHEN technician_id IS DISTINCT FROM ? THEN 1 ELSE 0 END", a.TechnicianID).
 		Set("technician_id = ?, plan_day = ?::date, route_position = ?", a.TechnicianID, a.Day.Format(time.DateOnly), a.Position).
 		Set("planned_arrival = ?, planned_start = ?, planned_end = ?, updated_at = now()", a.Arrival, a.Start, a.End).
-		Where("id = ?", id).Exec(ctx)
+		Where("id = ? AND held_by_incident_id IS NULL", id).Exec(ctx) // an incident holding it took it off the routes
 	return Wrap(err)
 }
 
@@ -1184,6 +1184,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		}
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be moved", v.Status)
+		}
+		if err := notHeld(ctx, tx, v.ID); err != nil {
+			return err
 		}
 		if err := reportOpen(ctx, tx, v, true); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
+	"despacho/schedule"
 )
 
 // planEnv is a database with technicians working Mondays 08–18 in Mexico City; now is
@@ -260,4 +261,86 @@ func TestRebookingClearsETAAndRisk(t *testing.T) {
 	if n := len(e.visitEvents(t, v.ID, "visit.at_risk")); n != 2 {
 		t.Errorf("%d visit.at_risk, want 2: one per window run late", n)
 	}
+}
+
+// TestHeldVisitLeavesItsRoute: an outage on TORRE-3 holds Ana's visit, booked with Juan
+// tomorrow 10–12 (nobody goes to one customer of a known mass outage; the incident's
+// resolution cancels it). It used to keep Juan and its planned hour: the day's plan left it
+// out (held) while the database still counted the hour as Juan's, so a 10–12 slot was
+// offered to Beto and booking it was 409 overlap, and Juan's route still sent him to Ana.
+// Now holding takes the visit off Juan's route (visit.unassigned for his board), Beto books
+// 10–12 with him, and no move or re-plan puts Ana's visit back.
+func TestHeldVisitLeavesItsRoute(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	visits := postgres.NewVisits(e.db, e.events, e.reports, planning.Config{})
+	juan := &dispatch.Technician{Name: "Juan", Phone: "55 1234 5678", Home: dispatch.LatLon{Lat: 19.40, Lon: -99.10},
+		Shifts: []dispatch.WeeklyShift{{Weekday: 4, Start: "08:00", End: "18:00"}}}
+	if err := postgres.NewTechnicians(e.db, e.events).Create(ctx, juan, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := visits.Config()
+	tomorrow := cfg.NextDay(cfg.Day(clock))
+	w := dispatch.Span{Start: tomorrow.Add(10 * time.Hour), End: tomorrow.Add(12 * time.Hour)}
+	ana := e.visit(t, e.report(t, "fault", "55 4000 0001", "TORRE-3", "", clock.Add(-time.Hour), nil).ID)
+	if v, err := visits.Book(ctx, ana, w, nil, clock); err != nil || v.TechnicianID != juan.ID {
+		t.Fatalf("Ana's booking: %+v, %v; want Juan", v, err)
+	}
+	e.open(t, "TORRE-3", clock.Add(-2*time.Hour))
+
+	v, err := visits.Get(ctx, ana)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.TechnicianID != 0 || !v.PlannedStart.IsZero() || v.PlanDay != "" || v.Window == nil {
+		t.Errorf("Ana's held visit: technician %d, planned %v on %q; want off every route, its window kept", v.TechnicianID, v.PlannedStart, v.PlanDay)
+	}
+	day, err := visits.Day(ctx, tomorrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range day {
+		if o.ID == ana && o.TechnicianID != 0 {
+			t.Errorf("Juan's route tomorrow still sends him to Ana")
+		}
+	}
+	var unassigned []int64
+	if err := e.db.NewRaw("SELECT technician_id FROM events WHERE visit_id = ? AND type = 'visit.unassigned'", ana).Scan(ctx, &unassigned); err != nil {
+		t.Fatal(err)
+	}
+	if len(unassigned) != 1 || unassigned[0] != juan.ID {
+		t.Errorf("visit.unassigned of the held visit for technicians %v, want [%d]", unassigned, juan.ID)
+	}
+
+	beto := e.visit(t, e.report(t, "fault", "55 4000 0002", "", "", clock.Add(-time.Hour), nil).ID)
+	ss, err := visits.Slots(ctx, beto, tomorrow, 1, clock)
+	if err != nil || !slotsHave(ss, w) {
+		t.Fatalf("Beto's slots: %v, %v; want 10–12 among them", ss, err)
+	}
+	got, err := visits.Book(ctx, beto, w, nil, clock)
+	if err != nil {
+		t.Fatalf("Beto's booking of the offered 10–12: %v", err)
+	}
+	if _, err := visits.Move(ctx, ana, postgres.MoveRequest{TechnicianID: juan.ID, Position: 1, Version: v.Version}, e.staff.User, clock); dispatch.ErrorKind(err) != dispatch.KindConflict {
+		t.Errorf("moving the held visit onto Juan's route: %v, want a conflict", err)
+	}
+	if _, err := visits.Optimize(ctx, tomorrow, schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}, nil, clock); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := visits.Get(ctx, ana); v.TechnicianID != 0 {
+		t.Errorf("the re-plan put the held visit back with technician %d", v.TechnicianID)
+	}
+	if v, _ := visits.Get(ctx, got.ID); v.TechnicianID != juan.ID {
+		t.Errorf("Beto's visit after the re-plan: technician %d, want Juan", v.TechnicianID)
+	}
+}
+
+func slotsHave(ss []dispatch.Span, w dispatch.Span) bool {
+	for _, s := range ss {
+		if s.Start.Equal(w.Start) && s.End.Equal(w.End) {
+			return true
+		}
+	}
+	return false
 }
