@@ -272,7 +272,15 @@ func (l *requestLog) settle(tb testing.TB, ctx context.Context) ([]*request, []s
 			break
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("requests still open after 60 s:\n%s", chain(l.reqs))
+			l.mu.Lock()
+			var open []string
+			for _, r := range l.reqs {
+				if !r.done {
+					open = append(open, r.path)
+				}
+			}
+			l.mu.Unlock()
+			tb.Fatalf("the page still loads after 60 s (readyState complete: %v, %v); open: %q", complete, err, open)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
