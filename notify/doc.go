@@ -7,7 +7,7 @@
 // Outbox.Hook is a postgres.EventHook: it runs inside the transaction that appends an event
 // and writes the text that event calls for to sms_outbox in that same transaction, so a
 // text is queued if and only if the change that causes it commits. Each row has a unique
-// dedupe_key (folio:REPORT, booked:VISIT:WINDOW, outcome:REPORT:…, or one naming the
+// dedupe_key (folio:REPORT, booked:VISIT:WINDOW:EVENT, outcome:REPORT:…, or one naming the
 // event), so no event, and no outcome told twice, can produce two texts; a re-plan that
 // keeps the window the customer was last told sends nothing. An incident texts each
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,

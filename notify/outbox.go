@@ -323,7 +323,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		data.Window, data.Date = f.Window(d.WindowStart, d.WindowEnd), f.Date(d.WindowStart)
 		data.Technician = FirstName(d.TechnicianName)
 		win := windowKey(d.WindowStart, d.WindowEnd)
-		n.Kind, n.Key = KindBooked, fmt.Sprintf("booked:%d:%s", ev.VisitID, win)
+		// Keyed by the event too: a visit booked again into the window it had (after a
+		// visit that could not be completed) is a new promise, told like the first.
+		n.Kind, n.Key = KindBooked, fmt.Sprintf("booked:%d:%s:%d", ev.VisitID, win, ev.ID)
 		if ev.Type == "visit.rescheduled" {
 			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s:%d", ev.VisitID, win, ev.ID)
 			// A re-plan that keeps the window the customer was last told (another
@@ -570,7 +572,7 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 	if err != nil {
 		return "", postgres.Wrap(err)
 	}
-	// booked:VISIT:WINDOW or rescheduled:VISIT:WINDOW:EVENT
+	// booked:VISIT:WINDOW:EVENT or rescheduled:VISIT:WINDOW:EVENT
 	if parts := strings.Split(key, ":"); len(parts) >= 3 {
 		return parts[2], nil
 	}

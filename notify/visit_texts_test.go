@@ -1,0 +1,108 @@
+package notify_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/planning"
+	"despacho/dispatch/postgres"
+)
+
+// visitWorld is one customer's report with one visit, a technician working Monday and
+// Tuesday 08:00-18:00, and the real stores with the outbox hook, on Monday 30 Nov 2026
+// 07:00 in Mexico City.
+type visitWorld struct {
+	e      *env
+	visits *postgres.Visits
+	tech   int64
+	visit  int64
+	folio  string
+	phone  string
+	now    time.Time
+}
+
+func newVisitWorld(t *testing.T) *visitWorld {
+	t.Helper()
+	ctx := context.Background()
+	e := newEnv(t, false)
+	reports := postgres.NewReports(e.db, e.events, dispatch.SLA{})
+	w := &visitWorld{e: e, visits: postgres.NewVisits(e.db, e.events, reports, planning.Config{Zone: mexico}),
+		now: time.Date(2026, 11, 30, 7, 0, 0, 0, mexico), phone: phone()}
+	tech := &dispatch.Technician{Name: "Juan Pérez", Phone: "55 1234 5678", Skills: []string{"fiber"},
+		Home:   dispatch.LatLon{Lat: 19.43, Lon: -99.13},
+		Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}, {Weekday: 2, Start: "08:00", End: "18:00"}}}
+	if err := postgres.NewTechnicians(e.db, e.events).Create(ctx, tech, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.tech = tech.ID
+	in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet",
+		Customer: dispatch.CustomerInput{Name: "Cliente", Phone: w.phone}}
+	nr, err := in.Validate(w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.folio = c.Report.Folio
+	lat, lon := 19.40, -99.16
+	v, err := w.visits.Create(ctx, w.folio, dispatch.NewVisit{DurationMin: 60, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.visit = v.ID
+	return w
+}
+
+// texts returns the kind and state of each text queued for the world's visit, in order.
+func (w *visitWorld) texts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, r := range outbox(t, w.e.db) {
+		if r.VisitID == w.visit {
+			out = append(out, r.Kind+"/"+r.State)
+		}
+	}
+	return out
+}
+
+// TestRebookedIntoSameWindowIsTexted: a visit that could not be completed and is booked
+// again into the window it had (the technician turned back before it began) is a new
+// promise after a "could not complete" text: the customer is told it, as for any booking.
+func TestRebookedIntoSameWindowIsTexted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newVisitWorld(t)
+	win := dispatch.Span{Start: w.now.Add(3 * time.Hour), End: w.now.Add(5 * time.Hour)} // today 10:00-12:00
+	if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
+		t.Fatal(err)
+	}
+	at := w.now.Add(time.Hour)
+	for _, o := range []dispatch.Outcome{{Status: dispatch.VisitEnRoute}, {Status: dispatch.VisitNotCompleted, Reason: "other"}} {
+		at = at.Add(10 * time.Minute)
+		if _, err := w.visits.SetStatus(ctx, w.visit, o, nil, at); err != nil {
+			t.Fatalf("%s: %v", o.Status, err)
+		}
+	}
+	if _, err := w.visits.Book(ctx, w.visit, win, nil, at.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(w.texts(t))
+	if want := "[booked/pending en_route/pending not_completed/pending booked/pending]"; got != want {
+		t.Errorf("texts = %s; want %s (the second booking texted too)", got, want)
+	}
+	var bodies []string
+	for _, r := range outbox(t, w.e.db) {
+		if r.Kind == "booked" {
+			bodies = append(bodies, r.Body)
+		}
+	}
+	if len(bodies) == 2 && !strings.Contains(bodies[1], "10:00-12:00") {
+		t.Errorf("second booked text = %q; want the window", bodies[1])
+	}
+}
