@@ -187,6 +187,39 @@ func (s *Visits) currentPlan(ctx context.Context, st planning.State, day, now ti
 	return plan, nil
 }
 
+// basePlan returns the plan of st on day that an offer or a placement starts from. A day
+// that has begun is planned from now, as a re-plan is (see replanBase): a technician is not
+// free before now, nor while he finishes a visit under way, whatever the morning's plan
+// said. Both are cached; a plan from now serves the rest of the minute it was built in
+// while the state holds (see fingerprint), so that today is not timed afresh on every
+// request: a minute's lag only makes it see a technician free a little early, never a
+// window before now (windows offered and booked start at now or later).
+func (s *Visits) basePlan(ctx context.Context, st planning.State, day, now time.Time) (*schedule.Plan, error) {
+	if now.Before(day) {
+		return s.currentPlan(ctx, st, day, now)
+	}
+	key, fp := day.Format(time.DateOnly), s.fingerprint(st, day, now)
+	if plan, ok := s.cached(key, fp); ok {
+		return plan, nil
+	}
+	plan, err := planning.Current(ctx, s.cfg.Replan(st, day, now), st)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(key, fp, plan)
+	return plan, nil
+}
+
+// fingerprint keys the cached plan of st on day as basePlan builds it at now: the state's
+// fingerprint, and for a day that has begun the minute of now as well.
+func (s *Visits) fingerprint(st planning.State, day, now time.Time) uint64 {
+	fp := planning.Fingerprint(st, now)
+	if now.Before(day) {
+		return fp
+	}
+	return fp ^ (uint64(now.Unix()/60)+1)*0x9e3779b97f4a7c15
+}
+
 // cached returns the plan cached for day key when it was built from a state with
 // fingerprint fp, and marks it used.
 func (s *Visits) cached(key string, fp uint64) (*schedule.Plan, bool) {
@@ -286,7 +319,8 @@ func (s *Visits) rememberPlaced(v *dispatch.Visit, w dispatch.Span, p *placed, n
 	c.Status, c.Window, c.Hold, c.HeldUntil, c.Pinned = dispatch.VisitBooked, &w, nil, time.Time{}, false
 	c.TechnicianID, c.RoutePosition = p.at.TechnicianID, p.at.Position
 	st.Visits = append(st.Visits, &c)
-	s.remember(s.cfg.Day(w.Start).Format(time.DateOnly), planning.Fingerprint(st, now), p.plan)
+	day := s.cfg.Day(w.Start)
+	s.remember(day.Format(time.DateOnly), s.fingerprint(st, day, now), p.plan)
 }
 
 // replanBase returns the plan of st on day that a re-plan starts from: built with
@@ -454,7 +488,7 @@ func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int,
 		if d == 0 && !qualified(st, v.Skills) {
 			return nil, noSkill(v.Skills)
 		}
-		plan, err := s.currentPlan(ctx, st, day, now)
+		plan, err := s.basePlan(ctx, st, day, now)
 		if err != nil {
 			return nil, err
 		}
@@ -503,7 +537,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 	if !qualified(st, v.Skills) {
 		return nil, noSkill(v.Skills)
 	}
-	plan, err := s.currentPlan(ctx, st, day, now)
+	plan, err := s.basePlan(ctx, st, day, now)
 	if err != nil {
 		return nil, err
 	}
@@ -527,6 +561,9 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 		return nil, err
 	}
 	after := s.cfg.Assignments(next)
+	if !now.Before(day) {
+		behindStarted(st, after) // planned from now: the visits under way are not in it
+	}
 	afterDone(st, after)
 	at, ok := after[v.ID]
 	if !ok {

@@ -344,3 +344,48 @@ func slotsHave(ss []dispatch.Span, w dispatch.Span) bool {
 	}
 	return false
 }
+
+// TestTodaysSlotsStartFromNow: at 13:30 Juan has been on site since 13:00 at a 4-hour
+// visit planned for 08:00–12:00: he is busy until 17:00, and an hour's visit then would end
+// past his shift. Today's slots, bookings and urgent inserts used to time his day as
+// planned in the morning, as if he were free since noon: 14–16 and 16–18 were offered and
+// 14–16 booked, a promise he could not keep. Now they start from now, as a re-plan does: nothing
+// today; tomorrow's offer is unchanged.
+func TestTodaysSlotsStartFromNow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	e.tech(t, "Juan", 19.40)
+	long := e.book(t, e.visit(t, 19.40, 240), 8, 12)
+	for _, step := range []struct {
+		status dispatch.VisitStatus
+		at     time.Time
+	}{{dispatch.VisitEnRoute, e.at(12, 40)}, {dispatch.VisitOnSite, e.at(13, 0)}} {
+		if _, err := e.visits.SetStatus(ctx, long.ID, dispatch.Outcome{Status: step.status}, nil, step.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := e.at(13, 30)
+	v := e.visit(t, 19.41, 60)
+	ss, err := e.visits.Slots(ctx, v.ID, e.day, 1, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ss) != 0 {
+		t.Errorf("today's slots at 13:30 = %v, want none: Juan is on site until 17:00", ss)
+	}
+	_, err = e.visits.Book(ctx, v.ID, dispatch.Span{Start: e.at(14, 0), End: e.at(16, 0)}, nil, now)
+	if dispatch.ErrorKind(err) != dispatch.KindConflict {
+		t.Errorf("booking 14–16 today: %v, want 409 window_unavailable", err)
+	}
+	_, err = e.visits.InsertUrgent(ctx, e.visit(t, 19.41, 60).ID, nil, now)
+	if dispatch.ErrorKind(err) != dispatch.KindConflict {
+		t.Errorf("urgent insert at 13:30: %v, want a conflict", err)
+	}
+	// Next Monday nothing is under way: the same offer as ever.
+	next := e.day.AddDate(0, 0, 7)
+	ss, err = e.visits.Slots(ctx, v.ID, next, 1, now)
+	if err != nil || len(ss) != 5 {
+		t.Errorf("next Monday's slots = %v, %v; want the day's five", ss, err)
+	}
+}
