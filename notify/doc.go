@@ -22,7 +22,9 @@
 // restore text asks no confirmation: it offers "2" to open a report instead. The
 // day-before reminder is a row whose send_after lies in the future (no timer per visit:
 // the workers pick due rows) and whose expires_at is the window's start; a re-booking,
-// cancellation or completion of the visit cancels it. The insert also queues a NOTIFY on Channel, which wakes the
+// cancellation or completion of the visit cancels it, and so does its return to booking (a
+// re-plan that finds nobody to keep its window), which also tells the customer that the
+// window he was texted will not be kept. The insert also queues a NOTIFY on Channel, which wakes the
 // workers at commit; they poll as well, because notifications are only hints.
 //
 // # Sending: no loss, no double

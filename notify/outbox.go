@@ -235,7 +235,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	}
 	switch ev.Type {
 	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
-		"visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed",
+		"visit.unassigned", "visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed",
 		dispatch.EventReportAttached, dispatch.EventReportIncidentEstimate:
 	default:
 		return nil
@@ -252,14 +252,23 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			return nil
 		}
 	}
+	if ev.Type == "visit.unassigned" {
+		// Only a visit sent back to booking concerns its customer; one taken off its
+		// technician with its window kept (a dispatcher's unassign, an incident's hold)
+		// keeps its promise and its reminder.
+		if back, err := o.backToBooking(ctx, tx, ev.VisitID); err != nil || !back {
+			return err
+		}
+	}
 	rc, ok, err := o.recipient(ctx, tx, ev.ReportID)
 	if err != nil || !ok {
 		return err
 	}
-	// Reminders of a visit that is re-booked, cancelled, done or could not be completed are
-	// void, and so are those of a report that is resolved, closed or cancelled.
+	// Reminders of a visit that is re-booked, cancelled, sent back to booking, done or could
+	// not be completed are void, and so are those of a report that is resolved, closed or
+	// cancelled.
 	switch ev.Type {
-	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.not_completed", "visit.completed":
+	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.unassigned", "visit.not_completed", "visit.completed":
 		if ev.VisitID != 0 {
 			if _, err := tx.ExecContext(ctx, `
 				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
@@ -354,6 +363,15 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		data.Reason = f.Reason(d.Reason)
 		n.Kind, n.Key = KindCancelled, fmt.Sprintf("cancelled:%d:%d", ev.VisitID, ev.ID)
+	case "visit.unassigned":
+		// Back to booking: nobody can keep the window the customer was last told. One who
+		// was never told a window (opted out then, say) has no promise to take back.
+		start, end, ok, err := o.toldWindow(ctx, tx, ev.VisitID)
+		if err != nil || !ok {
+			return err
+		}
+		data.Window, data.Date = f.Window(start, end), f.Date(start)
+		n.Kind, n.Key = KindUnbooked, fmt.Sprintf("unbooked:%d:%d", ev.VisitID, ev.ID)
 	case "visit.en_route":
 		if d.ETA.IsZero() {
 			return nil
@@ -577,6 +595,36 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 		return parts[2], nil
 	}
 	return "", nil
+}
+
+// toldWindow returns the window of the latest booked or rescheduled text of a visit; ok is
+// false when there is none.
+func (o *Outbox) toldWindow(ctx context.Context, idb bun.IDB, visitID int64) (start, end time.Time, ok bool, err error) {
+	win, err := o.lastWindow(ctx, idb, visitID)
+	if err != nil {
+		return start, end, false, err
+	}
+	a, b, found := strings.Cut(win, "-")
+	s, err1 := strconv.ParseInt(a, 10, 64)
+	e, err2 := strconv.ParseInt(b, 10, 64)
+	if !found || err1 != nil || err2 != nil {
+		return start, end, false, nil
+	}
+	return time.Unix(s, 0), time.Unix(e, 0), true, nil
+}
+
+// backToBooking reports whether visit id went back to booking: unscheduled, its window
+// cleared (a re-plan found nobody who could keep it).
+func (o *Outbox) backToBooking(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
+	var back bool
+	err := idb.QueryRowContext(ctx, `SELECT status = 'unscheduled' AND window_start IS NULL FROM visits WHERE id = ?`, id).Scan(&back)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, postgres.Wrap(err)
+	}
+	return back, nil
 }
 
 // reminderAt is the day before the window's local date, at the configured local hour.

@@ -34,6 +34,9 @@ const (
 	KindNotCompleted  Kind = "not_completed" // visit.not_completed: reason, how to re-book
 	KindRescheduled   Kind = "rescheduled"   // visit.rescheduled: the new window
 	KindCancelled     Kind = "cancelled"     // visit.cancelled
+	// KindUnbooked tells that the window the customer was texted will not be kept: a re-plan
+	// found nobody to keep it and the visit went back to booking (visit.unassigned).
+	KindUnbooked Kind = "unbooked"
 
 	KindIncident         Kind = "incident"          // report.attached_to_incident: outage in the area, estimate
 	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
@@ -64,7 +67,7 @@ const (
 // Kinds lists every kind in a stable order (the admin page's order).
 var Kinds = []Kind{
 	KindFolio, KindFolioIncident, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
-	KindNotCompleted, KindRescheduled, KindCancelled,
+	KindNotCompleted, KindRescheduled, KindCancelled, KindUnbooked,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyNewReportIncident, KindReplyStillDown, KindReplyRestoreConfirmed,
@@ -106,6 +109,7 @@ var defaults = map[string]map[Kind]string{
 		KindNotCompleted:  `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 o entre a {{.StatusURL}} para reagendar.`,
 		KindRescheduled:   `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
 		KindCancelled:     `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
+		KindUnbooked:      `Folio {{.Folio}}: no podremos acudir el {{.Window}} como le avisamos. Responda 2 o entre a {{.StatusURL}} para elegir otro horario.`,
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
@@ -139,6 +143,7 @@ var defaults = map[string]map[Kind]string{
 		KindNotCompleted:  `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
 		KindRescheduled:   `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
 		KindCancelled:     `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
+		KindUnbooked:      `Folio {{.Folio}}: we cannot come on {{.Window}} as we told you. Reply 2 or go to {{.StatusURL}} to pick another time.`,
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,

@@ -106,3 +106,35 @@ func TestRebookedIntoSameWindowIsTexted(t *testing.T) {
 		t.Errorf("second booked text = %q; want the window", bodies[1])
 	}
 }
+
+// TestUnbookedVisitIsTextedAndLosesItsReminder: the technician calls in sick and nobody
+// else can keep the window he was booked for, so the visit goes back to booking
+// (visit.unassigned, window cleared). The customer, who was texted that window, is told it
+// will not be kept, and the day-before reminder of it is not sent.
+func TestUnbookedVisitIsTextedAndLosesItsReminder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newVisitWorld(t)
+	tue := w.now.Add(24 * time.Hour)                                                 // Tuesday 07:00
+	win := dispatch.Span{Start: tue.Add(3 * time.Hour), End: tue.Add(5 * time.Hour)} // Tuesday 10:00-12:00
+	if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.visits.MarkUnavailable(ctx, w.tech, dispatch.Exception{Start: tue.Add(-7 * time.Hour), End: tue.Add(17 * time.Hour),
+		Reason: dispatch.ExceptionSick}, nil, w.now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.Unbooked) != fmt.Sprint([]int64{w.visit}) {
+		t.Fatalf("unavailable: %+v; want the visit back to booking", res)
+	}
+	got := fmt.Sprint(w.texts(t))
+	if want := "[booked/pending reminder/cancelled unbooked/pending]"; got != want {
+		t.Errorf("texts = %s; want the booked text, its reminder cancelled and one text saying the window will not be kept", got)
+	}
+	for _, r := range outbox(t, w.e.db) {
+		if r.Kind == "unbooked" && (!strings.Contains(r.Body, "mar 1 dic, 10:00-12:00") || !strings.Contains(r.Body, w.folio)) {
+			t.Errorf("unbooked text = %q; want the folio and the window no longer kept", r.Body)
+		}
+	}
+}
