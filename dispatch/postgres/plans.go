@@ -1245,7 +1245,22 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if err != nil {
 			return err
 		}
+		// A day that has begun is timed from now, as a booking's (see basePlan): the visits
+		// under way are not in the problem, and stay before whatever is moved.
+		begun := !now.Before(day)
 		p := s.cfg.Problem(st, day, 1, now)
+		var under []*dispatch.Visit
+		if begun {
+			p = s.cfg.Replan(st, day, now)
+			for _, o := range st.Visits {
+				if o.TechnicianID == t.ID && o.Status.Started() {
+					under = append(under, o)
+				}
+			}
+			if first := st.Done[t.ID] + len(under) + 1; len(under) > 0 && req.Position < first {
+				return dispatch.Conflict("breaks_pin", "visit %d is under way and stays first: choose position %d or later", under[0].ID, first)
+			}
+		}
 		sv := s.cfg.Visit(v)
 		if req.Force {
 			sv.Windows = nil
@@ -1253,6 +1268,13 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		p.Visits = append(p.Visits, sv)
 		as := planning.Stored(p, st)
 		tid := planning.TechID(t.ID)
+		if begun {
+			// Only his routes are timed afresh: another technician running late must not
+			// stop the move (nor is his day re-timed by it); the route the visit leaves
+			// keeps its times.
+			as = slices.DeleteFunc(as, func(a schedule.Assignment) bool { return a.Technician != tid })
+		}
+		own := slices.Clone(as) // his routes as they stand, to tell his lateness from the move's fault
 		shift := -1
 		for _, pt := range p.Technicians {
 			if pt.ID != tid {
@@ -1270,8 +1292,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		placed := false
 		for i := range as {
 			if as[i].Technician == tid && as[i].Shift == shift {
-				// req.Position numbers his whole day, finished visits first.
-				pos := min(max(req.Position-1-st.Done[t.ID], 0), len(as[i].Visits))
+				// req.Position numbers his whole day, finished visits first, then those under
+				// way (when they are not in the route).
+				pos := min(max(req.Position-1-st.Done[t.ID]-len(under), 0), len(as[i].Visits))
 				if err := keepsPins(as[i].Visits, pos, v, st); err != nil {
 					return err
 				}
@@ -1284,6 +1307,11 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		}
 		plan, err := schedule.NewPlan(p, as)
 		if errors.Is(err, schedule.ErrPinned) {
+			if begun {
+				if _, e := schedule.NewPlan(p, own); errors.Is(e, schedule.ErrPinned) {
+					return dispatch.Conflict("breaks_rule", "%s's day as planned can no longer be kept from now (a visit ran long, or he is late): optimise the day first (%v)", t.Name, e)
+				}
+			}
 			return dispatch.Conflict("breaks_rule", "the move breaks a promised window, the shift or the break (%v)", err)
 		}
 		if err != nil {
@@ -1291,6 +1319,9 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		}
 		before := s.stored(st)
 		after := s.cfg.Assignments(plan)
+		if begun {
+			behindStarted(st, after)
+		}
 		afterDone(st, after)
 		if err := writeShifts(ctx, tx, before, after); err != nil {
 			return err

@@ -389,3 +389,51 @@ func TestTodaysSlotsStartFromNow(t *testing.T) {
 		t.Errorf("next Monday's slots = %v, %v; want the day's five", ss, err)
 	}
 }
+
+// TestTodaysMoveStartsFromNow: as TestTodaysSlotsStartFromNow, for a dispatcher's move. At
+// 13:30 Juan is on site until 17:00; Otro's 14–16 visit cannot go after it (refused,
+// breaks_rule), nor before it (breaks_pin: a visit under way stays first). The move used to
+// time Juan's day as planned in the morning and put the visit with him at 14:00.
+func TestTodaysMoveStartsFromNow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.40)
+	long := e.book(t, e.visit(t, 19.40, 240), 8, 12)
+	otro := e.tech(t, "Otro", 19.42)
+	v := e.book(t, e.visit(t, 19.42, 60), 14, 16)
+	v, err := e.visits.Assign(ctx, v.ID, postgres.AssignRequest{TechnicianID: otro.ID, Version: v.Version}, nil, e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if long.TechnicianID != juan.ID || v.TechnicianID != otro.ID {
+		t.Fatalf("visits with %d and %d, want Juan (%d) and Otro (%d)", long.TechnicianID, v.TechnicianID, juan.ID, otro.ID)
+	}
+	for _, step := range []struct {
+		status dispatch.VisitStatus
+		at     time.Time
+	}{{dispatch.VisitEnRoute, e.at(12, 40)}, {dispatch.VisitOnSite, e.at(13, 0)}} {
+		if _, err := e.visits.SetStatus(ctx, long.ID, dispatch.Outcome{Status: step.status}, nil, step.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := e.at(13, 30)
+	for _, c := range []struct {
+		pos  int
+		code string
+	}{{2, "breaks_rule"}, {1, "breaks_pin"}} {
+		_, err := e.visits.Move(ctx, v.ID, postgres.MoveRequest{TechnicianID: juan.ID, Position: c.pos, Version: v.Version}, nil, now)
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Code != c.code {
+			t.Errorf("moving Otro's 14–16 visit to Juan's position %d at 13:30: %v, want 409 %s", c.pos, err, c.code)
+		}
+	}
+	if got, _ := e.visits.Get(ctx, v.ID); got.TechnicianID != otro.ID {
+		t.Errorf("14–16 visit with technician %d after the refused moves, want Otro (%d)", got.TechnicianID, otro.ID)
+	}
+	// Otro can still take it at his position 1, from now.
+	got, err := e.visits.Move(ctx, v.ID, postgres.MoveRequest{TechnicianID: otro.ID, Position: 1, Version: v.Version}, nil, now)
+	if err != nil || got.TechnicianID != otro.ID || got.RoutePosition != 1 || got.PlannedStart.Before(e.at(14, 0)) {
+		t.Errorf("moving it to Otro's position 1: %+v, %v", got, err)
+	}
+}
