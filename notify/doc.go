@@ -75,6 +75,7 @@
 // send_after). When that is an incident's restore notice (within seven days), "2", "NO" or
 // a phrase like "sigue sin servicio" reopens the report it named with a normal visit
 // (Reports.StillDown) and "1"/"SI" records the confirmation; after a visit's text, "1" and
-// "2" confirm or reschedule the visit as before. Either way the TwiML answer is the one
-// text sent back.
+// "2" confirm or reschedule the visit that text was about (a customer with two folios
+// answers the one last texted), else the customer's next booked visit. Either way the
+// TwiML answer is the one text sent back.
 package notify

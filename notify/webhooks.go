@@ -51,12 +51,16 @@ type Reports interface {
 	OpenFromSMS(ctx context.Context, tx bun.Tx, messageSID, phone, body string) (ReportRef, error)
 	// NoteFromSMS adds body to a report's timeline as the customer's note.
 	NoteFromSMS(ctx context.Context, tx bun.Tx, messageSID string, reportID int64, body string) error
-	// ConfirmNextVisit records that the customer confirmed their next booked visit;
-	// NotFound when there is none.
-	ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
-	// RequestReschedule records that the customer asks for another time for their next
-	// booked visit, for dispatchers to act on; NotFound when there is none.
-	RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+	// ConfirmNextVisit records that the customer confirmed a booked visit: visitID, the
+	// visit of the text the customer answers (0 when it named none), while it is the
+	// phone's and still booked; otherwise their next booked visit. NotFound when there is
+	// none.
+	ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string, visitID int64) (ReportRef, error)
+	// RequestReschedule records that the customer asks for another time, for dispatchers to
+	// act on: for visitID (as for ConfirmNextVisit) while it is the phone's and booked or
+	// waiting to be booked again (it could not be completed, or went back to booking);
+	// otherwise for their next booked visit. NotFound when there is none.
+	RequestReschedule(ctx context.Context, tx bun.Tx, phone string, visitID int64) (ReportRef, error)
 	// StillDown answers the restore notice of report reportID (KindIncidentRestored, sent
 	// when an incident resolved the report) with "service is still down": the report
 	// reopens with a normal visit. A report already reopened is returned unchanged.
@@ -351,6 +355,7 @@ const restoreAnswerWindow = 7 * 24 * time.Hour
 type lastText struct {
 	Kind     Kind
 	ReportID int64
+	VisitID  int64
 	Key      string
 	At       time.Time
 }
@@ -370,12 +375,13 @@ func latestText(ctx context.Context, tx bun.Tx, phone string, now time.Time) (la
 	var row struct {
 		Kind     string    `bun:"kind"`
 		ReportID int64     `bun:"report_id,nullzero"`
+		VisitID  int64     `bun:"visit_id,nullzero"`
 		Key      string    `bun:"dedupe_key"`
 		At       time.Time `bun:"at"`
 	}
 	// Texts go in the order they fall due (send_after: when queued, or a reminder's hour);
 	// sent_at is not that order, since the workers send concurrently.
-	err := tx.NewRaw(`SELECT kind, report_id, dedupe_key, send_after AS at FROM sms_outbox
+	err := tx.NewRaw(`SELECT kind, report_id, visit_id, dedupe_key, send_after AS at FROM sms_outbox
 		WHERE to_phone = ? AND state NOT IN ('cancelled', 'skipped', 'failed') AND send_after <= ?
 		ORDER BY send_after DESC, id DESC LIMIT 1`, phone, now).Scan(ctx, &row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -384,7 +390,7 @@ func latestText(ctx context.Context, tx bun.Tx, phone string, now time.Time) (la
 	if err != nil {
 		return lastText{}, postgres.Wrap(err)
 	}
-	return lastText{Kind: Kind(row.Kind), ReportID: row.ReportID, Key: row.Key, At: row.At}, nil
+	return lastText{Kind: Kind(row.Kind), ReportID: row.ReportID, VisitID: row.VisitID, Key: row.Key, At: row.At}, nil
 }
 
 func words(ws ...string) map[string]bool {
@@ -569,10 +575,10 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		var rr ReportRef
 		if confirm {
 			action, kind = "confirm", KindReplyConfirmed
-			rr, err = h.reports.ConfirmNextVisit(ctx, tx, from)
+			rr, err = h.reports.ConfirmNextVisit(ctx, tx, from, last.VisitID)
 		} else {
 			action, kind = "reschedule", KindReplyReschedule
-			rr, err = h.reports.RequestReschedule(ctx, tx, from)
+			rr, err = h.reports.RequestReschedule(ctx, tx, from, last.VisitID)
 		}
 		switch {
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:

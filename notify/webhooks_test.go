@@ -116,7 +116,7 @@ func (r testReports) nextVisit(ctx context.Context, tx bun.Tx, phone string) (no
 	return ref, visit, err
 }
 
-func (r testReports) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+func (r testReports) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string, _ int64) (notify.ReportRef, error) {
 	ref, visit, err := r.nextVisit(ctx, tx, phone)
 	if err != nil {
 		return ref, err
@@ -124,7 +124,7 @@ func (r testReports) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone stri
 	return ref, r.events.Append(ctx, tx, &dispatch.Event{Type: "visit.confirmed", Actor: "customer", Channel: "sms", ReportID: ref.ID, VisitID: visit}, nil)
 }
 
-func (r testReports) RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+func (r testReports) RequestReschedule(ctx context.Context, tx bun.Tx, phone string, _ int64) (notify.ReportRef, error) {
 	ref, visit, err := r.nextVisit(ctx, tx, phone)
 	if err != nil {
 		return ref, err

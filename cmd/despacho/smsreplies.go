@@ -70,12 +70,12 @@ func (a smsReplies) NoteFromSMS(ctx context.Context, tx bun.Tx, messageSID strin
 	return a.events.Append(ctx, tx, ev, map[string]string{"note": body, "message_sid": messageSID})
 }
 
-func (a smsReplies) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
-	return a.nextVisitEvent(ctx, tx, phone, "visit.confirmed")
+func (a smsReplies) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string, visitID int64) (notify.ReportRef, error) {
+	return a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned"}, "visit.confirmed")
 }
 
-func (a smsReplies) RequestReschedule(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
-	return a.nextVisitEvent(ctx, tx, phone, "visit.reschedule_requested")
+func (a smsReplies) RequestReschedule(ctx context.Context, tx bun.Tx, phone string, visitID int64) (notify.ReportRef, error) {
+	return a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned", "not_completed", "unscheduled"}, "visit.reschedule_requested")
 }
 
 func (a smsReplies) StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
@@ -94,15 +94,18 @@ func (a smsReplies) RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID in
 	return notify.ReportRef{ID: reportID, Folio: folio}, err
 }
 
-// nextVisitEvent records typ on the customer's next booked visit.
-func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone, typ string) (notify.ReportRef, error) {
+// nextVisitEvent records typ on answered, the visit of the text the customer answers, while
+// it is the phone's and in one of statuses; otherwise on the customer's next booked visit.
+// With two open folios, "1" or "2" is about the one last texted, not the earliest.
+func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone string, answered int64, statuses []string, typ string) (notify.ReportRef, error) {
 	var ref notify.ReportRef
 	var visitID int64
 	var techID sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT r.id, r.folio, v.id, v.technician_id FROM visits AS v
 		JOIN reports AS r ON r.id = v.report_id JOIN customers AS c ON c.id = r.customer_id
-		WHERE c.phone = ? AND v.status IN ('booked', 'assigned') AND v.window_start IS NOT NULL
-		ORDER BY v.window_start LIMIT 1`, phone).Scan(&ref.ID, &ref.Folio, &visitID, &techID)
+		WHERE c.phone = ? AND ((v.id = ? AND v.status IN (?))
+		   OR (v.status IN ('booked', 'assigned') AND v.window_start IS NOT NULL))
+		ORDER BY v.id = ? DESC, v.window_start LIMIT 1`, phone, answered, bun.In(statuses), answered).Scan(&ref.ID, &ref.Folio, &visitID, &techID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ref, dispatch.NotFound("booked visit")
 	}
