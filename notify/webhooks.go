@@ -66,8 +66,9 @@ type Reports interface {
 	// reopens with a normal visit. A report already reopened is returned unchanged.
 	// NotFound when the report is not one an incident resolved.
 	StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (ReportRef, error)
-	// RestoreConfirmed answers the same notice with "service is back": the report records
-	// the customer's confirmation. NotFound as for StillDown.
+	// RestoreConfirmed answers the same notice, or the outcome text of a report resolved
+	// otherwise (KindCompleted), with "service is back": the report records the customer's
+	// confirmation. NotFound when the report is not resolved (reopened meanwhile).
 	RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (ReportRef, error)
 }
 
@@ -517,6 +518,10 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		}
 	}
 	answersRestore := last.Kind == KindIncidentRestored && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow
+	// The outcome text asks "responda 1 si funciona bien": a yes confirms the service of
+	// the report it told (a "still failing" answer goes on as before, to a new report).
+	confirmsOutcome := last.Kind == KindCompleted && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow &&
+		!StillDown(kw) && restoredYes(kw)
 	// A customer who did not report was told of the restore without a report to reopen:
 	// "still down" becomes a fault report of its own (or a note on an open one), "1" thanks.
 	areaIncident := ""
@@ -531,9 +536,9 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	case areaIncident != "" && !areaDown && restoredYes(kw):
 		action, kind = "restore_confirmed", KindReplyRestoreConfirmed
 		data.Folio = areaIncident
-	case answersRestore && (StillDown(kw) || restoredYes(kw)):
+	case confirmsOutcome || answersRestore && (StillDown(kw) || restoredYes(kw)):
 		var rr ReportRef
-		if StillDown(kw) {
+		if answersRestore && StillDown(kw) {
 			action, kind = "still_down", KindReplyStillDown
 			rr, err = h.reports.StillDown(ctx, tx, last.ReportID, now)
 		} else {

@@ -19,7 +19,9 @@ import (
 // by Twilio's MessageSid so that a redelivery finds the same folio.
 //
 // Answers to an incident's restore notice go to the incident store; without one (incidents
-// nil) they find no report and are kept as notes.
+// nil) "still down" finds no report and is kept as a note. A "service works" answer to the
+// restore notice or to a visit's outcome text is recorded on the report while it is
+// resolved.
 type smsReplies struct {
 	reports   *postgres.Reports
 	events    *postgres.Events
@@ -87,11 +89,38 @@ func (a smsReplies) StillDown(ctx context.Context, tx bun.Tx, reportID int64, no
 }
 
 func (a smsReplies) RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
-	if a.incidents == nil {
-		return notify.ReportRef{}, dispatch.NotFound("incident store")
+	if a.incidents != nil {
+		folio, err := a.incidents.ConfirmRestored(ctx, tx, reportID, now)
+		if dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return notify.ReportRef{ID: reportID, Folio: folio}, err
+		}
 	}
-	folio, err := a.incidents.ConfirmRestored(ctx, tx, reportID, now)
-	return notify.ReportRef{ID: reportID, Folio: folio}, err
+	return a.confirmOutcome(ctx, tx, reportID, now)
+}
+
+// confirmOutcome records that the customer answered the outcome text of report reportID,
+// resolved by its visit or by staff, that service works: restored_confirmed_at is set and
+// report.restore_confirmed written, once per resolution. NotFound when the report is not
+// resolved or closed (reopened meanwhile: the answer is then kept as a note).
+func (a smsReplies) confirmOutcome(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
+	ref := notify.ReportRef{ID: reportID}
+	var already bool
+	err := tx.QueryRowContext(ctx, `SELECT r.folio, EXISTS (SELECT 1 FROM events AS e WHERE e.report_id = r.id AND e.type = ?
+			AND e.id > coalesce((SELECT max(id) FROM events WHERE report_id = r.id AND type = ?), 0))
+		FROM reports AS r WHERE r.id = ? AND r.status IN ('resolved', 'closed') FOR UPDATE OF r`,
+		dispatch.EventReportRestoreConfirmed, dispatch.EventReportResolved, reportID).Scan(&ref.Folio, &already)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ref, dispatch.NotFound("resolved report")
+	}
+	if err != nil || already {
+		return ref, postgres.Wrap(err)
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	if _, err := tx.ExecContext(ctx, `UPDATE reports SET restored_confirmed_at = ?, updated_at = ? WHERE id = ?`, now, now, reportID); err != nil {
+		return ref, postgres.Wrap(err)
+	}
+	ev := &dispatch.Event{Type: dispatch.EventReportRestoreConfirmed, At: now, Actor: "customer", Channel: string(dispatch.ChannelSMS), ReportID: reportID}
+	return ref, a.events.Append(ctx, tx, ev, map[string]any{"folio": ref.Folio})
 }
 
 // nextVisitEvent records typ on answered, the visit of the text the customer answers, while

@@ -207,3 +207,38 @@ func TestReplyActsOnTheVisitItAnswers(t *testing.T) {
 		}
 	})
 }
+
+// TestReplyToOutcomeText: the outcome text of a visit that restored service asks "responda
+// 1 si funciona bien". That 1 answers the outcome: the customer's confirmation is recorded
+// on the report and thanked, rather than answered "no pending visit" or, for a customer
+// with another folio booked, taken as confirming that other visit.
+func TestReplyToOutcomeText(t *testing.T) {
+	t.Parallel()
+	w := newReplyWorld(t)
+	phone := "+525511110004"
+	done, folio := w.visit(phone)
+	other, _ := w.visit(phone)
+	w.book(done, w.now.Add(3*time.Hour))               // today 10:00-12:00
+	w.book(other, w.now.Add(24*time.Hour+3*time.Hour)) // tomorrow 10:00-12:00
+	yes := true
+	at := w.now.Add(3 * time.Hour)
+	for _, o := range []dispatch.Outcome{{Status: dispatch.VisitEnRoute}, {Status: dispatch.VisitOnSite},
+		{Status: dispatch.VisitCompleted, Cause: "conector dañado", Verdict: "upheld", ServiceRestored: &yes}} {
+		at = at.Add(15 * time.Minute)
+		if _, err := w.visits.SetStatus(context.Background(), done, o, nil, at); err != nil {
+			t.Fatalf("%s: %v", o.Status, err)
+		}
+	}
+	if n := w.bun("SELECT count(*) FROM sms_outbox WHERE kind = 'completed' AND visit_id = ?", done); n != 1 {
+		t.Fatalf("%d outcome texts; want 1", n)
+	}
+	if r := w.text(phone, "1"); !strings.Contains(r, folio) || strings.Contains(r, "visita") {
+		t.Errorf("1 to the outcome text answered %q; want thanks for confirming the service of %s", r, folio)
+	}
+	if n := w.visitEvents("visit.confirmed", other); n != 0 {
+		t.Errorf("the other folio's visit was confirmed by the answer to the outcome text")
+	}
+	if n := w.bun("SELECT count(*) FROM events e JOIN reports r ON r.id = e.report_id WHERE r.folio = ? AND e.type = 'report.restore_confirmed'", folio); n != 1 {
+		t.Errorf("%d report.restore_confirmed on %s; want 1", n, folio)
+	}
+}
