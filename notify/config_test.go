@@ -74,9 +74,15 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestKeyword(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{" Sí. ": "SI", "baja": "BAJA", "¡Cambiar!": "CAMBIAR", "1": "1", "confirmó": "CONFIRMO", "no sirve": "NO SIRVE"} {
+	for in, want := range map[string]string{" Sí. ": "SI", "baja": "BAJA", "¡Cambiar!": "CAMBIAR", "1": "1", "confirmó": "CONFIRMO", "no sirve": "NO SIRVE",
+		// Phones add emoji and keycaps, and people type two spaces or a line break.
+		"Sí 👍": "SI", "👍🏽 si": "SI", "1️⃣": "1", "2⃣": "2", "BAJA 🙏": "BAJA", "ok ✅": "OK", "si ❤️": "SI",
+		"sigue  sin\nservicio": "SIGUE SIN SERVICIO", "No\tfunciona": "NO FUNCIONA"} {
 		if got := notify.Keyword(in); got != want {
 			t.Errorf("Keyword(%q) = %q; want %q", in, got, want)
 		}
+	}
+	if !notify.StillDown(notify.Keyword("no  funciona")) {
+		t.Error(`StillDown(Keyword("no  funciona")) = false; want true`)
 	}
 }

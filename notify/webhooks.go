@@ -405,13 +405,19 @@ func words(ws ...string) map[string]bool {
 var unaccent = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 
 // Keyword returns the normalised form of an inbound text for keyword matching: upper case,
-// accents removed, surrounding spaces and punctuation dropped ("Sí." → "SI").
+// accents removed, runs of spaces, tabs and line breaks made one space, surrounding
+// punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1").
 func Keyword(body string) string {
 	s, _, err := transform.String(unaccent, body)
 	if err != nil {
 		s = body
 	}
-	s = strings.ToUpper(strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }))
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.ToUpper(strings.TrimFunc(s, func(r rune) bool {
+		// Symbols are the emoji (and their skin tones), Me the keycap that makes 1 into
+		// 1️⃣, Cf the joiners of emoji sequences.
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r)
+	}))
 	return s
 }
 

@@ -286,11 +286,14 @@ func TestInboundKeywords(t *testing.T) {
 	if _, r := h.text(twiliotest.NewSID(), from, " Sí. "); r != "Gracias, su visita del folio "+folio+" queda confirmada." {
 		t.Errorf("Sí answered %q; want the confirmation", r)
 	}
+	if _, r := h.text(twiliotest.NewSID(), from, "si 👍"); r != "Gracias, su visita del folio "+folio+" queda confirmada." {
+		t.Errorf("si 👍 answered %q; want the confirmation", r)
+	}
 	if _, r := h.text(twiliotest.NewSID(), from, "cambiar"); !strings.Contains(r, public+"/estado/"+folio) {
 		t.Errorf("cambiar answered %q; want a link to pick a window", r)
 	}
-	if n := h.count("SELECT count(*) FROM events WHERE type IN ('visit.confirmed', 'visit.reschedule_requested') AND visit_id = 9"); n != 2 {
-		t.Errorf("%d visit events; want confirmed and reschedule_requested", n)
+	if n := h.count("SELECT count(*) FROM events WHERE type IN ('visit.confirmed', 'visit.reschedule_requested') AND visit_id = 9"); n != 3 {
+		t.Errorf("%d visit events; want confirmed twice and reschedule_requested", n)
 	}
 	if _, r := h.text(twiliotest.NewSID(), from, "ayuda"); !strings.HasPrefix(r, "Despacho: responda 1") {
 		t.Errorf("ayuda answered %q; want the help text", r)
