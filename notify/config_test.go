@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,4 +86,24 @@ func TestKeyword(t *testing.T) {
 	if !notify.StillDown(notify.Keyword("no  funciona")) {
 		t.Error(`StillDown(Keyword("no  funciona")) = false; want true`)
 	}
+}
+
+// TestKeywordConcurrent: inbound texts are read concurrently (one goroutine per webhook
+// request), so Keyword must be safe to call from many at once (run with -race).
+func TestKeywordConcurrent(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if got := notify.Keyword(" Sí, confirmó "); got != "SI, CONFIRMO" {
+					t.Errorf("Keyword = %q; want %q", got, "SI, CONFIRMO")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -402,13 +402,17 @@ func words(ws ...string) map[string]bool {
 	return m
 }
 
-var unaccent = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// unaccent returns a transformer that drops accents. A chain keeps buffers between calls
+// and is not safe for concurrent use: each text gets its own (inbound webhooks run at once).
+func unaccent() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // Keyword returns the normalised form of an inbound text for keyword matching: upper case,
 // accents removed, runs of spaces, tabs and line breaks made one space, surrounding
 // punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1").
 func Keyword(body string) string {
-	s, _, err := transform.String(unaccent, body)
+	s, _, err := transform.String(unaccent(), body)
 	if err != nil {
 		s = body
 	}
