@@ -396,8 +396,33 @@ func clearAssignment(ctx context.Context, tx bun.Tx, id int64) error {
 }
 
 // writeShifts stores the new places of visits already in the plan (times and positions
-// shift when a visit is inserted before them); visits the new plan leaves out keep theirs.
-func writeShifts(ctx context.Context, tx bun.Tx, before, after map[int64]planning.Assignment) error {
+// shift when a visit is inserted before them); visits the new plan leaves out keep theirs,
+// but for the hour: a live visit of st it leaves where it was (under way, or one whose
+// window can no longer be kept from now) gives up its planned times where the new plan
+// gives its technician that time, as a plan from now does when it finds him ahead of or
+// behind the morning's plan. It stays his; the database refuses two visits of one
+// technician at once, and the stale hour would otherwise refuse every change to the day.
+func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment) error {
+	var stale []int64
+	for _, v := range st.Visits {
+		if _, in := after[v.ID]; in || v.TechnicianID == 0 || !v.Status.Planned() || v.PlannedStart.IsZero() {
+			continue
+		}
+		for _, a := range after {
+			if a.TechnicianID == v.TechnicianID && a.Start.Before(v.PlannedEnd) && a.End.After(v.PlannedStart) {
+				stale = append(stale, v.ID)
+				break
+			}
+		}
+	}
+	if len(stale) > 0 {
+		_, err := tx.NewUpdate().Table("visits").
+			Set("planned_arrival = NULL, planned_start = NULL, planned_end = NULL, updated_at = now()").
+			Where("id IN (?)", bun.In(stale)).Exec(ctx)
+		if err != nil {
+			return Wrap(err)
+		}
+	}
 	ids := make([]int64, 0, len(after))
 	for id := range after {
 		if b, ok := before[id]; ok && !sameAssignment(b, after[id]) {
@@ -576,7 +601,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 // visit the placement gives to another technician (the day's stored routes could not be
 // kept as they stood: time off recorded over them, say) is announced like a re-plan's move.
 func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed, actor *dispatch.User, now time.Time) error {
-	if err := writeShifts(ctx, tx, p.before, p.after); err != nil {
+	if err := writeShifts(ctx, tx, p.st, p.before, p.after); err != nil {
 		return err
 	}
 	if err := s.announceMoves(ctx, tx, p.st, p.before, p.after, map[int64]bool{v.ID: true}, actor, now); err != nil {
@@ -1084,7 +1109,7 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		}
 		changes, moved := planning.Diff(before, placedNow)
 		res.Moved = moved
-		if err := writeShifts(ctx, tx, before, after); err != nil {
+		if err := writeShifts(ctx, tx, st, before, after); err != nil {
 			return err
 		}
 		names := techNames(st)
@@ -1323,7 +1348,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 			behindStarted(st, after)
 		}
 		afterDone(st, after)
-		if err := writeShifts(ctx, tx, before, after); err != nil {
+		if err := writeShifts(ctx, tx, st, before, after); err != nil {
 			return err
 		}
 		at := after[v.ID]

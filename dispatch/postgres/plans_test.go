@@ -437,3 +437,75 @@ func TestTodaysMoveStartsFromNow(t *testing.T) {
 		t.Errorf("moving it to Otro's position 1: %+v, %v", got, err)
 	}
 }
+
+// TestStaleHourDoesNotBlockTheDay: Juan's 2-hour visit to 19.50 (window 12–14) was planned
+// 12:22–14:22 and not started by 14:05: its window can no longer be kept, so a plan from now
+// leaves it where it was, and times his 14–16 visit from now, at 14:05. That used to
+// overlap the hour the stale visit still held in the database: optimise failed (409
+// overlap) until 14:22, and so did any booking of the day, even one for Otro. The stale
+// visit now gives up its planned hour (it stays Juan's, for the dispatcher to settle).
+func TestStaleHourDoesNotBlockTheDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.40)
+	e.book(t, e.visit(t, 19.40, 120), 10, 12)
+	stale := e.book(t, e.visit(t, 19.50, 120), 12, 14)
+	next := e.book(t, e.visit(t, 19.40, 30), 14, 16)
+	if stale.TechnicianID != juan.ID || next.TechnicianID != juan.ID || !stale.PlannedEnd.After(e.at(14, 5)) {
+		t.Fatalf("Juan's day: %+v, %+v; want both with him, the long one ending after 14:05", stale, next)
+	}
+	now := e.at(14, 5)
+	if _, err := e.visits.Optimize(ctx, e.day, schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}, nil, now); err != nil {
+		t.Errorf("optimise at 14:05: %v", err)
+	}
+	otro := e.tech(t, "Otro", 19.45)
+	if v, err := e.visits.Book(ctx, e.visit(t, 19.45, 30).ID, dispatch.Span{Start: e.at(15, 0), End: e.at(17, 0)}, nil, now); err != nil || v.TechnicianID != otro.ID {
+		t.Errorf("booking 15–17 near Otro at 14:05: %+v, %v; want it with Otro", v, err)
+	}
+	got, err := e.visits.Get(ctx, next.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TechnicianID != juan.ID || got.PlannedStart.Before(now) || got.PlannedStart.After(e.at(14, 15)) {
+		t.Errorf("Juan's 14–16 visit: technician %d at %v, want Juan from about now", got.TechnicianID, got.PlannedStart.In(e.day.Location()))
+	}
+	if s, err := e.visits.Get(ctx, stale.ID); err != nil || s.TechnicianID != juan.ID || s.Status != dispatch.VisitBooked {
+		t.Errorf("the stale visit: %+v, %v; want still booked with Juan", s, err)
+	}
+}
+
+// TestEarlyArrivalDoesNotBlockTheDay: as TestStaleHourDoesNotBlockTheDay, for a visit under
+// way ahead of its plan. Juan arrives at 13:05 at his visit planned 14:00–15:00, so a plan
+// from now has him free at 14:05 and times his next visit then, inside the hour the visit
+// under way still held: optimise at 13:10 failed (409 overlap).
+func TestEarlyArrivalDoesNotBlockTheDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	juan := e.tech(t, "Juan", 19.40)
+	a := e.book(t, e.visit(t, 19.40, 60), 14, 16)
+	b := e.book(t, e.visit(t, 19.41, 60), 14, 16)
+	first, _ := e.visits.Get(ctx, a.ID)
+	second, _ := e.visits.Get(ctx, b.ID)
+	if second.PlannedStart.Before(first.PlannedStart) {
+		first, second = second, first
+	}
+	if first.TechnicianID != juan.ID || second.TechnicianID != juan.ID || !first.PlannedEnd.After(e.at(14, 30)) {
+		t.Fatalf("Juan's day: %v–%v then %v", first.PlannedStart, first.PlannedEnd, second.PlannedStart)
+	}
+	for _, step := range []struct {
+		status dispatch.VisitStatus
+		at     time.Time
+	}{{dispatch.VisitEnRoute, e.at(13, 0)}, {dispatch.VisitOnSite, e.at(13, 5)}} {
+		if _, err := e.visits.SetStatus(ctx, first.ID, dispatch.Outcome{Status: step.status}, nil, step.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.visits.Optimize(ctx, e.day, schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}, nil, e.at(13, 10)); err != nil {
+		t.Errorf("optimise at 13:10: %v", err)
+	}
+	if got, _ := e.visits.Get(ctx, second.ID); got.PlannedStart.After(e.at(14, 15)) {
+		t.Errorf("next visit at %v, want from about 14:05, when Juan is done", got.PlannedStart.In(e.day.Location()))
+	}
+}
