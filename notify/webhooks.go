@@ -298,14 +298,17 @@ func applyStatus(ctx context.Context, tx bun.Tx, events EventLog, sid, status st
 }
 
 // Keywords recognised in an inbound text (the whole text, upper-cased, accents removed).
+// The opt-out and opt-in words include Twilio's own (which block and unblock the number at
+// Twilio), so that consent here follows Twilio's; YES, also Twilio's, opts in only a number
+// that opted out (see Inbound).
 var (
-	optOutWords  = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "BAJA", "ALTO")
+	optOutWords  = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "BAJA", "ALTO")
 	optInWords   = words("START", "UNSTOP", "ALTA")
 	helpWords    = words("AYUDA", "HELP", "INFO")
 	confirmWords = words("1", "SI", "CONFIRMO", "CONFIRMAR", "YES", "CONFIRM")
 	changeWords  = words("2", "CAMBIAR", "CAMBIO", "CHANGE")
 	noWords      = words("NO", "NEGATIVO", "NOPE")
-	englishWords = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "HELP", "INFO", "YES", "CONFIRM", "CHANGE")
+	englishWords = words("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "START", "UNSTOP", "HELP", "INFO", "YES", "CONFIRM", "CHANGE")
 )
 
 // Phrases that, inside an answer to a restore notice, say service is still down or is back
@@ -512,6 +515,9 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			lang = "en"
 		}
 	}
+	// Twilio unblocks a number that texts YES after opting out: so does consent here. From
+	// a number that accepts texts, YES answers the last text like SI.
+	optIn := optInWords[kw] || optedOut && kw == "YES"
 	data := Data{StatusURL: h.cfg.PublicBaseURL + "/estado"}
 	var action string
 	var reportID int64
@@ -522,7 +528,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	// What "2" or "NO" means depends on what the customer is answering: the restore notice
 	// of an incident asks whether service is back, a visit's text whether to keep the time.
 	var last lastText
-	if !optOutWords[kw] && !optInWords[kw] && !helpWords[kw] {
+	if !optOutWords[kw] && !optIn && !helpWords[kw] {
 		if last, err = latestText(ctx, tx, from, now); err != nil {
 			return "", err
 		}
@@ -578,7 +584,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		if err := setConsent(ctx, tx, from, true, now, "sms", text); err != nil {
 			return "", err
 		}
-	case optInWords[kw]:
+	case optIn:
 		action, kind, optedOut = "opt_in", KindReplyStart, false
 		if err := setConsent(ctx, tx, from, false, now, "sms", text); err != nil {
 			return "", err

@@ -444,3 +444,40 @@ func TestInboundRefusedIsNotAnError(t *testing.T) {
 		t.Errorf("refused text: %d %s; want 200 with the help text", res.StatusCode, b)
 	}
 }
+
+// TestInboundFollowsTwilioKeywords: Twilio blocks a number that texts any of its opt-out
+// keywords (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT) and unblocks
+// one that texts an opt-in keyword (START, UNSTOP, YES). The service's consent follows, so
+// that it neither texts a number Twilio blocks nor stops texting one Twilio unblocked.
+func TestInboundFollowsTwilioKeywords(t *testing.T) {
+	t.Parallel()
+	h := newHooks(t)
+	ctx := context.Background()
+	for _, kw := range []string{"REVOKE", "optout", "OptOut."} {
+		from := phone()
+		h.text(twiliotest.NewSID(), from, kw)
+		if out, _ := notify.OptedOut(ctx, h.db, from); !out {
+			t.Errorf("%s (a Twilio opt-out keyword) did not opt out", kw)
+		}
+	}
+	if n := h.count("SELECT count(*) FROM reports"); n != 0 {
+		t.Errorf("%d reports opened by opt-out keywords; want 0", n)
+	}
+	// Opted out with STOP, the customer texts YES: Twilio unblocks the number.
+	from := phone()
+	rid, _ := report(t, h.db, customer(t, h.db, from, "es", false), "fault", "phone")
+	start := time.Now().Add(48 * time.Hour)
+	appendEvent(t, h.db, h.events, dispatch.Event{Type: "visit.booked", ReportID: rid, VisitID: 31},
+		map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": "Luis"})
+	h.text(twiliotest.NewSID(), from, "STOP")
+	if _, r := h.text(twiliotest.NewSID(), from, "Yes"); !strings.HasPrefix(r, "Volver") {
+		t.Errorf("YES while opted out answered %q; want the opt-in confirmation", r)
+	}
+	if out, _ := notify.OptedOut(ctx, h.db, from); out {
+		t.Error("YES while opted out left the number opted out; Twilio has opted it back in")
+	}
+	// Not opted out, YES still confirms the visit.
+	if _, r := h.text(twiliotest.NewSID(), from, "yes"); !strings.HasPrefix(r, "Gracias, su visita") {
+		t.Errorf("YES answered %q; want the visit confirmed", r)
+	}
+}
