@@ -397,22 +397,39 @@ func clearAssignment(ctx context.Context, tx bun.Tx, id int64) error {
 
 // writeShifts stores the new places of visits already in the plan (times and positions
 // shift when a visit is inserted before them); visits the new plan leaves out keep theirs,
-// but for the hour: a live visit of st it leaves where it was (under way, or one whose
-// window can no longer be kept from now) gives up its planned times where the new plan
-// gives its technician that time, as a plan from now does when it finds him ahead of or
-// behind the morning's plan. It stays his; the database refuses two visits of one
-// technician at once, and the stale hour would otherwise refuse every change to the day.
+// but for the hour. A plan from now leaves the visits under way where they were and leaves
+// out those whose window can no longer be kept, yet times their technician from when he is
+// really free; where it gives him the hour such a visit of st still holds (he arrived early,
+// or the visit was never started), that visit's planned times give way: a visit under way
+// takes the hour it really has (from its ETA), any other is left without planned times. It
+// stays his either way: the database refuses two visits of one technician at once, and the
+// stale hour would otherwise refuse every change to the day.
 func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment) error {
+	busy := map[int64][]dispatch.Span{}
+	for _, a := range after {
+		busy[a.TechnicianID] = append(busy[a.TechnicianID], dispatch.Span{Start: a.Start, End: a.End})
+	}
+	overlaps := func(tech int64, start, end time.Time) bool {
+		return slices.ContainsFunc(busy[tech], func(b dispatch.Span) bool { return b.Start.Before(end) && b.End.After(start) })
+	}
 	var stale []int64
-	for _, v := range st.Visits {
-		if _, in := after[v.ID]; in || v.TechnicianID == 0 || !v.Status.Planned() || v.PlannedStart.IsZero() {
-			continue
-		}
-		for _, a := range after {
-			if a.TechnicianID == v.TechnicianID && a.Start.Before(v.PlannedEnd) && a.End.After(v.PlannedStart) {
-				stale = append(stale, v.ID)
-				break
+	for _, started := range []bool{true, false} { // the visits under way first: the others must give way to their new hours too
+		for _, v := range st.Visits {
+			if _, in := after[v.ID]; in || v.TechnicianID == 0 || !v.Status.Planned() || v.Status.Started() != started ||
+				v.PlannedStart.IsZero() || !overlaps(v.TechnicianID, v.PlannedStart, v.PlannedEnd) {
+				continue
 			}
+			if start, end := v.ETA, v.ETA.Add(v.Duration()); started && !v.ETA.IsZero() && !overlaps(v.TechnicianID, start, end) {
+				_, err := tx.NewUpdate().Table("visits").
+					Set("planned_arrival = ?, planned_start = ?, planned_end = ?, updated_at = now()", start, start, end).
+					Where("id = ?", v.ID).Exec(ctx)
+				if err != nil {
+					return Wrap(err)
+				}
+				busy[v.TechnicianID] = append(busy[v.TechnicianID], dispatch.Span{Start: start, End: end})
+				continue
+			}
+			stale = append(stale, v.ID)
 		}
 	}
 	if len(stale) > 0 {

@@ -478,7 +478,8 @@ func TestStaleHourDoesNotBlockTheDay(t *testing.T) {
 // TestEarlyArrivalDoesNotBlockTheDay: as TestStaleHourDoesNotBlockTheDay, for a visit under
 // way ahead of its plan. Juan arrives at 13:05 at his visit planned 14:00–15:00, so a plan
 // from now has him free at 14:05 and times his next visit then, inside the hour the visit
-// under way still held: optimise at 13:10 failed (409 overlap).
+// under way still held: optimise at 13:10 failed (409 overlap). Now the visit under way
+// takes the hour it really has, 13:05–14:05, and stays first on his route.
 func TestEarlyArrivalDoesNotBlockTheDay(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -507,5 +508,14 @@ func TestEarlyArrivalDoesNotBlockTheDay(t *testing.T) {
 	}
 	if got, _ := e.visits.Get(ctx, second.ID); got.PlannedStart.After(e.at(14, 15)) {
 		t.Errorf("next visit at %v, want from about 14:05, when Juan is done", got.PlannedStart.In(e.day.Location()))
+	}
+	// The visit under way takes the hour it really has, and stays first on his route.
+	day, err := e.visits.Day(ctx, e.day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(day) != 2 || day[0].ID != first.ID || !day[0].PlannedStart.Equal(e.at(13, 5)) || !day[0].PlannedEnd.Equal(e.at(14, 5)) {
+		t.Errorf("Juan's route: first %d planned %v–%v; want the visit under way %d, 13:05–14:05", day[0].ID,
+			day[0].PlannedStart.In(e.day.Location()), day[0].PlannedEnd.In(e.day.Location()), first.ID)
 	}
 }
