@@ -24,7 +24,11 @@
 // the workers pick due rows) and whose expires_at is the window's start; a re-booking,
 // cancellation or completion of the visit cancels it, and so does its return to booking (a
 // re-plan that finds nobody to keep its window), which also tells the customer that the
-// window he was texted will not be kept. The insert also queues a NOTIFY on Channel, which wakes the
+// window he was texted will not be kept. Likewise a visit's texts that a later change of
+// the visit makes untrue (its window, "on the way") are cancelled while still pending
+// (waiting for a retry, or behind a backlog), so that none reaches the customer after the
+// change's own text; a customer whose booked text was so cancelled is told the new window
+// as his booking. The insert also queues a NOTIFY on Channel, which wakes the
 // workers at commit; they poll as well, because notifications are only hints.
 //
 // # Sending: no loss, no double

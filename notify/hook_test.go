@@ -29,6 +29,7 @@ func TestHookQueuesOneTextPerNotification(t *testing.T) {
 	ev("report.created", map[string]any{"folio": folio, "kind": "fault", "channel": "phone"})
 	ev("report.created", map[string]any{"folio": folio, "kind": "fault", "channel": "phone"}) // a replay
 	ev("visit.booked", map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": "Juan Pérez"})
+	sendDue(t, db)
 	rows := outbox(t, db)
 	if len(rows) != 3 {
 		t.Fatalf("outbox has %d rows; want folio, booked and reminder: %+v", len(rows), rows)
@@ -47,6 +48,7 @@ func TestHookQueuesOneTextPerNotification(t *testing.T) {
 	// Re-scheduling cancels the old reminder and schedules a new one.
 	start2 := start.Add(24 * time.Hour)
 	ev("visit.rescheduled", map[string]any{"window_start": start2, "window_end": start2.Add(2 * time.Hour), "technician_name": "Ana"})
+	sendDue(t, db)
 	rows = outbox(t, db)
 	if len(rows) != 5 || rows[2].State != "cancelled" || rows[3].Kind != "rescheduled" || rows[4].Kind != "reminder" || rows[4].State != "pending" {
 		t.Fatalf("after re-scheduling: %+v; want old reminder cancelled, rescheduled text and a new reminder", rows)
@@ -184,6 +186,7 @@ func TestRescheduleTexts(t *testing.T) {
 	move := func(typ string, start time.Time, tech string) {
 		appendEvent(t, db, events, dispatch.Event{Type: typ, At: now, ReportID: rid, VisitID: 4},
 			map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": tech})
+		sendDue(t, db)
 	}
 	move("visit.booked", a, "Luis")
 	move("visit.rescheduled", a, "Ana") // same window, other technician

@@ -166,6 +166,17 @@ func outbox(tb testing.TB, db bun.IDB) []outboxRow {
 	return rows
 }
 
+// sendDue marks the texts queued so far sent, as a worker would have (reminders, due the
+// day before their visit, stay pending): a text still pending when its visit changes is
+// superseded instead.
+func sendDue(tb testing.TB, db bun.IDB) {
+	tb.Helper()
+	if _, err := db.ExecContext(context.Background(),
+		"UPDATE sms_outbox SET state = 'sent', sent_at = now() WHERE state = 'pending' AND kind <> 'reminder' AND send_after <= now()"); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // phone returns a fresh valid Mexican mobile number in E.164.
 func phone() string { return fmt.Sprintf("+5255%08d", seq.Add(1)%100000000) }
 

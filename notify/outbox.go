@@ -235,7 +235,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	}
 	switch ev.Type {
 	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
-		"visit.unassigned", "visit.en_route", "visit.eta_changed", "visit.completed", "visit.not_completed",
+		"visit.unassigned", "visit.en_route", "visit.on_site", "visit.eta_changed", "visit.completed", "visit.not_completed",
 		dispatch.EventReportAttached, dispatch.EventReportIncidentEstimate:
 	default:
 		return nil
@@ -264,19 +264,30 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	if err != nil || !ok {
 		return err
 	}
-	// Reminders of a visit that is re-booked, cancelled, sent back to booking, done or could
-	// not be completed are void, and so are those of a report that is resolved, closed or
-	// cancelled.
-	switch ev.Type {
-	case "visit.booked", "visit.rescheduled", "visit.cancelled", "visit.unassigned", "visit.not_completed", "visit.completed":
-		if ev.VisitID != 0 {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
-				WHERE visit_id = ? AND kind = ? AND state = 'pending'`, ev.VisitID, string(KindReminder)); err != nil {
-				return postgres.Wrap(err)
-			}
+	// The window the customer was last texted, before this event changes anything.
+	var told string
+	if ev.Type == "visit.rescheduled" {
+		if told, err = o.lastWindow(ctx, tx, ev.VisitID); err != nil {
+			return err
 		}
-	case dispatch.EventReportAttached:
+	}
+	// Texts of the visit that the change makes untrue and that still wait (for a retry
+	// after Twilio refused them for the moment, or behind a backlog) are cancelled: sent
+	// after the change's own text, they would be the customer's last word. Reminders of a
+	// visit that is re-booked, cancelled, sent back to booking, done or could not be
+	// completed are void too, and so are those of a report that is resolved, closed or
+	// cancelled.
+	switch kinds := superseded[ev.Type]; {
+	case kinds != nil:
+		if ev.Type == "visit.rescheduled" && told == windowKey(d.WindowStart, d.WindowEnd) {
+			kinds = []Kind{KindReminder} // the same window: what was told stays true (the reminder is queued afresh)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+			WHERE visit_id = ? AND kind IN (?) AND state = 'pending'`, ev.VisitID, bun.In(kinds)); err != nil {
+			return postgres.Wrap(err)
+		}
+	case ev.Type == dispatch.EventReportAttached:
 		// The report's visits are held until the incident is resolved: their reminders
 		// would announce visits that will not happen.
 		if len(d.HeldVisits) > 0 {
@@ -287,7 +298,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 				return postgres.Wrap(err)
 			}
 		}
-	case "report.resolved", "report.closed", "report.cancelled":
+	case ev.Type == "report.resolved", ev.Type == "report.closed", ev.Type == "report.cancelled":
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
 			WHERE report_id = ? AND kind = ? AND state = 'pending'`, ev.ReportID, string(KindReminder)); err != nil {
@@ -339,11 +350,18 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s:%d", ev.VisitID, win, ev.ID)
 			// A re-plan that keeps the window the customer was last told (another
 			// technician, say) is no news: no text, but a fresh reminder below.
-			told, err := o.lastWindow(ctx, tx, ev.VisitID)
-			if err != nil {
-				return err
-			}
 			skipMain = told == win
+			if !skipMain && told != "" {
+				// The customer may never have got the window: its text, still waiting,
+				// was cancelled above. This one is then his booking.
+				still, err := o.lastWindow(ctx, tx, ev.VisitID)
+				if err != nil {
+					return err
+				}
+				if still == "" {
+					n.Kind = KindBooked
+				}
+			}
 		}
 		// The pending reminder of the visit was cancelled above; each booking queues its own.
 		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
@@ -372,6 +390,8 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		data.Window, data.Date = f.Window(start, end), f.Date(start)
 		n.Kind, n.Key = KindUnbooked, fmt.Sprintf("unbooked:%d:%d", ev.VisitID, ev.ID)
+	case "visit.on_site":
+		return nil // nothing to tell; the "on the way" texts still waiting were cancelled above
 	case "visit.en_route":
 		if d.ETA.IsZero() {
 			return nil
@@ -595,6 +615,19 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 		return parts[2], nil
 	}
 	return "", nil
+}
+
+// superseded lists, per visit event, the kinds of the visit's texts that the event makes
+// untrue once it has happened; Hook cancels those still pending.
+var superseded = map[string][]Kind{
+	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindEnRoute, KindETAUpdate},
+	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
+	"visit.en_route":      {KindBooked, KindRescheduled},
+	"visit.on_site":       {KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
+	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
+	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
 }
 
 // toldWindow returns the window of the latest booked or rescheduled text of a visit; ok is

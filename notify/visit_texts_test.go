@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"despacho/dispatch"
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
+	"despacho/notify"
 )
 
 // visitWorld is one customer's report with one visit, a technician working Monday and
@@ -82,18 +84,20 @@ func TestRebookedIntoSameWindowIsTexted(t *testing.T) {
 	if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
 		t.Fatal(err)
 	}
+	sendDue(t, w.e.db)
 	at := w.now.Add(time.Hour)
 	for _, o := range []dispatch.Outcome{{Status: dispatch.VisitEnRoute}, {Status: dispatch.VisitNotCompleted, Reason: "other"}} {
 		at = at.Add(10 * time.Minute)
 		if _, err := w.visits.SetStatus(ctx, w.visit, o, nil, at); err != nil {
 			t.Fatalf("%s: %v", o.Status, err)
 		}
+		sendDue(t, w.e.db)
 	}
 	if _, err := w.visits.Book(ctx, w.visit, win, nil, at.Add(10*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(w.texts(t))
-	if want := "[booked/pending en_route/pending not_completed/pending booked/pending]"; got != want {
+	if want := "[booked/sent en_route/sent not_completed/sent booked/pending]"; got != want {
 		t.Errorf("texts = %s; want %s (the second booking texted too)", got, want)
 	}
 	var bodies []string
@@ -120,6 +124,7 @@ func TestUnbookedVisitIsTextedAndLosesItsReminder(t *testing.T) {
 	if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
 		t.Fatal(err)
 	}
+	sendDue(t, w.e.db)
 	res, err := w.visits.MarkUnavailable(ctx, w.tech, dispatch.Exception{Start: tue.Add(-7 * time.Hour), End: tue.Add(17 * time.Hour),
 		Reason: dispatch.ExceptionSick}, nil, w.now.Add(time.Hour))
 	if err != nil {
@@ -129,12 +134,77 @@ func TestUnbookedVisitIsTextedAndLosesItsReminder(t *testing.T) {
 		t.Fatalf("unavailable: %+v; want the visit back to booking", res)
 	}
 	got := fmt.Sprint(w.texts(t))
-	if want := "[booked/pending reminder/cancelled unbooked/pending]"; got != want {
+	if want := "[booked/sent reminder/cancelled unbooked/pending]"; got != want {
 		t.Errorf("texts = %s; want the booked text, its reminder cancelled and one text saying the window will not be kept", got)
 	}
 	for _, r := range outbox(t, w.e.db) {
 		if r.Kind == "unbooked" && (!strings.Contains(r.Body, "mar 1 dic, 10:00-12:00") || !strings.Contains(r.Body, w.folio)) {
 			t.Errorf("unbooked text = %q; want the folio and the window no longer kept", r.Body)
+		}
+	}
+}
+
+// TestSupersededTextsAreNotSentLate: a text that Twilio refused for the moment waits for
+// its retry; meanwhile the visit changes. The waiting text no longer says what is so and,
+// sent after the change's own text, would be the customer's last word: a window moved
+// after its booked text failed once must not reach the customer as the old window after
+// the new one, and "on the way" must not arrive after the visit is done.
+func TestSupersededTextsAreNotSentLate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, true)
+	rid, _ := report(t, e.db, customer(t, e.db, phone(), "es", false), "fault", "phone")
+	clock := time.Now().Add(time.Minute) // texts queued from now on are due
+	opt := fastOptions()
+	opt.Now = func() time.Time { return clock }
+	opt.Events = e.events
+	opt.BackoffBase, opt.BackoffMax = 10*time.Minute, 10*time.Minute // Twilio busy: retry in minutes
+	w := notify.NewWorker(e.db, e.twilio(), opt)
+	drain := func() {
+		t.Helper()
+		for {
+			n, err := w.Step(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	at := func(typ string, visit int64, data map[string]any) {
+		t.Helper()
+		appendEvent(t, e.db, e.events, dispatch.Event{Type: typ, At: clock, ReportID: rid, VisitID: visit}, data)
+	}
+	a := time.Date(clock.Year(), clock.Month(), clock.Day()+3, 16, 0, 0, 0, time.UTC) // 10:00 in Mexico City
+	b := a.Add(4 * time.Hour)
+
+	// Visit 1: booked for A; Twilio answers 429; the visit moves to B.
+	e.fake.FailNext(http.StatusTooManyRequests)
+	at("visit.booked", 1, map[string]any{"window_start": a, "window_end": a.Add(2 * time.Hour), "technician_name": "Luis"})
+	drain()
+	at("visit.rescheduled", 1, map[string]any{"window_start": b, "window_end": b.Add(2 * time.Hour), "technician_name": "Luis"})
+	drain()
+	// Visit 2: on the way; Twilio answers 429; the technician arrives and completes.
+	e.fake.FailNext(http.StatusTooManyRequests)
+	at("visit.en_route", 2, map[string]any{"eta": clock.Add(30 * time.Minute)})
+	drain()
+	at("visit.on_site", 2, nil)
+	at("visit.completed", 2, map[string]any{"cause": "conector", "verdict": "upheld", "service_restored": true})
+	drain()
+	clock = clock.Add(time.Hour) // the retries are due
+	drain()
+
+	var got []string
+	for _, m := range e.fake.Messages() {
+		got = append(got, m.Body)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "14:00-16:00") || strings.Contains(got[0], "10:00-12:00") ||
+		!strings.HasPrefix(got[1], "Folio R-") || !strings.Contains(got[1], "atendido") {
+		t.Errorf("texts at Twilio, in order:\n%s\nwant the visit at 14:00-16:00 (never 10:00-12:00 after it) and the outcome, no late 'en camino'",
+			strings.Join(got, "\n"))
+		for _, r := range outbox(t, e.db) {
+			t.Logf("outbox: %s %s %q", r.Kind, r.State, r.Body)
 		}
 	}
 }

@@ -98,11 +98,14 @@ func (w *replyWorld) visit(phone string) (int64, string) {
 	return v.ID, c.Report.Folio
 }
 
+// book books visit at start for two hours; its booked text is then sent (as a worker
+// would have).
 func (w *replyWorld) book(visit int64, start time.Time) {
 	w.t.Helper()
 	if _, err := w.visits.Book(context.Background(), visit, dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}, nil, w.now); err != nil {
 		w.t.Fatalf("book %d at %s: %v", visit, start, err)
 	}
+	w.bun("WITH s AS (UPDATE sms_outbox SET state = 'sent', sent_at = now() WHERE state = 'pending' AND send_after <= now() RETURNING 1) SELECT count(*) FROM s")
 }
 
 // text sends an inbound text from phone and returns the TwiML reply's message.
