@@ -73,6 +73,14 @@ func CanMoveVisit(from, to VisitStatus) bool {
 	return false
 }
 
+// Reasons a visit is cancelled because its report no longer needs it: the report was
+// resolved (its outcome text tells the customer, so the visit's cancellation texts nothing)
+// or cancelled (the visit's cancellation is the customer's text).
+const (
+	ReasonReportResolved  = "report_resolved"
+	ReasonReportCancelled = "report_cancelled"
+)
+
 // Reasons a visit could not be completed.
 var NotCompletedReasons = []string{"customer_absent", "no_access", "needs_parts", "other"}
 

@@ -97,20 +97,22 @@ func (f Formatter) Verdict(v string) string {
 // shown as written (free text from the technician).
 func (f Formatter) Reason(code string) string {
 	es := map[string]string{
-		"customer_absent": "no encontramos a nadie en el domicilio",
-		"no_access":       "no fue posible entrar al domicilio",
-		"needs_parts":     "se necesitan refacciones",
-		"other":           "un imprevisto",
-		"customer":        "a solicitud suya",
-		"resolved":        "el reporte ya fue resuelto",
+		"customer_absent":  "no encontramos a nadie en el domicilio",
+		"no_access":        "no fue posible entrar al domicilio",
+		"needs_parts":      "se necesitan refacciones",
+		"other":            "un imprevisto",
+		"customer":         "a solicitud suya",
+		"resolved":         "el reporte ya fue resuelto",
+		"report_cancelled": "su reporte fue cancelado",
 	}
 	en := map[string]string{
-		"customer_absent": "nobody was at the address",
-		"no_access":       "we could not get access",
-		"needs_parts":     "parts are needed",
-		"other":           "an unforeseen problem",
-		"customer":        "at your request",
-		"resolved":        "the report is already resolved",
+		"customer_absent":  "nobody was at the address",
+		"no_access":        "we could not get access",
+		"needs_parts":      "parts are needed",
+		"other":            "an unforeseen problem",
+		"customer":         "at your request",
+		"resolved":         "the report is already resolved",
+		"report_cancelled": "your report was cancelled",
 	}
 	m := es
 	if f.Lang == "en" {

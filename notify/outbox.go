@@ -376,8 +376,8 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			extra = append(extra, r)
 		}
 	case "visit.cancelled":
-		if d.Reason == dispatch.ReasonIncidentResolved {
-			return nil // the incident's restore notice tells the customer; its reminders are cancelled above
+		if d.Reason == dispatch.ReasonIncidentResolved || d.Reason == dispatch.ReasonReportResolved {
+			return nil // the restore notice or the report's outcome tells the customer; its reminders are cancelled above
 		}
 		data.Reason = f.Reason(d.Reason)
 		n.Kind, n.Key = KindCancelled, fmt.Sprintf("cancelled:%d:%d", ev.VisitID, ev.ID)

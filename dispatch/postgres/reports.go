@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -130,7 +131,7 @@ func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate b
 // its event in one transaction; it returns the report as it now stands. Illegal moves are
 // conflicts (illegal_transition), a stale version is stale_version.
 func (s *Reports) Change(ctx context.Context, folio string, c dispatch.Change, by Origin, now time.Time) (*dispatch.ReportDetail, error) {
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		_, err := s.ChangeTx(ctx, tx, folio, c, by, now)
 		return err
 	})
@@ -156,7 +157,7 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 	}
 	r := d.Report
 	old := r.Version
-	ran, responded := r.PausedSince == nil, r.FirstRespondedAt != nil
+	ran, responded, active := r.PausedSince == nil, r.FirstRespondedAt != nil, r.Status.Active()
 	ch, typ, data, err := r.Apply(c, now, cur)
 	if err != nil {
 		return nil, err
@@ -186,8 +187,55 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 			return nil, err
 		}
 	}
+	if active && !r.Status.Active() {
+		if err := s.cancelUnstarted(ctx, tx, r, by, now); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
+
+// cancelUnstarted cancels, in tx, the visits of report r (just resolved or cancelled) that
+// no technician has set out for, and writes visit.cancelled for each, in id order: nobody is
+// sent to a report nobody works on any more, and the boards and his route drop the visit.
+// The reason is dispatch.ReasonReportResolved or ReasonReportCancelled. A visit under way is
+// left for its technician to finish.
+//
+// It locks visit rows after the report's, as an incident does; Change runs under
+// RunInTxRetry for the deadlock that may meet a change taking them the other way round.
+func (s *Reports) cancelUnstarted(ctx context.Context, tx bun.Tx, r *dispatch.Report, by Origin, now time.Time) error {
+	reason := dispatch.ReasonReportCancelled
+	if r.Status == dispatch.StatusResolved {
+		reason = dispatch.ReasonReportResolved
+	}
+	var visits []struct {
+		ID           int64  `bun:"id"`
+		TechnicianID int64  `bun:"technician_id,nullzero"`
+		From         string `bun:"from_status"`
+	}
+	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
+			version = v.version + 1, updated_at = ?
+		FROM visits AS old WHERE old.id = v.id AND v.report_id = ? AND v.status IN (?)
+		RETURNING v.id, v.technician_id, old.status AS from_status`,
+		now, r.ID, bun.In(unstartedVisitStatuses)).Scan(ctx, &visits)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
+	for _, v := range visits {
+		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: r.ID, VisitID: v.ID, TechnicianID: v.TechnicianID}
+		by.event(ev)
+		if err := s.events.Append(ctx, tx, ev, map[string]any{"reason": reason, "from": v.From, "folio": r.Folio}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unstartedVisitStatuses are the states of an open visit that no technician has set out
+// for (see cancelUnstarted).
+var unstartedVisitStatuses = []dispatch.VisitStatus{dispatch.VisitUnscheduled, dispatch.VisitBooked,
+	dispatch.VisitAssigned, dispatch.VisitNotCompleted}
 
 // lateBreach is a deadline found breached by the change that fixes its outcome.
 type lateBreach struct {
