@@ -80,6 +80,7 @@
 // a phrase like "sigue sin servicio" reopens the report it named with a normal visit
 // (Reports.StillDown) and "1"/"SI" records the confirmation; after a visit's text, "1" and
 // "2" confirm or reschedule the visit that text was about (a customer with two folios
-// answers the one last texted), else the customer's next booked visit. Either way the
-// TwiML answer is the one text sent back.
+// answers the one last texted), else the customer's next booked visit; words of his own
+// go on the open folio that text was about, else on his latest open report. Either way
+// the TwiML answer is the one text sent back.
 package notify

@@ -44,8 +44,10 @@ type ReportRef struct {
 // change a report write their own events (e.g. "report.noted", "visit.confirmed",
 // "visit.reschedule_requested") for the timeline and the dispatchers' board.
 type Reports interface {
-	// LatestOpen returns the phone's customer's latest open report; NotFound when none.
-	LatestOpen(ctx context.Context, tx bun.Tx, phone string) (ReportRef, error)
+	// LatestOpen returns the open report a text from phone is about: answered, the report
+	// of the recent text the customer answers (0 when none), while it is the phone's and
+	// open; otherwise the phone's customer's latest open report. NotFound when none.
+	LatestOpen(ctx context.Context, tx bun.Tx, phone string, answered int64) (ReportRef, error)
 	// OpenFromSMS opens a report (channel sms) for the phone, creating the customer when
 	// unknown, with body as its description.
 	OpenFromSMS(ctx context.Context, tx bun.Tx, messageSID, phone, body string) (ReportRef, error)
@@ -610,7 +612,13 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			ref(rr)
 		}
 	default:
-		rr, err := h.reports.LatestOpen(ctx, tx, from)
+		// Words of his own answer the last text too: with two open folios, they go on the
+		// one that text was about.
+		var answered int64
+		if now.Sub(last.At) < restoreAnswerWindow {
+			answered = last.ReportID
+		}
+		rr, err := h.reports.LatestOpen(ctx, tx, from, answered)
 		switch {
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
 			if text == "" {

@@ -48,7 +48,7 @@ func (r testReports) RestoreConfirmed(ctx context.Context, tx bun.Tx, reportID i
 	return notify.ReportRef{ID: reportID, Folio: folio}, err
 }
 
-func (r testReports) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+func (r testReports) LatestOpen(ctx context.Context, tx bun.Tx, phone string, _ int64) (notify.ReportRef, error) {
 	var ref notify.ReportRef
 	err := tx.QueryRowContext(ctx, `
 		SELECT r.id, r.folio FROM reports r JOIN customers c ON c.id = r.customer_id
@@ -103,7 +103,7 @@ func (r testReports) NoteFromSMS(ctx context.Context, tx bun.Tx, _ string, repor
 }
 
 func (r testReports) nextVisit(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, int64, error) {
-	ref, err := r.LatestOpen(ctx, tx, phone)
+	ref, err := r.LatestOpen(ctx, tx, phone, 0)
 	if err != nil {
 		return ref, 0, err
 	}

@@ -32,10 +32,10 @@ var _ notify.Reports = smsReplies{}
 
 const openStatuses = `('open', 'in_progress', 'awaiting_visit', 'waiting_customer')`
 
-func (a smsReplies) LatestOpen(ctx context.Context, tx bun.Tx, phone string) (notify.ReportRef, error) {
+func (a smsReplies) LatestOpen(ctx context.Context, tx bun.Tx, phone string, answered int64) (notify.ReportRef, error) {
 	var ref notify.ReportRef
 	err := tx.QueryRowContext(ctx, `SELECT r.id, r.folio FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
-		WHERE c.phone = ? AND r.status IN `+openStatuses+` ORDER BY r.id DESC LIMIT 1`, phone).Scan(&ref.ID, &ref.Folio)
+		WHERE c.phone = ? AND r.status IN `+openStatuses+` ORDER BY r.id = ? DESC, r.id DESC LIMIT 1`, phone, answered).Scan(&ref.ID, &ref.Folio)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ref, dispatch.NotFound("open report")
 	}

@@ -245,3 +245,23 @@ func TestReplyToOutcomeText(t *testing.T) {
 		t.Errorf("%d report.restore_confirmed on %s; want 1", n, folio)
 	}
 }
+
+// TestNoteGoesToTheFolioItAnswers: a customer with two open folios answers, in his own
+// words, the text about one of them ("mejor en la tarde" to the visit of the first): the
+// words go on that folio's timeline, where its dispatcher reads them, not on whichever
+// report was opened last.
+func TestNoteGoesToTheFolioItAnswers(t *testing.T) {
+	t.Parallel()
+	w := newReplyWorld(t)
+	phone := "+525511110005"
+	first, folio := w.visit(phone)
+	_, other := w.visit(phone) // opened last, no visit booked
+	w.book(first, w.now.Add(24*time.Hour+3*time.Hour))
+	if r := w.text(phone, "Mejor en la tarde por favor"); !strings.Contains(r, folio) {
+		t.Errorf("the answer to %s's booked text answered %q; want it added to %s (not %s)", folio, r, folio, other)
+	}
+	if n := w.bun(`SELECT count(*) FROM events e JOIN reports r ON r.id = e.report_id
+		WHERE r.folio = ? AND e.type = 'report.noted' AND e.data->>'note' = 'Mejor en la tarde por favor'`, folio); n != 1 {
+		t.Errorf("%d notes on %s; want 1", n, folio)
+	}
+}
