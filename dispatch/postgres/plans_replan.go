@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"time"
@@ -60,6 +61,57 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
 		for day := s.cfg.Day(e.Start); day.Before(e.End); day = s.cfg.NextDay(day) {
 			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, "technician unavailable", actor, now, &res.ReplanResult); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, Wrap(overlapError(err))
+	}
+	return res, nil
+}
+
+// TimeOffResult is an exception recorded by AddTimeOff, with what it did to the
+// technician's visits.
+type TimeOffResult struct {
+	dispatch.Exception
+	ReplanResult
+}
+
+// AddTimeOff records an exception of technician techID (time off, a sick day, another
+// absence, of any length) and re-plans at once, as MarkUnavailable does, each day that holds
+// his visits not yet under way in its span: each stays with him where he can still keep
+// its promised window outside the span, else goes to another technician who can
+// (visit.rescheduled), else back to booking (visit.unassigned). Recorded without the
+// re-plan, a vacation entered on the admin page left his booked visits with him until the
+// re-plan job reached their day, the day before: their reminders named him, and their
+// customers learnt of the change the evening before.
+func (s *Visits) AddTimeOff(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*TimeOffResult, error) {
+	e.TechnicianID = techID
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	var res *TimeOffResult
+	techs := NewTechnicians(s.db, s.events)
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		res = &TimeOffResult{Exception: e, ReplanResult: newReplanResult()}
+		if err := techs.AddException(ctx, tx, &res.Exception, actor); err != nil {
+			return err
+		}
+		// Only the days that hold his visits in the span: a month's vacation re-plans the
+		// days he was booked on, not thirty. Days are locked earliest first (lock order).
+		var days []time.Time
+		err := tx.NewRaw(`SELECT DISTINCT plan_day FROM visits
+			WHERE technician_id = ? AND status IN ('booked', 'assigned') AND plan_day IS NOT NULL
+			  AND planned_start < ? AND planned_end > ? ORDER BY plan_day`, techID, e.End, e.Start).Scan(ctx, &days)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Wrap(err)
+		}
+		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
+		for _, d := range days {
+			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
+			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, "technician time off", actor, now, &res.ReplanResult); err != nil {
 				return err
 			}
 		}

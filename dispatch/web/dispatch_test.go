@@ -211,8 +211,16 @@ func TestTechniciansAPI(t *testing.T) {
 	}
 
 	// Exceptions.
+	// The answer is the exception with what it did to his visits (he has none here).
+	var added struct {
+		dispatch.Exception
+		Moved, Unbooked, Kept []int64
+	}
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/technicians/%d/exceptions", ts.URL, id), d,
-		`{"start":"2026-12-01T14:00:00Z","end":"2026-12-01T20:00:00Z","reason":"sick"}`, 201, nil)
+		`{"start":"2026-12-01T14:00:00Z","end":"2026-12-01T20:00:00Z","reason":"sick"}`, 201, &added)
+	if added.ID == 0 || added.Reason != "sick" || added.Moved == nil || added.Unbooked == nil || added.Kept == nil {
+		t.Errorf("exception added = %+v, want it with its id and the re-plan's lists", added)
+	}
 	if res, _ := do(t, "POST", fmt.Sprintf("%s/api/technicians/%d/exceptions", ts.URL, id), d,
 		`{"start":"2026-12-01T14:00:00Z","end":"2026-12-01T10:00:00Z"}`); res.StatusCode != 422 {
 		t.Errorf("exception ending before it starts = %d, want 422", res.StatusCode)

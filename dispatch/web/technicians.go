@@ -155,12 +155,11 @@ func (in exceptionInput) exception() dispatch.Exception {
 }
 
 func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
-	e := in.exception()
-	e.TechnicianID = t.ID
-	if err := d.techs.AddExceptionTx(r.Context(), &e, Actor(r.Context())); err != nil {
+	res, err := d.visits.AddTimeOff(r.Context(), t.ID, in.exception(), Actor(r.Context()), d.s.now())
+	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, e)
+	WriteJSON(w, http.StatusCreated, res)
 	return nil
 }
 

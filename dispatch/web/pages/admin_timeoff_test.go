@@ -55,4 +55,33 @@ func TestBrowserAdminTimeOff(t *testing.T) {
 		!got.Exceptions[0].End.Equal(want.Add(9*time.Hour)) {
 		t.Fatalf("exceptions = %+v, want one sick day from %v to %v", got.Exceptions, want, want.Add(9*time.Hour))
 	}
+
+	// Time off over a booked visit: the page says what the re-plan did with it (Ana is the
+	// only technician, so it goes back to booking).
+	var tk struct{ Folio string }
+	call(t, e, tok, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa","phone":"5511112222"},"address":{"line":"Calle 5","lat":19.44,"lon":-99.14},"description":"Sin servicio"}`, 201, &tk)
+	var v struct{ ID int64 }
+	call(t, e, tok, "POST", "/api/tickets/"+tk.Folio+"/visits", `{"duration_min":60,"skills":["fiber"]}`, 201, &v)
+	vid := strconv.FormatInt(v.ID, 10)
+	var sl struct{ Slots []struct{ Start, End time.Time } }
+	from := time.Now().In(zone).AddDate(0, 0, 5).Format(time.DateOnly)
+	call(t, e, tok, "GET", "/api/visits/"+vid+"/slots?from="+from+"&days=7", "", 200, &sl)
+	if len(sl.Slots) == 0 {
+		t.Fatalf("no slots in the week from %s", from)
+	}
+	w := sl.Slots[0]
+	call(t, e, tok, "POST", "/api/visits/"+vid+"/book", `{"start":"`+w.Start.Format(time.RFC3339)+`","end":"`+w.End.Format(time.RFC3339)+`"}`, 200, nil)
+	booked := w.Start.In(zone).Format(time.DateOnly)
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("ex-start"), booked+"T07:00"),
+		chromedp.SetValue(chromedp.ID("ex-end"), booked+"T21:00"),
+		chromedp.SetValue(chromedp.ID("ex-reason"), "time_off"),
+		chromedp.Click(chromedp.CSS(`#exc-form button[type=submit]`)),
+	)
+	waitText(t, ctx, "#admin-msg", "0 pasan a otro técnico, 1 vuelven a agendarse, 0 siguen con él")
+	var after struct{ Status string }
+	call(t, e, tok, "GET", "/api/visits/"+vid, "", 200, &after)
+	if after.Status != "unscheduled" {
+		t.Errorf("visit after the time off over it: %s, want unscheduled (back to booking)", after.Status)
+	}
 }

@@ -250,8 +250,10 @@ function exceptions(x) {
     if (!el.end.value || el.end.value <= el.start.value) { fieldError(f, 'end', t('adm.field.end')).focus(); return; }
     busy(f, async () => {
       try {
-        await api('POST', `/api/technicians/${x.id}/exceptions`, { start: instant(el.start.value), end: instant(el.end.value), reason: el.reason.value, note: el.note.value.trim() });
-        flash(t('adm.exc_added'));
+        const r = await api('POST', `/api/technicians/${x.id}/exceptions`, { start: instant(el.start.value), end: instant(el.end.value), reason: el.reason.value, note: el.note.value.trim() });
+        // The server re-planned the days of his visits in the span: say what became of them.
+        const moved = r.moved?.length ?? 0, unbooked = r.unbooked?.length ?? 0, kept = r.kept?.length ?? 0;
+        flash(moved + unbooked + kept ? t('adm.exc_replanned', { moved, unbooked, kept }) : t('adm.exc_added'));
         showTech();
       } catch (err) { refuse(f, err); }
     });
