@@ -63,7 +63,9 @@ func TestBrowserAdminTimeOff(t *testing.T) {
 	var v struct{ ID int64 }
 	call(t, e, tok, "POST", "/api/tickets/"+tk.Folio+"/visits", `{"duration_min":60,"skills":["fiber"]}`, 201, &v)
 	vid := strconv.FormatInt(v.ID, 10)
-	var sl struct{ Slots []struct{ Start, End time.Time } }
+	var sl struct {
+		Slots []struct{ Start, End time.Time }
+	}
 	from := time.Now().In(zone).AddDate(0, 0, 5).Format(time.DateOnly)
 	call(t, e, tok, "GET", "/api/visits/"+vid+"/slots?from="+from+"&days=7", "", 200, &sl)
 	if len(sl.Slots) == 0 {
