@@ -21,10 +21,11 @@
 // texts carry no report folio nor bonus (compensation is computed per report) and the
 // restore text asks no confirmation: it offers "2" to open a report instead. The
 // day-before reminder is a row whose send_after lies in the future (no timer per visit:
-// the workers pick due rows) and whose expires_at is the window's start; a re-booking,
-// cancellation or completion of the visit cancels it, and so does its return to booking (a
-// re-plan that finds nobody to keep its window), which also tells the customer that the
-// window he was texted will not be kept. Likewise a visit's texts that a later change of
+// the workers pick due rows) and whose expires_at is the start of the visit's day (it says
+// "tomorrow", so one still unsent then is withdrawn); a re-booking, cancellation or
+// completion of the visit cancels it, and so does its return to booking (a re-plan that
+// finds nobody to keep its window), which also tells the customer that the window he was
+// texted will not be kept. Likewise a visit's texts that a later change of
 // the visit makes untrue (its window, "on the way") are cancelled while still pending
 // (waiting for a retry, or behind a backlog), so that none reaches the customer after the
 // change's own text; a customer whose booked text was so cancelled is told the new window

@@ -367,7 +367,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
-			r.ExpiresAt = d.WindowStart
+			// It says "mañana": still unsent when the visit's day begins (Twilio down all
+			// evening, a backlog), it would say so on the day itself.
+			r.ExpiresAt = o.dayOf(d.WindowStart)
 			body, err := rc.render(KindReminder, lang, data)
 			if err != nil {
 				return err
@@ -658,6 +660,12 @@ func (o *Outbox) backToBooking(ctx context.Context, idb bun.IDB, id int64) (bool
 		return false, postgres.Wrap(err)
 	}
 	return back, nil
+}
+
+// dayOf is the start (local midnight) of the business day holding t.
+func (o *Outbox) dayOf(t time.Time) time.Time {
+	l := t.In(o.cfg.Location)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, o.cfg.Location)
 }
 
 // reminderAt is the day before the window's local date, at the configured local hour.

@@ -208,3 +208,36 @@ func TestSupersededTextsAreNotSentLate(t *testing.T) {
 		}
 	}
 }
+
+// TestReminderNeverSaysTomorrowOnTheDay: the day-before reminder says "mañana". One that
+// could not go the day before (Twilio down all evening, a backlog) and is still waiting
+// after midnight would tell the customer, on the morning of the visit, that it is
+// tomorrow: it is withdrawn instead.
+func TestReminderNeverSaysTomorrowOnTheDay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	rid, _ := report(t, e.db, customer(t, e.db, phone(), "es", false), "fault", "phone")
+	booked := time.Date(2026, 11, 23, 9, 0, 0, 0, mexico) // Monday 09:00
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, mexico) // Wednesday 10:00-12:00
+	appendEvent(t, e.db, e.events, dispatch.Event{Type: "visit.booked", At: booked, ReportID: rid, VisitID: 1},
+		map[string]any{"window_start": start, "window_end": start.Add(2 * time.Hour), "technician_name": "Luis"})
+	sendDue(t, e.db)
+	clock := time.Date(2026, 11, 25, 0, 30, 0, 0, mexico) // the worker's first chance: Wednesday 00:30
+	opt := fastOptions()
+	opt.Now = func() time.Time { return clock }
+	w := notify.NewWorker(e.db, notify.Dev{Log: quiet}, opt)
+	for {
+		n, err := w.Step(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	for _, r := range outbox(t, e.db) {
+		if r.Kind == "reminder" && r.State != "cancelled" {
+			t.Errorf("reminder %s at %s on the day of the visit: %q; want it withdrawn", r.State, clock, r.Body)
+		}
+	}
+}
