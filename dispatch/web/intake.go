@@ -143,10 +143,14 @@ func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailin
 	if err != nil {
 		return false, err
 	}
+	status := answer.Status
 	if answer.Replayed {
+		// The first delivery may have opened a report (201) when the message named no
+		// filed message then; again, it is the same Message-ID again: 200.
 		w.Header().Set("Idempotent-Replayed", "true")
+		status = http.StatusOK
 	}
-	writeRaw(w, answer.Status, answer.Body)
+	writeRaw(w, status, answer.Body)
 	return true, nil
 }
 

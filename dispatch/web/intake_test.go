@@ -1,0 +1,47 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/web"
+)
+
+// mailDesk is an intake server with a mail gateway token; send posts a raw message as the
+// gateway and returns the status and the answer's folio.
+func mailDesk(t *testing.T) (db *bun.DB, send func(raw string) (int, string, []byte)) {
+	t.Helper()
+	d := dispatchtest.DB(t)
+	ts := httptest.NewServer(web.New(web.Config{DB: d, MailGatewayToken: "gateway-secret-token"}))
+	t.Cleanup(ts.Close)
+	return d, func(raw string) (int, string, []byte) {
+		t.Helper()
+		res, b := do(t, "POST", ts.URL+"/api/intake/email", "gateway-secret-token", raw, "Content-Type", "message/rfc822")
+		var a struct{ Folio string }
+		_ = json.Unmarshal(b, &a)
+		return res.StatusCode, a.Folio, b
+	}
+}
+
+// TestIntakeEmailRedeliveredReplyAnswers200: a message that names other messages (here an
+// In-Reply-To nobody filed, as in a reply to the gateway's acknowledgement) but opens a new
+// report is answered 201 once; delivered again it is answered 200 with the same folio, as
+// the contract says, so the gateway does not acknowledge a second report. It was answered
+// 201 again.
+func TestIntakeEmailRedeliveredReplyAnswers200(t *testing.T) {
+	t.Parallel()
+	_, send := mailDesk(t)
+	raw := "From: Laura <laura@example.mx>\r\nSubject: Re: Sin internet\r\nMessage-ID: <again@example.mx>\r\n" +
+		"In-Reply-To: <ack-1@gateway.isp.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSigo sin servicio.\r\n"
+	code, folio, b := send(raw)
+	if code != 201 || folio == "" {
+		t.Fatalf("first delivery = %d %s, want 201 with a folio", code, b)
+	}
+	if code, again, b := send(raw); code != 200 || again != folio {
+		t.Fatalf("second delivery = %d %s, want 200 with %s", code, b, folio)
+	}
+}
