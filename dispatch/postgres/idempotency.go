@@ -89,12 +89,18 @@ func saveAnswer(ctx context.Context, tx bun.Tx, k *IdempotencyKey, a *Answer) er
 	return Wrap(err)
 }
 
+// EmailScope is the scope of e-mail Message-IDs. They are not only retries' keys but the
+// threads' memory: a reply finds its report by the Message-IDs it names, days or months
+// later (see AddCustomerMessage). Their answers hold a folio, never an access code.
+const EmailScope = "email"
+
 // PurgeIdempotencyKeys deletes the keys of scopes starting with scopePrefix (e.g.
 // "tickets:") older than before, and returns how many went. Retries come within minutes, so
 // a day is plenty; stored answers may hold a report's access code, so they should not be
-// kept for ever. E-mail Message-IDs (scope "email") are worth keeping longer.
+// kept for ever. Keys of EmailScope are never purged, whatever the prefix.
 func PurgeIdempotencyKeys(ctx context.Context, db bun.IDB, scopePrefix string, before time.Time) (int64, error) {
-	res, err := db.NewRaw(`DELETE FROM idempotency_keys WHERE starts_with(scope, ?) AND created_at < ?`, scopePrefix, before).Exec(ctx)
+	res, err := db.NewRaw(`DELETE FROM idempotency_keys WHERE starts_with(scope, ?) AND scope <> ? AND created_at < ?`,
+		scopePrefix, EmailScope, before).Exec(ctx)
 	if err != nil {
 		return 0, Wrap(err)
 	}

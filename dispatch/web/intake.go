@@ -77,7 +77,7 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 	}
 	by := postgres.Origin{User: Actor(r.Context()), Actor: "customer"}
 	created, answer, err := s.reports.Create(r.Context(), nr, by, postgres.CreateOptions{
-		Key:    &postgres.IdempotencyKey{Scope: "email", Key: key},
+		Key:    &postgres.IdempotencyKey{Scope: postgres.EmailScope, Key: key},
 		Answer: func(c *postgres.Created) (int, any) { return http.StatusCreated, intakeAnswer{Folio: c.Report.Folio} },
 	})
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailin
 		text = msg.Subject
 	}
 	answer, err := s.reports.AddCustomerMessage(r.Context(), postgres.CustomerMessage{
-		Key:  &postgres.IdempotencyKey{Scope: "email", Key: key},
+		Key:  &postgres.IdempotencyKey{Scope: postgres.EmailScope, Key: key},
 		Refs: refs, Folio: folio, FromEmail: msg.FromAddress,
 		Channel: dispatch.ChannelEmail, Subject: cutRunes(msg.Subject, dispatch.MaxSubject),
 		Text: cutRunes(text, dispatch.MaxDescription), At: s.now(),

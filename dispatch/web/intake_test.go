@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/postgres"
 	"despacho/dispatch/web"
 )
 
@@ -43,5 +46,32 @@ func TestIntakeEmailRedeliveredReplyAnswers200(t *testing.T) {
 	}
 	if code, again, b := send(raw); code != 200 || again != folio {
 		t.Fatalf("second delivery = %d %s, want 200 with %s", code, b, folio)
+	}
+}
+
+// TestIntakeEmailThreadsAfterADay: the hourly purge of idempotency keys (serve runs it with
+// the prefix "" for keys older than a day) keeps e-mail Message-IDs: a customer's reply the
+// next day still joins its report, and a message the gateway delivers again after a day
+// does not open a second one. Both opened a new report once the purge had run.
+func TestIntakeEmailThreadsAfterADay(t *testing.T) {
+	t.Parallel()
+	db, send := mailDesk(t)
+	first := "From: Laura <laura@example.mx>\r\nSubject: Falla de internet\r\nMessage-ID: <day-1@example.mx>\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nNo tengo internet.\r\n"
+	code, folio, b := send(first)
+	if code != 201 || folio == "" {
+		t.Fatalf("first mail = %d %s", code, b)
+	}
+	// What serve's hourly job does once the key is more than a day old.
+	if _, err := postgres.PurgeIdempotencyKeys(context.Background(), db, "", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: Laura <laura@example.mx>\r\nSubject: Re: Falla de internet\r\nMessage-ID: <day-2@example.mx>\r\n" +
+		"In-Reply-To: <day-1@example.mx>\r\nReferences: <day-1@example.mx>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSigue igual.\r\n"
+	if code, f, b := send(reply); code != 200 || f != folio {
+		t.Errorf("reply the next day = %d %s, want 200 threaded into %s", code, b, folio)
+	}
+	if code, f, b := send(first); code != 200 || f != folio {
+		t.Errorf("first mail delivered again the next day = %d %s, want 200 with %s", code, b, folio)
 	}
 }
