@@ -241,3 +241,48 @@ func TestReminderNeverSaysTomorrowOnTheDay(t *testing.T) {
 		}
 	}
 }
+
+// TestReassignedVisitIsRemindedWithItsNewTechnician: a dispatcher takes Juan off the
+// customer's booked Tuesday visit (its window kept: nothing to text) and gives it to Luis.
+// The day-before reminder, rendered when it is queued, must name Luis: it used to keep
+// naming Juan, since an assignment after an unassign was announced to nobody.
+func TestReassignedVisitIsRemindedWithItsNewTechnician(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newVisitWorld(t)
+	luis := &dispatch.Technician{Name: "Luis Gómez", Phone: "55 1234 5679", Skills: []string{"fiber"},
+		Home:   dispatch.LatLon{Lat: 19.60, Lon: -99.13},
+		Shifts: []dispatch.WeeklyShift{{Weekday: 2, Start: "08:00", End: "18:00"}}}
+	if err := postgres.NewTechnicians(w.e.db, w.e.events).Create(ctx, luis, nil); err != nil {
+		t.Fatal(err)
+	}
+	tue := w.now.Add(24 * time.Hour)                                                 // Tuesday 07:00
+	win := dispatch.Span{Start: tue.Add(3 * time.Hour), End: tue.Add(5 * time.Hour)} // Tuesday 10:00-12:00
+	v, err := w.visits.Book(ctx, w.visit, win, nil, w.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.TechnicianID != w.tech {
+		t.Fatalf("booked with technician %d, want Juan (%d), who lives nearer", v.TechnicianID, w.tech)
+	}
+	sendDue(t, w.e.db)
+	at := w.now.Add(time.Hour)
+	if v, err = w.visits.Unassign(ctx, w.visit, v.Version, nil, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = w.visits.Assign(ctx, w.visit, postgres.AssignRequest{TechnicianID: luis.ID, Version: v.Version}, nil, at); err != nil {
+		t.Fatal(err)
+	}
+	var reminders []string
+	for _, r := range outbox(t, w.e.db) {
+		if r.VisitID == w.visit && r.Kind == "reminder" && r.State == "pending" {
+			reminders = append(reminders, r.Body)
+		}
+	}
+	if len(reminders) != 1 || !strings.Contains(reminders[0], "Luis") {
+		t.Errorf("pending reminders = %q; want one naming Luis", reminders)
+	}
+	if got, want := fmt.Sprint(w.texts(t)), "[booked/sent reminder/cancelled reminder/pending]"; got != want {
+		t.Errorf("texts = %s; want %s (the same window: no text, a reminder naming Luis)", got, want)
+	}
+}

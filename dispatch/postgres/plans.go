@@ -651,6 +651,24 @@ func (s *Visits) announceMoves(ctx context.Context, tx bun.Tx, st planning.State
 	return nil
 }
 
+// toldTechnician returns the technician that visit v's customer was last told of: the one
+// its latest visit.booked or visit.rescheduled named (0 for none), or, when it has neither
+// event, its own technician. A change that gives v to anyone else announces him with
+// visit.rescheduled: v's own technician is no guide, since a dispatcher's unassign leaves it
+// without one while its texts, its pending reminder among them, still name the old one.
+func toldTechnician(ctx context.Context, tx bun.Tx, v *dispatch.Visit) (int64, error) {
+	var ids []int64
+	err := tx.NewRaw(`SELECT coalesce(technician_id, 0) FROM events
+		WHERE visit_id = ? AND type IN ('visit.booked', 'visit.rescheduled') ORDER BY id DESC LIMIT 1`, v.ID).Scan(ctx, &ids)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, Wrap(err)
+	}
+	if len(ids) == 0 {
+		return v.TechnicianID, nil
+	}
+	return ids[0], nil
+}
+
 // Book promises window w for visit id: re-checked inside the transaction with the day's
 // plan locked, so two customers can never get the same last place. A window that can no
 // longer be kept is a conflict (window_unavailable). Booking a booked visit again moves its
@@ -841,7 +859,9 @@ type AssignRequest struct {
 
 // Assign gives booked visit id to a technician, placed where his day can take it while every
 // promise holds. A stale version, or a technician who cannot take it, is a conflict; with
-// force an admin may break the visit's own window (never another's, never an overlap).
+// force an admin may break the visit's own window (never another's, never an overlap). A
+// technician other than the one its customer was last told of (see toldTechnician) is
+// announced with visit.rescheduled.
 func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force an assignment")
@@ -875,7 +895,10 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if err := s.commitPlace(ctx, tx, v, p, actor, now); err != nil {
 			return err
 		}
-		prev := v.TechnicianID
+		told, err := toldTechnician(ctx, tx, v)
+		if err != nil {
+			return err
+		}
 		_, err = tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx)
 		if err != nil {
 			return Wrap(err)
@@ -888,7 +911,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
 			return err
 		}
-		if prev != 0 && prev != t.ID {
+		if told != t.ID {
 			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
 				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
 			})
@@ -902,8 +925,10 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 }
 
 // Unassign takes a booked or assigned visit off its technician; its promised window stays,
-// and the next re-plan gives it to someone who can keep it. version is the one the caller
-// read, as for Assign: missing is 422 version, stale is 409 stale_version.
+// and the next re-plan (or a dispatcher) gives it to someone who can keep it: one other
+// than the technician its customer was told of is announced with visit.rescheduled.
+// version is the one the caller read, as for Assign: missing is 422 version, stale is 409
+// stale_version.
 func (s *Visits) Unassign(ctx context.Context, id int64, version int, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		v, err := s.lockVisitAt(ctx, tx, id, version)
@@ -1248,7 +1273,8 @@ type MoveRequest struct {
 // window, a shift or the break is refused (409 breaks_rule, with the reason); one that would
 // put the visit before a visit under way, or reorder pinned visits, is refused (409
 // breaks_pin, see keepsPins); a missing skill is 422. A pinned visit stays pinned at its new
-// place.
+// place. A technician other than the one its customer was last told of (see
+// toldTechnician) is announced with visit.rescheduled.
 func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force a move")
@@ -1375,7 +1401,10 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if _, err := tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx); err != nil {
 			return Wrap(err)
 		}
-		prev := v.TechnicianID
+		told, err := toldTechnician(ctx, tx, v)
+		if err != nil {
+			return err
+		}
 		v.TechnicianID = t.ID
 		data := map[string]any{"technician_id": t.ID, "planned_arrival": at.Arrival.UTC(), "position": at.Position}
 		if req.Force {
@@ -1384,7 +1413,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
 			return err
 		}
-		if prev != t.ID {
+		if told != t.ID {
 			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
 				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
 			})

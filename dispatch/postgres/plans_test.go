@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -525,4 +526,81 @@ func TestEarlyArrivalDoesNotBlockTheDay(t *testing.T) {
 		t.Errorf("Juan's route: first %d planned %v–%v; want the visit under way %d, 13:05–14:05", day[0].ID,
 			day[0].PlannedStart.In(e.day.Location()), day[0].PlannedEnd.In(e.day.Location()), first.ID)
 	}
+}
+
+// TestUnassignedVisitsNextTechnicianIsAnnounced: a dispatcher takes Juan off a booked
+// 10–12 visit (it keeps its window: visit.unassigned, no text). Whatever then gives it a
+// technician — a dispatcher's assignment or move, the re-plan of the day — announces him
+// once (visit.rescheduled, which re-queues the reminder naming him and tells the boards)
+// when he is not Juan, whom its customer was told, and not at all when he is Juan again.
+// An assignment to Otro used to write only visit.assigned, judged against the visit's
+// technician (none) rather than the one its customer was told: the booked text and the
+// day-before reminder still named Juan.
+func TestUnassignedVisitsNextTechnicianIsAnnounced(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		back bool // to Juan again
+		give func(e *planEnv, v *dispatch.Visit, to int64) error
+	}{
+		{"assign", false, assignTo},
+		{"move", false, moveTo},
+		{"optimize", false, optimizeDay},
+		{"assign back", true, assignTo},
+		{"move back", true, moveTo},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newPlanEnv(t)
+			juan := e.tech(t, "Juan", 19.40)
+			otro := e.tech(t, "Otro", 19.60)
+			v := e.book(t, e.visit(t, 19.40, 60), 10, 12)
+			if v.TechnicianID != juan.ID {
+				t.Fatalf("10–12 visit with technician %d, want Juan (%d), who lives next door", v.TechnicianID, juan.ID)
+			}
+			un, err := e.visits.Unassign(ctx, v.ID, v.Version, nil, e.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			to, want := otro.ID, []int64{otro.ID}
+			if tc.back {
+				to, want = juan.ID, nil
+			} else if tc.name == "optimize" {
+				// Juan is away in the morning: the re-plan can only give it to Otro.
+				off := &dispatch.Exception{TechnicianID: juan.ID, Start: e.at(9, 0), End: e.at(13, 0), Reason: dispatch.ExceptionTimeOff}
+				if err := e.techs.AddExceptionTx(ctx, off, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tc.give(e, un, to); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.visits.Get(ctx, v.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.TechnicianID != to {
+				t.Fatalf("visit after %s: technician %d, want %d", tc.name, got.TechnicianID, to)
+			}
+			if evs := e.visitEvents(t, v.ID, "visit.rescheduled"); !slices.Equal(evs, want) {
+				t.Errorf("visit.rescheduled after the unassign and %s: technicians %v, want %v", tc.name, evs, want)
+			}
+		})
+	}
+}
+
+func assignTo(e *planEnv, v *dispatch.Visit, to int64) error {
+	_, err := e.visits.Assign(context.Background(), v.ID, postgres.AssignRequest{TechnicianID: to, Version: v.Version}, nil, e.now)
+	return err
+}
+
+func moveTo(e *planEnv, v *dispatch.Visit, to int64) error {
+	_, err := e.visits.Move(context.Background(), v.ID, postgres.MoveRequest{TechnicianID: to, Position: 1, Version: v.Version}, nil, e.now)
+	return err
+}
+
+func optimizeDay(e *planEnv, _ *dispatch.Visit, _ int64) error {
+	_, err := e.visits.Optimize(context.Background(), e.day, schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}, nil, e.now)
+	return err
 }
