@@ -1,6 +1,7 @@
 // Package mailintake turns a raw e-mail (RFC 5322 with MIME) into the few
 // fields a report needs: who sent it, its subject, its readable text and a
-// stable Message-ID for de-duplication.
+// stable Message-ID for de-duplication, and whether a machine sent it (an
+// out-of-office answer, a bounce, a read receipt) rather than a person.
 //
 // It is pure and never panics on any input. It is lenient where real mail is
 // sloppy (mislabelled charsets, broken quoted-printable, unterminated

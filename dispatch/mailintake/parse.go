@@ -85,6 +85,16 @@ type Message struct {
 
 	// Attachments lists the parts that are not body text, in order.
 	Attachments []Attachment
+
+	// Automatic says that a machine, not a person, sent the message, and what
+	// it is; "" when nothing says so. "auto-reply": an out-of-office or
+	// vacation answer (Auto-Submitted other than "no", X-Autoreply,
+	// X-Autorespond, Precedence: auto_reply, or an Outlook-style subject such
+	// as "Respuesta automática: …"); "bounce": a delivery failure
+	// (multipart/report, MAILER-DAEMON, an empty Return-Path); "receipt": a
+	// read receipt; "bulk": Precedence bulk, junk or list. Answering such a
+	// message, or filing it as a customer's report, is how mail loops start.
+	Automatic string
 }
 
 // Attachment describes a part that is not body text; its content is dropped.
@@ -138,6 +148,8 @@ func Parse(raw []byte) (*Message, error) {
 	}
 	m.InReplyTo = parseIDs(h.Get("In-Reply-To"))
 	m.References = parseIDs(h.Get("References"))
+
+	m.Automatic = automatic(h, m.Subject, m.FromAddress)
 
 	body, _ := io.ReadAll(mm.Body) // a bytes.Reader cannot fail
 	w := &walker{}
@@ -493,4 +505,46 @@ func truncateRunes(s string, n int) (string, bool) {
 		i += size
 	}
 	return s[:i], true
+}
+
+// autoSubjects start the subjects of out-of-office answers from clients
+// that do not say so in a header (older Outlook and Exchange), lower case.
+var autoSubjects = []string{
+	"respuesta automática:", "respuesta automatica:", "automatic reply:", "auto reply:", "auto-reply:", "autoreply:",
+	"fuera de la oficina:", "out of office:", "out of office reply:", "out of office autoreply:",
+}
+
+// automatic returns Message.Automatic for a message's header, decoded subject
+// and From address.
+func automatic(h mail.Header, subject, from string) string {
+	mt, params := contentType(h.Get("Content-Type"))
+	local, _, _ := strings.Cut(strings.ToLower(from), "@")
+	switch {
+	case mt == "multipart/report" && strings.EqualFold(params["report-type"], "disposition-notification"):
+		return "receipt"
+	case mt == "multipart/report", mt == "message/delivery-status", local == "mailer-daemon",
+		strings.TrimSpace(h.Get("Return-Path")) == "<>":
+		return "bounce"
+	}
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") {
+		return "auto-reply"
+	}
+	for _, name := range []string{"X-Autoreply", "X-Autorespond"} {
+		if v := strings.ToLower(strings.TrimSpace(h.Get(name))); v != "" && v != "no" {
+			return "auto-reply"
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
+	case "auto_reply":
+		return "auto-reply"
+	case "bulk", "junk", "list":
+		return "bulk"
+	}
+	lower := strings.ToLower(subject)
+	for _, p := range autoSubjects {
+		if strings.HasPrefix(lower, p) {
+			return "auto-reply"
+		}
+	}
+	return ""
 }

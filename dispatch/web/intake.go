@@ -20,9 +20,16 @@ type intakeAnswer struct {
 	Folio string `json:"folio"`
 }
 
+// intakeIgnored answers a message that a machine sent (mailintake.Message.Automatic).
+type intakeIgnored struct {
+	Ignored string `json:"ignored"`
+}
+
 // intakeEmail files a report from a raw RFC 5322 message (Content-Type: message/rfc822),
 // sent by an agent or by the mail gateway with its token. The sender is matched to a
-// customer by e-mail or becomes a new one; the kind is guessed from the words used. The same
+// customer by e-mail or becomes a new one; the kind is guessed from the words used. A message
+// a machine sent (an out-of-office answer, a bounce, a read receipt, bulk mail) files nothing
+// and is answered 202 {"ignored": what it is}. The same
 // Message-ID again answers 200 with the first folio and creates nothing: the id is claimed
 // in the same transaction as the report.
 func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
@@ -47,6 +54,13 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 		return dispatch.Malformed("cannot read the message's %s: %v", pe.Part, pe.Err)
 	case err != nil:
 		return dispatch.Malformed("cannot read the message: %v", err)
+	}
+	if msg.Automatic != "" {
+		// Not a customer's words: filing it would open a report for an out-of-office
+		// answer or for MAILER-DAEMON, and the gateway's acknowledgement of it could start
+		// a mail loop.
+		WriteJSON(w, http.StatusAccepted, intakeIgnored{Ignored: msg.Automatic})
+		return nil
 	}
 	key := emailKey(msg.MessageID)
 	if threaded, err := s.threadEmail(w, r, msg, key); err != nil || threaded {

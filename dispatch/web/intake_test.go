@@ -75,3 +75,46 @@ func TestIntakeEmailThreadsAfterADay(t *testing.T) {
 		t.Errorf("first mail delivered again the next day = %d %s, want 200 with %s", code, b, folio)
 	}
 }
+
+// TestIntakeEmailIgnoresAutomaticMail: out-of-office answers, bounces and read receipts
+// are answered 202 {"ignored": why} and neither open a report (with a customer
+// "MAILER-DAEMON", and an acknowledgement the gateway would mail back: a loop) nor go on
+// the timeline of the report they answer. Each opened a report or added a message.
+func TestIntakeEmailIgnoresAutomaticMail(t *testing.T) {
+	t.Parallel()
+	db, send := mailDesk(t)
+	code, folio, b := send("From: Laura <laura@example.mx>\r\nSubject: Falla de internet\r\nMessage-ID: <orig@example.mx>\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nNo tengo internet.\r\n")
+	if code != 201 || folio == "" {
+		t.Fatalf("first mail = %d %s", code, b)
+	}
+	for _, tt := range []struct{ name, raw, why string }{
+		{"out of office", "From: Laura <laura@example.mx>\r\nSubject: =?utf-8?Q?Respuesta_autom=C3=A1tica:_Folio_" + folio + "?=\r\n" +
+			"Auto-Submitted: auto-generated\r\nMessage-ID: <ooo@example.mx>\r\nIn-Reply-To: <orig@example.mx>\r\n\r\nEstoy de vacaciones.\r\n", "auto-reply"},
+		{"vacation", "From: laura@example.mx\r\nSubject: Re: Falla de internet\r\nAuto-Submitted: auto-replied\r\n" +
+			"Message-ID: <vac@example.mx>\r\n\r\nRegreso el lunes.\r\n", "auto-reply"},
+		{"bounce", "Return-Path: <>\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.isp.example>\r\n" +
+			"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce@mx.isp.example>\r\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nNo se pudo entregar a laura@example.mx\r\n" +
+			"--b\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n--b--\r\n", "bounce"},
+		{"read receipt", "From: laura@example.mx\r\nSubject: =?iso-8859-1?Q?Le=EDdo:_Folio_" + folio + "?=\r\nMessage-ID: <mdn@example.mx>\r\n" +
+			"Content-Type: multipart/report; report-type=disposition-notification; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nSu mensaje fue le\xeddo.\r\n--b--\r\n", "receipt"},
+	} {
+		code, _, b := send(tt.raw)
+		var a struct{ Ignored string }
+		_ = json.Unmarshal(b, &a)
+		if code != 202 || a.Ignored != tt.why {
+			t.Errorf("%s = %d %s, want 202 ignored %q", tt.name, code, b, tt.why)
+		}
+	}
+	var reports, messages int
+	if err := db.NewRaw(`SELECT (SELECT count(*) FROM reports), (SELECT count(*) FROM events WHERE type = 'report.customer_message')`).
+		Scan(context.Background(), &reports, &messages); err != nil {
+		t.Fatal(err)
+	}
+	if reports != 1 || messages != 0 {
+		t.Errorf("reports, customer messages = %d, %d; want 1, 0", reports, messages)
+	}
+}
