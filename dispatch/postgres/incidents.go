@@ -333,6 +333,29 @@ func unroute(ctx context.Context, tx bun.Tx, held []struct {
 	return out, nil
 }
 
+// lockIncidentAt takes the lock of the access point of incident id (lockAccessPoint), then
+// reads the incident for update; not found when there is none. Every change to an open
+// incident goes through it: a report filed meanwhile on its access point (its hook holds
+// that lock while it reads the open incident and attaches to it) then comes strictly
+// before the change, and is resolved or told the estimate with the others, or after it,
+// and reads the incident as changed. The access point lock comes first, as it does in the
+// hook, whose attaching waits on the incident's row (the reports' foreign key): the other
+// order would deadlock. An incident's access point never changes, so it is read unlocked.
+func lockIncidentAt(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Incident, error) {
+	var ap string
+	err := tx.NewRaw("SELECT access_point FROM incidents WHERE id = ?", id).Scan(ctx, &ap)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, dispatch.NotFound("incident")
+	}
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	if err := lockAccessPoint(ctx, tx, ap); err != nil {
+		return nil, err
+	}
+	return lockIncident(ctx, tx, id)
+}
+
 // lockIncident reads the incident with id for update; not found when there is none.
 func lockIncident(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Incident, error) {
 	var row incidentRow
@@ -351,11 +374,8 @@ func lockIncident(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Incident,
 // "folio"), not attached elsewhere (conflict attached_elsewhere / already_attached).
 func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		inc, err := lockIncident(ctx, tx, id)
+		inc, err := lockIncidentAt(ctx, tx, id)
 		if err != nil {
-			return err
-		}
-		if err := lockAccessPoint(ctx, tx, inc.AccessPoint); err != nil {
 			return err
 		}
 		if inc.Status != dispatch.IncidentOpen {
@@ -412,7 +432,7 @@ func (s *Incidents) Attach(ctx context.Context, id int64, folio string, by Origi
 func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		inc, err := lockIncident(ctx, tx, id)
+		inc, err := lockIncidentAt(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -481,7 +501,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		return nil, err
 	}
 	err = s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		inc, err := lockIncident(ctx, tx, id)
+		inc, err := lockIncidentAt(ctx, tx, id)
 		if err != nil {
 			return err
 		}
