@@ -9,7 +9,9 @@
 // text is queued if and only if the change that causes it commits. Each row has a unique
 // dedupe_key (folio:REPORT, booked:VISIT:WINDOW:EVENT, outcome:REPORT:…, or one naming the
 // event), so no event, and no outcome told twice, can produce two texts; a re-plan that
-// keeps the window the customer was last told sends nothing. An incident texts each
+// keeps the window the customer was last told sends nothing but queues the visit's reminder
+// afresh, naming the new technician (at once when its hour passed while the old one
+// waited; one that may already have reached Twilio stays, to be reconciled). An incident texts each
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
 // resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is

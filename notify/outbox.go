@@ -277,15 +277,32 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	// visit that is re-booked, cancelled, sent back to booking, done or could not be
 	// completed are void too, and so are those of a report that is resolved, closed or
 	// cancelled.
+	//
+	// overdue is when the reminder that a re-plan keeping the window withdraws was to go,
+	// if its hour had passed (zero otherwise): it is replaced below.
+	var overdue time.Time
 	switch kinds := superseded[ev.Type]; {
 	case kinds != nil:
-		if ev.Type == "visit.rescheduled" && told == windowKey(d.WindowStart, d.WindowEnd) {
-			kinds = []Kind{KindReminder} // the same window: what was told stays true (the reminder is queued afresh)
+		q := `UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+			WHERE visit_id = ? AND kind IN (?) AND state = 'pending'`
+		same := ev.Type == "visit.rescheduled" && told == windowKey(d.WindowStart, d.WindowEnd)
+		if same {
+			// The same window: what was told stays true; the reminder, which names the
+			// technician, is queued afresh. One that may already have reached Twilio (an
+			// ambiguous retry) stays, to be reconciled: replacing it could remind twice.
+			kinds = []Kind{KindReminder}
+			q += ` AND NOT ambiguous`
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
-			WHERE visit_id = ? AND kind IN (?) AND state = 'pending'`, ev.VisitID, bun.In(kinds)); err != nil {
+		var due []time.Time
+		if err := tx.NewRaw(q+` RETURNING send_after`, ev.VisitID, bun.In(kinds)).Scan(ctx, &due); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return postgres.Wrap(err)
+		}
+		if same && !o.reminderAt(d.WindowStart).After(ev.At) && ev.At.Before(o.dayOf(d.WindowStart)) {
+			for _, t := range due {
+				if t.After(overdue) {
+					overdue = t
+				}
+			}
 		}
 	case ev.Type == dispatch.EventReportAttached:
 		// The report's visits are held until the incident is resolved: their reminders
@@ -363,8 +380,18 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 				}
 			}
 		}
-		// The pending reminder of the visit was cancelled above; each booking queues its own.
-		if at := o.reminderAt(d.WindowStart); at.After(ev.At) {
+		// The pending reminder of the visit was cancelled above; each booking queues its own,
+		// unless its hour has passed (the booked text has just told the window). One whose
+		// hour had passed while it waited (Twilio down, a backlog) is replaced at once, or
+		// when the retry it waited for was due: the customer has had no reminder yet.
+		at := o.reminderAt(d.WindowStart)
+		if !overdue.IsZero() {
+			at = overdue
+			if at.Before(ev.At) {
+				at = ev.At
+			}
+		}
+		if at.After(ev.At) || !overdue.IsZero() {
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
 			// It says "mañana": still unsent when the visit's day begins (Twilio down all

@@ -286,3 +286,85 @@ func TestReassignedVisitIsRemindedWithItsNewTechnician(t *testing.T) {
 		t.Errorf("texts = %s; want %s (the same window: no text, a reminder naming Luis)", got, want)
 	}
 }
+
+// TestOverdueReminderSurvivesSameWindowReplan: the customer's Tuesday 10:00-12:00 visit
+// with Juan has its reminder due Monday 18:00, held up by a Twilio outage. At 19:30 Juan is
+// marked unavailable on Tuesday and the re-plan gives the visit to Luis in the same window
+// (no text: the promise holds). The waiting reminder named Juan and is withdrawn; a fresh one
+// naming Luis must take its place, due at once since its hour has passed. It used to be
+// queued only when its hour was still ahead, so the customer got no reminder at all. A
+// reminder that may already have reached Twilio (ambiguous: the outage answered 5xx) stays
+// as it is, to be reconciled: replacing it could remind him twice.
+func TestOverdueReminderSurvivesSameWindowReplan(t *testing.T) {
+	t.Parallel()
+	for _, ambiguous := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ambiguous=%v", ambiguous), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := newVisitWorld(t)
+			luis := &dispatch.Technician{Name: "Luis Gómez", Phone: "55 1234 5679", Skills: []string{"fiber"},
+				Home:   dispatch.LatLon{Lat: 19.60, Lon: -99.13},
+				Shifts: []dispatch.WeeklyShift{{Weekday: 2, Start: "08:00", End: "18:00"}}}
+			if err := postgres.NewTechnicians(w.e.db, w.e.events).Create(ctx, luis, nil); err != nil {
+				t.Fatal(err)
+			}
+			tue := w.now.Add(24 * time.Hour)                                                 // Tuesday 07:00
+			win := dispatch.Span{Start: tue.Add(3 * time.Hour), End: tue.Add(5 * time.Hour)} // Tuesday 10:00-12:00
+			if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
+				t.Fatal(err)
+			}
+			sendDue(t, w.e.db)
+			// Twilio down since 18:00: the reminder waits for its retry (after a 5xx, it
+			// may have been created at Twilio).
+			at := time.Date(2026, 11, 30, 19, 30, 0, 0, mexico)
+			if _, err := w.e.db.ExecContext(ctx, `UPDATE sms_outbox SET send_after = ?, attempts = 3, ambiguous = ?,
+				ambiguous_since = CASE WHEN ? THEN ?::timestamptz END WHERE visit_id = ? AND kind = 'reminder'`,
+				at.Add(5*time.Minute), ambiguous, ambiguous, at.Add(-time.Hour), w.visit); err != nil {
+				t.Fatal(err)
+			}
+			res, err := w.visits.MarkUnavailable(ctx, w.tech, dispatch.Exception{Start: tue.Add(-7 * time.Hour), End: tue.Add(17 * time.Hour),
+				Reason: dispatch.ExceptionSick}, nil, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(res.Moved) != fmt.Sprint([]int64{w.visit}) {
+				t.Fatalf("unavailable: %+v; want the visit moved to Luis", res)
+			}
+			var pending []outboxRow
+			for _, r := range outbox(t, w.e.db) {
+				if r.VisitID == w.visit && r.Kind == "reminder" && r.State == "pending" {
+					pending = append(pending, r)
+				}
+			}
+			want := "Luis"
+			if ambiguous {
+				want = "Juan"
+			}
+			if len(pending) != 1 || !strings.Contains(pending[0].Body, want) {
+				t.Fatalf("pending reminders after the re-plan at 19:30: %+v; want one naming %s", pending, want)
+			}
+			if got := pending[0].SendAfter; got.After(at.Add(5 * time.Minute)) {
+				t.Errorf("reminder due at %s; want by 19:35, the retry it was waiting for", got.In(mexico))
+			}
+			if ambiguous {
+				return
+			}
+			// Twilio is back at 19:40: the reminder goes.
+			opt := fastOptions()
+			opt.Now = func() time.Time { return at.Add(10 * time.Minute) }
+			wk := notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt)
+			for {
+				n, err := wk.Step(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			if got, want := fmt.Sprint(w.texts(t)), "[booked/sent reminder/cancelled reminder/sent]"; got != want {
+				t.Errorf("texts = %s; want %s", got, want)
+			}
+		})
+	}
+}
