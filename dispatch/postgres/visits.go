@@ -360,6 +360,12 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 			data = map[string]any{"cause": o.Cause, "verdict": o.Verdict, "service_restored": *o.ServiceRestored}
 		case dispatch.VisitNotCompleted:
 			q = q.Set("finished_at = ?, not_done_reason = ?", now, o.Reason)
+			// A visit under way when its report attached to an incident was not held; back
+			// to booking now, it is held like the report's other visits while the incident
+			// is open (and cancelled when it is resolved), so that nobody is sent to a
+			// customer of a known outage.
+			q = q.Set(`held_by_incident_id = coalesce(held_by_incident_id, (SELECT i.id FROM reports AS r
+				JOIN incidents AS i ON i.id = r.incident_id WHERE r.id = visits.report_id AND i.status = 'open'))`)
 			data = map[string]any{"reason": o.Reason}
 		}
 		if o.Note != "" {
