@@ -20,8 +20,15 @@ import (
 
 // Limits on what Parse accepts and returns.
 const (
-	// MaxSize is the largest raw message Parse reads, in bytes.
-	MaxSize = 1 << 20
+	// MaxSize is the largest raw message Parse reads, in bytes: room for
+	// the 25 MB of attachments Gmail sends, in base64. Attachments are
+	// counted as they are read, never kept.
+	MaxSize = 36 << 20
+	// MaxHeaderSize is the largest header section Parse reads, in bytes.
+	MaxHeaderSize = 1 << 20
+	// MaxTextBytes is how many bytes of body text parts, as sent, Parse
+	// reads in all; text beyond is cut and Message.Truncated set.
+	MaxTextBytes = 1 << 20
 	// MaxTextRunes is the most runes Message.Text holds; the rest is cut
 	// and Message.Truncated set.
 	MaxTextRunes = 20000
@@ -33,7 +40,8 @@ const (
 
 // Errors returned by Parse; match them with errors.Is.
 var (
-	// ErrTooLarge: the raw message is over MaxSize.
+	// ErrTooLarge: the raw message is over MaxSize, or its header section
+	// over MaxHeaderSize.
 	ErrTooLarge = errors.New("mailintake: message too large")
 	// ErrNoFrom: there is no From (nor Sender) header.
 	ErrNoFrom = errors.New("mailintake: no sender")
@@ -75,7 +83,8 @@ type Message struct {
 
 	// Text is the readable body in UTF-8 with "\n" line ends: text/plain
 	// preferred, else HTML reduced to text; inline text parts of a
-	// multipart/mixed are joined by a blank line. At most MaxTextRunes.
+	// multipart/mixed are joined by a blank line. At most MaxTextRunes, read
+	// from at most MaxTextBytes.
 	Text      string
 	Truncated bool
 
@@ -112,11 +121,14 @@ func Parse(raw []byte) (*Message, error) {
 	if len(raw) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(raw), MaxSize)
 	}
-	clean, err := sanitizeHeader(raw)
+	header, body, err := sanitizeHeader(raw)
+	if errors.Is(err, errHeaderTooLarge) {
+		return nil, fmt.Errorf("%w: header section over %d bytes", ErrTooLarge, MaxHeaderSize)
+	}
 	if err != nil {
 		return nil, &ParseError{Part: "header", Err: err}
 	}
-	mm, err := mail.ReadMessage(bytes.NewReader(clean))
+	mm, err := mail.ReadMessage(bytes.NewReader(header))
 	if err != nil {
 		return nil, &ParseError{Part: "header", Err: err}
 	}
@@ -151,27 +163,35 @@ func Parse(raw []byte) (*Message, error) {
 
 	m.Automatic = automatic(h, m.Subject, m.FromAddress)
 
-	body, _ := io.ReadAll(mm.Body) // a bytes.Reader cannot fail
 	w := &walker{}
-	text := w.entity(textproto.MIMEHeader(h), body, 0)
+	text := w.entity(textproto.MIMEHeader(h), bytes.NewReader(body), 0)
 	m.Attachments = w.atts
 	m.Text, m.Truncated = truncateRunes(normalizeText(text), MaxTextRunes)
+	m.Truncated = m.Truncated || w.cut
 	if m.Text == "" && m.Subject == "" {
 		return nil, ErrNoBody
 	}
 	return m, nil
 }
 
-// sanitizeHeader drops header lines net/textproto would refuse (no colon,
-// a name with spaces, a stray continuation, an mbox "From " line) so one
-// bad line does not lose the message. It fails only if no field is left.
-func sanitizeHeader(raw []byte) ([]byte, error) {
+// errHeaderTooLarge: the header section is over MaxHeaderSize.
+var errHeaderTooLarge = errors.New("header section too large")
+
+// sanitizeHeader returns the header section of raw, without the lines
+// net/textproto would refuse (no colon, a name with spaces, a stray
+// continuation, an mbox "From " line) so one bad line does not lose the
+// message, and the body, which it does not copy. It fails if no field is
+// left, or with errHeaderTooLarge.
+func sanitizeHeader(raw []byte) (header, body []byte, err error) {
 	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	var out bytes.Buffer
-	out.Grow(len(raw) + 2)
+	out.Grow(min(len(raw), 16<<10) + 2)
 	rest := raw
 	kept, fields := false, 0
 	for len(rest) > 0 {
+		if len(raw)-len(rest) > MaxHeaderSize {
+			return nil, nil, errHeaderTooLarge
+		}
 		line, tail, found := bytes.Cut(rest, []byte("\n"))
 		if !found {
 			tail = nil
@@ -186,10 +206,8 @@ func sanitizeHeader(raw []byte) ([]byte, error) {
 				rest = tail // leading blank lines
 				continue
 			}
-			rest = tail
 			out.WriteString("\r\n")
-			out.Write(rest)
-			return out.Bytes(), nil
+			return out.Bytes(), tail, nil
 		}
 		rest = tail
 		if line[0] == ' ' || line[0] == '\t' {
@@ -210,11 +228,14 @@ func sanitizeHeader(raw []byte) ([]byte, error) {
 			fields++
 		}
 	}
+	if len(raw)-len(rest) > MaxHeaderSize {
+		return nil, nil, errHeaderTooLarge
+	}
 	if fields == 0 {
-		return nil, errors.New("no header fields")
+		return nil, nil, errors.New("no header fields")
 	}
 	out.WriteString("\r\n")
-	return out.Bytes(), nil
+	return out.Bytes(), nil, nil
 }
 
 func validFieldName(b []byte) bool {
@@ -338,11 +359,26 @@ func parseIDs(s string) []string {
 type walker struct {
 	parts int
 	atts  []Attachment
+	text  int  // bytes of text parts read, at most MaxTextBytes
+	cut   bool // text was left unread
+}
+
+// readText reads a text part's bytes as sent, within what is left of
+// MaxTextBytes. An unterminated last part reads up to the end with an
+// error; its text is still worth having.
+func (w *walker) readText(r io.Reader) []byte {
+	left := MaxTextBytes - w.text
+	b, _ := io.ReadAll(io.LimitReader(r, int64(left)+1))
+	if len(b) > left {
+		b, w.cut = b[:left], true
+	}
+	w.text += len(b)
+	return b
 }
 
 // entity returns the readable text of one MIME entity, recording
 // attachments on the way.
-func (w *walker) entity(h textproto.MIMEHeader, body []byte, depth int) string {
+func (w *walker) entity(h textproto.MIMEHeader, body io.Reader, depth int) string {
 	w.parts++
 	mediatype, params := contentType(h.Get("Content-Type"))
 	disp, dparams, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
@@ -355,18 +391,18 @@ func (w *walker) entity(h textproto.MIMEHeader, body []byte, depth int) string {
 	if strings.HasPrefix(mediatype, "multipart/") {
 		if params["boundary"] == "" {
 			// Without a boundary the parts cannot be found; read it as text.
-			return decodeText(body, h.Get("Content-Transfer-Encoding"), params)
+			return decodeText(w.readText(body), h.Get("Content-Transfer-Encoding"), params)
 		}
 		return w.multipart(mediatype, params["boundary"], body, depth)
 	}
 
-	decoded := decodeTransfer(body, h.Get("Content-Transfer-Encoding"))
+	cte := h.Get("Content-Transfer-Encoding")
 	isText := mediatype == "text/plain" || mediatype == "text/html"
 	if !isText || disp == "attachment" || (filename != "" && disp != "inline") {
-		w.atts = append(w.atts, Attachment{Filename: filename, ContentType: mediatype, Size: len(decoded)})
+		w.atts = append(w.atts, Attachment{Filename: filename, ContentType: mediatype, Size: decodedSize(body, cte)})
 		return ""
 	}
-	text := decodeCharset(decoded, params["charset"])
+	text := decodeCharset(decodeTransfer(w.readText(body), cte), params["charset"])
 	if mediatype == "text/html" {
 		return htmlToText(text)
 	}
@@ -376,7 +412,7 @@ func (w *walker) entity(h textproto.MIMEHeader, body []byte, depth int) string {
 	return text
 }
 
-func (w *walker) multipart(mediatype, boundary string, body []byte, depth int) string {
+func (w *walker) multipart(mediatype, boundary string, body io.Reader, depth int) string {
 	if depth >= MaxDepth {
 		return ""
 	}
@@ -385,17 +421,14 @@ func (w *walker) multipart(mediatype, boundary string, body []byte, depth int) s
 		text      string
 	}
 	var kids []child
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	mr := multipart.NewReader(body, boundary)
 	for w.parts < MaxParts {
 		p, err := mr.NextRawPart()
 		if err != nil {
 			break // io.EOF, or a broken structure: keep what was read
 		}
-		// An unterminated last part reads up to the end with an error;
-		// its text is still worth having.
-		b, _ := io.ReadAll(p)
 		mt, _ := contentType(p.Header.Get("Content-Type"))
-		kids = append(kids, child{mt, w.entity(p.Header, b, depth+1)})
+		kids = append(kids, child{mt, w.entity(p.Header, p, depth+1)})
 	}
 	nonEmpty := func(c child) bool { return strings.TrimSpace(c.text) != "" }
 	switch mediatype {

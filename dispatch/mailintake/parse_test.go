@@ -349,6 +349,7 @@ func TestParseErrors(t *testing.T) {
 		part string
 	}{
 		{"too large", append(msg("From: a@b.mx", "", ""), bytes.Repeat([]byte("a"), MaxSize)...), ErrTooLarge, ""},
+		{"header too large", msg("From: a@b.mx", "Subject: "+strings.Repeat("a", MaxHeaderSize), "", "texto"), ErrTooLarge, ""},
 		{"no from", msg("To: a@b.mx", "Subject: hola", "", "texto"), ErrNoFrom, ""},
 		{"empty from", msg("From:   ", "Subject: hola", "", "texto"), ErrNoFrom, ""},
 		{"no body, no subject", msg("From: a@b.mx", "", "  \r\n "), ErrNoBody, ""},
@@ -468,4 +469,48 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("second Parse differs: %v", err)
 		}
 	})
+}
+
+// photoMail is a customer's mail with a phone photo of n bytes attached, base64 in lines
+// of 76 as clients send it.
+func photoMail(n int) []byte {
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0xff, 0xe0}, n/4)
+	return msg("From: Laura <laura@example.mx>", "Subject: Luz roja en el módem", "Message-ID: <foto@example.mx>",
+		"MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=b", "",
+		"--b", "Content-Type: text/plain; charset=utf-8", "", "Adjunto foto del módem, la luz LOS está en rojo.",
+		"--b", "Content-Type: image/jpeg; name=IMG_0412.jpg", "Content-Disposition: attachment; filename=IMG_0412.jpg",
+		"Content-Transfer-Encoding: base64", "", encodeTransfer(photo, "base64"),
+		"--b--", "")
+}
+
+// TestPhotoAttached: a mail with a photo of a few megabytes, the usual "this is what my
+// modem shows", is read: its text is the report, the photo is listed. It was refused as too
+// large (ErrTooLarge, HTTP 413) from 1 MiB on, losing the customer's report.
+func TestPhotoAttached(t *testing.T) {
+	t.Parallel()
+	m, err := Parse(photoMail(4 << 20))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if m.Text != "Adjunto foto del módem, la luz LOS está en rojo." {
+		t.Errorf("Text = %q", m.Text)
+	}
+	if want := []Attachment{{"IMG_0412.jpg", "image/jpeg", 4 << 20}}; fmt.Sprint(m.Attachments) != fmt.Sprint(want) {
+		t.Errorf("Attachments = %v, want %v", m.Attachments, want)
+	}
+}
+
+// TestTextBytesLimit: text parts are read up to MaxTextBytes in all; the rest is cut and
+// Truncated set, even when what was read reduces to fewer than MaxTextRunes.
+func TestTextBytesLimit(t *testing.T) {
+	t.Parallel()
+	html := "<p>inicio</p>" + strings.Repeat("<span></span>", MaxTextBytes/13+1) + "<p>FIN</p>"
+	m, err := Parse(msg("From: a@b.mx", "Content-Type: multipart/mixed; boundary=b", "",
+		"--b", "Content-Type: text/html", "", html, "--b", "Content-Type: text/plain", "", "otra parte", "--b--"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if m.Text != "inicio" || !m.Truncated {
+		t.Errorf("Text, Truncated = %q, %v; want \"inicio\", true", m.Text, m.Truncated)
+	}
 }

@@ -31,6 +31,41 @@ func decodeTransfer(b []byte, cte string) []byte {
 	}
 }
 
+// decodedSize returns how many bytes the attachment in r decodes to under a
+// Content-Transfer-Encoding, as decodeTransfer would, without keeping them.
+func decodedSize(r io.Reader, cte string) int {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "quoted-printable": // rare for attachments, and needs its fallback
+		b, _ := io.ReadAll(r)
+		return len(decodeTransfer(b, cte))
+	case "base64":
+		// looseBase64's count: the alphabet up to the first padding.
+		n, buf := 0, make([]byte, 32<<10)
+	read:
+		for {
+			k, err := r.Read(buf)
+			for _, c := range buf[:k] {
+				switch {
+				case c == '=':
+					break read
+				case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/':
+					n++
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		if n%4 == 1 {
+			n--
+		}
+		return base64.RawStdEncoding.DecodedLen(n)
+	default:
+		n, _ := io.Copy(io.Discard, r)
+		return int(n)
+	}
+}
+
 // looseQP decodes quoted-printable, keeping any "=" that starts no valid
 // escape or soft line break.
 func looseQP(b []byte) []byte {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 	"regexp"
@@ -37,9 +38,11 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || mt != "message/rfc822" {
 		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be message/rfc822"}
 	}
-	raw, err := readBody(r)
+	// Mail is bigger than JSON: a photo of the modem is the usual attachment. Parse refuses
+	// what is over its own limit.
+	raw, err := io.ReadAll(io.LimitReader(r.Body, mailintake.MaxSize+1))
 	if err != nil {
-		return err
+		return dispatch.Malformed("cannot read the message: %v", err)
 	}
 	msg, err := mailintake.Parse(raw)
 	var pe *mailintake.ParseError
