@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -199,8 +200,12 @@ func (n *NewVisit) Validate() error {
 		return Invalid("lat", "lat and lon go together")
 	}
 	if n.Lat != nil {
-		if err := (LatLon{*n.Lat, *n.Lon}).Validate("location"); err != nil {
-			return err
+		// Named as the body names them: lat and lon are top-level fields here.
+		if lat := *n.Lat; math.IsNaN(lat) || lat < -90 || lat > 90 {
+			return Invalid("lat", "must be between -90 and 90")
+		}
+		if lon := *n.Lon; math.IsNaN(lon) || lon < -180 || lon > 180 {
+			return Invalid("lon", "must be between -180 and 180")
 		}
 	}
 	if n.Priority < 0 || n.Priority > 10 {

@@ -49,6 +49,11 @@ func TestIncidentVisitAPI(t *testing.T) {
 	wantError(t, res.StatusCode, b, 404, "")
 	res, b = do(t, "POST", url, d, `{"address":"Nodo 1","skills":["fiber"],"duration_min":90}`)
 	wantError(t, res.StatusCode, b, 422, "lat")
+	// Coordinates out of range name the body's own field (they were "location.lat").
+	res, b = do(t, "POST", url, d, `{"address":"Nodo 1","lat":91,"lon":-99.15,"skills":["fiber"],"duration_min":90}`)
+	wantError(t, res.StatusCode, b, 422, "lat")
+	res, b = do(t, "POST", url, d, `{"address":"Nodo 1","lat":19.42,"lon":-181,"skills":["fiber"],"duration_min":90}`)
+	wantError(t, res.StatusCode, b, 422, "lon")
 
 	var iv struct {
 		visitOut
