@@ -16,6 +16,36 @@ func isReplyHeader(line string) bool {
 	return replyHeader.MatchString(line) && strings.ContainsAny(line, "0123456789")
 }
 
+// outlookFrom and outlookSent are the first two lines of the header block
+// Outlook writes above the quoted original, with no separator line in its
+// plain text: "De: Soporte <s@isp.mx>" then "Enviado el: miércoles, …"
+// ("From:", "Sent:" in English; "Fecha:"/"Date:" in other clients).
+var (
+	outlookFrom = regexp.MustCompile(`(?i)^(de|from)\s*:\s*\S`)
+	outlookSent = regexp.MustCompile(`(?i)^(enviado|enviado el|sent|fecha|date)\s*:`)
+)
+
+// quoteStart reports whether lines[i] starts the quoted original: an
+// attribution line (which Gmail wraps in two when long), or Outlook's
+// header block (a From line followed within three lines by its date).
+func quoteStart(lines []string, i int) bool {
+	t := strings.TrimSpace(lines[i])
+	if isReplyHeader(t) {
+		return true
+	}
+	if i+1 < len(lines) && isReplyHeader(t+" "+strings.TrimSpace(lines[i+1])) {
+		return true
+	}
+	if outlookFrom.MatchString(t) {
+		for j := i + 1; j < len(lines) && j <= i+3; j++ {
+			if outlookSent.MatchString(strings.TrimSpace(lines[j])) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // separators start a forwarded or quoted original in Outlook and others.
 var separators = []string{
 	"-----original message-----",
@@ -27,8 +57,9 @@ var separators = []string{
 
 // StripQuoted returns text without the tail a reply drags along: the
 // signature (from a "-- " line), the quoted original (from an "El … escribió:"
-// or "On … wrote:" line, or an Outlook "-----Mensaje original-----"
-// separator), and a trailing block of "> " lines. It never returns less than
+// or "On … wrote:" line, even wrapped in two, an Outlook "-----Mensaje
+// original-----" separator, or Outlook's "De: … / Enviado el: …" block), and
+// a trailing block of "> " lines. It never returns less than
 // the first non-empty line, so a message that is all quote keeps its text.
 // Parse does not call it; Message.Text is the whole body.
 func StripQuoted(text string) string {
@@ -43,7 +74,7 @@ func StripQuoted(text string) string {
 				isSep = true
 			}
 		}
-		if l == "-- " || l == "--" || isSep || isReplyHeader(t) {
+		if l == "-- " || l == "--" || isSep || quoteStart(lines, i) {
 			cut = i
 			break
 		}

@@ -15,6 +15,11 @@ func TestStripQuoted(t *testing.T) {
 		{"interleaved quote kept", "> ¿Cuál es su domicilio?\nCalle Juárez 10\n> ¿Y su teléfono?\n5512345678", "> ¿Cuál es su domicilio?\nCalle Juárez 10\n> ¿Y su teléfono?\n5512345678"},
 		{"prose that looks like a header", "El técnico me escribió:\nque vendría hoy", "El técnico me escribió:\nque vendría hoy"},
 		{"all quote", "> solo cita\n> nada más", "> solo cita\n> nada más"},
+		{"outlook spanish header block", "Ya reinicié el módem y sigue igual.\n\nDe: Soporte ISP <soporte@isp.mx>\nEnviado el: miércoles, 25 de noviembre de 2026 10:00\nPara: Laura Gómez <laura@example.mx>\nAsunto: Folio R-2026-000123\n\nLe informamos que su folio es R-2026-000123.", "Ya reinicié el módem y sigue igual."},
+		{"outlook english header block", "Still down.\n\nFrom: Soporte ISP <soporte@isp.mx>\nSent: Wednesday, November 25, 2026 10:00 AM\nTo: Laura\nSubject: Folio R-2026-000123\n\nSu folio es R-2026-000123.", "Still down."},
+		{"gmail attribution wrapped", "Sigue sin funcionar.\n\nEl mié, 25 nov 2026 a las 10:00, Soporte Técnico ISP <\nsoporte@isp.example> escribió:\n\n> Su folio es R-2026-000123.\n>", "Sigue sin funcionar."},
+		{"gmail english wrapped", "Still down.\n\nOn Wed, Nov 25, 2026 at 10:00 AM Soporte Técnico ISP <soporte@isp.example>\nwrote:\n\n> Folio 123", "Still down."},
+		{"de in prose is not a header", "De: mi casa no sale la señal\nFecha en que empezó: ayer", "De: mi casa no sale la señal\nFecha en que empezó: ayer"},
 		{"el in prose is not a header", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda"},
 	}
 	for _, tt := range tests {
