@@ -60,12 +60,17 @@ func (c Centavos) String() string {
 const maxPesos = 9_999_999_999
 
 // ParseCentavos reads a non-negative amount of pesos written with at most two decimals
-// ("299", "299.5", "1299.00"; a leading "$" and thousands commas are accepted). field names
-// the input in errors.
+// ("299", "299.5", "1299.00"; a leading "$" and commas between thousands, "1,299.00", are
+// accepted; a comma anywhere else is refused). field names the input in errors.
 func ParseCentavos(field, s string) (Centavos, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "$")
-	s = strings.ReplaceAll(s, ",", "")
+	if strings.Contains(s, ",") {
+		if !thousands(s) {
+			return 0, Invalid(field, "is not an amount in pesos: a comma only separates thousands, decimals go after a point (e.g. 1,349.50)")
+		}
+		s = strings.ReplaceAll(s, ",", "")
+	}
 	if s == "" {
 		return 0, Invalid(field, "is required")
 	}
@@ -110,6 +115,26 @@ func (c *Centavos) UnmarshalJSON(b []byte) error {
 	}
 	*c = v
 	return nil
+}
+
+// thousands reports whether the commas of s, an amount in pesos, all separate groups of
+// three digits of its whole part ("1,349.50", "12,345,678"): "349,50" is a decimal comma,
+// which must not read as 34,950.
+func thousands(s string) bool {
+	whole, frac, _ := strings.Cut(s, ".")
+	if strings.Contains(frac, ",") {
+		return false
+	}
+	groups := strings.Split(whole, ",")
+	if len(groups[0]) < 1 || len(groups[0]) > 3 || !allDigits(groups[0]) {
+		return false
+	}
+	for _, g := range groups[1:] {
+		if len(g) != 3 || !allDigits(g) {
+			return false
+		}
+	}
+	return true
 }
 
 func allDigits(s string) bool {

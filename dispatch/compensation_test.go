@@ -183,14 +183,18 @@ func TestMonthShareSumsToOne(t *testing.T) {
 
 func TestParseCentavos(t *testing.T) {
 	t.Parallel()
-	good := map[string]dispatch.Centavos{"349": 34900, "349.5": 34950, "349.05": 34905, "$1,299.00": 129900, "0": 0, ".5": 50}
+	good := map[string]dispatch.Centavos{"349": 34900, "349.5": 34950, "349.05": 34905, "$1,299.00": 129900, "0": 0, ".5": 50,
+		"12,345,678": 1234567800}
 	for in, want := range good {
 		got, err := dispatch.ParseCentavos("plan_price", in)
 		if err != nil || got != want {
 			t.Errorf("ParseCentavos(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "-1", "1.234", "abc", "1.", "1e3", "12345678901", "NaN"} {
+	// A comma is a thousands separator only where one goes: "349,50" (a decimal comma, as
+	// spreadsheets in Spain or Argentina write it) used to read as 34,950.00.
+	for _, in := range []string{"", "-1", "1.234", "abc", "1.", "1e3", "12345678901", "NaN",
+		"349,50", "349,5", "1,2345", ",349", "1,,000", "1,000,00", "349,", "1,349.5,0"} {
 		if _, err := dispatch.ParseCentavos("plan_price", in); dispatch.ErrorKind(err) != dispatch.KindInvalid {
 			t.Errorf("ParseCentavos(%q) error = %v, want invalid", in, err)
 		}
