@@ -34,7 +34,7 @@ func TestAutomatic(t *testing.T) {
 			"--b", "Content-Type: text/plain", "", "Su mensaje fue leído.",
 			"--b", "Content-Type: message/disposition-notification", "", "Disposition: manual-action/MDN-sent-manually; displayed", "--b--"), "receipt"},
 		{"bulk", msg("From: promo@tienda.example", "Precedence: bulk", "Subject: Ofertas", "", "50% de descuento"), "bulk"},
-		{"list", msg("From: lista@example.org", "Precedence: list", "Subject: Boletín", "", "Noticias"), "bulk"},
+		{"group address", msg("From: 'Laura' via Sistemas <sistemas@empresa.mx>", "Precedence: list", "Subject: Sin enlace", "", "Se cayó el enlace."), ""},
 	}
 	for _, tt := range tests {
 		m := mustParse(t, tt.raw)

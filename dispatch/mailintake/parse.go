@@ -101,7 +101,7 @@ type Message struct {
 	// X-Autorespond, Precedence: auto_reply, or an Outlook-style subject such
 	// as "Respuesta automática: …"); "bounce": a delivery failure
 	// (multipart/report, MAILER-DAEMON, an empty Return-Path); "receipt": a
-	// read receipt; "bulk": Precedence bulk, junk or list. Answering such a
+	// read receipt; "bulk": Precedence bulk or junk. Answering such a
 	// message, or filing it as a customer's report, is how mail loops start.
 	Automatic string
 }
@@ -570,7 +570,9 @@ func automatic(h mail.Header, subject, from string) string {
 	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
 	case "auto_reply":
 		return "auto-reply"
-	case "bulk", "junk", "list":
+	case "bulk", "junk":
+		// Not "list": a customer may write through a group address (Google
+		// Groups marks every message so), and that is still his report.
 		return "bulk"
 	}
 	lower := strings.ToLower(subject)
