@@ -67,7 +67,10 @@
 // made only when Twilio's own list shows the first did not arrive.
 //
 // Opt-outs are checked when a text is queued and again when it is claimed (sms_consent,
-// fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out).
+// fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out). Texts are
+// not queued for an opted-out customer, so one who opts back in by text (START/ALTA) has
+// the day-before reminders of his visits booked meanwhile queued then (see
+// queueOptInReminders): his only word of them.
 //
 // # Webhooks
 //

@@ -690,15 +690,112 @@ func (o *Outbox) backToBooking(ctx context.Context, idb bun.IDB, id int64) (bool
 }
 
 // dayOf is the start (local midnight) of the business day holding t.
-func (o *Outbox) dayOf(t time.Time) time.Time {
-	l := t.In(o.cfg.Location)
-	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, o.cfg.Location)
-}
+func (o *Outbox) dayOf(t time.Time) time.Time { return o.cfg.dayOf(t) }
 
 // reminderAt is the day before the window's local date, at the configured local hour.
-func (o *Outbox) reminderAt(start time.Time) time.Time {
-	l := start.In(o.cfg.Location)
-	return time.Date(l.Year(), l.Month(), l.Day()-1, o.cfg.ReminderHour, 0, 0, 0, o.cfg.Location)
+func (o *Outbox) reminderAt(start time.Time) time.Time { return o.cfg.reminderAt(start) }
+
+// dayOf is the start (local midnight) of the business day holding t; c.Location is set.
+func (c Config) dayOf(t time.Time) time.Time {
+	l := t.In(c.Location)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, c.Location)
+}
+
+// reminderAt is the day before the window's local date, at the configured local hour;
+// c.Location is set.
+func (c Config) reminderAt(start time.Time) time.Time {
+	l := start.In(c.Location)
+	return time.Date(l.Year(), l.Month(), l.Day()-1, c.ReminderHour, 0, 0, 0, c.Location)
+}
+
+// queueOptInReminders queues, in tx, the day-before reminder of each booked visit of the
+// customers of phone, which has just opted back in at now, when no reminder of its window
+// is waiting or gone: one booked while he was opted out has none (the hook queues nothing
+// for him, not even the booked text). It is due at its hour; when that has passed, at once
+// if he was never told the window (the reminder is then his only word of the visit) and
+// the visit's day has not begun, else not at all, as for a booking made after the hour.
+// Each is keyed reminder:VISIT:WINDOW:EVENT:optin, EVENT being the visit's latest booking
+// (visit.booked or visit.rescheduled), whose technician it names: opting in again queues
+// nothing more. Visits an incident holds have no reminder (see EventReportAttached), nor
+// do those of a customer record marked sms_opt_out.
+func queueOptInReminders(ctx context.Context, tx bun.Tx, cfg Config, phone string, now time.Time) error {
+	var rows []struct {
+		VisitID     int64          `bun:"visit_id"`
+		ReportID    int64          `bun:"report_id"`
+		Folio       string         `bun:"folio"`
+		ReportKind  string         `bun:"report_kind"`
+		CustomerID  int64          `bun:"customer_id"`
+		Language    sql.NullString `bun:"language"`
+		WindowStart time.Time      `bun:"window_start"`
+		WindowEnd   time.Time      `bun:"window_end"`
+		EventID     int64          `bun:"event_id"`
+		Technician  sql.NullString `bun:"technician_name"`
+	}
+	err := tx.NewRaw(`
+		SELECT v.id AS visit_id, r.id AS report_id, r.folio, r.kind AS report_kind, c.id AS customer_id, c.language,
+		       v.window_start, v.window_end, e.id AS event_id, e.data->>'technician_name' AS technician_name
+		FROM customers AS c
+		JOIN reports AS r ON r.customer_id = c.id
+		JOIN visits AS v ON v.report_id = r.id
+		JOIN LATERAL (SELECT id, data FROM events
+		              WHERE visit_id = v.id AND type IN ('visit.booked', 'visit.rescheduled')
+		              ORDER BY id DESC LIMIT 1) AS e ON true
+		WHERE c.phone = ? AND NOT coalesce(c.sms_opt_out, false)
+		  AND v.status IN ('booked', 'assigned') AND v.held_by_incident_id IS NULL
+		  AND v.window_start > ?
+		ORDER BY v.id`, phone, now).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return postgres.Wrap(err)
+	}
+	for _, v := range rows {
+		if !now.Before(cfg.dayOf(v.WindowStart)) {
+			continue // the day of the visit: the reminder says "tomorrow"
+		}
+		win := windowKey(v.WindowStart, v.WindowEnd)
+		// live: a reminder of the window waits or went; told: so did its booking's text.
+		var live, told bool
+		err := tx.QueryRowContext(ctx, `
+			SELECT coalesce(bool_or(kind = ?), false), coalesce(bool_or(kind <> ?), false) FROM sms_outbox
+			WHERE visit_id = ? AND state IN ('pending', 'sending', 'sent')
+			  AND (dedupe_key LIKE ? OR dedupe_key LIKE ? OR dedupe_key LIKE ?)`,
+			string(KindReminder), string(KindReminder), v.VisitID,
+			fmt.Sprintf("reminder:%d:%s:%%", v.VisitID, win), fmt.Sprintf("booked:%d:%s:%%", v.VisitID, win),
+			fmt.Sprintf("rescheduled:%d:%s:%%", v.VisitID, win)).Scan(&live, &told)
+		if err != nil {
+			return postgres.Wrap(err)
+		}
+		at := cfg.reminderAt(v.WindowStart)
+		if !at.After(now) {
+			// Past its hour, it goes at once to a customer never told the window; one who
+			// was (booked after the hour, or his reminder skipped while he was opted out)
+			// has what a booking made then gets.
+			if told {
+				continue
+			}
+			at = now
+		}
+		if live {
+			continue
+		}
+		lang := Language(v.Language.String)
+		f := Formatter{Lang: lang, Loc: cfg.Location}
+		data := Data{Folio: v.Folio, StatusURL: cfg.StatusURL(v.Folio), KindName: f.KindName(v.ReportKind),
+			Window: f.Window(v.WindowStart, v.WindowEnd), Date: f.Date(v.WindowStart), Technician: FirstName(v.Technician.String)}
+		if data.Technician == "" {
+			data.Technician = f.Text("the technician", "el técnico")
+		}
+		body, err := RenderKind(ctx, tx, KindReminder, lang, data)
+		if err != nil {
+			return err
+		}
+		n := Notification{Key: fmt.Sprintf("reminder:%d:%s:%d:optin", v.VisitID, win, v.EventID), Kind: KindReminder,
+			ReportID: v.ReportID, VisitID: v.VisitID, CustomerID: v.CustomerID, To: phone, Language: lang, Body: body,
+			SendAfter: at, ExpiresAt: cfg.dayOf(v.WindowStart)}
+		if _, _, err := Enqueue(ctx, tx, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recipient finds the customer of a report; ok is false when there is none to text.

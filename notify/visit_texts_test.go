@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
+	"despacho/notify/twiliotest"
 )
 
 // visitWorld is one customer's report with one visit, a technician working Monday and
@@ -29,8 +31,13 @@ type visitWorld struct {
 
 func newVisitWorld(t *testing.T) *visitWorld {
 	t.Helper()
+	return visitWorldOn(t, newEnv(t, false))
+}
+
+// visitWorldOn is newVisitWorld on e (one with the fake Twilio, say).
+func visitWorldOn(t *testing.T, e *env) *visitWorld {
+	t.Helper()
 	ctx := context.Background()
-	e := newEnv(t, false)
 	reports := postgres.NewReports(e.db, e.events, dispatch.SLA{})
 	w := &visitWorld{e: e, visits: postgres.NewVisits(e.db, e.events, reports, planning.Config{Zone: mexico}),
 		now: time.Date(2026, 11, 30, 7, 0, 0, 0, mexico), phone: phone()}
@@ -363,6 +370,103 @@ func TestOverdueReminderSurvivesSameWindowReplan(t *testing.T) {
 				}
 			}
 			if got, want := fmt.Sprint(w.texts(t)), "[booked/sent reminder/cancelled reminder/sent]"; got != want {
+				t.Errorf("texts = %s; want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestOptInQueuesRemindersOfVisitsBookedMeanwhile: a customer who texted BAJA has his
+// Tuesday 10:00-12:00 visit booked (nothing is texted to him) and then texts ALTA. His
+// reminder used to be lost for good: the hook queues nothing for an opted-out customer.
+// Now opting back in queues it: at its hour (Monday 18:00) when that is ahead, once however
+// often he opts out and in; at once when its hour has passed but he was never told the
+// window; and not at all when he was told it (booked while he accepted texts) and only
+// its reminder fell in his opt-out, as for a booking made after the hour.
+func TestOptInQueuesRemindersOfVisitsBookedMeanwhile(t *testing.T) {
+	t.Parallel()
+	monday := func(h, m int) time.Time { return time.Date(2026, 11, 30, h, m, 0, 0, mexico) }
+	for _, tc := range []struct {
+		name      string
+		toldFirst bool      // booked while he accepted texts; BAJA at 17:00
+		optIn     time.Time // ALTA
+		due       time.Time // the reminder's send_after; zero: none
+	}{
+		{"before the hour", false, monday(12, 0), monday(18, 0)},
+		{"after the hour, never told", false, monday(20, 0), monday(20, 0)},
+		{"after the hour, told", true, monday(20, 0), time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := visitWorldOn(t, newEnv(t, true))
+			clock := w.now
+			wh := notify.NewWebhooks(w.e.db, w.e.cfg, testReports{events: w.e.events}, w.e.events, quiet).
+				WithClock(func() time.Time { return clock })
+			mux := http.NewServeMux()
+			mux.Handle("POST "+notify.InboundPath, wh.Inbound())
+			ts := httptest.NewServer(mux)
+			t.Cleanup(ts.Close)
+			h := &hooks{t: t, db: w.e.db, fake: w.e.fake, ts: ts, events: w.e.events}
+			say := func(at time.Time, body string) {
+				t.Helper()
+				clock = at
+				if code, _ := h.text(twiliotest.NewSID(), w.phone, body); code != http.StatusOK {
+					t.Fatalf("%s at %s: %d", body, at, code)
+				}
+			}
+			tue := w.now.Add(24 * time.Hour)                                                 // Tuesday 07:00
+			win := dispatch.Span{Start: tue.Add(3 * time.Hour), End: tue.Add(5 * time.Hour)} // Tuesday 10:00-12:00
+			if !tc.toldFirst {
+				say(monday(6, 50), "BAJA")
+			}
+			if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
+				t.Fatal(err)
+			}
+			if tc.toldFirst {
+				sendDue(t, w.e.db)
+				say(monday(17, 0), "BAJA")
+				// Its hour comes while he is opted out: the worker skips the reminder.
+				opt := fastOptions()
+				opt.Now = func() time.Time { return monday(18, 5) }
+				wk := notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt)
+				for {
+					n, err := wk.Step(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n == 0 {
+						break
+					}
+				}
+			}
+			say(tc.optIn, "ALTA")
+			if tc.due.IsZero() {
+				say(tc.optIn.Add(time.Minute), "BAJA")
+				say(tc.optIn.Add(2*time.Minute), "ALTA")
+			}
+			var pending []outboxRow
+			for _, r := range outbox(t, w.e.db) {
+				if r.VisitID == w.visit && r.Kind == "reminder" && r.State == "pending" {
+					pending = append(pending, r)
+				}
+			}
+			if tc.due.IsZero() {
+				if len(pending) != 0 {
+					t.Errorf("pending reminders after opting in: %+v; want none", pending)
+				}
+				return
+			}
+			if len(pending) != 1 || !pending[0].SendAfter.Equal(tc.due) ||
+				!strings.Contains(pending[0].Body, "mar 1 dic, 10:00-12:00") || !strings.Contains(pending[0].Body, "Juan") ||
+				!strings.Contains(pending[0].Body, w.folio) {
+				t.Fatalf("pending reminders after opting in at %s: %+v; want one due %s naming Juan, the window and the folio",
+					tc.optIn.Format("15:04"), pending, tc.due.Format("15:04"))
+			}
+			// Opting out and in again queues nothing more.
+			say(tc.optIn.Add(time.Minute), "BAJA")
+			say(tc.optIn.Add(2*time.Minute), "ALTA")
+			if got, want := fmt.Sprint(w.texts(t)), "[reminder/pending]"; got != want {
 				t.Errorf("texts = %s; want %s", got, want)
 			}
 		})

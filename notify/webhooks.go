@@ -101,6 +101,13 @@ func NewWebhooks(db *bun.DB, cfg Config, reports Reports, events EventLog, log *
 		reports: reports, events: events, log: log, now: time.Now}
 }
 
+// WithClock has the webhooks read the time from now instead of the system clock (tests
+// standing on a given evening); call it during wiring. It returns h.
+func (h *Webhooks) WithClock(now func() time.Time) *Webhooks {
+	h.now = now
+	return h
+}
+
 // verify parses the form and checks X-Twilio-Signature against PUBLIC_BASE_URL + path.
 func (h *Webhooks) verify(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -587,10 +594,17 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			return "", err
 		}
 	case optIn:
-		action, kind, optedOut = "opt_in", KindReplyStart, false
 		if err := setConsent(ctx, tx, from, false, now, "sms", text); err != nil {
 			return "", err
 		}
+		// The visits booked while he was opted out were told nothing: their reminders are
+		// queued now.
+		if optedOut {
+			if err := queueOptInReminders(ctx, tx, h.cfg, from, now); err != nil {
+				return "", err
+			}
+		}
+		action, kind, optedOut = "opt_in", KindReplyStart, false
 	case helpWords[kw]:
 		action, kind = "help", KindReplyHelp
 	case !areaDown && (confirmWords[kw] || changeWords[kw]):
