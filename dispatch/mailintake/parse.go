@@ -363,17 +363,24 @@ type walker struct {
 	cut   bool // text was left unread
 }
 
-// readText reads a text part's bytes as sent, within what is left of
-// MaxTextBytes. An unterminated last part reads up to the end with an
-// error; its text is still worth having.
-func (w *walker) readText(r io.Reader) []byte {
+// readText reads a text part within what is left of MaxTextBytes and
+// decodes it. An unterminated last part reads up to the end with an error;
+// its text is still worth having.
+func (w *walker) readText(r io.Reader, cte string, params map[string]string) string {
 	left := MaxTextBytes - w.text
 	b, _ := io.ReadAll(io.LimitReader(r, int64(left)+1))
-	if len(b) > left {
+	cut := len(b) > left
+	if cut {
 		b, w.cut = b[:left], true
 	}
 	w.text += len(b)
-	return b
+	b = decodeTransfer(b, cte)
+	if cut {
+		// The cut may split a character; a split UTF-8 one would make the
+		// whole part read as windows-1252.
+		b = trimPartialRune(b)
+	}
+	return decodeCharset(b, params["charset"])
 }
 
 // entity returns the readable text of one MIME entity, recording
@@ -391,7 +398,7 @@ func (w *walker) entity(h textproto.MIMEHeader, body io.Reader, depth int) strin
 	if strings.HasPrefix(mediatype, "multipart/") {
 		if params["boundary"] == "" {
 			// Without a boundary the parts cannot be found; read it as text.
-			return decodeText(w.readText(body), h.Get("Content-Transfer-Encoding"), params)
+			return w.readText(body, h.Get("Content-Transfer-Encoding"), params)
 		}
 		return w.multipart(mediatype, params["boundary"], body, depth)
 	}
@@ -402,7 +409,7 @@ func (w *walker) entity(h textproto.MIMEHeader, body io.Reader, depth int) strin
 		w.atts = append(w.atts, Attachment{Filename: filename, ContentType: mediatype, Size: decodedSize(body, cte)})
 		return ""
 	}
-	text := decodeCharset(decodeTransfer(w.readText(body), cte), params["charset"])
+	text := w.readText(body, cte, params)
 	if mediatype == "text/html" {
 		return htmlToText(text)
 	}
@@ -521,10 +528,6 @@ outer:
 		return i
 	}
 	return -1
-}
-
-func decodeText(body []byte, cte string, params map[string]string) string {
-	return decodeCharset(decodeTransfer(body, cte), params["charset"])
 }
 
 // truncateRunes cuts s to at most n runes.

@@ -514,3 +514,20 @@ func TestTextBytesLimit(t *testing.T) {
 		t.Errorf("Text, Truncated = %q, %v; want \"inicio\", true", m.Text, m.Truncated)
 	}
 }
+
+// TestTextCutMidCharacter: a UTF-8 text part cut at MaxTextBytes inside a character is
+// still read as UTF-8, not as windows-1252 ("Ã±" for every "ñ").
+func TestTextCutMidCharacter(t *testing.T) {
+	t.Parallel()
+	for _, cte := range []string{"8bit", "base64", "quoted-printable"} {
+		body := []byte("x" + strings.Repeat("ñ", MaxTextBytes))
+		m, err := Parse(msg("From: a@b.mx", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: "+cte, "",
+			encodeTransfer(body, cte)))
+		if err != nil {
+			t.Fatalf("%s: Parse: %v", cte, err)
+		}
+		if want := "x" + strings.Repeat("ñ", MaxTextRunes-1); m.Text != want || !m.Truncated {
+			t.Errorf("%s: Text starts %q, Truncated %v; want %q…, true", cte, m.Text[:min(20, len(m.Text))], m.Truncated, want[:20])
+		}
+	}
+}

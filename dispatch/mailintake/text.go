@@ -159,6 +159,20 @@ func decodeCharset(b []byte, charset string) string {
 	return strings.ToValidUTF8(string(out), "\uFFFD")
 }
 
+// trimPartialRune drops the start of a UTF-8 character that b ends in the
+// middle of.
+func trimPartialRune(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			break
+		}
+	}
+	return b
+}
+
 func windows1252(b []byte) string {
 	out, err := charmap.Windows1252.NewDecoder().Bytes(b)
 	if err != nil { // cannot happen: every byte maps
