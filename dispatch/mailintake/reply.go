@@ -46,6 +46,27 @@ func quoteStart(lines []string, i int) bool {
 	return false
 }
 
+// notices start the legal text that company mail servers append to every
+// message: in Mexico a privacy notice naming the ARCO rights (Acceso,
+// Rectificación, Cancelación, Oposición) is usual. Lower case, without
+// accents.
+var notices = []string{
+	"aviso de privacidad", "aviso de confidencialidad", "aviso legal", "nota de confidencialidad",
+	"privacy notice", "confidentiality notice", "disclaimer:",
+}
+
+var unaccent = strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u")
+
+func isNotice(line string) bool {
+	t := unaccent.Replace(strings.ToLower(strings.TrimLeft(line, " \t*_-=:")))
+	for _, n := range notices {
+		if strings.HasPrefix(t, n) {
+			return true
+		}
+	}
+	return false
+}
+
 // separators start a forwarded or quoted original in Outlook and others.
 var separators = []string{
 	"-----original message-----",
@@ -58,8 +79,8 @@ var separators = []string{
 // StripQuoted returns text without the tail a reply drags along: the
 // signature (from a "-- " line), the quoted original (from an "El … escribió:"
 // or "On … wrote:" line, even wrapped in two, an Outlook "-----Mensaje
-// original-----" separator, or Outlook's "De: … / Enviado el: …" block), and
-// a trailing block of "> " lines. It never returns less than
+// original-----" separator, or Outlook's "De: … / Enviado el: …" block), a
+// legal notice ("Aviso de privacidad: …"), and a trailing block of "> " lines. It never returns less than
 // the first non-empty line, so a message that is all quote keeps its text.
 // Parse does not call it; Message.Text is the whole body.
 func StripQuoted(text string) string {
@@ -74,7 +95,7 @@ func StripQuoted(text string) string {
 				isSep = true
 			}
 		}
-		if l == "-- " || l == "--" || isSep || quoteStart(lines, i) {
+		if l == "-- " || l == "--" || isSep || quoteStart(lines, i) || isNotice(t) {
 			cut = i
 			break
 		}

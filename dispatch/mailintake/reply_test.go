@@ -20,6 +20,8 @@ func TestStripQuoted(t *testing.T) {
 		{"gmail attribution wrapped", "Sigue sin funcionar.\n\nEl mié, 25 nov 2026 a las 10:00, Soporte Técnico ISP <\nsoporte@isp.example> escribió:\n\n> Su folio es R-2026-000123.\n>", "Sigue sin funcionar."},
 		{"gmail english wrapped", "Still down.\n\nOn Wed, Nov 25, 2026 at 10:00 AM Soporte Técnico ISP <soporte@isp.example>\nwrote:\n\n> Folio 123", "Still down."},
 		{"de in prose is not a header", "De: mi casa no sale la señal\nFecha en que empezó: ayer", "De: mi casa no sale la señal\nFecha en que empezó: ayer"},
+		{"privacy notice", "Sin internet en la sucursal.\n\nIng. Juan Pérez\n\n**AVISO DE PRIVACIDAD**: sus derechos ARCO (Acceso, Rectificación, Cancelación u Oposición)…", "Sin internet en la sucursal.\n\nIng. Juan Pérez"},
+		{"notice in prose is kept", "Me llegó un aviso de privacidad raro.", "Me llegó un aviso de privacidad raro."},
 		{"el in prose is not a header", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda", "El técnico no llegó y nadie me escribió: ¿qué pasó?\nAyuda"},
 	}
 	for _, tt := range tests {

@@ -77,9 +77,12 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(desc) == "" {
 		desc = msg.Subject
 	}
+	// The kind comes from the customer's own words: a quoted original or a company's privacy
+	// notice (whose ARCO rights say "Cancelación") would make a fault a cancellation.
+	kind := dispatch.GuessKind(msg.Subject + "\n" + mailintake.StripQuoted(desc))
 	in := dispatch.ReportInput{
 		Channel:     string(dispatch.ChannelEmail),
-		Kind:        string(dispatch.GuessKind(msg.Subject + "\n" + desc)),
+		Kind:        string(kind),
 		Subject:     cutRunes(msg.Subject, dispatch.MaxSubject),
 		Description: cutRunes(desc, dispatch.MaxDescription),
 		Customer:    dispatch.CustomerInput{Name: cutRunes(name, 200), Email: msg.FromAddress},

@@ -148,3 +148,31 @@ func TestIntakeEmailWithPhoto(t *testing.T) {
 		t.Fatalf("mail over MaxSize = %d %.300s, want 413", code, b)
 	}
 }
+
+// TestIntakeEmailKindFromOwnWords: the kind of a report filed by e-mail is guessed from
+// the customer's words, not from the quoted original nor from the privacy notice Mexican
+// companies append (whose ARCO rights name "Cancelación"): both were cancellations.
+func TestIntakeEmailKindFromOwnWords(t *testing.T) {
+	t.Parallel()
+	db, send := mailDesk(t)
+	for _, tt := range []struct{ name, raw string }{
+		{"privacy notice", "From: Juan Pérez <jperez@empresa.mx>\r\nSubject: Sucursal Centro\r\nMessage-ID: <arco@empresa.mx>\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\nEstamos sin internet desde las 9.\r\n\r\nIng. Juan Pérez\r\nGerente de Sistemas\r\n\r\n" +
+			"AVISO DE PRIVACIDAD: Usted puede ejercer sus derechos ARCO (Acceso, Rectificación, Cancelación u Oposición) en privacidad@empresa.mx.\r\n"},
+		{"quoted original", "From: Laura <laura@example.mx>\r\nSubject: Re: Su reporte\r\nMessage-ID: <quoted@example.mx>\r\n" +
+			"In-Reply-To: <ack-9@gateway.isp.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSigue sin internet.\r\n\r\n" +
+			"El mié, 25 nov 2026 a las 10:00, Soporte <soporte@isp.example> escribió:\r\n> Si desea cancelar su servicio llame al 800 123 4567.\r\n"},
+	} {
+		code, folio, b := send(tt.raw)
+		if code != 201 {
+			t.Fatalf("%s = %d %s", tt.name, code, b)
+		}
+		var kind string
+		if err := db.NewRaw(`SELECT kind FROM reports WHERE folio = ?`, folio).Scan(context.Background(), &kind); err != nil {
+			t.Fatal(err)
+		}
+		if kind != "fault" {
+			t.Errorf("%s: kind = %s, want fault", tt.name, kind)
+		}
+	}
+}
