@@ -767,8 +767,13 @@ var kindWords = []struct {
 }{
 	{sla.KindCancellation, []string{"cancelar", "cancelacion", "dar de baja", "baja del servicio", "cancel my", "cancellation"}},
 	{sla.KindComplaint, []string{"queja", "inconformidad", "complaint"}},
-	{sla.KindClarification, []string{"aclaracion", "cobro", "factura", "recibo", "cargo", "billing", "invoice", "charge"}},
-	{sla.KindFault, []string{"falla", "sin servicio", "sin internet", "no tengo internet", "no funciona", "intermitente", "lento", "se cae", "no hay senal", "outage", "not working", "no internet", "slow"}},
+	// "recibo" and "cargo" are verbs too ("no recibo señal", "no cargó la página"): only
+	// their billing phrases count.
+	{sla.KindClarification, []string{"aclaracion", "cobro", "factura", "mi recibo", "el recibo", "del recibo", "mis recibos",
+		"un cargo", "cargos", "cargo extra", "cargo adicional", "cargo no reconocido", "me cargaron", "billing", "invoice", "charge"}},
+	{sla.KindFault, []string{"falla", "sin servicio", "sin internet", "no tengo internet", "no tenemos internet", "no hay internet",
+		"no funciona", "intermitente", "lento", "se cae", "no hay senal", "sin senal", "no recibo senal", "no tengo senal", "no carga",
+		"no cargo", "outage", "not working", "no internet", "slow"}},
 	{sla.KindSuggestion, []string{"sugerencia", "sugiero", "suggestion"}},
 	{sla.KindInquiry, []string{"pregunta", "consulta", "informacion", "duda", "question", "information"}},
 }

@@ -246,6 +246,12 @@ func TestGuessKind(t *testing.T) {
 		"Una sugerencia":                sla.KindSuggestion,
 		"Tengo una duda sobre paquetes": sla.KindInquiry,
 		"Hola":                          sla.KindOther,
+		// "recibo" and "cargo" are also verbs: no signal, a page that did not load.
+		"No recibo señal desde ayer":                    sla.KindFault,
+		"La página no cargó":                            sla.KindFault,
+		"No tenemos internet en la sucursal":            sla.KindFault,
+		"Mi recibo llegó con un cargo que no reconozco": sla.KindClarification,
+		"Me hicieron un cargo extra":                    sla.KindClarification,
 	} {
 		if got := GuessKind(text); got != want {
 			t.Errorf("GuessKind(%q) = %s, want %s", text, got, want)
