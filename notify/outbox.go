@@ -470,9 +470,13 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			return nil // no change
 		}
 		data.Incident, data.Restore = d.IncidentFolio, f.DateTime(*d.EstimatedRestoreAt)
-		// One update per customer and change (the change is named by the new estimate, so a
-		// customer's second report and replays add nothing).
-		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:c%d:%s:%d", rc.CustomerID, d.IncidentFolio, d.EstimatedRestoreAt.Unix())
+		// One update per customer and change. A change is named by the new estimate and the
+		// moment it was made, which every report's event of it shares: a customer's second
+		// report and replays add nothing, and an estimate that comes back (14:00, 18:00,
+		// then 14:00 again) is told again. (Milliseconds: the events table keeps
+		// microseconds, so a replay read back names the same moment.)
+		n.Kind, n.Key = KindIncidentEstimate, fmt.Sprintf("incident_estimate:c%d:%s:%d:%d", rc.CustomerID, d.IncidentFolio,
+			d.EstimatedRestoreAt.Unix(), ev.At.UnixMilli())
 	case "report.resolved":
 		if d.IncidentFolio == "" {
 			return o.outcome(ctx, tx, rc, ev, d, f, data, n)
