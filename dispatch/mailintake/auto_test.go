@@ -14,6 +14,7 @@ func TestAutomatic(t *testing.T) {
 		{"person", msg("From: Laura <laura@example.mx>", "Subject: Sin internet", "", "No tengo servicio."), ""},
 		{"reply", msg("From: laura@example.mx", "Subject: RE: RV: Folio R-2026-000123", "In-Reply-To: <a@b>", "", "Sigue igual."), ""},
 		{"auto-submitted no", msg("From: laura@example.mx", "Auto-Submitted: no", "Subject: Hola", "", "Sin internet"), ""},
+		{"auto-forwarded", msg("From: Laura <laura@example.mx>", "Auto-Submitted: auto-forwarded", "Subject: Sin internet", "", "No tengo servicio."), ""},
 		{"customer's words", msg("From: laura@example.mx", "Subject: La respuesta automática no me sirvió", "", "Quiero hablar con alguien."), ""},
 		{"gmail vacation", msg("From: Laura <laura@example.mx>", "Auto-Submitted: auto-replied", "Subject: Fuera de la oficina", "", "Regreso el lunes."), "auto-reply"},
 		{"exchange ooo", msg("From: Laura <laura@example.mx>", "Auto-Submitted: Auto-Generated", "X-Auto-Response-Suppress: All",

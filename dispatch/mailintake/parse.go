@@ -97,9 +97,9 @@ type Message struct {
 
 	// Automatic says that a machine, not a person, sent the message, and what
 	// it is; "" when nothing says so. "auto-reply": an out-of-office or
-	// vacation answer (Auto-Submitted other than "no", X-Autoreply,
-	// X-Autorespond, Precedence: auto_reply, or an Outlook-style subject such
-	// as "Respuesta automática: …"); "bounce": a delivery failure
+	// vacation answer (Auto-Submitted other than "no" or "auto-forwarded",
+	// X-Autoreply, X-Autorespond, Precedence: auto_reply, or an Outlook-style
+	// subject such as "Respuesta automática: …"); "bounce": a delivery failure
 	// (multipart/report, MAILER-DAEMON, an empty Return-Path); "receipt": a
 	// read receipt; "bulk": Precedence bulk or junk. Answering such a
 	// message, or filing it as a customer's report, is how mail loops start.
@@ -562,7 +562,10 @@ func automatic(h mail.Header, subject, from string) string {
 		strings.TrimSpace(h.Get("Return-Path")) == "<>":
 		return "bounce"
 	}
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") {
+	// auto-forwarded is a person's message sent on by a mailbox rule (the
+	// address customers know forwarding to the desk): still his words.
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") &&
+		!strings.HasPrefix(v, "auto-forwarded") {
 		return "auto-reply"
 	}
 	for _, name := range []string{"X-Autoreply", "X-Autorespond"} {
