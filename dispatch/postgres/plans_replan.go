@@ -41,35 +41,17 @@ type UnavailableResult struct {
 // where their promise can be kept (visit.rescheduled), stay with him where he can still keep
 // them outside the span, and the rest go back to booking (visit.unassigned).
 func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*UnavailableResult, error) {
-	e.TechnicianID = techID
 	if e.Reason == "" {
 		e.Reason = dispatch.ExceptionUnavailable
 	}
-	if err := e.Validate(); err != nil {
-		return nil, err
-	}
-	if e.End.Sub(e.Start) > 14*24*time.Hour {
+	if !e.Start.IsZero() && e.End.Sub(e.Start) > 14*24*time.Hour {
 		return nil, dispatch.Invalid("until", "at most 14 days at once; record longer time off as an exception")
 	}
-	res := &UnavailableResult{ReplanResult: newReplanResult()}
-	techs := NewTechnicians(s.db, s.events)
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if err := techs.AddException(ctx, tx, &e, actor); err != nil {
-			return err
-		}
-		res.ExceptionID = e.ID
-		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
-		for day := s.cfg.Day(e.Start); day.Before(e.End); day = s.cfg.NextDay(day) {
-			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, "technician unavailable", actor, now, &res.ReplanResult); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	res, err := s.recordAbsence(ctx, techID, e, "technician unavailable", actor, now)
 	if err != nil {
-		return nil, Wrap(overlapError(err))
+		return nil, err
 	}
-	return res, nil
+	return &UnavailableResult{ExceptionID: res.ID, ReplanResult: res.ReplanResult}, nil
 }
 
 // TimeOffResult is an exception recorded by AddTimeOff, with what it did to the
@@ -88,6 +70,13 @@ type TimeOffResult struct {
 // re-plan job reached their day, the day before: their reminders named him, and their
 // customers learnt of the change the evening before.
 func (s *Visits) AddTimeOff(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*TimeOffResult, error) {
+	return s.recordAbsence(ctx, techID, e, "technician time off", actor, now)
+}
+
+// recordAbsence records exception e of technician techID and, in the same transaction,
+// re-plans (for reason) each day that holds his visits not yet under way within its span;
+// see AddTimeOff.
+func (s *Visits) recordAbsence(ctx context.Context, techID int64, e dispatch.Exception, reason string, actor *dispatch.User, now time.Time) (*TimeOffResult, error) {
 	e.TechnicianID = techID
 	if err := e.Validate(); err != nil {
 		return nil, err
@@ -111,7 +100,7 @@ func (s *Visits) AddTimeOff(ctx context.Context, techID int64, e dispatch.Except
 		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
 		for _, d := range days {
 			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
-			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, "technician time off", actor, now, &res.ReplanResult); err != nil {
+			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, reason, actor, now, &res.ReplanResult); err != nil {
 				return err
 			}
 		}
