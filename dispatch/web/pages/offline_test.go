@@ -3,6 +3,7 @@ package pages_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,4 +128,46 @@ func TestBrowserBoardRefusal(t *testing.T) {
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("move-to")),
 		chromedp.SetValue(chromedp.ID("move-to"), strconv.FormatInt(radio.ID, 10)), chromedp.Click(chromedp.ID("move-btn")))
 	waitText(t, ctx, "#board-msg", "Movimiento rechazado")
+}
+
+// TestBrowserTechnicianQueueOutlivesSession: the signal returns after the technician's
+// session has ended (12 hours after sign-in, or signed out elsewhere): the queued step was
+// refused 401 and dropped like a refusal, so it was lost while the page went to sign-in.
+// It must wait in the queue and be sent once he has signed in again.
+func TestBrowserTechnicianQueueOutlivesSession(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	e := newEnvAt(t, func() time.Time { return morning })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sesión vencida")
+
+	ctx := tab(t, true)
+	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
+	waitText(t, ctx, "#route", folio)
+	do(t, ctx, offline(true))
+	waitText(t, ctx, "#conn", "Sin conexión")
+	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'En camino'); if (!b) return false; b.click(); return true; })()`)
+	waitText(t, ctx, "#pending", "1 acción pendiente de enviar")
+	if _, err := e.DB.NewRaw("DELETE FROM sessions WHERE user_id = ?", u.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, offline(false))
+	pollTrue(t, ctx, `location.pathname === '/login'`)
+	if q, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.entries(localStorage).filter(([k]) => k.startsWith('despacho.tech.queue.')).map(([, v]) => JSON.parse(v)).flat())`)); err != nil || !strings.Contains(q, "en_route") {
+		t.Fatalf("queue after the session ended = %s (%v), want the en_route step kept", q, err)
+	}
+	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
+	var v struct{ Status string }
+	deadline := time.Now().Add(20 * time.Second)
+	for v.Status != "en_route" {
+		if time.Now().After(deadline) {
+			t.Fatalf("visit status = %q after signing in again, want en_route", v.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)
+	}
+	pollTrue(t, ctx, `document.getElementById('pending').hidden`)
 }

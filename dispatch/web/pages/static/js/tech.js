@@ -146,6 +146,13 @@ async function flush() {
           connState(err.offline ? 'offline' : 'ok');
           break;
         }
+        // The session ended while the steps waited: nothing was refused. They stay queued
+        // while api() takes him to sign in, and go once he is back on this page.
+        if (err instanceof ApiError && err.status === 401) {
+          note = message(err);
+          bad = true;
+          break;
+        }
         // A step whose answer was lost on the way may have been taken already: then the
         // server refuses the repeat, and the visit shows the step done.
         let done = false;
