@@ -316,6 +316,10 @@ func itoa64(n int64) string {
 	return string(b)
 }
 
+// freshPosition is how old a shared position may be for an ETA to leave from it; the tech
+// page shares one a minute.
+const freshPosition = 15 * time.Minute
+
 // SetStatus records a technician's step on visit id. A technician may only move his own
 // visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
 // with the visit's outcome, in the same transaction.
@@ -343,6 +347,27 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 		if v.TechnicianID == 0 {
 			return dispatch.Conflict("illegal_transition", "the visit has no technician")
 		}
+		if o.Status == dispatch.VisitEnRoute {
+			// One visit under way at a time: setting out for the next while still at (or on
+			// the way to) another would text its customer an ETA nobody keeps. Only today's:
+			// a visit left unfinished on another day does not stop his day.
+			var other struct {
+				ID    int64          `bun:"id"`
+				Folio sql.NullString `bun:"folio"`
+			}
+			err := tx.NewSelect().Table("visits").ColumnExpr("visits.id, coalesce(r.folio, i.folio) AS folio").
+				Join("LEFT JOIN reports AS r ON r.id = visits.report_id").
+				Join("LEFT JOIN incidents AS i ON i.id = visits.incident_id").
+				Where("visits.technician_id = ? AND visits.id <> ?", v.TechnicianID, v.ID).
+				Where("visits.status IN ('en_route', 'on_site') AND visits.started_at >= ?", s.cfg.Day(now)).
+				Limit(1).Scan(ctx, &other)
+			if err == nil {
+				return dispatch.Conflict("visit_under_way", "visit %d (%s) is under way: complete it or mark it not completed first", other.ID, other.Folio.String)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return Wrap(err)
+			}
+		}
 		q := tx.NewUpdate().Table("visits").Set("status = ?, version = version + 1, updated_at = now()", o.Status).Where("id = ?", v.ID)
 		var data map[string]any
 		switch o.Status {
@@ -350,6 +375,24 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 			eta := v.PlannedArrival
 			if eta.Before(now) {
 				eta = now
+			}
+			// Leaving from where he said he was a few minutes ago, he arrives no sooner
+			// than the trip takes: the customer is texted this ETA. An older position (or
+			// one from another day) says nothing of where he is now.
+			var pos struct {
+				Lat sql.NullFloat64 `bun:"last_lat"`
+				Lon sql.NullFloat64 `bun:"last_lon"`
+				At  bun.NullTime    `bun:"last_seen_at"`
+			}
+			if err := tx.NewSelect().Table("technicians").Column("last_lat", "last_lon", "last_seen_at").
+				Where("id = ?", v.TechnicianID).Scan(ctx, &pos); err != nil {
+				return Wrap(err)
+			}
+			if pos.Lat.Valid && pos.Lon.Valid && !pos.At.IsZero() && !pos.At.After(now.Add(time.Minute)) && now.Sub(pos.At.Time) <= freshPosition {
+				sec, _ := s.cfg.Travel.Leg(schedule.Location{Lat: pos.Lat.Float64, Lon: pos.Lon.Float64}, schedule.Location{Lat: v.Lat, Lon: v.Lon})
+				if trip := now.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second); trip.After(eta) {
+					eta = trip
+				}
 			}
 			q = q.Set("started_at = ?, eta = ?", now, eta)
 			data = map[string]any{"eta": eta.UTC()}

@@ -331,3 +331,100 @@ func TestPositionsAndBookingsDoNotDeadlock(t *testing.T) {
 		t.Errorf("concurrent position and booking: %v", err)
 	}
 }
+
+// TestOneVisitUnderWayAtATime: a technician on site at one visit (or on his way to it) who
+// taps "on the way" for the next one was let through: its customer was texted that he was
+// coming, with the planned hour as ETA, while he was still at the first. Setting out for a
+// second visit is refused (409 visit_under_way) until the first is finished.
+func TestOneVisitUnderWayAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, visits, _, vs, now := visitFixture(t, 2)
+	for i, v := range vs {
+		start := now.Add(time.Duration(1+2*i) * time.Hour)
+		if _, err := visits.Book(ctx, v.ID, dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := now.Add(time.Hour)
+	for _, st := range []dispatch.VisitStatus{dispatch.VisitEnRoute, dispatch.VisitOnSite} {
+		if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: st}, nil, at); err != nil {
+			t.Fatal(err)
+		}
+		_, err := visits.SetStatus(ctx, vs[1].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, at)
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Kind != dispatch.KindConflict || de.Code != "visit_under_way" {
+			t.Fatalf("second visit en route while the first is %s: err = %v, want conflict visit_under_way", st, err)
+		}
+	}
+	var n int
+	if err := db.NewSelect().Table("events").Where("type = 'visit.en_route' AND visit_id = ?", vs[1].ID).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("visit.en_route events of the second visit = %d, want 0", n)
+	}
+	// Once the first is finished, he sets out for the next.
+	yes := true
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitCompleted, Cause: "Conector dañado", Verdict: "upheld", ServiceRestored: &yes}, nil, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := visits.SetStatus(ctx, vs[1].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, at.Add(time.Hour)); err != nil {
+		t.Fatalf("en route after the first was completed: %v", err)
+	}
+}
+
+// TestEnRouteETAFromHisPosition: a technician setting out late, far away, was given his
+// planned arrival or, that being past, the very minute he set out as ETA: the customer's
+// "on the way" text said he was at the door while he was two hours off. A position he
+// shared in the last minutes is where he leaves from; one from another day is not.
+func TestEnRouteETAFromHisPosition(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, tech, vs, now := visitFixture(t, 2)
+	for i, v := range vs {
+		start := now.Add(time.Duration(1+4*i) * time.Hour)
+		if _, err := visits.Book(ctx, v.ID, dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 60 km away at 30 km/h: two hours.
+	at := now.Add(3*time.Hour + 30*time.Minute)
+	if err := visits.UpdatePosition(ctx, tech.ID, dispatch.Position{Lat: 19.97, Lon: -99.16, At: at.Add(-2 * time.Minute)}, at.Add(-2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(110 * time.Minute); v.ETA.Before(want) {
+		t.Errorf("ETA leaving 60 km away at %s = %s, want %s or later", at.Format("15:04"), v.ETA.In(at.Location()).Format("15:04"), want.Format("15:04"))
+	}
+	// A position from yesterday says nothing of where he is: the planned arrival stands.
+	if err := visits.UpdatePosition(ctx, tech.ID, dispatch.Position{Lat: 19.97, Lon: -99.16, At: now.Add(-20 * time.Hour)}, now.Add(-20*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitOnSite}, nil, at.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitCompleted, Cause: "Fibra rota", Verdict: "upheld", ServiceRestored: &yes}, nil, at.Add(2*time.Hour+10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	next, err := visits.Get(ctx, vs[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave := at.Add(2*time.Hour + 15*time.Minute)
+	v, err = visits.SetStatus(ctx, vs[1].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, leave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := next.PlannedArrival
+	if want.Before(leave) {
+		want = leave
+	}
+	if !v.ETA.Equal(want) {
+		t.Errorf("ETA with only yesterday's position = %s, want %s", v.ETA, want)
+	}
+}
