@@ -126,8 +126,14 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return 0
 	}}
 
+	// The hub rechecks open websockets' sessions with the API's own authentication; api is
+	// built below, before the hub serves anything.
+	var api *web.Server
 	hub := live.New(db, live.Options{
-		UserOf:         func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+		UserOf: func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+		Recheck: func(ctx context.Context, r *http.Request) (*dispatch.User, error) {
+			return api.Reauthenticate(ctx, r)
+		},
 		WriteError:     func(w http.ResponseWriter, r *http.Request, err error) { web.WriteError(w, r, log, err) },
 		AllowedOrigins: nonEmpty(publicURL),
 		Registry:       reg,
@@ -150,7 +156,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		},
 	})
 
-	api := web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
+	api = web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
 		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"),
 		Incidents: incidents, Reports: reports, Visits: visits, TrustedProxies: proxies,
 		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},

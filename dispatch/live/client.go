@@ -35,30 +35,35 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
 		h.opts.WriteError(w, r, err)
 		return
 	}
-	v := viewer{}
-	switch u.Role {
-	case dispatch.RoleAdmin, dispatch.RoleDispatcher, dispatch.RoleAgent:
-		v.staff = true
-	case dispatch.RoleTechnician:
-		if h.opts.TechnicianOf == nil {
-			h.opts.WriteError(w, r, dispatch.Forbidden("live updates for technicians are not available"))
-			return
-		}
-		id, err := h.opts.TechnicianOf(r.Context(), u.ID)
-		if dispatch.ErrorKind(err) == dispatch.KindNotFound || (err == nil && id == 0) {
-			h.opts.WriteError(w, r, dispatch.Forbidden("this user is not linked to a technician"))
-			return
-		}
-		if err != nil {
-			h.opts.WriteError(w, r, err)
-			return
-		}
-		v.technicianID = id
-	default:
-		h.opts.WriteError(w, r, dispatch.Forbidden("role %s may not receive live updates", u.Role))
+	v, err := h.viewerOf(r.Context(), u)
+	if err != nil {
+		h.opts.WriteError(w, r, err)
 		return
 	}
 	h.serve(w, r, v, after)
+}
+
+// viewerOf is what user u may see: staff everything, a technician the events naming the
+// technician record linked to his account. A technician linked to none, or a role without
+// live updates, is Forbidden.
+func (h *Hub) viewerOf(ctx context.Context, u *dispatch.User) (viewer, error) {
+	switch u.Role {
+	case dispatch.RoleAdmin, dispatch.RoleDispatcher, dispatch.RoleAgent:
+		return viewer{staff: true, userID: u.ID}, nil
+	case dispatch.RoleTechnician:
+		if h.opts.TechnicianOf == nil {
+			return viewer{}, dispatch.Forbidden("live updates for technicians are not available")
+		}
+		id, err := h.opts.TechnicianOf(ctx, u.ID)
+		if dispatch.ErrorKind(err) == dispatch.KindNotFound || (err == nil && id == 0) {
+			return viewer{}, dispatch.Forbidden("this user is not linked to a technician")
+		}
+		if err != nil {
+			return viewer{}, err
+		}
+		return viewer{technicianID: id, userID: u.ID}, nil
+	}
+	return viewer{}, dispatch.Forbidden("role %s may not receive live updates", u.Role)
 }
 
 // ServePublic is the customer's status page feed, for a public route such as
@@ -160,7 +165,9 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 	c := &client{
 		h:          h,
 		conn:       conn,
+		r:          r,
 		v:          v,
+		recheck:    make(chan struct{}, 1),
 		send:       make(chan [][]byte, h.opts.SendQueue),
 		stopped:    make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -223,9 +230,12 @@ func (h *Hub) unregister(c *client) {
 type client struct {
 	h    *Hub
 	conn *websocket.Conn
+	r    *http.Request // the upgrade request, authenticated again by Options.Recheck
 	v    viewer
 	sub  atomic.Pointer[Subscription]
 	send chan [][]byte // rounds of encoded messages
+	// recheck asks the writer to recheck the caller's session and rights now.
+	recheck chan struct{}
 
 	stopOnce   sync.Once
 	stopped    chan struct{}
@@ -300,8 +310,22 @@ func (c *client) writeLoop(ctx context.Context, after int64) {
 	}
 	ping := time.NewTicker(c.h.opts.PingPeriod)
 	defer ping.Stop()
+	var recheckTick <-chan time.Time
+	if c.v.userID != 0 && c.h.opts.Recheck != nil {
+		t := time.NewTicker(c.h.opts.RecheckInterval)
+		defer t.Stop()
+		recheckTick = t.C
+	}
 	for {
 		select {
+		case <-recheckTick:
+			if !c.stillAllowed(ctx) {
+				return
+			}
+		case <-c.recheck:
+			if !c.stillAllowed(ctx) {
+				return
+			}
 		case batch := <-c.send:
 			for _, b := range batch {
 				if err := c.write(websocket.TextMessage, b); err != nil {
@@ -335,6 +359,53 @@ func (c *client) write(typ int, b []byte) error {
 }
 
 var errStopped = errors.New("client stopped")
+
+// askRecheck asks the writer to recheck the caller now; safe from any goroutine.
+func (c *client) askRecheck() {
+	select {
+	case c.recheck <- struct{}{}:
+	default:
+	}
+}
+
+// stillAllowed authenticates the connection's request again (Options.Recheck). When the
+// session has ended, or the user's rights no longer give the view the connection was opened
+// with, it closes the connection (1008; reconnecting signs in afresh) and reports false. A
+// check that fails for another reason (the database unavailable) keeps the connection until
+// the next one.
+func (c *client) stillAllowed(ctx context.Context) bool {
+	h := c.h
+	if c.v.userID == 0 || h.opts.Recheck == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
+	defer cancel()
+	u, err := h.opts.Recheck(ctx, c.r)
+	if err == nil && u == nil {
+		err = dispatch.Unauthenticated("sign in first")
+	}
+	if err == nil {
+		var v viewer
+		if v, err = h.viewerOf(ctx, u); err == nil && v != c.v {
+			err = dispatch.Forbidden("the account's rights changed")
+		}
+	}
+	if err == nil {
+		return true
+	}
+	if k := dispatch.ErrorKind(err); k != dispatch.KindUnauthenticated && k != dispatch.KindForbidden {
+		if ctx.Err() == nil {
+			h.log.Warn("live: rechecking a connection's session failed; will retry", "err", err)
+		}
+		return true
+	}
+	h.m.revoked.Inc()
+	c.closeWith(websocket.ClosePolicyViolation, "signed out or no longer allowed; sign in again")
+	return false
+}
+
+// recheckTimeout bounds one recheck of a connection's session.
+const recheckTimeout = 10 * time.Second
 
 // closeStopped ends a connection that stop asked to end: the last message, then the close
 // frame.

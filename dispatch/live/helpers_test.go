@@ -44,11 +44,14 @@ func startInstance(tb testing.TB, db *bun.DB, opts live.Options) *instance {
 	reg := prometheus.NewRegistry()
 	opts.Registry = reg
 	opts.UserOf = func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) }
+	// As serve wires it: open websockets are rechecked by the API's own authentication.
+	var srv *web.Server
+	opts.Recheck = func(ctx context.Context, r *http.Request) (*dispatch.User, error) { return srv.Reauthenticate(ctx, r) }
 	hub := live.New(db, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
-	srv := web.New(web.Config{DB: db, Live: &web.LiveHandlers{
+	srv = web.New(web.Config{DB: db, Live: &web.LiveHandlers{
 		WS:     http.HandlerFunc(hub.ServeWS),
 		Public: http.HandlerFunc(hub.ServePublic),
 	}})

@@ -38,6 +38,16 @@ type Options struct {
 	// TechnicianOf links a technician's user to his technician record; without it
 	// technicians are refused (403).
 	TechnicianOf TechnicianOf
+	// Recheck authenticates a websocket's request again (its bearer header, session cookie or
+	// token query parameter) and returns the user it now belongs to, e.g.
+	// web.Server.Reauthenticate. A connection whose session has ended (sign-out, expiry, a
+	// new password, deactivation), or whose user may no longer see what it streams (another
+	// role, a technician record unlinked), is closed with 1008 within RecheckInterval, and
+	// at once when a user.updated or technician.updated event names it. Nil: connections
+	// are never rechecked.
+	Recheck func(context.Context, *http.Request) (*dispatch.User, error)
+	// RecheckInterval is how often an open connection is rechecked; 0 means 30 s.
+	RecheckInterval time.Duration
 	// FolioAccess serves the customer's status page (ServePublic); without it that
 	// endpoint answers 404.
 	FolioAccess FolioAccess
@@ -110,6 +120,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.WriteWait <= 0 {
 		o.WriteWait = 10 * time.Second
+	}
+	if o.RecheckInterval <= 0 {
+		o.RecheckInterval = 30 * time.Second
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 5 * time.Second
@@ -428,6 +441,10 @@ func (h *Hub) offer(c *client, items []*item) {
 			continue
 		}
 		c.last = it.seq
+		if c.v.userID != 0 && (it.account == c.v.userID ||
+			(c.v.technicianID != 0 && it.ev.Type == "technician.updated" && it.ev.TechnicianID == c.v.technicianID)) {
+			c.askRecheck()
+		}
 		if h.sees(c.v, &it.ev) && sub.matches(&it.ev) {
 			batch = append(batch, h.payload(c.v, it))
 		}
@@ -451,6 +468,14 @@ func (h *Hub) items(ctx context.Context, rows []seqRow) []*item {
 	var need []int64
 	for i := range rows {
 		items[i] = rows[i].item()
+		if items[i].ev.Type == "user.updated" {
+			var d struct {
+				UserID int64 `json:"user_id"`
+			}
+			if json.Unmarshal(items[i].ev.Data, &d) == nil {
+				items[i].account = d.UserID
+			}
+		}
 		if h.opts.Folios != nil && rows[i].ReportID != 0 && !hasKey(rows[i].Data, "folio") {
 			need = append(need, rows[i].ReportID)
 		}
@@ -532,6 +557,7 @@ type metrics struct {
 	ready      prometheus.Gauge
 	sequenced  prometheus.Counter
 	rewinds    prometheus.Counter
+	revoked    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -550,6 +576,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "despacho_live_events_sequenced_total", Help: "Committed events numbered by this instance's sequencer."}),
 		rewinds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "despacho_live_sequence_rewinds_total", Help: "Times the live sequence was found behind what this instance had delivered (every client was told to reload)."}),
+		revoked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "despacho_live_clients_revoked_total", Help: "Websocket clients closed because their session ended or their user may no longer see the stream."}),
 	}
 	m.clients = register(reg, m.clients)
 	m.fannedOut = register(reg, m.fannedOut)
@@ -558,6 +586,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.ready = register(reg, m.ready)
 	m.sequenced = register(reg, m.sequenced)
 	m.rewinds = register(reg, m.rewinds)
+	m.revoked = register(reg, m.revoked)
 	return m
 }
 

@@ -176,6 +176,7 @@ type viewer struct {
 	staff        bool  // admin, dispatcher, agent: everything
 	technicianID int64 // a technician: events about him only
 	reportID     int64 // the public status page: one report only
+	userID       int64 // the signed-in user (staff and technicians), rechecked while connected
 }
 
 // item is one sequenced event, encoded once for all the clients that receive it.
@@ -185,6 +186,9 @@ type item struct {
 	folio  string
 	full   []byte // for staff and technicians
 	public []byte // for the customer's status page; nil until needed
+	// account is the user a "user.updated" event names (0 for other events): his open
+	// connections are rechecked at once.
+	account int64
 }
 
 // sees reports whether v may receive the event, before any subscription.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -47,6 +48,14 @@ func (s *Server) authenticate(r *http.Request, queryToken bool) (*dispatch.User,
 		return nil, false, err
 	}
 	return u, viaCookie, nil
+}
+
+// Reauthenticate finds the caller of r again, as the route guard did, with ctx for the
+// lookup: the live hub asks it of an open websocket (live.Options.Recheck), so that a
+// session ended or a user deactivated since the upgrade does not keep a feed open.
+func (s *Server) Reauthenticate(ctx context.Context, r *http.Request) (*dispatch.User, error) {
+	u, _, err := s.authenticate(r.WithContext(ctx), true)
+	return u, err
 }
 
 // sameOrigin reports whether a browser request comes from our own pages: its Origin (or,
