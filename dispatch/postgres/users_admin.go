@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -69,12 +70,25 @@ type UserChange struct {
 	PasswordHash *string
 }
 
-// Update applies c to user id and returns the user as stored. Deactivating a user or
+// Update applies c to user id and returns the user as stored. It never leaves no active
+// administrator: taking the role or the account from the last one is a conflict
+// (last_admin). Deactivating a user or
 // setting a new password ends every session of the user at once (a stolen session does not
 // outlive a reset).
 func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *dispatch.User, now time.Time) (*dispatch.User, error) {
 	var out *dispatch.User
 	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		// A change that may take administration away locks the active administrators
+		// first, in id order: two admins removing each other at once then queue here, and
+		// the second sees that he would remove the last one. (First, so that no lock order
+		// against the user's own row below can deadlock.)
+		var admins []int64
+		demotes := (c.Role != nil && *c.Role != dispatch.RoleAdmin) || (c.Active != nil && !*c.Active)
+		if demotes {
+			if err := tx.NewRaw("SELECT id FROM users WHERE role = ? AND active ORDER BY id FOR UPDATE", dispatch.RoleAdmin).Scan(ctx, &admins); err != nil {
+				return Wrap(err)
+			}
+		}
 		var row userRow
 		if err := tx.NewSelect().Model(&row).Where("id = ?", id).For("UPDATE").Scan(ctx); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
@@ -82,6 +96,7 @@ func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *d
 			}
 			return Wrap(err)
 		}
+		wasAdmin := row.Role == dispatch.RoleAdmin && row.Active
 		data := map[string]any{"user_id": id}
 		if c.Name != nil {
 			row.Name = *c.Name
@@ -98,6 +113,9 @@ func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *d
 		if c.PasswordHash != nil {
 			row.PasswordHash = *c.PasswordHash
 			data["password_reset"] = true
+		}
+		if demotes && wasAdmin && !(row.Role == dispatch.RoleAdmin && row.Active) && !slices.ContainsFunc(admins, func(a int64) bool { return a != id }) {
+			return dispatch.Conflict("last_admin", "this is the last active administrator; make another user administrator first")
 		}
 		if _, err := tx.NewUpdate().Model(&row).Column("name", "role", "active", "password_hash").WherePK().Exec(ctx); err != nil {
 			return Wrap(err)

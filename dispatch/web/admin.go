@@ -86,7 +86,9 @@ type userPatch struct {
 
 // patch changes a user's name, role, active flag or password. An administrator cannot
 // deactivate or demote himself (409 self_change): there is then always an administrator
-// left to undo a mistake. Deactivation and a new password end the user's sessions.
+// left to undo a mistake. Nor can two of them take it from each other at once: the last
+// active administrator keeps it (409 last_admin). Deactivation and a new password end the
+// user's sessions.
 func (a *usersAPI) patch(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "user")
 	if err != nil {

@@ -3,10 +3,12 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
 	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
 )
 
 type userOut struct {
@@ -113,5 +115,52 @@ func TestAdminUsers(t *testing.T) {
 	}
 	if res, _ := do(t, "PATCH", ts.URL+"/api/users/999999", admin, `{"active":false}`); res.StatusCode != 404 {
 		t.Fatalf("unknown user = %d, want 404", res.StatusCode)
+	}
+}
+
+// TestAdminsDemotingEachOtherAtOnce: the only two administrators each take the
+// administrator role (or the account) from the other at the same moment. Each request
+// passes the route guard while its author is still an admin, so both went through and left
+// no administrator to manage users at all. One change must win; the other is refused: 409
+// last_admin, or 403 / 401 when its author had already lost the role / the account.
+// Several rounds, since the race is one of timing.
+func TestAdminsDemotingEachOtherAtOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 6 {
+		ts, _, users, _ := newDispatchServer(t)
+		ta := login(t, ts, users, "ana@despacho.example.mx", dispatch.RoleAdmin)
+		tb := login(t, ts, users, "beto@despacho.example.mx", dispatch.RoleAdmin)
+		ida, idb := userID(t, users, "ana@despacho.example.mx"), userID(t, users, "beto@despacho.example.mx")
+		body := `{"role":"dispatcher"}`
+		if round%2 == 1 {
+			body = `{"active":false}`
+		}
+		status := make([]int, 2)
+		patch := func(i int, token string, id int64) func() {
+			return func() {
+				req, _ := http.NewRequest("PATCH", fmt.Sprintf("%s/api/users/%d", ts.URL, id), strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return
+				}
+				res.Body.Close()
+				status[i] = res.StatusCode
+			}
+		}
+		dispatchtest.AllAtOnce([]func(){patch(0, ta, idb), patch(1, tb, ida)})
+		ok, refused := 0, 0
+		for _, s := range status {
+			switch s {
+			case 200:
+				ok++
+			case 401, 403, 409:
+				refused++
+			}
+		}
+		if ok != 1 || refused != 1 {
+			t.Fatalf("round %d (%s): answers %v, want one 200 and one refusal (never both 200: no administrator left)", round, body, status)
+		}
 	}
 }
