@@ -297,7 +297,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if err := tx.NewRaw(q+` RETURNING send_after`, ev.VisitID, bun.In(kinds)).Scan(ctx, &due); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return postgres.Wrap(err)
 		}
-		if same && !o.reminderAt(d.WindowStart).After(ev.At) && ev.At.Before(o.dayOf(d.WindowStart)) {
+		if same && !o.cfg.reminderAt(d.WindowStart).After(ev.At) && ev.At.Before(o.cfg.dayOf(d.WindowStart)) {
 			for _, t := range due {
 				if t.After(overdue) {
 					overdue = t
@@ -384,7 +384,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// unless its hour has passed (the booked text has just told the window). One whose
 		// hour had passed while it waited (Twilio down, a backlog) is replaced at once, or
 		// when the retry it waited for was due: the customer has had no reminder yet.
-		at := o.reminderAt(d.WindowStart)
+		at := o.cfg.reminderAt(d.WindowStart)
 		if !overdue.IsZero() {
 			at = overdue
 			if at.Before(ev.At) {
@@ -396,7 +396,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
 			// It says "mañana": still unsent when the visit's day begins (Twilio down all
 			// evening, a backlog), it would say so on the day itself.
-			r.ExpiresAt = o.dayOf(d.WindowStart)
+			r.ExpiresAt = o.cfg.dayOf(d.WindowStart)
 			body, err := rc.render(KindReminder, lang, data)
 			if err != nil {
 				return err
@@ -692,12 +692,6 @@ func (o *Outbox) backToBooking(ctx context.Context, idb bun.IDB, id int64) (bool
 	}
 	return back, nil
 }
-
-// dayOf is the start (local midnight) of the business day holding t.
-func (o *Outbox) dayOf(t time.Time) time.Time { return o.cfg.dayOf(t) }
-
-// reminderAt is the day before the window's local date, at the configured local hour.
-func (o *Outbox) reminderAt(start time.Time) time.Time { return o.cfg.reminderAt(start) }
 
 // dayOf is the start (local midnight) of the business day holding t; c.Location is set.
 func (c Config) dayOf(t time.Time) time.Time {

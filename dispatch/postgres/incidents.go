@@ -663,6 +663,17 @@ func (s *Incidents) cancelRepairs(ctx context.Context, tx bun.Tx, inc *dispatch.
 // cancelVisits cancels the visits where (over visits AS v, with args) selects, because inc
 // was resolved, and writes visit.cancelled for each in id order; it returns how many.
 func (s *Incidents) cancelVisits(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time, where string, args ...any) (int, error) {
+	return cancelVisits(ctx, tx, s.events, by, now, func(ev *dispatch.Event, data map[string]any) {
+		ev.IncidentID = inc.ID
+		data["reason"], data["incident_id"], data["incident_folio"] = dispatch.ReasonIncidentResolved, inc.ID, inc.Folio
+	}, where, args...)
+}
+
+// cancelVisits cancels the visits where (over visits AS v, with args) selects and writes
+// visit.cancelled for each, in id order, with the status it left under "from"; tell adds
+// what the caller's reason is to each event and its data. It returns how many it cancelled.
+func cancelVisits(ctx context.Context, tx bun.Tx, events *Events, by Origin, now time.Time,
+	tell func(ev *dispatch.Event, data map[string]any), where string, args ...any) (int, error) {
 	var visits []struct {
 		ID           int64  `bun:"id"`
 		ReportID     int64  `bun:"report_id,nullzero"`
@@ -679,10 +690,11 @@ func (s *Incidents) cancelVisits(ctx context.Context, tx bun.Tx, inc *dispatch.I
 	}
 	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
 	for _, v := range visits {
-		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
+		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID}
 		by.event(ev)
-		data := map[string]any{"reason": dispatch.ReasonIncidentResolved, "from": v.From, "incident_id": inc.ID, "incident_folio": inc.Folio}
-		if err := s.events.Append(ctx, tx, ev, data); err != nil {
+		data := map[string]any{"from": v.From}
+		tell(ev, data)
+		if err := events.Append(ctx, tx, ev, data); err != nil {
 			return 0, err
 		}
 	}

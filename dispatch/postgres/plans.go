@@ -642,13 +642,20 @@ func (s *Visits) announceMoves(ctx context.Context, tx bun.Tx, st planning.State
 		}
 		c := *o
 		c.TechnicianID = a.TechnicianID
-		if err := s.events.Append(ctx, tx, visitEvent(&c, "visit.rescheduled", actor, now), map[string]any{
-			"window_start": o.Window.Start.UTC(), "window_end": o.Window.End.UTC(), "technician_name": names[a.TechnicianID],
-		}); err != nil {
+		if err := s.rescheduled(ctx, tx, &c, names[a.TechnicianID], actor, now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rescheduled writes visit.rescheduled for v, whose promised window stays and whose
+// technician is now v.TechnicianID, named name: its customer is told who comes (no text
+// when the window is the one he was told, see notify) and every board hears of it.
+func (s *Visits) rescheduled(ctx context.Context, tx bun.Tx, v *dispatch.Visit, name string, actor *dispatch.User, now time.Time) error {
+	return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
+		"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": name,
+	})
 }
 
 // toldTechnician returns the technician that visit v's customer was last told of: the one
@@ -912,9 +919,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 			return err
 		}
 		if told != t.ID {
-			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
-				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
-			})
+			return s.rescheduled(ctx, tx, v, t.Name, actor, now)
 		}
 		return nil
 	})
@@ -1162,9 +1167,7 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			}
 			res.Changed = append(res.Changed, v.ID)
 			v.TechnicianID = c.To
-			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
-				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": names[c.To],
-			}); err != nil {
+			if err := s.rescheduled(ctx, tx, v, names[c.To], actor, now); err != nil {
 				return err
 			}
 		}
@@ -1414,9 +1417,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 			return err
 		}
 		if told != t.ID {
-			return s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
-				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": t.Name,
-			})
+			return s.rescheduled(ctx, tx, v, t.Name, actor, now)
 		}
 		return nil
 	})

@@ -267,9 +267,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 			}
 			res.Moved = append(res.Moved, v.ID)
 			v.TechnicianID = a.TechnicianID
-			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.rescheduled", actor, now), map[string]any{
-				"window_start": v.Window.Start.UTC(), "window_end": v.Window.End.UTC(), "technician_name": names[a.TechnicianID],
-			}); err != nil {
+			if err := s.rescheduled(ctx, tx, v, names[a.TechnicianID], actor, now); err != nil {
 				return err
 			}
 		default:

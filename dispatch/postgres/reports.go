@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -208,28 +207,10 @@ func (s *Reports) cancelUnstarted(ctx context.Context, tx bun.Tx, r *dispatch.Re
 	if r.Status == dispatch.StatusResolved {
 		reason = dispatch.ReasonReportResolved
 	}
-	var visits []struct {
-		ID           int64  `bun:"id"`
-		TechnicianID int64  `bun:"technician_id,nullzero"`
-		From         string `bun:"from_status"`
-	}
-	err := tx.NewRaw(`UPDATE visits AS v SET status = 'cancelled', hold_start = NULL, hold_end = NULL, held_until = NULL,
-			version = v.version + 1, updated_at = ?
-		FROM visits AS old WHERE old.id = v.id AND v.report_id = ? AND v.status IN (?)
-		RETURNING v.id, v.technician_id, old.status AS from_status`,
-		now, r.ID, bun.In(unstartedVisitStatuses)).Scan(ctx, &visits)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Wrap(err)
-	}
-	sort.Slice(visits, func(i, j int) bool { return visits[i].ID < visits[j].ID })
-	for _, v := range visits {
-		ev := &dispatch.Event{Type: "visit.cancelled", At: now, ReportID: r.ID, VisitID: v.ID, TechnicianID: v.TechnicianID}
-		by.event(ev)
-		if err := s.events.Append(ctx, tx, ev, map[string]any{"reason": reason, "from": v.From, "folio": r.Folio}); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := cancelVisits(ctx, tx, s.events, by, now, func(_ *dispatch.Event, data map[string]any) {
+		data["reason"], data["folio"] = reason, r.Folio
+	}, "v.report_id = ? AND v.status IN (?)", r.ID, bun.In(unstartedVisitStatuses))
+	return err
 }
 
 // unstartedVisitStatuses are the states of an open visit that no technician has set out
