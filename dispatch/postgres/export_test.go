@@ -3,6 +3,10 @@ package postgres
 // SetAfterSearch makes v run f between Optimize's search and its write (tests only).
 func SetAfterSearch(v *Visits, f func()) { v.afterSearch = f }
 
+// SetBeforeTechnicianCommit makes v run f at the end of a change to what a technician can
+// do, before it commits (tests only).
+func SetBeforeTechnicianCommit(v *Visits, f func()) { v.beforeTechnicianCommit = f }
+
 // LargestCreateBatch is the most creations one of r's batches has carried.
 func LargestCreateBatch(r *Reports) int {
 	return r.creations.biggest()

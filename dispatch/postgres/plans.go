@@ -21,8 +21,10 @@ const planLockSpace = 7413309
 
 // Lock order. Transactions that change visits take their locks in one order, so that two of
 // them never wait on each other (a deadlock, which PostgreSQL breaks after a second by
-// failing one): a technician's row first (position, profile), then the locks of the business
-// days they touch, earliest first, then visit rows. A change to one visit therefore reads it
+// failing one): the technicians' lock (exclusive for a change to what a technician can do,
+// see lockTechnicians; shared, with the first day, for a change to a plan), a technician's
+// row (position, profile), then the locks of the business days they touch, earliest first,
+// then visit rows. A change to one visit therefore reads it
 // unlocked, locks its days and only then locks its row (lockVisit). Some changes cannot know
 // their days first (an incident holds the visits of its reports, whatever their days, after
 // locking the reports); these and every change above run under RunInTxRetry, which reruns
@@ -41,13 +43,32 @@ func (s *Visits) lockDayShared(ctx context.Context, tx bun.Tx, day time.Time) er
 	return lockDayKey(ctx, tx, day.Format(time.DateOnly), true)
 }
 
-// lockDayKey takes the lock of the day YYYY-MM-DD, exclusive or shared, until tx ends.
+// lockDayKey takes the lock of the day YYYY-MM-DD, exclusive or shared, until tx ends. An
+// exclusive one, which a change to the plan takes, comes after the technicians' lock taken
+// shared (see lockTechnicians), in the same statement: a change re-entering it is free.
 func lockDayKey(ctx context.Context, tx bun.Tx, day string, shared bool) error {
-	fn := "pg_advisory_xact_lock"
+	q := "SELECT pg_advisory_xact_lock_shared(?, 0), pg_advisory_xact_lock(?, hashtext(?))"
+	args := []any{techLockSpace, planLockSpace, day}
 	if shared {
-		fn = "pg_advisory_xact_lock_shared"
+		q, args = "SELECT pg_advisory_xact_lock_shared(?, hashtext(?))", args[1:]
 	}
-	_, err := tx.ExecContext(ctx, "SELECT "+fn+"(?, hashtext(?))", planLockSpace, day)
+	_, err := tx.ExecContext(ctx, q, args...)
+	return Wrap(err)
+}
+
+// techLockSpace is the first key of the technicians' lock (the second is 0); see
+// lockTechnicians.
+const techLockSpace = planLockSpace + 1
+
+// lockTechnicians takes, until tx ends, the technicians' lock exclusive: for a change to what
+// a technician can do (active, shifts, skills, home, time off) and its re-plan of the days
+// holding his visits. Every change to a plan takes it shared before its first day
+// (lockDayKey), so the change waits for those under way and those after it wait for it.
+// Without it a booking that had read him still active, and committed after the change had
+// listed his days but before it committed, left its visit with a technician no longer
+// working that day: nothing re-planned it.
+func lockTechnicians(ctx context.Context, tx bun.Tx) error {
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, 0)", techLockSpace)
 	return Wrap(err)
 }
 

@@ -85,6 +85,9 @@ func (s *Visits) recordAbsence(ctx context.Context, techID int64, e dispatch.Exc
 	techs := NewTechnicians(s.db, s.events)
 	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		res = &TimeOffResult{Exception: e, ReplanResult: newReplanResult()}
+		if err := lockTechnicians(ctx, tx); err != nil {
+			return err
+		}
 		if err := techs.AddException(ctx, tx, &res.Exception, actor); err != nil {
 			return err
 		}
@@ -103,6 +106,9 @@ func (s *Visits) recordAbsence(ctx context.Context, techID int64, e dispatch.Exc
 			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, reason, actor, now, &res.ReplanResult); err != nil {
 				return err
 			}
+		}
+		if s.beforeTechnicianCommit != nil {
+			s.beforeTechnicianCommit()
 		}
 		return nil
 	})
@@ -124,7 +130,12 @@ func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, a
 	}
 	techs := NewTechnicians(s.db, s.events)
 	var res *ReplanResult
-	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	version := t.Version // update moves it on; a rerun starts from the caller's
+	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		res, t.Version = nil, version
+		if err := lockTechnicians(ctx, tx); err != nil {
+			return err
+		}
 		old, err := techs.get(ctx, tx, t.ID, true)
 		if err != nil {
 			return err
@@ -149,6 +160,9 @@ func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, a
 			if err := s.replanTechnicianDay(ctx, tx, t.ID, day, nil, "technician changed", actor, now, res); err != nil {
 				return err
 			}
+		}
+		if s.beforeTechnicianCommit != nil {
+			s.beforeTechnicianCommit()
 		}
 		return nil
 	})

@@ -34,6 +34,10 @@ type Visits struct {
 
 	// afterSearch, when set (tests), runs between Optimize's search and its write.
 	afterSearch func()
+	// beforeTechnicianCommit, when set (tests), runs at the end of the transaction of a
+	// change to what a technician can do (UpdateTechnician, AddTimeOff, MarkUnavailable),
+	// after its re-plan, before it commits.
+	beforeTechnicianCommit func()
 
 	// optimizing holds the re-plans of a day running in this process (by day): a second
 	// request for a day being optimised waits for the first one's result rather than
