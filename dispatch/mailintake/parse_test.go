@@ -450,6 +450,8 @@ func FuzzParse(f *testing.F) {
 		msg("From x", "Bad: \xff", "From: <a@b>", "", "=\r\n=4"),
 		[]byte("From: a@b\n\n"),
 		[]byte("From: a@b\nSubject: =?x-unknown?b?////?=\n\n<"),
+		msg("From: a@b.mx", "", "Mi folio es r–2026–000123, mi número es +52 1 55 1234 5678.", "Cel. 55.1234.5678",
+			"> Su folio es R-2026-000777", "-- ", "Tel: 55 5000 1000"),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -463,6 +465,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		checkMessage(t, m)
+		checkOwnFacts(t, m.Text)
 		// Parsing is deterministic, the derived ID included.
 		m2, err := Parse(raw)
 		if err != nil || m2.MessageID != m.MessageID || m2.Text != m.Text {

@@ -84,6 +84,17 @@ var separators = []string{
 // the first non-empty line, so a message that is all quote keeps its text.
 // Parse does not call it; Message.Text is the whole body.
 func StripQuoted(text string) string {
+	if out := OwnWords(text); out != "" {
+		return out
+	}
+	return strings.TrimSpace(text)
+}
+
+// OwnWords is StripQuoted without its fallback: what the sender wrote himself,
+// "" when the text is all quote, signature or notice. Facts that act on a
+// report (a folio, a phone number) are read from it only: a quoted original
+// or somebody else's signature is not the sender's word.
+func OwnWords(text string) string {
 	lines := strings.Split(text, "\n")
 	cut := len(lines)
 	for i, l := range lines {
@@ -108,9 +119,5 @@ func StripQuoted(text string) string {
 		}
 		cut--
 	}
-	out := strings.TrimSpace(strings.Join(lines[:cut], "\n"))
-	if out == "" {
-		return strings.TrimSpace(text)
-	}
-	return out
+	return strings.TrimSpace(strings.Join(lines[:cut], "\n"))
 }
