@@ -31,6 +31,18 @@ type CreateOptions struct {
 	Answer func(*Created) (status int, body any)
 	// Trusted lets the input update the stored customer (staff input); the public form may not.
 	Trusted bool
+	// TextPhone is a phone number (E.164) the customer wrote in his own words (an e-mail's
+	// body), not one given as his phone: it never finds a customer, since anybody may
+	// write anybody's number. It is added to the customer found or made when he has no
+	// phone and no other customer has it, before report.created is written (so the folio
+	// is texted to it); report.created's data "text_phone" has the number and what became
+	// of it ({"phone","outcome"}, see TextPhoneStored).
+	TextPhone string
+	// Cited are folios the customer's words name that the report is not filed under (an
+	// e-mail naming a folio that is not his, or none at all): report.created's data
+	// "cited_folios" keeps them for the agent who follows the report up. They are not
+	// looked up.
+	Cited []string
 }
 
 // Create stores a validated new report: it finds or creates the customer (by phone, else
@@ -87,6 +99,8 @@ type creation struct {
 	made    bool // its customer was created by it
 	folioN  int64
 	ev      *dispatch.Event
+	// textPhone is what became of opts.TextPhone (TextPhoneStored, …).
+	textPhone string
 }
 
 // compatible reports whether c may join a batch whose creations' phones, e-mails and
@@ -237,6 +251,13 @@ func (s *Reports) writeBatchTx(ctx context.Context, tx bun.Tx, cur dispatch.SLA,
 				return err
 			}
 		}
+		c.textPhone = ""
+		if c.opts.TextPhone != "" {
+			var err error
+			if c.textPhone, err = addTextPhone(ctx, tx, &c.c, c.opts.TextPhone); err != nil {
+				return err
+			}
+		}
 		if err := c.prepare(cur); err != nil {
 			return err
 		}
@@ -282,12 +303,19 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
 	c.ev = &dispatch.Event{Type: dispatch.EventReportCreated, At: r.CreatedAt, Channel: string(r.Channel), ReportID: r.ID}
 	c.by.event(c.ev)
-	if _, _, err := prepareEvent(c.ev, map[string]any{
+	data := map[string]any{
 		"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
 		"status": r.Status, "subject": r.Subject, "customer_id": c.c.ID, "due_at": r.DueAt,
 		// The incident rule's input, so that its hook need not read it back.
 		"access_point": c.c.AccessPoint,
-	}); err != nil {
+	}
+	if c.opts.TextPhone != "" {
+		data["text_phone"] = map[string]string{"phone": c.opts.TextPhone, "outcome": c.textPhone}
+	}
+	if len(c.opts.Cited) > 0 {
+		data["cited_folios"] = c.opts.Cited
+	}
+	if _, _, err := prepareEvent(c.ev, data); err != nil {
 		return err
 	}
 	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code}
