@@ -27,8 +27,11 @@ type intakeIgnored struct {
 }
 
 // intakeEmail files a report from a raw RFC 5322 message (Content-Type: message/rfc822),
-// sent by an agent or by the mail gateway with its token. The sender is matched to a
-// customer by e-mail or becomes a new one; the kind is guessed from the words used. A message
+// sent by an agent or by the mail gateway with its token. A reply joins the report it
+// answers (threadEmail). Otherwise the sender is matched to a customer by e-mail or becomes
+// a new one; the kind is guessed from the words used; a phone number he gives as his in
+// his own words fills in a phone he lacks (postgres.CreateOptions.TextPhone), and the
+// folios he names are noted on the new report (Cited). A message
 // a machine sent (an out-of-office answer, a bounce, a read receipt, bulk mail) files nothing
 // and is answered 202 {"ignored": what it is}. The same
 // Message-ID again answers 200 with the first folio and creates nothing: the id is claimed
@@ -66,7 +69,10 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	key := emailKey(msg.MessageID)
-	if threaded, err := s.threadEmail(w, r, msg, key); err != nil || threaded {
+	// A folio or a phone number acts on a report only from the sender's own words: the
+	// quoted original carries our folio and our numbers, a signature somebody else's.
+	facts := readFacts(msg)
+	if threaded, err := s.threadEmail(w, r, msg, key, facts); err != nil || threaded {
 		return err
 	}
 	name := strings.TrimSpace(msg.FromName)
@@ -96,9 +102,13 @@ func (s *Server) intakeEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	by := postgres.Origin{User: Actor(r.Context()), Actor: "customer"}
+	// The phone goes as a guess to fill in, never as the customer's phone: that would find
+	// whichever customer has the number, and file a stranger's mail under him.
 	created, answer, err := s.reports.Create(r.Context(), nr, by, postgres.CreateOptions{
-		Key:    &postgres.IdempotencyKey{Scope: postgres.EmailScope, Key: key},
-		Answer: func(c *postgres.Created) (int, any) { return http.StatusCreated, intakeAnswer{Folio: c.Report.Folio} },
+		Key:       &postgres.IdempotencyKey{Scope: postgres.EmailScope, Key: key},
+		Answer:    func(c *postgres.Created) (int, any) { return http.StatusCreated, intakeAnswer{Folio: c.Report.Folio} },
+		TextPhone: facts.phone,
+		Cited:     facts.cited(),
 	})
 	if err != nil {
 		return err
@@ -127,23 +137,70 @@ var subjectFolio = regexp.MustCompile(`(?i)\bR-[0-9]{4}-[0-9]{6,12}\b`)
 // maxRefs bounds how many referenced Message-IDs are looked up.
 const maxRefs = 50
 
+// mailFacts are what a message's subject and its sender's own words say about the report
+// it belongs to.
+type mailFacts struct {
+	subjectFolio string   // the folio in the subject, "" if none
+	bodyFolios   []string // the folios in the sender's own words (mailintake.Folios)
+	phone        string   // the phone number he gives as his (mailintake.Phone), "" if none
+}
+
+func readFacts(msg *mailintake.Message) mailFacts {
+	var f mailFacts
+	if folio, ok := dispatch.ParseFolio(subjectFolio.FindString(msg.Subject)); ok {
+		f.subjectFolio = folio
+	}
+	f.bodyFolios = mailintake.Folios(msg.Text)
+	f.phone = mailintake.Phone(msg.Text)
+	return f
+}
+
+// folio is the folio the message claims to belong to: the subject's (our acknowledgement
+// puts it there), else the one folio the sender's words name; "" when they name none, or
+// several (which one would be a guess: the agent decides).
+func (f mailFacts) folio() string {
+	if f.subjectFolio != "" {
+		return f.subjectFolio
+	}
+	if len(f.bodyFolios) == 1 {
+		return f.bodyFolios[0]
+	}
+	return ""
+}
+
+// cited are the folios the message names, each once, for a report it opens.
+func (f mailFacts) cited() []string {
+	var out []string
+	if f.subjectFolio != "" {
+		out = append(out, f.subjectFolio)
+	}
+	for _, b := range f.bodyFolios {
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
 // threadEmail adds msg to the timeline of the report it answers, if any, and writes the
 // answer: 200 {"folio","threaded":true}. A reply is recognised by its In-Reply-To or
 // References naming a message already filed (the first e-mail of a report or an earlier
-// reply), else by a folio in its subject when the sender is that report's customer. The
-// quoted original is left out of the text. It reports false (and writes nothing) when the
-// message belongs to no report.
-func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailintake.Message, key string) (bool, error) {
+// reply), else by the folio it names (mailFacts.folio: in its subject, or the one folio
+// in the sender's own words) when the sender's address is that report's customer's e-mail
+// on file. A folio that does not exist and one of somebody else's are alike: the message
+// opens a report of its own that notes the folio, and the answer says nothing of the
+// folio named, so that a stranger can neither write on another's timeline nor learn which
+// folios exist. The quoted original is left out of the text. A phone number the customer
+// gives in his words is added to him when he has none (Reports.AddTextPhone). It reports
+// false (and writes nothing) when the message belongs to no report.
+func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailintake.Message, key string, facts mailFacts) (bool, error) {
 	var refs []string
 	for _, id := range append(append([]string(nil), msg.InReplyTo...), msg.References...) {
 		if k := emailKey(id); k != key && !slices.Contains(refs, k) && len(refs) < maxRefs {
 			refs = append(refs, k)
 		}
 	}
-	folio := ""
-	if f, ok := dispatch.ParseFolio(subjectFolio.FindString(msg.Subject)); ok {
-		folio = f
-	}
+	folio := facts.folio()
 	if len(refs) == 0 && folio == "" {
 		return false, nil
 	}
@@ -162,6 +219,15 @@ func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailin
 	}
 	if err != nil {
 		return false, err
+	}
+	if facts.phone != "" && answer.ReportID != 0 {
+		// After the message, in a transaction of its own: the message is the customer's
+		// word whatever becomes of the number. A redelivery (after a failure here) tries
+		// again; the number is then on file, or stored now.
+		if _, err := s.reports.AddTextPhone(r.Context(), answer.ReportID, msg.FromAddress, facts.phone, s.now(),
+			postgres.Origin{Actor: "customer"}); err != nil {
+			return false, err
+		}
 	}
 	status := answer.Status
 	if answer.Replayed {
