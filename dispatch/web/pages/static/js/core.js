@@ -48,10 +48,13 @@ export async function api(method, path, data, opts = {}) {
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: a proxy page */ }
   if (res.ok) return json;
   const e = (json && json.error) || {};
-  if (res.status === 401 && opts.signIn !== false && body.dataset.user) {
-    location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
-  }
+  if (res.status === 401 && opts.signIn !== false && body.dataset.user) signIn();
   throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || '', e.field || '');
+}
+
+/** signIn takes the browser to the sign-in page, which brings it back to this page after. */
+export function signIn() {
+  location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
 }
 
 /** message returns what to tell a person about err, in the page's language; never raw JSON. */

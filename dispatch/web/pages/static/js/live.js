@@ -1,6 +1,10 @@
 // live.js: the websocket client of /ws. It resumes after the last event id it saw, shows
 // "reconnecting…" while the connection is down, and backs off up to 15 s between tries.
-import { connState } from './core.js';
+// A lost connection is retried for as long as it takes (the technician's page works without
+// signal); a feed the server ended because its user may no longer see it (1008), or refused
+// before it opened, is not: the page asks whether it is still signed in, and goes to sign in
+// when not.
+import { api, connState, signIn, t, ApiError } from './core.js';
 
 /** live connects to /ws and calls onEvent(msg) for each event ({id,type,at,data}) in order,
  * once. A {"type":"reload"} message (the server lost track of us) calls onReload; onState
@@ -12,13 +16,16 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
   let stopped = false;
   let timer = 0;
   let opened = false;
+  const staff = !quiet && !!document.body.dataset.user;
   const open = () => {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const sep = path.includes('?') ? '&' : '?';
     const q = last > 0 ? sep + 'after=' + last : '';
-    try { ws = new WebSocket(`${proto}//${location.host}${path}${q}`); } catch { retry(); return; }
-    ws.addEventListener('open', () => { opened = true; delay = 500; if (!quiet) connState('ok'); onState?.('live'); });
-    ws.addEventListener('message', (m) => {
+    let sock;
+    try { sock = ws = new WebSocket(`${proto}//${location.host}${path}${q}`); } catch { retry(); return; }
+    let up = false; // whether this one opened: one refused at the upgrade closes unopened
+    sock.addEventListener('open', () => { up = opened = true; delay = 500; if (!quiet) connState('ok'); onState?.('live'); });
+    sock.addEventListener('message', (m) => {
       let msg;
       try { msg = JSON.parse(m.data); } catch { return; }
       if (msg.type === 'reload') { last = 0; onReload?.(); return; }
@@ -29,7 +36,32 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
       }
       try { onEvent?.(msg); } catch (e) { console.error(e); }
     });
-    ws.addEventListener('close', () => { if (!stopped) retry(); });
+    // The browser tells a refused upgrade (401: signed out) only as 1006, as it tells a
+    // connection lost; 1008 is the server ending the feed of a user who may no longer see it.
+    sock.addEventListener('close', (ev) => {
+      if (stopped || sock !== ws) return;
+      if (staff && (ev.code === 1008 || !up)) check(sock, ev.code === 1008); else retry();
+    });
+  };
+  // check asks the API whether the page is still signed in. Not (401): to the sign-in page,
+  // which comes back here after; what the technician's page queued stays queued for then.
+  // Still signed in after a 1008: his rights changed, so the page is loaded again and the
+  // server shows what he may see now. No answer, or another refusal: retried as before.
+  const check = async (sock, revoked) => {
+    onState?.('down');
+    connState('reconnecting');
+    let gone = false;
+    try {
+      await api('GET', '/api/me', undefined, { signIn: false });
+    } catch (err) {
+      gone = err instanceof ApiError && err.status === 401;
+      if (!gone) { if (!stopped && ws === sock) retry(); return; }
+    }
+    if (stopped || ws !== sock) return;
+    if (!gone && !revoked) { retry(); return; }
+    stopped = true;
+    if (gone) connState('ok', t('err.401'));
+    leave(gone ? signIn : () => location.reload());
   };
   const retry = () => {
     onState?.('down');
@@ -45,4 +77,12 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
     get last() { return last; },
     close() { stopped = true; clearTimeout(timer); ws?.close(); },
   };
+}
+
+// leave calls go once no dialog is open, so that a form being filled in (the technician's
+// completion, with its photos and signature) is not thrown away: sent, it is queued, or
+// refused 401 and taken to sign in like any other call.
+function leave(go) {
+  if (document.querySelector('dialog[open]')) { setTimeout(() => leave(go), 500); return; }
+  go();
 }
