@@ -49,6 +49,28 @@ type Position struct {
 	At  time.Time `json:"at"`
 }
 
+// PositionMargin is how long before a working span begins and after it ends a technician's
+// position is still taken: the drive from home to his first visit, and back.
+const PositionMargin = 30 * time.Minute
+
+// SharesPositionAt reports whether a position a technician took at t may be stored and
+// shown: from PositionMargin before one of his working spans begins to PositionMargin after
+// it ends (inclusive), or at any hour while a visit of his is under way (en route or on
+// site: he is still working). spans are his weekly shifts with his exceptions cut out, so a
+// day off, a sick day or an inactive technician has none. Off shift his whereabouts are his
+// own.
+func SharesPositionAt(t time.Time, spans []Span, underWay bool) bool {
+	if underWay {
+		return true
+	}
+	for _, s := range spans {
+		if !t.Before(s.Start.Add(-PositionMargin)) && !t.After(s.End.Add(PositionMargin)) {
+			return true
+		}
+	}
+	return false
+}
+
 // WeeklyShift is a working span on one weekday (0 = Sunday), in business time "HH:MM".
 // End "24:00" is allowed; a shift never crosses midnight.
 type WeeklyShift struct {

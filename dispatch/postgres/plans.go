@@ -1205,8 +1205,15 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 // UpdatePosition stores a technician's position and recomputes the ETAs of his remaining
 // visits today from it (see refreshETAs). Positions of many technicians are taken together;
 // a change to today's plan (a booking, the re-plan) waits for them and they for it.
+//
+// A position taken while he is off shift (dispatch.SharesPositionAt: evenings, days off,
+// time off, sick days) is refused with Conflict "off_shift" and nothing is stored: where he
+// is then is nobody's business, and no ETA can be drawn from it.
 func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.Position, now time.Time) error {
 	return Wrap(s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.checkOnShift(ctx, tx, techID, pos.At); err != nil {
+			return err
+		}
 		if err := (&Technicians{}).SetPosition(ctx, tx, techID, pos); err != nil {
 			return err
 		}
@@ -1215,6 +1222,44 @@ func (s *Visits) UpdatePosition(ctx context.Context, techID int64, pos dispatch.
 		}
 		return s.refreshETAs(ctx, tx, techID, schedule.Location{Lat: pos.Lat, Lon: pos.Lon}, now, now)
 	}))
+}
+
+// checkOnShift refuses (409 off_shift) a position technician techID took at at while off
+// shift. His working spans are those the plan gives him (Config.Shifts: weekly shifts minus
+// exceptions) on at's business day and the days either side, as a margin may cross
+// midnight; a visit of his under way that day keeps him on shift whatever the clock says.
+func (s *Visits) checkOnShift(ctx context.Context, tx bun.Tx, techID int64, at time.Time) error {
+	t, err := (&Technicians{}).get(ctx, tx, techID, false)
+	if err != nil {
+		return err
+	}
+	day := s.cfg.Day(at)
+	first := time.Date(day.Year(), day.Month(), day.Day()-1, 0, 0, 0, 0, s.cfg.Zone)
+	end := s.cfg.NextDay(s.cfg.NextDay(day))
+	exc, err := listExceptions(ctx, tx, techID, first, end)
+	if err != nil {
+		return err
+	}
+	var spans []dispatch.Span
+	for d := first; d.Before(end); d = s.cfg.NextDay(d) {
+		for _, sh := range s.cfg.Shifts(t, exc, d) {
+			spans = append(spans, dispatch.Span{Start: sh.Start, End: sh.End})
+		}
+	}
+	if dispatch.SharesPositionAt(at, spans, false) {
+		return nil
+	}
+	underWay, err := tx.NewSelect().Table("visits").
+		Where("technician_id = ? AND status IN ('en_route', 'on_site') AND plan_day = ?::date", techID, day.Format(time.DateOnly)).
+		Exists(ctx)
+	if err != nil {
+		return Wrap(err)
+	}
+	if !dispatch.SharesPositionAt(at, spans, underWay) {
+		return dispatch.Conflict("off_shift", "off shift: a position is taken from %d min before a shift to %d min after it, or while a visit is under way",
+			int(dispatch.PositionMargin/time.Minute), int(dispatch.PositionMargin/time.Minute))
+	}
+	return nil
 }
 
 // refreshETAs recomputes, with the travel model, the ETAs of a technician's remaining

@@ -34,6 +34,7 @@ type idorWorld struct {
 	visitA, visitB  int64 // visitA is Juan's, for folio A; visitB is Pedro's, for folio B
 	reports         *postgres.Reports
 	hubReady        func() bool
+	clock           *clock
 }
 
 func newIDORWorld(t *testing.T) *idorWorld {
@@ -59,7 +60,7 @@ func newIDORWorld(t *testing.T) *idorWorld {
 		ts.Close()
 	})
 	users := postgres.NewUsers(db)
-	w := &idorWorld{ts: ts, reports: reports, hubReady: hub.Ready}
+	w := &idorWorld{ts: ts, reports: reports, hubReady: hub.Ready, clock: c}
 	w.desk = login(t, ts, users, "agente@despacho.example.mx", dispatch.RoleAgent)
 	w.dispatcher = login(t, ts, users, "despacho@despacho.example.mx", dispatch.RoleDispatcher)
 	w.juan = login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
@@ -184,6 +185,7 @@ func TestTechnicianCannotReachAnothersWork(t *testing.T) {
 	if len(route.Visits) != 1 || route.Visits[0].ID != w.visitA {
 		t.Errorf("Juan's route = %+v, want only visit %d", route.Visits, w.visitA)
 	}
+	w.clock.Set(monday.Add(9 * time.Hour)) // on shift: positions are taken only then
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/technicians/%d/position", base, w.juanID), w.juan, `{"lat":19.42,"lon":-99.12}`, 204, nil)
 }
 

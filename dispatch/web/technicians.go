@@ -208,6 +208,8 @@ type positionInput struct {
 	At  *time.Time `json:"at"`
 }
 
+// postPosition stores where the technician is; the store refuses a position taken off shift
+// (409 off_shift, see postgres.Visits.UpdatePosition), judged by when it was taken.
 func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in positionInput) error {
 	if in.Lat == nil || in.Lon == nil {
 		return dispatch.Invalid("lat", "lat and lon are required")

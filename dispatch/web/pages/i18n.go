@@ -422,6 +422,7 @@ var catalog = map[string]tr{
 	"code.upload_conflict":    {ES: "otra foto se subió al mismo tiempo; intente de nuevo", EN: "another photo was uploaded at the same time; try again"},
 	"code.too_many_photos":    {ES: "ya tiene el máximo de fotos", EN: "the visit already has the most photos allowed"},
 	"code.signature_exists":   {ES: "la visita ya tiene firma", EN: "the visit already has a signature"},
+	"code.off_shift":          {ES: "está fuera de turno: la ubicación solo se comparte durante su turno", EN: "you are off shift: the position is only shared during your shift"},
 	"code.other":              {ES: "el sistema no lo permite en este momento", EN: "the system does not allow it right now"},
 	"page.tech.none":          {ES: "Su usuario no está ligado a un técnico. Pida a un administrador que lo ligue.", EN: "Your user is not linked to a technician. Ask an admin to link it."},
 	"d.visit_created":         {ES: "Visita creada.", EN: "Visit created."},

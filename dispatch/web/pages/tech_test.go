@@ -2,8 +2,10 @@ package pages_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +85,7 @@ func TestBrowserTechSharesPosition(t *testing.T) {
 	ua := e.user(t, "ana.tec@example.mx", dispatch.RoleTechnician)
 	tok := token(t, e, "disp@example.mx")
 	id := technician(t, e, tok, "Ana Técnica", ua.ID, 19.4326, -99.1332)
+	allDayShifts(t, e, tok, id) // the real clock: on shift whatever the hour
 
 	tech := tab(t, true)
 	do(t, tech, chromedp.EmulateViewport(360, 740))
@@ -117,4 +120,18 @@ func TestBrowserTechSharesPosition(t *testing.T) {
 	}
 	// The choice is remembered on the phone.
 	pollTrue(t, tech, `localStorage.getItem('despacho.tech.share') === '1' && document.getElementById('share').checked`)
+}
+
+// allDayShifts gives technician id shifts of 00:00–24:00 every day, so a test on the real
+// clock finds him on shift at any hour (positions are taken only on shift).
+func allDayShifts(t testing.TB, e *env, tok string, id int64) {
+	t.Helper()
+	var tech struct{ Version int }
+	call(t, e, tok, "GET", "/api/technicians/"+strconv.FormatInt(id, 10), "", 200, &tech)
+	var shifts []string
+	for d := range 7 {
+		shifts = append(shifts, fmt.Sprintf(`{"weekday":%d,"start":"00:00","end":"24:00"}`, d))
+	}
+	call(t, e, tok, "PATCH", "/api/technicians/"+strconv.FormatInt(id, 10),
+		fmt.Sprintf(`{"shifts":[%s],"version":%d}`, strings.Join(shifts, ","), tech.Version), 200, nil)
 }
