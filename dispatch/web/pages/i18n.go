@@ -385,6 +385,7 @@ var catalog = map[string]tr{
 	"t.cancel":                {ES: "Cancelar", EN: "Cancel"},
 	"t.queued":                {ES: "Guardado; se enviará al volver la conexión.", EN: "Saved; it will be sent when the connection returns."},
 	"t.sharing":               {ES: "Compartiendo ubicación", EN: "Sharing position"},
+	"t.off_shift":             {ES: "Está fuera de turno: su ubicación no se comparte. Vuelva a activarla al empezar su turno.", EN: "You are off shift: your position is not shared. Turn it on again when your shift starts."},
 	"t.no_geo":                {ES: "Este teléfono no permite compartir la ubicación.", EN: "This phone cannot share its position."},
 	"t.stop":                  {ES: "Parada {n}", EN: "Stop {n}"},
 	"d.created":               {ES: "Reporte registrado con folio {folio}.", EN: "Report created with folio {folio}."},

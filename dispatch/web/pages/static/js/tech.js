@@ -16,6 +16,8 @@ const QKEY = 'despacho.tech.queue.' + techId;
 const RKEY = 'despacho.tech.route.' + techId;
 let visits = [];
 let flushing = false;
+// offShift: the server refused his position as taken off shift; sharing is paused.
+let offShift = false;
 
 const queue = () => { try { return JSON.parse(localStorage.getItem(QKEY) || '[]'); } catch { return []; } };
 const saveQueue = (q) => localStorage.setItem(QKEY, JSON.stringify(q));
@@ -24,6 +26,7 @@ function showPending(note, bad) {
   const n = queue().length;
   const parts = [];
   if (note) parts.push(note);
+  if (offShift && note !== t('t.off_shift')) parts.push(t('t.off_shift'));
   if (n) parts.push(t('conn.pending', { n }));
   pendingEl.textContent = parts.join(' ');
   pendingEl.className = 'flash' + (bad ? ' bad' : '');
@@ -134,12 +137,13 @@ async function send(a) {
 async function flush() {
   if (flushing) return;
   flushing = true;
-  let note = '', bad = false;
+  let note = '', bad = false, stepSent = false;
   try {
     for (let q = queue(); q.length; q = queue()) {
       const a = q[0];
       try {
         await send(a);
+        if (!a.media) stepSent = true;
       } catch (err) {
         if (err instanceof ApiError && (err.offline || err.status === 503 || err.status === 429)) {
           note = t('t.queued');
@@ -174,6 +178,8 @@ async function flush() {
     }
   } finally {
     flushing = false;
+    // A step sent says he is working: sharing paused off shift starts again (once).
+    if (stepSent && offShift) sharing(true);
     showPending(note, bad);
   }
   if (!queue().length) load();
@@ -305,23 +311,48 @@ form.addEventListener('submit', async (ev) => {
   act(current, body, kept);
 });
 
-// Position sharing: at most one report a minute while the box is ticked.
+// Position sharing: at most one report a minute while the box is ticked. Off shift the
+// server takes no position (409 off_shift): the phone stops watching where he is and says so
+// once, keeping his choice; it tries again only on his word — ticking the box, opening the
+// page, or a step of a visit sent — never in a loop.
 const share = document.getElementById('share');
 let watch = null, lastSent = 0;
 function sharing(on) {
   localStorage.setItem('despacho.tech.share', on ? '1' : '');
   if (watch !== null) { navigator.geolocation.clearWatch(watch); watch = null; }
+  offShift = false;
   if (!on) return;
+  share.checked = true;
   if (!('geolocation' in navigator)) { share.checked = false; showPending(t('t.no_geo'), true); return; }
-  watch = navigator.geolocation.watchPosition((p) => {
-    if (Date.now() - lastSent < 60000) return;
+  lastSent = 0;
+  const id = navigator.geolocation.watchPosition((p) => {
+    if (watch !== id || Date.now() - lastSent < 60000) return;
     lastSent = Date.now();
     api('POST', `/api/technicians/${techId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude, at: new Date(p.timestamp).toISOString() })
-      .catch(() => { lastSent = 0; });
+      .catch((err) => {
+        if (err instanceof ApiError && err.code === 'off_shift') { pause(id); return; }
+        lastSent = 0;
+      });
   }, () => { share.checked = false; showPending(t('t.no_geo'), true); }, { enableHighAccuracy: true, maximumAge: 30000 });
+  watch = id;
+}
+
+// pause stops the watch that met off_shift (not a newer one he started since). His choice
+// stays stored, so the page he opens on his next shift shares again.
+function pause(id) {
+  if (watch !== id) return;
+  navigator.geolocation.clearWatch(watch);
+  watch = null;
+  offShift = true;
+  share.checked = false;
+  showPending();
 }
 share.checked = localStorage.getItem('despacho.tech.share') === '1';
-share.addEventListener('change', () => sharing(share.checked));
+share.addEventListener('change', () => {
+  const was = offShift;
+  sharing(share.checked);
+  if (was) showPending(); // the off-shift note goes with the pause
+});
 sharing(share.checked);
 
 addEventListener('online', flush);
