@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,7 +42,10 @@ type Incident struct {
 	Status      IncidentStatus `bun:"status" json:"status"`
 	OpenedBy    string         `bun:"opened_by" json:"opened_by"` // OpenedByStaff or OpenedByRule
 	CreatedBy   int64          `bun:"created_by,nullzero" json:"created_by,omitempty"`
-	// StartedAt is when the access point failed: compensation runs from here.
+	// StartedAt is when the access point failed: compensation runs from here. Staff give
+	// it when they open the incident, and it stays theirs; for an incident the rule opened
+	// it is IncidentRule.Start of the reports, moved earlier when reports that attach later
+	// corroborate an earlier start (incident.start_changed).
 	StartedAt          time.Time  `bun:"started_at" json:"started_at"`
 	EstimatedRestoreAt *time.Time `bun:"estimated_restore_at" json:"estimated_restore_at"`
 	// TextAccessPoint says whether every customer of the access point is texted about the
@@ -89,6 +93,11 @@ const (
 	EventIncidentOpened = "incident.opened"
 	// incident.estimate_changed {"folio","estimated_restore_at","previous"}
 	EventIncidentEstimateChanged = "incident.estimate_changed"
+	// incident.start_changed {"folio","started_at","previous","reports"}: reports attached
+	// to an incident the rule opened moved its start earlier (IncidentRule.Start; reports:
+	// how many claims it was dated from). Customers are not texted: their restore notice
+	// carries what they are owed from it.
+	EventIncidentStartChanged = "incident.start_changed"
 	// incident.resolved {"folio","cause","verdict","restored_at","reports","compensation_total"}
 	EventIncidentResolved = "incident.resolved"
 	// report.attached_to_incident {"folio","incident_id","incident_folio","access_point",
@@ -260,14 +269,24 @@ func (r IncidentResolution) Check(inc *Incident, now time.Time) (cause string, v
 }
 
 // IncidentRule opens an incident by itself when Threshold fault reports, not yet attached
-// to any incident, come from customers of one access point within Window.
+// to any incident, come from customers of one access point within Window. Start dates the
+// outage it opens.
 type IncidentRule struct {
 	Threshold int
 	Window    time.Duration
+	// MaxLead is how far before the first of its reports the rule may date an outage,
+	// however many customers say it began earlier (see Start); zero means DefaultMaxLead.
+	MaxLead time.Duration
 }
 
 // DefaultIncidentRule is 5 fault reports within 30 minutes.
 var DefaultIncidentRule = IncidentRule{Threshold: 5, Window: 30 * time.Minute}
+
+// DefaultMaxLead is the rule's default MaxLead: a day. An outage that went unreported
+// for longer than that (a weekend in a rural area, say) is not what a burst of reports
+// within minutes is; staff who know when it began open the incident by hand, with that
+// start.
+const DefaultMaxLead = 24 * time.Hour
 
 // Validate refuses a rule that would open incidents on single faults or never look back.
 func (r IncidentRule) Validate() error {
@@ -277,7 +296,72 @@ func (r IncidentRule) Validate() error {
 	if r.Window < time.Minute || r.Window > 7*24*time.Hour {
 		return Invalid("window", "must be between 1 minute and 7 days")
 	}
+	if r.MaxLead != 0 && (r.MaxLead < time.Minute || r.MaxLead > 31*24*time.Hour) {
+		return Invalid("max_lead", "must be between 1 minute and 31 days")
+	}
 	return nil
+}
+
+// OutageClaim is what one fault report says of when its customer's service failed: it
+// was filed at Reported, and the customer may have stated an earlier start (Stated; nil
+// when he did not say).
+type OutageClaim struct {
+	Reported time.Time
+	Stated   *time.Time
+}
+
+// DownBy is the moment by which the claim says service had failed: the stated start when
+// it is earlier than the filing, else the filing itself.
+func (c OutageClaim) DownBy() time.Time {
+	if c.Stated != nil && c.Stated.Before(c.Reported) {
+		return *c.Stated
+	}
+	return c.Reported
+}
+
+// Start dates the outage of an incident the rule opened, from the claims of its fault
+// reports (those the rule counted, and those filed since), as a careful operator would:
+// every affected customer is compensated from this start, so one report must not be able
+// to move it far.
+//
+//   - A filing is a fact: the first report shows that the outage had begun by the time it
+//     was filed. The start is never later than that.
+//   - A stated start is one customer's memory, and may be wild ("sin servicio desde el mes
+//     pasado") or about another fault. The start goes before the first filing only to a
+//     moment by which at least two reports say service was down: the second-earliest of
+//     the claims, each claim being its stated start or else its filing. One outlier never
+//     moves it; two customers who agree on the early morning do (to the later of their two
+//     starts, which both of them vouch for).
+//   - However many agree, the start is never more than MaxLead (a day by default) before
+//     the first filing.
+//
+// A dispatcher's start is not the rule's: an incident opened by staff keeps the start they
+// gave. ok is false when there are no claims.
+func (r IncidentRule) Start(claims []OutageClaim) (start time.Time, ok bool) {
+	if len(claims) == 0 {
+		return time.Time{}, false
+	}
+	first := claims[0].Reported
+	by := make([]time.Time, len(claims))
+	for i, c := range claims {
+		if c.Reported.Before(first) {
+			first = c.Reported
+		}
+		by[i] = c.DownBy()
+	}
+	slices.SortFunc(by, time.Time.Compare)
+	start = first
+	if len(by) >= 2 && by[1].Before(start) {
+		start = by[1]
+	}
+	lead := r.MaxLead
+	if lead == 0 {
+		lead = DefaultMaxLead
+	}
+	if floor := first.Add(-lead); start.Before(floor) {
+		start = floor
+	}
+	return start.UTC(), true
 }
 
 // AccessPointAssignment puts one customer on an access point and, when PlanPrice is set,

@@ -92,10 +92,63 @@ func TestIncidentRuleValidate(t *testing.T) {
 	if err := dispatch.DefaultIncidentRule.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []dispatch.IncidentRule{{Threshold: 1, Window: time.Hour}, {Threshold: 5, Window: time.Second}} {
+	for _, r := range []dispatch.IncidentRule{{Threshold: 1, Window: time.Hour}, {Threshold: 5, Window: time.Second},
+		{Threshold: 5, Window: time.Hour, MaxLead: time.Second}, {Threshold: 5, Window: time.Hour, MaxLead: 40 * 24 * time.Hour}} {
 		if err := r.Validate(); dispatch.ErrorKind(err) != dispatch.KindInvalid {
 			t.Errorf("%+v: %v, want invalid", r, err)
 		}
+	}
+}
+
+// TestIncidentRuleStart: the rule dates an outage at its first report's filing, earlier
+// only to a moment at least two reports vouch for, and never more than MaxLead earlier.
+func TestIncidentRuleStart(t *testing.T) {
+	t.Parallel()
+	first := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC) // 09:00 in Mexico City
+	at := func(d time.Duration) time.Time { return first.Add(d) }
+	said := func(d time.Duration) *time.Time { v := first.Add(d); return &v }
+	claim := func(filed time.Duration, stated *time.Time) dispatch.OutageClaim {
+		return dispatch.OutageClaim{Reported: at(filed), Stated: stated}
+	}
+	month := said(-30 * 24 * time.Hour)
+	for _, c := range []struct {
+		name   string
+		rule   dispatch.IncidentRule
+		claims []dispatch.OutageClaim
+		want   time.Time
+	}{
+		{"filings only: the first", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(10*time.Minute, nil), claim(0, nil), claim(20*time.Minute, nil)}, at(0)},
+		{"a stated start equal to the filing says nothing more", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, said(0)), claim(5*time.Minute, said(5*time.Minute))}, at(0)},
+		{"one wild start does not move it", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, month), claim(5*time.Minute, nil), claim(10*time.Minute, nil)}, at(0)},
+		{"one earlier start alone does not move it", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, nil), claim(5*time.Minute, said(-2*time.Hour)), claim(10*time.Minute, nil)}, at(0)},
+		{"two who agree move it", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, said(-3*time.Hour)), claim(5*time.Minute, said(-3*time.Hour)), claim(10*time.Minute, nil)}, at(-3 * time.Hour)},
+		{"to the later of the two", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, said(-3*time.Hour)), claim(5*time.Minute, said(-2*time.Hour)), claim(10*time.Minute, nil)}, at(-2 * time.Hour)},
+		{"a wild start and an earlier one: the earlier", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, month), claim(5*time.Minute, said(-time.Hour)), claim(10*time.Minute, nil)}, at(-time.Hour)},
+		{"a stated start after the filing is the filing", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, said(2*time.Minute)), claim(5*time.Minute, nil)}, at(0)},
+		{"never more than a day before the first report", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, month), claim(5*time.Minute, month), claim(10*time.Minute, nil)}, at(-24 * time.Hour)},
+		{"nor more than the rule's MaxLead", dispatch.IncidentRule{Threshold: 2, Window: time.Hour, MaxLead: 6 * time.Hour},
+			[]dispatch.OutageClaim{claim(0, said(-10*time.Hour)), claim(5*time.Minute, said(-9*time.Hour))}, at(-6 * time.Hour)},
+		{"one report: its filing", dispatch.DefaultIncidentRule,
+			[]dispatch.OutageClaim{claim(0, said(-time.Hour))}, at(0)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := c.rule.Start(c.claims)
+			if !ok || !got.Equal(c.want) {
+				t.Fatalf("Start = %s, %v; want %s", got, ok, c.want)
+			}
+		})
+	}
+	if _, ok := dispatch.DefaultIncidentRule.Start(nil); ok {
+		t.Fatal("Start of no claims: ok; want not ok")
 	}
 }
 

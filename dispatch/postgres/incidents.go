@@ -239,13 +239,23 @@ func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	var rows []struct {
-		ID    int64  `bun:"id"`
-		Folio string `bun:"folio"`
+		ID        int64      `bun:"id"`
+		Folio     string     `bun:"folio"`
+		CreatedAt time.Time  `bun:"created_at"`
+		Stated    *time.Time `bun:"outage_started_at"`
 	}
 	err := tx.NewRaw(`UPDATE reports SET incident_id = ?, version = version + 1, updated_at = ?
-		WHERE id IN (?) RETURNING id, folio`, inc.ID, now, bun.In(ids)).Scan(ctx, &rows)
+		WHERE id IN (?) RETURNING id, folio, created_at, outage_started_at`, inc.ID, now, bun.In(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return Wrap(err)
+	}
+	// The notices below tell the start as these reports leave it.
+	newly := make([]dispatch.OutageClaim, len(rows))
+	for i, r := range rows {
+		newly[i] = dispatch.OutageClaim{Reported: r.CreatedAt, Stated: r.Stated}
+	}
+	if err := s.redate(ctx, tx, inc, newly, by, now); err != nil {
+		return err
 	}
 	held := map[int64][]int64{}
 	var visits []struct {
@@ -1293,25 +1303,20 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, Wrap(err)
 	}
-	var recent struct {
-		N     int        `bun:"n"`
-		Start *time.Time `bun:"start"`
-	}
-	err = tx.NewRaw(`SELECT count(*) AS n, min(coalesce(r.outage_started_at, r.created_at)) AS start
-		FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
-		WHERE c.access_point = ? AND r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?)
-		AND r.created_at > ? AND r.created_at <= ?`, ap, bun.In(activeStatuses), now.Add(-s.rule.Window), now).Scan(ctx, &recent)
+	now = now.UTC().Truncate(time.Microsecond)
+	claims, err := outageClaims(ctx, tx, `c.access_point = ? AND r.kind = 'fault' AND r.incident_id IS NULL AND r.status IN (?)
+		AND r.created_at > ? AND r.created_at <= ?`, ap, bun.In(activeStatuses), now.Add(-s.rule.Window), now)
 	if err != nil {
-		return 0, 0, Wrap(err)
+		return 0, 0, err
 	}
-	if recent.N < s.rule.Threshold || recent.Start == nil {
+	start, ok := s.rule.Start(claims)
+	if len(claims) < s.rule.Threshold || !ok {
 		return 0, 0, nil
 	}
-	now = now.UTC().Truncate(time.Microsecond)
 	inc := &dispatch.Incident{
 		AccessPoint: ap, Status: dispatch.IncidentOpen, OpenedBy: dispatch.OpenedByRule, Version: 1,
-		Title:     fmt.Sprintf("Falla masiva en %s: %d reportes en %s", ap, recent.N, s.rule.Window),
-		StartedAt: recent.Start.UTC(), CreatedAt: now, UpdatedAt: now,
+		Title:     fmt.Sprintf("Falla masiva en %s: %d reportes en %s", ap, len(claims), s.rule.Window),
+		StartedAt: start, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.open(ctx, tx, inc, Origin{Actor: "system"}); err != nil {
 		return 0, 0, err
@@ -1321,6 +1326,64 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 		return 0, 0, err
 	}
 	return 1, n, s.areaNotice(ctx, tx, inc, dispatch.AreaNoticeOpened, nil, Origin{Actor: "system"}, now)
+}
+
+// outageClaims returns what the fault reports where selects (over reports AS r joined to
+// customers AS c, with args) say of when their outage began, in id order.
+func outageClaims(ctx context.Context, tx bun.Tx, where string, args ...any) ([]dispatch.OutageClaim, error) {
+	var rows []struct {
+		CreatedAt time.Time  `bun:"created_at"`
+		Stated    *time.Time `bun:"outage_started_at"`
+	}
+	err := tx.NewRaw(`SELECT r.created_at, r.outage_started_at FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE `+where+` ORDER BY r.id`, args...).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	out := make([]dispatch.OutageClaim, len(rows))
+	for i, r := range rows {
+		out[i] = dispatch.OutageClaim{Reported: r.CreatedAt, Stated: r.Stated}
+	}
+	return out, nil
+}
+
+// redate dates again, inside tx, the start of inc, opened by the rule, from the claims of
+// the reports now attached to it that were filed since the rule's window began (those it
+// was opened on and those filed since; faults of the access point filed before the burst,
+// attached with them, may be other faults and say nothing of when this outage began):
+// IncidentRule.Start, the one rule of the opening. The start only moves earlier, as more
+// reports corroborate an earlier start; the move is written as incident.start_changed and
+// inc is updated. An incident opened by staff keeps the start they gave. newly are the
+// reports just attached: when each was filed after the opening and claims nothing before
+// the start, the start cannot move and nothing is read.
+func (s *Incidents) redate(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, newly []dispatch.OutageClaim, by Origin, now time.Time) error {
+	if inc.OpenedBy != dispatch.OpenedByRule {
+		return nil
+	}
+	moves := false
+	for _, c := range newly {
+		moves = moves || !c.Reported.After(inc.CreatedAt) || c.DownBy().Before(inc.StartedAt)
+	}
+	if !moves {
+		return nil
+	}
+	claims, err := outageClaims(ctx, tx, "r.incident_id = ? AND r.status <> 'cancelled' AND r.created_at > ?", inc.ID, inc.CreatedAt.Add(-s.rule.Window))
+	if err != nil {
+		return err
+	}
+	start, ok := s.rule.Start(claims)
+	if !ok || !start.Before(inc.StartedAt) {
+		return nil
+	}
+	prev := inc.StartedAt
+	if _, err := tx.NewRaw(`UPDATE incidents SET started_at = ?, version = version + 1, updated_at = ? WHERE id = ?`, start, now, inc.ID).Exec(ctx); err != nil {
+		return Wrap(err)
+	}
+	inc.StartedAt = start
+	inc.Version++
+	ev := &dispatch.Event{Type: dispatch.EventIncidentStartChanged, At: now, IncidentID: inc.ID}
+	by.event(ev)
+	return s.events.Append(ctx, tx, ev, map[string]any{"folio": inc.Folio, "started_at": start, "previous": prev, "reports": len(claims)})
 }
 
 // IncidentTimeline returns the incident's own events in order: its opening, estimates,
