@@ -19,7 +19,8 @@ import (
 //     owed nothing, and needs no plan price.
 //   - Outage: from OutageStart (the incident's start, or the customer's own reported start
 //     when that is later: a customer whose service failed after the incident began is owed
-//     from their own failure) until service was restored. Zero length owes nothing; an end
+//     from their own failure) until service was restored: the incident's restore, or his
+//     own when his visit restored it earlier (OutageSpan). Zero length owes nothing; an end
 //     before the start is an error.
 //   - Proportional price: the monthly plan price × the share of each calendar month the
 //     outage covers, taken in the business zone. An outage across a month end is split, and
@@ -230,6 +231,27 @@ func OutageStart(incidentStart time.Time, reported *time.Time) time.Time {
 		return *reported
 	}
 	return incidentStart
+}
+
+// OutageSpan returns the outage a customer of an incident is compensated for: from
+// OutageStart(incidentStart, reported) until the incident's restore, or until ownRestore
+// when his own service came back before that. ownRestore is for a report closed while
+// the incident was still open (his visit restored his service, and the technician said
+// so): from then on he had service, and the regulation pays the time without it, so the
+// incident's later restore does not lengthen his outage. A report closed without service
+// restored (nil) was without service until the incident's restore, like the others. A
+// start after the end (his service failed, or came back, outside the outage) is the end:
+// zero length, nothing owed.
+func OutageSpan(incidentStart, restored time.Time, reported, ownRestore *time.Time) (start, end time.Time) {
+	end = restored
+	if ownRestore != nil && ownRestore.Before(end) {
+		end = *ownRestore
+	}
+	start = OutageStart(incidentStart, reported)
+	if start.After(end) {
+		start = end
+	}
+	return start, end
 }
 
 // Compute returns the compensation for an outage from start to end of a plan priced at

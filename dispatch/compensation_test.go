@@ -164,6 +164,32 @@ func TestOutageStart(t *testing.T) {
 	}
 }
 
+// TestOutageSpan: a customer is paid from the incident's start (or his own later failure)
+// until the incident's restore, or his own earlier restore by his visit.
+func TestOutageSpan(t *testing.T) {
+	t.Parallel()
+	inc, restored := mx(t, "2026-11-10 08:00"), mx(t, "2026-11-10 20:00")
+	p := func(s string) *time.Time { v := mx(t, s); return &v }
+	for _, c := range []struct {
+		name               string
+		reported, own      *time.Time
+		wantStart, wantEnd time.Time
+	}{
+		{"attached and resolved by the incident", nil, nil, inc, restored},
+		{"his own failure later", p("2026-11-10 09:30"), nil, mx(t, "2026-11-10 09:30"), restored},
+		{"restored by his visit", nil, p("2026-11-10 11:00"), inc, mx(t, "2026-11-10 11:00")},
+		{"his restore after the incident's", nil, p("2026-11-10 21:00"), inc, restored},
+		{"failed after his restore", p("2026-11-10 12:00"), p("2026-11-10 11:00"), mx(t, "2026-11-10 11:00"), mx(t, "2026-11-10 11:00")},
+		{"restored before the incident began", nil, p("2026-11-10 07:00"), mx(t, "2026-11-10 07:00"), mx(t, "2026-11-10 07:00")},
+		{"failed after the incident's restore", p("2026-11-10 21:00"), nil, restored, restored},
+	} {
+		start, end := dispatch.OutageSpan(inc, restored, c.reported, c.own)
+		if !start.Equal(c.wantStart) || !end.Equal(c.wantEnd) {
+			t.Errorf("%s: %s – %s; want %s – %s", c.name, start, end, c.wantStart, c.wantEnd)
+		}
+	}
+}
+
 func TestMonthShareSumsToOne(t *testing.T) {
 	t.Parallel()
 	// A month with a daylight-saving change still counts as exactly one month.

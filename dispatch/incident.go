@@ -16,7 +16,8 @@ import (
 // the provider uses for the equipment its customers hang from). While it is open, the fault
 // reports of that access point's customers attach to it, their individual visits are held,
 // and the customers get one notice; resolving it resolves every attached report with the
-// same cause and verdict and computes what each customer is owed (see Compensation).
+// same cause and verdict and computes what each customer is owed (see Compensation), those
+// whose report was closed meanwhile (their own visit restored them) included.
 
 // IncidentStatus is where an incident stands: open until resolved, and resolved for good.
 type IncidentStatus string

@@ -30,9 +30,12 @@
 // texted will not be kept. Likewise a visit's texts that a later change of
 // the visit makes untrue (its window, "on the way") are cancelled while still pending
 // (waiting for a retry, or behind a backlog), so that none reaches the customer after the
-// change's own text; a customer whose booked text was so cancelled is told the new window
-// as his booking. The insert also queues a NOTIFY on Channel, which wakes the
-// workers at commit; they poll as well, because notifications are only hints.
+// change's own text; one being sent at the time cannot be recalled, but is made to expire
+// then, so that if Twilio refused it (429, 5xx) the worker cancels it when it claims it
+// again rather than send it after the change's text. A customer whose booked text was so
+// cancelled is told the new window as his booking. The insert also queues a NOTIFY on
+// Channel, which wakes the workers at commit; they poll as well, because notifications are
+// only hints.
 //
 // # Sending: no loss, no double
 //

@@ -283,19 +283,19 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	var overdue time.Time
 	switch kinds := superseded[ev.Type]; {
 	case kinds != nil:
-		q := `UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
-			WHERE visit_id = ? AND kind IN (?) AND state = 'pending'`
+		where := `visit_id = ? AND kind IN (?)`
 		same := ev.Type == "visit.rescheduled" && told == windowKey(d.WindowStart, d.WindowEnd)
 		if same {
 			// The same window: what was told stays true; the reminder, which names the
 			// technician, is queued afresh. One that may already have reached Twilio (an
-			// ambiguous retry) stays, to be reconciled: replacing it could remind twice.
+			// ambiguous retry, or one being sent) stays, to be reconciled: replacing it
+			// could remind twice.
 			kinds = []Kind{KindReminder}
-			q += ` AND NOT ambiguous`
+			where += ` AND state = 'pending' AND NOT ambiguous`
 		}
-		var due []time.Time
-		if err := tx.NewRaw(q+` RETURNING send_after`, ev.VisitID, bun.In(kinds)).Scan(ctx, &due); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return postgres.Wrap(err)
+		due, err := supersede(ctx, tx, ev.At, where, ev.VisitID, bun.In(kinds))
+		if err != nil {
+			return err
 		}
 		if same && !o.cfg.reminderAt(d.WindowStart).After(ev.At) && ev.At.Before(o.cfg.dayOf(d.WindowStart)) {
 			for _, t := range due {
@@ -308,18 +308,14 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// The report's visits are held until the incident is resolved: their reminders
 		// would announce visits that will not happen.
 		if len(d.HeldVisits) > 0 {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
-				WHERE visit_id IN (?) AND report_id = ? AND kind = ? AND state = 'pending'`,
+			if _, err := supersede(ctx, tx, ev.At, `visit_id IN (?) AND report_id = ? AND kind = ?`,
 				bun.In(d.HeldVisits), ev.ReportID, string(KindReminder)); err != nil {
-				return postgres.Wrap(err)
+				return err
 			}
 		}
 	case ev.Type == "report.resolved", ev.Type == "report.closed", ev.Type == "report.cancelled":
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
-			WHERE report_id = ? AND kind = ? AND state = 'pending'`, ev.ReportID, string(KindReminder)); err != nil {
-			return postgres.Wrap(err)
+		if _, err := supersede(ctx, tx, ev.At, `report_id = ? AND kind = ?`, ev.ReportID, string(KindReminder)); err != nil {
+			return err
 		}
 		if ev.Type != "report.resolved" {
 			return nil
@@ -661,6 +657,41 @@ var superseded = map[string][]Kind{
 	"visit.on_site":       {KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
 	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
 	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
+}
+
+// supersede withdraws the texts matching where (with args) that a change at at makes
+// untrue, and returns the send_after of those it cancelled. Those still pending are
+// cancelled. One being sent (claimed by a worker that has not recorded Twilio's answer)
+// cannot be recalled, and may reach the customer before the change's own text; but its
+// expiry is brought to at, so that when this attempt fails (429, 5xx, a worker that dies)
+// the worker that claims it again cancels it rather than send it after the change's text
+// (see Worker.Step; an ambiguous one is reconciled first: found at Twilio, it went).
+func supersede(ctx context.Context, tx bun.Tx, at time.Time, where string, args ...any) ([]time.Time, error) {
+	var rows []struct {
+		SendAfter time.Time `bun:"send_after"`
+		Cancelled bool      `bun:"cancelled"`
+	}
+	// Rows are locked in id order, as the worker's recordSent locks those it records: both
+	// take several rows that may be "sending".
+	err := tx.NewRaw(`
+		WITH t AS (SELECT id FROM sms_outbox WHERE state IN ('pending', 'sending') AND `+where+`
+		           ORDER BY id FOR UPDATE)
+		UPDATE sms_outbox AS o SET state = CASE WHEN o.state = 'pending' THEN 'cancelled' ELSE o.state END,
+		       expires_at = CASE WHEN o.state = 'sending' THEN least(coalesce(o.expires_at, ?), ?) ELSE o.expires_at END,
+		       updated_at = now()
+		FROM t WHERE o.id = t.id
+		RETURNING o.send_after, o.state = 'cancelled' AS cancelled`,
+		append(args, at.UTC(), at.UTC())...).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, postgres.Wrap(err)
+	}
+	var due []time.Time
+	for _, r := range rows {
+		if r.Cancelled {
+			due = append(due, r.SendAfter)
+		}
+	}
+	return due, nil
 }
 
 // toldWindow returns the window of the latest booked or rescheduled text of a visit; ok is

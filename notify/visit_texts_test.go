@@ -158,7 +158,6 @@ func TestUnbookedVisitIsTextedAndLosesItsReminder(t *testing.T) {
 // the new one, and "on the way" must not arrive after the visit is done.
 func TestSupersededTextsAreNotSentLate(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	e := newEnv(t, true)
 	rid, _ := report(t, e.db, customer(t, e.db, phone(), "es", false), "fault", "phone")
 	clock := time.Now().Add(time.Minute) // texts queued from now on are due
@@ -167,18 +166,6 @@ func TestSupersededTextsAreNotSentLate(t *testing.T) {
 	opt.Events = e.events
 	opt.BackoffBase, opt.BackoffMax = 10*time.Minute, 10*time.Minute // Twilio busy: retry in minutes
 	w := notify.NewWorker(e.db, e.twilio(), opt)
-	drain := func() {
-		t.Helper()
-		for {
-			n, err := w.Step(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n == 0 {
-				return
-			}
-		}
-	}
 	at := func(typ string, visit int64, data map[string]any) {
 		t.Helper()
 		appendEvent(t, e.db, e.events, dispatch.Event{Type: typ, At: clock, ReportID: rid, VisitID: visit}, data)
@@ -189,18 +176,18 @@ func TestSupersededTextsAreNotSentLate(t *testing.T) {
 	// Visit 1: booked for A; Twilio answers 429; the visit moves to B.
 	e.fake.FailNext(http.StatusTooManyRequests)
 	at("visit.booked", 1, map[string]any{"window_start": a, "window_end": a.Add(2 * time.Hour), "technician_name": "Luis"})
-	drain()
+	drain(t, w)
 	at("visit.rescheduled", 1, map[string]any{"window_start": b, "window_end": b.Add(2 * time.Hour), "technician_name": "Luis"})
-	drain()
+	drain(t, w)
 	// Visit 2: on the way; Twilio answers 429; the technician arrives and completes.
 	e.fake.FailNext(http.StatusTooManyRequests)
 	at("visit.en_route", 2, map[string]any{"eta": clock.Add(30 * time.Minute)})
-	drain()
+	drain(t, w)
 	at("visit.on_site", 2, nil)
 	at("visit.completed", 2, map[string]any{"cause": "conector", "verdict": "upheld", "service_restored": true})
-	drain()
+	drain(t, w)
 	clock = clock.Add(time.Hour) // the retries are due
-	drain()
+	drain(t, w)
 
 	var got []string
 	for _, m := range e.fake.Messages() {
@@ -232,16 +219,7 @@ func TestReminderNeverSaysTomorrowOnTheDay(t *testing.T) {
 	clock := time.Date(2026, 11, 25, 0, 30, 0, 0, mexico) // the worker's first chance: Wednesday 00:30
 	opt := fastOptions()
 	opt.Now = func() time.Time { return clock }
-	w := notify.NewWorker(e.db, notify.Dev{Log: quiet}, opt)
-	for {
-		n, err := w.Step(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	drain(t, notify.NewWorker(e.db, notify.Dev{Log: quiet}, opt))
 	for _, r := range outbox(t, e.db) {
 		if r.Kind == "reminder" && r.State != "cancelled" {
 			t.Errorf("reminder %s at %s on the day of the visit: %q; want it withdrawn", r.State, clock, r.Body)
@@ -359,16 +337,7 @@ func TestOverdueReminderSurvivesSameWindowReplan(t *testing.T) {
 			// Twilio is back at 19:40: the reminder goes.
 			opt := fastOptions()
 			opt.Now = func() time.Time { return at.Add(10 * time.Minute) }
-			wk := notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt)
-			for {
-				n, err := wk.Step(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-			}
+			drain(t, notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt))
 			if got, want := fmt.Sprint(w.texts(t)), "[booked/sent reminder/cancelled reminder/sent]"; got != want {
 				t.Errorf("texts = %s; want %s", got, want)
 			}

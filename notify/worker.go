@@ -297,8 +297,11 @@ func (w *Worker) process(ctx context.Context, r claimed, taken map[string]bool) 
 			}
 		}
 	}
+	// Past its expiry: a reminder whose day has begun, or a text a later change made untrue
+	// while an earlier attempt of it was being sent (see supersede). Reconciled first: one
+	// Twilio already holds was sent.
 	if r.Expired {
-		return nil, w.finish(rctx, r, "cancelled", &SendError{Permanent: true, Err: errors.New("expired before it could be sent")})
+		return nil, w.finish(rctx, r, "cancelled", &SendError{Permanent: true, Err: errors.New("expired or superseded before it could be sent")})
 	}
 	if ctx.Err() != nil {
 		return nil, w.release(rctx, r)
@@ -389,15 +392,18 @@ func (w *Worker) recordSent(ctx context.Context, items []sentItem) error {
 			ID           int64 `bun:"id"`
 			HasCallbacks bool  `bun:"has_callbacks"`
 		}
+		// The rows are locked in id order, as an event's hook locks the texts it supersedes
+		// (see supersede): both take several rows that may be "sending".
 		err := tx.NewRaw(`
+			WITH l AS (SELECT id FROM sms_outbox WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE)
 			UPDATE sms_outbox o SET state = 'sent', sid = v.sid, status = NULLIF(v.status, ''),
 			       status_rank = v.rank, sender = v.sender, sent_at = ?, ambiguous = false,
 			       last_error = NULL, updated_at = ?
-			FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
+			FROM l, unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[])
 			     AS v(id, attempts, sid, status, rank, sender)
-			WHERE o.id = v.id AND o.state = 'sending' AND o.attempts = v.attempts
+			WHERE o.id = l.id AND o.id = v.id AND o.state = 'sending' AND o.attempts = v.attempts
 			RETURNING o.id, EXISTS (SELECT 1 FROM sms_callbacks c WHERE c.sid = v.sid) AS has_callbacks`,
-			now, now, pgdialect.Array(ids), pgdialect.Array(attempts), pgdialect.Array(sids),
+			pgdialect.Array(ids), now, now, pgdialect.Array(ids), pgdialect.Array(attempts), pgdialect.Array(sids),
 			pgdialect.Array(statuses), pgdialect.Array(ranks), pgdialect.Array(senders)).Scan(ctx, &done)
 		if err != nil {
 			return postgres.Wrap(err)
@@ -490,7 +496,7 @@ func (w *Worker) finish(ctx context.Context, r claimed, state string, se *SendEr
 		case "skipped":
 			typ = "sms.skipped"
 		case "cancelled":
-			return nil // an expired reminder: nothing for the timeline
+			return nil // expired or superseded: nothing for the timeline
 		}
 		data := map[string]any{"outbox_id": r.ID, "kind": r.Kind, "error": truncate(errors.Unwrap(se).Error(), 200)}
 		if se.Code != 0 {

@@ -504,6 +504,18 @@ func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by
 // incident.resolved closes the log. A second resolve is a conflict (incident_resolved); an
 // upheld verdict with a customer lacking a plan price is invalid (field "plan_price", the
 // folios named) and changes nothing.
+//
+// An attached report already resolved or closed (its own visit restored the customer while
+// the access point was still down, or an agent closed it) is not resolved again: its
+// outcome is its own. But its customer suffered the outage too, and is compensated like
+// the others, by the incident's verdict (the outage's cause is the incident's, whatever
+// his visit found), from the incident's start until his own restore (dispatch.OutageSpan).
+// When something is owed, report.resolved is written for it with the incident's folio and
+// the compensation, and no status change ("already": its status), so that the customer
+// gets the incident's restore notice with his bonus, as the others do; nothing owed, no
+// event and no text (he was told his outcome by his visit). A report that has a
+// compensation already (compensated by other means) is left as it is. A customer is owed
+// once whatever number of his reports are attached, active or not (onePerCustomer).
 func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.IncidentResolution, by Origin, now time.Time) (*dispatch.IncidentDetail, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	cur, err := s.currentSLA(ctx)
@@ -519,9 +531,13 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		if err != nil {
 			return err
 		}
+		// The active reports, which this resolves, and those closed meanwhile, which it
+		// only compensates; cancelled reports were withdrawn and are owed nothing.
 		var reports []incidentReportRow
-		err = tx.NewSelect().Model(&reports).Where("r.incident_id = ?", id).Where("r.status IN (?)", bun.In(activeStatuses)).
-			OrderExpr("r.id").For("UPDATE").Scan(ctx)
+		err = tx.NewSelect().Model(&reports).Where("r.incident_id = ?", id).
+			Where("r.status IN (?)", bun.In(append([]dispatch.Status{dispatch.StatusResolved, dispatch.StatusClosed}, activeStatuses...))).
+			Where("r.status IN (?) OR NOT EXISTS (SELECT 1 FROM compensations AS k WHERE k.report_id = r.id)", bun.In(activeStatuses)).
+			OrderExpr("r.id").For("UPDATE OF r").Scan(ctx)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return Wrap(err)
 		}
@@ -534,11 +550,12 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		var missing []string
 		for i := range reports {
 			r := &reports[i].Report
-			start := dispatch.OutageStart(inc.StartedAt, statedOutageStart(r))
-			if start.After(restored) {
-				start = restored // the customer's own outage began after service came back: nothing to pay
+			var own *time.Time // when his own service came back, for a report closed meanwhile
+			if !r.Status.Active() && r.ServiceRestored != nil && *r.ServiceRestored {
+				own = r.ServiceRestoredAt
 			}
-			c, err := s.policy.Compute(prices[r.CustomerID], start, restored, upheld)
+			start, end := dispatch.OutageSpan(inc.StartedAt, restored, statedOutageStart(r), own)
+			c, err := s.policy.Compute(prices[r.CustomerID], start, end, upheld)
 			if err != nil {
 				if e := (*dispatch.Error)(nil); errors.As(err, &e) && e.Field == "plan_price" {
 					missing = append(missing, r.Folio)
@@ -556,6 +573,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		var total dispatch.Centavos
 		resolvedIDs := make([]int64, 0, len(reports))
 		changed := make([]*dispatch.Report, 0, len(reports))
+		compensated := make([]*dispatch.Report, 0, len(reports))
 		type pending struct {
 			ev   *dispatch.Event
 			data map[string]any
@@ -563,8 +581,26 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 			late []lateBreach
 		}
 		evs := make([]pending, 0, len(reports))
+		closedBefore := 0
 		for i := range reports {
 			r := &reports[i].Report
+			c := comps[i]
+			total += c.Amount
+			compensated = append(compensated, r)
+			if !r.Status.Active() {
+				// Closed meanwhile: compensated, not resolved again.
+				closedBefore++
+				if c.Amount == 0 {
+					continue
+				}
+				ev := &dispatch.Event{Type: dispatch.EventReportResolved, At: now, Channel: string(dispatch.ChannelWeb), ReportID: r.ID, IncidentID: inc.ID}
+				by.event(ev)
+				evs = append(evs, pending{ev: ev, r: r, data: map[string]any{
+					"folio": r.Folio, "version": r.Version, "already": r.Status,
+					"incident_id": inc.ID, "incident_folio": inc.Folio, "compensation": compensationData(c),
+				}})
+				continue
+			}
 			old := r.Version
 			ran, responded := r.PausedSince == nil, r.FirstRespondedAt != nil
 			ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionResolve, Cause: cause, Verdict: string(verdict),
@@ -574,8 +610,6 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 			}
 			late := lateBreaches(r, ran, responded, cur)
 			r.Version = old + 1
-			c := comps[i]
-			total += c.Amount
 			resolvedIDs = append(resolvedIDs, r.ID)
 			changed = append(changed, r)
 			ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID, IncidentID: inc.ID}
@@ -590,7 +624,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		if err := writeReports(ctx, tx, changed); err != nil {
 			return err
 		}
-		if err := saveCompensations(ctx, tx, inc.ID, changed, comps, now); err != nil {
+		if err := saveCompensations(ctx, tx, inc.ID, compensated, comps, now); err != nil {
 			return err
 		}
 		for _, p := range evs {
@@ -627,7 +661,8 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 		by.event(ev)
 		return s.events.Append(ctx, tx, ev, map[string]any{
 			"folio": inc.Folio, "cause": cause, "verdict": verdict, "restored_at": restored,
-			"reports": len(resolvedIDs), "visits_cancelled": cancelled, "repair_visits_cancelled": repairs,
+			"reports": len(resolvedIDs), "closed_reports_compensated": closedBefore,
+			"visits_cancelled": cancelled, "repair_visits_cancelled": repairs,
 			"compensation_total": map[string]any{"amount": total, "currency": dispatch.Currency},
 		})
 	})
