@@ -73,7 +73,7 @@
 // fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out). Texts are
 // not queued for an opted-out customer, so one who opts back in by text (START/ALTA) has
 // the day-before reminders of his visits booked meanwhile queued then (see
-// queueOptInReminders): his only word of them.
+// Outbox.optIn): his only word of them.
 //
 // # Webhooks
 //

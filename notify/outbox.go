@@ -181,6 +181,36 @@ func (rc recipient) render(kind Kind, lang string, data Data) (string, error) {
 	return Render(string(kind), DefaultTemplate(kind, lang), data)
 }
 
+// renderWindow renders kind, one of a visit's window texts (KindBooked, KindRescheduled,
+// KindReminder), for the window start-end and the technician named technician, with rc's
+// template overrides. The hook and an opt-in render these texts through it alone, so that
+// a visit's texts read the same whichever queued them (see windowData).
+func (rc recipient) renderWindow(kind Kind, f Formatter, base Data, start, end time.Time, technician string) (string, error) {
+	return rc.render(kind, f.Lang, windowData(f, base, kind, start, end, technician))
+}
+
+// windowData is base with what a visit's window text of kind shows: the window, its date
+// and the technician's first name. When no technician was named (a booking without one),
+// the booked and rescheduled texts say he is to be assigned ("Técnico: por asignar") and
+// the reminder that the technician visits ("lo visita el técnico").
+func windowData(f Formatter, base Data, kind Kind, start, end time.Time, technician string) Data {
+	base.Window, base.Date = f.Window(start, end), f.Date(start)
+	base.Technician = FirstName(technician)
+	if base.Technician == "" {
+		base.Technician = f.Text("to be assigned", "por asignar")
+		if kind == KindReminder {
+			base.Technician = f.Text("the technician", "el técnico")
+		}
+	}
+	return base
+}
+
+// reportData is what every text of a report shows: its folio, its status page and the
+// name of its kind.
+func (c Config) reportData(f Formatter, folio, kind string) Data {
+	return Data{Folio: folio, StatusURL: c.StatusURL(folio), KindName: f.KindName(kind)}
+}
+
 type eventData struct {
 	Folio           string    `json:"folio"`
 	Kind            string    `json:"kind"`
@@ -330,7 +360,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	if folio == "" {
 		folio = d.Folio
 	}
-	data := Data{Folio: folio, StatusURL: o.cfg.StatusURL(folio), KindName: f.KindName(rc.ReportKind)}
+	data := o.cfg.reportData(f, folio, rc.ReportKind)
 	n := Notification{EventID: ev.ID, ReportID: ev.ReportID, VisitID: ev.VisitID, CustomerID: rc.CustomerID, To: rc.Phone, Language: lang}
 	var extra []Notification
 	skipMain := false
@@ -353,8 +383,6 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			o.log.WarnContext(ctx, "notify: visit event without a window; no text queued", "event_id", ev.ID, "type", ev.Type)
 			return nil
 		}
-		data.Window, data.Date = f.Window(d.WindowStart, d.WindowEnd), f.Date(d.WindowStart)
-		data.Technician = FirstName(d.TechnicianName)
 		win := windowKey(d.WindowStart, d.WindowEnd)
 		// Keyed by the event too: a visit booked again into the window it had (after a
 		// visit that could not be completed) is a new promise, told like the first.
@@ -376,6 +404,11 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 				}
 			}
 		}
+		if !skipMain {
+			if n.Body, err = rc.renderWindow(n.Kind, f, data, d.WindowStart, d.WindowEnd, d.TechnicianName); err != nil {
+				return err
+			}
+		}
 		// The pending reminder of the visit was cancelled above; each booking queues its own,
 		// unless its hour has passed (the booked text has just told the window). One whose
 		// hour had passed while it waited (Twilio down, a backlog) is replaced at once, or
@@ -393,11 +426,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			// It says "mañana": still unsent when the visit's day begins (Twilio down all
 			// evening, a backlog), it would say so on the day itself.
 			r.ExpiresAt = o.cfg.dayOf(d.WindowStart)
-			body, err := rc.render(KindReminder, lang, data)
-			if err != nil {
+			if r.Body, err = rc.renderWindow(KindReminder, f, data, d.WindowStart, d.WindowEnd, d.TechnicianName); err != nil {
 				return err
 			}
-			r.Body = body
 			extra = append(extra, r)
 		}
 	case "visit.cancelled":
@@ -601,15 +632,18 @@ func (o *Outbox) outcome(ctx context.Context, tx bun.Tx, rc recipient, ev *dispa
 	return o.queue(ctx, tx, rc, f.Lang, data, n, nil, false)
 }
 
-// queue renders n (unless skipMain) and enqueues it with extra, in the event's transaction.
+// queue renders n (unless skipMain, or already rendered) and enqueues it with extra, in the
+// event's transaction.
 func (o *Outbox) queue(ctx context.Context, tx bun.Tx, rc recipient, lang string, data Data, n Notification, extra []Notification, skipMain bool) error {
 	queue := extra
 	if !skipMain {
-		body, err := rc.render(n.Kind, lang, data)
-		if err != nil {
-			return err
+		if n.Body == "" {
+			body, err := rc.render(n.Kind, lang, data)
+			if err != nil {
+				return err
+			}
+			n.Body = body
 		}
-		n.Body = body
 		queue = append([]Notification{n}, extra...)
 	}
 	for _, x := range queue {
@@ -737,32 +771,29 @@ func (c Config) reminderAt(start time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()-1, c.ReminderHour, 0, 0, 0, c.Location)
 }
 
-// queueOptInReminders queues, in tx, the day-before reminder of each booked visit of the
-// customers of phone, which has just opted back in at now, when no reminder of its window
-// is waiting or gone: one booked while he was opted out has none (the hook queues nothing
-// for him, not even the booked text). It is due at its hour; when that has passed, at once
-// if he was never told the window (the reminder is then his only word of the visit) and
-// the visit's day has not begun, else not at all, as for a booking made after the hour.
-// Each is keyed reminder:VISIT:WINDOW:EVENT:optin, EVENT being the visit's latest booking
-// (visit.booked or visit.rescheduled), whose technician it names: opting in again queues
-// nothing more. Visits an incident holds have no reminder (see EventReportAttached), nor
-// do those of a customer record marked sms_opt_out.
-func queueOptInReminders(ctx context.Context, tx bun.Tx, cfg Config, phone string, now time.Time) error {
+// optIn queues, in tx, the day-before reminder of each booked visit of the customers of
+// phone, which has just opted back in at now, when no reminder of its window is waiting or
+// gone: one booked while he was opted out has none (the hook queues nothing for him, not
+// even the booked text). It is due at its hour; when that has passed, at once if he was
+// never told the window (the reminder is then his only word of the visit) and the visit's
+// day has not begun, else not at all, as for a booking made after the hour. Each is keyed
+// reminder:VISIT:WINDOW:EVENT:optin, EVENT being the visit's latest booking (visit.booked
+// or visit.rescheduled), whose technician it names: opting in again queues nothing more.
+// It renders through renderWindow, like the hook's. Visits an incident holds have no
+// reminder (see EventReportAttached), nor do those of a customer record marked
+// sms_opt_out.
+func (o *Outbox) optIn(ctx context.Context, tx bun.Tx, phone string, now time.Time) error {
 	var rows []struct {
 		VisitID     int64          `bun:"visit_id"`
 		ReportID    int64          `bun:"report_id"`
-		Folio       string         `bun:"folio"`
-		ReportKind  string         `bun:"report_kind"`
-		CustomerID  int64          `bun:"customer_id"`
-		Language    sql.NullString `bun:"language"`
 		WindowStart time.Time      `bun:"window_start"`
 		WindowEnd   time.Time      `bun:"window_end"`
 		EventID     int64          `bun:"event_id"`
 		Technician  sql.NullString `bun:"technician_name"`
 	}
 	err := tx.NewRaw(`
-		SELECT v.id AS visit_id, r.id AS report_id, r.folio, r.kind AS report_kind, c.id AS customer_id, c.language,
-		       v.window_start, v.window_end, e.id AS event_id, e.data->>'technician_name' AS technician_name
+		SELECT v.id AS visit_id, r.id AS report_id, v.window_start, v.window_end,
+		       e.id AS event_id, e.data->>'technician_name' AS technician_name
 		FROM customers AS c
 		JOIN reports AS r ON r.customer_id = c.id
 		JOIN visits AS v ON v.report_id = r.id
@@ -776,8 +807,23 @@ func queueOptInReminders(ctx context.Context, tx bun.Tx, cfg Config, phone strin
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return postgres.Wrap(err)
 	}
+	if len(rows) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(rows))
+	for i, v := range rows {
+		ids[i] = v.ReportID
+	}
+	rcs, err := o.recipients(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
 	for _, v := range rows {
-		if !now.Before(cfg.dayOf(v.WindowStart)) {
+		rc, ok := rcs[v.ReportID]
+		if !ok || rc.OptedOut {
+			continue
+		}
+		if !now.Before(o.cfg.dayOf(v.WindowStart)) {
 			continue // the day of the visit: the reminder says "tomorrow"
 		}
 		win := windowKey(v.WindowStart, v.WindowEnd)
@@ -793,7 +839,12 @@ func queueOptInReminders(ctx context.Context, tx bun.Tx, cfg Config, phone strin
 		if err != nil {
 			return postgres.Wrap(err)
 		}
-		at := cfg.reminderAt(v.WindowStart)
+		lang := Language(rc.Language)
+		f := Formatter{Lang: lang, Loc: o.cfg.Location}
+		data := o.cfg.reportData(f, rc.Folio, rc.ReportKind)
+		n := Notification{EventID: v.EventID, ReportID: v.ReportID, VisitID: v.VisitID, CustomerID: rc.CustomerID,
+			To: rc.Phone, Language: lang}
+		at := o.cfg.reminderAt(v.WindowStart)
 		if !at.After(now) {
 			// Past its hour, it goes at once to a customer never told the window; one who
 			// was (booked after the hour, or his reminder skipped while he was opted out)
@@ -806,22 +857,18 @@ func queueOptInReminders(ctx context.Context, tx bun.Tx, cfg Config, phone strin
 		if live {
 			continue
 		}
-		lang := Language(v.Language.String)
-		f := Formatter{Lang: lang, Loc: cfg.Location}
-		data := Data{Folio: v.Folio, StatusURL: cfg.StatusURL(v.Folio), KindName: f.KindName(v.ReportKind),
-			Window: f.Window(v.WindowStart, v.WindowEnd), Date: f.Date(v.WindowStart), Technician: FirstName(v.Technician.String)}
-		if data.Technician == "" {
-			data.Technician = f.Text("the technician", "el técnico")
-		}
-		body, err := RenderKind(ctx, tx, KindReminder, lang, data)
-		if err != nil {
-			return err
-		}
-		n := Notification{Key: fmt.Sprintf("reminder:%d:%s:%d:optin", v.VisitID, win, v.EventID), Kind: KindReminder,
-			ReportID: v.ReportID, VisitID: v.VisitID, CustomerID: v.CustomerID, To: phone, Language: lang, Body: body,
-			SendAfter: at, ExpiresAt: cfg.dayOf(v.WindowStart)}
-		if _, _, err := Enqueue(ctx, tx, n); err != nil {
-			return err
+		r := n
+		r.Kind, r.Key = KindReminder, fmt.Sprintf("reminder:%d:%s:%d:optin", v.VisitID, win, v.EventID)
+		// It says "mañana": still unsent when the visit's day begins, it is withdrawn.
+		r.SendAfter, r.ExpiresAt = at, o.cfg.dayOf(v.WindowStart)
+		queue := []Notification{r}
+		for _, x := range queue {
+			if x.Body, err = rc.renderWindow(x.Kind, f, data, v.WindowStart, v.WindowEnd, v.Technician.String); err != nil {
+				return err
+			}
+			if _, _, err := Enqueue(ctx, tx, x); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

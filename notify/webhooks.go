@@ -600,7 +600,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		// The visits booked while he was opted out were told nothing: their reminders are
 		// queued now.
 		if optedOut {
-			if err := queueOptInReminders(ctx, tx, h.cfg, from, now); err != nil {
+			if err := NewOutbox(h.cfg, h.log).optIn(ctx, tx, from, now); err != nil {
 				return "", err
 			}
 		}
