@@ -71,9 +71,10 @@
 //
 // Opt-outs are checked when a text is queued and again when it is claimed (sms_consent,
 // fed by STOP/BAJA texts, 21610 answers and staff; and customers.sms_opt_out). Texts are
-// not queued for an opted-out customer, so one who opts back in by text (START/ALTA) has
-// the day-before reminders of his visits booked meanwhile queued then (see
-// Outbox.optIn): his only word of them.
+// not queued for an opted-out customer, so one who opts back in by text (START/ALTA) is
+// told then each visit still to come whose window he was not told, as it stands now (its
+// window and technician), and has its day-before reminder queued when the reminder's hour
+// is ahead (see Outbox.optIn); opting in again adds nothing.
 //
 // # Webhooks
 //

@@ -771,16 +771,19 @@ func (c Config) reminderAt(start time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()-1, c.ReminderHour, 0, 0, 0, c.Location)
 }
 
-// optIn queues, in tx, the day-before reminder of each booked visit of the customers of
-// phone, which has just opted back in at now, when no reminder of its window is waiting or
-// gone: one booked while he was opted out has none (the hook queues nothing for him, not
-// even the booked text). It is due at its hour; when that has passed, at once if he was
-// never told the window (the reminder is then his only word of the visit) and the visit's
-// day has not begun, else not at all, as for a booking made after the hour. Each is keyed
-// reminder:VISIT:WINDOW:EVENT:optin, EVENT being the visit's latest booking (visit.booked
-// or visit.rescheduled), whose technician it names: opting in again queues nothing more.
-// It renders through renderWindow, like the hook's. Visits an incident holds have no
-// reminder (see EventReportAttached), nor do those of a customer record marked
+// optIn queues, in tx, what the customers of phone, which has just opted back in at now,
+// missed of their booked visits while they were opted out (the hook queues nothing for an
+// opted-out customer). For each visit still to come:
+//   - unless he was told its current window, one text telling it with its technician, at
+//     once: the booked text, or the rescheduled one when he was told another window;
+//   - its day-before reminder at its hour, when that is ahead and no reminder of the window
+//     waits or went. When its hour has passed he gets none, as for a booking made after
+//     the hour: he has just been told the window, or was told it before opting out.
+//
+// Both name the technician of the visit's latest booking event (visit.booked or
+// visit.rescheduled) and are keyed on it (KIND:VISIT:WINDOW:EVENT:optin): opting in again
+// queues nothing more. They render through renderWindow, like the hook's. Visits an
+// incident holds get nothing (see EventReportAttached), nor do customer records marked
 // sms_opt_out.
 func (o *Outbox) optIn(ctx context.Context, tx bun.Tx, phone string, now time.Time) error {
 	var rows []struct {
@@ -803,7 +806,7 @@ func (o *Outbox) optIn(ctx context.Context, tx bun.Tx, phone string, now time.Ti
 		WHERE c.phone = ? AND NOT coalesce(c.sms_opt_out, false)
 		  AND v.status IN ('booked', 'assigned') AND v.held_by_incident_id IS NULL
 		  AND v.window_start > ?
-		ORDER BY v.id`, phone, now).Scan(ctx, &rows)
+		ORDER BY v.window_start, v.id`, phone, now).Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return postgres.Wrap(err)
 	}
@@ -823,11 +826,8 @@ func (o *Outbox) optIn(ctx context.Context, tx bun.Tx, phone string, now time.Ti
 		if !ok || rc.OptedOut {
 			continue
 		}
-		if !now.Before(o.cfg.dayOf(v.WindowStart)) {
-			continue // the day of the visit: the reminder says "tomorrow"
-		}
 		win := windowKey(v.WindowStart, v.WindowEnd)
-		// live: a reminder of the window waits or went; told: so did its booking's text.
+		// live: a reminder of the window waits or went; told: so did a text of the window.
 		var live, told bool
 		err := tx.QueryRowContext(ctx, `
 			SELECT coalesce(bool_or(kind = ?), false), coalesce(bool_or(kind <> ?), false) FROM sms_outbox
@@ -844,24 +844,27 @@ func (o *Outbox) optIn(ctx context.Context, tx bun.Tx, phone string, now time.Ti
 		data := o.cfg.reportData(f, rc.Folio, rc.ReportKind)
 		n := Notification{EventID: v.EventID, ReportID: v.ReportID, VisitID: v.VisitID, CustomerID: rc.CustomerID,
 			To: rc.Phone, Language: lang}
-		at := o.cfg.reminderAt(v.WindowStart)
-		if !at.After(now) {
-			// Past its hour, it goes at once to a customer never told the window; one who
-			// was (booked after the hour, or his reminder skipped while he was opted out)
-			// has what a booking made then gets.
-			if told {
-				continue
+		var queue []Notification
+		if !told {
+			last, err := o.lastWindow(ctx, tx, v.VisitID)
+			if err != nil {
+				return err
 			}
-			at = now
+			t := n
+			t.Kind = KindBooked
+			if last != "" {
+				t.Kind = KindRescheduled
+			}
+			t.Key = fmt.Sprintf("%s:%d:%s:%d:optin", t.Kind, v.VisitID, win, v.EventID)
+			queue = append(queue, t)
 		}
-		if live {
-			continue
+		if at := o.cfg.reminderAt(v.WindowStart); at.After(now) && !live {
+			r := n
+			r.Kind, r.Key = KindReminder, fmt.Sprintf("reminder:%d:%s:%d:optin", v.VisitID, win, v.EventID)
+			// It says "mañana": still unsent when the visit's day begins, it is withdrawn.
+			r.SendAfter, r.ExpiresAt = at, o.cfg.dayOf(v.WindowStart)
+			queue = append(queue, r)
 		}
-		r := n
-		r.Kind, r.Key = KindReminder, fmt.Sprintf("reminder:%d:%s:%d:optin", v.VisitID, win, v.EventID)
-		// It says "mañana": still unsent when the visit's day begins, it is withdrawn.
-		r.SendAfter, r.ExpiresAt = at, o.cfg.dayOf(v.WindowStart)
-		queue := []Notification{r}
 		for _, x := range queue {
 			if x.Body, err = rc.renderWindow(x.Kind, f, data, v.WindowStart, v.WindowEnd, v.Technician.String); err != nil {
 				return err

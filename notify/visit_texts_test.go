@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 	"despacho/notify"
-	"despacho/notify/twiliotest"
 )
 
 // visitWorld is one customer's report with one visit, a technician working Monday and
@@ -348,10 +346,11 @@ func TestOverdueReminderSurvivesSameWindowReplan(t *testing.T) {
 // TestOptInQueuesRemindersOfVisitsBookedMeanwhile: a customer who texted BAJA has his
 // Tuesday 10:00-12:00 visit booked (nothing is texted to him) and then texts ALTA. His
 // reminder used to be lost for good: the hook queues nothing for an opted-out customer.
-// Now opting back in queues it: at its hour (Monday 18:00) when that is ahead, once however
-// often he opts out and in; at once when its hour has passed but he was never told the
-// window; and not at all when he was told it (booked while he accepted texts) and only
-// its reminder fell in his opt-out, as for a booking made after the hour.
+// Now opting back in queues it at its hour (Monday 18:00) when that is ahead, once however
+// often he opts out and in, after the booked text that tells him the visit at once (see
+// TestOptInTellsVisitsBookedMeanwhile). When its hour has passed there is none: the booked
+// text has just told him, as for a booking made after the hour; nor when he was told the
+// window (booked while he accepted texts) and only its reminder fell in his opt-out.
 func TestOptInQueuesRemindersOfVisitsBookedMeanwhile(t *testing.T) {
 	t.Parallel()
 	monday := func(h, m int) time.Time { return time.Date(2026, 11, 30, h, m, 0, 0, mexico) }
@@ -362,57 +361,33 @@ func TestOptInQueuesRemindersOfVisitsBookedMeanwhile(t *testing.T) {
 		due       time.Time // the reminder's send_after; zero: none
 	}{
 		{"before the hour", false, monday(12, 0), monday(18, 0)},
-		{"after the hour, never told", false, monday(20, 0), monday(20, 0)},
+		{"after the hour, never told", false, monday(20, 0), time.Time{}},
 		{"after the hour, told", true, monday(20, 0), time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			w := visitWorldOn(t, newEnv(t, true))
-			clock := w.now
-			wh := notify.NewWebhooks(w.e.db, w.e.cfg, testReports{events: w.e.events}, w.e.events, quiet).
-				WithClock(func() time.Time { return clock })
-			mux := http.NewServeMux()
-			mux.Handle("POST "+notify.InboundPath, wh.Inbound())
-			ts := httptest.NewServer(mux)
-			t.Cleanup(ts.Close)
-			h := &hooks{t: t, db: w.e.db, fake: w.e.fake, ts: ts, events: w.e.events}
-			say := func(at time.Time, body string) {
-				t.Helper()
-				clock = at
-				if code, _ := h.text(twiliotest.NewSID(), w.phone, body); code != http.StatusOK {
-					t.Fatalf("%s at %s: %d", body, at, code)
-				}
-			}
+			w := newOptInWorld(t)
 			tue := w.now.Add(24 * time.Hour)                                                 // Tuesday 07:00
 			win := dispatch.Span{Start: tue.Add(3 * time.Hour), End: tue.Add(5 * time.Hour)} // Tuesday 10:00-12:00
 			if !tc.toldFirst {
-				say(monday(6, 50), "BAJA")
+				w.say(t, monday(6, 50), "BAJA")
 			}
 			if _, err := w.visits.Book(ctx, w.visit, win, nil, w.now); err != nil {
 				t.Fatal(err)
 			}
 			if tc.toldFirst {
 				sendDue(t, w.e.db)
-				say(monday(17, 0), "BAJA")
+				w.say(t, monday(17, 0), "BAJA")
 				// Its hour comes while he is opted out: the worker skips the reminder.
 				opt := fastOptions()
 				opt.Now = func() time.Time { return monday(18, 5) }
-				wk := notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt)
-				for {
-					n, err := wk.Step(ctx)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if n == 0 {
-						break
-					}
-				}
+				drain(t, notify.NewWorker(w.e.db, notify.Dev{Log: quiet}, opt))
 			}
-			say(tc.optIn, "ALTA")
+			w.say(t, tc.optIn, "ALTA")
 			if tc.due.IsZero() {
-				say(tc.optIn.Add(time.Minute), "BAJA")
-				say(tc.optIn.Add(2*time.Minute), "ALTA")
+				w.say(t, tc.optIn.Add(time.Minute), "BAJA")
+				w.say(t, tc.optIn.Add(2*time.Minute), "ALTA")
 			}
 			var pending []outboxRow
 			for _, r := range outbox(t, w.e.db) {
@@ -433,9 +408,9 @@ func TestOptInQueuesRemindersOfVisitsBookedMeanwhile(t *testing.T) {
 					tc.optIn.Format("15:04"), pending, tc.due.Format("15:04"))
 			}
 			// Opting out and in again queues nothing more.
-			say(tc.optIn.Add(time.Minute), "BAJA")
-			say(tc.optIn.Add(2*time.Minute), "ALTA")
-			if got, want := fmt.Sprint(w.texts(t)), "[reminder/pending]"; got != want {
+			w.say(t, tc.optIn.Add(time.Minute), "BAJA")
+			w.say(t, tc.optIn.Add(2*time.Minute), "ALTA")
+			if got, want := fmt.Sprint(w.texts(t)), "[booked/pending reminder/pending]"; got != want {
 				t.Errorf("texts = %s; want %s", got, want)
 			}
 		})

@@ -597,8 +597,8 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		if err := setConsent(ctx, tx, from, false, now, "sms", text); err != nil {
 			return "", err
 		}
-		// The visits booked while he was opted out were told nothing: their reminders are
-		// queued now.
+		// The visits booked while he was opted out were told nothing: they are told now,
+		// with their reminders.
 		if optedOut {
 			if err := NewOutbox(h.cfg, h.log).optIn(ctx, tx, from, now); err != nil {
 				return "", err
