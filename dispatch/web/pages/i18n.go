@@ -279,6 +279,7 @@ var catalog = map[string]tr{
 	"ev.report.area_assigned":             {ES: "Área asignada", EN: "Area assigned"},
 	"ev.report.reclassified":              {ES: "Tipo o prioridad cambiados", EN: "Kind or priority changed"},
 	"ev.report.customer_message":          {ES: "Mensaje del cliente", EN: "Customer message"},
+	"ev.report.customer_phone_added":      {ES: "Teléfono agregado desde su correo", EN: "Phone added from the customer's e-mail"},
 	"ev.report.sla_at_risk":               {ES: "Plazo de resolución en riesgo", EN: "Resolution deadline at risk"},
 	"ev.report.sla_breached":              {ES: "Plazo de resolución vencido", EN: "Resolution deadline missed"},
 	"ev.report.first_response_at_risk":    {ES: "Plazo de primera respuesta en riesgo", EN: "First-response deadline at risk"},
@@ -288,6 +289,7 @@ var catalog = map[string]tr{
 	"ev.report.restore_confirmed":         {ES: "El cliente confirmó el servicio", EN: "Customer confirmed service"},
 	"ev.incident.opened":                  {ES: "Falla general abierta", EN: "Outage opened"},
 	"ev.incident.estimate_changed":        {ES: "Falla general: nueva estimación", EN: "Outage: new estimate"},
+	"ev.incident.start_changed":           {ES: "Falla general: inicio corregido", EN: "Outage: start moved earlier"},
 	"ev.incident.resolved":                {ES: "Falla general resuelta", EN: "Outage resolved"},
 	"ev.incident.area_notice":             {ES: "Aviso a la zona de la falla general", EN: "Outage notice to the area"},
 
