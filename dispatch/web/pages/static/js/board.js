@@ -305,8 +305,12 @@ function drawMap(all) {
   mapEl.replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('b.map') }, g));
 }
 
-async function assign(id, techId) {
-  const v = visits.get(id);
+// assign gives visit id to technician techId ('' = back to the queue) with the version of
+// seen, the visit as the dispatcher saw it when he chose (by default as the board shows it
+// now): a detail left open while the board redrew behind it sends what it showed, so a
+// colleague's change meanwhile is refused as stale instead of silently undone.
+async function assign(id, techId, seen = visits.get(id)) {
+  const v = seen;
   if (!v) return;
   if (v.status === 'unscheduled') { if (techId) bookDialog(v, techId); else openDetail(id); return; }
   if (String(v.technician_id || '') === String(techId || '')) return;
@@ -450,7 +454,7 @@ async function openDetail(id) {
     h('option', { value: '' }, t('b.unassigned')),
     techs.map((x) => h('option', { value: x.id, selected: x.id === v.technician_id }, x.name)));
   const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.assign'));
-  moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value); });
+  moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value, v); });
   const pinBtn = v.technician_id ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
   pinBtn?.addEventListener('click', async () => {
     try { await api('POST', `/api/visits/${id}/pin`, { pinned: !v.pinned, version: v.version }); detail.close(); }
