@@ -467,7 +467,10 @@ type CustomerMessage struct {
 	Refs []string
 	// Folio is a folio the message names (e.g. in its subject), "" if none. It is used only
 	// when no reference matches, and only if FromEmail is the report's customer's e-mail.
-	Folio     string
+	Folio string
+	// FromEmail is the sender's address (the From without its display name); it is
+	// required, at most 254 bytes. The event keeps it ("from"), and it decides whether the message is the
+	// customer's (see AddCustomerMessage).
 	FromEmail string
 	Channel   dispatch.Channel
 	Subject   string
@@ -478,13 +481,45 @@ type CustomerMessage struct {
 // ErrNotThreaded is returned by AddCustomerMessage when the message belongs to no report.
 var ErrNotThreaded = errors.New("the message belongs to no report")
 
+// fromCustomer reports whether from, a message's sender address, is customerEmail, the
+// customer's e-mail on file: compared trimmed and without regard to case (a display name
+// is no part of either). An empty address is nobody's.
+func fromCustomer(customerEmail, from string) bool {
+	customerEmail, from = strings.TrimSpace(customerEmail), strings.TrimSpace(from)
+	return from != "" && strings.EqualFold(customerEmail, from)
+}
+
+// maxAddress is the longest e-mail address, in bytes, as dispatch.NormalizeEmail has it.
+const maxAddress = 254
+
+// senderActor is the event actor of a message that its sender's address, from, does not
+// show to be the customer's: "email:" and the address in lower case (as "user:12" names a
+// user; addresses compare regardless of case), so that the timeline says who wrote.
+func senderActor(from string) string { return "email:" + strings.ToLower(strings.TrimSpace(from)) }
+
 // AddCustomerMessage adds m to the timeline of the report it answers, as
-// report.customer_message, in one transaction with its key; the answer stored with the key
-// (and returned) is status with {"folio","threaded":true}. A message already added returns
-// its first answer (Replayed). A message that answers no report returns ErrNotThreaded and
-// stores nothing. The report's status, version and SLA do not change: a customer's message
-// is not a response.
+// report.customer_message with data {"folio","subject","text","from"}, in one transaction
+// with its key; the answer stored with the key (and returned) is status with
+// {"folio","threaded":true}. A message already added returns its first answer (Replayed).
+// A message that answers no report returns ErrNotThreaded and stores nothing.
+//
+// A reply found by its references may come from anybody the thread reached (a forward, a
+// neighbour in copy, a forged reply quoting a Message-ID): unless m.FromEmail is the
+// report's customer's e-mail on file (compared trimmed, regardless of case), it still
+// joins the timeline, but as from that address: its actor is "email:" and the address,
+// lower-cased, instead of by's "customer" (a staff user in by stays the actor: he filed
+// it). A folio alone threads only the customer's own mail. Either way the report's status,
+// version and SLA do not change: a message is not a response, and it neither reopens,
+// resumes nor confirms anything.
 func (s *Reports) AddCustomerMessage(ctx context.Context, m CustomerMessage, by Origin, status int) (*Answer, error) {
+	switch from := strings.TrimSpace(m.FromEmail); {
+	case from == "":
+		return nil, dispatch.Invalid("from", "the message has no sender")
+	case len(from) > maxAddress:
+		// No customer's address is that long (dispatch.NormalizeEmail), and it would be
+		// kept whole in the event.
+		return nil, dispatch.Invalid("from", "is too long for an e-mail address")
+	}
 	var answer *Answer
 	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		answer = nil
@@ -496,16 +531,18 @@ func (s *Reports) AddCustomerMessage(ctx context.Context, m CustomerMessage, by 
 		var found struct {
 			ID    int64  `bun:"id"`
 			Folio string `bun:"folio"`
+			Email string `bun:"email"` // the customer's e-mail on file, "" for none
 		}
 		err = sql.ErrNoRows
 		if len(m.Refs) > 0 {
-			err = tx.NewRaw(`SELECT r.id, r.folio FROM idempotency_keys AS k JOIN reports AS r ON r.id = k.report_id
+			err = tx.NewRaw(`SELECT r.id, r.folio, coalesce(c.email, '') AS email FROM idempotency_keys AS k
+				JOIN reports AS r ON r.id = k.report_id JOIN customers AS c ON c.id = r.customer_id
 				WHERE k.scope = ? AND k.key IN (?) ORDER BY array_position(?::text[], k.key) LIMIT 1`,
 				m.Key.Scope, bun.In(m.Refs), pgdialect.Array(m.Refs)).Scan(ctx, &found)
 		}
-		if errors.Is(err, sql.ErrNoRows) && m.Folio != "" && m.FromEmail != "" {
-			err = tx.NewRaw(`SELECT r.id, r.folio FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
-				WHERE r.folio = ? AND lower(c.email) = lower(?)`, m.Folio, m.FromEmail).Scan(ctx, &found)
+		if errors.Is(err, sql.ErrNoRows) && m.Folio != "" {
+			err = tx.NewRaw(`SELECT r.id, r.folio, c.email FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+				WHERE r.folio = ? AND lower(c.email) = lower(?)`, m.Folio, strings.TrimSpace(m.FromEmail)).Scan(ctx, &found)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotThreaded
@@ -513,9 +550,13 @@ func (s *Reports) AddCustomerMessage(ctx context.Context, m CustomerMessage, by 
 		if err != nil {
 			return Wrap(err)
 		}
+		who := by
+		if who.User == nil && !fromCustomer(found.Email, m.FromEmail) {
+			who.Actor = senderActor(m.FromEmail)
+		}
 		ev := &dispatch.Event{Type: dispatch.EventReportCustomerMessage, At: m.At, Channel: string(m.Channel), ReportID: found.ID}
-		by.event(ev)
-		data := map[string]any{"folio": found.Folio, "subject": m.Subject, "text": m.Text}
+		who.event(ev)
+		data := map[string]any{"folio": found.Folio, "subject": m.Subject, "text": m.Text, "from": strings.TrimSpace(m.FromEmail)}
 		if err := s.events.Append(ctx, tx, ev, data); err != nil {
 			return err
 		}

@@ -190,9 +190,13 @@ func (f mailFacts) cited() []string {
 // on file. A folio that does not exist and one of somebody else's are alike: the message
 // opens a report of its own that notes the folio, and the answer says nothing of the
 // folio named, so that a stranger can neither write on another's timeline nor learn which
-// folios exist. The quoted original is left out of the text. A phone number the customer
-// gives in his words is added to him when he has none (Reports.AddTextPhone). It reports
-// false (and writes nothing) when the message belongs to no report.
+// folios exist. The quoted original is left out of the text. The event names the sender's
+// address (data "from"); a reply by references from another address than the customer's
+// e-mail on file (a forward, a neighbour in copy, a forged reply) joins the thread as from
+// that address (actor "email:ADDRESS", Reports.AddCustomerMessage), not as the customer.
+// A phone number the customer gives in his words is added to him when he has none
+// (Reports.AddTextPhone, which refuses it from anybody else). It reports false (and writes
+// nothing) when the message belongs to no report.
 func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailintake.Message, key string, facts mailFacts) (bool, error) {
 	var refs []string
 	for _, id := range append(append([]string(nil), msg.InReplyTo...), msg.References...) {
@@ -213,7 +217,7 @@ func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailin
 		Refs: refs, Folio: folio, FromEmail: msg.FromAddress,
 		Channel: dispatch.ChannelEmail, Subject: cutRunes(msg.Subject, dispatch.MaxSubject),
 		Text: cutRunes(text, dispatch.MaxDescription), At: s.now(),
-	}, postgres.Origin{Actor: "customer"}, http.StatusOK)
+	}, postgres.Origin{Actor: "customer"}, http.StatusOK) // the store names a stranger by his address
 	if errors.Is(err, postgres.ErrNotThreaded) {
 		return false, nil
 	}
@@ -221,9 +225,10 @@ func (s *Server) threadEmail(w http.ResponseWriter, r *http.Request, msg *mailin
 		return false, err
 	}
 	if facts.phone != "" && answer.ReportID != 0 {
-		// After the message, in a transaction of its own: the message is the customer's
-		// word whatever becomes of the number. A redelivery (after a failure here) tries
-		// again; the number is then on file, or stored now.
+		// After the message, in a transaction of its own: the message is on the timeline
+		// whatever becomes of the number. A redelivery (after a failure here) tries again;
+		// the number is then on file, or stored now. Only the customer's own address may
+		// fill in his phone: AddTextPhone checks the sender again.
 		if _, err := s.reports.AddTextPhone(r.Context(), answer.ReportID, msg.FromAddress, facts.phone, s.now(),
 			postgres.Origin{Actor: "customer"}); err != nil {
 			return false, err
