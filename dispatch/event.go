@@ -16,7 +16,7 @@ type Event struct {
 	Type         string          `bun:"type" json:"type"`
 	At           time.Time       `bun:"at" json:"at"`
 	ActorUserID  int64           `bun:"actor_user_id,nullzero" json:"actor_user_id,omitempty"`
-	Actor        string          `bun:"actor" json:"actor"` // "user:12", "customer", "technician:3", "system", "twilio"
+	Actor        string          `bun:"actor" json:"actor"` // "user:12", "customer", "technician:3", "system", "twilio", "email:vecino@example.mx" (an e-mail threaded from an address not on file)
 	Channel      string          `bun:"channel,nullzero" json:"channel,omitempty"`
 	ReportID     int64           `bun:"report_id,nullzero" json:"report_id,omitempty"`
 	VisitID      int64           `bun:"visit_id,nullzero" json:"visit_id,omitempty"`
