@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -213,6 +214,161 @@ func SampleData(lang string, loc *time.Location) Data {
 	}
 }
 
+// carried says which fields of Data the texts of each kind carry: the reply to STOP has no
+// folio, the folio text no window. A field marked "?" is filled only sometimes (an outage
+// with no estimate yet, a cancellation with no reason), so a template shows it only inside
+// an {{if}} that tests it. A template may name no other field: SampleData fills every field,
+// so with it a {{.Window}} in the folio text rendered well, and every customer was then
+// texted "visita el ." (CheckKind).
+var carried = func() map[Kind]map[string]bool {
+	const report = "Folio KindName StatusURL "
+	const window = "Window Date Technician "
+	spec := map[Kind]string{
+		KindFolio:                  report,
+		KindFolioIncident:          report + "Incident Title Restore?",
+		KindBooked:                 report + window,
+		KindReminder:               report + window,
+		KindRescheduled:            report + window,
+		KindEnRoute:                report + "Technician ETA",
+		KindETAUpdate:              report + "Technician ETA",
+		KindCompleted:              report + "Cause Verdict Restored",
+		KindNotCompleted:           report + "Reason",
+		KindCancelled:              report + "Reason?",
+		KindUnbooked:               report + "Window Date",
+		KindIncident:               report + "Incident Title Restore?",
+		KindIncidentEstimate:       report + "Incident Restore",
+		KindIncidentRestored:       report + "Incident Compensation?",
+		KindIncidentArea:           "Incident StatusURL Restore?",
+		KindIncidentAreaEstimate:   "Incident StatusURL Restore",
+		KindIncidentAreaRestored:   "Incident StatusURL",
+		KindReplyHelp:              "StatusURL",
+		KindReplyConfirmed:         "Folio StatusURL",
+		KindReplyNoVisit:           "StatusURL",
+		KindReplyReschedule:        "Folio StatusURL",
+		KindReplyStop:              "StatusURL",
+		KindReplyStart:             "StatusURL",
+		KindReplyNote:              "Folio StatusURL",
+		KindReplyNewReport:         "Folio StatusURL",
+		KindReplyNewReportIncident: "Folio StatusURL Incident Restore?",
+		KindReplyStillDown:         "Folio StatusURL",
+		KindReplyRestoreConfirmed:  "Folio StatusURL",
+	}
+	out := make(map[Kind]map[string]bool, len(spec))
+	for k, fs := range spec {
+		m := map[string]bool{}
+		for _, f := range strings.Fields(fs) {
+			name, maybe := strings.CutSuffix(f, "?")
+			m[name] = !maybe
+		}
+		out[k] = m
+	}
+	return out
+}()
+
+// Values returns the fields ({{.Folio}}…) a template of kind may show, in Data's order; those
+// that may be empty are to be tested with {{if}} first.
+func Values(kind Kind) []string {
+	var out []string
+	t := reflect.TypeOf(Data{})
+	for i := range t.NumField() {
+		if _, ok := carried[kind][t.Field(i).Name]; ok {
+			out = append(out, t.Field(i).Name)
+		}
+	}
+	return out
+}
+
+// SampleFor is SampleData with only the fields the texts of kind carry: what a customer
+// would read.
+func SampleFor(kind Kind, lang string, loc *time.Location) Data {
+	full := SampleData(lang, loc)
+	var d Data
+	src, dst := reflect.ValueOf(full), reflect.ValueOf(&d).Elem()
+	for name := range carried[kind] {
+		dst.FieldByName(name).Set(src.FieldByName(name))
+	}
+	return d
+}
+
+// fieldsOf reports the first field n shows that the texts of kind do not carry, or one that
+// may be empty shown outside an {{if}} that tests it. guarded holds the fields the
+// enclosing {{if}}s test. Every branch is walked, not only those sample data takes.
+func fieldsOf(kind Kind, n parse.Node, guarded map[string]bool) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := fieldsOf(kind, c, guarded); err != nil {
+				return err
+			}
+		}
+	case *parse.ActionNode:
+		return fieldsOf(kind, n.Pipe, guarded)
+	case *parse.IfNode:
+		// The condition itself may test any field the kind carries.
+		tested := map[string]bool{}
+		for f := range guarded {
+			tested[f] = true
+		}
+		for _, c := range n.Pipe.Cmds {
+			for _, a := range c.Args {
+				if f, ok := a.(*parse.FieldNode); ok && len(f.Ident) > 0 {
+					tested[f.Ident[0]] = true
+				}
+			}
+		}
+		if err := fieldsOf(kind, n.Pipe, tested); err != nil {
+			return err
+		}
+		if err := fieldsOf(kind, n.List, tested); err != nil {
+			return err
+		}
+		return fieldsOf(kind, n.ElseList, guarded)
+	case *parse.PipeNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Cmds {
+			for _, a := range c.Args {
+				if err := fieldsOf(kind, a, guarded); err != nil {
+					return err
+				}
+			}
+		}
+	case *parse.FieldNode:
+		name := n.Ident[0]
+		if !reflect.ValueOf(Data{}).FieldByName(name).IsValid() {
+			return &fieldError{name, "unknown", kind}
+		}
+		always, ok := carried[kind][name]
+		switch {
+		case !ok:
+			return &fieldError{name, "not carried", kind}
+		case !always && !guarded[name]:
+			return &fieldError{name, "unguarded", kind}
+		}
+	}
+	return nil
+}
+
+type fieldError struct {
+	name, why string
+	kind      Kind
+}
+
+func (e *fieldError) Error() string {
+	switch e.why {
+	case "unknown":
+		return fmt.Sprintf("can't evaluate field %s: no such value", e.name)
+	case "unguarded":
+		return fmt.Sprintf("{{.%s}} may be empty in the %s texts: show it inside {{if .%s}}…{{end}}", e.name, e.kind, e.name)
+	}
+	return fmt.Sprintf("{{.%s}} is not known when the %s texts are sent: it would show empty; these texts carry %s",
+		e.name, e.kind, "{{."+strings.Join(Values(e.kind), "}} {{.")+"}}")
+}
+
 var funcs = template.FuncMap{
 	"upper": strings.ToUpper,
 	"lower": strings.ToLower,
@@ -335,10 +491,12 @@ type Template struct {
 	Body      string    `json:"body"`
 	Default   string    `json:"default"`
 	Custom    bool      `json:"custom"` // an admin's override is in force
-	Sample    string    `json:"sample"` // Body rendered with SampleData
+	Sample    string    `json:"sample"` // Body rendered with SampleFor its kind
 	Encoding  Encoding  `json:"encoding"`
 	Segments  int       `json:"segments"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Values are the fields ({{.Folio}}…) the texts of this kind carry (see Values).
+	Values []string `json:"values"`
 }
 
 // Templates stores admins' overrides of the default templates.
@@ -426,8 +584,9 @@ func (s *Templates) Get(ctx context.Context, kind Kind, lang string) (Template, 
 	return s.describe(kind, lang, row), nil
 }
 
-// Put stores an admin's template for kind and lang after checking that it parses and
-// renders with sample data (Invalid "body" otherwise); an empty body restores the default.
+// Put stores an admin's template for kind and lang after checking that it parses, shows
+// only what the texts of kind carry and renders with their sample data (CheckKind; Invalid
+// "body" otherwise); an empty body restores the default.
 func (s *Templates) Put(ctx context.Context, kind Kind, lang, text string, by int64) (Template, error) {
 	if err := checkKey(kind, lang); err != nil {
 		return Template{}, err
@@ -438,7 +597,7 @@ func (s *Templates) Put(ctx context.Context, kind Kind, lang, text string, by in
 		}
 		return s.describe(kind, lang, templateRow{}), nil
 	}
-	if err := Check(text, lang, s.loc); err != nil {
+	if err := CheckKind(kind, text, lang, s.loc); err != nil {
 		return Template{}, err
 	}
 	row := templateRow{Kind: string(kind), Language: lang, Body: text, UpdatedAt: time.Now().UTC(), UpdatedBy: by}
@@ -452,9 +611,30 @@ func (s *Templates) Put(ctx context.Context, kind Kind, lang, text string, by in
 	return s.describe(kind, lang, row), nil
 }
 
+// CheckKind is Check for the texts of kind: the template shows only the fields those texts
+// carry (in any branch), those that may be empty only inside an {{if}} that tests them, and
+// it renders with the sample data of kind.
+func CheckKind(kind Kind, text, lang string, loc *time.Location) error {
+	if len([]rune(text)) > 1600 {
+		return dispatch.Invalid("body", "template is longer than 1600 characters")
+	}
+	t, err := Parse("body", text)
+	if err != nil {
+		return Check(text, lang, loc)
+	}
+	if err := fieldsOf(kind, t.Tree.Root, nil); err != nil {
+		return dispatch.Invalid("body", "%v", err)
+	}
+	return check(text, SampleFor(kind, lang, loc))
+}
+
 // Check reports as Invalid "body" a template that does not parse, does not render with
 // sample data, renders empty, or renders beyond Twilio's 1600 characters.
 func Check(text, lang string, loc *time.Location) error {
+	return check(text, SampleData(lang, loc))
+}
+
+func check(text string, sample Data) error {
 	if len([]rune(text)) > 1600 {
 		return dispatch.Invalid("body", "template is longer than 1600 characters")
 	}
@@ -463,7 +643,7 @@ func Check(text, lang string, loc *time.Location) error {
 	} else if err != nil {
 		return dispatch.Invalid("body", "template does not parse: %v", err)
 	}
-	out, err := Render("body", text, SampleData(lang, loc))
+	out, err := Render("body", text, sample)
 	if err != nil {
 		return dispatch.Invalid("body", "template does not render with sample data: %v", err)
 	}
@@ -484,11 +664,11 @@ func checkKey(kind Kind, lang string) error {
 }
 
 func (s *Templates) describe(kind Kind, lang string, row templateRow) Template {
-	t := Template{Kind: kind, Language: lang, Default: DefaultTemplate(kind, lang), Body: DefaultTemplate(kind, lang)}
+	t := Template{Kind: kind, Language: lang, Default: DefaultTemplate(kind, lang), Body: DefaultTemplate(kind, lang), Values: Values(kind)}
 	if row.Body != "" {
 		t.Body, t.Custom, t.UpdatedAt = row.Body, true, row.UpdatedAt
 	}
-	sample, err := Render(string(kind), t.Body, SampleData(lang, s.loc))
+	sample, err := Render(string(kind), t.Body, SampleFor(kind, lang, s.loc))
 	if err != nil {
 		sample = "(" + err.Error() + ")"
 	}

@@ -26,7 +26,7 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	do(t, ctx, chromedp.EmulateViewport(1280, 900))
 	signInBrowser(t, ctx, e.URL, "%2Fadmin%23sms", "jefa@example.mx")
 	const form = `form.sms-tpl[data-kind="folio"][data-lang="es"]`
-	waitText(t, ctx, form+` .field`, "{{.Folio}}") // the values the default uses are listed
+	waitText(t, ctx, form+` .field`, "{{.Folio}}") // the values these texts carry are listed
 	refused := func(ctx context.Context, body, want string) {
 		t.Helper()
 		do(t, ctx,
@@ -42,6 +42,8 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	refused(ctx, "Su folio {{range 3}}{{.}}{{end}}", "no se permite {{range}}")
 	refused(ctx, `Su folio {{printf "%09d" 1}}`, "no se permite printf")
 	refused(ctx, "   ", "Escriba el texto del mensaje")
+	// The folio text has no window yet: it would reach the customer empty.
+	refused(ctx, "Su folio {{.Folio}}: lo visitamos el {{.Window}}", "no llevan el dato {{.Window}}")
 	var tpl struct {
 		Body   string
 		Custom bool

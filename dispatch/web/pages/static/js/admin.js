@@ -384,7 +384,8 @@ async function loadSMS() {
 }
 
 // smsRefusal says why the API refused a template, in the page's language: the unknown
-// value or function by name, what templates may not use (loops, printf…) by name, a
+// value or function by name, a value these texts do not carry (it would arrive empty) or
+// may lack (outside an {{if}}), what templates may not use (loops, printf…) by name, a
 // syntax slip, a text too long or empty with sample data.
 function smsRefusal(err) {
   if (!(err instanceof ApiError) || err.field !== 'body') return say(err);
@@ -392,6 +393,8 @@ function smsRefusal(err) {
   let x = /can't evaluate field (\w+)/.exec(m) || /map has no entry for key "?(\w+)/.exec(m);
   if (x) return t('adm.sms.unknown', { name: '{{.' + x[1] + '}}' });
   if ((x = /function "(\w+)" not defined/.exec(m))) return t('adm.sms.unknown_func', { name: x[1] });
+  if ((x = /^(\{\{\.\w+\}\}) is not known when .* these texts carry (.*)$/.exec(m))) return t('adm.sms.not_carried', { name: x[1], list: x[2] });
+  if ((x = /^\{\{\.(\w+)\}\} may be empty/.exec(m))) return t('adm.sms.unguarded', { name: x[1] });
   if ((x = /^(?:function )?(.*?) (?:is|are) not allowed in a text template/.exec(m))) return t('adm.sms.not_allowed', { name: x[1] });
   if (/longer than 1600/.test(m)) return t('adm.sms.too_long');
   if (/renders to an empty text/.test(m)) return t('adm.sms.empty');
@@ -404,8 +407,9 @@ const placeholders = (body) => [...new Set([...(body || '').matchAll(/\.([A-Z]\w
 
 function smsForm(tp) {
   const id = `sms-${tp.kind}-${tp.language}`.replace(/[^a-z0-9-]/gi, '-');
-  const vals = placeholders(tp.default);
-  const hint = vals.length ? h('p', { class: 'muted small', id: id + '-hint' }, t('adm.sms.values', { list: vals.join(' ') })) : '';
+  // The values these texts carry (the API lists them); else those the default uses.
+  const vals = tp.values ? tp.values.map((v) => '{{.' + v + '}}') : placeholders(tp.default);
+  const hint = vals.length ? h('p', { class: 'muted small', id: id + '-hint' }, t(tp.values ? 'adm.sms.carried' : 'adm.sms.values', { list: vals.join(' ') })) : '';
   const area = h('textarea', { id, name: 'body', rows: 3, maxlength: 2000, dataset: { field: 'body' }, 'aria-describedby': hint ? id + '-hint' : undefined }, tp.body);
   const sample = h('p', { class: 'muted small user-text' }, t('adm.sms_sample', { text: tp.sample || '' }), ' · ', t('adm.sms_segments', { n: tp.segments ?? '?' }));
   const restore = h('button', { type: 'button', disabled: !tp.custom }, t('adm.sms_restore'));
