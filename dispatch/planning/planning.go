@@ -360,7 +360,7 @@ func Current(ctx context.Context, p *schedule.Problem, st State) (*schedule.Plan
 		return nil, err
 	}
 	// Keep as much as can be kept: first each visit pinned to its technician in order,
-	// then nothing pinned but what is under way.
+	// then only the dispatcher's pins, then nothing pinned but what is under way.
 	opt := schedule.Options{Work: 1, Threads: 1, Seed: 1}
 	q = *p
 	q.Visits = slices.Clone(p.Visits)
@@ -394,6 +394,14 @@ func Current(ctx context.Context, p *schedule.Problem, st State) (*schedule.Plan
 		}
 	}
 	if errors.Is(err, schedule.ErrPinned) {
+		// The stored order cannot be kept (a visit ran long, a technician is late): plan
+		// afresh, but what a dispatcher pinned stays with its technician and in its order,
+		// as in every re-plan; another visit of his may go to someone else instead.
+		q.Visits = slices.Clone(p.Visits)
+		plan, err = schedule.Solve(ctx, &q, opt)
+	}
+	if errors.Is(err, schedule.ErrPinned) {
+		// Not even the pinned visits can be kept as pinned: only what is under way stays.
 		q.Visits = slices.Clone(p.Visits)
 		for i := range q.Visits {
 			if !q.Visits[i].Started {

@@ -1,0 +1,112 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"despacho/dispatch"
+	"despacho/dispatch/dispatchtest"
+	"despacho/dispatch/jobs"
+	"despacho/dispatch/planning"
+	"despacho/dispatch/postgres"
+)
+
+// TestReplanKeepsPinWhenADayRunsLate: Ana's day is a 10–13 visit near home, then a 12–14
+// visit across town (an hour's drive) that the dispatcher gave her and pinned (Beto lives
+// next to it). At 12:10 the first visit has not been started: she can no longer do both in
+// that order, so the day as stored cannot be timed from now. The re-plan job then planned
+// the day with no pin at all but the visits under way, and gave the pinned visit to Beto
+// (visit.rescheduled: a text to its customer), still marked pinned. A dispatcher's pin holds
+// through every re-plan: the pinned visit stays Ana's, pinned, its window kept.
+func TestReplanKeepsPinWhenADayRunsLate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dispatchtest.DB(t)
+	events := postgres.NewEvents()
+	reports := postgres.NewReports(db, events, dispatch.SLA{})
+	visits := postgres.NewVisits(db, events, reports, planning.Config{})
+	techs := postgres.NewTechnicians(db, events)
+	day := time.Date(2026, 11, 30, 0, 0, 0, 0, visits.Config().Zone) // a Monday
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	now := at(7, 0)
+
+	tech := func(name string, lat float64) *dispatch.Technician {
+		t.Helper()
+		x := &dispatch.Technician{Name: name, Phone: "55 1234 5678", Skills: []string{"fiber"}, Home: dispatch.LatLon{Lat: lat, Lon: -99.13},
+			Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}}}
+		if err := techs.Create(ctx, x, nil); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	n := 0
+	visit := func(lat float64, from, to int) *dispatch.Visit {
+		t.Helper()
+		n++
+		in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin servicio",
+			Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 3100 000" + string(rune('0'+n))}}
+		nr, err := in.Validate(now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lon := -99.13
+		v, err := visits.Create(ctx, c.Report.Folio, dispatch.NewVisit{DurationMin: 60, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err = visits.Book(ctx, v.ID, dispatch.Span{Start: at(from, 0), End: at(to, 0)}, nil, now); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ana := tech("Ana", 19.40)
+	beto := tech("Beto", 19.70)
+	late := visit(19.40, 10, 13)
+	pinned := visit(19.70, 12, 14)
+	var err error
+	if late.TechnicianID != ana.ID {
+		if late, err = visits.Move(ctx, late.ID, postgres.MoveRequest{TechnicianID: ana.ID, Position: 1, Version: late.Version}, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pinned, err = visits.Move(ctx, pinned.ID, postgres.MoveRequest{TechnicianID: ana.ID, Position: 2, Version: pinned.Version}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if pinned, err = visits.SetPinned(ctx, pinned.ID, true, pinned.Version, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if late, _ = visits.Get(ctx, late.ID); late.TechnicianID != ana.ID || pinned.TechnicianID != ana.ID || !pinned.Pinned {
+		t.Fatalf("set-up: visits with %d and %d (pinned %v), want both Ana's (%d), the second pinned", late.TechnicianID, pinned.TechnicianID, pinned.Pinned, ana.ID)
+	}
+
+	var seen int64
+	if err := db.NewRaw("SELECT coalesce(max(id), 0) FROM events").Scan(ctx, &seen); err != nil {
+		t.Fatal(err)
+	}
+	clock := at(12, 10)
+	if err := jobs.Replan(visits, func() time.Time { return clock }, 200*time.Millisecond)(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := visits.Get(ctx, pinned.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TechnicianID != ana.ID || !got.Pinned {
+		t.Errorf("pinned visit after the 12:10 re-plan: technician %d pinned %v; want Ana (%d), pinned (Beto is %d)", got.TechnicianID, got.Pinned, ana.ID, beto.ID)
+	}
+	if !got.PlannedStart.IsZero() && (got.PlannedArrival.Before(at(12, 0)) || got.PlannedArrival.After(at(14, 0))) {
+		t.Errorf("pinned visit planned to arrive at %s, outside its 12–14 window", got.PlannedArrival.In(day.Location()).Format("15:04"))
+	}
+	var moved int
+	if err := db.NewRaw("SELECT count(*) FROM events WHERE visit_id = ? AND type = 'visit.rescheduled' AND id > ?", pinned.ID, seen).Scan(ctx, &moved); err != nil {
+		t.Fatal(err)
+	}
+	if moved != 0 {
+		t.Errorf("pinned visit announced as rescheduled %d times, want 0", moved)
+	}
+}
