@@ -154,10 +154,13 @@ function slaText(v) {
 
 // pressing orders the queue: urgent, then the report's deadline missed, then at risk, then
 // late for its window, then higher priority, then the earliest window (visits without one
-// after), then the oldest.
+// after), then the report due first (its kind and priority set that: an urgent fault is due
+// in hours, a complaint in days; a report without a running deadline after), then the
+// oldest.
 function pressing(a, b) {
+  const at = (iso) => (iso ? Date.parse(iso) : Infinity);
   return (b.urgent - a.urgent) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
-    ((a.window ? Date.parse(a.window.start) : Infinity) - (b.window ? Date.parse(b.window.start) : Infinity)) || (a.id - b.id);
+    (at(a.window?.start) - at(b.window?.start)) || (at(a.report_due_at) - at(b.report_due_at)) || (a.id - b.id);
 }
 
 // ref is what a visit is known by: its report's folio, or for a visit planned for an
