@@ -27,15 +27,19 @@ import (
 // recheck interval, and closed (1008) once its user may no longer see the feed. Its /ws
 // counts the upgrades asked for, and can drop the connections it serves or refuse new ones
 // (502), as a restarted server or the proxy in front of it does; it can refuse technicians'
-// status steps (503) too, so that they wait in the page's queue.
+// status steps and positions (503) too, so that steps wait in the page's queue and the
+// page's position watch posts again at the next fix. It notes the calls the API answered
+// 401 (unauthorized).
 type liveEnv struct {
 	*env
-	upgrades    atomic.Int64
-	refuseWS    atomic.Bool
-	refuseSteps atomic.Bool
+	upgrades        atomic.Int64
+	refuseWS        atomic.Bool
+	refuseSteps     atomic.Bool
+	refusePositions atomic.Bool
 
-	mu    sync.Mutex
-	conns []net.Conn // the websockets served since the last drop
+	mu     sync.Mutex
+	conns  []net.Conn // the websockets served since the last drop
+	unauth []string   // "METHOD /path" of each call answered 401
 }
 
 func newLiveEnv(t testing.TB, now func() time.Time, recheck time.Duration) *liveEnv {
@@ -72,10 +76,17 @@ func newLiveEnv(t testing.TB, now func() time.Time, recheck time.Duration) *live
 				return
 			}
 			srv.ServeHTTP(hijacks{w, l}, r)
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/status") && l.refuseSteps.Load():
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/status") && l.refuseSteps.Load(),
+			r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/position") && l.refusePositions.Load():
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		default:
-			srv.ServeHTTP(w, r)
+			sw := &statusWriter{ResponseWriter: w}
+			srv.ServeHTTP(sw, r)
+			if sw.status == http.StatusUnauthorized {
+				l.mu.Lock()
+				l.unauth = append(l.unauth, r.Method+" "+r.URL.Path)
+				l.mu.Unlock()
+			}
 		}
 	}))
 	t.Cleanup(ts.Close)
@@ -100,6 +111,41 @@ func (h hijacks) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (h hijacks) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// statusWriter keeps the status of the answer written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// unauthorized is the number of calls answered 401 whose path ends with suffix.
+func (l *liveEnv) unauthorized(suffix string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, c := range l.unauth {
+		if strings.HasSuffix(c, suffix) {
+			n++
+		}
+	}
+	return n
+}
 
 // served is the number of websockets served since the last drop.
 func (l *liveEnv) served() int {

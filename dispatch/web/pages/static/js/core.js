@@ -52,9 +52,39 @@ export async function api(method, path, data, opts = {}) {
   throw new ApiError(res.status, e.code || 'http_' + res.status, e.message || '', e.field || '');
 }
 
-/** signIn takes the browser to the sign-in page, which brings it back to this page after. */
+// Leaving the page. A page leaves (to sign in, or to be loaded again) only once no dialog is
+// open, so that a form being filled in (the technician's completion, with what he typed, his
+// photos and the customer's signature) is not thrown away: sent, its step is queued, and a
+// 401 keeps it queued for after sign-in; closed, he gave it up himself. Every path that finds
+// the session ended (any api() call answered 401: his position, a reload of the route, the
+// send itself; the live feed refused) comes through here, so they all wait alike, and there
+// is one wait however many of them there are: no second notice, no second listener.
+let away = null; // what the page does once no dialog is open; null while it stays
+const toSignIn = () => location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+
+/** leave calls go at once, or once no dialog is open. While the page already waits to leave,
+ * a call adds no wait: it only makes it go to sign in (signIn) rather than loaded again. */
+export function leave(go) {
+  const waiting = away !== null;
+  if (!waiting || go === toSignIn) away = go;
+  if (waiting) return;
+  if (!document.querySelector('dialog[open]')) { go(); return; }
+  // close does not bubble, but it passes the document on its way down to the dialog.
+  document.addEventListener('close', closed, true);
+}
+function closed() {
+  if (document.querySelector('dialog[open]')) return; // another one is still open
+  document.removeEventListener('close', closed, true);
+  away();
+}
+
+/** signIn takes the browser to the sign-in page, which brings it back to this page after;
+ * while a dialog is open, the banner says the session ended, and the page goes once the
+ * dialog is sent or closed. Called again meanwhile, it changes nothing. */
 export function signIn() {
-  location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+  if (away === toSignIn) return;
+  leave(toSignIn);
+  connState('ok');
 }
 
 /** message returns what to tell a person about err, in the page's language; never raw JSON. */
@@ -179,10 +209,13 @@ export function newKey() {
 
 const conn = document.getElementById('conn');
 let connShown = 'ok';
-/** connState shows the connection banner: 'ok' hides it, 'offline' and 'reconnecting' say so. */
+/** connState shows the connection banner: 'ok' hides it, 'offline' and 'reconnecting' say so,
+ * and extra is said after. */
 export function connState(state, extra) {
   connShown = state;
   if (!conn) return;
+  // Once the session ended, the banner says so until the page leaves (see signIn).
+  if (away === toSignIn) extra = t('err.401');
   if (state === 'ok' && !extra) { conn.hidden = true; conn.textContent = ''; return; }
   conn.className = 'conn' + (state === 'offline' ? ' offline' : '');
   const parts = [];

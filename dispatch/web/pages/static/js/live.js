@@ -4,7 +4,7 @@
 // signal); a feed the server ended because its user may no longer see it (1008), or refused
 // before it opened, is not: the page asks whether it is still signed in, and goes to sign in
 // when not.
-import { api, connState, signIn, t, ApiError } from './core.js';
+import { api, connState, leave, signIn, ApiError } from './core.js';
 
 /** live connects to /ws and calls onEvent(msg) for each event ({id,type,at,data}) in order,
  * once. A {"type":"reload"} message (the server lost track of us) calls onReload; onState
@@ -47,6 +47,7 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
   // which comes back here after; what the technician's page queued stays queued for then.
   // Still signed in after a 1008: his rights changed, so the page is loaded again and the
   // server shows what he may see now. No answer, or another refusal: retried as before.
+  // Either way the page leaves as core.js's leave has it: not while a form is open.
   const check = async (sock, revoked) => {
     onState?.('down');
     connState('reconnecting');
@@ -60,8 +61,7 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
     if (stopped || ws !== sock) return;
     if (!gone && !revoked) { retry(); return; }
     stopped = true;
-    if (gone) connState('ok', t('err.401'));
-    leave(gone ? signIn : () => location.reload());
+    if (gone) signIn(); else leave(() => location.reload());
   };
   const retry = () => {
     onState?.('down');
@@ -77,12 +77,4 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
     get last() { return last; },
     close() { stopped = true; clearTimeout(timer); ws?.close(); },
   };
-}
-
-// leave calls go once no dialog is open, so that a form being filled in (the technician's
-// completion, with its photos and signature) is not thrown away: sent, it is queued, or
-// refused 401 and taken to sign in like any other call.
-function leave(go) {
-  if (document.querySelector('dialog[open]')) { setTimeout(() => leave(go), 500); return; }
-  go();
 }
