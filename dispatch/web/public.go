@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -36,13 +38,44 @@ type publicCreated struct {
 	AccessCode string `json:"access_code"`
 }
 
+// publicReportScope is the idempotency scope of the public form. It is one for every
+// sender, not one per client address: a phone that lost its signal usually comes back
+// through another address (Wi-Fi to mobile data). A key opens a stored answer, which
+// holds an access code, only together with a byte-identical request, and publicKey
+// refuses keys short enough to be guessed.
+const publicReportScope = "public:report"
+
+// publicKey validates the public form's Idempotency-Key: as idempotencyKey, and at least
+// 16 characters (the form draws 32 random hex digits).
+func publicKey(r *http.Request) (string, error) {
+	k, err := idempotencyKey(r)
+	if err != nil || k == "" {
+		return k, err
+	}
+	if len(k) < 16 {
+		return "", dispatch.Invalid("Idempotency-Key", "must be at least 16 characters")
+	}
+	return k, nil
+}
+
 // createPublicReport files a report from the public web form, rate limited per client
 // address. It answers the folio and the access code the customer follows it with; it never
-// changes a customer already on file.
+// changes a customer already on file. With an Idempotency-Key header (the form sends it
+// again after a lost connection), a retry of the same request gets the first answer again
+// and files, texts and counts nothing; the same key with another request is refused (422).
 func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.public.allow("public-report:" + clientIP(r)); err != nil {
 		return err
 	}
+	key, err := publicKey(r)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var p publicReportInput
 	if err := DecodeJSON(r, &p); err != nil {
 		return err
@@ -70,12 +103,29 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 				Message: fmt.Sprintf("this number filed %d reports within the hour; follow them with their folios, or call us", publicReportsPerPhone)}
 		}
 	}
-	created, _, err := s.reports.Create(r.Context(), nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{})
-	if err != nil {
+	var opts postgres.CreateOptions
+	if key != "" {
+		opts.Key = &postgres.IdempotencyKey{Scope: publicReportScope, Key: key, Hash: postgres.RequestHash(body)}
+		opts.Answer = func(c *postgres.Created) (int, any) {
+			return http.StatusCreated, publicCreated{Folio: c.Report.Folio, AccessCode: c.AccessCode}
+		}
+	}
+	created, answer, err := s.reports.Create(r.Context(), nr, postgres.Origin{Actor: "customer"}, opts)
+	if err != nil || (answer != nil && answer.Replayed) {
+		// Nothing was filed: the place taken for the number is given back.
 		if phoneKey != "" {
 			s.limits.publicPhone.undo(phoneKey)
 		}
+	}
+	if err != nil {
 		return err
+	}
+	if answer != nil {
+		if answer.Replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		writeRaw(w, answer.Status, answer.Body)
+		return nil
 	}
 	WriteJSON(w, http.StatusCreated, publicCreated{Folio: created.Report.Folio, AccessCode: created.AccessCode})
 	return nil

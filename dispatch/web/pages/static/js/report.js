@@ -1,10 +1,13 @@
 // report.js: the public report form. A lost connection keeps what was typed and sends it
-// again, with the same Idempotency-Key, when the connection returns.
+// again, with the same Idempotency-Key, when the connection returns (or when the customer
+// presses the button again): the server then answers the report it may already have filed
+// instead of filing a second one. A changed form is another report, with a key of its own.
 import { lang, api, showError, clearErrors, fieldError, busy, t, newKey, ApiError } from './core.js';
 
 const form = document.getElementById('report');
 const done = document.getElementById('done');
 let key = newKey();
+let sent = null; // the body last sent with key, as sent
 let waiting = false;
 
 function input() {
@@ -32,11 +35,17 @@ function check(body) {
 async function send() {
   const body = input();
   if (!check(body)) return;
+  // The server refuses a key sent again with another body (422): an edited form is sent
+  // under a new key.
+  const json = JSON.stringify(body);
+  if (sent !== null && sent !== json) key = newKey();
+  sent = json;
   await busy(form, async () => {
     try {
       const res = await api('POST', '/public/reports', body, { idempotencyKey: key });
       waiting = false;
       key = newKey();
+      sent = null;
       document.getElementById('done-folio').textContent = res.folio;
       document.getElementById('done-code').textContent = res.access_code;
       document.getElementById('done-link').href =
