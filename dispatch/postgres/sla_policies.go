@@ -148,6 +148,14 @@ func (p *SLAPolicies) remember(ps *sla.Policies, version int64) {
 // with the new document, and returns the new version. Reports already filed keep their due
 // times; reports filed from now on (on every instance, within PolicyRecheck) get ps.
 func (p *SLAPolicies) Replace(ctx context.Context, ps *sla.Policies, by Origin, now time.Time) (int64, error) {
+	return p.ReplaceVersion(ctx, ps, 0, by, now)
+}
+
+// ReplaceVersion is Replace of the set an admin read at version read: when the stored set
+// is no longer that version (another admin saved in between), nothing is stored and it is
+// a conflict (stale_version), so that one admin's save never undoes another's unseen.
+// read 0 replaces whatever is stored.
+func (p *SLAPolicies) ReplaceVersion(ctx context.Context, ps *sla.Policies, read int64, by Origin, now time.Time) (int64, error) {
 	d := ps.Document()
 	doc, err := json.Marshal(d)
 	if err != nil {
@@ -155,6 +163,16 @@ func (p *SLAPolicies) Replace(ctx context.Context, ps *sla.Policies, by Origin, 
 	}
 	var version int64
 	err = p.events.RunInTx(ctx, p.db, func(ctx context.Context, tx bun.Tx) error {
+		if read != 0 {
+			var cur int64
+			err := tx.NewRaw(`SELECT version FROM sla_policy_set FOR UPDATE`).Scan(ctx, &cur)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return Wrap(err)
+			}
+			if cur != read {
+				return dispatch.Conflict("stale_version", "the SLA policies were changed by someone else (version %d, you read %d); read them again and repeat your change", cur, read)
+			}
+		}
 		var userID any
 		if by.User != nil {
 			userID = by.User.ID

@@ -128,6 +128,27 @@ func TestBrowserAdmin(t *testing.T) {
 	if r := pol.Default.Resolution; r == nil || r.Basis != "business_days" || r.Days != 7 || len(pol.Rules) == 0 {
 		t.Fatalf("policies after the change: default resolution %+v, %d rules; want 7 business days and the rules kept", r, len(pol.Rules))
 	}
+	// Saved again from the same form: it knows the version its last save made.
+	do(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
+		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "8"),
+		chromedp.Click(chromedp.ID("sla-save")),
+	)
+	waitText(t, ctx, "#admin-msg", "Cambios guardados")
+	// Another admin saves meanwhile (an API client naming no version): the page's next
+	// save does not undo his; it says so and shows his policies.
+	call(t, e, tok, "PUT", "/api/sla/policies", `{"default":{"first_response":null,"resolution":{"basis":"business_days","days":3}},"rules":[]}`, 200, nil)
+	do(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
+		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "9"),
+		chromedp.Click(chromedp.ID("sla-save")),
+	)
+	waitText(t, ctx, "#admin-msg", "Alguien más cambió")
+	pollTrue(t, ctx, `document.getElementById('default-resolution-amount').value === '3'`)
+	call(t, e, tok, "GET", "/api/sla/policies", "", 200, &pol)
+	if r := pol.Default.Resolution; r == nil || r.Days != 3 || len(pol.Rules) != 0 {
+		t.Fatalf("policies after a stale save: default resolution %+v, %d rules; want the other admin's 3 days and no rules", r, len(pol.Rules))
+	}
 	shot(t, ctx, "admin-1920")
 	do(t, ctx, chromedp.EmulateViewport(360, 740))
 	shot(t, ctx, "admin-360")

@@ -296,6 +296,9 @@ async function loadSLA() {
     return;
   }
   const f = h('form', { class: 'form', id: 'sla-form', novalidate: true });
+  // The version read: a save over another admin's newer one is refused (409 stale_version)
+  // instead of undoing it unseen.
+  let version = doc.version;
   const def = { fr: target('default.first_response', t('adm.first_response'), doc.default?.first_response),
     res: target('default.resolution', t('adm.resolution'), doc.default?.resolution) };
   const tbody = h('tbody', {});
@@ -350,6 +353,7 @@ async function loadSLA() {
     ev.preventDefault();
     clearErrors(f);
     const body = {
+      version,
       default: { first_response: def.fr.read(), resolution: def.res.read() },
       rules: rules.map((r) => {
         const o = { first_response: r.fr.read(), resolution: r.res.read() };
@@ -360,9 +364,17 @@ async function loadSLA() {
     };
     busy(f, async () => {
       try {
-        await api('PUT', '/api/sla/policies', body);
+        version = (await api('PUT', '/api/sla/policies', body)).version;
         flash(t('adm.saved'));
-      } catch (err) { refuse(f, err); }
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'stale_version') {
+          // Another admin saved meanwhile: show his policies, and say so.
+          await loadSLA();
+          flash(t('adm.code.stale_version'), true);
+          return;
+        }
+        refuse(f, err);
+      }
     });
   });
   slaEdit.replaceChildren(f);
