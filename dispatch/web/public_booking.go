@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"despacho/dispatch"
 )
@@ -14,7 +16,7 @@ import (
 // code), so the customer never needs the visit's id.
 func (d *dispatchAPI) publicBookingRoutes() {
 	d.s.Handle(http.MethodGet, "/public/reports/{folio}/slots", Anyone, "Windows the plan can keep for the folio's current visit (?code=, ?days= 1–14, default 7), for its customer.", d.publicSlots)
-	d.s.Handle(http.MethodPost, "/public/reports/{folio}/book", Anyone, "The customer books one of those windows for the folio's current visit (?code=); 409 when it can no longer be kept.", d.publicBook)
+	d.s.Handle(http.MethodPost, "/public/reports/{folio}/book", Anyone, "The customer books one of those windows for the folio's current visit (?code=); 409 when it is not one offered now.", d.publicBook)
 }
 
 // currentVisit is the folio's visit a customer may move: its latest one that is not
@@ -76,6 +78,9 @@ func (d *dispatchAPI) publicBook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := d.offered(r.Context(), v, span, d.s.now()); err != nil {
+		return err
+	}
 	if v, err = d.visits.BookByCustomer(r.Context(), v.ID, span, d.s.now()); err != nil {
 		return err
 	}
@@ -83,4 +88,27 @@ func (d *dispatchAPI) publicBook(w http.ResponseWriter, r *http.Request) error {
 	WriteJSON(w, http.StatusOK, map[string]any{"id": v.ID, "status": v.Status, "folio": v.Folio, "window": utcSpan(v.Window),
 		"technician_id": v.TechnicianID, "planned_arrival": timePtr(v.PlannedArrival)})
 	return nil
+}
+
+// offered refuses a window a customer asks for that the plan does not offer visit v now:
+// he picks one of the windows the slots list, not a time of his own. The store keeps any
+// window inside business hours that the plan can keep, which staff need (a time agreed on
+// the phone); from a customer, an exact arrival at 10:17 would bind the technician's day,
+// and every re-plan after it, to a promise nobody offered. The window's shape is checked
+// as the store checks it first, so a malformed one is still invalid (422), not a conflict.
+func (d *dispatchAPI) offered(ctx context.Context, v *dispatch.Visit, w dispatch.Span, now time.Time) error {
+	cfg := d.visits.Config()
+	if err := cfg.CheckWindow(w, v.Duration(), now); err != nil {
+		return err
+	}
+	ss, err := d.visits.Slots(ctx, v.ID, cfg.Day(w.Start), 1, now)
+	if err != nil {
+		return err
+	}
+	for _, s := range ss {
+		if s.Start.Equal(w.Start) && s.End.Equal(w.End) {
+			return nil
+		}
+	}
+	return dispatch.Conflict("window_unavailable", "the window is not one of those offered for this visit now; ask for the windows again")
 }

@@ -361,6 +361,9 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 		d.s.codeFails.fail("code-ip:" + clientIP(r))
 		return dispatch.NotFound("visit")
 	}
+	if err := d.offered(r.Context(), v, win, d.s.now()); err != nil {
+		return err
+	}
 	if v, err = d.visits.BookByCustomer(r.Context(), id, win, d.s.now()); err != nil {
 		return err
 	}
