@@ -6,7 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -49,6 +53,15 @@ func openDatabase(ctx context.Context, e env, log *slog.Logger, maxConns int) (*
 	db, err := postgres.Open(dsn, maxConns)
 	if err != nil {
 		return nil, nil, usageError{err.Error()}
+	}
+	if cluster == nil {
+		// A DATABASE_URL that names nowhere, or whom PostgreSQL turns away, is a bad
+		// setting: one line naming it, exit 2 (not "dial tcp …: connection refused",
+		// exit 1, from deep inside the first migration).
+		if err := reach(ctx, db, dsn); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 	}
 	closeFn := func() {
 		db.Close()
@@ -117,4 +130,47 @@ func newLogger(e env) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// reach connects to db once. A database that cannot be reached or used is a usageError
+// naming DATABASE_URL, where it points (never its password) and why, in one line.
+func reach(ctx context.Context, db *bun.DB, dsn string) error {
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := db.PingContext(pctx)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	where := "the database"
+	if u, perr := url.Parse(dsn); perr == nil {
+		host := u.Host
+		if host == "" {
+			host = u.Query().Get("host")
+		}
+		where = "PostgreSQL at " + host
+		if name := strings.TrimPrefix(u.Path, "/"); name != "" {
+			where += ", database " + name
+		}
+	}
+	var why string
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		why = "no such host " + dnsErr.Name
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		why = "no answer (timed out)"
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		why = opErr.Err.Error()
+		if se, ok := opErr.Err.(*os.SyscallError); ok {
+			why = se.Err.Error()
+		}
+	default:
+		why = err.Error()
+	}
+	if i := strings.IndexByte(why, '\n'); i >= 0 {
+		why = why[:i]
+	}
+	return usagef("DATABASE_URL: cannot use %s: %s", where, why)
 }

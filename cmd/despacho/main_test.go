@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -153,5 +154,49 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop within 30 s of its context ending")
+	}
+}
+
+// TestUnusableDatabaseURL: a DATABASE_URL where nothing listens, an unknown host or a
+// database that does not exist is a bad setting. migrate, users create and demo said
+// "despacho: dial tcp 127.0.0.1:1: connect: connection refused" and exited 1, naming no
+// setting; now exit 2 and one line naming DATABASE_URL, where it points (never its
+// password) and why.
+func TestUnusableDatabaseURL(t *testing.T) {
+	_, dsn := dispatchtest.DBWithURL(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/no_such_database"
+	missing := u.String()
+	cases := []struct {
+		name, url string
+		args      []string
+		want      []string
+	}{
+		{"nothing listens", "postgres://despacho:s3cr3t@127.0.0.1:1/despacho", []string{"migrate"}, []string{"127.0.0.1:1", "refused"}},
+		{"unknown host", "postgres://despacho:s3cr3t@db.nonexistent.invalid/despacho", []string{"migrate"}, []string{"db.nonexistent.invalid", "no such host"}},
+		{"no such database", missing, []string{"migrate"}, []string{"no_such_database", "does not exist"}},
+		{"users create", "postgres://despacho:s3cr3t@127.0.0.1:1/despacho", []string{"users", "create", "--email", "a@b.mx", "--name", "A", "--role", "admin"}, []string{"127.0.0.1:1"}},
+		{"demo", "postgres://despacho:s3cr3t@127.0.0.1:1/despacho", []string{"demo"}, []string{"127.0.0.1:1"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), c.args, testEnv(map[string]string{"DATABASE_URL": c.url}, "una-clave-muy-larga\n", &out, &errb))
+			msg := errb.String()
+			if code != 2 || strings.Count(msg, "\n") != 1 || !strings.HasPrefix(msg, "despacho: DATABASE_URL: ") {
+				t.Fatalf("exit %d, stderr %q; want 2 and one line naming DATABASE_URL", code, msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("stderr %q lacks %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "s3cr3t") {
+				t.Errorf("stderr %q shows the password", msg)
+			}
+		})
 	}
 }
