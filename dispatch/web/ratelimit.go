@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -130,12 +131,22 @@ func newRateLimits(now func() time.Time) *rateLimits {
 	}
 }
 
-// clientIP is the address the request came from: the peer, or the client behind the
-// configured trusted proxies (Config.TrustedProxies, applied by the middleware).
+// clientIP is what rate limits and lockouts count a client by: the address the request
+// came from (the peer, or the client behind the configured trusted proxies,
+// Config.TrustedProxies, applied by the middleware). An IPv6 client counts by its /64: a
+// home or a phone is given at least a whole /64 and may use a new address of it for every
+// request, which would otherwise make every request a new client.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if a = a.Unmap(); a.Is6() {
+		return netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return a.String()
 }
