@@ -421,3 +421,41 @@ func TestSolveUsesItsTime(t *testing.T) {
 		t.Fatalf("solve with a clock took %v of its %v", took, limit)
 	}
 }
+
+// TestReoptimizeMovesALoneVisit: a day whose one visit was booked with Ana, across town,
+// before Beto, who lives next door to it, had a shift. Reoptimize returned the plan as it
+// was: a single visit was never searched (nothing to anneal), so the re-plan job never gave
+// it to Beto. It now goes to Beto; a pinned one stays with Ana.
+func TestReoptimizeMovesALoneVisit(t *testing.T) {
+	home := func(lat float64) schedule.Location { return schedule.Location{Lat: lat, Lon: -99.13} }
+	tech := func(id string, lat float64) schedule.Technician {
+		return schedule.Technician{ID: id, Start: home(lat), End: home(lat), Skills: []string{"fiber"},
+			Shifts: []schedule.Shift{{Start: hm(0, 8), End: hm(0, 18)}}}
+	}
+	p := &schedule.Problem{
+		Technicians: []schedule.Technician{tech("ana", 19.40), tech("beto", 19.70)},
+		Visits: []schedule.Visit{{ID: "v1", Location: home(19.70), Service: time.Hour, Skills: []string{"fiber"},
+			Windows: []schedule.Window{{Start: hm(0, 12), End: hm(0, 14)}}}},
+	}
+	for _, pinned := range []bool{false, true} {
+		q := *p
+		q.Visits = slices.Clone(p.Visits)
+		want := "beto"
+		if pinned {
+			q.Visits[0].Pin = &schedule.Pin{Technician: "ana"}
+			want = "ana"
+		}
+		pl, err := schedule.NewPlan(&q, []schedule.Assignment{{Technician: "ana", Visits: []string{"v1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		re, err := schedule.Reoptimize(context.Background(), pl, quick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(t, &q, re)
+		if len(re.Routes) != 1 || re.Routes[0].Technician != want {
+			t.Errorf("pinned %v: routes after Reoptimize %+v, want the visit with %s", pinned, re.Routes, want)
+		}
+	}
+}

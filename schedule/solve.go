@@ -127,7 +127,7 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	init := w0.best
 	sc, ok := annealing(in, init, plan)
 	if !ok {
-		return init
+		return w0.reinsertAlone(init)
 	}
 	if dl, ok := ctx.Deadline(); ok && opt.Clock != nil {
 		sc.clock, sc.start = opt.Clock, opt.Clock()
@@ -195,6 +195,32 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		}
 	}
 	return ws[0].best
+}
+
+// reinsertAlone returns s, or a better plan when s has a single visit the search may move
+// and another place suits it better: one visit is not annealed (there is nothing to trade
+// it with), yet the route it was given — at a booking, before a nearer technician's shift
+// was added — may not be its best, and Reoptimize starts from that route. It is taken out
+// and put back at its cheapest place (empty routes included).
+func (w *worker) reinsertAlone(s *sol) *sol {
+	in := w.in
+	if len(in.active) != 1 || in.nodes[in.active[0]].fixed {
+		return s
+	}
+	c := in.active[0]
+	r := s.where[c]
+	if r < 0 {
+		return s
+	}
+	cand := w.cand
+	cand.copyFrom(s)
+	cand.removeVisits(in, int(r), []int32{c})
+	w.removed = append(w.removed[:0], c)
+	w.recreate(cand)
+	if cand.better(s) {
+		return cand
+	}
+	return s
 }
 
 // annealing sets the annealing parameters for a search of plan work
