@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,8 +11,6 @@ import (
 
 	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/jobs"
-	"despacho/dispatch/planning"
-	"despacho/dispatch/postgres"
 )
 
 func TestMain(m *testing.M) { dispatchtest.Main(m) }
@@ -87,23 +84,6 @@ func TestPanickingJobIsContained(t *testing.T) {
 	waitFor(t, "three panicking runs", func() bool { return n.Load() >= 3 })
 	if err := s.Shutdown(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestReplanOptimisesTodayAndTomorrow runs the re-plan job once on a real database.
-func TestReplanOptimisesTodayAndTomorrow(t *testing.T) {
-	db := dispatchtest.DB(t)
-	visits := postgres.NewVisits(db, postgres.NewEvents(), nil, planning.Config{})
-	now := time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)
-	if err := jobs.Replan(visits, func() time.Time { return now }, 100*time.Millisecond)(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var days []string
-	if err := db.NewSelect().Table("events").ColumnExpr("data->>'day'").Where("type = 'plan.optimized'").Order("id").Scan(context.Background(), &days); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.Join(days, ","), "2026-11-30,2026-12-01"; got != want {
-		t.Errorf("plan.optimized days = %s, want %s", got, want)
 	}
 }
 

@@ -425,7 +425,7 @@ func clearAssignment(ctx context.Context, tx bun.Tx, id int64) error {
 // takes the hour it really has (from its ETA), any other is left without planned times. It
 // stays his either way: the database refuses two visits of one technician at once, and the
 // stale hour would otherwise refuse every change to the day.
-func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment) error {
+func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment) (int, error) {
 	busy := map[int64][]dispatch.Span{}
 	for _, a := range after {
 		busy[a.TechnicianID] = append(busy[a.TechnicianID], dispatch.Span{Start: a.Start, End: a.End})
@@ -434,6 +434,7 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 		return slices.ContainsFunc(busy[tech], func(b dispatch.Span) bool { return b.Start.Before(end) && b.End.After(start) })
 	}
 	var stale []int64
+	wrote := 0
 	for _, started := range []bool{true, false} { // the visits under way first: the others must give way to their new hours too
 		for _, v := range st.Visits {
 			if _, in := after[v.ID]; in || v.TechnicianID == 0 || !v.Status.Planned() || v.Status.Started() != started ||
@@ -445,8 +446,9 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 					Set("planned_arrival = ?, planned_start = ?, planned_end = ?, updated_at = now()", start, start, end).
 					Where("id = ?", v.ID).Exec(ctx)
 				if err != nil {
-					return Wrap(err)
+					return 0, Wrap(err)
 				}
+				wrote++
 				busy[v.TechnicianID] = append(busy[v.TechnicianID], dispatch.Span{Start: start, End: end})
 				continue
 			}
@@ -458,8 +460,9 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 			Set("planned_arrival = NULL, planned_start = NULL, planned_end = NULL, updated_at = now()").
 			Where("id IN (?)", bun.In(stale)).Exec(ctx)
 		if err != nil {
-			return Wrap(err)
+			return 0, Wrap(err)
 		}
+		wrote += len(stale)
 	}
 	ids := make([]int64, 0, len(after))
 	for id := range after {
@@ -470,10 +473,10 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 	slices.Sort(ids)
 	for _, id := range ids {
 		if err := writeAssignment(ctx, tx, id, after[id]); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return wrote + len(ids), nil
 }
 
 func techNames(st planning.State) map[int64]string {
@@ -639,7 +642,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 // visit the placement gives to another technician (the day's stored routes could not be
 // kept as they stood: time off recorded over them, say) is announced like a re-plan's move.
 func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed, actor *dispatch.User, now time.Time) error {
-	if err := writeShifts(ctx, tx, p.st, p.before, p.after); err != nil {
+	if _, err := writeShifts(ctx, tx, p.st, p.before, p.after); err != nil {
 		return err
 	}
 	if err := s.announceMoves(ctx, tx, p.st, p.before, p.after, map[int64]bool{v.ID: true}, actor, now); err != nil {
@@ -1051,7 +1054,8 @@ type OptimizeResult struct {
 // Optimize re-plans day: not-yet-started visits may change technician and order, pinned and
 // started ones stay, and every promised window holds. The result is kept only if it travels
 // less (or places more) and leaves out nothing the current plan has. Customers whose
-// technician changed get exactly one visit.rescheduled each; the day gets plan.optimized.
+// technician changed get exactly one visit.rescheduled each; the day gets plan.optimized,
+// unless the re-plan job (no actor) changed nothing.
 //
 // A call for a day already being optimised in this process waits for that re-plan and
 // returns its result (its events name the first caller); when that one was cancelled
@@ -1162,11 +1166,13 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			byID[v.ID] = v
 		}
 		// Booked visits off every route that the new plan places join the comparison.
+		wrote := 0
 		for id, a := range after {
 			if _, ok := before[id]; !ok && byID[id] != nil && byID[id].Status.Planned() {
 				if err := writeAssignment(ctx, tx, id, a); err != nil {
 					return err
 				}
+				wrote++
 			}
 		}
 		placedNow := map[int64]planning.Assignment{}
@@ -1177,9 +1183,11 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		}
 		changes, moved := planning.Diff(before, placedNow)
 		res.Moved = moved
-		if err := writeShifts(ctx, tx, st, before, after); err != nil {
+		n, err := writeShifts(ctx, tx, st, before, after)
+		if err != nil {
 			return err
 		}
+		wrote += n
 		names := techNames(st)
 		for _, c := range changes {
 			v := byID[c.VisitID]
@@ -1191,6 +1199,11 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			if err := s.rescheduled(ctx, tx, v, names[c.To], actor, now); err != nil {
 				return err
 			}
+		}
+		if actor == nil && wrote == 0 {
+			// The re-plan job found nothing better: no event, which every open board would
+			// reload for and list ("Plan optimizado" twice every five minutes).
+			return nil
 		}
 		name, uid := dispatch.ActorOf(actor)
 		return s.events.Append(ctx, tx, &dispatch.Event{Type: "plan.optimized", At: now, Actor: name, ActorUserID: uid},
@@ -1460,7 +1473,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 			behindStarted(st, after)
 		}
 		afterDone(st, after)
-		if err := writeShifts(ctx, tx, st, before, after); err != nil {
+		if _, err := writeShifts(ctx, tx, st, before, after); err != nil {
 			return err
 		}
 		at := after[v.ID]
