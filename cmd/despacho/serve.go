@@ -173,16 +173,23 @@ func runServe(ctx context.Context, args []string, e env) error {
 		name  string
 		every time.Duration
 		fn    func(context.Context) error
+		// now runs it at start too: hourly upkeep that an instance restarted more often
+		// than hourly (deploys) would otherwise never run.
+		now bool
 	}{
-		{"sla.mark", time.Minute, func(ctx context.Context) error { _, _, err := reports.MarkSLA(ctx, time.Now()); return err }},
-		{"incidents.sweep", time.Minute, func(ctx context.Context) error { _, _, err := incidents.Sweep(ctx, time.Now()); return err }},
-		{"plans.replan", jobs.ReplanEvery, jobs.Replan(visits, time.Now, 20*time.Second)},
+		{"sla.mark", time.Minute, func(ctx context.Context) error { _, _, err := reports.MarkSLA(ctx, time.Now()); return err }, false},
+		{"incidents.sweep", time.Minute, func(ctx context.Context) error { _, _, err := incidents.Sweep(ctx, time.Now()); return err }, false},
+		{"plans.replan", jobs.ReplanEvery, jobs.Replan(visits, time.Now, 20*time.Second), false},
 		{"idempotency.purge", time.Hour, func(ctx context.Context) error {
 			_, err := postgres.PurgeIdempotencyKeys(ctx, db, "", time.Now().Add(-24*time.Hour))
 			return err
-		}},
+		}, true},
 	} {
-		if err := sched.Every(j.name, j.every, j.fn); err != nil {
+		add := sched.Every
+		if j.now {
+			add = sched.EveryFromStart
+		}
+		if err := add(j.name, j.every, j.fn); err != nil {
 			return err
 		}
 	}

@@ -172,6 +172,17 @@ func (s *Scheduler) Running() int { return int(s.running.Load()) }
 // Every adds job fn under a unique name, run every d (first run after d). fn gets a context
 // that Shutdown cancels; its error is logged.
 func (s *Scheduler) Every(name string, d time.Duration, fn func(ctx context.Context) error) error {
+	return s.every(name, d, fn)
+}
+
+// EveryFromStart is Every with a first run at Start, on the leader: for a long period
+// (hourly upkeep), which an instance restarted more often than that would otherwise never
+// reach.
+func (s *Scheduler) EveryFromStart(name string, d time.Duration, fn func(ctx context.Context) error) error {
+	return s.every(name, d, fn, gocron.WithStartAt(gocron.WithStartImmediately()))
+}
+
+func (s *Scheduler) every(name string, d time.Duration, fn func(ctx context.Context) error, opts ...gocron.JobOption) error {
 	_, err := s.s.NewJob(gocron.DurationJob(d), gocron.NewTask(func(ctx context.Context) {
 		s.running.Add(1)
 		defer s.running.Add(-1)
@@ -186,7 +197,7 @@ func (s *Scheduler) Every(name string, d time.Duration, fn func(ctx context.Cont
 		}
 		s.runs.WithLabelValues(name, "ok").Inc()
 		s.log.Debug("job done", "job", name, "duration", took)
-	}), gocron.WithName(name))
+	}), append(opts, gocron.WithName(name))...)
 	return err
 }
 

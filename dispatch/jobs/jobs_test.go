@@ -180,3 +180,40 @@ func TestJobMetrics(t *testing.T) {
 		t.Fatalf("despacho_jobs_running = %v after shutdown, want 0", got)
 	}
 }
+
+// TestEveryFromStartRunsAtStart: an hourly job added with EveryFromStart runs as soon as the
+// scheduler starts, on the leader only; one added with Every waits its hour. Hourly upkeep
+// (the idempotency purge) used to wait for its first hour, so an instance restarted more
+// often than hourly (a deploy every half hour) never ran it.
+func TestEveryFromStartRunsAtStart(t *testing.T) {
+	db := dispatchtest.DB(t)
+	var scheds []*jobs.Scheduler
+	var atStart, later [2]atomic.Int64
+	for i := range 2 {
+		s, err := jobs.New(jobs.Config{DB: db, LeaderKey: 4545})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EveryFromStart("purge", time.Hour, func(context.Context) error { atStart[i].Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Every("hourly", time.Hour, func(context.Context) error { later[i].Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		scheds = append(scheds, s)
+	}
+	waitFor(t, "the first run of the purge", func() bool { return atStart[0].Load()+atStart[1].Load() > 0 })
+	time.Sleep(500 * time.Millisecond)
+	for _, s := range scheds {
+		if err := s.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := atStart[0].Load() + atStart[1].Load(); n != 1 {
+		t.Errorf("purge ran %d times at start on two instances, want once (on the leader)", n)
+	}
+	if n := later[0].Load() + later[1].Load(); n != 0 {
+		t.Errorf("the hourly job added with Every ran %d times at start, want 0", n)
+	}
+}
