@@ -57,42 +57,42 @@ cannot be read as an instance exits 2 naming the line or the customer.`)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "solve: %s\n", flagError(err))
+		fmt.Fprintf(stderr, "despacho: solve: %s\n", flagError(err))
 		return 2
 	}
 	switch {
 	case *format != "solomon":
-		fmt.Fprintf(stderr, "solve: unknown --format %q (want solomon)\n", *format)
+		fmt.Fprintf(stderr, "despacho: solve: unknown --format %q (want solomon)\n", *format)
 		return 2
 	case len(pos) != 1:
-		fmt.Fprintln(stderr, "solve: want exactly one instance FILE")
+		fmt.Fprintln(stderr, "despacho: solve: want exactly one instance FILE")
 		return 2
 	case *limit <= 0:
-		fmt.Fprintln(stderr, "solve: --time-limit must be positive")
+		fmt.Fprintln(stderr, "despacho: solve: --time-limit must be positive")
 		return 2
 	case *threads < 0:
-		fmt.Fprintln(stderr, "solve: --threads must not be negative")
+		fmt.Fprintln(stderr, "despacho: solve: --threads must not be negative")
 		return 2
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "solve: %v\n", err)
+		fmt.Fprintf(stderr, "despacho: solve: %v\n", err)
 		return 2
 	}
 	in, err := solomon.Parse(f)
 	f.Close()
 	if err != nil {
-		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
+		fmt.Fprintf(stderr, "despacho: solve: %s: %v\n", pos[0], err)
 		return 2
 	}
 	res, err := in.Solve(ctx, schedule.Options{TimeLimit: *limit, Seed: *seed, Threads: *threads, Clock: time.Now})
 	if err != nil {
-		fmt.Fprintf(stderr, "solve: %s: %v\n", pos[0], err)
+		fmt.Fprintf(stderr, "despacho: solve: %s: %v\n", pos[0], err)
 		return 1
 	}
 	enc := json.NewEncoder(stdout)
 	if err := enc.Encode(res); err != nil {
-		fmt.Fprintf(stderr, "solve: %v\n", err)
+		fmt.Fprintf(stderr, "despacho: solve: %v\n", err)
 		return 1
 	}
 	return 0
@@ -101,7 +101,7 @@ cannot be read as an instance exits 2 naming the line or the customer.`)
 // runBench implements `despacho bench`; args start after "bench" (e.g. ["solomon","--dir",...]).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "solomon" {
-		fmt.Fprintln(stderr, "bench: want a suite: bench solomon --dir DIR")
+		fmt.Fprintln(stderr, "despacho: bench: want a suite: bench solomon --dir DIR")
 		return 2
 	}
 	fs := flag.NewFlagSet("bench solomon", flag.ContinueOnError)
@@ -119,25 +119,25 @@ and prints the table and the mean gap per class and overall.`)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "bench: %s\n", flagError(err))
+		fmt.Fprintf(stderr, "despacho: bench: %s\n", flagError(err))
 		return 2
 	}
 	switch {
 	case len(pos) > 0:
-		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", pos[0])
+		fmt.Fprintf(stderr, "despacho: bench: unexpected argument %q\n", pos[0])
 		return 2
 	case *dir == "":
-		fmt.Fprintln(stderr, "bench: --dir is required")
+		fmt.Fprintln(stderr, "despacho: bench: --dir is required")
 		return 2
 	case *limit <= 0:
-		fmt.Fprintln(stderr, "bench: --time-limit must be positive")
+		fmt.Fprintln(stderr, "despacho: bench: --time-limit must be positive")
 		return 2
 	case *threads < 0:
-		fmt.Fprintln(stderr, "bench: --threads must not be negative")
+		fmt.Fprintln(stderr, "despacho: bench: --threads must not be negative")
 		return 2
 	}
 	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
-		fmt.Fprintf(stderr, "bench: --dir %s is not a directory\n", *dir)
+		fmt.Fprintf(stderr, "despacho: bench: --dir %s is not a directory\n", *dir)
 		return 2
 	}
 	fmt.Fprintf(stdout, "%-8s %8s %10s %10s %7s %7s\n", "instance", "vehicles", "distance", "BKS", "gap%", "seconds")
@@ -146,7 +146,7 @@ and prints the table and the mean gap per class and overall.`)
 		Progress: func(r solomon.Row) { solomon.WriteRow(stdout, r) },
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "bench: %v\n", err)
+		fmt.Fprintf(stderr, "despacho: bench: %v\n", err)
 		return 1
 	}
 	solomon.WriteMeans(stdout, rows)
@@ -159,7 +159,7 @@ and prints the table and the mean gap per class and overall.`)
 			}
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "bench: %v\n", err)
+			fmt.Fprintf(stderr, "despacho: bench: %v\n", err)
 			return 1
 		}
 	}

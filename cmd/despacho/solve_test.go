@@ -106,6 +106,9 @@ func TestRunSolveErrors(t *testing.T) {
 			if strings.Count(msg, "\n") != 1 || !strings.HasSuffix(msg, "\n") {
 				t.Errorf("stderr %q is not one line", msg)
 			}
+			if !strings.HasPrefix(msg, "despacho: solve: ") {
+				t.Errorf("stderr %q, want it to start \"despacho: solve: \" as every other command's", msg)
+			}
 			if !strings.Contains(msg, tt.want) {
 				t.Errorf("stderr %q, want it to contain %q", msg, tt.want)
 			}
@@ -152,8 +155,9 @@ func TestRunBench(t *testing.T) {
 		{"solomon", "--dir", dir, "extra"},
 	} {
 		var out, errb bytes.Buffer
-		if code := runBench(context.Background(), args, &out, &errb); code != 2 || strings.Count(errb.String(), "\n") != 1 {
-			t.Errorf("runBench(%q) = %d, stderr %q; want 2 and one line", args, code, errb.String())
+		if code := runBench(context.Background(), args, &out, &errb); code != 2 || strings.Count(errb.String(), "\n") != 1 ||
+			!strings.HasPrefix(errb.String(), "despacho: bench: ") {
+			t.Errorf("runBench(%q) = %d, stderr %q; want 2 and one line starting \"despacho: bench: \"", args, code, errb.String())
 		}
 	}
 }
