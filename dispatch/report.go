@@ -310,11 +310,27 @@ func FormatFolio(year int, n int64) string { return fmt.Sprintf("R-%04d-%06d", y
 
 var folioPattern = regexp.MustCompile(`^R-[0-9]{4}-[0-9]{6,12}$`)
 
-// ParseFolio normalizes a folio as typed by a person (case, surrounding spaces) and
-// reports whether it has a folio's shape; lookups of anything else are not found.
+// typedFolio is a folio as people type or paste it once case and typographic dashes are
+// undone: its parts apart by a dash, spaces, both or nothing ("R 2026 000123", "R2026000123").
+var typedFolio = regexp.MustCompile(`^R[- ]*([0-9]{4})[- ]*([0-9]{6,12})$`)
+
+// folioDashes are the dashes (and the no-break space) a word processor, a mail client or a phone's keyboard puts
+// where a folio has its hyphen.
+var folioDashes = strings.NewReplacer("\u00a0", " ", "\u2010", "-", "\u2011", "-", "\u2012", "-", "\u2013", "-", "\u2014", "-", "\u2015", "-", "\u2212", "-")
+
+// ParseFolio normalizes a folio as typed by a person (case, surrounding spaces, its parts
+// apart by spaces or a typographic dash, or run together: what a customer reads out over
+// the phone and an agent types) and reports whether it has a folio's shape; lookups of
+// anything else are not found.
 func ParseFolio(s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	return s, folioPattern.MatchString(s)
+	if folioPattern.MatchString(s) {
+		return s, true
+	}
+	if m := typedFolio.FindStringSubmatch(folioDashes.Replace(s)); m != nil {
+		return FolioPrefix + m[1] + "-" + m[2], true
+	}
+	return s, false
 }
 
 // accessAlphabet has no characters that read alike (0/O, 1/I/L).

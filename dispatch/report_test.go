@@ -297,3 +297,21 @@ func FuzzCreateTicket(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFolioAsTyped(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"R-2026-000123": "R-2026-000123", "r 2026 000123": "R-2026-000123", "R2026000123": "R-2026-000123",
+		"R - 2026 - 000123": "R-2026-000123", "R–2026—000123": "R-2026-000123", "R\u00a02026\u00a0000123": "R-2026-000123",
+		"r-2026 1234567": "R-2026-1234567",
+	} {
+		if got, ok := ParseFolio(in); !ok || got != want {
+			t.Errorf("ParseFolio(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"R 2026 12", "2026 000123", "R-2026-000123 x", "R20260001", "I-2026-000123"} {
+		if got, ok := ParseFolio(in); ok {
+			t.Errorf("ParseFolio(%q) = %q, ok; want not a folio", in, got)
+		}
+	}
+}
