@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -56,13 +58,33 @@ func claimKey(ctx context.Context, tx bun.Tx, k *IdempotencyKey, now time.Time) 
 	if len(claimed) == 1 {
 		return nil, nil
 	}
+	return readAnswer(ctx, tx, k)
+}
+
+// StoredAnswer returns, without claiming the key or locking anything, the answer an earlier
+// request stored for k once it committed, as a replay (Replayed). A caller answers a retry
+// with it before doing anything a first request would (count it against a limit): the
+// request was already served. It is NotFound when no answer is stored for (Scope, Key),
+// which includes a request still being served (its row is not visible outside its
+// transaction: the caller goes on and claimKey waits for it), and invalid
+// (idempotency_key_reused) when the key was stored with another request's hash.
+func StoredAnswer(ctx context.Context, db bun.IDB, k *IdempotencyKey) (*Answer, error) {
+	a, err := readAnswer(ctx, db, k)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && a.Status == 0) {
+		return nil, dispatch.NotFound("idempotency key")
+	}
+	return a, err
+}
+
+// readAnswer reads the answer stored for k; sql.ErrNoRows when there is no row.
+func readAnswer(ctx context.Context, db bun.IDB, k *IdempotencyKey) (*Answer, error) {
 	var row struct {
 		RequestHash []byte          `bun:"request_hash"`
 		Status      int             `bun:"status"`
 		Response    json.RawMessage `bun:"response"`
 		ReportID    *int64          `bun:"report_id"`
 	}
-	err = tx.NewRaw(`SELECT request_hash, status, response, report_id FROM idempotency_keys WHERE scope = ? AND key = ?`,
+	err := db.NewRaw(`SELECT request_hash, status, response, report_id FROM idempotency_keys WHERE scope = ? AND key = ?`,
 		k.Scope, k.Key).Scan(ctx, &row)
 	if err != nil {
 		return nil, Wrap(err)

@@ -62,7 +62,8 @@ func publicKey(r *http.Request) (string, error) {
 // address. It answers the folio and the access code the customer follows it with; it never
 // changes a customer already on file. With an Idempotency-Key header (the form sends it
 // again after a lost connection), a retry of the same request gets the first answer again
-// and files, texts and counts nothing; the same key with another request is refused (422).
+// and files, texts and counts against the number's hourly bound nothing, even once the
+// number reached it; the same key with another request is refused (422).
 func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limits.public.allow("public-report:" + clientIP(r)); err != nil {
 		return err
@@ -76,6 +77,25 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	var ik *postgres.IdempotencyKey
+	if key != "" {
+		ik = &postgres.IdempotencyKey{Scope: publicReportScope, Key: key, Hash: postgres.RequestHash(body)}
+		// A retry of a report already filed is answered before the number's hourly bound
+		// is counted: its answer may be the very one that reached the bound, lost on the
+		// way to a phone out of signal, and the customer would never learn his folio. It
+		// files and texts nothing, so it needs no place; a new key is no retry and counts.
+		// The per-address bound above still counts it: it bounds these lookups, and lasts
+		// a minute, not an hour.
+		a, err := postgres.StoredAnswer(r.Context(), s.db, ik)
+		if err == nil {
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeRaw(w, a.Status, a.Body)
+			return nil
+		}
+		if dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return err
+		}
+	}
 	var p publicReportInput
 	if err := DecodeJSON(r, &p); err != nil {
 		return err
@@ -104,8 +124,8 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	var opts postgres.CreateOptions
-	if key != "" {
-		opts.Key = &postgres.IdempotencyKey{Scope: publicReportScope, Key: key, Hash: postgres.RequestHash(body)}
+	if ik != nil {
+		opts.Key = ik
 		opts.Answer = func(c *postgres.Created) (int, any) {
 			return http.StatusCreated, publicCreated{Folio: c.Report.Folio, AccessCode: c.AccessCode}
 		}
