@@ -87,10 +87,18 @@ export function signIn() {
   connState('ok');
 }
 
-/** message returns what to tell a person about err, in the page's language; never raw JSON. */
-export function message(err) {
+/** message returns what to tell a person about err, in the page's language; never raw JSON.
+ * A gateway that gave up on the server (502, 504) or a service in maintenance (503) is no
+ * fault of ours to report nor of the request: the service is unavailable for a moment.
+ * opts.resendSafe says the request may be sent again as it is (it carries its
+ * Idempotency-Key): where its answer may have been lost, the person is told that what he
+ * wrote is kept and sending again files nothing twice. */
+export function message(err, opts = {}) {
   if (!(err instanceof ApiError)) return t('err.500');
-  if (err.status === 0) return t('err.offline');
+  const lost = err.status === 0 || err.status === 502 || err.status === 503 || err.status === 504;
+  const safe = lost && opts.resendSafe ? ' ' + t('err.resend_safe') : '';
+  if (err.status === 0) return t('err.offline') + safe;
+  if (lost) return t('err.unavailable') + safe;
   // A limit names the field it counts (the phone the form texts), but the field is not wrong.
   if (err.status === 429) return dict['code.' + err.code] || t('err.429');
   if (err.field) {

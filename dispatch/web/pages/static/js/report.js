@@ -2,7 +2,7 @@
 // again, with the same Idempotency-Key, when the connection returns (or when the customer
 // presses the button again): the server then answers the report it may already have filed
 // instead of filing a second one. A changed form is another report, with a key of its own.
-import { lang, api, showError, clearErrors, fieldError, busy, t, newKey, ApiError } from './core.js';
+import { lang, api, message, showError, clearErrors, fieldError, busy, t, newKey, ApiError } from './core.js';
 
 const form = document.getElementById('report');
 const done = document.getElementById('done');
@@ -55,7 +55,7 @@ async function send() {
       done.focus();
     } catch (err) {
       if (err instanceof ApiError && err.offline) waiting = true;
-      showError(form, err);
+      showError(form, err, message(err, { resendSafe: true }));
     }
   });
 }
