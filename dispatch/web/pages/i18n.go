@@ -253,8 +253,13 @@ var catalog = map[string]tr{
 	"st.no_slots":      {ES: "No hay horarios disponibles en los próximos días. Llámenos para agendar.", EN: "No times available in the coming days. Call us to book."},
 	"st.booked":        {ES: "Listo: su visita quedó agendada.", EN: "Done: your visit is booked."},
 	"st.back":          {ES: "Ver el estado de mi reporte", EN: "See my report's status"},
-	"st.no_visit":      {ES: "Este reporte no tiene una visita por agendar.", EN: "This report has no visit to book."},
+	"st.no_visit":      {ES: "Este reporte no tiene una visita por agendar. Si necesita una, llámenos.", EN: "This report has no visit to book. If you need one, call us."},
 	"st.gone":          {ES: "Ese horario ya no está disponible. Elija otro.", EN: "That time is no longer available. Choose another."},
+
+	// Booking page: a visit that can no longer be booked online, whatever the customer tries.
+	"st.locked_visit":    {ES: "Su visita ya no se puede cambiar en línea: el técnico ya salió hacia su domicilio, ya está ahí o la visita terminó. Si necesita cambiarla, llámenos.", EN: "Your visit can no longer be changed online: the technician has set out, is already there, or the visit is over. If you need to change it, call us."},
+	"st.locked_report":   {ES: "Su reporte ya está resuelto, cerrado o cancelado: su visita ya no se puede agendar en línea. Si aún necesita una visita, llámenos.", EN: "Your report is resolved, closed or cancelled: its visit can no longer be booked online. If you still need a visit, call us."},
+	"st.locked_incident": {ES: "Hay una falla general en su zona que ya estamos reparando: mientras tanto su visita no se puede agendar en línea. Le avisaremos por SMS al restablecerse el servicio.", EN: "There is an outage in your area that we are already repairing: meanwhile your visit cannot be booked online. We will text you when service is back."},
 
 	// Timeline events.
 	"ev.report.created":                   {ES: "Reporte recibido", EN: "Report received"},

@@ -1,6 +1,9 @@
 // booking.js: the customer picks another arrival window from the SMS link
 // (/estado/{folio}/horario?code=C). It asks GET /public/reports/{folio}/slots?code= for the
 // windows the plan can keep and books one with POST /public/reports/{folio}/book?code=.
+// A visit that can no longer change (the technician set out, it is done, the report is
+// closed) is said so as soon as the page loads, or when a booking crosses that change:
+// asking again could never work, so the page offers no windows and says to call.
 import { api, h, t, date, time, showError, clearErrors, busy, ApiError } from './core.js';
 
 const root = document.getElementById('booking');
@@ -10,6 +13,24 @@ const folio = root.dataset.folio;
 const code = new URLSearchParams(location.search).get('code') || '';
 const q = `?code=${encodeURIComponent(code)}`;
 const base = `/public/reports/${encodeURIComponent(folio)}`;
+
+// closedText is what to tell the customer when err says the visit can no longer be booked
+// online (whatever he tries), or '' when it may still be.
+function closedText(err) {
+  if (err.status !== 409) return '';
+  if (err.code === 'no_visit') return t('st.no_visit'); // its visits were cancelled
+  if (err.code === 'illegal_transition') return t('st.locked_visit');
+  if (err.code === 'report_closed') return t('st.locked_report');
+  if (err.code === 'held_by_incident') return t('st.locked_incident');
+  return '';
+}
+
+// closed replaces the windows with text and a way back to the report's status.
+function closed(text) {
+  document.getElementById('booking-intro')?.remove();
+  root.replaceChildren(h('p', { class: 'banner', id: 'booking-closed', role: 'status' }, text),
+    h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(folio)}${q}` }, t('st.back'))));
+}
 
 async function fill() {
   box.replaceChildren(h('legend', { class: 'sr-only' }, t('st.window')));
@@ -21,7 +42,9 @@ async function fill() {
       h('input', { type: 'radio', name: 'slot', dataset: { start: s.start, end: s.end } }),
       `${date(s.start)}, ${time(s.start)}–${time(s.end)}`)));
   } catch (err) {
-    showError(form, err, err.status === 404 ? t('err.status_code') : err.code === 'no_visit' ? t('st.no_visit') : undefined);
+    const text = closedText(err);
+    if (text) { closed(text); return; }
+    showError(form, err, err.status === 404 ? t('err.status_code') : undefined);
     form.querySelector('button').hidden = true;
   }
 }
@@ -37,8 +60,10 @@ form.addEventListener('submit', (ev) => {
       root.replaceChildren(h('p', { class: 'banner ok', role: 'status' }, t('st.booked'), ' ', `${date(pick.dataset.start)}, ${time(pick.dataset.start)}–${time(pick.dataset.end)}`),
         h('p', {}, h('a', { class: 'button primary', href: `/estado/${encodeURIComponent(folio)}${q}` }, t('st.back'))));
     } catch (err) {
-      if (err.status === 409 && err.code !== 'no_visit') { showError(form, err, t('st.gone')); await fill(); return; }
-      if (err.status === 404 || err.code === 'no_visit') { showError(form, err, err.status === 404 ? t('err.status_code') : t('st.no_visit')); return; }
+      const text = closedText(err);
+      if (text) { closed(text); return; }
+      if (err.status === 409) { showError(form, err, t('st.gone')); await fill(); return; }
+      if (err.status === 404) { showError(form, err, t('err.status_code')); return; }
       showError(form, err);
     }
   });
