@@ -204,6 +204,9 @@ type ReportDetail struct {
 	Customer *Customer
 	Location *Location
 	Timeline []Event
+	// ActorNames are the names of the staff users who took the timeline's steps, by user id
+	// (Event.ActorUserID), so that the timeline says who did each.
+	ActorNames map[int64]string
 }
 
 // ReportInput is a new report as staff or a customer give it, before validation.

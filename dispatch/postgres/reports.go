@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,8 +123,36 @@ func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate b
 		if d.Timeline, err = Timeline(ctx, db, row.ID); err != nil {
 			return nil, err
 		}
+		if d.ActorNames, err = actorNames(ctx, db, d.Timeline); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
+}
+
+// actorNames returns the names of the users who took the steps of timeline, by id.
+func actorNames(ctx context.Context, db bun.IDB, timeline []dispatch.Event) (map[int64]string, error) {
+	out := map[int64]string{}
+	var ids []int64
+	for _, ev := range timeline {
+		if ev.ActorUserID != 0 && !slices.Contains(ids, ev.ActorUserID) {
+			ids = append(ids, ev.ActorUserID)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   int64  `bun:"id"`
+		Name string `bun:"name"`
+	}
+	if err := db.NewRaw("SELECT id, name FROM users WHERE id IN (?)", bun.In(ids)).Scan(ctx, &rows); err != nil {
+		return nil, Wrap(err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Name
+	}
+	return out, nil
 }
 
 // Change applies one action to the report with that folio, as of now, and records it with

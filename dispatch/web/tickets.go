@@ -43,12 +43,15 @@ type resolutionView struct {
 }
 
 type timelineEntry struct {
-	ID      int64           `json:"id"`
-	Type    string          `json:"type"`
-	At      time.Time       `json:"at"`
-	Actor   string          `json:"actor"`
-	Channel string          `json:"channel,omitempty"`
-	Data    json.RawMessage `json:"data,omitempty"`
+	ID    int64     `json:"id"`
+	Type  string    `json:"type"`
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	// ActorName is the name of the staff user who took the step (none for the customer,
+	// the system or Twilio).
+	ActorName string          `json:"actor_name,omitempty"`
+	Channel   string          `json:"channel,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
 }
 
 // ticketView is a report as staff see it: the contract's fields and the rest.
@@ -157,7 +160,7 @@ func (s *Server) slaState(r *dispatch.Report) sla.State {
 	return r.SLAState
 }
 
-func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatch.Location, timeline []dispatch.Event) ticketView {
+func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatch.Location, timeline []dispatch.Event, names map[int64]string) ticketView {
 	v := ticketView{
 		ID: r.ID, Folio: r.Folio, Status: r.Status, Kind: r.Kind, Channel: string(r.Channel), Priority: r.Priority,
 		Area: r.Area, Subject: r.Subject, Description: r.Description, Customer: viewCustomer(c), Address: viewAddress(l),
@@ -176,7 +179,8 @@ func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatc
 		v.IncidentID = &id
 	}
 	for _, ev := range timeline {
-		v.Timeline = append(v.Timeline, timelineEntry{ID: ev.ID, Type: ev.Type, At: ev.At, Actor: ev.Actor, Channel: ev.Channel, Data: ev.Data})
+		v.Timeline = append(v.Timeline, timelineEntry{ID: ev.ID, Type: ev.Type, At: ev.At, Actor: ev.Actor, ActorName: names[ev.ActorUserID],
+			Channel: ev.Channel, Data: ev.Data})
 	}
 	return v
 }
@@ -250,7 +254,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createdView(c *postgres.Created) ticketView {
-	v := s.viewTicket(c.Report, c.Customer, c.Location, nil)
+	v := s.viewTicket(c.Report, c.Customer, c.Location, nil, nil)
 	v.AccessCode = c.AccessCode
 	return v
 }
@@ -267,7 +271,7 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline)
+	v := s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline, d.ActorNames)
 	c, err := postgres.ReportCompensation(r.Context(), s.db, d.Report.ID)
 	switch {
 	case err == nil:
@@ -380,6 +384,6 @@ func (s *Server) transitionTicket(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline))
+	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline, d.ActorNames))
 	return nil
 }

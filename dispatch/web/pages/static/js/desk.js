@@ -66,8 +66,7 @@ async function showTicket(folio, created) {
   if (media) parts.push(media);
   parts.push(visitForm(r.folio));
   if (Array.isArray(r.timeline) && r.timeline.length) {
-    parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline' }, r.timeline.slice().reverse().map((e) =>
-      h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.channel ? ' · ' + t('channel.' + e.channel) : ''))));
+    parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline', id: 'desk-timeline' }, r.timeline.slice().reverse().map(step)));
   }
   view.replaceChildren(...parts);
   view.querySelector('#desk-folio')?.scrollIntoView({ block: 'nearest' });
@@ -141,4 +140,34 @@ async function mediaOf(folio) {
   return h('section', { id: 'desk-media' }, h('h3', {}, t('b.media')), h('ul', { class: 'media' }, list.map((m) =>
     h('li', {}, h('a', { href: m.url, target: '_blank', rel: 'noopener' },
       h('img', { src: m.url, class: m.kind, loading: 'lazy', alt: m.kind === 'signature' ? t('b.signature_img') : t('b.photo_n', { n: ++n }) }))))));
+}
+
+// tr is the text of prefix+value, or the value itself when there is none (a free text).
+function tr(prefix, v) { const k = prefix + v; return t(k) === k ? String(v) : t(k); }
+
+// step is one line of a folio's timeline: when, what with its details (the statuses it
+// moved between, the note, the reason, the outcome), who and through which channel, as the
+// procedure asks every step to be kept. User texts stay text (h sets textContent).
+function step(e) {
+  const d = e.data && typeof e.data === 'object' ? e.data : {};
+  const what = [];
+  if (e.type === 'report.area_assigned' && d.from && d.to) what.push(`${tr('area.', d.from)} → ${tr('area.', d.to)}`);
+  else if (e.type.startsWith('report.') && d.from && d.to) what.push(`${tr('status.', d.from)} → ${tr('status.', d.to)}`);
+  if (e.type === 'report.reclassified') {
+    if (d.from_kind !== d.to_kind) what.push(`${tr('kind.', d.from_kind)} → ${tr('kind.', d.to_kind)}`);
+    if (d.from_priority !== d.to_priority) what.push(`${tr('priority.', d.from_priority)} → ${tr('priority.', d.to_priority)}`);
+  }
+  if ((e.type === 'visit.booked' || e.type === 'visit.rescheduled') && d.window_start && d.window_end) {
+    what.push(`${date(d.window_start)} ${time(d.window_start)}–${time(d.window_end)}` + (d.technician_name ? ' · ' + d.technician_name : ''));
+  }
+  if (d.cause) what.push(`${t('st.cause')}: ${d.cause}`);
+  if (d.verdict) what.push(t('verdict.' + d.verdict));
+  if (typeof d.service_restored === 'boolean') what.push(`${t('st.restored')}: ${d.service_restored ? t('st.yes') : t('st.no')}`);
+  if (d.reason) what.push(tr('reason.', d.reason));
+  for (const k of ['notes', 'note', 'text']) if (typeof d[k] === 'string' && d[k]) what.push(d[k]);
+  const who = e.actor_name || (e.actor?.startsWith('email:') ? e.actor.slice(6) : ['customer', 'system', 'twilio'].includes(e.actor) ? t('actor.' + e.actor) : '');
+  return h('li', { dataset: { type: e.type } },
+    h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('strong', {}, tr('ev.', e.type)),
+    who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + t('channel.' + e.channel) : '',
+    what.length ? h('div', { class: 'user-text' }, what.join(' · ')) : '');
 }
