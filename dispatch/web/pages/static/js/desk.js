@@ -1,6 +1,6 @@
 // desk.js: the agents' page. A report taken by phone, e-mail or in person, then its visit and
 // a window from the slots the plan can keep; a folio's detail with its timeline.
-import { api, h, t, showError, clearErrors, fieldError, busy, newKey, date, time, dateTime, today, message, ApiError } from './core.js';
+import { api, h, t, showError, clearErrors, fieldError, busy, newKey, date, time, dateTime, today, message, reason, ApiError } from './core.js';
 
 const form = document.getElementById('ticket');
 const view = document.getElementById('ticket-view');
@@ -64,7 +64,9 @@ async function showTicket(folio, created) {
   if (r.description) parts.push(h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'desk-description' }, r.description));
   const media = await mediaOf(r.folio);
   if (media) parts.push(media);
-  parts.push(visitForm(r.folio));
+  const active = ['open', 'in_progress', 'awaiting_visit', 'waiting_customer'].includes(r.status);
+  if (active) parts.push(visitForm(r.folio));
+  if (r.version) parts.push(outcomeForm(r, active));
   if (Array.isArray(r.timeline) && r.timeline.length) {
     parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline', id: 'desk-timeline' }, r.timeline.slice().reverse().map(step)));
   }
@@ -170,4 +172,71 @@ function step(e) {
     h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('strong', {}, tr('ev.', e.type)),
     who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + t('channel.' + e.channel) : '',
     what.length ? h('div', { class: 'user-text' }, what.join(' · ')) : '');
+}
+
+const stepChannels = ['phone', 'email', 'in_person', 'web', 'sms'];
+
+// outcomeForm closes the procedure of report r as the version shown: while it is worked on,
+// its outcome (cause, upheld or not, service restored: required of a fault) resolves it;
+// once resolved it may be closed or reopened, and once closed reopened. Each step names the
+// channel the customer was told through. A step on a version someone else has changed
+// meanwhile is refused (stale_version): the folio is shown again as it now stands, with
+// what the agent typed kept, so nothing is overwritten unseen.
+function outcomeForm(r, active) {
+  if (!active && r.status !== 'resolved' && r.status !== 'closed') return '';
+  const radio = (name, v, label) => h('label', { class: 'choice' }, h('input', { type: 'radio', name, value: v }), ' ', label);
+  const area = (id, name, label, max) => h('div', { class: 'field' }, h('label', { for: id }, label),
+    h('textarea', { id, name, rows: 2, maxlength: max, dataset: { field: name } }));
+  const f = h('form', { class: 'form', id: 'outcome-form', novalidate: true }, h('h3', {}, t('d.outcome')),
+    active ? [
+      area('outcome-cause', 'cause', t('st.cause'), 500),
+      h('fieldset', { class: 'field', dataset: { field: 'verdict' } }, h('legend', {}, t('t.verdict')),
+        radio('verdict', 'upheld', t('verdict.upheld')), radio('verdict', 'not_upheld', t('verdict.not_upheld'))),
+      h('fieldset', { class: 'field', dataset: { field: 'service_restored' } }, h('legend', {}, t('t.restored')),
+        radio('restored', 'yes', t('st.yes')), radio('restored', 'no', t('st.no'))),
+      area('outcome-notes', 'notes', t('t.notes'), 5000),
+    ] : area('outcome-reason', 'reason', t('d.reopen_reason'), 5000),
+    h('div', { class: 'field' }, h('label', { for: 'outcome-channel' }, t('d.channel')),
+      h('select', { id: 'outcome-channel', name: 'channel', dataset: { field: 'channel' } },
+        stepChannels.map((c) => h('option', { value: c }, t('channel.' + c))))),
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    active ? h('button', { type: 'submit', class: 'primary', value: 'resolve' }, t('d.resolve')) : [
+      r.status === 'resolved' ? h('button', { type: 'submit', class: 'primary', value: 'close' }, t('d.close')) : '',
+      h('button', { type: 'submit', value: 'reopen' }, t('d.reopen')),
+    ]);
+  f.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const action = ev.submitter?.value || (active ? 'resolve' : 'close');
+    const val = (n) => f.elements[n]?.value.trim() || '';
+    const picked = (n) => f.querySelector(`input[name=${n}]:checked`)?.value;
+    const body = { action, version: r.version, channel: val('channel') };
+    clearErrors(f);
+    if (action === 'resolve') {
+      let first = null;
+      const bad = (field, k) => { const el = fieldError(f, field, t(k)); first = first || el; };
+      Object.assign(body, { cause: val('cause'), verdict: picked('verdict'), notes: val('notes') || undefined });
+      if (picked('restored')) body.service_restored = picked('restored') === 'yes';
+      if (!body.cause) bad('cause', 'field.cause');
+      if (!body.verdict) bad('verdict', 'field.verdict');
+      if (body.service_restored === undefined && r.kind === 'fault') bad('service_restored', 'field.restored');
+      if (first) { (first.tagName === 'FIELDSET' ? first.querySelector('input') : first).focus(); return; }
+    }
+    if (action === 'reopen' && val('reason')) body.reason = val('reason');
+    busy(f, async () => {
+      try {
+        await api('POST', `/api/tickets/${encodeURIComponent(r.folio)}/transitions`, body);
+      } catch (err) {
+        if (err.status !== 409 || err.code !== 'stale_version') { showError(f, err); return; }
+        const typed = [...f.querySelectorAll('textarea, select')].map((el) => [el.name, el.value]);
+        await showTicket(r.folio);
+        const again = document.getElementById('outcome-form');
+        if (!again) return;
+        for (const [n, v] of typed) if (again.elements[n] && v) again.elements[n].value = v;
+        showError(again, err, reason(err));
+        return;
+      }
+      await showTicket(r.folio);
+    });
+  });
+  return f;
 }
