@@ -140,7 +140,9 @@ func (in *AddressInput) Location(prefix string) (*Location, error) {
 	return l, nil
 }
 
-// NormalizeEmail validates a bare e-mail address (no display name) and lower-cases it.
+// NormalizeEmail validates a bare e-mail address (no display name, at most 254 bytes, a dot
+// in its domain) and lower-cases it. It is the one rule for e-mails: customers' and staff
+// users' (NewUser) alike.
 func NormalizeEmail(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) > 254 {
@@ -150,8 +152,12 @@ func NormalizeEmail(field, s string) (string, error) {
 	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
 		return "", Invalid(field, "is not a valid e-mail address")
 	}
-	return strings.ToLower(s), nil
+	return canonicalEmail(s), nil
 }
+
+// canonicalEmail is the form in which e-mails are stored and compared: trimmed and
+// lower-cased whole (users' e-mails are unique in that form, see the users table).
+func canonicalEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // cleanText trims s, collapses nothing inside, and checks it is valid UTF-8 without control
 // characters other than newlines and tabs, at most max runes, and present when required.

@@ -61,8 +61,8 @@ func (s *UserAdmin) Create(ctx context.Context, u *dispatch.User, actor *dispatc
 	})
 }
 
-// UserChange is a change to a user; nil fields stay as they are. PasswordHash is the new
-// password already hashed.
+// UserChange is a change to a user; nil fields stay as they are. Name is already validated
+// (dispatch.UserName, the rule of NewUser); PasswordHash is the new password already hashed.
 type UserChange struct {
 	Name         *string
 	Role         *dispatch.Role

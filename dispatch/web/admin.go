@@ -53,11 +53,15 @@ func (a *usersAPI) create(w http.ResponseWriter, r *http.Request) error {
 	if err := DecodeJSON(r, &in); err != nil {
 		return err
 	}
+	// The e-mail and the name first, by the rules NewUser holds (as the CLI does).
 	if strings.TrimSpace(in.Email) == "" {
 		return dispatch.Invalid("email", "is required")
 	}
-	if strings.TrimSpace(in.Name) == "" {
-		return dispatch.Invalid("name", "is required")
+	if _, err := dispatch.NormalizeEmail("email", in.Email); err != nil {
+		return err
+	}
+	if _, err := dispatch.UserName(in.Name); err != nil {
+		return err
 	}
 	role, err := dispatch.ParseRole(in.Role)
 	if err != nil {
@@ -100,9 +104,9 @@ func (a *usersAPI) patch(w http.ResponseWriter, r *http.Request) error {
 	}
 	var c postgres.UserChange
 	if in.Name != nil {
-		n := strings.TrimSpace(*in.Name)
-		if n == "" || len(n) > 200 {
-			return dispatch.Invalid("name", "must be 1 to 200 characters")
+		n, err := dispatch.UserName(*in.Name) // as on creation (NewUser)
+		if err != nil {
+			return err
 		}
 		c.Name = &n
 	}

@@ -95,7 +95,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	req.Email = strings.TrimSpace(req.Email)
+	// Looked up as stored, but not held to the rule for new addresses: a user stored
+	// before it was tightened must still sign in (see dispatch.SignInEmail).
+	req.Email = dispatch.SignInEmail(req.Email)
 	if req.Email == "" {
 		return dispatch.Invalid("email", "is required")
 	}
@@ -103,7 +105,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return dispatch.Invalid("password", "is required")
 	}
 	ip := clientIP(r)
-	emailKey := "login-email:" + strings.ToLower(req.Email)
+	emailKey := "login-email:" + req.Email
 	locked := func() error {
 		if err := s.limits.login.check(emailKey); err != nil {
 			return err
