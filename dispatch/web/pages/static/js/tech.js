@@ -47,7 +47,8 @@ async function load() {
     visits = r.visits || [];
     localStorage.setItem(RKEY, JSON.stringify(visits));
   } catch (err) {
-    if (!(err instanceof ApiError && err.offline)) showPending(message(err), true);
+    // Offline: the stored route is shown. A 401: core's banner says the session ended.
+    if (!(err instanceof ApiError && (err.offline || err.status === 401))) showPending(message(err), true);
     try { visits = JSON.parse(localStorage.getItem(RKEY) || '[]'); } catch { visits = []; }
   }
   render();
@@ -311,10 +312,12 @@ form.addEventListener('submit', async (ev) => {
   act(current, body, kept);
 });
 
-// Position sharing: at most one report a minute while the box is ticked. Off shift the
-// server takes no position (409 off_shift): the phone stops watching where he is and says so
-// once, keeping his choice; it tries again only on his word — ticking the box, opening the
-// page, or a step of a visit sent — never in a loop.
+// Position sharing: at most one report a minute while the box is ticked; a report that did
+// not get through (no signal, 503) goes again at the next fix. Off shift the server takes no
+// position (409 off_shift): the phone stops watching where he is and says so once, keeping
+// his choice; it tries again only on his word — ticking the box, opening the page, or a step
+// of a visit sent — never in a loop. Once his session ended (401) it stops watching too,
+// silently (the banner says it), until the page leaves for sign-in.
 const share = document.getElementById('share');
 let watch = null, lastSent = 0;
 function sharing(on) {
@@ -331,18 +334,28 @@ function sharing(on) {
     api('POST', `/api/technicians/${techId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude, at: new Date(p.timestamp).toISOString() })
       .catch((err) => {
         if (err instanceof ApiError && err.code === 'off_shift') { pause(id); return; }
+        // The session ended: api() takes the page to sign in once no form is open, and
+        // every fix until then would be refused too (each a post over 3G). The watch stops;
+        // his choice stays stored, so the page he is brought back to shares again.
+        if (err instanceof ApiError && err.status === 401) { unwatch(id); return; }
         lastSent = 0;
       });
   }, () => { share.checked = false; showPending(t('t.no_geo'), true); }, { enableHighAccuracy: true, maximumAge: 30000 });
   watch = id;
 }
 
+// unwatch ends the watch id, if it is still the current one.
+function unwatch(id) {
+  if (watch !== id) return false;
+  navigator.geolocation.clearWatch(watch);
+  watch = null;
+  return true;
+}
+
 // pause stops the watch that met off_shift (not a newer one he started since). His choice
 // stays stored, so the page he opens on his next shift shares again.
 function pause(id) {
-  if (watch !== id) return;
-  navigator.geolocation.clearWatch(watch);
-  watch = null;
+  if (!unwatch(id)) return;
   offShift = true;
   share.checked = false;
   showPending();
