@@ -53,3 +53,17 @@ func NormalizePhone(field, s string) (string, error) {
 	}
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
+
+// DisplayPhone writes an E.164 number as it is dialled in Mexico ("55 1234 5678",
+// "800 123 4567"), or in international form for another country; what it cannot parse it
+// returns as it is.
+func DisplayPhone(e164 string) string {
+	n, err := phonenumbers.Parse(e164, DefaultRegion)
+	if err != nil {
+		return e164
+	}
+	if phonenumbers.GetRegionCodeForNumber(n) == DefaultRegion {
+		return phonenumbers.Format(n, phonenumbers.NATIONAL)
+	}
+	return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+}

@@ -39,6 +39,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
 		{"serve bad flag", []string{"serve", "--nope"}, nil, "flag provided but not defined"},
 		{"serve bad addr", []string{"serve"}, map[string]string{"HTTP_ADDR": "nonsense", "DATABASE_URL": "postgres://x@localhost/db"}, "HTTP_ADDR"},
+		{"serve bad support phone", []string{"serve"}, map[string]string{"SUPPORT_PHONE": "llámenos", "DATABASE_URL": "postgres://x@localhost/db"}, "SUPPORT_PHONE"},
 		{"serve bad estimate change", []string{"serve"}, map[string]string{"INCIDENT_ESTIMATE_CHANGE": "soon", "DATABASE_URL": "postgres://x@localhost/db"}, "INCIDENT_ESTIMATE_CHANGE"},
 		{"bad database url", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{"users without subcommand", []string{"users"}, nil, "create"},

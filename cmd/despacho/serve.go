@@ -51,6 +51,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return usagef("DEBUG_ADDR %q: want host:port such as 127.0.0.1:6060", debugAddr)
 	}
 	publicURL := strings.TrimRight(e.getenv("PUBLIC_BASE_URL"), "/")
+	var support string
+	if v := e.getenv("SUPPORT_PHONE"); v != "" {
+		var err error
+		if support, err = dispatch.NormalizePhone("SUPPORT_PHONE", v); err != nil {
+			return usagef("SUPPORT_PHONE %q: want a phone number such as 800 123 4567 or +52 55 1234 5678", v)
+		}
+	}
 	proxies, err := trustedProxies(e.getenv("TRUSTED_PROXIES"))
 	if err != nil {
 		return err
@@ -157,7 +164,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 
 	api = web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
-		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"),
+		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"), SupportPhone: support,
 		Incidents: incidents, Reports: reports, Visits: visits, TrustedProxies: proxies,
 		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
 		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),

@@ -24,7 +24,7 @@ func (s *Server) pageRoutes() {
 		}
 		return t.ID, nil
 	}
-	site, err := pages.New(pages.Config{Actor: Actor, Log: s.log, Zone: zone, TechnicianOf: technicianOf})
+	site, err := pages.New(pages.Config{Actor: Actor, Log: s.log, Zone: zone, TechnicianOf: technicianOf, SupportPhone: s.cfg.SupportPhone})
 	if err != nil {
 		panic(err) // the templates are embedded: the pages' tests catch this first
 	}

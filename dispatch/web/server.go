@@ -44,6 +44,9 @@ type Config struct {
 	// MailGatewayToken, when set, is a static bearer token the mail gateway may use on the
 	// routes whose Access has Gateway set (e-mail intake).
 	MailGatewayToken string
+	// SupportPhone is the provider's phone for customers (E.164), shown on the customers'
+	// pages; empty shows none.
+	SupportPhone string
 	// Live serves the websocket feeds; nil answers them with 503 (the routes always exist,
 	// so the route table and the OpenAPI document do not depend on wiring).
 	Live *LiveHandlers

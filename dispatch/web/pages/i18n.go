@@ -76,6 +76,7 @@ type tr map[Lang]string
 // singular of the key before it: the scripts use it when {n} is 1.
 var catalog = map[string]tr{
 	// Chassis.
+	"page.support":      {ES: "¿Dudas? Llámenos al", EN: "Questions? Call us at"},
 	"page.skip":         {ES: "Saltar al contenido", EN: "Skip to content"},
 	"page.switch_lang":  {ES: "English", EN: "Español"},
 	"page.switch_label": {ES: "View this page in English", EN: "Ver esta página en español"},

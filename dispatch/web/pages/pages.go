@@ -31,6 +31,10 @@ type Config struct {
 	// dispatch NotFound error means none. Nil: the route page says no record is linked.
 	TechnicianOf func(ctx context.Context, userID int64) (int64, error)
 	Log          *slog.Logger
+	// SupportPhone is the provider's phone for customers (E.164), shown at the foot of the
+	// customers' pages (report form, folio status, booking), whose texts say "call us" where
+	// nothing can be done online; empty shows none.
+	SupportPhone string
 }
 
 // Site serves the pages and their static files.
@@ -105,7 +109,13 @@ type view struct {
 	// SwitchURL is this page in the other language.
 	SwitchURL string
 	Data      map[string]any
+	// Support is the provider's phone for customers (E.164), "" when none; shown to
+	// visitors who are not signed in.
+	Support string
 }
+
+// SupportDisplay is Support as it is dialled.
+func (v *view) SupportDisplay() string { return dispatch.DisplayPhone(v.Support) }
 
 // T returns the text of key in the page's language.
 func (v *view) T(key string) string { return T(v.Lang, key) }
@@ -134,7 +144,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	v := &view{
 		Lang: lang, Title: title, Script: script, Body: "page-" + name,
 		User: s.cfg.Actor(r.Context()), Zone: s.cfg.Zone, I18N: string(cat),
-		SwitchURL: r.URL.Path + "?" + q.Encode(), Data: data,
+		SwitchURL: r.URL.Path + "?" + q.Encode(), Data: data, Support: s.cfg.SupportPhone,
 	}
 	var buf bytes.Buffer
 	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", v); err != nil {
