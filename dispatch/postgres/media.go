@@ -39,8 +39,10 @@ type MediaItem struct {
 	Body        []byte    `json:"-"`
 }
 
-// MediaUpload is an upload: ContentType is the sniffed type (image/jpeg or image/png) and Key
-// the client's key for the file, which makes retries safe.
+// MediaUpload is an upload: ContentType is the sniffed type (image/jpeg or image/png), Body
+// the bytes to store as they are (the web layer has already removed the image's metadata,
+// so the stored size is the stripped size) and Key the client's key for the file, which
+// makes retries safe.
 type MediaUpload struct {
 	VisitID     int64
 	Kind        string

@@ -63,10 +63,19 @@ func (m *mediaAPI) visitOf(r *http.Request) (*dispatch.Visit, error) {
 // uploadKey is the client's key for one file: what a phone generates (hex, UUID, base64url).
 var uploadKey = regexp.MustCompile(`^[A-Za-z0-9_-]{8,100}$`)
 
+// ctypeName names a sniffed type in messages.
+var ctypeName = map[string]string{"image/jpeg": "JPEG", "image/png": "PNG"}
+
 // upload stores one photo or the signature: the body is the image itself (JPEG or PNG,
 // whatever Content-Type says: the content decides), ?kind=photo|signature, and an
 // Idempotency-Key header naming the file, so a phone resending its offline queue stores
 // each file once (201 the first time, 200 after).
+//
+// What is stored is the image without its metadata (GPS position, camera serial, time,
+// comments; see stripMetadata), and its size is the stripped size. The size limit applies
+// to the file as sent: whether a file is too large then depends only on what the phone
+// sends, not on how much Exif it happened to carry, the body is never read past the
+// limit, and stripping never makes a file longer.
 func (m *mediaAPI) upload(w http.ResponseWriter, r *http.Request) error {
 	kind := r.URL.Query().Get("kind")
 	limit := 0
@@ -101,6 +110,9 @@ func (m *mediaAPI) upload(w http.ResponseWriter, r *http.Request) error {
 	ctype := http.DetectContentType(body)
 	if ctype != "image/jpeg" && ctype != "image/png" {
 		return dispatch.Invalid("file", "must be a JPEG or PNG image, not %s", ctype)
+	}
+	if body, err = stripMetadata(ctype, body); err != nil {
+		return dispatch.Invalid("file", "is not a well-formed %s image: it %v", ctypeName[ctype], err)
 	}
 	item, created, err := m.media.Add(r.Context(), postgres.MediaUpload{VisitID: v.ID, Kind: kind, ContentType: ctype, Body: body, Key: key},
 		Actor(r.Context()), m.s.now())
