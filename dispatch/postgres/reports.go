@@ -292,6 +292,9 @@ type ListFilter struct {
 	// Query is searched, case-insensitively, in the folio, subject, description and
 	// customer name.
 	Query string
+	// Phone, in E.164, keeps the reports of the customer with that phone: an index lookup
+	// (customers_phone_key, then reports_customer_idx), never a scan of every report.
+	Phone string
 	// After is the cursor of the previous page ("" for the first).
 	After string
 	Limit int
@@ -335,6 +338,9 @@ func (s *Reports) List(ctx context.Context, f ListFilter) ([]ListItem, string, e
 	}
 	if !f.DueBefore.IsZero() {
 		q = q.Where("r.due_at < ?", f.DueBefore)
+	}
+	if f.Phone != "" {
+		q = q.Where("c.phone = ?", f.Phone)
 	}
 	if f.Query != "" {
 		pat := "%" + likeEscaper.Replace(f.Query) + "%"

@@ -347,7 +347,14 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 		if len(v) > 200 || !utf8Valid(v) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return dispatch.Invalid("q", "must be at most 200 bytes of text without control characters")
 		}
-		f.Query = v
+		// A caller's number as the agent reads it off his phone ("55 1234 5678",
+		// "+52 55 1234 5678", "5512345678") finds the reports of the customer with that
+		// phone, stored in E.164: a phone has no text to match in a report.
+		if e164, ok := phoneQuery(v); ok {
+			f.Phone = e164
+		} else {
+			f.Query = v
+		}
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -371,6 +378,27 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// phoneQuery returns the E.164 form of a search that is a phone number: only digits and
+// what people write between them (spaces, dashes, dots, brackets, a leading +), at least
+// eight digits, and valid for dispatch.NormalizePhone. Anything else is text.
+func phoneQuery(q string) (string, bool) {
+	digits := 0
+	for i, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, strings.ContainsRune(" -().", r):
+		default:
+			return "", false
+		}
+	}
+	if digits < 8 {
+		return "", false
+	}
+	e164, err := dispatch.NormalizePhone("q", q)
+	return e164, err == nil
 }
 
 // transitionTicket applies one action (start, await_visit, wait_customer, resume, resolve,
