@@ -300,6 +300,12 @@ var catalog = map[string]tr{
 	"ev.visit.confirmed":                  {ES: "El cliente confirmó la cita", EN: "Customer confirmed the appointment"},
 	"ev.visit.reschedule_requested":       {ES: "El cliente pidió otro horario", EN: "Customer asked for another time"},
 	"ev.sms.skipped":                      {ES: "SMS no enviado: el cliente no acepta mensajes", EN: "Text not sent: the customer opted out"},
+	"ev.technician.created":               {ES: "Técnico dado de alta", EN: "Technician added"},
+	"ev.technician.updated":               {ES: "Técnico actualizado", EN: "Technician updated"},
+	"ev.technician.exception_added":       {ES: "Ausencia o cambio de turno de un técnico", EN: "Technician time off or shift change"},
+	"ev.plan.optimized":                   {ES: "Día optimizado", EN: "Day optimised"},
+	"ev.user.created":                     {ES: "Usuario creado", EN: "User created"},
+	"ev.user.updated":                     {ES: "Usuario actualizado", EN: "User updated"},
 	"reason.report_resolved":              {ES: "Reporte resuelto", EN: "Report resolved"},
 	"reason.report_cancelled":             {ES: "Reporte cancelado", EN: "Report cancelled"},
 	"reason.incident_resolved":            {ES: "Falla general resuelta", EN: "Outage resolved"},
@@ -438,7 +444,7 @@ var catalog = map[string]tr{
 	"code.lacks_skill":        {ES: "al técnico le falta la habilidad «{skill}»", EN: "the technician lacks the skill “{skill}”"},
 	"code.inactive":           {ES: "el técnico no está activo", EN: "the technician is not active"},
 	"code.busy":               {ES: "otro cambio al mismo plan se adelantó; intente de nuevo", EN: "another change to the same plan won; try again"},
-	"code.illegal_transition": {ES: "no es posible en el estado actual de la visita", EN: "not possible in the visit's current state"},
+	"code.illegal_transition": {ES: "no es posible en su estado actual", EN: "not possible in its current state"},
 	"code.outside_hours":      {ES: "fuera del horario de hoy; agende una ventana", EN: "outside today's hours; book a window instead"},
 	"code.breaks_pin":         {ES: "movería una visita fijada", EN: "it would move a pinned visit"},
 	"code.held_by_incident":   {ES: "la visita está retenida por una falla general abierta", EN: "the visit is held by an open outage"},
@@ -464,6 +470,17 @@ var catalog = map[string]tr{
 	"code.other":              {ES: "el sistema no lo permite en este momento", EN: "the system does not allow it right now"},
 	"page.tech.none":          {ES: "Su usuario no está ligado a un técnico. Pida a un administrador que lo ligue.", EN: "Your user is not linked to a technician. Ask an admin to link it."},
 	"d.visit_created":         {ES: "Visita creada.", EN: "Visit created."},
+
+	// What an illegal move refused, where the page knows it: the board acts on visits, the
+	// desk on reports. code.illegal_transition itself names neither.
+	"code.illegal_transition.visit":  {ES: "no es posible en el estado actual de la visita", EN: "not possible in the visit's current state"},
+	"code.illegal_transition.report": {ES: "no es posible en el estado actual del reporte", EN: "not possible in the report's current state"},
+	"d.refused":                      {ES: "No se pudo: {reason}.", EN: "Not done: {reason}."},
+	"d.search":                       {ES: "Teléfono del cliente, nombre o texto", EN: "Customer's phone, name or text"},
+	"d.search_go":                    {ES: "Buscar", EN: "Search"},
+	"d.no_results":                   {ES: "Ningún reporte coincide.", EN: "No report matches."},
+	"d.subject":                      {ES: "Asunto", EN: "Subject"},
+
 	// Administration page ("page." keys: templates; "adm." keys: its script only).
 	"page.nav.admin":              {ES: "Administración", EN: "Administration"},
 	"page.admin.title":            {ES: "Administración", EN: "Administration"},

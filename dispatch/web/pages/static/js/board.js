@@ -6,6 +6,7 @@
 // (their access point's customers: filled red = reported, hollow = affected), and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, reason, ApiError } from './core.js';
 import { live } from './live.js';
+import { timeline, eventLabel } from './timeline.js';
 
 const root = document.getElementById('board');
 const dayInput = document.getElementById('day');
@@ -52,9 +53,16 @@ function refusal(err) {
   }
   if (err instanceof ApiError && err.status === 409) {
     if (err.code === 'stale_version') return t('err.stale');
-    return t('err.refused', { reason: reason(err) });
+    return t('err.refused', { reason: visitReason(err) });
   }
   return message(err);
+}
+
+// visitReason is reason(err) said of a visit, where the code has a text for it (the board
+// moves visits: an illegal move is the visit's).
+function visitReason(err) {
+  const k = 'code.' + err.code + '.visit';
+  return t(k) === k ? reason(err) : t(k);
 }
 
 function dayBounds() {
@@ -487,7 +495,7 @@ async function openDetail(id) {
         h('dt', {}, t('st.due')), h('dd', {}, dateTime(r.due_at) || '—')),
       h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'detail-description' }, r.description || ''),
       h('h3', {}, t('b.timeline')),
-      h('ol', { class: 'timeline' }, (r.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))),
+      timeline(r.timeline, { id: 'detail-timeline' }),
       h('h3', {}, t('b.sms')), smsHistory(r.timeline || []));
     const media = (await api('GET', '/api/tickets/' + encodeURIComponent(v.folio) + '/media')).media || [];
     let n = 0;
@@ -514,7 +522,7 @@ async function incidentDetail(v) {
         h('dt', {}, t('b.incident')), h('dd', {}, `${inc.folio} · ${inc.title || ''} · ${inc.access_point}`),
         h('dt', {}, t('st.status')), h('dd', {}, inc.status)),
       h('h3', {}, t('b.timeline')),
-      h('ol', { class: 'timeline' }, (inc.timeline || []).slice().reverse().map((e) => h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), t('ev.' + e.type) === 'ev.' + e.type ? e.type : t('ev.' + e.type), e.actor ? ' · ' + e.actor : ''))));
+      timeline(inc.timeline, { id: 'detail-timeline' }));
   } catch (err) {
     detailBody.append(h('p', { class: 'form-error' }, message(err)));
   }
@@ -523,14 +531,14 @@ async function incidentDetail(v) {
 // smsHistory lists a report's texts, newest first: each one sent, delivered or failed (with
 // what it said: folio, appointment, outcome…, and Twilio's error code), and what the
 // customer wrote by SMS.
-function smsHistory(timeline) {
+function smsHistory(steps) {
   const label = (k, fallback) => (t(k) === k ? fallback : t(k));
-  const texts = timeline.filter((e) => /^sms\./.test(e.type) || (e.channel === 'sms' && e.type !== 'report.created'));
+  const texts = steps.filter((e) => /^sms\./.test(e.type) || (e.channel === 'sms' && e.type !== 'report.created'));
   if (!texts.length) return h('p', { class: 'muted', id: 'detail-sms' }, t('b.no_sms'));
   return h('ol', { class: 'timeline', id: 'detail-sms' }, texts.slice().reverse().map((e) => {
     const d = e.data || {};
     return h('li', { class: e.type === 'sms.failed' ? 'bad' : '' }, h('time', { datetime: e.at }, dateTime(e.at)),
-      label('ev.' + e.type, e.type),
+      eventLabel(e.type),
       d.kind ? ' · ' + label('sms.' + d.kind, d.kind) : '',
       d.error_code ? ' · ' + t('b.sms_error', { code: d.error_code }) : '',
       d.text ? [' · ', h('q', { class: 'user-text' }, d.text)] : '');
@@ -563,8 +571,10 @@ document.getElementById('day-form').addEventListener('submit', (ev) => ev.preven
 let debounce = 0;
 function activity(msg) {
   const d = msg.data || {};
-  const k = 'ev.' + msg.type;
-  activityEl.prepend(h('li', {}, h('time', { datetime: msg.at }, time(msg.at)), ' ', t(k) === k ? msg.type : t(k), (d.folio || d.incident_folio) ? ' · ' + (d.folio || d.incident_folio) : ''));
+  // A visit's step names its folio; the board knows it when the event does not say.
+  const v = d.visit_id ? visits.get(d.visit_id) : null;
+  const folio = d.folio || d.incident_folio || (v ? ref(v) : '');
+  activityEl.prepend(h('li', { dataset: { type: msg.type } }, h('time', { datetime: msg.at }, time(msg.at)), ' ', eventLabel(msg.type), folio ? ' · ' + folio : ''));
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
 live({

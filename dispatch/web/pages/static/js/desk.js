@@ -1,6 +1,7 @@
 // desk.js: the agents' page. A report taken by phone, e-mail or in person, then its visit and
 // a window from the slots the plan can keep; a folio's detail with its timeline.
 import { api, h, t, showError, clearErrors, fieldError, busy, newKey, date, time, dateTime, today, message, reason, ApiError } from './core.js';
+import { timeline } from './timeline.js';
 
 const form = document.getElementById('ticket');
 const view = document.getElementById('ticket-view');
@@ -18,10 +19,20 @@ form.addEventListener('submit', (ev) => {
   };
   if (v('line') || v('lat') || v('lon')) body.address = { line: v('line'), lat: num(v('lat')), lon: num(v('lon')) };
   clearErrors(form);
+  // Every field the page can check is marked at once (the API names only the first it
+  // finds), and the focus goes to the first of them.
   let first = null;
-  const bad = (f, k) => { first = first || fieldError(form, f, t(k)); };
-  if (!body.customer.name) bad('customer.name', 'field.name');
-  if (!body.customer.phone && !body.customer.email) bad('customer.phone', 'field.contact');
+  const bad = (f, k) => { const el = fieldError(form, f, t(k)); first = first || el; };
+  const c = body.customer, a = body.address;
+  if (!c.name) bad('customer.name', 'field.name');
+  if (!c.phone && !c.email) bad('customer.phone', 'field.contact');
+  else if (c.phone && !phoneShape(c.phone)) bad('customer.phone', 'field.phone');
+  if (c.email && form.elements.email.validity.typeMismatch) bad('customer.email', 'field.email');
+  if (c.plan_price !== undefined && !(c.plan_price >= 0)) bad('customer.plan_price', 'field.plan_price');
+  if (a && !a.line) bad('address.line', 'field.line');
+  if (a && (a.lat === undefined) !== (a.lon === undefined)) bad(a.lat === undefined ? 'address.lat' : 'address.lon', a.lat === undefined ? 'field.lat' : 'field.lon');
+  if (a?.lat !== undefined && !(a.lat >= -90 && a.lat <= 90)) bad('address.lat', 'field.lat');
+  if (a?.lon !== undefined && !(a.lon >= -180 && a.lon <= 180)) bad('address.lon', 'field.lon');
   if (!body.description) bad('description', 'field.description');
   if (first) { first.focus(); return; }
   busy(form, async () => {
@@ -36,6 +47,10 @@ form.addEventListener('submit', (ev) => {
   });
 });
 
+// phoneShape: what could be a phone number as people write it (digits with spaces, dashes,
+// dots, brackets or a leading +; 10 digits or more). The API decides whether it is valid.
+function phoneShape(v) { return /^\+?[0-9 ().\/-]+$/.test(v) && v.replace(/\D/g, '').length >= 10; }
+
 find.addEventListener('submit', (ev) => {
   ev.preventDefault();
   const folio = find.folio.value.trim().toUpperCase();
@@ -46,6 +61,48 @@ find.addEventListener('submit', (ev) => {
     catch (err) { showError(find, err, err.status === 404 ? t('err.404') : undefined); }
   });
 });
+
+// The search: a report by the customer's phone as the agent reads it off his own phone
+// ("55 1234 5678", "+52 55…"), the customer's name, or a word of the subject or the
+// description (GET /api/tickets?q=). The matches are listed newest first; one match opens.
+const search = h('form', { class: 'form inline-form', id: 'search', novalidate: true },
+  h('div', { class: 'field' }, h('label', { for: 'search-q' }, t('d.search')),
+    h('input', { id: 'search-q', name: 'q', type: 'search', maxlength: 200, autocomplete: 'off', dataset: { field: 'q' } })),
+  h('p', { class: 'form-error', role: 'alert', hidden: true }),
+  h('button', { type: 'submit' }, t('d.search_go')));
+const results = h('div', { id: 'desk-results', 'aria-live': 'polite' });
+find.after(search, results);
+
+search.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const q = search.q.value.trim();
+  clearErrors(search);
+  results.replaceChildren();
+  if (!q) { showError(search, new ApiError(422, 'required', '', 'q'), t('err.required')); return; }
+  busy(search, async () => {
+    let items;
+    try { items = (await api('GET', '/api/tickets?limit=20&q=' + encodeURIComponent(q))).items || []; }
+    catch (err) { showError(search, err); return; }
+    if (!items.length) { results.replaceChildren(h('p', { class: 'muted' }, t('d.no_results'))); return; }
+    results.replaceChildren(h('table', { class: 'list' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('st.folio')), h('th', {}, t('st.status')), h('th', {}, t('b.customer')), h('th', {}, t('d.subject')))),
+      h('tbody', {}, items.map((it) => h('tr', { dataset: { folio: it.folio } },
+        h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => showTicket(it.folio) }, it.folio)),
+        h('td', {}, h('span', { class: 'badge s-' + it.status }, t('status.' + it.status))),
+        h('td', {}, it.customer?.name || '', it.customer?.phone ? ' · ' + it.customer.phone : ''),
+        h('td', { class: 'user-text' }, it.subject || ''))))));
+    if (items.length === 1) showTicket(items[0].folio);
+  });
+});
+
+// refused says why the API refused a step on the report (409), naming the report where the
+// code has a text for it: "not possible in the report's current state", not the visit's.
+// Other errors keep message()'s text (undefined).
+function refused(err) {
+  if (!(err instanceof ApiError) || err.status !== 409) return undefined;
+  const k = 'code.' + err.code + '.report';
+  return t('d.refused', { reason: t(k) === k ? reason(err) : t(k) });
+}
 
 async function showTicket(folio, created) {
   let r = created;
@@ -68,7 +125,7 @@ async function showTicket(folio, created) {
   if (active) parts.push(visitForm(r.folio));
   if (r.version) parts.push(outcomeForm(r, active));
   if (Array.isArray(r.timeline) && r.timeline.length) {
-    parts.push(h('h3', {}, t('b.timeline')), h('ol', { class: 'timeline', id: 'desk-timeline' }, r.timeline.slice().reverse().map(step)));
+    parts.push(h('h3', {}, t('b.timeline')), timeline(r.timeline, { id: 'desk-timeline' }));
   }
   view.replaceChildren(...parts);
   view.querySelector('#desk-folio')?.scrollIntoView({ block: 'nearest' });
@@ -92,7 +149,7 @@ function visitForm(folio) {
       try {
         const v = await api('POST', `/api/tickets/${encodeURIComponent(folio)}/visits`, { duration_min: Number(f.duration.value), skills });
         holder.replaceChildren(h('p', { class: 'flash' }, t('d.visit_created')), await slotForm(v));
-      } catch (err) { showError(f, err); }
+      } catch (err) { showError(f, err, refused(err)); }
     });
   });
   return holder;
@@ -142,36 +199,6 @@ async function mediaOf(folio) {
   return h('section', { id: 'desk-media' }, h('h3', {}, t('b.media')), h('ul', { class: 'media' }, list.map((m) =>
     h('li', {}, h('a', { href: m.url, target: '_blank', rel: 'noopener' },
       h('img', { src: m.url, class: m.kind, loading: 'lazy', alt: m.kind === 'signature' ? t('b.signature_img') : t('b.photo_n', { n: ++n }) }))))));
-}
-
-// tr is the text of prefix+value, or the value itself when there is none (a free text).
-function tr(prefix, v) { const k = prefix + v; return t(k) === k ? String(v) : t(k); }
-
-// step is one line of a folio's timeline: when, what with its details (the statuses it
-// moved between, the note, the reason, the outcome), who and through which channel, as the
-// procedure asks every step to be kept. User texts stay text (h sets textContent).
-function step(e) {
-  const d = e.data && typeof e.data === 'object' ? e.data : {};
-  const what = [];
-  if (e.type === 'report.area_assigned' && d.from && d.to) what.push(`${tr('area.', d.from)} → ${tr('area.', d.to)}`);
-  else if (e.type.startsWith('report.') && d.from && d.to) what.push(`${tr('status.', d.from)} → ${tr('status.', d.to)}`);
-  if (e.type === 'report.reclassified') {
-    if (d.from_kind !== d.to_kind) what.push(`${tr('kind.', d.from_kind)} → ${tr('kind.', d.to_kind)}`);
-    if (d.from_priority !== d.to_priority) what.push(`${tr('priority.', d.from_priority)} → ${tr('priority.', d.to_priority)}`);
-  }
-  if ((e.type === 'visit.booked' || e.type === 'visit.rescheduled') && d.window_start && d.window_end) {
-    what.push(`${date(d.window_start)} ${time(d.window_start)}–${time(d.window_end)}` + (d.technician_name ? ' · ' + d.technician_name : ''));
-  }
-  if (d.cause) what.push(`${t('st.cause')}: ${d.cause}`);
-  if (d.verdict) what.push(t('verdict.' + d.verdict));
-  if (typeof d.service_restored === 'boolean') what.push(`${t('st.restored')}: ${d.service_restored ? t('st.yes') : t('st.no')}`);
-  if (d.reason) what.push(tr('reason.', d.reason));
-  for (const k of ['notes', 'note', 'text']) if (typeof d[k] === 'string' && d[k]) what.push(d[k]);
-  const who = e.actor_name || (e.actor?.startsWith('email:') ? e.actor.slice(6) : ['customer', 'system', 'twilio'].includes(e.actor) ? t('actor.' + e.actor) : '');
-  return h('li', { dataset: { type: e.type } },
-    h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('strong', {}, tr('ev.', e.type)),
-    who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + t('channel.' + e.channel) : '',
-    what.length ? h('div', { class: 'user-text' }, what.join(' · ')) : '');
 }
 
 const stepChannels = ['phone', 'email', 'in_person', 'web', 'sms'];
@@ -226,7 +253,7 @@ function outcomeForm(r, active) {
       try {
         await api('POST', `/api/tickets/${encodeURIComponent(r.folio)}/transitions`, body);
       } catch (err) {
-        if (err.status !== 409 || err.code !== 'stale_version') { showError(f, err); return; }
+        if (err.status !== 409 || err.code !== 'stale_version') { showError(f, err, refused(err)); return; }
         const typed = [...f.querySelectorAll('textarea, select')].map((el) => [el.name, el.value]);
         await showTicket(r.folio);
         const again = document.getElementById('outcome-form');
