@@ -103,6 +103,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+		if s.hsts {
+			// Behind https, a browser that once reached us keeps to https for a year: a
+			// customer's status link typed or followed as http:// (with its ?code=) is not
+			// sent in the clear again, nor is the session cookie exposed to a downgrade. No
+			// includeSubDomains: the provider's other hosts are not ours to pin.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		s.metrics.inFlight.Inc()
 		defer func() {

@@ -29,7 +29,7 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// PublicBaseURL is the address customers and browsers use, e.g. https://despacho.example.mx;
-	// an https URL makes session cookies Secure.
+	// an https URL makes session cookies Secure and every answer carry Strict-Transport-Security.
 	PublicBaseURL string
 	// Registry receives the HTTP metrics; nil means a private registry.
 	Registry prometheus.Registerer
@@ -135,6 +135,7 @@ type Server struct {
 	visits    *postgres.Visits
 	sla       dispatch.SLA
 	codeFails *limiter // wrong public access codes per client address; lockout
+	hsts      bool     // PublicBaseURL is https: answers carry Strict-Transport-Security
 	gateway   []byte   // SHA-256 of the mail gateway token, nil when none
 }
 
@@ -162,6 +163,7 @@ func New(cfg Config) *Server {
 		sla:     cfg.SLA,
 		// Ten wrong codes within 15 minutes lock the address out for 15 minutes.
 		codeFails: newLimiter(cfg.Now, 10, 15*time.Minute, 15*time.Minute),
+		hsts:      strings.HasPrefix(strings.ToLower(cfg.PublicBaseURL), "https://"),
 	}
 	if s.events == nil {
 		s.events = postgres.NewEvents()
