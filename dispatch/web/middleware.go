@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -111,6 +113,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		sw := &statusWriter{ResponseWriter: w}
+		if r.Body != nil && r.Body != http.NoBody && s.bodyRate > 0 {
+			r.Body = s.paceBody(w, r.Body, start)
+		}
 		s.metrics.inFlight.Inc()
 		defer func() {
 			s.metrics.inFlight.Dec()
@@ -179,4 +184,57 @@ func forwardedFor(r *http.Request, trusted []netip.Prefix) string {
 		break
 	}
 	return r.RemoteAddr
+}
+
+// errBodyTooSlow is what reading a body that stopped flowing returns.
+var errBodyTooSlow = errors.New("the request body arrived too slowly")
+
+// paceBody bounds how long the body of a request may take. The server has only a header
+// timeout: a whole-request ReadTimeout short enough to matter would cut a technician's
+// photo sent over a poor connection, and none at all let a client hold a connection (and
+// its goroutine) forever by sending headers and then a body that never comes or comes a
+// byte at a time. So the body must start within bodyGrace and then arrive at an average of
+// at least bodyRate bytes a second: after n bytes, the connection's read deadline is
+// start + bodyGrace + n/bodyRate. When the body has been read the deadline is lifted, so
+// that the server's watch for a client that hangs up (which reads on) does not see it
+// and cancel a long handler.
+func (s *Server) paceBody(w http.ResponseWriter, body io.ReadCloser, start time.Time) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	p := &pacedBody{ReadCloser: body, rc: rc, start: start, grace: s.bodyGrace, rate: s.bodyRate}
+	if p.extend() != nil {
+		return body // a writer that cannot set deadlines (tests' recorders): as it was
+	}
+	return p
+}
+
+type pacedBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  float64
+	n     int64
+	done  bool
+}
+
+func (p *pacedBody) extend() error {
+	return p.rc.SetReadDeadline(p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second))))
+}
+
+func (p *pacedBody) Read(b []byte) (int, error) {
+	n, err := p.ReadCloser.Read(b)
+	p.n += int64(n)
+	switch {
+	case p.done:
+	case err == io.EOF:
+		p.done = true
+		_ = p.rc.SetReadDeadline(time.Time{})
+	case err != nil:
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			err = errBodyTooSlow
+		}
+	case n > 0:
+		_ = p.extend()
+	}
+	return n, err
 }

@@ -136,7 +136,11 @@ type Server struct {
 	sla       dispatch.SLA
 	codeFails *limiter // wrong public access codes per client address; lockout
 	hsts      bool     // PublicBaseURL is https: answers carry Strict-Transport-Security
-	gateway   []byte   // SHA-256 of the mail gateway token, nil when none
+	// A request body must start within bodyGrace and then keep an average of bodyRate
+	// bytes a second (see paceBody).
+	bodyGrace time.Duration
+	bodyRate  float64
+	gateway   []byte // SHA-256 of the mail gateway token, nil when none
 }
 
 // New builds the server and its route table.
@@ -164,6 +168,8 @@ func New(cfg Config) *Server {
 		// Ten wrong codes within 15 minutes lock the address out for 15 minutes.
 		codeFails: newLimiter(cfg.Now, 10, 15*time.Minute, 15*time.Minute),
 		hsts:      strings.HasPrefix(strings.ToLower(cfg.PublicBaseURL), "https://"),
+		bodyGrace: 30 * time.Second,
+		bodyRate:  1024,
 	}
 	if s.events == nil {
 		s.events = postgres.NewEvents()
