@@ -1424,7 +1424,14 @@ func (s *Incidents) redate(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 // IncidentTimeline returns the incident's own events in order: its opening, estimates,
 // notices and resolution, and every event of the visits planned for it. The events of
 // its attached reports (one per customer, hundreds in a large outage) are on each
-// report's timeline instead.
-func IncidentTimeline(ctx context.Context, db bun.IDB, incidentID int64) ([]dispatch.Event, error) {
-	return eventsWhere(ctx, db, "incident_id = ? AND report_id IS NULL", incidentID)
+// report's timeline instead. names are the names of the staff users who took its steps, by
+// user id (Event.ActorUserID), as a report's timeline has them (ReportDetail.ActorNames).
+func IncidentTimeline(ctx context.Context, db bun.IDB, incidentID int64) (timeline []dispatch.Event, names map[int64]string, err error) {
+	if timeline, err = eventsWhere(ctx, db, "incident_id = ? AND report_id IS NULL", incidentID); err != nil {
+		return nil, nil, err
+	}
+	if names, err = actorNames(ctx, db, timeline); err != nil {
+		return nil, nil, err
+	}
+	return timeline, names, nil
 }

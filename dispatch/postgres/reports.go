@@ -130,7 +130,9 @@ func (s *Reports) get(ctx context.Context, db bun.IDB, folio string, forUpdate b
 	return d, nil
 }
 
-// actorNames returns the names of the users who took the steps of timeline, by id.
+// actorNames returns the names of the users who took the steps of timeline, by id: one
+// query for the whole timeline. A report's timeline (get) and an incident's
+// (IncidentTimeline) both name their actors through it.
 func actorNames(ctx context.Context, db bun.IDB, timeline []dispatch.Event) (map[int64]string, error) {
 	out := map[int64]string{}
 	var ids []int64

@@ -132,7 +132,7 @@ func TestIncidentVisitPlannedLikeAnyVisit(t *testing.T) {
 			t.Errorf("no %s event of the incident visit; got %v", want, evs)
 		}
 	}
-	tl, err := postgres.IncidentTimeline(ctx, db, inc.ID)
+	tl, _, err := postgres.IncidentTimeline(ctx, db, inc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,19 +131,27 @@ func (a *incidentAPI) getIncident(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	tl, err := postgres.IncidentTimeline(r.Context(), a.s.db, id)
+	tl, names, err := postgres.IncidentTimeline(r.Context(), a.s.db, id)
 	if err != nil {
 		return err
 	}
 	// The detail adds the visits planned for the incident itself, with their status, and
-	// the incident's own timeline (its events and its visits').
+	// the incident's own timeline (its events and its visits'), each step naming the staff
+	// user who took it as a report's timeline does (timelineEntry.ActorName).
+	type step struct {
+		dispatch.Event
+		ActorName string `json:"actor_name,omitempty"`
+	}
 	out := struct {
 		incidentView
-		Visits   []visitView      `json:"visits"`
-		Timeline []dispatch.Event `json:"timeline"`
-	}{incidentView: viewIncident(d), Visits: make([]visitView, len(vs)), Timeline: tl}
+		Visits   []visitView `json:"visits"`
+		Timeline []step      `json:"timeline"`
+	}{incidentView: viewIncident(d), Visits: make([]visitView, len(vs)), Timeline: make([]step, len(tl))}
 	for i, v := range vs {
 		out.Visits[i] = viewVisit(v)
+	}
+	for i, ev := range tl {
+		out.Timeline[i] = step{Event: ev, ActorName: names[ev.ActorUserID]}
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
