@@ -15,7 +15,10 @@ import (
 //
 // Event messages carry ID (the event's position in the live sequence: increasing, and the
 // value to pass as `after` when reconnecting), the event type, its time and its data plus
-// references (event_id, report_id, visit_id, technician_id, incident_id, folio when known).
+// references (event_id, report_id, visit_id, technician_id, incident_id, folio when known),
+// who acted (actor, and actor_name: the name of the user who did, when one did) and the
+// channel. The customer's status page gets only the public keys (Options.PublicKeys):
+// never who acted.
 // Control messages have no ID: "reload" (the client is too far behind: reload the page, then
 // reconnect without after), "error" (a client message was refused; data holds code, message
 // and field) and "subscribed" (data echoes the filter now in force).
@@ -181,11 +184,13 @@ type viewer struct {
 
 // item is one sequenced event, encoded once for all the clients that receive it.
 type item struct {
-	seq    int64
-	ev     dispatch.Event
-	folio  string
-	full   []byte // for staff and technicians
-	public []byte // for the customer's status page; nil until needed
+	seq   int64
+	ev    dispatch.Event
+	folio string
+	// actorName is the name of the user who acted (Event.ActorUserID), "" when none did.
+	actorName string
+	full      []byte // for staff and technicians
+	public    []byte // for the customer's status page; nil until needed
 	// account is the user a "user.updated" event names (0 for other events): his open
 	// connections are rechecked at once.
 	account int64
@@ -239,6 +244,9 @@ func encodeEvent(it *item, keep map[string]bool) []byte {
 		ref("incident_id", ev.IncidentID)
 		if ev.Actor != "" {
 			data["actor"], _ = json.Marshal(ev.Actor)
+		}
+		if it.actorName != "" {
+			data["actor_name"], _ = json.Marshal(it.actorName)
 		}
 		if ev.Channel != "" {
 			data["channel"], _ = json.Marshal(ev.Channel)

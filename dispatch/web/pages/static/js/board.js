@@ -6,7 +6,7 @@
 // (their access point's customers: filled red = reported, hollow = affected), and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, reason, ApiError } from './core.js';
 import { live } from './live.js';
-import { timeline, eventLabel } from './timeline.js';
+import { timeline, eventLabel, actorName } from './timeline.js';
 
 const root = document.getElementById('board');
 const dayInput = document.getElementById('day');
@@ -574,7 +574,11 @@ function activity(msg) {
   // A visit's step names its folio; the board knows it when the event does not say.
   const v = d.visit_id ? visits.get(d.visit_id) : null;
   const folio = d.folio || d.incident_folio || (v ? ref(v) : '');
-  activityEl.prepend(h('li', { dataset: { type: msg.type } }, h('time', { datetime: msg.at }, time(msg.at)), ' ', eventLabel(msg.type), folio ? ' · ' + folio : ''));
+  // Who took the step, as the timelines say it: the live message's data carries actor and
+  // actor_name as a timeline entry does.
+  const who = actorName(d);
+  activityEl.prepend(h('li', { dataset: { type: msg.type } }, h('time', { datetime: msg.at }, time(msg.at)), ' ', eventLabel(msg.type),
+    folio ? ' · ' + folio : '', who ? ' · ' + t('d.by', { who }) : ''));
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
 live({

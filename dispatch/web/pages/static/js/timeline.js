@@ -11,7 +11,8 @@ export function eventLabel(type) { return tr('ev.', type); }
 
 /** actorName says who took a step: the staff user's name (actor_name), the address of an
  * e-mail threaded from one not on file, the customer, the system or the SMS carrier; '' when
- * the step names nobody the page can show (never a raw "user:12"). */
+ * the step names nobody the page can show (never a raw "user:12"). e is a timeline entry or
+ * a live message's data, which carry actor and actor_name alike. */
 export function actorName(e) {
   if (e.actor_name) return e.actor_name;
   if (typeof e.actor !== 'string') return '';
