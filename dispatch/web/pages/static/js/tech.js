@@ -135,6 +135,13 @@ async function send(a) {
   return null;
 }
 
+// visitReason is reason(err, false) said of a visit, as the board says it: his steps move
+// visits, so an illegal move is the visit's (code.illegal_transition alone names nothing).
+function visitReason(err) {
+  const k = 'code.' + err.code + '.visit';
+  return t(k) === k ? reason(err, false) : t(k);
+}
+
 async function flush() {
   if (flushing) return;
   flushing = true;
@@ -169,7 +176,7 @@ async function flush() {
           try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
         }
         if (!done) {
-          const why = err.status === 409 ? reason(err, false) : '';
+          const why = err.status === 409 ? visitReason(err) : '';
           note = message(err) + (why ? ' (' + why + ')' : '');
           bad = true;
         }
