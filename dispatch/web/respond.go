@@ -75,8 +75,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // StatusClientClosed is the status recorded for a request its client abandoned (nginx's 499).
 const StatusClientClosed = 499
 
-// WriteJSON writes v as JSON with the given status.
+// WriteJSON writes v as JSON with the given status. Unless the handler said otherwise, the
+// answer is not to be stored: the API's answers hold customers' names, phones, addresses and
+// access codes, which a browser's or proxy's cache would keep on a shared desk computer.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)

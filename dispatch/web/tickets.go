@@ -260,6 +260,7 @@ func (s *Server) createdView(c *postgres.Created) ticketView {
 }
 
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Cache-Control", "no-store") // a stored answer may hold an access code (see WriteJSON)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(bytes.TrimRight(body, "\n"), '\n'))
