@@ -168,7 +168,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.users.DeleteSession(r.Context(), strings.TrimSpace(token)); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	// Cleared with the flags it was set with (see login).
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: strings.HasPrefix(s.cfg.PublicBaseURL, "https://")})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -82,6 +82,24 @@ func TestSecurityHeaders(t *testing.T) {
 			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure != c.hsts {
 				t.Errorf("session cookie %+v; want HttpOnly, SameSite=Strict, Secure=%v", session, c.hsts)
 			}
+			// Signing out clears the cookie with the same flags it was set with.
+			req, _ := http.NewRequest("POST", ts.URL+"/api/logout", nil)
+			req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: session.Value})
+			req.Header.Set("Origin", ts.URL)
+			out, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Body.Close()
+			var cleared *http.Cookie
+			for _, ck := range out.Cookies() {
+				if ck.Name == web.SessionCookie {
+					cleared = ck
+				}
+			}
+			if out.StatusCode != 204 || cleared == nil || cleared.MaxAge >= 0 || !cleared.HttpOnly || cleared.SameSite != http.SameSiteStrictMode || cleared.Secure != c.hsts {
+				t.Errorf("sign-out = %d, cookie %+v; want 204 clearing it HttpOnly, SameSite=Strict, Secure=%v", out.StatusCode, cleared, c.hsts)
+			}
 		})
 	}
 }
