@@ -236,7 +236,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		defer dsrv.Close()
 		log.Info("debug listener (pprof)", "addr", dln.Addr().String())
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := publicServer(api)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	base := publicURL
@@ -362,4 +362,16 @@ func nonEmpty(s ...string) []string {
 		}
 	}
 	return out
+}
+
+// maxHeaderBytes bounds a request's headers on the public listener. Ours are small (a
+// session cookie, a bearer token, an Idempotency-Key); Go's default of 1 MiB let every
+// connection make the server hold a megabyte before any handler or limit ran.
+const maxHeaderBytes = 64 << 10
+
+// publicServer is the HTTP server of the public listener: headers within 10 s and
+// maxHeaderBytes (431 beyond), idle connections closed after 2 minutes; bodies are paced
+// by the handler's middleware.
+func publicServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: maxHeaderBytes}
 }
