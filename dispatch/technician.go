@@ -185,6 +185,11 @@ func (t *Technician) Validate() error {
 	if err := t.Home.Validate("home"); err != nil {
 		return err
 	}
+	// (0,0) is what a home sent without its coordinates ({"home":{}}) decodes to; taken as
+	// a place, his day would start in the Gulf of Guinea and no visit could ever be his.
+	if t.Home.Lat == 0 && t.Home.Lon == 0 {
+		return Invalid("home", "is required: lat and lon of his home base, not (0,0)")
+	}
 	if len(t.Shifts) > 50 {
 		return Invalid("shifts", "at most 50 shifts")
 	}

@@ -88,7 +88,9 @@ func checkTechnicianUser(ctx context.Context, db bun.IDB, userID int64) error {
 
 func technicianWriteError(err error) error {
 	if IsUniqueViolation(err) && Constraint(err) == "technicians_user_key" {
-		return dispatch.Invalid("user_id", "the user is already linked to another technician")
+		e := dispatch.Invalid("user_id", "the user is already linked to another technician")
+		e.Code = "user_linked" // not a bad value: the account is taken (the page says so)
+		return e
 	}
 	return Wrap(err)
 }
