@@ -20,13 +20,17 @@ function flash(text, bad) {
 // refusals first, then the pages' common ones.
 function say(err) {
   if (err instanceof ApiError) {
-    if (err.field) {
-      const leaf = err.field.replace(/\[\d+\]/g, '').split('.').pop();
-      const k = 'adm.field.' + leaf;
-      if (t(k) !== k) return t(k);
-    }
+    // A code of its own says more than its field (user_linked is about user_id, but the
+    // account is taken, not wrong).
     const c = 'adm.code.' + err.code;
     if (t(c) !== c) return t(c);
+    if (err.field) {
+      // The last two names first (break.minutes is not an SLA's minutes), then the last.
+      const names = err.field.replace(/\[\d+\]/g, '').split('.');
+      for (const k of ['adm.field.' + names.slice(-2).join('.'), 'adm.field.' + names.at(-1)]) {
+        if (t(k) !== k) return t(k);
+      }
+    }
     if (err.status === 409) return reason(err);
     if (err.status === 422) {
       const why = reason(err, false);
@@ -151,15 +155,35 @@ function showTech() {
 function techForm(x) {
   const f = h('form', { class: 'form', id: 'tech-form', novalidate: true });
   const input = (id, name, value, attrs = {}) => h('input', { id, name, value: value ?? '', autocomplete: 'off', dataset: { field: attrs.field || name }, ...attrs, field: undefined });
-  const byDay = new Map((x?.shifts || []).map((s) => [s.weekday, s]));
-  const shiftRows = [1, 2, 3, 4, 5, 6, 0].map((d) => {
-    const s = byDay.get(d);
+  // Every shift of his gets a row of its own, break included: a day may hold two shifts
+  // (a split day) and a shift a lunch break, and a save must send them back as they were.
+  // A day without shifts gets one empty row; "+" adds another row to a day.
+  const shiftBox = h('div', { class: 'shifts' });
+  const shiftRow = (d, s, k) => {
     const day = t('adm.day.' + d);
-    return h('div', { class: 'row shift', dataset: { day: d } },
-      h('span', { class: 'label day' }, day),
-      field(`sh-${d}-start`, t('adm.shift_start', { day }), h('input', { id: `sh-${d}-start`, type: 'time', name: `start-${d}`, value: s?.start || '' })),
-      field(`sh-${d}-end`, t('adm.shift_end', { day }), h('input', { id: `sh-${d}-end`, type: 'time', name: `end-${d}`, value: s?.end || '' })));
-  });
+    const id = k ? `sh-${d}-${k}` : `sh-${d}`;
+    const time = (suffix, label, value) => field(`${id}-${suffix}`, label, h('input', { id: `${id}-${suffix}`, type: 'time', name: `${suffix}-${d}`, value: value || '', dataset: { part: suffix } }));
+    const more = h('button', { type: 'button', class: 'link', 'aria-label': t('adm.add_shift', { day }) }, '+');
+    const row = h('div', { class: 'row shift', dataset: { day: d } },
+      h('span', { class: 'label day' }, k ? '' : day),
+      time('start', t('adm.shift_start', { day }), s?.start),
+      time('end', t('adm.shift_end', { day }), s?.end),
+      time('brk-start', t('adm.break_start', { day }), s?.break?.start),
+      time('brk-end', t('adm.break_end', { day }), s?.break?.end),
+      field(`${id}-brk-min`, t('adm.break_minutes', { day }), h('input', { id: `${id}-brk-min`, type: 'number', min: 1, inputmode: 'numeric', value: s?.break?.minutes ?? '', dataset: { part: 'brk-min' } })),
+      more);
+    more.addEventListener('click', () => {
+      const rowsOfDay = shiftBox.querySelectorAll(`.shift[data-day="${d}"]`);
+      const next = shiftRow(d, null, rowsOfDay.length);
+      rowsOfDay[rowsOfDay.length - 1].after(next);
+      next.querySelector('input').focus();
+    });
+    return row;
+  };
+  for (const d of [1, 2, 3, 4, 5, 6, 0]) {
+    const mine = (x?.shifts || []).filter((s) => s.weekday === d).sort((a, b) => a.start.localeCompare(b.start));
+    (mine.length ? mine : [null]).forEach((s, k) => shiftBox.append(shiftRow(d, s, k)));
+  }
   f.append(
     h('div', { class: 'row' },
       field('tf-name', t('adm.name'), input('tf-name', 'name', x?.name, { required: true, maxlength: 200 })),
@@ -171,7 +195,7 @@ function techForm(x) {
       field('tf-lat', t('adm.home_lat'), input('tf-lat', 'lat', x?.home?.lat, { type: 'number', step: 'any', field: 'home.lat' })),
       field('tf-lon', t('adm.home_lon'), input('tf-lon', 'lon', x?.home?.lon, { type: 'number', step: 'any', field: 'home.lon' }))),
     h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'active', id: 'tf-active', checked: x ? x.active : true, dataset: { field: 'active' } }), t('adm.tech_active')),
-    h('fieldset', { class: 'field-group', dataset: { field: 'shifts' } }, h('legend', {}, t('adm.shifts')), shiftRows),
+    h('fieldset', { class: 'field-group', dataset: { field: 'shifts' } }, h('legend', {}, t('adm.shifts')), shiftBox),
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('button', { type: 'submit', class: 'primary', id: 'tech-save' }, t('adm.save')));
   f.addEventListener('submit', (ev) => {
@@ -181,12 +205,17 @@ function techForm(x) {
     const shifts = [];
     for (const row of f.querySelectorAll('.shift')) {
       const d = Number(row.dataset.day);
-      const [s, e] = row.querySelectorAll('input');
+      const part = (p) => row.querySelector(`[data-part="${p}"]`);
+      const [s, e, bs, be, bm] = ['start', 'end', 'brk-start', 'brk-end', 'brk-min'].map(part);
       // The API names shifts by their index in the list sent: label the inputs to match.
-      s.dataset.field = `shifts[${shifts.length}].start`;
-      e.dataset.field = `shifts[${shifts.length}].end`;
-      if (s.value || e.value) shifts.push({ weekday: d, start: s.value, end: e.value });
-      else { delete s.dataset.field; delete e.dataset.field; }
+      const i = shifts.length;
+      const marks = [[row, `shifts[${i}]`], [s, `shifts[${i}].start`], [e, `shifts[${i}].end`], [bs, `shifts[${i}].break`], [bm, `shifts[${i}].break.minutes`]];
+      for (const [el, name] of marks) delete el.dataset.field;
+      if (!(s.value || e.value || bs.value || be.value || bm.value)) continue;
+      for (const [el, name] of marks) el.dataset.field = name;
+      const sh = { weekday: d, start: s.value, end: e.value };
+      if (bs.value || be.value || bm.value) sh.break = { start: bs.value, end: be.value, minutes: bm.value === '' ? 0 : Number(bm.value) };
+      shifts.push(sh);
     }
     const body = {
       name: el.name.value.trim(), phone: el.phone.value.trim(),
@@ -195,6 +224,7 @@ function techForm(x) {
       shifts, active: el.active.checked,
     };
     if (el.user_id.value) body.user_id = Number(el.user_id.value);
+    else if (x?.user_id) body.user_id = 0; // emptied: the account is unlinked
     let first = null;
     if (!body.name) first = fieldError(f, 'name', t('adm.field.name'));
     if (el.lat.value === '' && !first) first = fieldError(f, 'home.lat', t('adm.field.lat'));
