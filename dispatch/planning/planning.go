@@ -132,13 +132,18 @@ func (c Config) Shifts(t *dispatch.Technician, exc []dispatch.Exception, day tim
 	if !t.Active {
 		return nil
 	}
+	// A clock time is read on the wall of that day: midnight plus the offset is another hour
+	// on a day the clocks change, where the zone keeps DST (see NextDay).
+	at := func(d time.Duration) time.Time {
+		return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, day.Location())
+	}
 	var out []schedule.Shift
 	for _, ws := range t.Shifts {
 		if ws.Weekday != int(day.Weekday()) {
 			continue
 		}
 		a, b := ws.Span()
-		pieces := []dispatch.Span{{Start: day.Add(a), End: day.Add(b)}}
+		pieces := []dispatch.Span{{Start: at(a), End: at(b)}}
 		for _, e := range exc {
 			if e.TechnicianID != t.ID {
 				continue
@@ -150,7 +155,7 @@ func (c Config) Shifts(t *dispatch.Technician, exc []dispatch.Exception, day tim
 			if br := ws.Break; br != nil {
 				x, _ := dispatch.ParseClock(br.Start)
 				y, _ := dispatch.ParseClock(br.End)
-				e, l := maxTime(day.Add(x), p.Start), minTime(day.Add(y), p.End)
+				e, l := maxTime(at(x), p.Start), minTime(at(y), p.End)
 				d := time.Duration(br.Minutes) * time.Minute
 				if l.Sub(e) >= d && p.End.Sub(p.Start) > 2*d {
 					sh.Break = &schedule.Break{Earliest: e, Latest: l, Duration: d}
