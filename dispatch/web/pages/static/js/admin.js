@@ -284,7 +284,8 @@ function exceptions(x) {
         // The server re-planned the days of his visits in the span: say what became of them.
         const moved = r.moved?.length ?? 0, unbooked = r.unbooked?.length ?? 0, kept = r.kept?.length ?? 0;
         flash(moved + unbooked + kept ? t('adm.exc_replanned', { moved, unbooked, kept }) : t('adm.exc_added'));
-        showTech();
+        // Only the list is drawn again: what is typed in his form above is not saved yet.
+        f.replaceWith(exceptions(x));
       } catch (err) { refuse(f, err); }
     });
   });
