@@ -371,7 +371,7 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 			t.Errorf("English area text = %q; want English with the incident's folio", r.Body)
 		case r.To == c && (!strings.Contains(r.Body, d.Folio) || strings.Contains(r.Body, "R-")):
 			t.Errorf("area text = %q; want the incident's folio and no report", r.Body)
-		case r.To == c && r.Kind == string(notify.KindIncidentAreaEstimate) && !strings.Contains(r.Body, notify.Formatter{Lang: "es", Loc: mexico}.DateTime(est)):
+		case r.To == c && r.Kind == string(notify.KindIncidentAreaEstimate) && !strings.Contains(unaccented(r.Body), unaccented(notify.Formatter{Lang: "es", Loc: mexico}.DateTime(est))):
 			t.Errorf("area estimate = %q; want the new estimate", r.Body)
 		}
 	}
@@ -432,4 +432,11 @@ func TestStillDown(t *testing.T) {
 			t.Errorf("StillDown(%q) = %v; want %v", text, got, want)
 		}
 	}
+}
+
+// unaccented drops the accents a text loses when Fit spells it in GSM-7 to save a segment:
+// an estimate on a Saturday or a Wednesday reads "sab"/"mie" in the text and "sáb"/"mié" in
+// Formatter's output, so the comparison above failed on those days only.
+func unaccented(s string) string {
+	return strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u").Replace(s)
 }
