@@ -72,7 +72,8 @@ type UserChange struct {
 
 // Update applies c to user id and returns the user as stored. It never leaves no active
 // administrator: taking the role or the account from the last one is a conflict
-// (last_admin). Deactivating a user or
+// (last_admin). A technician's account linked to a technician record keeps its role until
+// the record is unlinked (technician_linked). Deactivating a user or
 // setting a new password ends every session of the user at once (a stolen session does not
 // outlive a reset).
 func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *dispatch.User, now time.Time) (*dispatch.User, error) {
@@ -103,6 +104,18 @@ func (s *UserAdmin) Update(ctx context.Context, id int64, c UserChange, actor *d
 			data["name"] = *c.Name
 		}
 		if c.Role != nil && *c.Role != row.Role {
+			if row.Role == dispatch.RoleTechnician {
+				// His technician record would stay linked to an account that may no longer
+				// open the technician's page: his route, steps and position would be
+				// reachable by nobody, and the link could not be set again as it was.
+				var linked []string
+				if err := tx.NewRaw("SELECT name FROM technicians WHERE user_id = ?", id).Scan(ctx, &linked); err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return Wrap(err)
+				}
+				if len(linked) > 0 {
+					return dispatch.Conflict("technician_linked", "the account is linked to technician %s; unlink it on the technician first", linked[0])
+				}
+			}
 			data["role"], data["from_role"] = *c.Role, row.Role
 			row.Role = *c.Role
 		}

@@ -103,3 +103,37 @@ func jsonString(t *testing.T, s string) string {
 	}
 	return string(b)
 }
+
+// TestAdminRoleOfLinkedTechnician: an admin gave the account of a technician linked to a
+// technician record another role. The record stayed linked to an account that may no
+// longer open the technician's page: his route, steps and position were reachable by
+// nobody, and the link could not be made again as it was (only a technician's account may
+// be linked). Now 409 technician_linked while the record is linked; unlinked, the role
+// changes.
+func TestAdminRoleOfLinkedTechnician(t *testing.T) {
+	t.Parallel()
+	ts, tok, users, _ := newDispatchServer(t)
+	admin := login(t, ts, users, "jefa@despacho.example.mx", dispatch.RoleAdmin)
+	login(t, ts, users, "juan@despacho.example.mx", dispatch.RoleTechnician)
+	juan := userID(t, users, "juan@despacho.example.mx")
+	tech := createTech(t, ts, tok[dispatch.RoleDispatcher], "Juan", 19.43, -99.13, `"fiber"`, fmt.Sprintf(`,"user_id":%d`, juan))
+	url := fmt.Sprintf("%s/api/users/%d", ts.URL, juan)
+	res, b := do(t, "PATCH", url, admin, `{"role":"dispatcher"}`)
+	if code, _ := errorCode(t, b); res.StatusCode != 409 || code != "technician_linked" {
+		t.Fatalf("role of a linked technician's account = %d %s, want 409 technician_linked", res.StatusCode, b)
+	}
+	var got userOut
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, tech), tok[dispatch.RoleDispatcher], "", 200, nil)
+	// Renaming him or resetting his password is not a change of role.
+	mustJSON(t, "PATCH", url, admin, `{"name":"Juan Pérez"}`, 200, &got)
+	if got.Role != "technician" {
+		t.Errorf("after a rename, role %q, want technician", got.Role)
+	}
+	var rec struct{ Version int }
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, tech), tok[dispatch.RoleDispatcher], "", 200, &rec)
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, tech), tok[dispatch.RoleDispatcher], fmt.Sprintf(`{"user_id":0,"version":%d}`, rec.Version), 200, nil)
+	mustJSON(t, "PATCH", url, admin, `{"role":"dispatcher"}`, 200, &got)
+	if got.Role != "dispatcher" {
+		t.Errorf("after unlinking, role %q, want dispatcher", got.Role)
+	}
+}
