@@ -108,4 +108,3 @@ func maskPhone(p string) string {
 	}
 	return b.String()
 }
-
