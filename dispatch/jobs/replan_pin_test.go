@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/jobs"
-	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
 )
 
@@ -22,48 +20,10 @@ import (
 func TestReplanKeepsPinWhenADayRunsLate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := dispatchtest.DB(t)
-	events := postgres.NewEvents()
-	reports := postgres.NewReports(db, events, dispatch.SLA{})
-	visits := postgres.NewVisits(db, events, reports, planning.Config{})
-	techs := postgres.NewTechnicians(db, events)
-	day := time.Date(2026, 11, 30, 0, 0, 0, 0, visits.Config().Zone) // a Monday
-	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
-	now := at(7, 0)
-
-	tech := func(name string, lat float64) *dispatch.Technician {
-		t.Helper()
-		x := &dispatch.Technician{Name: name, Phone: "55 1234 5678", Skills: []string{"fiber"}, Home: dispatch.LatLon{Lat: lat, Lon: -99.13},
-			Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}}}
-		if err := techs.Create(ctx, x, nil); err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
-	n := 0
-	visit := func(lat float64, from, to int) *dispatch.Visit {
-		t.Helper()
-		n++
-		in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin servicio",
-			Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 3100 000" + string(rune('0'+n))}}
-		nr, err := in.Validate(now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lon := -99.13
-		v, err := visits.Create(ctx, c.Report.Folio, dispatch.NewVisit{DurationMin: 60, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v, err = visits.Book(ctx, v.ID, dispatch.Span{Start: at(from, 0), End: at(to, 0)}, nil, now); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
+	p := newPlanDay(t)
+	db, visits, day, at, now := p.db, p.visits, p.day, p.at, p.now
+	tech := func(name string, lat float64) *dispatch.Technician { return p.tech(t, name, lat) }
+	visit := func(lat float64, from, to int) *dispatch.Visit { return p.visit(t, lat, at(from, 0), at(to, 0)) }
 	ana := tech("Ana", 19.40)
 	beto := tech("Beto", 19.70)
 	late := visit(19.40, 10, 13)

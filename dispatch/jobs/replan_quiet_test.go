@@ -7,10 +7,7 @@ import (
 	"time"
 
 	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/jobs"
-	"despacho/dispatch/planning"
-	"despacho/dispatch/postgres"
 )
 
 // TestReplanOptimisesTodayAndTomorrow runs the re-plan job on a real database. Today and
@@ -22,56 +19,20 @@ import (
 func TestReplanOptimisesTodayAndTomorrow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db := dispatchtest.DB(t)
-	events := postgres.NewEvents()
-	reports := postgres.NewReports(db, events, dispatch.SLA{})
-	visits := postgres.NewVisits(db, events, reports, planning.Config{})
-	techs := postgres.NewTechnicians(db, events)
-	today := time.Date(2026, 11, 30, 0, 0, 0, 0, visits.Config().Zone) // a Monday
-	now := today.Add(9 * time.Hour)
-
-	tech := func(name string, lat float64) *dispatch.Technician {
-		t.Helper()
-		x := &dispatch.Technician{Name: name, Phone: "55 1234 5678", Skills: []string{"fiber"}, Home: dispatch.LatLon{Lat: lat, Lon: -99.13},
-			Shifts: []dispatch.WeeklyShift{{Weekday: 1, Start: "08:00", End: "18:00"}, {Weekday: 2, Start: "08:00", End: "18:00"}}}
-		if err := techs.Create(ctx, x, nil); err != nil {
-			t.Fatal(err)
-		}
-		return x
+	p := newPlanDay(t)
+	db, visits, today, now := p.db, p.visits, p.day, p.day.Add(9*time.Hour)
+	// A visit booked with the only technician, 12–14 on day.
+	visit := func(day time.Time) *dispatch.Visit {
+		return p.visit(t, 19.70, day.Add(12*time.Hour), day.Add(14*time.Hour))
 	}
-	n := 0
-	// visit books a visit at lat on day from 12 to 14.
-	visit := func(day time.Time, lat float64) *dispatch.Visit {
-		t.Helper()
-		n++
-		in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin servicio",
-			Customer: dispatch.CustomerInput{Name: "Cliente", Phone: "55 3100 000" + string(rune('0'+n))}}
-		nr, err := in.Validate(now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "system"}, postgres.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lon := -99.13
-		v, err := visits.Create(ctx, c.Report.Folio, dispatch.NewVisit{DurationMin: 60, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v, err = visits.Book(ctx, v.ID, dispatch.Span{Start: day.Add(12 * time.Hour), End: day.Add(14 * time.Hour)}, nil, now); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	ana := tech("Ana", 19.40)
-	vs := []*dispatch.Visit{visit(today, 19.70), visit(today.AddDate(0, 0, 1), 19.70)}
+	ana := p.tech(t, "Ana", 19.40, 1, 2)
+	vs := []*dispatch.Visit{visit(today), visit(today.AddDate(0, 0, 1))}
 	for _, v := range vs {
 		if v.TechnicianID != ana.ID {
 			t.Fatalf("set-up: visit booked with %d, want Ana (%d), the only technician", v.TechnicianID, ana.ID)
 		}
 	}
-	beto := tech("Beto", 19.70)
+	beto := p.tech(t, "Beto", 19.70, 1, 2)
 	optimized := func() string {
 		t.Helper()
 		var days []string
