@@ -167,7 +167,10 @@ func (in *inst) leave(a, b int32, t float64) float64 {
 func earliest(n *node, t float64) float64 {
 	if n.win == nil {
 		if t <= n.b0+eps {
-			return math.Max(t, n.a0)
+			if t < n.a0 {
+				return n.a0
+			}
+			return t
 		}
 		return math.Inf(1)
 	}
@@ -183,7 +186,10 @@ func earliest(n *node, t float64) float64 {
 func latest(n *node, t float64) float64 {
 	if n.win == nil {
 		if n.a0 <= t+eps {
-			return math.Min(t, n.b0)
+			if t > n.b0 {
+				return n.b0
+			}
+			return t
 		}
 		return math.Inf(-1)
 	}

@@ -56,6 +56,10 @@ func (r *route) update(in *inst) bool {
 	r.loc[0] = nd.loc
 	r.st[0] = nd.a0
 	r.dep[0] = nd.a0
+	if in.ext == nil && in.cong == nil {
+		r.updatePlain(in)
+		return r.finish(in)
+	}
 	for p := 1; p < n; p++ {
 		nd = &in.nodes[r.seq[p]]
 		var a float64
@@ -96,10 +100,15 @@ func (r *route) update(in *inst) bool {
 		}
 		r.ls[p] = latest(nd, ld-nd.svc)
 	}
+	r.summarize(in)
+	return r.finish(in)
+}
+
+// finish checks the load and hands out a version once the caches are set.
+func (r *route) finish(in *inst) bool {
 	if r.load > in.veh[r.v].cap+eps {
 		r.ok = false
 	}
-	r.summarize(in)
 	r.ver = 0
 	if r.ctr != nil {
 		r.ver = *r.ctr
@@ -110,6 +119,79 @@ func (r *route) update(in *inst) bool {
 		r.cost = 0
 	}
 	return r.ok
+}
+
+// updatePlain is update's timing and summary for matrix travel without
+// congestion (every compiled location, constant durations): the same
+// sums in the same order, read straight from the matrices, and the
+// distance summary made in the same pass.
+func (r *route) updatePlain(in *inst) {
+	n := len(r.seq)
+	L := in.L
+	dist, dur := in.dist, in.dur
+	fv, lv := -1, -1
+	for p := 1; p < n; p++ {
+		nd := &in.nodes[r.seq[p]]
+		var a float64
+		if nd.loc < 0 {
+			r.loc[p] = r.loc[p-1]
+			a = r.dep[p-1]
+			r.arc[p-1] = 0
+			r.brk = p
+		} else {
+			k := int(r.loc[p-1])*L + int(nd.loc)
+			r.loc[p] = nd.loc
+			a = r.dep[p-1] + dur[k]
+			r.arc[p-1] = dist[k]
+			r.legs += r.arc[p-1]
+			if p < n-1 {
+				if fv < 0 {
+					fv = p
+				}
+				lv = p
+			}
+		}
+		s := earliest(nd, a)
+		if math.IsInf(s, 1) {
+			r.ok = false
+			s = a
+		}
+		r.st[p] = s
+		r.dep[p] = s + nd.svc
+		r.load += nd.dem
+		if nd.kind == kindVisit {
+			r.nv++
+			if nd.start {
+				r.minIns = p
+			}
+		}
+	}
+	next := &in.nodes[r.seq[n-1]]
+	r.ls[n-1] = latest(next, math.Inf(1))
+	for p := n - 2; p >= 0; p-- {
+		nd := &in.nodes[r.seq[p]]
+		var ld float64
+		if next.loc < 0 {
+			ld = r.ls[p+1]
+		} else {
+			ld = r.ls[p+1] - dur[int(r.loc[p])*L+int(r.loc[p+1])]
+		}
+		r.ls[p] = latest(nd, ld-nd.svc)
+		next = nd
+	}
+	r.headArc, r.tailArc, r.innerArc = 0, 0, 0
+	if fv < 0 {
+		return
+	}
+	for p := 0; p < fv; p++ {
+		r.headArc += r.arc[p]
+	}
+	for p := lv; p < n-1; p++ {
+		r.tailArc += r.arc[p]
+	}
+	for p := fv; p < lv; p++ {
+		r.innerArc = max(r.innerArc, r.arc[p])
+	}
 }
 
 // summarize sets headArc, tailArc and innerArc.
@@ -285,6 +367,15 @@ func (r *route) bestInsert(in *inst, c int32, bound float64, blink *worker) (flo
 	if r.load+in.nodes[c].dem > in.veh[r.v].cap+eps {
 		return math.Inf(1), -1
 	}
+	if in.ext == nil && in.cong == nil && in.nodes[c].win == nil {
+		return r.bestInsertPlain(in, c, bound, blink)
+	}
+	return r.bestInsertAny(in, c, bound, blink)
+}
+
+// bestInsertAny is bestInsert's scan for any travel and windows, position
+// by position through insertDelta; the load is checked.
+func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (float64, int) {
 	best, bp := bound, -1
 	cn := &in.nodes[c]
 	// Departures and latest starts never decrease along a route, so c
@@ -308,6 +399,74 @@ func (r *route) bestInsert(in *inst, c int32, bound float64, blink *worker) (flo
 		if d := r.insertDelta(in, c, p, best); d < best {
 			best, bp = d, p
 		}
+	}
+	if bp < 0 {
+		return math.Inf(1), -1
+	}
+	return best, bp
+}
+
+// bestInsertPlain is bestInsert for the common case: matrix travel
+// without congestion and a visit with a single window. It reads c's rows
+// of the matrices once and times the positions before a stop inline; the
+// position before the break, which moves, is left to insertDelta. It
+// finds what bestInsertAny finds, with the same arithmetic
+// (TestInsertDeltaMatchesBruteForce); the load is checked.
+func (r *route) bestInsertPlain(in *inst, c int32, bound float64, blink *worker) (float64, int) {
+	best, bp := bound, -1
+	cn := &in.nodes[c]
+	L := in.L
+	row := int(cn.loc) * L
+	dIn, dOut := in.distIn[row:row+L], in.dist[row:row+L]
+	tIn, tOut := in.durIn[row:row+L], in.dur[row:row+L]
+	a0, b0, svc := cn.a0, cn.b0, cn.svc
+	done := a0 + svc
+	base := 0.0
+	if r.nv == 0 {
+		base = r.legs
+	}
+	n := len(r.seq) - 1
+	loc, dep, ls, arc := r.loc[:n+1], r.dep[:n+1], r.ls[:n+1], r.arc[:n+1]
+	for p := r.minIns; p < n; p++ {
+		if dep[p] > b0+eps {
+			break
+		}
+		if p+1 == r.brk {
+			if blink != nil && blink.blink() {
+				continue
+			}
+			r.evals++
+			if d := r.insertDelta(in, c, p, best); d < best {
+				best, bp = d, p
+			}
+			continue
+		}
+		if ls[p+1] < done-eps {
+			continue
+		}
+		if blink != nil && blink.blink() {
+			continue
+		}
+		r.evals++
+		a, b := loc[p], loc[p+1]
+		dd := dIn[a] + dOut[b] - arc[p] + base
+		if dd >= best {
+			continue
+		}
+		t := dep[p] + tIn[a]
+		if t > b0+eps {
+			continue
+		}
+		s := t
+		if s < a0 {
+			s = a0
+		}
+		t = s + svc
+		t += tOut[b]
+		if t > ls[p+1]+eps {
+			continue
+		}
+		best, bp = dd, p
 	}
 	if bp < 0 {
 		return math.Inf(1), -1

@@ -111,7 +111,7 @@ func skew(in *inst) {
 // full re-simulation for every visit and position of random routes, with
 // symmetric travel and, on every third seed, asymmetric.
 func TestInsertDeltaMatchesBruteForce(t *testing.T) {
-	checked, feasible := 0, 0
+	checked, feasible, plain := 0, 0, 0
 	for seed := uint64(0); seed < 150; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		in := randomInst(rng, 9, seed%2 == 1)
@@ -194,11 +194,28 @@ func TestInsertDeltaMatchesBruteForce(t *testing.T) {
 				if got, _ := r.bestInsert(in, c, math.Inf(1), nil); math.Abs(got-bruteBest) > 1e-6 && !(math.IsInf(got, 1) && math.IsInf(bruteBest, 1)) {
 					t.Fatalf("seed %d: bestInsert %d = %v, brute force %v", seed, c, got, bruteBest)
 				}
+				// The inlined scan for single windows without congestion
+				// gives bit for bit what the general one does, bounded or not.
+				if r.load+in.nodes[c].dem <= in.veh[v].cap {
+					for _, b := range []float64{math.Inf(1), bruteBest, bruteBest + 1e-3} {
+						d1, p1 := r.bestInsert(in, c, b, nil)
+						d2, p2 := r.bestInsertAny(in, c, b, nil)
+						if d1 != d2 || p1 != p2 {
+							t.Fatalf("seed %d: bestInsert %d under %v: %v at %d, general scan %v at %d", seed, c, b, d1, p1, d2, p2)
+						}
+						if in.cong == nil && in.nodes[c].win == nil {
+							plain++
+						}
+					}
+				}
 			}
 		}
 	}
 	if feasible == 0 || feasible == checked {
 		t.Fatalf("degenerate test: %d of %d insertions feasible", feasible, checked)
+	}
+	if plain < 500 {
+		t.Fatalf("degenerate test: bestInsert's inlined scan compared %d times", plain)
 	}
 }
 
