@@ -176,6 +176,11 @@ type Report struct {
 	// filed and when its kind or priority changes, so that editing the policies leaves
 	// existing reports alone. Nil (reports filed before it was kept): look it up.
 	SLAPolicy *sla.Policy `bun:"sla_policy,type:jsonb"`
+	// CalendarVersion is the stored version of the business calendar the due times are
+	// counted on, fixed with SLAPolicy (FixPolicy), so that editing the calendar leaves
+	// existing reports alone too. 0 (reports filed before calendars were stored): the
+	// calendar the service is configured with.
+	CalendarVersion int64 `bun:"calendar_version,nullzero"`
 	// DueAt is when the resolution budget runs out; nil while waiting on the customer.
 	DueAt *time.Time `bun:"due_at"`
 	// SLARiskAt is when AtRiskAt of the resolution budget is used; nil while paused.
@@ -387,6 +392,9 @@ func (r *Report) CheckAccessCode(code string) bool {
 type SLA struct {
 	Calendar *sla.Calendar
 	Policies *sla.Policies
+	// CalendarVersion is the stored version Calendar is (see Report.CalendarVersion); 0 is
+	// the configured calendar.
+	CalendarVersion int64
 }
 
 // DefaultSLA is the default calendar (Mexico City, Mexican holidays) and policies.
@@ -426,11 +434,13 @@ func (r *Report) Policy(s SLA) sla.Policy {
 	return s.orDefault().Policies.Lookup(r.Kind, r.Priority)
 }
 
-// FixPolicy fixes on the report the policy s gives for its kind and priority now; later
-// edits of the policies do not change its due times.
+// FixPolicy fixes on the report the policy s gives for its kind and priority now, and s's
+// calendar version; later edits of the policies or of the calendar do not change its due
+// times.
 func (r *Report) FixPolicy(s SLA) {
 	p := s.orDefault().Policies.Lookup(r.Kind, r.Priority)
 	r.SLAPolicy = &p
+	r.CalendarVersion = s.CalendarVersion
 }
 
 // ComputeSLA sets the report's due times from its policy (see Policy), creation time and

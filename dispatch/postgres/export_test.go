@@ -1,5 +1,7 @@
 package postgres
 
+import "time"
+
 // SetAfterSearch makes v run f between Optimize's search and its write (tests only).
 func SetAfterSearch(v *Visits, f func()) { v.afterSearch = f }
 
@@ -24,4 +26,12 @@ func OptimizeWaiting(v *Visits, day string) int {
 		return c.waiting
 	}
 	return -1
+}
+
+// SetCalendarClock makes b read the time from now, so that a test can pass CalendarRecheck
+// without waiting.
+func SetCalendarClock(b *BusinessCalendar, now func() time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.now = now
 }

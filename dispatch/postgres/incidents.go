@@ -41,9 +41,10 @@ var heldVisitStatuses = []string{"unscheduled", "booked", "assigned", "not_compl
 // IncidentsConfig holds what the incident store computes with.
 type IncidentsConfig struct {
 	// SLA is the business calendar (its zone sets folio years and compensation months);
-	// zero means the default. Its Policies only seed the database when it holds none: the
-	// reports the incident store resolves and reopens are measured by the policies stored
-	// in PostgreSQL, read through Reports.
+	// zero means the default. Its Policies and its calendar's hours only seed the database
+	// when it holds none: the reports the incident store resolves and reopens are measured
+	// by the policies stored in PostgreSQL and the calendar version fixed on each, read
+	// through Reports.
 	SLA dispatch.SLA
 	// Reports is the reports store whose stored SLA policies (Reports.Policies) incidents
 	// apply, so that an admin's edit applies to incidents at once, as it does to new
@@ -123,16 +124,12 @@ func NewIncidents(db *bun.DB, events *Events, cfg IncidentsConfig) (*Incidents, 
 		estimateChange: cfg.EstimateChange}, nil
 }
 
-// currentSLA is the calendar with the SLA policies stored now: the reports store's own
+// currentSLA is the SLA policies and business calendar stored now: the reports store's own
 // reading (Reports.currentSLA), so that a report an incident resolves or reopens is
-// measured exactly as one changed through the reports API.
+// measured exactly as one changed through the reports API (each by the calendar version
+// fixed on it, Reports.slaOf).
 func (s *Incidents) currentSLA(ctx context.Context) (dispatch.SLA, error) {
-	cur, err := s.reports.currentSLA(ctx)
-	if err != nil {
-		return dispatch.SLA{}, err
-	}
-	cur.Calendar = s.sla.Calendar
-	return cur, nil
+	return s.reports.currentSLA(ctx)
 }
 
 // lockAccessPoint serialises, until tx ends, everything that opens incidents on or attaches
@@ -603,12 +600,16 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 			}
 			old := r.Version
 			ran, responded := r.PausedSince == nil, r.FirstRespondedAt != nil
+			own, err := s.reports.slaOf(ctx, tx, r, cur)
+			if err != nil {
+				return err
+			}
 			ch, typ, data, err := r.Apply(dispatch.Change{Action: dispatch.ActionResolve, Cause: cause, Verdict: string(verdict),
-				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, cur)
+				ServiceRestored: &yes, ServiceRestoredAt: &restored, Notes: res.Notes}, now, own)
 			if err != nil {
 				return fmt.Errorf("resolve report %s with incident %s: %w", r.Folio, inc.Folio, err)
 			}
-			late := lateBreaches(r, ran, responded, cur)
+			late := lateBreaches(r, ran, responded, own)
 			r.Version = old + 1
 			resolvedIDs = append(resolvedIDs, r.ID)
 			changed = append(changed, r)
@@ -1225,6 +1226,9 @@ func (s *Incidents) reopen(ctx context.Context, tx bun.Tx, r *dispatch.Report, c
 	}
 	cur, err := s.currentSLA(ctx)
 	if err != nil {
+		return err
+	}
+	if cur, err = s.reports.slaOf(ctx, tx, r, cur); err != nil {
 		return err
 	}
 	old := r.Version

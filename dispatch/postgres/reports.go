@@ -30,15 +30,17 @@ type Reports struct {
 	events   *Events
 	sla      dispatch.SLA
 	policies *SLAPolicies
+	calendar *BusinessCalendar
 	prepared *prepared
 	// creations batches concurrent Creates into shared transactions (createBatch).
 	creations *batcher[*creation]
 }
 
-// NewReports returns the report store on db; events records every change and s gives the
-// business calendar (nil: the default). New reports get the policies stored in the
-// database (see SLAPolicies); s.Policies (nil: sla.DefaultPolicies) seeds them when the
-// database has none yet.
+// NewReports returns the report store on db; events records every change. New reports get
+// the policies and the business calendar stored in the database (see SLAPolicies and
+// BusinessCalendar); s.Policies (nil: sla.DefaultPolicies) and s.Calendar (nil: the
+// default) seed them when the database has none yet, and s.Calendar's zone and yearly
+// holidays are every stored calendar's.
 func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if events == nil {
 		events = NewEvents()
@@ -49,7 +51,8 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 	if s.Policies == nil {
 		s.Policies = sla.DefaultPolicies()
 	}
-	r := &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies), prepared: newPrepared(db)}
+	r := &Reports{db: db, events: events, sla: s, policies: NewSLAPolicies(db, events, s.Policies),
+		calendar: NewBusinessCalendar(db, events, s.Calendar), prepared: newPrepared(db)}
 	r.creations = &batcher[*creation]{leaders: defaultLeaders(), max: maxCreateBatch, run: r.createBatch,
 		compatible: (*creation).compatible}
 	return r
@@ -59,13 +62,40 @@ func NewReports(db *bun.DB, events *Events, s dispatch.SLA) *Reports {
 // them through it so that this instance applies the change at once.
 func (s *Reports) Policies() *SLAPolicies { return s.policies }
 
-// currentSLA is the calendar with the policies new reports get now.
+// Calendar returns the store of the business calendar this store files reports under;
+// replace it through it so that this instance applies the change at once.
+func (s *Reports) Calendar() *BusinessCalendar { return s.calendar }
+
+// currentSLA is the calendar and the policies new reports get now.
 func (s *Reports) currentSLA(ctx context.Context) (dispatch.SLA, error) {
 	ps, err := s.policies.Current(ctx)
 	if err != nil {
 		return dispatch.SLA{}, err
 	}
-	return dispatch.SLA{Calendar: s.sla.Calendar, Policies: ps}, nil
+	cal, v, err := s.calendar.current(ctx)
+	if err != nil {
+		return dispatch.SLA{}, err
+	}
+	return dispatch.SLA{Calendar: cal, Policies: ps, CalendarVersion: v}, nil
+}
+
+// slaOf is base with the calendar report r is measured by: the version fixed on it, read
+// through db when not cached (a caller in a transaction passes it).
+func (s *Reports) slaOf(ctx context.Context, db bun.IDB, r *dispatch.Report, base dispatch.SLA) (dispatch.SLA, error) {
+	cal, err := s.calendar.at(ctx, db, r.CalendarVersion)
+	if err != nil {
+		return dispatch.SLA{}, err
+	}
+	base.Calendar, base.CalendarVersion = cal, r.CalendarVersion
+	return base, nil
+}
+
+// SLAOf returns what report r's SLA standing is computed with: the business calendar
+// version fixed on it, and the configured policies for a report filed before policies were
+// fixed on reports. The board and the desk show r's state by it, so that the state agrees
+// with the due times stored on r.
+func (s *Reports) SLAOf(ctx context.Context, r *dispatch.Report) (dispatch.SLA, error) {
+	return s.slaOf(ctx, s.db, r, s.sla)
 }
 
 // Origin says who creates or changes a report. Staff are users; otherwise Actor names the
@@ -186,6 +216,13 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 		return nil, err
 	}
 	r := d.Report
+	if c.Action != dispatch.ActionReclassify {
+		// A report keeps the calendar it was filed under; reclassifying fixes the policy
+		// and the calendar in force now, as filing does.
+		if cur, err = s.slaOf(ctx, tx, r, cur); err != nil {
+			return nil, err
+		}
+	}
 	old := r.Version
 	ran, responded, active := r.PausedSince == nil, r.FirstRespondedAt != nil, r.Status.Active()
 	ch, typ, data, err := r.Apply(c, now, cur)
@@ -451,7 +488,11 @@ func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, no
 	}
 	var marks []mark
 	recompute := false
-	switch st := r.SLAStatus(s.sla, now); {
+	measure, err := s.slaOf(ctx, tx, r, s.sla)
+	if err != nil {
+		return err
+	}
+	switch st := r.SLAStatus(measure, now); {
 	case r.SLAState == sla.StateBreached:
 	case st.State == sla.StateBreached:
 		marks = append(marks, mark{"sla_state", dispatch.EventReportSLABreached, st, &m.Breached})
@@ -461,7 +502,7 @@ func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, no
 		recompute = true
 	}
 	if r.FirstRespondedAt == nil {
-		switch st := r.FirstResponseStatus(s.sla, now); {
+		switch st := r.FirstResponseStatus(measure, now); {
 		case r.FirstResponseState == sla.StateBreached:
 		case st.State == sla.StateBreached:
 			marks = append(marks, mark{"first_response_state", dispatch.EventReportFirstResponseBreached, st, &m.FirstResponseBreached})
@@ -475,7 +516,7 @@ func (s *Reports) markOne(ctx context.Context, tx bun.Tx, r *dispatch.Report, no
 	if recompute {
 		// The stored instants ran ahead of the report's policy (a report filed before the
 		// policy was fixed on it, whose looked-up policy changed): recompute them.
-		r.ComputeSLA(s.sla)
+		r.ComputeSLA(measure)
 		if _, err := tx.NewRaw(`UPDATE reports SET due_at = ?, sla_risk_at = ?, first_response_due_at = ?, first_response_risk_at = ? WHERE id = ?`,
 			r.DueAt, r.SLARiskAt, r.FirstResponseDueAt, r.FirstResponseRiskAt, r.ID).Exec(ctx); err != nil {
 			return Wrap(err)

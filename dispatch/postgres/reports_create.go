@@ -21,6 +21,9 @@ type Created struct {
 	Customer   *dispatch.Customer
 	Location   *dispatch.Location
 	AccessCode string // shown once; only its hash is stored
+	// SLA is the business calendar (with its version) and the policies the report's due
+	// times were computed with.
+	SLA dispatch.SLA
 }
 
 // CreateOptions are the optional parts of Create.
@@ -318,7 +321,7 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	if _, _, err := prepareEvent(c.ev, data); err != nil {
 		return err
 	}
-	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code}
+	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code, SLA: cur}
 	if c.opts.Key != nil {
 		status, body := 201, any(map[string]string{"folio": r.Folio})
 		if c.opts.Answer != nil {
