@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"despacho/dispatch"
 )
@@ -92,13 +94,23 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // DecodeJSON reads a JSON object from r's body into v: at most MaxBody bytes (413 beyond),
 // one value, nothing after it. Syntax errors are 400; a value of the wrong type is 422 naming
 // the field.
-func DecodeJSON(r *http.Request, v any) error {
+func DecodeJSON(r *http.Request, v any) error { return decodeJSON(r, v, false) }
+
+// DecodeJSONStrict is DecodeJSON for documents replaced whole (the business calendar): a
+// field v does not have is 422 naming it, rather than silently dropped, so that a
+// misspelt field never stores a document without what it meant to say.
+func DecodeJSONStrict(r *http.Request, v any) error { return decodeJSON(r, v, true) }
+
+func decodeJSON(r *http.Request, v any, strict bool) error {
 	ct := r.Header.Get("Content-Type")
 	if ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
 	body := http.MaxBytesReader(nil, r.Body, MaxBody)
 	dec := json.NewDecoder(body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	err := dec.Decode(v)
 	if err == nil {
 		if dec.More() {
@@ -122,15 +134,36 @@ func decodeError(err error) error {
 	case errors.Is(err, io.EOF):
 		return dispatch.Malformed("body is empty; a JSON object is expected")
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
+		field := jsonPath(typeErr.Field)
 		if field == "" {
 			return dispatch.Malformed("body must be a JSON object")
 		}
 		return dispatch.Invalid(field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return dispatch.Malformed("malformed JSON: %v", err)
+	case strings.HasPrefix(err.Error(), `json: unknown field "`):
+		// encoding/json has no type for it; the message is `json: unknown field "name"`.
+		name := strings.TrimSuffix(strings.TrimPrefix(err.Error(), `json: unknown field "`), `"`)
+		if len(name) > 100 || !utf8.ValidString(name) {
+			name = strings.ToValidUTF8(name[:min(len(name), 100)], "") + "…"
+		}
+		return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "unknown_field", Field: name, Message: "is not a field of this document"}
 	}
 	return dispatch.Malformed("malformed JSON: %v", err)
+}
+
+// jsonPath is the JSON path of a decoding error's field: encoding/json names a field of an
+// embedded struct through the struct's Go name ("CalendarDocument.exceptions"), which the
+// client never wrote; the API's JSON names are lower case, so capitalised parts go.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && !unicode.IsUpper([]rune(p)[0]) {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 func jsonKind(goKind string) string {

@@ -40,6 +40,11 @@ func (s *Server) registerRoutes() {
 	s.Handle(http.MethodGet, "/api/sla/policies", desk, "The SLA policies new reports are filed under: the default and the rules by kind and priority.", s.getSLAPolicies)
 	s.Handle(http.MethodPut, "/api/sla/policies", Staff(admin), "Replace the SLA policies at once; new reports get them, filed reports keep their due times.", s.putSLAPolicies)
 
+	// The business calendar SLA deadlines in business time count on: staff read it, admins
+	// replace it.
+	s.Handle(http.MethodGet, "/api/calendar", desk, "The business calendar: weekly hours, dated exceptions, and the closures of ?year= (statutory holidays and exceptions).", s.getCalendar)
+	s.Handle(http.MethodPut, "/api/calendar", Staff(admin), "Replace the weekly hours and exceptions, naming the version read; new reports get them, filed reports keep their due times.", s.putCalendar)
+
 	// Customers, without an account.
 	s.Handle(http.MethodPost, "/public/reports", Anyone, "File a report from the public form (rate limited): folio and access code.", s.createPublicReport)
 	s.Handle(http.MethodGet, "/public/reports/{folio}", Anyone, "A report's status for the holder of its access code (?code=).", s.publicReport)

@@ -104,19 +104,19 @@ type slaTargetView struct {
 
 var stateRank = map[sla.State]int{sla.StateOK: 0, sla.StateAtRisk: 1, sla.StateBreached: 2}
 
-// firstResponseState is the first-response state as of now: met or breached once
-// responded, else the recorded one or worse if the clock has run on since the SLA job
-// last looked.
-func (s *Server) firstResponseState(r *dispatch.Report) string {
+// firstResponseState is the first-response state as of now, measured by m (the report's
+// own calendar, Reports.SLAOf): met or breached once responded, else the recorded one or
+// worse if the clock has run on since the SLA job last looked.
+func (s *Server) firstResponseState(r *dispatch.Report, m dispatch.SLA) string {
 	if r.FirstRespondedAt != nil {
-		if r.FirstResponseState == sla.StateBreached || r.FirstResponseStatus(s.sla, s.now()).State == sla.StateBreached {
+		if r.FirstResponseState == sla.StateBreached || r.FirstResponseStatus(m, s.now()).State == sla.StateBreached {
 			return string(sla.StateBreached)
 		}
 		return "met"
 	}
 	st := r.FirstResponseState
 	if r.Status.Active() && r.Status != dispatch.StatusWaitingCustomer {
-		if live := r.FirstResponseStatus(s.sla, s.now()).State; stateRank[live] > stateRank[st] {
+		if live := r.FirstResponseStatus(m, s.now()).State; stateRank[live] > stateRank[st] {
 			st = live
 		}
 	}
@@ -126,11 +126,11 @@ func (s *Server) firstResponseState(r *dispatch.Report) string {
 	return string(st)
 }
 
-func (s *Server) viewSLA(r *dispatch.Report) slaView {
-	p := r.Policy(s.sla)
+func (s *Server) viewSLA(r *dispatch.Report, m dispatch.SLA) slaView {
+	p := r.Policy(m)
 	return slaView{
-		FirstResponse: slaTargetView{Target: p.FirstResponse.Document(), DueAt: r.FirstResponseDueAt, State: s.firstResponseState(r), RespondedAt: r.FirstRespondedAt},
-		Resolution: slaTargetView{Target: p.Resolution.Document(), DueAt: r.DueAt, State: string(s.slaState(r)),
+		FirstResponse: slaTargetView{Target: p.FirstResponse.Document(), DueAt: r.FirstResponseDueAt, State: s.firstResponseState(r, m), RespondedAt: r.FirstRespondedAt},
+		Resolution: slaTargetView{Target: p.Resolution.Document(), DueAt: r.DueAt, State: string(s.slaState(r, m)),
 			Paused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer},
 	}
 }
@@ -147,28 +147,31 @@ func viewAddress(l *dispatch.Location) *addressView {
 	return &addressView{Line: l.Line, Lat: l.Lat, Lon: l.Lon, Zone: l.Zone}
 }
 
-// slaState is the report's SLA state as of now: the recorded one, or worse if the clock has
-// run on since the SLA job last looked.
-func (s *Server) slaState(r *dispatch.Report) sla.State {
+// slaState is the report's SLA state as of now, measured by m (the report's own calendar,
+// Reports.SLAOf, so that it agrees with its stored due times): the recorded one, or worse
+// if the clock has run on since the SLA job last looked.
+func (s *Server) slaState(r *dispatch.Report, m dispatch.SLA) sla.State {
 	if !r.Status.Active() || r.Status == dispatch.StatusWaitingCustomer {
 		return r.SLAState
 	}
-	live := r.SLAStatus(s.sla, s.now()).State
+	live := r.SLAStatus(m, s.now()).State
 	if stateRank[live] > stateRank[r.SLAState] {
 		return live
 	}
 	return r.SLAState
 }
 
-func (s *Server) viewTicket(r *dispatch.Report, c *dispatch.Customer, l *dispatch.Location, timeline []dispatch.Event, names map[int64]string) ticketView {
+// viewTicket is report r as the API shows it; m is what its SLA is measured by
+// (Reports.SLAOf, or the SLA it was just filed under).
+func (s *Server) viewTicket(r *dispatch.Report, m dispatch.SLA, c *dispatch.Customer, l *dispatch.Location, timeline []dispatch.Event, names map[int64]string) ticketView {
 	v := ticketView{
 		ID: r.ID, Folio: r.Folio, Status: r.Status, Kind: r.Kind, Channel: string(r.Channel), Priority: r.Priority,
 		Area: r.Area, Subject: r.Subject, Description: r.Description, Customer: viewCustomer(c), Address: viewAddress(l),
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 		FirstResponseDueAt: r.FirstResponseDueAt, FirstRespondedAt: r.FirstRespondedAt, DueAt: r.DueAt,
-		SLAState: s.slaState(r), SLAPaused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer,
+		SLAState: s.slaState(r, m), SLAPaused: r.PausedSince != nil && r.Status == dispatch.StatusWaitingCustomer,
 		OutageStartedAt: r.OutageStartedAt, ServiceRestoredAt: r.ServiceRestoredAt,
-		SLA: s.viewSLA(r), Timeline: []timelineEntry{},
+		SLA: s.viewSLA(r, m), Timeline: []timelineEntry{},
 	}
 	if r.Verdict != "" {
 		v.Resolution = &resolutionView{Cause: r.Cause, Verdict: string(r.Verdict), ServiceRestored: r.ServiceRestored,
@@ -254,7 +257,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createdView(c *postgres.Created) ticketView {
-	v := s.viewTicket(c.Report, c.Customer, c.Location, nil, nil)
+	v := s.viewTicket(c.Report, c.SLA, c.Customer, c.Location, nil, nil)
 	v.AccessCode = c.AccessCode
 	return v
 }
@@ -272,7 +275,11 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline, d.ActorNames)
+	m, err := s.reports.SLAOf(r.Context(), d.Report)
+	if err != nil {
+		return err
+	}
+	v := s.viewTicket(d.Report, m, d.Customer, d.Location, d.Timeline, d.ActorNames)
 	c, err := postgres.ReportCompensation(r.Context(), s.db, d.Report.ID)
 	switch {
 	case err == nil:
@@ -371,9 +378,13 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	out := ticketList{Items: make([]ticketItem, len(items)), Next: next}
 	for i, it := range items {
 		rep := it.Report
+		m, err := s.reports.SLAOf(r.Context(), &rep)
+		if err != nil {
+			return err
+		}
 		t := ticketItem{Folio: rep.Folio, Status: rep.Status, Kind: rep.Kind, Channel: string(rep.Channel), Priority: rep.Priority,
 			Area: rep.Area, Subject: rep.Subject, CreatedAt: rep.CreatedAt, UpdatedAt: rep.UpdatedAt, DueAt: rep.DueAt,
-			SLAState: s.slaState(&rep), Version: rep.Version}
+			SLAState: s.slaState(&rep, m), Version: rep.Version}
 		t.Customer.ID, t.Customer.Name, t.Customer.Phone = rep.CustomerID, it.CustomerName, it.CustomerPhone
 		out.Items[i] = t
 	}
@@ -413,6 +424,10 @@ func (s *Server) transitionTicket(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, d.Customer, d.Location, d.Timeline, d.ActorNames))
+	m, err := s.reports.SLAOf(r.Context(), d.Report)
+	if err != nil {
+		return err
+	}
+	WriteJSON(w, http.StatusOK, s.viewTicket(d.Report, m, d.Customer, d.Location, d.Timeline, d.ActorNames))
 	return nil
 }
