@@ -61,11 +61,15 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	pace   *writePace // nil: writes are not bounded (a websocket's upgrade)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+	}
+	if w.pace != nil {
+		w.pace.before(w.bytes)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -74,9 +78,52 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if w.pace != nil {
+		w.pace.before(w.bytes + len(b))
+	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += n
 	return n, err
+}
+
+// writePace bounds how long a response may take to be read, as paceBody bounds a request
+// body: without it a client that asks for a large answer (a photo, a long list, requests
+// pipelined on one connection) and never reads it blocks the handler in Write, and holds
+// the connection and its goroutine, for ever. From its first byte a response must be
+// taken at an average of at least rate bytes a second after a grace period: the
+// connection's write deadline is first + grace + n/rate for the n bytes written so far.
+// The deadline is per response, and the middleware clears it as each request starts, so
+// that the next request on a kept-alive connection does not inherit a deadline long past.
+type writePace struct {
+	rc    *http.ResponseController
+	grace time.Duration
+	rate  float64
+	first time.Time // the first write; zero before it
+}
+
+// before sets the deadline for a response whose first n bytes are about to be written.
+func (p *writePace) before(n int) {
+	if p.first.IsZero() {
+		p.first = time.Now()
+	}
+	_ = p.rc.SetWriteDeadline(p.first.Add(p.grace + time.Duration(float64(n)/p.rate*float64(time.Second))))
+}
+
+// isUpgrade reports whether r asks to switch protocols (a websocket): its connection is
+// handed over to a handler that sets its own deadlines on every write.
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Unwrap lets http.ResponseController (and the websocket upgrader's Hijack) reach the
@@ -116,9 +163,22 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if r.Body != nil && r.Body != http.NoBody && s.bodyRate > 0 {
 			r.Body = s.paceBody(w, r.Body, start)
 		}
+		if s.bodyRate > 0 {
+			// A deadline an earlier response on this connection set is cleared first: a
+			// websocket's upgrade must not inherit it, nor a slow handler's first write.
+			rc := http.NewResponseController(w)
+			if rc.SetWriteDeadline(time.Time{}) == nil && !isUpgrade(r) {
+				sw.pace = &writePace{rc: rc, grace: s.bodyGrace, rate: s.bodyRate}
+			}
+		}
 		s.metrics.inFlight.Inc()
 		defer func() {
 			s.metrics.inFlight.Dec()
+			if sw.pace != nil && sw.status == 0 {
+				// Nothing written yet: the server writes the headers after the handler,
+				// and they are bounded too.
+				sw.pace.before(0)
+			}
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
