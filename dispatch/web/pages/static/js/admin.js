@@ -1,7 +1,8 @@
 // admin.js: the administrators' page. Plain forms over the admin API: users and roles,
-// technicians (skills, weekly shifts, time off, active), SLA policies and SMS templates.
+// technicians (skills, weekly shifts, time off, active), SLA policies, the business
+// calendar and SMS templates.
 // Every refusal is shown beside the field the API names, in the page's language.
-import { api, h, t, showError, clearErrors, fieldError, busy, message, reason, today, zoneOffset, dateTime, ApiError } from './core.js';
+import { api, h, t, showError, clearErrors, fieldError, busy, message, reason, today, zoneOffset, date, dateTime, ApiError } from './core.js';
 
 const me = Number(document.getElementById('admin').dataset.me);
 const msg = document.getElementById('admin-msg');
@@ -482,7 +483,241 @@ function smsForm(tp) {
   return f;
 }
 
+// ---- Business calendar ----
+
+const calEdit = document.getElementById('cal-edit');
+// The weekdays as the API names them, Monday first, with their number for adm.day.N.
+const WEEK = [['monday', 1], ['tuesday', 2], ['wednesday', 3], ['thursday', 4], ['friday', 5], ['saturday', 6], ['sunday', 0]];
+
+// openings is the editor of one day's openings [{open, close}], named prefix in the API's
+// errors (week.monday, exceptions[2].hours): a row per opening (HH:MM to HH:MM), "+" adds
+// one, "✕" takes one away, no row is a day closed. Times are typed as text: 24:00 (the end
+// of the day) cannot be held by a time input, and what the server refuses is shown beside it.
+function openings(prefix, what, list) {
+  const rows = h('div', { class: 'opening-rows' });
+  const closed = h('span', { class: 'muted closed-note' }, t('adm.cal.closed_day'));
+  const add = h('button', { type: 'button', class: 'link', 'aria-label': t('adm.cal.add_opening', { what }) }, '+ ' + t('adm.cal.opening'));
+  const box = h('div', { class: 'openings' }, rows, closed, add);
+  const time = (value, part) => h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'off', maxlength: 5, placeholder: part === 'open' ? '09:00' : '18:00',
+    class: 'hhmm', value: value || '', dataset: { part } });
+  const row = (o) => {
+    const r = h('div', { class: 'opening' }, time(o?.open, 'open'), h('span', { 'aria-hidden': 'true' }, '–'), time(o?.close, 'close'),
+      h('button', { type: 'button', class: 'link remove' }, '✕'));
+    r.querySelector('.remove').addEventListener('click', () => { r.remove(); box.renumber(); });
+    rows.append(r);
+    return r;
+  };
+  box.renumber = (p = prefix) => {
+    prefix = p;
+    box.dataset.field = prefix;
+    [...rows.children].forEach((r, k) => {
+      const [o, c] = r.querySelectorAll('input');
+      r.dataset.field = `${prefix}[${k}]`;
+      o.dataset.field = `${prefix}[${k}].open`;
+      c.dataset.field = `${prefix}[${k}].close`;
+      o.setAttribute('aria-label', t('adm.cal.opens', { what, n: k + 1 }));
+      c.setAttribute('aria-label', t('adm.cal.closes', { what, n: k + 1 }));
+      r.querySelector('.remove').setAttribute('aria-label', t('adm.cal.remove_opening', { what, n: k + 1 }));
+    });
+    closed.hidden = rows.children.length > 0;
+  };
+  box.read = () => [...rows.children].map((r) => {
+    const [o, c] = r.querySelectorAll('input');
+    return { open: o.value.trim(), close: c.value.trim() };
+  });
+  box.add = () => { const r = row(null); box.renumber(); r.querySelector('input').focus(); };
+  add.addEventListener('click', box.add);
+  (list || []).forEach(row);
+  box.renumber();
+  return box;
+}
+
+// calSay is what to tell the admin about a refused calendar, beside the field it names.
+function calSay(err) {
+  if (!(err instanceof ApiError) || !err.field) return say(err);
+  const f = err.field;
+  if (/\[\d+\]$/.test(f)) return t('adm.cal.overlap'); // week.monday[1], exceptions[0].hours[1]
+  if (/^week\.\w+$/.test(f)) return t('adm.cal.too_many_openings');
+  if (/\.open$/.test(f)) return t('adm.cal.open');
+  if (/\.close$/.test(f)) return t('adm.cal.close');
+  if (f === 'week') return t('adm.cal.week_closed');
+  if (f === 'exceptions') return t('adm.cal.too_many_dates');
+  if (/\.date$/.test(f)) return t(/repeats/.test(err.message) ? 'adm.cal.date_twice' : 'adm.cal.date');
+  if (/\.name$/.test(f)) return t('adm.cal.name');
+  if (/\.hours$/.test(f)) return t('adm.cal.hours');
+  return say(err);
+}
+
+// dayName formats YYYY-MM-DD as a long date (the zone's noon falls on that date everywhere).
+const dayName = (d) => date(d + 'T18:00:00Z');
+
+// loadCalendar draws the calendar form from the stored calendar: the weekly hours, the
+// exceptions, and the closures of the year chosen. A save names the version read; one over
+// another admin's newer save is refused (stale_version) and the page says so, keeping what
+// was typed: the admin may then save his over the other's, or load the other's.
+async function loadCalendar() {
+  let cal;
+  const thisYear = Number(today().slice(0, 4));
+  try {
+    cal = await api('GET', '/api/calendar?year=' + thisYear);
+  } catch (err) {
+    calEdit.replaceChildren(h('p', { class: 'form-error' }, say(err)));
+    return;
+  }
+  let version = cal.version;
+  const f = h('form', { class: 'form', id: 'cal-form', novalidate: true });
+  const days = {};
+  const week = h('fieldset', { class: 'field-group', dataset: { field: 'week' } }, h('legend', {}, t('adm.cal.week')));
+  for (const [name, n] of WEEK) {
+    const day = t('adm.day.' + n);
+    days[name] = openings('week.' + name, day, cal.week?.[name]);
+    week.append(h('div', { class: 'row cal-day', dataset: { day: name } }, h('span', { class: 'label day' }, day), days[name]));
+  }
+
+  // The exceptions: date, name, closed all day or special hours.
+  const tbody = h('tbody', {});
+  const excs = [];
+  function excRow(e) {
+    const x = { tr: null };
+    x.date = h('input', { type: 'date', value: e.date || '', required: true, min: '2000-01-01', max: '2199-12-31' });
+    x.name = h('input', { type: 'text', value: e.name || '', maxlength: 100, autocomplete: 'off' });
+    x.kind = h('select', {}, h('option', { value: 'closed', selected: e.closed !== false }, t('adm.cal.closed_all_day')),
+      h('option', { value: 'hours', selected: e.closed === false }, t('adm.cal.special_hours')));
+    x.hours = openings('exceptions[0].hours', e.name || t('adm.cal.date_label'), e.closed === false ? e.hours : []);
+    x.rm = h('button', { type: 'button', class: 'link' }, '✕');
+    const sync = () => { x.hours.hidden = x.kind.value !== 'hours'; };
+    x.kind.addEventListener('change', () => {
+      sync();
+      if (x.kind.value === 'hours' && !x.hours.read().length) x.hours.add();
+    });
+    sync();
+    x.tr = h('tr', { class: 'cal-exc' }, h('td', {}, x.date), h('td', {}, x.name), h('td', {}, x.kind), h('td', {}, x.hours), h('td', {}, x.rm));
+    x.rm.addEventListener('click', () => { excs.splice(excs.indexOf(x), 1); x.tr.remove(); renumber(); });
+    excs.push(x);
+    tbody.append(x.tr);
+    return x;
+  }
+  // renumber keeps the field names in step with the order the exceptions are sent in, which
+  // is how the API names a bad value (exceptions[2].date).
+  function renumber() {
+    excs.forEach((x, i) => {
+      x.tr.dataset.field = `exceptions[${i}]`;
+      x.date.dataset.field = `exceptions[${i}].date`;
+      x.name.dataset.field = `exceptions[${i}].name`;
+      x.kind.dataset.field = `exceptions[${i}].closed`;
+      x.hours.renumber(`exceptions[${i}].hours`);
+      x.date.id = `cal-exc-${i}-date`;
+      x.name.id = `cal-exc-${i}-name`;
+      x.kind.id = `cal-exc-${i}-kind`;
+      x.date.setAttribute('aria-label', t('adm.cal.exc_n', { n: i + 1 }) + ': ' + t('adm.cal.date_label'));
+      x.name.setAttribute('aria-label', t('adm.cal.exc_n', { n: i + 1 }) + ': ' + t('adm.cal.name_label'));
+      x.kind.setAttribute('aria-label', t('adm.cal.exc_n', { n: i + 1 }) + ': ' + t('adm.cal.kind_label'));
+      x.rm.setAttribute('aria-label', t('adm.cal.remove_exc', { n: i + 1 }));
+    });
+    none.hidden = excs.length > 0;
+  }
+  const none = h('p', { class: 'muted' }, t('adm.cal.no_exceptions'));
+  for (const e of cal.exceptions || []) excRow(e);
+  const add = h('button', { type: 'button', id: 'cal-exc-add' }, t('adm.cal.add_exception'));
+  // addException adds (or, for a date already listed, finds) the row of date and focuses it.
+  const addException = (e) => {
+    const found = e.date && excs.find((x) => x.date.value === e.date);
+    const x = found || excRow(e);
+    renumber();
+    (found ? x.name : e.date ? x.name : x.date).focus();
+  };
+  add.addEventListener('click', () => addException({}));
+  renumber();
+
+  // The closures of a year, as stored: what the page's last load or save says.
+  const closures = h('ul', { class: 'plain cal-closures', id: 'cal-closures' });
+  const yearPick = h('select', { id: 'cal-year', 'aria-label': t('adm.cal.year') },
+    [thisYear - 1, thisYear, thisYear + 1, thisYear + 2].map((y) => h('option', { value: y, selected: y === cal.year }, String(y))));
+  const showClosures = (c) => {
+    closures.replaceChildren(...(c.closures.length ? c.closures.map((cl) => {
+      const statutory = cl.source === 'statutory';
+      const change = statutory ? h('button', { type: 'button', class: 'link', 'aria-label': t('adm.cal.override_of', { name: cl.name, date: dayName(cl.date) }) }, t('adm.cal.override')) : '';
+      if (change) {
+        change.addEventListener('click', () => {
+          const wd = WEEK.find(([, n]) => n === new Date(cl.date + 'T12:00:00Z').getUTCDay())[0];
+          const usual = days[wd].read().filter((o) => o.open && o.close);
+          addException({ date: cl.date, name: cl.name, closed: usual.length === 0, hours: usual });
+        });
+      }
+      return h('li', { dataset: { date: cl.date, source: cl.source } },
+        h('span', { class: 'label' }, dayName(cl.date)), ' · ', h('span', { class: 'user-text' }, cl.name), ' ',
+        h('span', { class: 'chip' }, t(statutory ? 'adm.cal.statutory' : 'adm.cal.exception')),
+        cl.closed ? ' ' + t('adm.cal.closed_all_day') : ' ' + t('adm.cal.open_only', { hours: (cl.hours || []).map((o) => `${o.open}–${o.close}`).join(', ') }),
+        cl.replaces ? ' ' + t('adm.cal.replaces', { name: cl.replaces }) : '', ' ', change);
+    }) : [h('li', { class: 'muted' }, t('adm.cal.no_closures'))]));
+  };
+  showClosures(cal);
+  yearPick.addEventListener('change', async () => {
+    try {
+      // Only the list is drawn again: what is typed in the form is not saved yet.
+      showClosures(await api('GET', '/api/calendar?year=' + yearPick.value));
+    } catch (err) { closures.replaceChildren(h('li', { class: 'form-error' }, say(err))); }
+  });
+
+  const stale = h('div', { class: 'form-error', id: 'cal-stale', role: 'alert', hidden: true });
+  const save = h('button', { type: 'submit', class: 'primary', id: 'cal-save' }, t('adm.cal.save'));
+  f.append(
+    h('p', { class: 'muted small' }, t('adm.cal.zone', { zone: cal.time_zone })),
+    week,
+    h('h3', {}, t('adm.cal.exceptions')),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'list', dataset: { field: 'exceptions' } },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('adm.cal.date_label')), h('th', { scope: 'col' }, t('adm.cal.name_label')),
+        h('th', { scope: 'col' }, t('adm.cal.kind_label')), h('th', { scope: 'col' }, t('adm.cal.hours_label')), h('th', { scope: 'col' }, ''))), tbody)),
+    none, add,
+    h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    stale,
+    save);
+  const body = () => ({
+    version,
+    week: Object.fromEntries(WEEK.map(([name]) => [name, days[name].read()])),
+    exceptions: excs.map((x) => {
+      const e = { date: x.date.value, name: x.name.value.trim(), closed: x.kind.value === 'closed' };
+      if (!e.closed) e.hours = x.hours.read();
+      return e;
+    }),
+  });
+  const send = () => busy(f, async () => {
+    clearErrors(f);
+    stale.hidden = true;
+    try {
+      const got = await api('PUT', '/api/calendar?year=' + yearPick.value, body());
+      version = got.version;
+      showClosures(got);
+      flash(t('adm.saved'));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'stale_version') {
+        // Another admin saved meanwhile. What was typed stays: the admin chooses.
+        let theirs;
+        try { theirs = await api('GET', '/api/calendar?year=' + yearPick.value); } catch (e) { refuse(f, e); return; }
+        showClosures(theirs);
+        const mine = h('button', { type: 'button', id: 'cal-save-mine' }, t('adm.cal.save_mine'));
+        const load = h('button', { type: 'button', id: 'cal-load-theirs' }, t('adm.cal.load_theirs'));
+        mine.addEventListener('click', () => { version = theirs.version; send(); });
+        load.addEventListener('click', () => loadCalendar());
+        stale.replaceChildren(h('p', {}, t('adm.cal.stale')), h('div', { class: 'actions' }, mine, load));
+        stale.hidden = false;
+        flash(t('adm.cal.stale_short'), true);
+        mine.focus();
+        return;
+      }
+      showError(f, err, calSay(err));
+    }
+  });
+  f.addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
+  calEdit.replaceChildren(f,
+    h('h3', {}, t('adm.cal.closures')),
+    h('div', { class: 'field narrow-field' }, h('label', { for: 'cal-year' }, t('adm.cal.year')), yearPick),
+    h('p', { class: 'muted small' }, t('adm.cal.closures_hint')),
+    closures);
+}
+
 loadUsers();
 loadTechs();
 loadSLA();
+loadCalendar();
 loadSMS();
