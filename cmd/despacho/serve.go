@@ -102,8 +102,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	events := postgres.NewEvents()
 	events.AddBatchHook(notify.NewOutbox(smsCfg, log).WithStatements(postgres.NewStatements(db)).HookBatch)
 	reports := postgres.NewReports(db, events, slaCfg)
-	// Incidents measure the reports they resolve and reopen by the stored SLA policies,
-	// read through this reports store.
+	// Incidents measure the reports they resolve and reopen by the stored SLA policies and
+	// business calendar, read through this reports store.
 	incCfg.Reports = reports
 	incidents, err := postgres.NewIncidents(db, events, incCfg)
 	if err != nil {
@@ -261,8 +261,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 }
 
 // businessSLA builds the business calendar in TZ_BUSINESS (default America/Mexico_City;
-// Mexico's weekly hours and federal holidays) and the default SLA policies. An unknown zone
-// is a usage error.
+// Mexico's weekly hours and federal holidays) and the default SLA policies. Both seed what
+// the database stores for admins to edit (the calendar's zone and statutory holidays stay
+// the configured ones). An unknown zone is a usage error.
 func businessSLA(e env) (dispatch.SLA, error) {
 	zone := e.getenv("TZ_BUSINESS")
 	if zone == "" {
