@@ -59,6 +59,7 @@ environment:
   SMS_RATE, SMS_REMINDER_HOUR, SMS_ETA_SLIP
                          segments per second to Twilio, reminder hour, ETA slip for a new text
   MAIL_GATEWAY_TOKEN     bearer token of the mail gateway (POST /api/intake/email)
+  METRICS_TOKEN          bearer token /metrics requires, at least 16 characters (default: open)
   SUPPORT_PHONE          the provider's phone, shown at the foot of the customers' pages
   COMPENSATION_BONUS_PERCENT, INCIDENT_RULE_REPORTS, INCIDENT_RULE_WINDOW,
   INCIDENT_ESTIMATE_CHANGE, INCIDENT_TEXT_ACCESS_POINT

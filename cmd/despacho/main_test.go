@@ -40,6 +40,7 @@ func TestUsageErrors(t *testing.T) {
 		{"serve bad flag", []string{"serve", "--nope"}, nil, "flag provided but not defined"},
 		{"serve bad addr", []string{"serve"}, map[string]string{"HTTP_ADDR": "nonsense", "DATABASE_URL": "postgres://x@localhost/db"}, "HTTP_ADDR"},
 		{"serve bad support phone", []string{"serve"}, map[string]string{"SUPPORT_PHONE": "llámenos", "DATABASE_URL": "postgres://x@localhost/db"}, "SUPPORT_PHONE"},
+		{"serve short metrics token", []string{"serve"}, map[string]string{"METRICS_TOKEN": "secret", "DATABASE_URL": "postgres://x@localhost/db"}, "METRICS_TOKEN"},
 		{"serve bad estimate change", []string{"serve"}, map[string]string{"INCIDENT_ESTIMATE_CHANGE": "soon", "DATABASE_URL": "postgres://x@localhost/db"}, "INCIDENT_ESTIMATE_CHANGE"},
 		{"bad database url", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{"users without subcommand", []string{"users"}, nil, "create"},

@@ -58,6 +58,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 			return usagef("SUPPORT_PHONE %q: want a phone number such as 800 123 4567 or +52 55 1234 5678", v)
 		}
 	}
+	metricsToken := e.getenv("METRICS_TOKEN")
+	if n := len(metricsToken); n > 0 && n < minMetricsToken {
+		return usagef("METRICS_TOKEN: %d characters; want at least %d (a random string, e.g. openssl rand -hex 16)", n, minMetricsToken)
+	}
 	proxies, err := trustedProxies(e.getenv("TRUSTED_PROXIES"))
 	if err != nil {
 		return err
@@ -164,7 +168,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	})
 
 	api = web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
-		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"), SupportPhone: support,
+		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"), SupportPhone: support, MetricsToken: metricsToken,
 		Incidents: incidents, Reports: reports, Visits: visits, TrustedProxies: proxies,
 		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
 		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),
@@ -244,7 +248,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 		base = "http://" + displayAddr(ln.Addr())
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", base)
-	fmt.Fprintf(e.stdout, "despacho is running:\n  board      %[1]s/board\n  desk       %[1]s/desk\n  technician %[1]s/tech\n  report     %[1]s/reporte\n  sms outbox %[1]s/dev/sms\n  API        %[1]s/api/openapi.json\n  health     %[1]s/healthz\n  metrics    %[1]s/metrics\n", base)
+	metricsNote := ""
+	if metricsToken != "" {
+		metricsNote = " (Authorization: Bearer METRICS_TOKEN)"
+	}
+	fmt.Fprintf(e.stdout, "despacho is running:\n  board      %[1]s/board\n  desk       %[1]s/desk\n  technician %[1]s/tech\n  report     %[1]s/reporte\n  sms outbox %[1]s/dev/sms\n  API        %[1]s/api/openapi.json\n  health     %[1]s/healthz\n  metrics    %[1]s/metrics%[2]s\n", base, metricsNote)
 
 	select {
 	case err := <-errc:
@@ -259,6 +267,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	return nil
 }
+
+// minMetricsToken is the shortest METRICS_TOKEN serve accepts: /metrics is on the public
+// address, and a short token is guessed.
+const minMetricsToken = 16
 
 // businessSLA builds the business calendar in TZ_BUSINESS (default America/Mexico_City;
 // Mexico's weekly hours and federal holidays) and the default SLA policies. Both seed what

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"despacho/dispatch"
 	"despacho/dispatch/postgres"
 )
 
@@ -106,5 +107,16 @@ func (s *Server) metricsHandler() http.Handler {
 	if g == nil {
 		g = prometheus.DefaultGatherer
 	}
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	if s.scraper == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bearerIs(r, s.scraper) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			WriteError(w, r, s.log, dispatch.Unauthenticated("/metrics needs the scraper's token: Authorization: Bearer TOKEN (METRICS_TOKEN)"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -20,7 +20,7 @@ func (s *Server) registerRoutes() {
 	// Operability.
 	s.Handle(http.MethodGet, "/healthz", Anyone, "Liveness: 200 while the process runs.", s.healthz)
 	s.Handle(http.MethodGet, "/readyz", Anyone, "Readiness: 200 while the database answers, else 503.", s.readyz)
-	s.HandleHTTP(http.MethodGet, "/metrics", Anyone, "Prometheus metrics.", s.metricsHandler())
+	s.HandleHTTP(http.MethodGet, "/metrics", Anyone, "Prometheus metrics; with METRICS_TOKEN set, only for the bearer of that token.", s.metricsHandler())
 	s.Handle(http.MethodGet, "/api/openapi.json", Anyone, "This API's OpenAPI 3 document.", s.openapi)
 
 	// Sessions.

@@ -44,6 +44,10 @@ type Config struct {
 	// MailGatewayToken, when set, is a static bearer token the mail gateway may use on the
 	// routes whose Access has Gateway set (e-mail intake).
 	MailGatewayToken string
+	// MetricsToken, when set, is the bearer token /metrics requires (the scraper's), so that
+	// the counters of a service on a public address are not everybody's to read; empty
+	// leaves /metrics open, for a private network or development.
+	MetricsToken string
 	// SupportPhone is the provider's phone for customers (E.164), shown on the customers'
 	// pages; empty shows none.
 	SupportPhone string
@@ -141,6 +145,7 @@ type Server struct {
 	bodyGrace time.Duration
 	bodyRate  float64
 	gateway   []byte // SHA-256 of the mail gateway token, nil when none
+	scraper   []byte // SHA-256 of the metrics token, nil when none
 }
 
 // New builds the server and its route table.
@@ -194,6 +199,10 @@ func New(cfg Config) *Server {
 	if cfg.MailGatewayToken != "" {
 		h := sha256.Sum256([]byte(cfg.MailGatewayToken))
 		s.gateway = h[:]
+	}
+	if cfg.MetricsToken != "" {
+		h := sha256.Sum256([]byte(cfg.MetricsToken))
+		s.scraper = h[:]
 	}
 	s.registerRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -280,8 +289,12 @@ func FromGateway(ctx context.Context) bool {
 
 // isGateway reports whether r carries the mail gateway's bearer token. Both sides are hashed
 // first so the comparison takes the same time whatever the length of the guess.
-func (s *Server) isGateway(r *http.Request) bool {
-	if s.gateway == nil {
+func (s *Server) isGateway(r *http.Request) bool { return bearerIs(r, s.gateway) }
+
+// bearerIs reports whether r's Authorization is the bearer token whose SHA-256 is want
+// (never, when want is nil).
+func bearerIs(r *http.Request, want []byte) bool {
+	if want == nil {
 		return false
 	}
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -289,7 +302,7 @@ func (s *Server) isGateway(r *http.Request) bool {
 		return false
 	}
 	h := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	return subtle.ConstantTimeCompare(h[:], s.gateway) == 1
+	return subtle.ConstantTimeCompare(h[:], want) == 1
 }
 
 // Actor returns the signed-in user making the request, or nil for an anonymous caller.
