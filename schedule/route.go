@@ -179,6 +179,14 @@ func (r *route) updatePlain(in *inst) {
 		r.ls[p] = latest(nd, ld-nd.svc)
 		next = nd
 	}
+	r.arcSummary(fv, lv)
+}
+
+// arcSummary sets headArc, tailArc and innerArc from the arcs, given the
+// positions of the first and last stops with a place of their own between
+// the start and the end (-1: none).
+func (r *route) arcSummary(fv, lv int) {
+	n := len(r.seq)
 	r.headArc, r.tailArc, r.innerArc = 0, 0, 0
 	if fv < 0 {
 		return
@@ -206,19 +214,7 @@ func (r *route) summarize(in *inst) {
 			lv = p
 		}
 	}
-	r.headArc, r.tailArc, r.innerArc = 0, 0, 0
-	if fv < 0 {
-		return
-	}
-	for p := 0; p < fv; p++ {
-		r.headArc += r.arc[p]
-	}
-	for p := lv; p < n-1; p++ {
-		r.tailArc += r.arc[p]
-	}
-	for p := fv; p < lv; p++ {
-		r.innerArc = max(r.innerArc, r.arc[p])
-	}
+	r.arcSummary(fv, lv)
 }
 
 // bound is a lower bound on the added distance of inserting a visit into
