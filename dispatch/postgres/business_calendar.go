@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -37,14 +36,9 @@ type BusinessCalendar struct {
 	db     *bun.DB
 	events *Events
 	seed   *sla.Calendar
-	now    func() time.Time
-
-	mu        sync.Mutex
-	cur       *sla.Calendar
-	version   int64
-	checked   time.Time
-	reloading bool
-	versions  map[int64]*sla.Calendar // older versions read for filed reports
+	// The calendar in force; its mu also guards versions.
+	rechecked[sla.Calendar]
+	versions map[int64]*sla.Calendar // older versions read for filed reports
 }
 
 // NewBusinessCalendar returns the calendar store on db. seed (nil: sla.DefaultCalendar) is
@@ -59,7 +53,8 @@ func NewBusinessCalendar(db *bun.DB, events *Events, seed *sla.Calendar) *Busine
 	if events == nil {
 		events = NewEvents()
 	}
-	return &BusinessCalendar{db: db, events: events, seed: seed, now: time.Now, versions: map[int64]*sla.Calendar{}}
+	return &BusinessCalendar{db: db, events: events, seed: seed,
+		rechecked: rechecked[sla.Calendar]{every: CalendarRecheck, now: time.Now}, versions: map[int64]*sla.Calendar{}}
 }
 
 // Zone returns the business time zone, every version's: the configured calendar's.
@@ -75,32 +70,7 @@ func (b *BusinessCalendar) Current(ctx context.Context) (*sla.Calendar, error) {
 
 // current is Current with the version of the calendar it returns.
 func (b *BusinessCalendar) current(ctx context.Context) (*sla.Calendar, int64, error) {
-	b.mu.Lock()
-	if b.cur != nil && (b.reloading || b.now().Sub(b.checked) < CalendarRecheck) {
-		cal, v := b.cur, b.version
-		b.mu.Unlock()
-		return cal, v, nil
-	}
-	b.reloading = true
-	known := b.version
-	b.mu.Unlock()
-
-	cal, version, err := b.read(ctx, known)
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.reloading = false
-	if err != nil {
-		if b.cur != nil {
-			return b.cur, b.version, nil
-		}
-		return nil, 0, err
-	}
-	b.checked = b.now()
-	if cal != nil && version >= b.version {
-		b.keep(cal, version)
-	}
-	return b.cur, b.version, nil
+	return b.load(ctx, b.read, b.keep)
 }
 
 // Get returns the calendar in force and its version, read now.
@@ -208,14 +178,7 @@ func (b *BusinessCalendar) decode(raw []byte, version int64) (*sla.Calendar, err
 
 // remember makes cal, read or written now as version, the one in force unless a newer one
 // is known.
-func (b *BusinessCalendar) remember(cal *sla.Calendar, version int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if version >= b.version {
-		b.keep(cal, version)
-		b.checked = b.now()
-	}
-}
+func (b *BusinessCalendar) remember(cal *sla.Calendar, version int64) { b.store(cal, version, b.keep) }
 
 // keep makes cal the calendar in force, keeping the one it replaces for the reports filed
 // under it; b.mu is held.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -30,13 +29,7 @@ type SLAPolicies struct {
 	db     *bun.DB
 	events *Events
 	seed   *sla.Policies
-	now    func() time.Time
-
-	mu        sync.Mutex
-	cur       *sla.Policies
-	version   int64
-	checked   time.Time
-	reloading bool
+	rechecked[sla.Policies]
 }
 
 // NewSLAPolicies returns the policy store on db; seed is stored when the database holds no
@@ -48,39 +41,15 @@ func NewSLAPolicies(db *bun.DB, events *Events, seed *sla.Policies) *SLAPolicies
 	if events == nil {
 		events = NewEvents()
 	}
-	return &SLAPolicies{db: db, events: events, seed: seed, now: time.Now}
+	return &SLAPolicies{db: db, events: events, seed: seed, rechecked: rechecked[sla.Policies]{every: PolicyRecheck, now: time.Now}}
 }
 
 // Current returns the policies new reports get: the cached set while it is younger than
 // PolicyRecheck, else the stored one. When the database cannot be read but a set was read
 // before, that set is used.
 func (p *SLAPolicies) Current(ctx context.Context) (*sla.Policies, error) {
-	p.mu.Lock()
-	if p.cur != nil && (p.reloading || p.now().Sub(p.checked) < PolicyRecheck) {
-		cur := p.cur
-		p.mu.Unlock()
-		return cur, nil
-	}
-	p.reloading = true
-	known := p.version
-	p.mu.Unlock()
-
-	ps, version, err := p.read(ctx, known)
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.reloading = false
-	if err != nil {
-		if p.cur != nil {
-			return p.cur, nil
-		}
-		return nil, err
-	}
-	p.checked = p.now()
-	if ps != nil && version >= p.version {
-		p.cur, p.version = ps, version
-	}
-	return p.cur, nil
+	ps, _, err := p.load(ctx, p.read, nil)
+	return ps, err
 }
 
 // Get returns the stored policies and their version, read now.
@@ -136,13 +105,7 @@ func decodePolicies(b []byte) (*sla.Policies, error) {
 	return ps, nil
 }
 
-func (p *SLAPolicies) remember(ps *sla.Policies, version int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if version >= p.version {
-		p.cur, p.version, p.checked = ps, version, p.now()
-	}
-}
+func (p *SLAPolicies) remember(ps *sla.Policies, version int64) { p.store(ps, version, nil) }
 
 // Replace stores ps as the whole set in one transaction, records sla.policies_replaced
 // with the new document, and returns the new version. Reports already filed keep their due
