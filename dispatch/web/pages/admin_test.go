@@ -136,18 +136,34 @@ func TestBrowserAdmin(t *testing.T) {
 	)
 	waitText(t, ctx, "#admin-msg", "Cambios guardados")
 	// Another admin saves meanwhile (an API client naming no version): the page's next
-	// save does not undo his; it says so and shows his policies.
+	// save does not undo his; it says so and keeps what was typed until the admin chooses.
 	call(t, e, tok, "PUT", "/api/sla/policies", `{"default":{"first_response":null,"resolution":{"basis":"business_days","days":3}},"rules":[]}`, 200, nil)
 	do(t, ctx,
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
 		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "9"),
 		chromedp.Click(chromedp.ID("sla-save")),
 	)
-	waitText(t, ctx, "#admin-msg", "Alguien más cambió")
-	pollTrue(t, ctx, `document.getElementById('default-resolution-amount').value === '3'`)
+	waitText(t, ctx, "#sla-stale", "Alguien más guardó las políticas de SLA")
+	pollTrue(t, ctx, `document.getElementById('default-resolution-amount').value === '9'`)
 	call(t, e, tok, "GET", "/api/sla/policies", "", 200, &pol)
 	if r := pol.Default.Resolution; r == nil || r.Days != 3 || len(pol.Rules) != 0 {
 		t.Fatalf("policies after a stale save: default resolution %+v, %d rules; want the other admin's 3 days and no rules", r, len(pol.Rules))
+	}
+	// Loading the saved policies shows his.
+	do(t, ctx, chromedp.Click(chromedp.ID("sla-load-theirs")))
+	pollTrue(t, ctx, `document.getElementById('default-resolution-amount').value === '3' && document.getElementById('sla-stale').hidden && document.getElementById('admin-msg').hidden`)
+	// Stale again, and this time saved over the other's.
+	call(t, e, tok, "PUT", "/api/sla/policies", `{"default":{"first_response":null,"resolution":{"basis":"business_days","days":4}},"rules":[]}`, 200, nil)
+	do(t, ctx,
+		chromedp.SetValue(chromedp.ID("default-resolution-amount"), "9"),
+		chromedp.Click(chromedp.ID("sla-save")),
+	)
+	waitText(t, ctx, "#sla-stale", "Alguien más guardó")
+	do(t, ctx, chromedp.Click(chromedp.ID("sla-save-mine")))
+	waitText(t, ctx, "#admin-msg", "Cambios guardados")
+	call(t, e, tok, "GET", "/api/sla/policies", "", 200, &pol)
+	if r := pol.Default.Resolution; r == nil || r.Days != 9 {
+		t.Fatalf("policies after saving over the other's: default resolution %+v; want 9 days", r)
 	}
 	shot(t, ctx, "admin-1920")
 	do(t, ctx, chromedp.EmulateViewport(360, 740))

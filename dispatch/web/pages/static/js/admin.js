@@ -17,6 +17,23 @@ function flash(text, bad) {
   msg.hidden = false;
 }
 
+// staleChoice answers a save refused because another admin saved the same record meanwhile
+// (409 stale_version). What was typed stays in the form, box says so, and the admin
+// chooses: save it over the other's anyway (mine: the caller takes the version now stored
+// and saves again) or load what is stored (theirs: the edits are dropped). what names the
+// record's texts (adm.<what>.stale, .stale_short, .load_theirs) and the buttons' ids
+// (<what>-save-mine, <what>-load-theirs).
+function staleChoice(box, what, mine, theirs) {
+  const save = h('button', { type: 'button', id: what + '-save-mine' }, t('adm.save_mine'));
+  const load = h('button', { type: 'button', id: what + '-load-theirs' }, t(`adm.${what}.load_theirs`));
+  save.addEventListener('click', mine);
+  load.addEventListener('click', () => { msg.hidden = true; theirs(); });
+  box.replaceChildren(h('p', {}, t(`adm.${what}.stale`)), h('div', { class: 'actions' }, save, load));
+  box.hidden = false;
+  flash(t(`adm.${what}.stale_short`), true);
+  save.focus();
+}
+
 // say is what to tell the admin about err: the admin page's own words for its fields and
 // refusals first, then the pages' common ones.
 function say(err) {
@@ -155,6 +172,7 @@ function showTech() {
 
 function techForm(x) {
   const f = h('form', { class: 'form', id: 'tech-form', novalidate: true });
+  const stale = h('div', { class: 'form-error', id: 'tech-stale', role: 'alert', hidden: true });
   const input = (id, name, value, attrs = {}) => h('input', { id, name, value: value ?? '', autocomplete: 'off', dataset: { field: attrs.field || name }, ...attrs, field: undefined });
   // Every shift of his gets a row of its own, break included: a day may hold two shifts
   // (a split day) and a shift a lunch break, and a save must send them back as they were.
@@ -198,10 +216,12 @@ function techForm(x) {
     h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'active', id: 'tf-active', checked: x ? x.active : true, dataset: { field: 'active' } }), t('adm.tech_active')),
     h('fieldset', { class: 'field-group', dataset: { field: 'shifts' } }, h('legend', {}, t('adm.shifts')), shiftBox),
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    stale,
     h('button', { type: 'submit', class: 'primary', id: 'tech-save' }, t('adm.save')));
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(f);
+    stale.hidden = true;
     const el = f.elements;
     const shifts = [];
     for (const row of f.querySelectorAll('.shift')) {
@@ -240,8 +260,9 @@ function techForm(x) {
         flash(t('adm.saved'));
       } catch (err) {
         if (err instanceof ApiError && err.code === 'stale_version') {
-          await loadTechs(x.id);
-          flash(t('adm.code.stale_version'), true);
+          let theirs;
+          try { theirs = await api('GET', `/api/technicians/${x.id}`); } catch (e) { refuse(f, e); return; }
+          staleChoice(stale, 'tech', () => { x.version = theirs.version; f.requestSubmit(); }, () => loadTechs(x.id));
           return;
         }
         refuse(f, err);
@@ -369,6 +390,7 @@ async function loadSLA() {
   for (const r of doc.rules || []) ruleRow(r);
   renumber();
   const add = h('button', { type: 'button', id: 'rule-add' }, t('adm.add_rule'));
+  const stale = h('div', { class: 'form-error', id: 'sla-stale', role: 'alert', hidden: true });
   add.addEventListener('click', () => { ruleRow({}); renumber(); rules.at(-1).kind.focus(); });
   f.append(
     h('fieldset', { class: 'field-group', dataset: { field: 'default' } }, h('legend', {}, t('adm.sla_default')),
@@ -380,10 +402,12 @@ async function loadSLA() {
         h('th', { scope: 'col' }, t('adm.first_response')), h('th', { scope: 'col' }, t('adm.resolution')), h('th', { scope: 'col' }, ''))), tbody)),
     add,
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
+    stale,
     h('button', { type: 'submit', class: 'primary', id: 'sla-save' }, t('adm.sla_save')));
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(f);
+    stale.hidden = true;
     const body = {
       version,
       default: { first_response: def.fr.read(), resolution: def.res.read() },
@@ -400,9 +424,9 @@ async function loadSLA() {
         flash(t('adm.saved'));
       } catch (err) {
         if (err instanceof ApiError && err.code === 'stale_version') {
-          // Another admin saved meanwhile: show his policies, and say so.
-          await loadSLA();
-          flash(t('adm.code.stale_version'), true);
+          let theirs;
+          try { theirs = await api('GET', '/api/sla/policies'); } catch (e) { refuse(f, e); return; }
+          staleChoice(stale, 'sla', () => { version = theirs.version; f.requestSubmit(); }, () => loadSLA());
           return;
         }
         refuse(f, err);
@@ -695,14 +719,7 @@ async function loadCalendar() {
         let theirs;
         try { theirs = await api('GET', '/api/calendar?year=' + yearPick.value); } catch (e) { refuse(f, e); return; }
         showClosures(theirs);
-        const mine = h('button', { type: 'button', id: 'cal-save-mine' }, t('adm.cal.save_mine'));
-        const load = h('button', { type: 'button', id: 'cal-load-theirs' }, t('adm.cal.load_theirs'));
-        mine.addEventListener('click', () => { version = theirs.version; send(); });
-        load.addEventListener('click', () => loadCalendar());
-        stale.replaceChildren(h('p', {}, t('adm.cal.stale')), h('div', { class: 'actions' }, mine, load));
-        stale.hidden = false;
-        flash(t('adm.cal.stale_short'), true);
-        mine.focus();
+        staleChoice(stale, 'cal', () => { version = theirs.version; send(); }, () => loadCalendar());
         return;
       }
       showError(f, err, calSay(err));
