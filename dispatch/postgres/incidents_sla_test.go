@@ -161,3 +161,51 @@ func TestIncidentResolveRecordsLateBreaches(t *testing.T) {
 		}
 	}
 }
+
+// TestUnfixedReportsMeasuredByStoredPolicies: a report filed before policies were fixed on
+// reports (sla_policy NULL) is measured by the policies stored now, not by those the store
+// was configured with, by the SLA job and by SLAOf (the board and the desk) alike — as the
+// incidents measure it (TestIncidentsUseStoredSLAPolicies).
+func TestUnfixedReportsMeasuredByStoredPolicies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := newIncidentEnv(t, dispatch.IncidentRule{}, false)
+	e := &incidentEnv{db: base.db, events: postgres.NewEvents(), staff: base.staff}
+	// Configured with a 100 h fault policy; the stored one is 5 h.
+	e.reports = postgres.NewReports(e.db, e.events, dispatch.SLA{Policies: faultPolicies(t, 100*time.Hour)})
+	var err error
+	if e.incidents, err = postgres.NewIncidents(e.db, e.events, postgres.IncidentsConfig{Reports: e.reports}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.reports.Policies().Replace(ctx, faultPolicies(t, 5*time.Hour), e.staff, clock.Add(-7*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	old := e.report(t, "fault", "5512340021", "NODO-VIEJO", "300", clock.Add(-6*time.Hour), nil)
+	if _, err := e.db.NewRaw("UPDATE reports SET sla_policy = NULL WHERE id = ?", old.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.reports.Get(ctx, old.Folio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Report.SLAPolicy != nil {
+		t.Fatalf("report read back with policy %+v; want none fixed", d.Report.SLAPolicy)
+	}
+	m, err := e.reports.SLAOf(ctx, d.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := d.Report.SLAStatus(m, clock); st.State != sla.StateBreached {
+		t.Errorf("SLAOf: state %s at 6 h; want breached (the stored 5 h policy)", st.State)
+	}
+	marks, err := e.reports.MarkSLATargets(ctx, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if marks.Breached != 1 {
+		t.Errorf("SLA job marked %+v; want the report breached (the stored 5 h policy)", marks)
+	}
+	if got, want := e.dueAt(t, old.ID), old.CreatedAt.Add(5*time.Hour); !got.Equal(want) {
+		t.Errorf("stored due time %s; want %s", got, want)
+	}
+}

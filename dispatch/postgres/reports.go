@@ -80,20 +80,28 @@ func (s *Reports) currentSLA(ctx context.Context) (dispatch.SLA, error) {
 }
 
 // slaOf is base with the calendar report r is measured by: the version fixed on it, read
-// through db when not cached (a caller in a transaction passes it).
+// through db when not cached (a caller in a transaction passes it). A report filed before
+// policies were fixed on reports (SLAPolicy nil) is measured by the policies stored now,
+// whatever base holds, so that the board, the desk, the SLA job and the incidents all
+// measure it alike.
 func (s *Reports) slaOf(ctx context.Context, db bun.IDB, r *dispatch.Report, base dispatch.SLA) (dispatch.SLA, error) {
 	cal, err := s.calendar.at(ctx, db, r.CalendarVersion)
 	if err != nil {
 		return dispatch.SLA{}, err
 	}
 	base.Calendar, base.CalendarVersion = cal, r.CalendarVersion
+	if r.SLAPolicy == nil {
+		if base.Policies, err = s.policies.Current(ctx); err != nil {
+			return dispatch.SLA{}, err
+		}
+	}
 	return base, nil
 }
 
 // SLAOf returns what report r's SLA standing is computed with: the business calendar
-// version fixed on it, and the configured policies for a report filed before policies were
-// fixed on reports. The board and the desk show r's state by it, so that the state agrees
-// with the due times stored on r.
+// version and the policy fixed on it (the policies stored now for a report filed before
+// policies were fixed on reports). The board and the desk show r's state by it, so that
+// the state agrees with the due times stored on r.
 func (s *Reports) SLAOf(ctx context.Context, r *dispatch.Report) (dispatch.SLA, error) {
 	return s.slaOf(ctx, s.db, r, s.sla)
 }
