@@ -349,6 +349,29 @@ func TestVisitBooking(t *testing.T) {
 			t.Errorf("%s: %d %s, want 422", c.name, res.StatusCode, b)
 		}
 	}
+	// Values that are not times at all: 422 naming the field, in the API's words.
+	for _, c := range []struct{ body, field string }{
+		{`{"start":"mañana","end":"2026-11-30T20:00:00Z"}`, "start"},
+		{`{"start":"2026-11-30T18:00:00Z","end":18}`, "end"},
+		{`{"start":"2026-11-30 18:00","end":"2026-11-30T20:00:00Z"}`, "start"},
+	} {
+		res, b := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, v2.ID), a, c.body)
+		if _, f := errorCode(t, b); res.StatusCode != 422 || f != c.field || strings.Contains(string(b), "2006-01-02") {
+			t.Errorf("book %s = %d %s, want 422 naming %s in the API's words", c.body, res.StatusCode, b, c.field)
+		}
+	}
+	tk := createTicket(t, ts, a, 19.42, -99.14)
+	for _, c := range []struct{ body, field, says string }{
+		{`{"duration_min":60,"availability":[{"start":"2026-11-30T15:00:00Z","end":"2026-11-30T23:00:00Z"},{"start":"pronto","end":"2026-12-01T23:00:00Z"}]}`, "availability[1].start", "RFC 3339"},
+		{`{"duration_min":60.5}`, "duration_min", "whole number"},
+		{`{"duration_min":1e3}`, "duration_min", "whole number"},
+		{`{"duration_min":99999999999999999999}`, "duration_min", "out of range"},
+	} {
+		res, b := do(t, "POST", ts.URL+"/api/tickets/"+tk+"/visits", a, c.body)
+		if _, f := errorCode(t, b); res.StatusCode != 422 || f != c.field || !strings.Contains(string(b), c.says) {
+			t.Errorf("create visit %s = %d %s, want 422 naming %s (%s)", c.body, res.StatusCode, b, c.field, c.says)
+		}
+	}
 	v3 := createVisit(t, ts, a, createTicket(t, ts, a, 19.42, -99.14), `{"duration_min":30,"skills":["satellite"]}`)
 	res, b = do(t, "GET", fmt.Sprintf("%s/api/visits/%d/slots?from=2026-11-30&days=2", ts.URL, v3.ID), a, "")
 	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "skills" {

@@ -1,13 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -106,22 +111,143 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 	if ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
-	body := http.MaxBytesReader(nil, r.Body, MaxBody)
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() {
 			return dispatch.Malformed("body must hold exactly one JSON value")
 		}
-		if _, err := io.Copy(io.Discard, body); err != nil {
-			return decodeError(err)
-		}
 		return nil
 	}
-	return decodeError(err)
+	if !selfDecoded(err) {
+		return decodeError(err)
+	}
+	// A value that decodes itself (a time, an amount) failed; encoding/json does not say
+	// where, so the body is walked again along v's type to name the field.
+	path, ferr := selfDecodedField(b, reflect.TypeOf(v))
+	var de *dispatch.Error
+	switch {
+	case path == "":
+		return dispatch.Malformed("a value could not be read: %v", ferr)
+	case errors.As(ferr, &de):
+		return &dispatch.Error{Kind: de.Kind, Code: de.Code, Message: de.Message, Field: path}
+	case isTimeError(ferr):
+		return dispatch.Invalid(path, "must be a date and time in RFC 3339, with its offset (e.g. 2026-11-28T10:00:00-06:00)")
+	}
+	return dispatch.Invalid(path, "is not valid: %v", ferr)
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// selfDecoded reports whether err came from a value's own UnmarshalJSON rather than from
+// encoding/json.
+func selfDecoded(err error) bool {
+	var de *dispatch.Error
+	return isTimeError(err) || errors.As(err, &de)
+}
+
+// isTimeError reports whether err is time.Time's refusal of a JSON value.
+func isTimeError(err error) bool {
+	var pe *time.ParseError
+	return errors.As(err, &pe) || strings.HasPrefix(err.Error(), "Time.UnmarshalJSON")
+}
+
+// selfDecodedField walks body, a JSON document that failed to decode into a value of type
+// t, along t, and returns the JSON path of the first value whose type decodes itself
+// (json.Unmarshaler: time.Time, dispatch.Centavos) and refuses it, with its error; "" when
+// none does.
+func selfDecodedField(body []byte, t reflect.Type) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // numbers re-encode exactly as sent
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return "", err
+	}
+	return walkSelfDecoded(doc, t, "")
+}
+
+func walkSelfDecoded(doc any, t reflect.Type, path string) (string, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if doc == nil {
+		return "", nil
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return "", err
+		}
+		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+			return path, err
+		}
+		return "", nil
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return "", nil
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || (!f.IsExported() && !f.Anonymous) {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				if p, err := walkSelfDecoded(doc, f.Type, path); p != "" {
+					return p, err
+				}
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				// encoding/json matches a key to a field regardless of case.
+				if strings.EqualFold(k, name) {
+					if p, err := walkSelfDecoded(m[k], f.Type, join(k)); p != "" {
+						return p, err
+					}
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		a, ok := doc.([]any)
+		if !ok {
+			return "", nil
+		}
+		for i, x := range a {
+			if p, err := walkSelfDecoded(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p, err
+			}
+		}
+	case reflect.Map:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return "", nil
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if p, err := walkSelfDecoded(m[k], t.Elem(), join(k)); p != "" {
+				return p, err
+			}
+		}
+	}
+	return "", nil
 }
 
 func decodeError(err error) error {
@@ -137,6 +263,15 @@ func decodeError(err error) error {
 		field := jsonPath(typeErr.Field)
 		if field == "" {
 			return dispatch.Malformed("body must be a JSON object")
+		}
+		switch k := typeErr.Type.Kind(); {
+		case k >= reflect.Int && k <= reflect.Uint64 && strings.HasPrefix(typeErr.Value, "number "):
+			// A number, but not one the field holds: 60.5 or 1e3 for a whole number, or
+			// beyond its range.
+			if strings.ContainsAny(strings.TrimPrefix(typeErr.Value, "number "), ".eE") {
+				return dispatch.Invalid(field, "must be a whole number")
+			}
+			return dispatch.Invalid(field, "is out of range")
 		}
 		return dispatch.Invalid(field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
