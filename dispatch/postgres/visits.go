@@ -320,6 +320,20 @@ func itoa64(n int64) string {
 	return string(b)
 }
 
+// visitDay is the business day visit v is planned for: its route's day, or else its
+// promised window's; the zero time when it has neither.
+func (s *Visits) visitDay(v *dispatch.Visit) time.Time {
+	if v.PlanDay != "" {
+		if d, err := s.cfg.ParseDay("plan_day", v.PlanDay); err == nil {
+			return d
+		}
+	}
+	if v.Window != nil {
+		return s.cfg.Day(v.Window.Start)
+	}
+	return time.Time{}
+}
+
 // freshPosition is how old a shared position may be for an ETA to leave from it; the tech
 // page shares one a minute.
 const freshPosition = 15 * time.Minute
@@ -350,6 +364,12 @@ func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, ac
 		}
 		if v.TechnicianID == 0 {
 			return dispatch.Conflict("illegal_transition", "the visit has no technician")
+		}
+		// A step belongs to the visit's day: setting out tonight for tomorrow's visit would
+		// text its customer an ETA for tonight and take the visit out of tomorrow's route.
+		// A visit of a past day left unfinished may still be finished.
+		if day := s.visitDay(v); day.After(s.cfg.Day(now)) {
+			return dispatch.Conflict("visit_not_today", "the visit is planned for %s: its steps are recorded on that day", day.Format(time.DateOnly))
 		}
 		if o.Status == dispatch.VisitEnRoute {
 			// One visit under way at a time: setting out for the next while still at (or on

@@ -374,6 +374,37 @@ func TestOneVisitUnderWayAtATime(t *testing.T) {
 	}
 }
 
+// TestStepsWaitForTheVisitsDay: a technician's step on a visit booked for a later day is
+// refused (409 visit_not_today) and records nothing — setting out tonight for next week's
+// visit texted its customer an ETA for tonight and took the visit out of its day's route —
+// and the same step on the visit's day is taken.
+func TestStepsWaitForTheVisitsDay(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, visits, _, vs, now := visitFixture(t, 1)
+	start := now.AddDate(0, 0, 7).Add(3 * time.Hour) // next Monday, 10:00
+	if _, err := visits.Book(ctx, vs[0].ID, dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{now.Add(14 * time.Hour), start.AddDate(0, 0, -1)} {
+		_, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, at)
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Kind != dispatch.KindConflict || de.Code != "visit_not_today" {
+			t.Fatalf("en route at %s for a visit at %s: err = %v, want conflict visit_not_today", at, start, err)
+		}
+	}
+	var n int
+	if err := db.NewSelect().Table("events").Where("type LIKE 'visit.%' AND type NOT IN ('visit.created', 'visit.booked', 'visit.assigned') AND visit_id = ?", vs[0].ID).ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := visits.Get(ctx, vs[0].ID); err != nil || n != 0 || v.Status == dispatch.VisitEnRoute || v.Status == dispatch.VisitOnSite {
+		t.Fatalf("after the refused steps: %d step events, visit %+v (%v); want none, not under way", n, v, err)
+	}
+	if _, err := visits.SetStatus(ctx, vs[0].ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, start.Add(-30*time.Minute)); err != nil {
+		t.Fatalf("en route on the visit's day: %v", err)
+	}
+}
+
 // TestEnRouteETAFromHisPosition: a technician setting out late, far away, was given his
 // planned arrival or, that being past, the very minute he set out as ETA: the customer's
 // "on the way" text said he was at the door while he was two hours off. A position he

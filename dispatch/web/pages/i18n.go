@@ -449,6 +449,7 @@ var catalog = map[string]tr{
 	"code.breaks_pin":         {ES: "movería una visita fijada", EN: "it would move a pinned visit"},
 	"code.held_by_incident":   {ES: "la visita está retenida por una falla general abierta", EN: "the visit is held by an open outage"},
 	"code.visit_under_way":    {ES: "otra de sus visitas está en curso: termínela o márquela como no completada primero", EN: "another of your visits is under way: complete it or mark it not completed first"},
+	"code.visit_not_today":    {ES: "la visita es de otro día: sus pasos se registran ese día", EN: "the visit is on another day: its steps are recorded on that day"},
 	"code.visit_not_started":  {ES: "la visita aún no ha empezado", EN: "the visit has not started yet"},
 	"code.incident_open":      {ES: "ya hay una falla general abierta en ese punto de acceso", EN: "an outage is already open on that access point"},
 	"code.incident_resolved":  {ES: "la falla general ya fue resuelta", EN: "the outage is already resolved"},
