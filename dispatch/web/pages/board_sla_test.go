@@ -64,7 +64,7 @@ func TestBrowserBoardReportSLA(t *testing.T) {
 	// Past the due time: missed, in red, after a reload (the SLA job's event would do it live).
 	set(morning.Add(4*time.Hour + time.Minute))
 	do(t, board, chromedp.Reload())
-	waitText(t, board, `#queue li[data-visit="`+waiting+`"]`, "Plazo del reporte vencido")
+	waitText(t, board, `#queue li[data-visit="`+waiting+`"]`, "Plazo del reporte vencido · venció "+due)
 	pollTrue(t, board, `document.querySelector('#queue li[data-visit="`+waiting+`"]').classList.contains('sla-breached')`)
 	pollTrue(t, board, `document.querySelector('.block[data-visit="`+booked+`"]').dataset.sla === 'breached'`)
 	// The detail says it too.

@@ -9,6 +9,9 @@ import { live } from './live.js';
 import { timeline, eventLabel, actorName } from './timeline.js';
 
 const root = document.getElementById('board');
+// control: the user may move, pin and optimise (a dispatcher or an admin); an agent sees the
+// board and books windows, and is offered nothing the API would refuse him.
+const control = root.dataset.control === 'true';
 const dayInput = document.getElementById('day');
 const lanesEl = document.getElementById('lanes');
 const scaleEl = document.getElementById('scale');
@@ -157,7 +160,7 @@ function slaText(v) {
   const s = sla(v);
   if (!s) return '';
   const due = v.report_due_at ? (dayOf(v.report_due_at) === dayInput.value ? time(v.report_due_at) : dateTime(v.report_due_at)) : '';
-  return t('b.sla_' + s) + (due ? ' · ' + t('b.due', { time: due }) : '');
+  return t('b.sla_' + s) + (due ? ' · ' + t(s === 'breached' ? 'b.was_due' : 'b.due', { time: due }) : '');
 }
 
 // pressing orders the queue: urgent, then the report's deadline missed, then at risk, then
@@ -189,7 +192,7 @@ function block(v, b, color) {
     .filter(Boolean).join(' · ');
   const el = h('button', {
     type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}`,
-    draggable: 'true', title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
+    draggable: String(control), title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
   }, label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
@@ -245,7 +248,7 @@ function render() {
   place(lanesEl);
   // Positioned children of a list item: the block and window are absolute in the track.
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
-    draggable: 'true', class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : ''].filter(Boolean).join(' '),
+    draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : ''].filter(Boolean).join(' '),
     dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok' },
     'aria-label': [ref(v), t('visit.' + v.status), slaText(v)].filter(Boolean).join('. '),
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
@@ -343,6 +346,7 @@ async function assign(id, techId, seen = visits.get(id)) {
 root.addEventListener('dragstart', (ev) => {
   const el = ev.target.closest('[data-visit]');
   if (!el) return;
+  if (!control) { ev.preventDefault(); return; }
   ev.dataTransfer.setData('text/plain', el.dataset.visit);
   ev.dataTransfer.effectAllowed = 'move';
 });
@@ -406,7 +410,7 @@ root.addEventListener('click', (ev) => {
 async function bookDialog(v, techId) {
   const name = techs.find((x) => x.id === Number(techId))?.name || '';
   const f = h('form', { class: 'form', id: 'book-form', novalidate: true },
-    h('p', {}, t('b.book_for', { folio: ref(v), name })));
+    h('p', {}, name ? t('b.book_for', { folio: ref(v), name }) : t('b.book_for_any', { folio: ref(v) })));
   const box = h('fieldset', { class: 'slots', dataset: { field: 'start' } }, h('legend', {}, t('d.slots')));
   const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
   f.append(box, err, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'book-btn' }, t('d.book'))));
@@ -473,7 +477,7 @@ async function openDetail(id) {
     await load();
   });
   const bookBtn = v.status === 'unscheduled' ? h('button', { type: 'button', class: 'primary', id: 'book-open' }, t('d.book')) : null;
-  bookBtn?.addEventListener('click', () => bookDialog(v, moveSel.value));
+  bookBtn?.addEventListener('click', () => bookDialog(v, control ? moveSel.value : ''));
   const parts = [
     h('dl', { class: 'facts' },
       h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, ref(v)),
@@ -482,7 +486,8 @@ async function openDetail(id) {
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
-    h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), bookBtn || moveBtn, pinBtn),
+    control ? h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), bookBtn || moveBtn, pinBtn)
+      : bookBtn ? h('div', { class: 'move' }, bookBtn) : '',
   ];
   detailBody.replaceChildren(...parts);
   if (!v.folio && v.incident_id) { await incidentDetail(v); return; }
@@ -545,7 +550,7 @@ function smsHistory(steps) {
   }));
 }
 
-document.getElementById('optimise').addEventListener('click', async (ev) => {
+document.getElementById('optimise')?.addEventListener('click', async (ev) => {
   const btn = ev.currentTarget;
   btn.disabled = true;
   try {
