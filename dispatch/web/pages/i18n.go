@@ -250,6 +250,7 @@ var catalog = map[string]tr{
 	"st.no":            {ES: "No", EN: "No"},
 	"st.updated":       {ES: "Actualizado a las {time}", EN: "Updated at {time}"},
 	"st.change_time":   {ES: "Elegir otro horario", EN: "Choose another time"},
+	"st.pick_time":     {ES: "Elegir horario de visita", EN: "Choose a time for the visit"},
 	"st.history":       {ES: "Historial", EN: "History"},
 	"st.no_slots":      {ES: "No hay horarios disponibles en los próximos días. Llámenos para agendar.", EN: "No times available in the coming days. Call us to book."},
 	"st.booked":        {ES: "Listo: su visita quedó agendada.", EN: "Done: your visit is booked."},
@@ -484,6 +485,22 @@ var catalog = map[string]tr{
 	"d.search_go":                    {ES: "Buscar", EN: "Search"},
 	"d.no_results":                   {ES: "Ningún reporte coincide.", EN: "No report matches."},
 	"d.subject":                      {ES: "Asunto", EN: "Subject"},
+
+	// The visits of a folio on the desk, and the place of a visit whose report has none.
+	"d.visits":           {ES: "Visitas del folio", EN: "Visits of this folio"},
+	"d.visit_col":        {ES: "Visita", EN: "Visit"},
+	"d.visit_id":         {ES: "Visita #{id}", EN: "Visit #{id}"},
+	"d.window":           {ES: "Horario", EN: "Window"},
+	"d.pick_slot":        {ES: "Elegir horario", EN: "Choose a time"},
+	"d.pick_slot_for":    {ES: "Elegir horario de la visita #{id}", EN: "Choose a time for visit #{id}"},
+	"d.visits_exist":     {ES: "Este folio ya tiene {n} visitas (arriba). Cree otra solo si hace falta una visita adicional.", EN: "This folio already has {n} visits (above). Create another only if an additional visit is needed."},
+	"d.visits_exist.one": {ES: "Este folio ya tiene 1 visita (arriba). Cree otra solo si hace falta una visita adicional.", EN: "This folio already has 1 visit (above). Create another only if an additional visit is needed."},
+	"d.visits_unread":    {ES: "No se pudieron leer las visitas de este folio; vuelva a buscarlo antes de crear otra.", EN: "The visits of this folio could not be read; look it up again before creating another."},
+	"d.no_coords":        {ES: "El domicilio del reporte no tiene coordenadas: escríbalas para que el técnico pueda llegar.", EN: "The report's address has no coordinates: enter them so that the technician can get there."},
+	"d.visit_address":    {ES: "Domicilio de la visita", EN: "Address of the visit"},
+	"d.lat":              {ES: "Latitud", EN: "Latitude"},
+	"d.lon":              {ES: "Longitud", EN: "Longitude"},
+	"d.coords_required":  {ES: "Escriba la latitud y la longitud del domicilio.", EN: "Enter the address's latitude and longitude."},
 
 	// Administration page ("page." keys: templates; "adm." keys: its script only).
 	"page.nav.admin":              {ES: "Administración", EN: "Administration"},

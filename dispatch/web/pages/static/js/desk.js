@@ -122,7 +122,8 @@ async function showTicket(folio, created) {
   const media = await mediaOf(r.folio);
   if (media) parts.push(media);
   const active = ['open', 'in_progress', 'awaiting_visit', 'waiting_customer'].includes(r.status);
-  if (active) parts.push(visitForm(r.folio));
+  const visits = await visitsOf(r.folio);
+  if (active || visits?.length) parts.push(visitsPanel(r, visits, active));
   if (r.version) parts.push(outcomeForm(r, active));
   if (Array.isArray(r.timeline) && r.timeline.length) {
     parts.push(h('h3', {}, t('b.timeline')), timeline(r.timeline, { id: 'desk-timeline' }));
@@ -131,31 +132,154 @@ async function showTicket(folio, created) {
   view.querySelector('#desk-folio')?.scrollIntoView({ block: 'nearest' });
 }
 
-function visitForm(folio) {
+// visitsOf lists the report's visits oldest first (GET /api/visits?report=), each with its
+// technician's name where it has one; null when they could not be read.
+async function visitsOf(folio) {
+  let items;
+  try { items = (await api('GET', '/api/visits?limit=100&report=' + encodeURIComponent(folio))).items || []; }
+  catch { return null; }
+  if (items.some((v) => v.technician_id)) {
+    try {
+      const names = new Map(((await api('GET', '/api/technicians')).technicians || []).map((x) => [x.id, x.name]));
+      for (const v of items) v.technician_name = names.get(v.technician_id);
+    } catch { /* the ids then */ }
+  }
+  return items;
+}
+
+// A visit waiting for a window: never booked, or not completed and to be booked again.
+const bookable = (v) => v.status === 'unscheduled' || v.status === 'not_completed';
+
+// visitsPanel shows the visits of report r (state, promised window, technician), offers the
+// window picker for one still waiting for a window, and, while the report is worked on, the
+// form for an additional visit, which says that visits exist: an agent looking a folio up
+// again books the visit created earlier instead of creating a second one. One picker at a
+// time: the newest visit waiting for a window, or the one the agent picks. visits null: the
+// list could not be read, and the page says so rather than show an empty folio.
+function visitsPanel(r, first, active) {
+  let visits = first;
+  const list = h('div', {});
+  const booking = h('div', { id: 'desk-book' });
+  const form = active ? visitForm(r, visits, created) : '';
+  const section = h('section', { id: 'desk-visits' }, list, booking, form);
+
+  function draw() {
+    if (visits === null) {
+      list.replaceChildren(h('p', { class: 'flash bad', id: 'desk-visits-error' }, t('d.visits_unread')));
+    } else if (!visits.length) {
+      list.replaceChildren();
+    } else {
+      list.replaceChildren(h('h3', {}, t('d.visits')), h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'desk-visit-list' },
+        h('thead', {}, h('tr', {}, h('th', {}, t('d.visit_col')), h('th', {}, t('st.status')), h('th', {}, t('d.window')),
+          h('th', {}, t('st.technician')), h('th', {}, h('span', { class: 'sr-only' }, t('d.book'))))),
+        h('tbody', {}, visits.map(row)))));
+    }
+    const note = form && form.querySelector('#visit-note');
+    if (note) {
+      note.hidden = !visits?.length;
+      note.textContent = visits?.length ? t('d.visits_exist', { n: visits.length }) : '';
+    }
+  }
+
+  function row(v) {
+    const win = v.window ? t('st.window_at', { date: date(v.window.start), start: time(v.window.start), end: time(v.window.end) }) : t('b.no_window');
+    const tech = v.technician_id ? (v.technician_name || '#' + v.technician_id) : t('b.unassigned');
+    return h('tr', { dataset: { visit: v.id, status: v.status } },
+      h('td', {}, t('d.visit_id', { id: v.id })),
+      h('td', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status))),
+      h('td', { class: 'window' }, win),
+      h('td', { class: 'technician' }, tech),
+      h('td', {}, active && bookable(v)
+        ? h('button', { type: 'button', class: 'link', 'aria-label': t('d.pick_slot_for', { id: v.id }), onclick: () => pick(v) }, t('d.pick_slot'))
+        : ''));
+  }
+
+  // pick shows the window picker of visit v (with a message above it, if any); once booked,
+  // the list is read again to show its window and technician.
+  async function pick(v, flash) {
+    const caption = h('p', { class: 'muted', id: 'desk-book-visit' }, t('d.visit_id', { id: v.id }));
+    booking.replaceChildren(flash ? h('p', { class: 'flash' }, flash) : '', caption, await slotForm(v, async () => {
+      const again = await visitsOf(r.folio);
+      if (again) { visits = again; draw(); }
+    }));
+  }
+
+  async function created(v) {
+    visits = [...(visits || []), v];
+    draw();
+    await pick(v, t('d.visit_created'));
+  }
+
+  draw();
+  const waiting = active && visits ? visits.filter(bookable) : [];
+  if (waiting.length) pick(waiting[waiting.length - 1]);
+  return section;
+}
+
+// visitForm creates a visit for report r and hands it to created. Where the report's address
+// has no coordinates (reports filed by e-mail or on the web form have only a line), the form
+// asks for them and for the address line, filled in with the report's, or with the last
+// visit's where an earlier one was given them: the API cannot place the visit without them.
+function visitForm(r, visits, created) {
+  const needsPlace = !(r.address && r.address.lat != null && r.address.lon != null);
+  const last = (visits || []).filter((v) => v.lat || v.lon).pop();
+  const place = needsPlace ? [
+    h('p', { class: 'muted', id: 'visit-place-hint' }, t('d.no_coords')),
+    h('div', { class: 'field' }, h('label', { for: 'visit-line' }, t('d.visit_address')),
+      h('input', { id: 'visit-line', name: 'line', maxlength: 500, autocomplete: 'off', value: r.address?.line || last?.address || '', dataset: { field: 'address' } })),
+    h('div', { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'visit-lat' }, t('d.lat')),
+        h('input', { id: 'visit-lat', name: 'lat', type: 'number', step: 'any', inputmode: 'decimal', value: last ? last.lat : undefined, dataset: { field: 'lat' } })),
+      h('div', { class: 'field' }, h('label', { for: 'visit-lon' }, t('d.lon')),
+        h('input', { id: 'visit-lon', name: 'lon', type: 'number', step: 'any', inputmode: 'decimal', value: last ? last.lon : undefined, dataset: { field: 'lon' } }))),
+  ] : [];
   const f = h('form', { class: 'form', id: 'visit-form', novalidate: true },
     h('h3', {}, t('d.visit')),
+    h('p', { class: 'muted', id: 'visit-note', hidden: true }),
     h('div', { class: 'row' },
       h('div', { class: 'field' }, h('label', { for: 'duration' }, t('d.duration')),
         h('input', { id: 'duration', name: 'duration', type: 'number', min: 5, max: 480, value: 60, inputmode: 'numeric', dataset: { field: 'duration_min' } })),
       h('div', { class: 'field' }, h('label', { for: 'skills' }, t('d.skills')),
         h('input', { id: 'skills', name: 'skills', value: 'fiber', autocomplete: 'off', dataset: { field: 'skills' } }))),
+    place,
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('button', { type: 'submit', class: 'primary' }, t('d.visit')));
-  const holder = h('div', {}, f);
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    clearErrors(f);
     const skills = f.skills.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const body = { duration_min: Number(f.duration.value), skills };
+    if (needsPlace) {
+      const line = f.elements.line.value.trim(), lat = num(f.elements.lat.value.trim()), lon = num(f.elements.lon.value.trim());
+      let first = null;
+      const bad = (field, text) => { const el = fieldError(f, field, text); first = first || el; };
+      if ((lat === undefined) !== (lon === undefined)) bad(lat === undefined ? 'lat' : 'lon', t('d.coords_required'));
+      if (lat !== undefined && !(lat >= -90 && lat <= 90)) bad('lat', t('field.lat'));
+      if (lon !== undefined && !(lon >= -180 && lon <= 180)) bad('lon', t('field.lon'));
+      if (first) { first.focus(); return; }
+      // Neither given: the API decides (a report it can no longer take a visit for says so
+      // before it asks for coordinates).
+      if (line) body.address = line;
+      if (lat !== undefined) Object.assign(body, { lat, lon });
+    }
     busy(f, async () => {
+      let v;
       try {
-        const v = await api('POST', `/api/tickets/${encodeURIComponent(folio)}/visits`, { duration_min: Number(f.duration.value), skills });
-        holder.replaceChildren(h('p', { class: 'flash' }, t('d.visit_created')), await slotForm(v));
-      } catch (err) { showError(f, err, refused(err)); }
+        v = await api('POST', `/api/tickets/${encodeURIComponent(r.folio)}/visits`, body);
+      } catch (err) {
+        const noPlace = needsPlace && err.status === 422 && err.field === 'lat' && body.lat === undefined;
+        showError(f, err, noPlace ? t('d.coords_required') : refused(err));
+        return;
+      }
+      await created(v);
     });
   });
-  return holder;
+  return f;
 }
 
-async function slotForm(v) {
+// slotForm offers the windows the plan can keep for visit v and books the one picked;
+// booked(b) is then told the visit as it now stands.
+async function slotForm(v, booked) {
   const f = h('form', { class: 'form', id: 'slot-form', novalidate: true }, h('h3', {}, t('d.slots')));
   const box = h('fieldset', { class: 'slots', dataset: { field: 'start' } }, h('legend', { class: 'sr-only' }, t('d.slots')));
   f.append(box, h('p', { class: 'form-error', role: 'alert', hidden: true }), h('button', { type: 'submit', class: 'primary' }, t('d.book')));
@@ -180,6 +304,7 @@ async function slotForm(v) {
       try {
         const b = await api('POST', `/api/visits/${v.id}/book`, { start: pick.dataset.start, end: pick.dataset.end });
         f.replaceChildren(h('p', { class: 'flash', id: 'booked' }, t('st.booked'), ' ', `${date(b.window.start)} ${time(b.window.start)}–${time(b.window.end)}`));
+        await booked?.(b);
       } catch (err) {
         if (err.status === 409) { showError(f, err, t('st.gone')); await fill(); }
         else showError(f, err);
