@@ -36,6 +36,11 @@ func TestBrowserCustomerBooking(t *testing.T) {
 		t.Fatalf("%d windows today, want two or more", len(slots.Slots))
 	}
 	first := slots.Slots[0]
+	// Before any window is booked, the status page offers to choose one (not "another").
+	early := tab(t, true)
+	do(t, early, chromedp.EmulateViewport(360, 740))
+	do(t, early, chromedp.Navigate(e.URL+"/estado/"+tk.Folio+"?code="+tk.AccessCode))
+	waitText(t, early, "main a.button", "Elegir horario de visita")
 	call(t, e, tok, "POST", visit+"/book", fmt.Sprintf(`{"start":%q,"end":%q}`, first.Start, first.End), 200, nil)
 
 	// A wrong code: the page's message, no windows, nothing booked.

@@ -74,7 +74,7 @@ function render(r) {
   }
   const bookable = visit && ['booked', 'assigned', 'not_completed', 'unscheduled'].includes(vstatus) && pick(r, 'can_rebook') !== false;
   if (bookable) {
-    parts.push(h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(r.folio)}/horario?code=${encodeURIComponent(current.code)}` }, t('st.change_time'))));
+    parts.push(h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(r.folio)}/horario?code=${encodeURIComponent(current.code)}` }, t(vstatus === 'unscheduled' ? 'st.pick_time' : 'st.change_time'))));
   }
   const tl = Array.isArray(r.timeline) ? r.timeline : [];
   if (tl.length) {
