@@ -227,7 +227,7 @@ var catalog = map[string]tr{
 	"field.duration_min":      {ES: "Duración en minutos (mayor que cero).", EN: "Duration in minutes (more than zero)."},
 	"field.skills":            {ES: "Indique las habilidades requeridas.", EN: "Give the required skills."},
 	"field.start":             {ES: "Elija un horario.", EN: "Choose a time."},
-	"field.plan_price":        {ES: "Precio mensual del plan en pesos.", EN: "Monthly plan price in pesos."},
+	"field.plan_price":        {ES: "Escriba el precio mensual del plan en pesos (0 o más).", EN: "Enter the monthly plan price in pesos (0 or more)."},
 
 	// Status page (scripts).
 	"st.folio":         {ES: "Folio", EN: "Folio"},

@@ -238,7 +238,7 @@ function visitForm(r, visits, created) {
     h('p', { class: 'muted', id: 'visit-note', hidden: true }),
     h('div', { class: 'row' },
       h('div', { class: 'field' }, h('label', { for: 'duration' }, t('d.duration')),
-        h('input', { id: 'duration', name: 'duration', type: 'number', min: 5, max: 480, value: 60, inputmode: 'numeric', dataset: { field: 'duration_min' } })),
+        h('input', { id: 'duration', name: 'duration', type: 'number', min: 5, max: 720, value: 60, inputmode: 'numeric', dataset: { field: 'duration_min' } })),
       h('div', { class: 'field' }, h('label', { for: 'skills' }, t('d.skills')),
         h('input', { id: 'skills', name: 'skills', value: 'fiber', autocomplete: 'off', dataset: { field: 'skills' } }))),
     place,
