@@ -118,6 +118,40 @@ func (d Document) Policies() (*Policies, error) {
 	return ps, nil
 }
 
+// Consistent is what an admin's document must hold beyond Policies' checks: no policy whose
+// resolution target is shorter than its first-response target on the same basis (a report
+// would be due resolved before it is due answered); the *FieldError names the first. Targets
+// on different bases are not compared: which is shorter depends on the calendar and the day.
+// Stored documents are read without it, so that a set saved before the rule still loads.
+func (d Document) Consistent() error {
+	check := func(field string, p *DocumentPolicy) error {
+		if p == nil {
+			return nil
+		}
+		fr, err := p.FirstResponse.target(field + ".first_response")
+		if err != nil {
+			return err
+		}
+		res, err := p.Resolution.target(field + ".resolution")
+		if err != nil {
+			return err
+		}
+		if fr.Basis != "" && fr.Basis == res.Basis && (res.Duration < fr.Duration || res.Days < fr.Days) {
+			return &FieldError{field + ".resolution", "must not be shorter than first_response: a report would be due resolved before it is due answered"}
+		}
+		return nil
+	}
+	if err := check("default", d.Default); err != nil {
+		return err
+	}
+	for i := range d.Rules {
+		if err := check(fmt.Sprintf("rules[%d]", i), &d.Rules[i].DocumentPolicy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p DocumentPolicy) policy(field string) (Policy, error) {
 	fr, err := p.FirstResponse.target(field + ".first_response")
 	if err != nil {

@@ -56,3 +56,36 @@ func TestDocumentErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentConsistent: an admin's document may not give a policy a resolution target
+// shorter than its first-response target on the same basis (the error names that
+// resolution); on different bases, or equal, or either absent, it passes — and Policies,
+// which reads stored documents too, does not refuse it.
+func TestDocumentConsistent(t *testing.T) {
+	for body, field := range map[string]string{
+		`{"default":{"first_response":{"basis":"wall_clock","minutes":60},"resolution":{"basis":"wall_clock","minutes":30}}}`:                                                                  "default.resolution",
+		`{"default":{"first_response":null,"resolution":null},"rules":[{"kind":"fault","first_response":{"basis":"business_days","days":3},"resolution":{"basis":"business_days","days":2}}]}`: "rules[0].resolution",
+		`{"default":{"first_response":{"basis":"wall_clock","minutes":60},"resolution":{"basis":"business_time","minutes":30}}}`:                                                               "",
+		`{"default":{"first_response":{"basis":"business_time","minutes":60},"resolution":{"basis":"business_time","minutes":60}}}`:                                                            "",
+		`{"default":{"first_response":null,"resolution":{"basis":"wall_clock","minutes":5}}}`:                                                                                                  "",
+	} {
+		var d Document
+		if err := json.Unmarshal([]byte(body), &d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Policies(); err != nil {
+			t.Errorf("%s: Policies refused it: %v", body, err)
+		}
+		err := d.Consistent()
+		var fe *FieldError
+		switch {
+		case field == "" && err != nil:
+			t.Errorf("%s: %v; want it accepted", body, err)
+		case field != "" && (!errors.As(err, &fe) || fe.Field != field):
+			t.Errorf("%s: error %v; want one on %s", body, err, field)
+		}
+	}
+	if err := DefaultPolicies().Document().Consistent(); err != nil {
+		t.Errorf("the default policies: %v", err)
+	}
+}

@@ -60,6 +60,9 @@ func (s *Server) putSLAPolicies(w http.ResponseWriter, r *http.Request) error {
 		read = v
 	}
 	ps, err := in.Document.Policies()
+	if err == nil {
+		err = in.Document.Consistent()
+	}
 	var fe *sla.FieldError
 	if errors.As(err, &fe) {
 		return dispatch.Invalid(fe.Field, "%s", fe.Message)

@@ -85,6 +85,8 @@ func TestSLAPoliciesAPI(t *testing.T) {
 		`{"default":{"first_response":null,"resolution":null},"rules":[{"kind":"fault"},{"kind":"fault","priority":"now"}]}`: "rules[1].priority",
 		`{"default":{"first_response":{"basis":"wall_clock","minutes":0},"resolution":null},"rules":[]}`:                     "default.first_response.minutes",
 		`{"rules":[]}`: "default",
+		`{"default":{"first_response":{"basis":"wall_clock","minutes":60},"resolution":{"basis":"wall_clock","minutes":30}},"rules":[]}`:                                                       "default.resolution",
+		`{"default":{"first_response":null,"resolution":null},"rules":[{"kind":"fault","first_response":{"basis":"business_days","days":3},"resolution":{"basis":"business_days","days":2}}]}`: "rules[0].resolution",
 	} {
 		res, b := do(t, "PUT", one.URL+"/api/sla/policies", admin, body)
 		if code, f := errorCode(t, b); res.StatusCode != 422 || f != field {

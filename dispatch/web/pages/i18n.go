@@ -665,6 +665,7 @@ var catalog = map[string]tr{
 	"adm.field.email":             {ES: "Escriba un correo válido.", EN: "Enter a valid e-mail."},
 	"adm.field.name":              {ES: "Escriba el nombre.", EN: "Enter the name."},
 	"adm.field.role":              {ES: "Elija un rol.", EN: "Choose a role."},
+	"adm.field.resolution":        {ES: "El plazo de resolución no puede ser menor que el de primera respuesta.", EN: "The resolution target cannot be shorter than the first-response target."},
 	"adm.field.phone":             {ES: "Escriba un teléfono válido.", EN: "Enter a valid phone number."},
 	"adm.field.skills":            {ES: "Revise las habilidades.", EN: "Check the skills."},
 	"adm.field.lat":               {ES: "Latitud entre -90 y 90.", EN: "Latitude between -90 and 90."},
