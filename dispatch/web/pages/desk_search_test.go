@@ -130,3 +130,35 @@ func TestBrowserDeskRefusalNamesReport(t *testing.T) {
 		t.Errorf("refusal = %q, want it to speak of the report, not the visit", got)
 	}
 }
+
+// TestBrowserDeskCustomerOnFile: a report taken at the desk for a phone already on file is
+// filed under that customer, whose stored name and e-mail stay as they are; the page says
+// so, naming the customer on file, instead of silently dropping what the agent typed. A
+// report whose typed name matches says nothing.
+func TestBrowserDeskCustomerOnFile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user(t, "agente@example.mx", dispatch.RoleAgent)
+	agent := token(t, e, "agente@example.mx")
+	call(t, e, agent, "POST", "/api/tickets", `{"channel":"phone","kind":"inquiry","customer":{"name":"María López Hernández","phone":"5512345678","email":"maria.lopez@example.mx"},"description":"¿Cuándo vienen?"}`, 201, nil)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(1366, 800))
+	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
+	file := func(name, email string) {
+		t.Helper()
+		do(t, ctx,
+			chromedp.WaitVisible(chromedp.ID("ticket")),
+			chromedp.SendKeys(chromedp.ID("name"), name),
+			chromedp.SendKeys(chromedp.ID("phone"), "55 1234 5678"),
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("description"), "Sin internet"),
+			chromedp.Click(chromedp.CSS(`#ticket button[type=submit]`)),
+		)
+		waitText(t, ctx, "#ticket-view", "Reporte registrado con folio")
+	}
+	file("Lucía Ramírez", "lucia@example.com")
+	waitText(t, ctx, "#desk-on-file", "a nombre de María López Hernández (correo: maria.lopez@example.mx)")
+	file("maría  lópez hernández", "")
+	pollTrue(t, ctx, `document.getElementById('desk-on-file') === null`)
+}

@@ -500,6 +500,7 @@ var catalog = map[string]tr{
 	"d.visit_address":    {ES: "Domicilio de la visita", EN: "Address of the visit"},
 	"d.lat":              {ES: "Latitud", EN: "Latitude"},
 	"d.lon":              {ES: "Longitud", EN: "Longitude"},
+	"d.customer_on_file": {ES: "Ese teléfono es de un cliente registrado: el reporte quedó a nombre de {name} (correo: {email}). Lo que escribió no cambió su ficha; si los datos son otros, anótelo en el reporte.", EN: "That phone belongs to a customer on file: the report was filed under {name} (e-mail: {email}). What you typed did not change the record; if the details differ, note it on the report."},
 	"d.coords_required":  {ES: "Escriba la latitud y la longitud del domicilio.", EN: "Enter the address's latitude and longitude."},
 
 	// Administration page ("page." keys: templates; "adm." keys: its script only).

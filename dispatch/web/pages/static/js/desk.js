@@ -40,7 +40,7 @@ form.addEventListener('submit', (ev) => {
       const r = await api('POST', '/api/tickets', body, { idempotencyKey: key });
       key = newKey();
       form.reset();
-      showTicket(r.folio, r);
+      showTicket(r.folio, r, c);
     } catch (err) {
       showError(form, err);
     }
@@ -104,7 +104,10 @@ function refused(err) {
   return t('d.refused', { reason: t(k) === k ? reason(err) : t(k) });
 }
 
-async function showTicket(folio, created) {
+// typed, for a report just filed, is the customer as the agent typed him: a phone already on
+// file files the report under that customer, whose stored name and e-mail stay as they are,
+// and the agent is told when they differ from what he typed.
+async function showTicket(folio, created, typed) {
   let r = created;
   try { r = await api('GET', '/api/tickets/' + encodeURIComponent(folio)); } catch { /* show what we have */ }
   const facts = h('dl', { class: 'facts' },
@@ -117,6 +120,11 @@ async function showTicket(folio, created) {
     r.due_at ? [h('dt', {}, t('st.due')), h('dd', {}, dateTime(r.due_at))] : []);
   const parts = [];
   if (created?.access_code) parts.push(h('p', { class: 'flash', role: 'status' }, t('d.created', { folio: r.folio })));
+  const same = (a, b) => (a || '').trim().toLowerCase().replace(/\s+/g, ' ') === (b || '').trim().toLowerCase().replace(/\s+/g, ' ');
+  if (typed && r.customer && (!same(typed.name, r.customer.name) || (typed.email && !same(typed.email, r.customer.email)))) {
+    parts.push(h('p', { class: 'flash warn', role: 'status', id: 'desk-on-file' },
+      t('d.customer_on_file', { name: r.customer.name || '', email: r.customer.email || '—' })));
+  }
   parts.push(facts);
   if (r.description) parts.push(h('h3', {}, t('b.description')), h('p', { class: 'user-text', id: 'desk-description' }, r.description));
   const media = await mediaOf(r.folio);
