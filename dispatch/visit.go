@@ -197,7 +197,11 @@ func (n *NewVisit) Validate() error {
 		return Invalid("address", "at most 500 characters")
 	}
 	if (n.Lat == nil) != (n.Lon == nil) {
-		return Invalid("lat", "lat and lon go together")
+		// The one missing is the one to name.
+		if n.Lat == nil {
+			return Invalid("lat", "is required with lon: lat and lon go together")
+		}
+		return Invalid("lon", "is required with lat: lat and lon go together")
 	}
 	if n.Lat != nil {
 		// Named as the body names them: lat and lon are top-level fields here.

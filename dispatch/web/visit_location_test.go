@@ -21,6 +21,7 @@ func TestCreateVisitLocation(t *testing.T) {
 	for _, c := range []struct{ body, field string }{
 		{`{"duration_min":60,"skills":["fiber"]}`, "lat"},
 		{`{"duration_min":60,"skills":["fiber"],"lon":-99.14}`, "lat"},
+		{`{"duration_min":60,"skills":["fiber"],"lat":19.44}`, "lon"},
 		{`{"duration_min":60,"skills":["fiber"],"lat":91,"lon":-99.14}`, "lat"},
 		{`{"duration_min":60,"skills":["fiber"],"lat":19.44,"lon":-180.5}`, "lon"},
 	} {
