@@ -2,6 +2,7 @@ package notify
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -26,9 +27,19 @@ type Config struct {
 // Dev reports whether texts go to the development outbox (no Twilio credentials).
 func (c Config) Dev() bool { return c.AccountSID == "" }
 
-// StatusURL is the public page of a folio.
+// StatusURL is the public page of a folio. The page asks for the folio's access code:
+// without it in the link (see AccessURL), only a customer who kept his code can open it.
 func (c Config) StatusURL(folio string) string {
 	return c.PublicBaseURL + "/estado/" + url.PathEscape(folio)
+}
+
+// AccessURL is the public page of a folio with its access code in the link (?code=), which
+// opens it at once; with no code it is StatusURL.
+func (c Config) AccessURL(folio, code string) string {
+	if code == "" {
+		return c.StatusURL(folio)
+	}
+	return c.StatusURL(folio) + "?code=" + url.QueryEscape(code)
 }
 
 var (
@@ -86,7 +97,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if !c.Dev() {
 			return Config{}, fmt.Errorf("PUBLIC_BASE_URL: required with Twilio credentials (webhook signatures and links use it)")
 		}
-		pub = "http://localhost:8080"
+		if pub, err = localBaseURL(get("HTTP_ADDR")); err != nil {
+			return Config{}, err
+		}
 	}
 	pu, err := url.Parse(pub)
 	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || pu.RawQuery != "" || pu.Fragment != "" {
@@ -124,4 +137,25 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.Rate = DefaultRate(c)
 	}
 	return c, nil
+}
+
+// localBaseURL is the base URL of links when PUBLIC_BASE_URL is unset (development): the
+// address serve listens on, HTTP_ADDR (default :8080), as a browser on the same machine
+// reaches it. A wildcard host (":8080", "0.0.0.0:8080", "[::]:8080") is reached as
+// localhost; a port picked at start (0) cannot be known here, and gives localhost:8080.
+func localBaseURL(addr string) (string, error) {
+	if addr == "" {
+		addr = ":8080"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("HTTP_ADDR: %q: want host:port or :port", addr)
+	}
+	if port == "" || port == "0" {
+		port = "8080"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }

@@ -73,6 +73,35 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+// TestLinksFollowHTTPAddr: without PUBLIC_BASE_URL (the development outbox), the links in
+// texts pointed at http://localhost:8080 wherever serve listened. They follow HTTP_ADDR, a
+// wildcard host read as localhost; PUBLIC_BASE_URL, when set, wins.
+func TestLinksFollowHTTPAddr(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		"":                "http://localhost:8080",
+		":8080":           "http://localhost:8080",
+		"127.0.0.1:18181": "http://127.0.0.1:18181",
+		"0.0.0.0:9090":    "http://localhost:9090",
+		"[::]:7070":       "http://localhost:7070",
+		"[::1]:7071":      "http://[::1]:7071",
+		"despacho.lan:80": "http://despacho.lan:80",
+	} {
+		cfg, err := notify.ConfigFromEnv(func(k string) string { return map[string]string{"HTTP_ADDR": addr}[k] })
+		if err != nil || cfg.PublicBaseURL != want {
+			t.Errorf("HTTP_ADDR=%q: base %q, %v; want %q", addr, cfg.PublicBaseURL, err, want)
+		}
+	}
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:18181", "PUBLIC_BASE_URL": "https://despacho.example.mx"}
+	if cfg, err := notify.ConfigFromEnv(func(k string) string { return env[k] }); err != nil || cfg.PublicBaseURL != "https://despacho.example.mx" {
+		t.Errorf("with PUBLIC_BASE_URL: base %q, %v; want PUBLIC_BASE_URL's", cfg.PublicBaseURL, err)
+	}
+	if _, err := notify.ConfigFromEnv(func(k string) string { return map[string]string{"HTTP_ADDR": "8080"}[k] }); err == nil ||
+		!strings.HasPrefix(err.Error(), "HTTP_ADDR:") {
+		t.Errorf("HTTP_ADDR=8080: error %v; want one naming HTTP_ADDR", err)
+	}
+}
+
 func TestKeyword(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{" Sí. ": "SI", "baja": "BAJA", "¡Cambiar!": "CAMBIAR", "1": "1", "confirmó": "CONFIRMO", "no sirve": "NO SIRVE",

@@ -9,9 +9,15 @@
 // text is queued if and only if the change that causes it commits. Each row has a unique
 // dedupe_key (folio:REPORT, booked:VISIT:WINDOW:EVENT, outcome:REPORT:…, or one naming the
 // event), so no event, and no outcome told twice, can produce two texts; a re-plan that
-// keeps the window the customer was last told sends nothing but queues the visit's reminder
-// afresh, naming the new technician (at once when its hour passed while the old one
-// waited; one that may already have reached Twilio stays, to be reconciled). An incident texts each
+// keeps the window the customer was last told sends no window text but queues the visit's
+// reminder afresh, naming the new technician (at once when its hour passed while the old one
+// waited; one that may already have reached Twilio stays, to be reconciled); when no
+// reminder is left to name him, the new technician is texted (technician:VISIT:WINDOW:EVENT),
+// unless he has the first name the customer was last told. A customer never told a window
+// is told a re-plan's window as his booking, never as a change; a visit he was never told
+// is cancelled without a text. Only the texts of a report's creation link its status page
+// with the access code (?code=, see postgres.AccessCode): the later ones cannot carry it,
+// and offer SMS replies instead of the page. An incident texts each
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
 // resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is

@@ -93,9 +93,25 @@ func (f Formatter) Verdict(v string) string {
 	return "improcedente"
 }
 
-// Reason explains why a visit could not be completed or was cancelled; an unknown code is
-// shown as written (free text from the technician).
+// Reason explains why a visit could not be completed; an unknown code is shown as written.
 func (f Formatter) Reason(code string) string {
+	if s, ok := f.reason(code); ok {
+		return s
+	}
+	return strings.TrimSpace(code)
+}
+
+// CancelReason explains why a visit was cancelled, or is "" (no reason given) when code is
+// not one of the reasons written for customers ("customer", "report_cancelled"…). Staff
+// cancel with words of their own ("duplicada", "cliente molesto", a ticket number): those
+// are a note for the timeline, addressed to colleagues, and reach no customer as written.
+func (f Formatter) CancelReason(code string) string {
+	s, _ := f.reason(code)
+	return s
+}
+
+// reason is the customer's wording of a reason code; ok is false for an unknown code.
+func (f Formatter) reason(code string) (string, bool) {
 	es := map[string]string{
 		"customer_absent":  "no encontramos a nadie en el domicilio",
 		"no_access":        "no fue posible entrar al domicilio",
@@ -118,10 +134,8 @@ func (f Formatter) Reason(code string) string {
 	if f.Lang == "en" {
 		m = en
 	}
-	if s, ok := m[code]; ok {
-		return s
-	}
-	return strings.TrimSpace(code)
+	s, ok := m[strings.TrimSpace(code)]
+	return s, ok
 }
 
 // Text picks the English or the Spanish wording.

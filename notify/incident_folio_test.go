@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,9 @@ func TestFolioTextDuringIncident(t *testing.T) {
 						t.Errorf("%s folio text %q; want it to contain %q", c.lang, got[0], s)
 					}
 				}
+				if ac := linkCode(got[0], c.r.Folio); ac == "" || !bytes.Equal(dispatch.HashAccessCode(c.r.Folio, ac), accessHash(t, w.env, c.r.Folio)) {
+					t.Errorf("%s folio text %q; want its status link with the access code that opens it", c.lang, got[0])
+				}
 				for _, promise := range []string{"visita", "visit", "técnico", "tecnico", "technician", "agend"} {
 					if strings.Contains(strings.ToLower(got[0]), promise) {
 						t.Errorf("%s folio text %q promises a visit (%q)", c.lang, got[0], promise)
@@ -205,6 +209,9 @@ func TestTextedReportDuringIncident(t *testing.T) {
 		if !strings.Contains(reply, s) {
 			t.Errorf("reply %q; want it to contain %q", reply, s)
 		}
+	}
+	if ac := linkCode(reply, folio); ac == "" || !bytes.Equal(dispatch.HashAccessCode(folio, ac), accessHash(t, w.env, folio)) {
+		t.Errorf("reply %q; want its status link with the access code that opens it", reply)
 	}
 	w.sendAll()
 	if got := w.textsTo(p); len(got) != 0 {

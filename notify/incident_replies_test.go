@@ -220,7 +220,7 @@ func TestRestoreNoticeAnswers(t *testing.T) {
 	// A answers the restore notice "2": still down, not "another time" for the old visit.
 	sid := twiliotest.NewSID()
 	code, reply := w.hooks.text(sid, aPhone, "2")
-	want := notify.Fit("Reabrimos su reporte " + a.Folio + " y programaremos una visita técnica. Estado en https://despacho.example.mx/estado/" + a.Folio)
+	want := notify.Fit("Reabrimos su reporte " + a.Folio + " y programaremos una visita técnica.")
 	if code != 200 || reply != want {
 		t.Fatalf("A's \"2\": %d %q; want 200 %q", code, reply, want)
 	}
@@ -265,7 +265,7 @@ func TestRestoreNoticeAnswers(t *testing.T) {
 	}
 
 	// D's last text is the booking: "2" asks for another time, as before.
-	if _, reply := w.hooks.text(twiliotest.NewSID(), dPhone, "2"); !strings.HasPrefix(reply, "Elija otro horario para el folio "+d.Folio) {
+	if _, reply := w.hooks.text(twiliotest.NewSID(), dPhone, "2"); !strings.HasPrefix(reply, "Recibimos su solicitud (folio "+d.Folio+")") {
 		t.Errorf("D's \"2\" = %q; want the reschedule answer", reply)
 	}
 	if st, _ := w.reportState(d.ID); st != "open" {

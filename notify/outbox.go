@@ -182,9 +182,10 @@ func (rc recipient) render(kind Kind, lang string, data Data) (string, error) {
 }
 
 // renderWindow renders kind, one of a visit's window texts (KindBooked, KindRescheduled,
-// KindReminder), for the window start-end and the technician named technician, with rc's
-// template overrides. The hook and an opt-in render these texts through it alone, so that
-// a visit's texts read the same whichever queued them (see windowData).
+// KindReminder, KindTechnician), for the window start-end and the technician named
+// technician, with rc's template overrides. The hook and an opt-in render these texts
+// through it alone, so that a visit's texts read the same whichever queued them (see
+// windowData).
 func (rc recipient) renderWindow(kind Kind, f Formatter, base Data, start, end time.Time, technician string) (string, error) {
 	return rc.render(kind, f.Lang, windowData(f, base, kind, start, end, technician))
 }
@@ -316,12 +317,17 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		where := `visit_id = ? AND kind IN (?)`
 		same := ev.Type == "visit.rescheduled" && told == windowKey(d.WindowStart, d.WindowEnd)
 		if same {
-			// The same window: what was told stays true; the reminder, which names the
-			// technician, is queued afresh. One that may already have reached Twilio (an
-			// ambiguous retry, or one being sent) stays, to be reconciled: replacing it
-			// could remind twice.
-			kinds = []Kind{KindReminder}
+			// The same window: what was told of it stays true, but not who comes. The texts
+			// naming the technician that still wait are withdrawn and told afresh below: the
+			// reminder, and a window or technician text that never left (the customer then
+			// learns the window, or the change, from this event's text, naming the new
+			// one). One that may already have reached Twilio (an ambiguous retry, or one
+			// being sent) stays, to be reconciled: replacing it could tell twice.
 			where += ` AND state = 'pending' AND NOT ambiguous`
+			if _, err := supersede(ctx, tx, ev.At, where, ev.VisitID, bun.In([]Kind{KindBooked, KindRescheduled, KindTechnician})); err != nil {
+				return err
+			}
+			kinds = []Kind{KindReminder}
 		}
 		due, err := supersede(ctx, tx, ev.At, where, ev.VisitID, bun.In(kinds))
 		if err != nil {
@@ -367,7 +373,14 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	switch ev.Type {
 	case "report.created":
 		if d.Channel == "sms" {
-			return nil // the reply to the customer's text carries the folio
+			// The reply to the customer's text carries the folio, and the link with the
+			// access code, which the webhook collects here (see createdCodesKey).
+			if codes, ok := ctx.Value(createdCodesKey{}).(map[int64]string); ok {
+				if code, ok := postgres.AccessCode(ctx, ev.ReportID); ok {
+					codes[ev.ReportID] = code
+				}
+			}
+			return nil
 		}
 		if rc.IncidentID != 0 {
 			// Attached by the incident hook in this very transaction: the folio text is the
@@ -376,6 +389,10 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		if d.Kind != "" {
 			data.KindName = f.KindName(d.Kind)
+		}
+		// The link opens the status page with the report's access code, known only now.
+		if code, ok := postgres.AccessCode(ctx, ev.ReportID); ok {
+			data.StatusURL = o.cfg.AccessURL(folio, code)
 		}
 		n.Kind, n.Key = KindFolio, fmt.Sprintf("folio:%d", ev.ReportID)
 	case "visit.booked", "visit.rescheduled":
@@ -388,20 +405,30 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// visit that could not be completed) is a new promise, told like the first.
 		n.Kind, n.Key = KindBooked, fmt.Sprintf("booked:%d:%s:%d", ev.VisitID, win, ev.ID)
 		if ev.Type == "visit.rescheduled" {
-			n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s:%d", ev.VisitID, win, ev.ID)
-			// A re-plan that keeps the window the customer was last told (another
-			// technician, say) is no news: no text, but a fresh reminder below.
-			skipMain = told == win
-			if !skipMain && told != "" {
-				// The customer may never have got the window: its text, still waiting,
-				// was cancelled above. This one is then his booking.
-				still, err := o.lastWindow(ctx, tx, ev.VisitID)
-				if err != nil {
-					return err
+			// The window the customer holds once the texts withdrawn above are gone.
+			still, err := o.lastWindow(ctx, tx, ev.VisitID)
+			if err != nil {
+				return err
+			}
+			switch still {
+			case win:
+				// A re-plan that keeps the window the customer was told (another technician,
+				// say) changes no window: no window text, but a fresh reminder below, or
+				// the change of technician.
+				skipMain = true
+			case "":
+				// He was never told a window: "your visit changed" would announce a change
+				// of what he never heard. When the visit's window text never left (withdrawn
+				// above), this event is his booking. When none was ever queued (he had no
+				// phone, or opted out, then), it is too if the visit holds this window as its
+				// promise; otherwise it has nothing to tell him.
+				if told == "" {
+					if ok, err := o.promised(ctx, tx, ev.VisitID, d.WindowStart, d.WindowEnd); err != nil || !ok {
+						return err
+					}
 				}
-				if still == "" {
-					n.Kind = KindBooked
-				}
+			default:
+				n.Kind, n.Key = KindRescheduled, fmt.Sprintf("rescheduled:%d:%s:%d", ev.VisitID, win, ev.ID)
 			}
 		}
 		if !skipMain {
@@ -420,7 +447,28 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 				at = ev.At
 			}
 		}
-		if at.After(ev.At) || !overdue.IsZero() {
+		remind := at.After(ev.At) || !overdue.IsZero()
+		if skipMain && !remind {
+			// Another technician in the window the customer was told, with no reminder
+			// left to name him: the customer is told of him now, rather than meet a name
+			// he never heard in "Teresa va en camino". A reminder still to come names
+			// the technician of the moment, so a change before it is told by it (re-plans
+			// days ahead would otherwise text each move). A re-plan that ends on the
+			// technician he was last told, or on the same first name, tells nothing.
+			was, err := o.toldTechnician(ctx, tx, ev.VisitID)
+			if err != nil {
+				return err
+			}
+			if is := FirstName(d.TechnicianName); was != "" && is != "" && is != was {
+				t := n
+				t.Kind, t.Key = KindTechnician, fmt.Sprintf("technician:%d:%s:%d", ev.VisitID, win, ev.ID)
+				if t.Body, err = rc.renderWindow(KindTechnician, f, data, d.WindowStart, d.WindowEnd, d.TechnicianName); err != nil {
+					return err
+				}
+				extra = append(extra, t)
+			}
+		}
+		if remind {
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
 			// It says "mañana": still unsent when the visit's day begins (Twilio down all
@@ -435,7 +483,19 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		if d.Reason == dispatch.ReasonIncidentResolved || d.Reason == dispatch.ReasonReportResolved {
 			return nil // the restore notice or the report's outcome tells the customer; its reminders are cancelled above
 		}
-		data.Reason = f.Reason(d.Reason)
+		// Only a visit whose window the customer was told concerns him (as for
+		// visit.unassigned): a duplicate never booked, or one whose booked text never left
+		// (withdrawn above), is none of his, and "su visita fue cancelada" would read as
+		// the visit he holds. The text names the window, so that a customer told of two
+		// visits knows which one.
+		start, end, ok, err := o.toldWindow(ctx, tx, ev.VisitID)
+		if err != nil || !ok {
+			return err
+		}
+		data.Window, data.Date = f.Window(start, end), f.Date(start)
+		// Staff's reason is shown only when it is one written for customers: their own
+		// words ("duplicada") are a note to colleagues on the timeline (see CancelReason).
+		data.Reason = f.CancelReason(d.Reason)
 		n.Kind, n.Key = KindCancelled, fmt.Sprintf("cancelled:%d:%d", ev.VisitID, ev.ID)
 	case "visit.unassigned":
 		// Back to booking: nobody can keep the window the customer was last told. One who
@@ -604,6 +664,9 @@ func (o *Outbox) folioDuringIncident(ctx context.Context, tx bun.Tx, rc recipien
 	if rc.Channel == string(dispatch.ChannelSMS) {
 		return nil
 	}
+	if code, ok := postgres.AccessCode(ctx, n.ReportID); ok {
+		data.StatusURL = o.cfg.AccessURL(data.Folio, code)
+	}
 	body, err := rc.render(KindFolioIncident, lang, data)
 	if err != nil {
 		return err
@@ -683,14 +746,14 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 // superseded lists, per visit event, the kinds of the visit's texts that the event makes
 // untrue once it has happened; Hook cancels those still pending.
 var superseded = map[string][]Kind{
-	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindUnbooked, KindEnRoute, KindETAUpdate},
-	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
-	"visit.en_route":      {KindBooked, KindRescheduled},
-	"visit.on_site":       {KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
-	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
-	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindEnRoute, KindETAUpdate},
+	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindEnRoute, KindETAUpdate},
+	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
+	"visit.en_route":      {KindBooked, KindRescheduled, KindTechnician},
+	"visit.on_site":       {KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
+	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
+	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
 }
 
 // supersede withdraws the texts matching where (with args) that a change at at makes
@@ -742,6 +805,42 @@ func (o *Outbox) toldWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 		return start, end, false, nil
 	}
 	return time.Unix(s, 0), time.Unix(e, 0), true, nil
+}
+
+// toldTechnician returns the first name of the technician the customer of visit id was
+// last told of: the one named by the event behind the latest of the visit's texts that name
+// one (booked, rescheduled, technician, reminder) and wait, are being sent or went; "" when
+// none named one ("Técnico: por asignar").
+func (o *Outbox) toldTechnician(ctx context.Context, idb bun.IDB, id int64) (string, error) {
+	var name string
+	err := idb.QueryRowContext(ctx, `
+		SELECT coalesce(e.data->>'technician_name', '') FROM sms_outbox AS o JOIN events AS e ON e.id = o.event_id
+		WHERE o.visit_id = ? AND o.kind IN (?) AND o.state NOT IN ('cancelled', 'skipped')
+		ORDER BY o.id DESC LIMIT 1`,
+		id, bun.In([]string{string(KindBooked), string(KindRescheduled), string(KindTechnician), string(KindReminder)})).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", postgres.Wrap(err)
+	}
+	return FirstName(name), nil
+}
+
+// promised reports whether visit id holds the window start-end as its promise: booked or
+// assigned with that window, and not held by an incident (see optIn).
+func (o *Outbox) promised(ctx context.Context, idb bun.IDB, id int64, start, end time.Time) (bool, error) {
+	var ok bool
+	err := idb.QueryRowContext(ctx, `SELECT status IN ('booked', 'assigned') AND window_start = ? AND window_end = ? AND held_by_incident_id IS NULL
+		FROM visits WHERE id = ?`,
+		start.UTC(), end.UTC(), id).Scan(&ok)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, postgres.Wrap(err)
+	}
+	return ok, nil
 }
 
 // backToBooking reports whether visit id went back to booking: unscheduled, its window

@@ -13,7 +13,8 @@ import (
 
 // TestClosingReportTextsOnce: a report resolved or cancelled at the desk cancels its booked
 // visit (postgres TestClosingReportCancelsItsVisits). The customer gets one text for it:
-// when the report is cancelled, that the visit is cancelled and why; when it is resolved,
+// when the report is cancelled, that the visit of its window is cancelled and why (the
+// reason written for customers, not the agent's "duplicado"); when it is resolved,
 // the outcome only (the visit's cancellation texts nothing). The reminder of the visit is
 // not sent either way.
 func TestClosingReportTextsOnce(t *testing.T) {
@@ -49,7 +50,7 @@ func TestClosingReportTextsOnce(t *testing.T) {
 				if r.VisitID == 0 {
 					kinds = append(kinds, r.Kind)
 				}
-				if r.Kind == "cancelled" && !strings.Contains(r.Body, "su visita fue cancelada (su reporte fue cancelado)") {
+				if r.Kind == "cancelled" && !strings.Contains(r.Body, "su visita del mar 1 dic, 10:00-12:00 fue cancelada (su reporte fue cancelado).") {
 					t.Errorf("cancelled text = %q; want the reason", r.Body)
 				}
 			}

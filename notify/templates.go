@@ -35,6 +35,9 @@ const (
 	KindNotCompleted  Kind = "not_completed" // visit.not_completed: reason, how to re-book
 	KindRescheduled   Kind = "rescheduled"   // visit.rescheduled: the new window
 	KindCancelled     Kind = "cancelled"     // visit.cancelled
+	// KindTechnician tells that another technician comes in the window the customer was
+	// told (visit.rescheduled keeping the window), when no reminder will name him first.
+	KindTechnician Kind = "technician"
 	// KindUnbooked tells that the window the customer was texted will not be kept: a re-plan
 	// found nobody to keep it and the visit went back to booking (visit.unassigned).
 	KindUnbooked Kind = "unbooked"
@@ -68,7 +71,7 @@ const (
 // Kinds lists every kind in a stable order (the admin page's order).
 var Kinds = []Kind{
 	KindFolio, KindFolioIncident, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
-	KindNotCompleted, KindRescheduled, KindCancelled, KindUnbooked,
+	KindNotCompleted, KindRescheduled, KindTechnician, KindCancelled, KindUnbooked,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyNewReportIncident, KindReplyStillDown, KindReplyRestoreConfirmed,
@@ -107,10 +110,11 @@ var defaults = map[string]map[Kind]string{
 		KindEnRoute:       `{{.Technician}} va en camino, llegada estimada {{.ETA}} (folio {{.Folio}}).`,
 		KindETAUpdate:     `Nueva hora estimada de llegada de {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Disculpe la demora.`,
 		KindCompleted:     `Folio {{.Folio}} atendido. Causa: {{.Cause}}. Reporte {{.Verdict}}.{{if .Restored}} Su servicio fue restablecido; responda 1 si funciona bien o escriba su comentario.{{else}} Responda si su servicio aún falla.{{end}}`,
-		KindNotCompleted:  `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 o entre a {{.StatusURL}} para reagendar.`,
+		KindNotCompleted:  `No pudimos completar la visita del folio {{.Folio}}: {{.Reason}}. Responda 2 y le llamaremos para reagendar.`,
 		KindRescheduled:   `Folio {{.Folio}}: su visita cambió al {{.Window}}. Técnico: {{.Technician}}. Responda 2 si necesita otro horario.`,
-		KindCancelled:     `Folio {{.Folio}}: su visita fue cancelada{{if .Reason}} ({{.Reason}}){{end}}. Estado en {{.StatusURL}}`,
-		KindUnbooked:      `Folio {{.Folio}}: no podremos acudir el {{.Window}} como le avisamos. Responda 2 o entre a {{.StatusURL}} para elegir otro horario.`,
+		KindTechnician:    `Folio {{.Folio}}: cambio de técnico. Su visita sigue el {{.Window}}; lo atenderá {{.Technician}}.`,
+		KindCancelled:     `Folio {{.Folio}}: su visita del {{.Window}} fue cancelada{{if .Reason}} ({{.Reason}}){{end}}.`,
+		KindUnbooked:      `Folio {{.Folio}}: no podremos acudir el {{.Window}} como le avisamos. Responda 2 y le llamaremos para acordar otro horario.`,
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
@@ -120,17 +124,17 @@ var defaults = map[string]map[Kind]string{
 		KindIncidentAreaEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}.`,
 		KindIncidentAreaRestored: `Servicio restablecido en su zona (folio {{.Incident}}). Si aún no tiene servicio, responda 2 y abriremos un reporte.`,
 
-		KindReplyHelp:              `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes. Estado: {{.StatusURL}}`,
+		KindReplyHelp:              `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes.`,
 		KindReplyConfirmed:         `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
 		KindReplyNoVisit:           `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
-		KindReplyReschedule:        `Elija otro horario para el folio {{.Folio}} en {{.StatusURL}} o espere nuestra llamada.`,
+		KindReplyReschedule:        `Recibimos su solicitud (folio {{.Folio}}): le llamaremos para acordar otro horario.`,
 		KindReplyStop:              `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
 		KindReplyStart:             `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
-		KindReplyNote:              `Agregamos su mensaje al folio {{.Folio}}. Estado en {{.StatusURL}}`,
+		KindReplyNote:              `Agregamos su mensaje al folio {{.Folio}}.`,
 		KindReplyNewReport:         `Recibimos su reporte. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
 		KindReplyNewReportIncident: `Recibimos su reporte. Folio: {{.Folio}}. Es una falla conocida en su zona (incidente {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Le avisaremos al restablecerse. Estado: {{.StatusURL}}`,
 
-		KindReplyStillDown:        `Reabrimos su reporte {{.Folio}} y programaremos una visita técnica. Estado en {{.StatusURL}}`,
+		KindReplyStillDown:        `Reabrimos su reporte {{.Folio}} y programaremos una visita técnica.`,
 		KindReplyRestoreConfirmed: `Gracias por confirmar que su servicio funciona (folio {{.Folio}}).`,
 	},
 	"en": {
@@ -141,10 +145,11 @@ var defaults = map[string]map[Kind]string{
 		KindEnRoute:       `{{.Technician}} is on the way, estimated arrival {{.ETA}} (folio {{.Folio}}).`,
 		KindETAUpdate:     `New estimated arrival for {{.Technician}}: {{.ETA}} (folio {{.Folio}}). Sorry for the delay.`,
 		KindCompleted:     `Folio {{.Folio}} resolved. Cause: {{.Cause}}. Report {{.Verdict}}.{{if .Restored}} Your service is restored; reply 1 if it works or write to us.{{else}} Reply if your service still fails.{{end}}`,
-		KindNotCompleted:  `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 or go to {{.StatusURL}} to re-book.`,
+		KindNotCompleted:  `We could not complete the visit for folio {{.Folio}}: {{.Reason}}. Reply 2 and we will call you to re-book.`,
 		KindRescheduled:   `Folio {{.Folio}}: your visit moved to {{.Window}}. Technician: {{.Technician}}. Reply 2 if you need another time.`,
-		KindCancelled:     `Folio {{.Folio}}: your visit was cancelled{{if .Reason}} ({{.Reason}}){{end}}. Status at {{.StatusURL}}`,
-		KindUnbooked:      `Folio {{.Folio}}: we cannot come on {{.Window}} as we told you. Reply 2 or go to {{.StatusURL}} to pick another time.`,
+		KindTechnician:    `Folio {{.Folio}}: new technician. Your visit is still on {{.Window}}; {{.Technician}} will attend to you.`,
+		KindCancelled:     `Folio {{.Folio}}: your visit on {{.Window}} was cancelled{{if .Reason}} ({{.Reason}}){{end}}.`,
+		KindUnbooked:      `Folio {{.Folio}}: we cannot come on {{.Window}} as we told you. Reply 2 and we will call you to agree on another time.`,
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
@@ -154,17 +159,17 @@ var defaults = map[string]map[Kind]string{
 		KindIncidentAreaEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}.`,
 		KindIncidentAreaRestored: `Service restored in your area (folio {{.Incident}}). If you still have no service, reply 2 and we will open a report.`,
 
-		KindReplyHelp:              `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out. Status: {{.StatusURL}}`,
+		KindReplyHelp:              `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out.`,
 		KindReplyConfirmed:         `Thank you, your visit for folio {{.Folio}} is confirmed.`,
 		KindReplyNoVisit:           `We found no upcoming visit for you. Write your report and we will give you a folio.`,
-		KindReplyReschedule:        `Pick another time for folio {{.Folio}} at {{.StatusURL}} or wait for our call.`,
+		KindReplyReschedule:        `We received your request (folio {{.Folio}}): we will call you to agree on another time.`,
 		KindReplyStop:              `You will no longer receive messages from Despacho. Reply START to receive them again.`,
 		KindReplyStart:             `You will receive messages from Despacho again. Reply STOP to opt out.`,
-		KindReplyNote:              `We added your message to folio {{.Folio}}. Status at {{.StatusURL}}`,
+		KindReplyNote:              `We added your message to folio {{.Folio}}.`,
 		KindReplyNewReport:         `We received your report. Folio: {{.Folio}}. Check its status at {{.StatusURL}}`,
 		KindReplyNewReportIncident: `We received your report. Folio: {{.Folio}}. It is a known outage in your area (incident {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} We will text you when it is back. Status: {{.StatusURL}}`,
 
-		KindReplyStillDown:        `We reopened your report {{.Folio}} and will schedule a technician visit. Status at {{.StatusURL}}`,
+		KindReplyStillDown:        `We reopened your report {{.Folio}} and will schedule a technician visit.`,
 		KindReplyRestoreConfirmed: `Thank you for confirming your service works (folio {{.Folio}}).`,
 	},
 }
@@ -174,7 +179,7 @@ var defaults = map[string]map[Kind]string{
 type Data struct {
 	Folio      string
 	KindName   string // "falla", "queja", … / "fault", "complaint", …
-	StatusURL  string // PUBLIC_BASE_URL/estado/{folio}
+	StatusURL  string // PUBLIC_BASE_URL/estado/{folio}, with ?code= in the texts of a report's creation (see linked)
 	Window     string // "mar 26 nov, 10:00-12:00"
 	Date       string // "mar 26 nov"
 	Technician string // first name only
@@ -229,11 +234,12 @@ var carried = func() map[Kind]map[string]bool {
 		KindBooked:                 report + window,
 		KindReminder:               report + window,
 		KindRescheduled:            report + window,
+		KindTechnician:             report + window,
 		KindEnRoute:                report + "Technician ETA",
 		KindETAUpdate:              report + "Technician ETA",
 		KindCompleted:              report + "Cause Verdict Restored",
 		KindNotCompleted:           report + "Reason",
-		KindCancelled:              report + "Reason?",
+		KindCancelled:              report + "Window Date Reason?",
 		KindUnbooked:               report + "Window Date",
 		KindIncident:               report + "Incident Title Restore?",
 		KindIncidentEstimate:       report + "Incident Restore",
@@ -279,7 +285,7 @@ func Values(kind Kind) []string {
 }
 
 // SampleFor is SampleData with only the fields the texts of kind carry: what a customer
-// would read.
+// would read (the status link with its access code in the texts of a report's creation).
 func SampleFor(kind Kind, lang string, loc *time.Location) Data {
 	full := SampleData(lang, loc)
 	var d Data
@@ -287,8 +293,19 @@ func SampleFor(kind Kind, lang string, loc *time.Location) Data {
 	for name := range carried[kind] {
 		dst.FieldByName(name).Set(src.FieldByName(name))
 	}
+	if linked[kind] {
+		d.StatusURL += "?code=7KQ4M9XRT2HCP"
+	}
 	return d
 }
+
+// linked are the kinds whose status link carries the report's access code (?code=), which
+// opens the status page at once: the texts of a report's creation, the one moment the code
+// is known (see postgres.AccessCode; only its hash is stored). The later texts' links could
+// not carry it, and the page would ask their customers for a code that those who reported
+// by phone, e-mail or SMS never saw written out: their default texts offer replies by SMS
+// ("Responda 2…") instead of the page.
+var linked = map[Kind]bool{KindFolio: true, KindFolioIncident: true, KindReplyNewReport: true, KindReplyNewReportIncident: true}
 
 // fieldsOf reports the first field n shows that the texts of kind do not carry, or one that
 // may be empty shown outside an {{if}} that tests it. guarded holds the fields the

@@ -15,13 +15,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// TestDefaultTemplatesGolden renders every kind in every language with sample data and
-// compares with testdata/{lang}_{kind}.txt; each text must fit in two segments.
+// TestDefaultTemplatesGolden renders every kind in every language with its sample data
+// (the status link with its access code in the texts of a report's creation) and compares
+// with testdata/{lang}_{kind}.txt; each text must fit in two segments.
 func TestDefaultTemplatesGolden(t *testing.T) {
 	t.Parallel()
 	for _, lang := range notify.Languages {
 		for _, kind := range notify.Kinds {
-			got, err := notify.Render(string(kind), notify.DefaultTemplate(kind, lang), notify.SampleData(lang, mexico))
+			got, err := notify.Render(string(kind), notify.DefaultTemplate(kind, lang), notify.SampleFor(kind, lang, mexico))
 			if err != nil {
 				t.Errorf("%s/%s: %v", lang, kind, err)
 				continue

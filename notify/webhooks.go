@@ -639,12 +639,18 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 				action, kind = "help", KindReplyHelp
 				break
 			}
-			rr, err = h.reports.OpenFromSMS(ctx, tx, sid, from, text)
+			codes := map[int64]string{}
+			rr, err = h.reports.OpenFromSMS(context.WithValue(ctx, createdCodesKey{}, codes), tx, sid, from, text)
 			if err != nil {
 				return "", err
 			}
 			action, kind = "new_report", KindReplyNewReport
 			ref(rr)
+			// The reply is the report's folio text: its link carries the access code, when
+			// the creation's hooks ran in this transaction (see createdCodesKey).
+			if code := codes[rr.ID]; code != "" {
+				data.StatusURL = h.cfg.AccessURL(rr.Folio, code)
+			}
 			// Attached to an open incident as it was filed: the reply is the report's one
 			// folio text and tells the known outage and its estimate instead (the outbox
 			// queues nothing more for it).
@@ -681,6 +687,12 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	}
 	return reply, nil
 }
+
+// createdCodesKey carries, into OpenFromSMS, a map that the outbox hook of the new report's
+// report.created fills with its access code (postgres.AccessCode, known only to the hooks
+// of its creation), by report id: the reply to the text, the one folio text such a report
+// gets, puts it in its link.
+type createdCodesKey struct{}
 
 // openIncidentOf returns the folio and estimated restore time of the open incident report
 // reportID is attached to; "" when none.

@@ -20,7 +20,7 @@ type Created struct {
 	Report     *dispatch.Report
 	Customer   *dispatch.Customer
 	Location   *dispatch.Location
-	AccessCode string // shown once; only its hash is stored
+	AccessCode string // shown once, and to the creation's hooks (see AccessCode); only its hash is stored
 	// SLA is the business calendar (with its version) and the policies the report's due
 	// times were computed with.
 	SLA dispatch.SLA
@@ -273,10 +273,28 @@ func (s *Reports) writeBatchTx(ctx context.Context, tx bun.Tx, cur dispatch.SLA,
 		return err
 	}
 	evs := make([]*dispatch.Event, len(fresh))
+	codes := make(map[int64]string, len(fresh))
 	for i, c := range fresh {
 		evs[i] = c.ev
+		codes[c.r.ID] = c.out.AccessCode
 	}
-	return s.events.runHooksBatch(ctx, tx, evs)
+	return s.events.runHooksBatch(context.WithValue(ctx, accessCodesKey{}, codes), tx, evs)
+}
+
+// accessCodesKey carries, in the context of the hooks a creation's transaction runs, the
+// access codes of the reports it created, by report id.
+type accessCodesKey struct{}
+
+// AccessCode returns the access code of report reportID when ctx is that of the event hooks
+// run by the transaction that created it (on report.created, and on what those hooks append
+// in turn, such as its attachment to an incident); ok is false anywhere else. It is the only
+// moment the code is known, since only its hash is stored: the SMS outbox puts it in the
+// link of the folio text, so that a customer who reported by phone, e-mail or SMS can open
+// his status page, which asks for it.
+func AccessCode(ctx context.Context, reportID int64) (code string, ok bool) {
+	codes, _ := ctx.Value(accessCodesKey{}).(map[int64]string)
+	code, ok = codes[reportID]
+	return code, ok && code != ""
 }
 
 // prepare completes the report of a matched creation (ids, folio, access code, due times),

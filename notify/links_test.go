@@ -1,0 +1,151 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"despacho/dispatch"
+	"despacho/dispatch/postgres"
+	"despacho/notify"
+	"despacho/notify/twiliotest"
+)
+
+// linkCode returns the access code that body's link to folio's status page carries ("" when
+// the body has no such link with a code).
+func linkCode(body, folio string) string {
+	prefix := public + "/estado/" + folio + "?code="
+	i := strings.Index(body, prefix)
+	if i < 0 {
+		return ""
+	}
+	code, _, _ := strings.Cut(body[i+len(prefix):], " ")
+	return code
+}
+
+// newHooksOn serves e's webhooks over reports.
+func newHooksOn(t *testing.T, e *env, reports notify.Reports) *hooks {
+	t.Helper()
+	wh := notify.NewWebhooks(e.db, e.cfg, reports, e.events, quiet)
+	mux := http.NewServeMux()
+	mux.Handle("POST "+notify.InboundPath, wh.Inbound())
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return &hooks{t: t, db: e.db, fake: e.fake, ts: ts, events: e.events}
+}
+
+// txReports files reports opened by text in the webhook's transaction, through
+// Reports.CreateTx, as serve's adapter does (cmd/despacho smsReplies).
+type txReports struct {
+	testReports
+	reports *postgres.Reports
+}
+
+func (r txReports) OpenFromSMS(ctx context.Context, tx bun.Tx, sid, phone, body string) (notify.ReportRef, error) {
+	in := dispatch.ReportInput{Channel: "sms", Kind: string(dispatch.GuessKind(body)), Description: body,
+		Customer: dispatch.CustomerInput{Name: phone, Phone: phone}}
+	nr, err := in.Validate(time.Now())
+	if err != nil {
+		return notify.ReportRef{}, err
+	}
+	key := &postgres.IdempotencyKey{Scope: "sms:inbound", Key: sid, Hash: postgres.RequestHash([]byte(phone + "\n" + body))}
+	c, _, err := r.reports.CreateTx(ctx, tx, nr, postgres.Origin{Actor: "customer"}, postgres.CreateOptions{Key: key})
+	if err != nil {
+		return notify.ReportRef{}, err
+	}
+	return notify.ReportRef{ID: c.Report.ID, Folio: c.Report.Folio}, nil
+}
+
+// accessHash returns the stored hash of folio's access code.
+func accessHash(tb testing.TB, e *env, folio string) []byte {
+	tb.Helper()
+	var hash []byte
+	if err := e.db.QueryRowContext(context.Background(), "SELECT access_code_hash FROM reports WHERE folio = ?", folio).Scan(&hash); err != nil {
+		tb.Fatal(err)
+	}
+	return hash
+}
+
+// TestFolioTextLinkOpensTheStatusPage: the status page asks for the folio's access code, and
+// only its hash is stored. A customer who reported by phone (or e-mail, or SMS) never saw the
+// code the form shows, so the link of his folio text opened a page he could not get past.
+// The folio text, queued in the transaction that made the code, now carries it in its link
+// (?code=), and that code opens the report; so does the reply that is the folio text of a
+// report opened by SMS.
+func TestFolioTextLinkOpensTheStatusPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("phone", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, true)
+		reports := postgres.NewReports(e.db, e.events, dispatch.SLA{})
+		p := phone()
+		in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet",
+			Customer: dispatch.CustomerInput{Name: "Cliente", Phone: p}}
+		nr, err := in.Validate(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "agent"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(t, notify.NewWorker(e.db, e.twilio(), fastOptions()))
+		msgs := e.fake.Messages()
+		if len(msgs) != 1 || msgs[0].To != p {
+			t.Fatalf("texts at Twilio: %+v; want the folio text", msgs)
+		}
+		code := linkCode(msgs[0].Body, c.Report.Folio)
+		if code != c.AccessCode || !bytes.Equal(dispatch.HashAccessCode(c.Report.Folio, code), accessHash(t, e, c.Report.Folio)) {
+			t.Errorf("folio text %q: link code %q; want the report's access code %q, which opens its page", msgs[0].Body, code, c.AccessCode)
+		}
+	})
+
+	t.Run("sms", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, true)
+		reports := postgres.NewReports(e.db, e.events, dispatch.SLA{})
+		h := newHooksOn(t, e, txReports{testReports{events: e.events}, reports})
+		code, reply := h.text(twiliotest.NewSID(), phone(), "No tengo internet desde ayer")
+		var folio string
+		if err := e.db.QueryRowContext(ctx, "SELECT folio FROM reports ORDER BY id DESC LIMIT 1").Scan(&folio); err != nil {
+			t.Fatal(err)
+		}
+		ac := linkCode(reply, folio)
+		if code != 200 || ac == "" || !bytes.Equal(dispatch.HashAccessCode(folio, ac), accessHash(t, e, folio)) {
+			t.Errorf("reply to a new report = %d %q; want %s's link with the code that opens it", code, reply, folio)
+		}
+	})
+}
+
+// TestOnlyCreationTextsLinkTheStatusPage: the texts queued after a report's creation cannot
+// carry its access code (only the hash is kept), and the page they linked asked for it:
+// "Responda 2 o entre a … para reagendar" sent a customer who reported by phone to a page he
+// could not open. Their default texts offer an SMS reply instead; only the texts of a
+// report's creation link the page, with the code.
+func TestOnlyCreationTextsLinkTheStatusPage(t *testing.T) {
+	t.Parallel()
+	for _, lang := range notify.Languages {
+		for _, kind := range notify.Kinds {
+			got, err := notify.Render(string(kind), notify.DefaultTemplate(kind, lang), notify.SampleFor(kind, lang, mexico))
+			if err != nil {
+				t.Fatalf("%s/%s: %v", lang, kind, err)
+			}
+			creation := kind == notify.KindFolio || kind == notify.KindFolioIncident ||
+				kind == notify.KindReplyNewReport || kind == notify.KindReplyNewReportIncident
+			switch {
+			case creation && !strings.Contains(got, "/estado/R-2611-000123?code="):
+				t.Errorf("%s/%s = %q; want the status link with the access code", lang, kind, got)
+			case !creation && strings.Contains(got, "/estado"):
+				t.Errorf("%s/%s = %q; sends the customer to a page that asks for a code this text cannot carry", lang, kind, got)
+			}
+		}
+	}
+}
