@@ -67,9 +67,13 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	}
 
 	// The next report is texted with it: the development outbox shows the text.
-	var tk struct{ Folio string }
+	// Its link carries the report's access code, so that the page opens at once.
+	var tk struct {
+		Folio      string
+		AccessCode string `json:"access_code"`
+	}
 	call(t, e, tok, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa Pérez","phone":"5511112222"},"description":"Sin señal"}`, 201, &tk)
-	want := "Despacho: recibimos su reporte, folio " + tk.Folio + ". Siga su estado en https://despacho.example.mx/estado/" + tk.Folio
+	want := "Despacho: recibimos su reporte, folio " + tk.Folio + ". Siga su estado en https://despacho.example.mx/estado/" + tk.Folio + "?code=" + tk.AccessCode
 	var body string
 	if err := e.DB.NewRaw("SELECT body FROM sms_outbox WHERE kind = 'folio' ORDER BY id DESC LIMIT 1").Scan(context.Background(), &body); err != nil {
 		t.Fatal(err)

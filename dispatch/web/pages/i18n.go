@@ -364,6 +364,8 @@ var catalog = map[string]tr{
 	"sms.not_completed":       {ES: "visita no completada", EN: "visit not completed"},
 	"sms.rescheduled":         {ES: "cita cambiada", EN: "appointment changed"},
 	"sms.cancelled":           {ES: "visita cancelada", EN: "visit cancelled"},
+	"sms.technician":          {ES: "cambio de técnico", EN: "new technician"},
+	"sms.unbooked":            {ES: "cita que no se cumplirá", EN: "appointment not kept"},
 	"sms.incident":            {ES: "falla en la zona", EN: "outage in the area"},
 	"sms.incident_restored":   {ES: "servicio restablecido", EN: "service restored"},
 	"b.window":                {ES: "Ventana {start}–{end}", EN: "Window {start}–{end}"},
