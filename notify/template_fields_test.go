@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -100,6 +101,52 @@ func TestTemplateShowsOnlyWhatItsTextsCarry(t *testing.T) {
 		for _, l := range notify.Languages {
 			if err := notify.CheckKind(k, notify.DefaultTemplate(k, l), l, mexico); err != nil {
 				t.Errorf("default %s/%s: %v", k, l, err)
+			}
+		}
+	}
+}
+
+// TestTemplateShowsWhatItsTextIsFor: a booked text of "Hola" was saved, and every customer
+// booked from then on was texted "Hola" — no day, no window. An admin's template must show
+// what its text exists to tell (the folio text its folio, a window text its window, the
+// "on the way" text its ETA, the outcome its cause, verdict and whether service is back),
+// in any branch; the 422 names the value; templates that show it are saved.
+func TestTemplateShowsWhatItsTextIsFor(t *testing.T) {
+	for _, c := range []struct {
+		kind    notify.Kind
+		body    string
+		missing string
+	}{
+		{notify.KindBooked, "Hola", "{{.Window}}"},
+		{notify.KindReminder, "Mañana lo visita {{.Technician}}.", "{{.Window}}"},
+		{notify.KindFolio, "Recibimos su reporte: {{.StatusURL}}", "{{.Folio}}"},
+		{notify.KindEnRoute, "{{.Technician}} va en camino.", "{{.ETA}}"},
+		{notify.KindTechnician, "Folio {{.Folio}}: cambio de técnico el {{.Window}}.", "{{.Technician}}"},
+		{notify.KindCompleted, "Folio {{.Folio}} resuelto: {{.Cause}}.", "{{.Verdict}}"},
+		{notify.KindCompleted, "Folio {{.Folio}}: {{.Cause}}, {{.Verdict}}.", "{{.Restored}}"},
+	} {
+		err := notify.CheckKind(c.kind, c.body, "es", mexico)
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Field != "body" || !strings.HasPrefix(de.Message, c.missing+" is missing") {
+			t.Errorf("CheckKind(%s, %q) = %v; want 422 on body saying %s is missing", c.kind, c.body, err, c.missing)
+		}
+	}
+	for _, c := range []struct {
+		kind notify.Kind
+		body string
+	}{
+		{notify.KindBooked, "Cita: {{.Window}}."},
+		{notify.KindCompleted, "{{.Cause}} ({{.Verdict}}).{{if .Restored}} Servicio restablecido.{{else}} Sigue sin servicio.{{end}}"},
+		{notify.KindCancelled, "Su visita fue cancelada."},
+	} {
+		if err := notify.CheckKind(c.kind, c.body, "es", mexico); err != nil {
+			t.Errorf("CheckKind(%s, %q) = %v; want it accepted", c.kind, c.body, err)
+		}
+	}
+	for _, k := range notify.Kinds {
+		for _, lang := range []string{"es", "en"} {
+			if err := notify.CheckKind(k, notify.DefaultTemplate(k, lang), lang, mexico); err != nil {
+				t.Errorf("the default %s/%s: %v", k, lang, err)
 			}
 		}
 	}

@@ -642,7 +642,57 @@ func CheckKind(kind Kind, text, lang string, loc *time.Location) error {
 	if err := fieldsOf(kind, t.Tree.Root, nil); err != nil {
 		return dispatch.Invalid("body", "%v", err)
 	}
+	shown := map[string]bool{}
+	mentions(t.Tree.Root, shown)
+	for _, name := range required[kind] {
+		if !shown[name] {
+			return dispatch.Invalid("body", "{{.%s}} is missing: the %s text exists to tell the customer it", name, kind)
+		}
+	}
 	return check(text, SampleFor(kind, lang, loc))
+}
+
+// required are the values a text of each kind exists to tell, which an admin's template may
+// not leave out: a booked text of "Hola" told nobody his appointment, and the outcome must
+// say the cause, the verdict and whether service is restored (the service procedure).
+var required = map[Kind][]string{
+	KindFolio:         {"Folio"},
+	KindFolioIncident: {"Folio"},
+	KindBooked:        {"Window"},
+	KindReminder:      {"Window"},
+	KindRescheduled:   {"Window"},
+	KindTechnician:    {"Technician"},
+	KindEnRoute:       {"ETA"},
+	KindETAUpdate:     {"ETA"},
+	KindCompleted:     {"Cause", "Verdict", "Restored"},
+}
+
+// mentions adds to shown every field n names, in any branch or condition.
+func mentions(n parse.Node, shown map[string]bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				mentions(c, shown)
+			}
+		}
+	case *parse.ActionNode:
+		mentions(n.Pipe, shown)
+	case *parse.IfNode:
+		mentions(n.Pipe, shown)
+		mentions(n.List, shown)
+		mentions(n.ElseList, shown)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				for _, a := range c.Args {
+					mentions(a, shown)
+				}
+			}
+		}
+	case *parse.FieldNode:
+		shown[n.Ident[0]] = true
+	}
 }
 
 // Check reports as Invalid "body" a template that does not parse, does not render with

@@ -44,6 +44,8 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	refused(ctx, "   ", "Escriba el texto del mensaje")
 	// The folio text has no window yet: it would reach the customer empty.
 	refused(ctx, "Su folio {{.Folio}}: lo visitamos el {{.Window}}", "no llevan el dato {{.Window}}")
+	// A folio text without the folio tells the customer nothing he can follow.
+	refused(ctx, "Recibimos su reporte. {{.StatusURL}}", "debe mostrar {{.Folio}}")
 	var tpl struct {
 		Body   string
 		Custom bool

@@ -463,6 +463,7 @@ function smsRefusal(err) {
   if ((x = /function "(\w+)" not defined/.exec(m))) return t('adm.sms.unknown_func', { name: x[1] });
   if ((x = /^(\{\{\.\w+\}\}) is not known when .* these texts carry (.*)$/.exec(m))) return t('adm.sms.not_carried', { name: x[1], list: x[2] });
   if ((x = /^\{\{\.(\w+)\}\} may be empty/.exec(m))) return t('adm.sms.unguarded', { name: x[1] });
+  if ((x = /^(\{\{\.\w+\}\}) is missing/.exec(m))) return t('adm.sms.missing', { name: x[1] });
   if ((x = /^(?:function )?(.*?) (?:is|are) not allowed in a text template/.exec(m))) return t('adm.sms.not_allowed', { name: x[1] });
   if (/longer than 1600/.test(m)) return t('adm.sms.too_long');
   if (/renders to an empty text/.test(m)) return t('adm.sms.empty');
