@@ -141,7 +141,7 @@ func TestOnlyCreationTextsLinkTheStatusPage(t *testing.T) {
 			creation := kind == notify.KindFolio || kind == notify.KindFolioIncident ||
 				kind == notify.KindReplyNewReport || kind == notify.KindReplyNewReportIncident
 			switch {
-			case creation && !strings.Contains(got, "/estado/R-2611-000123?code="):
+			case creation && !strings.Contains(got, "/estado/R-2026-000123?code="):
 				t.Errorf("%s/%s = %q; want the status link with the access code", lang, kind, got)
 			case !creation && strings.Contains(got, "/estado"):
 				t.Errorf("%s/%s = %q; sends the customer to a page that asks for a code this text cannot carry", lang, kind, got)

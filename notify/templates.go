@@ -200,9 +200,9 @@ func SampleData(lang string, loc *time.Location) Data {
 	start := time.Date(2026, 11, 24, 16, 0, 0, 0, time.UTC) // a Tuesday, 10:00 in Mexico City
 	f := Formatter{Lang: lang, Loc: loc}
 	return Data{
-		Folio:      "R-2611-000123",
+		Folio:      "R-2026-000123",
 		KindName:   f.KindName("fault"),
-		StatusURL:  "https://despacho.example.mx/estado/R-2611-000123",
+		StatusURL:  "https://despacho.example.mx/estado/R-2026-000123",
 		Window:     f.Window(start, start.Add(2*time.Hour)),
 		Date:       f.Date(start),
 		Technician: FirstName("María Guadalupe Hernández"),

@@ -131,8 +131,8 @@ func TestTemplateStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tp.Custom || tp.Sample != "Su folio es R-2611-000123." {
-		t.Errorf("Put = %+v; want custom with sample %q", tp, "Su folio es R-2611-000123.")
+	if !tp.Custom || tp.Sample != "Su folio es R-2026-000123." {
+		t.Errorf("Put = %+v; want custom with sample %q", tp, "Su folio es R-2026-000123.")
 	}
 	got, err := notify.RenderKind(ctx, db, notify.KindFolio, "es", notify.Data{Folio: "F-1"})
 	if err != nil || got != "Su folio es F-1." {
