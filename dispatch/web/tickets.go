@@ -49,9 +49,12 @@ type timelineEntry struct {
 	Actor string    `json:"actor"`
 	// ActorName is the name of the staff user who took the step (none for the customer,
 	// the system or Twilio).
-	ActorName string          `json:"actor_name,omitempty"`
-	Channel   string          `json:"channel,omitempty"`
-	Data      json.RawMessage `json:"data,omitempty"`
+	ActorName string `json:"actor_name,omitempty"`
+	Channel   string `json:"channel,omitempty"`
+	// VisitID is the visit a visit's step is about, so that the steps of a folio's two
+	// visits can be told apart.
+	VisitID int64           `json:"visit_id,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
 }
 
 // ticketView is a report as staff see it: the contract's fields and the rest.
@@ -183,7 +186,7 @@ func (s *Server) viewTicket(r *dispatch.Report, m dispatch.SLA, c *dispatch.Cust
 	}
 	for _, ev := range timeline {
 		v.Timeline = append(v.Timeline, timelineEntry{ID: ev.ID, Type: ev.Type, At: ev.At, Actor: ev.Actor, ActorName: names[ev.ActorUserID],
-			Channel: ev.Channel, Data: ev.Data})
+			Channel: ev.Channel, VisitID: ev.VisitID, Data: ev.Data})
 	}
 	return v
 }

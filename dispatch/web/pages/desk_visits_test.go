@@ -159,6 +159,8 @@ func TestBrowserDeskFolioVisits(t *testing.T) {
 	waitText(t, ctx, row(second.ID), "Sin técnico")
 	waitText(t, ctx, "#visit-note", "ya tiene 2 visitas")
 	waitText(t, ctx, "#desk-book-visit", fmt.Sprintf("Visita #%d", second.ID))
+	// The timeline tells the two visits' steps apart.
+	waitText(t, ctx, `#desk-timeline li[data-type="visit.booked"]`, fmt.Sprintf("Visita #%d", first.ID))
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#slot-form input[name=slot]`)))
 
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#slot-form input[name=slot]`)), chromedp.Click(chromedp.CSS(`#slot-form button[type=submit]`)))

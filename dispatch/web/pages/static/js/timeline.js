@@ -43,6 +43,7 @@ export function step(e) {
   const who = actorName(e);
   return h('li', { dataset: { type: e.type } },
     h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('strong', {}, eventLabel(e.type)),
+    e.visit_id && e.type.startsWith('visit.') ? ' ' + t('d.visit_id', { id: e.visit_id }) : '',
     who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + t('channel.' + e.channel) : '',
     what.length ? h('div', { class: 'user-text' }, what.join(' · ')) : '');
 }
