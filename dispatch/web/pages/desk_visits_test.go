@@ -179,3 +179,44 @@ func TestBrowserDeskFolioVisits(t *testing.T) {
 	}
 	shot(t, ctx, "desk-visits")
 }
+
+// TestBrowserDeskVisitSkills: the visit form asked for skills as codes typed by hand
+// ("fiber"), so a typo asked for a skill nobody has and the folio got no windows. It now
+// offers a box per skill the active technicians have, named in Spanish, fiber ticked; the
+// visit asks for exactly what is ticked. The board names the skills in Spanish too.
+func TestBrowserDeskVisitSkills(t *testing.T) {
+	t.Parallel()
+	e := newEnvAt(t, func() time.Time { return businessMorning(t) })
+	e.user(t, "agente@example.mx", dispatch.RoleAgent)
+	e.user(t, "jefa@example.mx", dispatch.RoleAdmin)
+	agent := token(t, e, "agente@example.mx")
+	technician(t, e, token(t, e, "jefa@example.mx"), "Ana Técnica", 0, 19.43, -99.13) // fiber, wireless
+	var tk struct{ Folio string }
+	call(t, e, agent, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa Pérez","phone":"5511112222"},"address":{"line":"Calle 5 #10","lat":19.44,"lon":-99.14},"description":"Sin internet"}`, 201, &tk)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(1366, 800))
+	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
+	lookUp(t, ctx, tk.Folio)
+	waitText(t, ctx, "#skills-set", "inalámbrico")
+	// (The new-report form's plan price is labelled as a label, not as the message of a mistake.)
+	pollTrue(t, ctx, `document.querySelector('label[for=price]').textContent.startsWith('Precio mensual del plan (pesos)')`)
+	pollTrue(t, ctx, `document.querySelector('#skills-set input[value=fiber]').checked && !document.querySelector('#skills-set input[value=wireless]').checked && /fibra/.test(document.getElementById('skills-set').textContent)`)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#skills-set input[value=wireless]`)))
+	clickNow(t, ctx, `#visit-form button[type=submit]`)
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#slot-form`)))
+	vs := reportVisits(t, e, agent, tk.Folio)
+	if len(vs) != 1 {
+		t.Fatalf("visits = %+v, want one", vs)
+	}
+	var v struct{ Skills []string }
+	call(t, e, agent, "GET", fmt.Sprintf("/api/visits/%d", vs[0].ID), "", 200, &v)
+	if strings.Join(v.Skills, ",") != "fiber,wireless" {
+		t.Fatalf("visit skills = %v, want fiber and wireless", v.Skills)
+	}
+
+	board := tab(t, true)
+	do(t, board, chromedp.EmulateViewport(1366, 800))
+	signInBrowser(t, board, e.URL, "%2Fboard", "agente@example.mx")
+	waitText(t, board, "#lanes .lane-name", "fibra, inalámbrico")
+}

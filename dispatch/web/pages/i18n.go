@@ -227,6 +227,7 @@ var catalog = map[string]tr{
 	"field.duration_min":      {ES: "Duración en minutos (mayor que cero).", EN: "Duration in minutes (more than zero)."},
 	"field.skills":            {ES: "Indique las habilidades requeridas.", EN: "Give the required skills."},
 	"field.start":             {ES: "Elija un horario.", EN: "Choose a time."},
+	"page.desk.plan_price":    {ES: "Precio mensual del plan (pesos)", EN: "Monthly plan price (pesos)"},
 	"field.plan_price":        {ES: "Escriba el precio mensual del plan en pesos (0 o más).", EN: "Enter the monthly plan price in pesos (0 or more)."},
 
 	// Status page (scripts).
@@ -440,6 +441,7 @@ var catalog = map[string]tr{
 	"d.visit":                 {ES: "Crear visita", EN: "Create visit"},
 	"d.duration":              {ES: "Duración (min)", EN: "Duration (min)"},
 	"d.skills":                {ES: "Habilidades (separadas por coma)", EN: "Skills (comma separated)"},
+	"d.skills_needed":         {ES: "Habilidades que requiere", EN: "Skills it needs"},
 	"d.slots":                 {ES: "Horarios disponibles", EN: "Available times"},
 	"d.book":                  {ES: "Agendar", EN: "Book"},
 	"d.code":                  {ES: "Código de acceso", EN: "Access code"},
@@ -503,6 +505,12 @@ var catalog = map[string]tr{
 	"d.lat":              {ES: "Latitud", EN: "Latitude"},
 	"d.lon":              {ES: "Longitud", EN: "Longitude"},
 	"d.customer_on_file": {ES: "Ese teléfono es de un cliente registrado: el reporte quedó a nombre de {name} (correo: {email}). Lo que escribió no cambió su ficha; si los datos son otros, anótelo en el reporte.", EN: "That phone belongs to a customer on file: the report was filed under {name} (e-mail: {email}). What you typed did not change the record; if the details differ, note it on the report."},
+	// Skills the technicians commonly have, by their codes; other codes show as written.
+	"skill.fiber":        {ES: "fibra", EN: "fiber"},
+	"skill.wireless":     {ES: "inalámbrico", EN: "wireless"},
+	"skill.installation": {ES: "instalación", EN: "installation"},
+	"skill.copper":       {ES: "cobre", EN: "copper"},
+	"skill.satellite":    {ES: "satelital", EN: "satellite"},
 	"d.coords_required":  {ES: "Escriba la latitud y la longitud del domicilio.", EN: "Enter the address's latitude and longitude."},
 
 	// Administration page ("page." keys: templates; "adm." keys: its script only).

@@ -6,7 +6,7 @@
 // (their access point's customers: filled red = reported, hollow = affected), and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, reason, ApiError } from './core.js';
 import { live } from './live.js';
-import { timeline, eventLabel, actorName } from './timeline.js';
+import { timeline, eventLabel, actorName, tr } from './timeline.js';
 
 const root = document.getElementById('board');
 // control: the user may move, pin and optimise (a dispatcher or an admin); an agent sees the
@@ -240,7 +240,7 @@ function render() {
       if (el) track.append(h('div', { role: 'listitem' }, el));
     }
     lanes.push(h('div', { class: 'lane', dataset: { lane: tech.id } },
-      h('div', { class: 'lane-name' }, tech.name, h('small', {}, t('b.visits', { n: vs.length }) + (tech.skills?.length ? ' · ' + tech.skills.join(', ') : ''))),
+      h('div', { class: 'lane-name' }, tech.name, h('small', {}, t('b.visits', { n: vs.length }) + (tech.skills?.length ? ' · ' + tech.skills.map((c) => tr('skill.', c)).join(', ') : ''))),
       track));
   });
   lanesEl.replaceChildren(...lanes);

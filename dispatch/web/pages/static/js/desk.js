@@ -1,7 +1,7 @@
 // desk.js: the agents' page. A report taken by phone, e-mail or in person, then its visit and
 // a window from the slots the plan can keep; a folio's detail with its timeline.
 import { api, h, t, showError, clearErrors, fieldError, busy, newKey, date, time, dateTime, today, message, reason, ApiError } from './core.js';
-import { timeline } from './timeline.js';
+import { timeline, tr } from './timeline.js';
 
 const form = document.getElementById('ticket');
 const view = document.getElementById('ticket-view');
@@ -228,6 +228,23 @@ function visitsPanel(r, first, active) {
 // has no coordinates (reports filed by e-mail or on the web form have only a line), the form
 // asks for them and for the address line, filled in with the report's, or with the last
 // visit's where an earlier one was given them: the API cannot place the visit without them.
+// skillsField is where the agent says what the visit needs: a box per skill the active
+// technicians have (named in the page's language where it knows the code), so that a typo
+// never asks for a skill nobody has; fiber is ticked at first, as the text field held it.
+// Until the team is read (or if it cannot be), a text field of codes separated by commas.
+function skillsField() {
+  const box = h('div', { class: 'field', dataset: { field: 'skills' } }, h('label', { for: 'skills' }, t('d.skills')),
+    h('input', { id: 'skills', name: 'skills', type: 'text', value: 'fiber', autocomplete: 'off', dataset: { field: 'skills' } }));
+  api('GET', '/api/technicians?active=true').then((res) => {
+    const codes = [...new Set((res.technicians || []).flatMap((x) => x.skills || []))].sort();
+    if (!codes.length) return;
+    box.replaceChildren(h('fieldset', { class: 'field-group skills', id: 'skills-set', dataset: { field: 'skills' } },
+      h('legend', {}, t('d.skills_needed')),
+      codes.map((c) => h('label', { class: 'choice' }, h('input', { type: 'checkbox', name: 'skill', value: c, checked: c === 'fiber' }), ' ', tr('skill.', c)))));
+  }).catch(() => { /* the text field stays */ });
+  return box;
+}
+
 function visitForm(r, visits, created) {
   const needsPlace = !(r.address && r.address.lat != null && r.address.lon != null);
   const last = (visits || []).filter((v) => v.lat || v.lon).pop();
@@ -247,15 +264,16 @@ function visitForm(r, visits, created) {
     h('div', { class: 'row' },
       h('div', { class: 'field' }, h('label', { for: 'duration' }, t('d.duration')),
         h('input', { id: 'duration', name: 'duration', type: 'number', min: 5, max: 720, value: 60, inputmode: 'numeric', dataset: { field: 'duration_min' } })),
-      h('div', { class: 'field' }, h('label', { for: 'skills' }, t('d.skills')),
-        h('input', { id: 'skills', name: 'skills', value: 'fiber', autocomplete: 'off', dataset: { field: 'skills' } }))),
+      skillsField()),
     place,
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('button', { type: 'submit', class: 'primary' }, t('d.visit')));
   f.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(f);
-    const skills = f.skills.value.split(',').map((s) => s.trim()).filter(Boolean);
+    const skills = f.elements.skills?.value !== undefined && f.elements.skills.type === 'text'
+      ? f.elements.skills.value.split(',').map((s) => s.trim()).filter(Boolean)
+      : [...f.querySelectorAll('input[name=skill]:checked')].map((x) => x.value);
     const body = { duration_min: Number(f.duration.value), skills };
     if (needsPlace) {
       const line = f.elements.line.value.trim(), lat = num(f.elements.lat.value.trim()), lon = num(f.elements.lon.value.trim());
