@@ -1276,8 +1276,10 @@ func (s *Visits) checkOnShift(ctx context.Context, tx bun.Tx, techID int64, at t
 }
 
 // refreshETAs recomputes, with the travel model, the ETAs of a technician's remaining
-// visits today, leaving from here at t: an ETA that moves by 5 min or more on a visit under
-// way is visit.eta_changed; a visit whose ETA passes the end of its window is visit.at_risk
+// visits today, leaving from here at t; a visit he has not set out for is reached no
+// sooner than the plan's arrival (he does not leave before his shift starts, nor get ahead
+// of his plan). An ETA that moves by 5 min or more on a visit under way is
+// visit.eta_changed; a visit whose ETA passes the end of its window is visit.at_risk
 // (once). A visit running late thus pushes the ETAs of the next ones.
 func (s *Visits) refreshETAs(ctx context.Context, tx bun.Tx, techID int64, here schedule.Location, t, now time.Time) error {
 	travel := s.cfg.Travel
@@ -1302,6 +1304,11 @@ func (s *Visits) refreshETAs(ctx context.Context, tx bun.Tx, techID int64, here 
 		}
 		sec, _ := travel.Leg(here, schedule.Location{Lat: v.Lat, Lon: v.Lon})
 		eta := t.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second)
+		if v.Status != dispatch.VisitEnRoute && eta.Before(v.PlannedArrival) {
+			// He has not set out for it: he keeps to the plan (his shift's start, the
+			// window's), so he is not there sooner than it says, only later.
+			eta = v.PlannedArrival
+		}
 		start := eta
 		if v.Window != nil && start.Before(v.Window.Start) {
 			start = v.Window.Start

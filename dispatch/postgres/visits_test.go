@@ -461,3 +461,39 @@ func TestEnRouteETAFromHisPosition(t *testing.T) {
 		t.Errorf("ETA with only last week's position = %s, want %s", v.ETA, want)
 	}
 }
+
+// TestETAsKeepToThePlan: a technician sharing his position before his shift saw "Llegada
+// 07:4x" on a stop booked for 10:00–12:00, and for every later stop an arrival hours before
+// its window: the ETAs chained from the minute he shared it, as if he set out at once and
+// ran ahead of his plan. A stop he has not set out for is reached no sooner than planned.
+func TestETAsKeepToThePlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, visits, tech, vs, now := visitFixture(t, 2)
+	for i, v := range vs {
+		start := now.Add(time.Duration(3+4*i) * time.Hour) // 10:00 and 14:00
+		if _, err := visits.Book(ctx, v.ID, dispatch.Span{Start: start, End: start.Add(2 * time.Hour)}, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := now.Add(40 * time.Minute) // 07:40, within the margin before his 08:00 shift
+	if err := visits.UpdatePosition(ctx, tech.ID, dispatch.Position{Lat: 19.43, Lon: -99.13, At: at}, at); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		got, err := visits.Get(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.PlannedArrival.IsZero() || got.ETA.IsZero() {
+			t.Fatalf("visit %d: planned arrival %s, ETA %s; want both", v.ID, got.PlannedArrival, got.ETA)
+		}
+		if got.ETA.Before(got.PlannedArrival) || got.ETA.Before(got.Window.Start.Add(-time.Hour)) {
+			t.Errorf("visit %d (window %s–%s, planned arrival %s): ETA %s, before the plan", v.ID,
+				got.Window.Start.In(now.Location()).Format("15:04"), got.Window.End.In(now.Location()).Format("15:04"), got.PlannedArrival.In(now.Location()).Format("15:04"), got.ETA.In(now.Location()).Format("15:04"))
+		}
+		if got.AtRisk {
+			t.Errorf("visit %d at risk; want on time", v.ID)
+		}
+	}
+}
