@@ -55,14 +55,21 @@ func TestBrowserDeskTimeline(t *testing.T) {
 		"visit.en_route":        {"Técnico en camino", "por Prueba technician"},
 		"visit.on_site":         {"Técnico en el domicilio", "por Prueba technician"},
 		"visit.completed":       {"Visita completada", "Conector dañado en la roseta", "Procedente", "Servicio restablecido: Sí"},
-		"report.resolved":       {"Reporte resuelto", "→ Resuelto", "Conector dañado en la roseta", "Procedente", "Servicio restablecido: Sí", "por Prueba technician"},
-		"report.status_changed": {"Abierto → Esperando visita"},
+		"report.resolved":       {"Reporte resuelto", "→ Resuelto", "Conector dañado en la roseta", "Procedente", "Servicio restablecido: Sí", "por Prueba technician", "Sistema interno"},
+		"report.status_changed": {"Abierto → Esperando visita", "Sistema interno"},
 	} {
 		got := line(typ)
 		for _, w := range want {
 			if !regexp.MustCompile(regexp.QuoteMeta(w)).MatchString(got) {
 				t.Errorf("timeline line %s = %q, want it to say %q", typ, got, w)
 			}
+		}
+	}
+	// A technician's step in his app came by no customer channel: it said "Web", which
+	// reads as the customer's web form.
+	for _, typ := range []string{"visit.en_route", "visit.completed", "report.resolved"} {
+		if got := line(typ); regexp.MustCompile(`· Web\b`).MatchString(got) {
+			t.Errorf("timeline line %s = %q: a technician's step says it came by the web form", typ, got)
 		}
 	}
 	all := text(t, ctx, "#desk-timeline")

@@ -352,7 +352,9 @@ async function mediaOf(folio) {
       h('img', { src: m.url, class: m.kind, loading: 'lazy', alt: m.kind === 'signature' ? t('b.signature_img') : t('b.photo_n', { n: ++n }) }))))));
 }
 
-const stepChannels = ['phone', 'email', 'in_person', 'web', 'sms'];
+// The channels an agent tells the customer through (the web form is the customer's own: a
+// step stored as "web" is one taken in this application, see timeline.js's channelName).
+const stepChannels = ['phone', 'email', 'in_person', 'sms'];
 
 // outcomeForm closes the procedure of report r as the version shown: while it is worked on,
 // its outcome (cause, upheld or not, service restored: required of a fault) resolves it;

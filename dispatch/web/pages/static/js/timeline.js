@@ -44,8 +44,16 @@ export function step(e) {
   return h('li', { dataset: { type: e.type } },
     h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('strong', {}, eventLabel(e.type)),
     e.visit_id && e.type.startsWith('visit.') ? ' ' + t('d.visit_id', { id: e.visit_id }) : '',
-    who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + t('channel.' + e.channel) : '',
+    who ? ' · ' + t('d.by', { who }) : '', e.channel ? ' · ' + channelName(e) : '',
     what.length ? h('div', { class: 'user-text' }, what.join(' · ')) : '');
+}
+
+/** channelName says through which channel a step came. "web" is the customer's web form
+ * for a step the customer took (and for the report itself, whoever filed it); any other step
+ * stored as "web" was taken by staff in this application, and says so. */
+export function channelName(e) {
+  if (e.channel === 'web' && e.actor !== 'customer' && e.type !== 'report.created') return t('channel.staff_app');
+  return t('channel.' + e.channel);
 }
 
 /** timeline lists steps newest first. */
