@@ -154,6 +154,7 @@ var catalog = map[string]tr{
 	"channel.phone":      {ES: "Teléfono", EN: "Phone"},
 	"channel.email":      {ES: "Correo", EN: "E-mail"},
 	"channel.web":        {ES: "Web", EN: "Web"},
+	"channel.staff_app":  {ES: "Sistema interno", EN: "Staff application"},
 	"channel.in_person":  {ES: "En oficina", EN: "In person"},
 	"channel.sms":        {ES: "SMS", EN: "SMS"},
 
