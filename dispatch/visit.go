@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // VisitStatus is where a visit is in its life.
@@ -193,7 +194,7 @@ func (n *NewVisit) Validate() error {
 		return err
 	}
 	n.Address = strings.TrimSpace(n.Address)
-	if len(n.Address) > 500 {
+	if utf8.RuneCountInString(n.Address) > 500 {
 		return Invalid("address", "at most 500 characters")
 	}
 	if (n.Lat == nil) != (n.Lon == nil) {
@@ -229,6 +230,16 @@ func (n *NewVisit) Validate() error {
 	return nil
 }
 
+// Limits of a technician's outcome, in characters (runes, as every text limit of ours: a
+// Spanish cause with accents is not refused sooner than an English one). MaxCause is the
+// limit of a report's resolution, which a completion resolves the report with: a longer cause
+// would pass here and be refused there. The tech page's form has the same limits
+// (maxlength in tech.html).
+const (
+	MaxCause     = 500
+	MaxVisitNote = 2000
+)
+
 // Outcome is what a technician reports when a visit ends.
 type Outcome struct {
 	Status          VisitStatus `json:"status"`
@@ -240,15 +251,18 @@ type Outcome struct {
 }
 
 // Validate checks that a completion carries cause, verdict and service_restored, and that a
-// failed visit carries a known reason.
+// failed visit carries a known reason; cause and note are trimmed, at most MaxCause and
+// MaxVisitNote characters, without control characters (as the report's resolution takes
+// them, so that the refusal names the field the technician wrote).
 func (o *Outcome) Validate() error {
 	switch o.Status {
 	case VisitEnRoute, VisitOnSite:
 	case VisitCompleted:
-		o.Cause = strings.TrimSpace(o.Cause)
-		if o.Cause == "" || len(o.Cause) > 1000 {
-			return Invalid("cause", "is required (at most 1000 characters)")
+		cause, err := cleanText("cause", o.Cause, MaxCause, true)
+		if err != nil {
+			return err
 		}
+		o.Cause = cause
 		if Verdict(o.Verdict) != VerdictUpheld && Verdict(o.Verdict) != VerdictNotUpheld {
 			return Invalid("verdict", "must be upheld or not_upheld")
 		}
@@ -266,8 +280,10 @@ func (o *Outcome) Validate() error {
 	default:
 		return Invalid("status", "must be en_route, on_site, completed or not_completed")
 	}
-	if len(o.Note) > 2000 {
-		return Invalid("note", "at most 2000 characters")
+	note, err := cleanText("note", o.Note, MaxVisitNote, false)
+	if err != nil {
+		return err
 	}
+	o.Note = note
 	return nil
 }

@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,58 @@ func TestOutcomeValidate(t *testing.T) {
 		}
 		if got != c.field {
 			t.Errorf("%+v: field %q, want %q", c.o, got, c.field)
+		}
+	}
+}
+
+// TestOutcomeLimitsInCharacters: the limits of a cause and a note are counted in
+// characters, not bytes: a Spanish text of accented letters (two bytes each in UTF-8) is
+// taken up to the limit the page's form shows, and refused one character beyond it. The
+// cause's limit is the report resolution's (dispatch.Change), which the completion resolves
+// the report with.
+func TestOutcomeLimitsInCharacters(t *testing.T) {
+	t.Parallel()
+	yes := true
+	done := func(cause, note string) dispatch.Outcome {
+		return dispatch.Outcome{Status: "completed", Cause: cause, Verdict: "upheld", ServiceRestored: &yes, Note: note}
+	}
+	cases := []struct {
+		name  string
+		o     dispatch.Outcome
+		field string // "" = valid
+	}{
+		{"cause at the limit in ñ", done(strings.Repeat("ñ", dispatch.MaxCause), ""), ""},
+		{"cause one beyond", done(strings.Repeat("ñ", dispatch.MaxCause+1), ""), "cause"},
+		{"note at the limit in á", done("Fibra rota", strings.Repeat("á", dispatch.MaxVisitNote)), ""},
+		{"note one beyond", done("Fibra rota", strings.Repeat("á", dispatch.MaxVisitNote+1)), "note"},
+		{"not completed, note at the limit", dispatch.Outcome{Status: "not_completed", Reason: "no_access", Note: strings.Repeat("é", dispatch.MaxVisitNote)}, ""},
+		{"not completed, note one beyond", dispatch.Outcome{Status: "not_completed", Reason: "no_access", Note: strings.Repeat("é", dispatch.MaxVisitNote+1)}, "note"},
+		{"cause with a control character", done("Fibra\x00rota", ""), "cause"},
+		{"blank cause", done("  \n ", ""), "cause"},
+	}
+	for _, c := range cases {
+		err := c.o.Validate()
+		var got string
+		if e, ok := err.(*dispatch.Error); ok {
+			got = e.Field
+		} else if err != nil {
+			t.Fatalf("%s: %v is not a domain error", c.name, err)
+		}
+		if got != c.field {
+			t.Errorf("%s: field %q (%v), want %q", c.name, got, err, c.field)
+		}
+	}
+}
+
+func TestNewVisitAddressInCharacters(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		n  int
+		ok bool
+	}{{500, true}, {501, false}} {
+		in := dispatch.NewVisit{DurationMin: 60, Address: strings.Repeat("ó", c.n)}
+		if err := in.Validate(); (err == nil) != c.ok {
+			t.Errorf("address of %d accented characters: %v, want ok %v", c.n, err, c.ok)
 		}
 	}
 }
