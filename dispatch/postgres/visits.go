@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -342,146 +343,188 @@ const freshPosition = 15 * time.Minute
 // visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
 // with the visit's outcome, in the same transaction.
 func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
+	v, _, err := s.SetStatusOnce(ctx, id, o, actor, now, nil)
+	return v, err
+}
+
+// SetStatusOnce is SetStatus made safe to send again: the first request that claims key
+// records the step and keeps its answer in the same transaction; a later request with the
+// same key (and Hash) records nothing and returns the first one's stored answer (Replayed),
+// with the visit as it now stands.
+// A refused step records nothing, its key included, so the step corrected may come with the
+// same key. A nil key is SetStatus.
+//
+// Why: a phone whose answer was lost sends its step again. Without a key, the repeat is
+// refused as out of order, which only hints that it was taken (the visit may have moved on
+// meanwhile), and a visit that came back to where the step leaves from (not completed,
+// booked again) would take it twice.
+func (s *Visits) SetStatusOnce(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time, key *IdempotencyKey) (*dispatch.Visit, *Answer, error) {
+	var replayed *Answer
 	err := s.events.RunInTxRetry(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		// Today's lock too: a step moves the ETAs of the rest of his day (refreshETAs).
-		v, err := s.lockVisit(ctx, tx, id, now)
+		replayed = nil
+		if key == nil {
+			return s.recordStep(ctx, tx, id, o, actor, now)
+		}
+		a, err := claimKey(ctx, tx, key, now)
 		if err != nil {
 			return err
 		}
-		// Another technician's visit looks absent, whatever the body says, so that
-		// neither the answer nor its validation tells him which ids exist.
-		if actor != nil && actor.Role == dispatch.RoleTechnician {
-			t, err := (&Technicians{}).byUser(ctx, tx, actor.ID)
-			if err != nil || t.ID != v.TechnicianID {
-				return dispatch.NotFound("visit")
-			}
-		}
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		if !dispatch.CanMoveVisit(v.Status, o.Status) {
-			return dispatch.Conflict("illegal_transition", "a %s visit cannot become %s", v.Status, o.Status)
-		}
-		if v.TechnicianID == 0 {
-			return dispatch.Conflict("illegal_transition", "the visit has no technician")
-		}
-		// A step belongs to the visit's day: setting out tonight for tomorrow's visit would
-		// text its customer an ETA for tonight and take the visit out of tomorrow's route.
-		// A visit of a past day left unfinished may still be finished.
-		if day := s.visitDay(v); day.After(s.cfg.Day(now)) {
-			return dispatch.Conflict("visit_not_today", "the visit is planned for %s: its steps are recorded on that day", day.Format(time.DateOnly))
-		}
-		if o.Status == dispatch.VisitEnRoute {
-			// One visit under way at a time: setting out for the next while still at (or on
-			// the way to) another would text its customer an ETA nobody keeps. Only today's:
-			// a visit left unfinished on another day does not stop his day.
-			var other struct {
-				ID    int64          `bun:"id"`
-				Folio sql.NullString `bun:"folio"`
-			}
-			err := tx.NewSelect().Table("visits").ColumnExpr("visits.id, coalesce(r.folio, i.folio) AS folio").
-				Join("LEFT JOIN reports AS r ON r.id = visits.report_id").
-				Join("LEFT JOIN incidents AS i ON i.id = visits.incident_id").
-				Where("visits.technician_id = ? AND visits.id <> ?", v.TechnicianID, v.ID).
-				Where("visits.status IN ('en_route', 'on_site') AND visits.started_at >= ?", s.cfg.Day(now)).
-				Limit(1).Scan(ctx, &other)
-			if err == nil {
-				return dispatch.Conflict("visit_under_way", "visit %d (%s) is under way: complete it or mark it not completed first", other.ID, other.Folio.String)
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return Wrap(err)
-			}
-		}
-		q := tx.NewUpdate().Table("visits").Set("status = ?, version = version + 1, updated_at = now()", o.Status).Where("id = ?", v.ID)
-		var data map[string]any
-		switch o.Status {
-		case dispatch.VisitEnRoute:
-			eta := v.PlannedArrival
-			if eta.Before(now) {
-				eta = now
-			}
-			// Leaving from where he said he was a few minutes ago, he arrives no sooner
-			// than the trip takes: the customer is texted this ETA. An older position (or
-			// one from another day) says nothing of where he is now.
-			var pos struct {
-				Lat sql.NullFloat64 `bun:"last_lat"`
-				Lon sql.NullFloat64 `bun:"last_lon"`
-				At  bun.NullTime    `bun:"last_seen_at"`
-			}
-			if err := tx.NewSelect().Table("technicians").Column("last_lat", "last_lon", "last_seen_at").
-				Where("id = ?", v.TechnicianID).Scan(ctx, &pos); err != nil {
-				return Wrap(err)
-			}
-			if pos.Lat.Valid && pos.Lon.Valid && !pos.At.IsZero() && !pos.At.After(now.Add(time.Minute)) && now.Sub(pos.At.Time) <= freshPosition {
-				sec, _ := s.cfg.Travel.Leg(schedule.Location{Lat: pos.Lat.Float64, Lon: pos.Lon.Float64}, schedule.Location{Lat: v.Lat, Lon: v.Lon})
-				if trip := now.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second); trip.After(eta) {
-					eta = trip
-				}
-			}
-			q = q.Set("started_at = ?, eta = ?", now, eta)
-			data = map[string]any{"eta": eta.UTC()}
-		case dispatch.VisitOnSite:
-			q = q.Set("arrived_at = ?", now)
-		case dispatch.VisitCompleted:
-			q = q.Set("finished_at = ?, cause = ?, verdict = ?, service_restored = ?", now, o.Cause, o.Verdict, *o.ServiceRestored)
-			data = map[string]any{"cause": o.Cause, "verdict": o.Verdict, "service_restored": *o.ServiceRestored}
-		case dispatch.VisitNotCompleted:
-			q = q.Set("finished_at = ?, not_done_reason = ?", now, o.Reason)
-			// A visit under way when its report attached to an incident was not held; back
-			// to booking now, it is held like the report's other visits while the incident
-			// is open (and cancelled when it is resolved), so that nobody is sent to a
-			// customer of a known outage.
-			q = q.Set(`held_by_incident_id = coalesce(held_by_incident_id, (SELECT i.id FROM reports AS r
-				JOIN incidents AS i ON i.id = r.incident_id WHERE r.id = visits.report_id AND i.status = 'open'))`)
-			data = map[string]any{"reason": o.Reason}
-		}
-		if o.Note != "" {
-			if data == nil {
-				data = map[string]any{}
-			}
-			data["note"] = o.Note
-		}
-		if _, err := q.Exec(ctx); err != nil {
-			return Wrap(err)
-		}
-		if err := s.events.Append(ctx, tx, visitEvent(v, "visit."+string(o.Status), actor, now), data); err != nil {
-			return err
-		}
-		switch o.Status {
-		case dispatch.VisitOnSite:
-			// Arriving late (or early) moves the ETAs of the rest of his day.
-			if _, err := tx.NewUpdate().Table("visits").Set("eta = ?", now).Where("id = ?", v.ID).Exec(ctx); err != nil {
-				return Wrap(err)
-			}
-			return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now.Add(v.Duration()), now)
-		case dispatch.VisitNotCompleted:
-			return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now)
-		case dispatch.VisitCompleted:
-			if err := s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now); err != nil {
-				return err
-			}
-		default:
+		if a != nil {
+			replayed = a
 			return nil
 		}
-		if v.ReportID == 0 {
-			// An incident's own visit: its outcome stays on the visit; the dispatcher
-			// resolves the incident (and its reports) with cause and verdict.
-			return nil
+		if err := s.recordStep(ctx, tx, id, o, actor, now); err != nil {
+			return err
 		}
-		d, err := s.reports.get(ctx, tx, v.Folio, true)
+		body, err := json.Marshal(map[string]any{"id": id, "status": o.Status})
 		if err != nil {
 			return err
 		}
-		if _, ok := dispatch.CanMove(d.Report.Status, dispatch.ActionResolve); !ok {
-			return nil // resolved meanwhile by other means: the visit's outcome stays on the visit
-		}
-		return s.changeReport(ctx, tx, v.Folio, dispatch.Change{
-			Action: dispatch.ActionResolve, Cause: o.Cause, Verdict: o.Verdict, ServiceRestored: o.ServiceRestored,
-			Notes: o.Note, Channel: string(dispatch.ChannelWeb),
-		}, actor, now)
+		return saveAnswer(ctx, tx, key, &Answer{Status: 200, Body: body}) // HTTP 200: the step taken
 	})
 	if err != nil {
-		return nil, Wrap(err)
+		return nil, nil, Wrap(err)
 	}
-	return s.Get(ctx, id)
+	v, err := s.Get(ctx, id)
+	return v, replayed, err
+}
+
+// recordStep records step o of visit id inside tx (see SetStatus).
+func (s *Visits) recordStep(ctx context.Context, tx bun.Tx, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) error {
+	// Today's lock too: a step moves the ETAs of the rest of his day (refreshETAs).
+	v, err := s.lockVisit(ctx, tx, id, now)
+	if err != nil {
+		return err
+	}
+	// Another technician's visit looks absent, whatever the body says, so that
+	// neither the answer nor its validation tells him which ids exist.
+	if actor != nil && actor.Role == dispatch.RoleTechnician {
+		t, err := (&Technicians{}).byUser(ctx, tx, actor.ID)
+		if err != nil || t.ID != v.TechnicianID {
+			return dispatch.NotFound("visit")
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if !dispatch.CanMoveVisit(v.Status, o.Status) {
+		return dispatch.Conflict("illegal_transition", "a %s visit cannot become %s", v.Status, o.Status)
+	}
+	if v.TechnicianID == 0 {
+		return dispatch.Conflict("illegal_transition", "the visit has no technician")
+	}
+	// A step belongs to the visit's day: setting out tonight for tomorrow's visit would
+	// text its customer an ETA for tonight and take the visit out of tomorrow's route.
+	// A visit of a past day left unfinished may still be finished.
+	if day := s.visitDay(v); day.After(s.cfg.Day(now)) {
+		return dispatch.Conflict("visit_not_today", "the visit is planned for %s: its steps are recorded on that day", day.Format(time.DateOnly))
+	}
+	if o.Status == dispatch.VisitEnRoute {
+		// One visit under way at a time: setting out for the next while still at (or on
+		// the way to) another would text its customer an ETA nobody keeps. Only today's:
+		// a visit left unfinished on another day does not stop his day.
+		var other struct {
+			ID    int64          `bun:"id"`
+			Folio sql.NullString `bun:"folio"`
+		}
+		err := tx.NewSelect().Table("visits").ColumnExpr("visits.id, coalesce(r.folio, i.folio) AS folio").
+			Join("LEFT JOIN reports AS r ON r.id = visits.report_id").
+			Join("LEFT JOIN incidents AS i ON i.id = visits.incident_id").
+			Where("visits.technician_id = ? AND visits.id <> ?", v.TechnicianID, v.ID).
+			Where("visits.status IN ('en_route', 'on_site') AND visits.started_at >= ?", s.cfg.Day(now)).
+			Limit(1).Scan(ctx, &other)
+		if err == nil {
+			return dispatch.Conflict("visit_under_way", "visit %d (%s) is under way: complete it or mark it not completed first", other.ID, other.Folio.String)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Wrap(err)
+		}
+	}
+	q := tx.NewUpdate().Table("visits").Set("status = ?, version = version + 1, updated_at = now()", o.Status).Where("id = ?", v.ID)
+	var data map[string]any
+	switch o.Status {
+	case dispatch.VisitEnRoute:
+		eta := v.PlannedArrival
+		if eta.Before(now) {
+			eta = now
+		}
+		// Leaving from where he said he was a few minutes ago, he arrives no sooner
+		// than the trip takes: the customer is texted this ETA. An older position (or
+		// one from another day) says nothing of where he is now.
+		var pos struct {
+			Lat sql.NullFloat64 `bun:"last_lat"`
+			Lon sql.NullFloat64 `bun:"last_lon"`
+			At  bun.NullTime    `bun:"last_seen_at"`
+		}
+		if err := tx.NewSelect().Table("technicians").Column("last_lat", "last_lon", "last_seen_at").
+			Where("id = ?", v.TechnicianID).Scan(ctx, &pos); err != nil {
+			return Wrap(err)
+		}
+		if pos.Lat.Valid && pos.Lon.Valid && !pos.At.IsZero() && !pos.At.After(now.Add(time.Minute)) && now.Sub(pos.At.Time) <= freshPosition {
+			sec, _ := s.cfg.Travel.Leg(schedule.Location{Lat: pos.Lat.Float64, Lon: pos.Lon.Float64}, schedule.Location{Lat: v.Lat, Lon: v.Lon})
+			if trip := now.Add(time.Duration(sec * float64(time.Second))).Truncate(time.Second); trip.After(eta) {
+				eta = trip
+			}
+		}
+		q = q.Set("started_at = ?, eta = ?", now, eta)
+		data = map[string]any{"eta": eta.UTC()}
+	case dispatch.VisitOnSite:
+		q = q.Set("arrived_at = ?", now)
+	case dispatch.VisitCompleted:
+		q = q.Set("finished_at = ?, cause = ?, verdict = ?, service_restored = ?", now, o.Cause, o.Verdict, *o.ServiceRestored)
+		data = map[string]any{"cause": o.Cause, "verdict": o.Verdict, "service_restored": *o.ServiceRestored}
+	case dispatch.VisitNotCompleted:
+		q = q.Set("finished_at = ?, not_done_reason = ?", now, o.Reason)
+		// A visit under way when its report attached to an incident was not held; back
+		// to booking now, it is held like the report's other visits while the incident
+		// is open (and cancelled when it is resolved), so that nobody is sent to a
+		// customer of a known outage.
+		q = q.Set(`held_by_incident_id = coalesce(held_by_incident_id, (SELECT i.id FROM reports AS r
+			JOIN incidents AS i ON i.id = r.incident_id WHERE r.id = visits.report_id AND i.status = 'open'))`)
+		data = map[string]any{"reason": o.Reason}
+	}
+	if o.Note != "" {
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["note"] = o.Note
+	}
+	if _, err := q.Exec(ctx); err != nil {
+		return Wrap(err)
+	}
+	if err := s.events.Append(ctx, tx, visitEvent(v, "visit."+string(o.Status), actor, now), data); err != nil {
+		return err
+	}
+	switch o.Status {
+	case dispatch.VisitOnSite:
+		// Arriving late (or early) moves the ETAs of the rest of his day.
+		if _, err := tx.NewUpdate().Table("visits").Set("eta = ?", now).Where("id = ?", v.ID).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+		return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now.Add(v.Duration()), now)
+	case dispatch.VisitNotCompleted:
+		return s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now)
+	case dispatch.VisitCompleted:
+		if err := s.refreshETAs(ctx, tx, v.TechnicianID, schedule.Location{Lat: v.Lat, Lon: v.Lon}, now, now); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if v.ReportID == 0 {
+		// An incident's own visit: its outcome stays on the visit; the dispatcher
+		// resolves the incident (and its reports) with cause and verdict.
+		return nil
+	}
+	d, err := s.reports.get(ctx, tx, v.Folio, true)
+	if err != nil {
+		return err
+	}
+	if _, ok := dispatch.CanMove(d.Report.Status, dispatch.ActionResolve); !ok {
+		return nil // resolved meanwhile by other means: the visit's outcome stays on the visit
+	}
+	return s.changeReport(ctx, tx, v.Folio, dispatch.Change{
+		Action: dispatch.ActionResolve, Cause: o.Cause, Verdict: o.Verdict, ServiceRestored: o.ServiceRestored,
+		Notes: o.Note, Channel: string(dispatch.ChannelWeb),
+	}, actor, now)
 }

@@ -67,7 +67,7 @@ func (s *Server) dispatchRoutes() {
 	s.Handle(http.MethodPost, "/api/visits/{id}/unassign", control, "Take a visit off its technician; its window stays promised.", visitHandler(d.unassign))
 	s.Handle(http.MethodPost, "/api/visits/{id}/pin", control, "Pin or unpin a visit to its technician and place.", visitHandler(d.pin))
 	s.Handle(http.MethodPost, "/api/visits/{id}/cancel", desk, "Cancel a visit.", visitHandler(d.cancel))
-	s.Handle(http.MethodPost, "/api/visits/{id}/status", Staff(technician, dispatcher, admin), "A step of the visit: en_route, on_site, completed (outcome) or not_completed (reason).", visitHandler(d.setStatus))
+	s.Handle(http.MethodPost, "/api/visits/{id}/status", Staff(technician, dispatcher, admin), "A step of the visit: en_route, on_site, completed (outcome) or not_completed (reason); Idempotency-Key makes resends safe.", d.setStatus)
 
 	// Plans.
 	s.Handle(http.MethodGet, "/api/plans/{day}", desk, "A day's plan: every technician's visits in order, and booked visits off every route.", d.dayPlan)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -418,8 +419,58 @@ func (d *dispatchAPI) cancel(r *http.Request, id int64, in cancelInput) (*dispat
 	return d.visits.Cancel(r.Context(), id, in.Reason, Actor(r.Context()), d.s.now())
 }
 
-func (d *dispatchAPI) setStatus(r *http.Request, id int64, in dispatch.Outcome) (*dispatch.Visit, error) {
-	return d.visits.SetStatus(r.Context(), id, in, Actor(r.Context()), d.s.now())
+// setStatus records a step of visit {id} and answers the visit as it now stands. With an
+// Idempotency-Key header (the tech page sends one per queued step), the same step sent again
+// (its answer lost on the way) records nothing and is answered as the first was, 200 with
+// Idempotent-Replayed; the same key with another step is refused (422
+// idempotency_key_reused). Keys are the user's own: another user's key is another key. A
+// technician whose visit was given to another since is answered only what the first answer
+// stored (its id and the step), not the visit as the other technician now has it.
+func (d *dispatchAPI) setStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "visit")
+	if err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var in dispatch.Outcome
+	if r.ContentLength != 0 {
+		if err := DecodeJSON(r, &in); err != nil {
+			return err
+		}
+	}
+	user := Actor(r.Context())
+	var ik *postgres.IdempotencyKey
+	if key != "" && user != nil {
+		// The request is the visit and the step as decoded: the same step resent is the
+		// same request however its JSON is spaced.
+		req, err := json.Marshal(struct {
+			Visit int64 `json:"visit"`
+			dispatch.Outcome
+		}{id, in})
+		if err != nil {
+			return err
+		}
+		ik = &postgres.IdempotencyKey{Scope: "visit-status:user:" + strconv.FormatInt(user.ID, 10), Key: key, Hash: postgres.RequestHash(req)}
+	}
+	v, replayed, err := d.visits.SetStatusOnce(r.Context(), id, in, user, d.s.now(), ik)
+	if err != nil {
+		return err
+	}
+	if replayed != nil {
+		w.Header().Set("Idempotent-Replayed", "true")
+		if err := technicianOwns(r.Context(), d.techs.ByUser, v); err != nil {
+			if dispatch.ErrorKind(err) != dispatch.KindNotFound {
+				return err
+			}
+			writeRaw(w, replayed.Status, replayed.Body)
+			return nil
+		}
+	}
+	WriteJSON(w, http.StatusOK, viewVisit(v))
+	return nil
 }
 
 func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
