@@ -278,7 +278,42 @@ func (s *Reports) writeBatchTx(ctx context.Context, tx bun.Tx, cur dispatch.SLA,
 		evs[i] = c.ev
 		codes[c.r.ID] = c.out.AccessCode
 	}
-	return s.events.runHooksBatch(context.WithValue(ctx, accessCodesKey{}, codes), tx, evs)
+	if err := s.events.runHooksBatch(context.WithValue(ctx, accessCodesKey{}, codes), tx, evs); err != nil {
+		return err
+	}
+	return changedByHooks(ctx, tx, fresh)
+}
+
+// changedByHooks reads back, inside the creating tx, the reports of fresh that its event
+// hooks changed (the incident hook attaches a fault to its access point's open outage:
+// incident_id, version), so that the answer to the creation, and the one stored with its
+// key for retries, tell the report as it was committed. A creation's report has version 1
+// until something changes it: the usual batch reads back nothing.
+func changedByHooks(ctx context.Context, tx bun.Tx, fresh []*creation) error {
+	byID := make(map[int64]*creation, len(fresh))
+	ids := make([]int64, len(fresh))
+	for i, c := range fresh {
+		byID[c.r.ID], ids[i] = c, c.r.ID
+	}
+	var rows []reportRow
+	if err := tx.NewSelect().Model(&rows).Where("r.id IN (?) AND r.version <> 1", bun.In(ids)).Scan(ctx); err != nil {
+		return Wrap(err)
+	}
+	for _, row := range rows {
+		c := byID[row.ID]
+		c.r = row.Report // c.out.Report points at it
+		if c.opts.Key == nil {
+			continue
+		}
+		if err := c.makeAnswer(); err != nil {
+			return err
+		}
+		if _, err := tx.NewRaw(`UPDATE idempotency_keys SET status = ?, response = ? WHERE scope = ? AND key = ?`,
+			c.answer.Status, string(c.answer.Body), c.opts.Key.Scope, c.opts.Key.Key).Exec(ctx); err != nil {
+			return Wrap(err)
+		}
+	}
+	return nil
 }
 
 // accessCodesKey carries, in the context of the hooks a creation's transaction runs, the
@@ -341,16 +376,23 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	}
 	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code, SLA: cur}
 	if c.opts.Key != nil {
-		status, body := 201, any(map[string]string{"folio": r.Folio})
-		if c.opts.Answer != nil {
-			status, body = c.opts.Answer(c.out)
-		}
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		c.answer = &Answer{Status: status, Body: b, ReportID: r.ID}
+		return c.makeAnswer()
 	}
+	return nil
+}
+
+// makeAnswer sets the answer to store with c's key for c.out (opts.Answer, by default 201
+// and {"folio"}).
+func (c *creation) makeAnswer() error {
+	status, body := 201, any(map[string]string{"folio": c.out.Report.Folio})
+	if c.opts.Answer != nil {
+		status, body = c.opts.Answer(c.out)
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	c.answer = &Answer{Status: status, Body: b, ReportID: c.out.Report.ID}
 	return nil
 }
 
