@@ -73,11 +73,22 @@ func (a smsReplies) NoteFromSMS(ctx context.Context, tx bun.Tx, messageSID strin
 }
 
 func (a smsReplies) ConfirmNextVisit(ctx context.Context, tx bun.Tx, phone string, visitID int64) (notify.ReportRef, error) {
-	return a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned"}, "visit.confirmed")
+	ref, _, err := a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned"}, "visit.confirmed", time.Now())
+	return ref, err
 }
 
+// RequestReschedule records the customer's "2" on the visit it is about and leaves the
+// request pending on that visit (postgres.RequestReschedule), so that the dispatchers'
+// queue shows it, whatever the visit's status and technician, until a new window is
+// booked or a dispatcher clears it: a booked or assigned visit has a technician, and one
+// that could not be completed has neither a window to keep nor a place in any queue.
 func (a smsReplies) RequestReschedule(ctx context.Context, tx bun.Tx, phone string, visitID int64) (notify.ReportRef, error) {
-	return a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned", "not_completed", "unscheduled"}, "visit.reschedule_requested")
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	ref, id, err := a.nextVisitEvent(ctx, tx, phone, visitID, []string{"booked", "assigned", "not_completed", "unscheduled"}, "visit.reschedule_requested", now)
+	if err != nil {
+		return ref, err
+	}
+	return ref, postgres.RequestReschedule(ctx, tx, id, now)
 }
 
 func (a smsReplies) StillDown(ctx context.Context, tx bun.Tx, reportID int64, now time.Time) (notify.ReportRef, error) {
@@ -125,8 +136,9 @@ func (a smsReplies) confirmOutcome(ctx context.Context, tx bun.Tx, reportID int6
 
 // nextVisitEvent records typ on answered, the visit of the text the customer answers, while
 // it is the phone's and in one of statuses; otherwise on the customer's next booked visit.
-// With two open folios, "1" or "2" is about the one last texted, not the earliest.
-func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone string, answered int64, statuses []string, typ string) (notify.ReportRef, error) {
+// With two open folios, "1" or "2" is about the one last texted, not the earliest. It
+// returns the visit the event went on.
+func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone string, answered int64, statuses []string, typ string, now time.Time) (notify.ReportRef, int64, error) {
 	var ref notify.ReportRef
 	var visitID int64
 	var techID sql.NullInt64
@@ -136,11 +148,11 @@ func (a smsReplies) nextVisitEvent(ctx context.Context, tx bun.Tx, phone string,
 		   OR (v.status IN ('booked', 'assigned') AND v.window_start IS NOT NULL))
 		ORDER BY v.id = ? DESC, v.window_start LIMIT 1`, phone, answered, bun.In(statuses), answered).Scan(&ref.ID, &ref.Folio, &visitID, &techID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return ref, dispatch.NotFound("booked visit")
+		return ref, 0, dispatch.NotFound("booked visit")
 	}
 	if err != nil {
-		return ref, postgres.Wrap(err)
+		return ref, 0, postgres.Wrap(err)
 	}
-	ev := &dispatch.Event{Type: typ, Actor: "customer", Channel: "sms", ReportID: ref.ID, VisitID: visitID, TechnicianID: techID.Int64}
-	return ref, a.events.Append(ctx, tx, ev, map[string]string{"folio": ref.Folio})
+	ev := &dispatch.Event{Type: typ, At: now, Actor: "customer", Channel: "sms", ReportID: ref.ID, VisitID: visitID, TechnicianID: techID.Int64}
+	return ref, visitID, a.events.Append(ctx, tx, ev, map[string]string{"folio": ref.Folio})
 }

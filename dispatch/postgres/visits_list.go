@@ -25,6 +25,9 @@ type VisitFilter struct {
 	// Incident keeps the visits of one incident (by its folio): its own repair visits and
 	// the visits of its reports that it holds.
 	Incident string
+	// RescheduleRequested keeps the visits whose customer asked for another time and has
+	// not been answered yet (see RequestReschedule), whatever their status and technician.
+	RescheduleRequested bool
 	// After is the cursor of the previous page ("" for the first).
 	After string
 	// Limit is the page size, 1 to 100; 0 means 50.
@@ -45,6 +48,9 @@ type ListedVisit struct {
 	// SLA job last recorded, raised to at_risk or breached as soon as a report still being
 	// worked on passes its risk or due time, without waiting for the job's next run.
 	ReportSLAState sla.State
+	// RescheduleRequestedAt is when the customer asked for another time (an SMS reply "2"),
+	// while nobody has answered it; nil when there is no pending request.
+	RescheduleRequestedAt *time.Time
 }
 
 // listRow is a visit with its report's SLA columns.
@@ -53,6 +59,8 @@ type listRow struct {
 
 	ReportDueAt    bun.NullTime `bun:"report_due_at,scanonly"`
 	ReportSLAState string       `bun:"report_sla_state,scanonly"`
+
+	RescheduleRequestedAt bun.NullTime `bun:"reschedule_requested_at,scanonly"`
 }
 
 // reportSLAStateSQL is the report's SLA state at ?: breached or at risk once recorded;
@@ -109,6 +117,9 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 	if f.Incident != "" {
 		q = q.Where("(v.incident_id = (SELECT id FROM incidents WHERE folio = ?0) OR v.held_by_incident_id = (SELECT id FROM incidents WHERE folio = ?0))", f.Incident)
 	}
+	if f.RescheduleRequested {
+		q = q.Where("v.reschedule_requested_at IS NOT NULL")
+	}
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)
 	}
@@ -123,6 +134,10 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 		if !rows[i].ReportDueAt.IsZero() {
 			due := rows[i].ReportDueAt.Time.UTC()
 			out[i].ReportDueAt = &due
+		}
+		if !rows[i].RescheduleRequestedAt.IsZero() {
+			at := rows[i].RescheduleRequestedAt.Time.UTC()
+			out[i].RescheduleRequestedAt = &at
 		}
 	}
 	return out, next, nil

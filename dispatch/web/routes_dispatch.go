@@ -55,7 +55,7 @@ func (s *Server) dispatchRoutes() {
 
 	// Visits.
 	s.Handle(http.MethodPost, "/api/tickets/{folio}/visits", desk, "Create a visit for a report; the report awaits the visit.", d.createVisit)
-	s.Handle(http.MethodGet, "/api/visits", desk, "List visits oldest first: ?status= (comma list), ?day=, ?technician=, ?unassigned=true, ?report= (folio); keyset pages (?after=, ?limit=).", d.listVisits)
+	s.Handle(http.MethodGet, "/api/visits", desk, "List visits oldest first: ?status= (comma list), ?day=, ?technician=, ?unassigned=true, ?reschedule_requested=true, ?report= (folio); keyset pages (?after=, ?limit=).", d.listVisits)
 	s.Handle(http.MethodGet, "/api/visits/{id}", Staff(agent, dispatcher, admin, technician), "A visit: status, window, technician, planned arrival, version.", d.getVisit)
 	s.Handle(http.MethodGet, "/api/visits/{id}/slots", desk, "Windows the current plan can keep for the visit (?from=YYYY-MM-DD&days=N).", d.slots)
 	s.Handle(http.MethodPost, "/api/visits/{id}/hold", desk, "Hold an offered window for a few minutes while the customer decides.", visitHandler(d.hold))
@@ -67,6 +67,7 @@ func (s *Server) dispatchRoutes() {
 	s.Handle(http.MethodPost, "/api/visits/{id}/unassign", control, "Take a visit off its technician; its window stays promised.", visitHandler(d.unassign))
 	s.Handle(http.MethodPost, "/api/visits/{id}/pin", control, "Pin or unpin a visit to its technician and place.", visitHandler(d.pin))
 	s.Handle(http.MethodPost, "/api/visits/{id}/cancel", desk, "Cancel a visit.", visitHandler(d.cancel))
+	s.Handle(http.MethodDelete, "/api/visits/{id}/reschedule-request", desk, "Clear the customer's pending request for another time, answered without a new window.", visitHandler(d.clearRescheduleRequest))
 	s.Handle(http.MethodPost, "/api/visits/{id}/status", Staff(technician, dispatcher, admin), "A step of the visit: en_route, on_site, completed (outcome) or not_completed (reason); Idempotency-Key makes resends safe.", d.setStatus)
 
 	// Plans.

@@ -86,7 +86,8 @@ func viewVisit(v *dispatch.Visit) visitView {
 }
 
 // listVisits lists visits oldest first with filters (status comma list, day, technician,
-// unassigned, report) and keyset pages, for the dispatch board's queues.
+// unassigned, report, incident, reschedule_requested) and keyset pages, for the dispatch
+// board's queues.
 func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := postgres.VisitFilter{After: q.Get("after"), Limit: 50, Now: d.s.now()}
@@ -120,6 +121,13 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return dispatch.Invalid("unassigned", "must be true or false")
 	}
+	switch q.Get("reschedule_requested") {
+	case "", "false":
+	case "true":
+		f.RescheduleRequested = true
+	default:
+		return dispatch.Invalid("reschedule_requested", "must be true or false")
+	}
 	if v := q.Get("report"); v != "" {
 		folio, ok := dispatch.ParseFolio(v)
 		if !ok {
@@ -145,18 +153,20 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// A listed visit carries its report's deadline, which the board colours by.
+	// A listed visit carries its report's deadline, which the board colours by, and the
+	// customer's pending request for another time, which puts it in the board's queue.
 	type listed struct {
 		visitView
-		ReportDueAt    *time.Time `json:"report_due_at"`
-		ReportSLAState string     `json:"report_sla_state"`
+		ReportDueAt           *time.Time `json:"report_due_at"`
+		ReportSLAState        string     `json:"report_sla_state"`
+		RescheduleRequestedAt *time.Time `json:"reschedule_requested_at"`
 	}
 	out := struct {
 		Items []listed `json:"items"`
 		Next  string   `json:"next,omitempty"`
 	}{Items: make([]listed, len(vs)), Next: next}
 	for i, v := range vs {
-		out.Items[i] = listed{viewVisit(v.Visit), v.ReportDueAt, string(v.ReportSLAState)}
+		out.Items[i] = listed{viewVisit(v.Visit), v.ReportDueAt, string(v.ReportSLAState), v.RescheduleRequestedAt}
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -374,8 +384,19 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// insertUrgent inserts the visit into today's plan at once and marks it urgent, as such an
+// insertion is: the answer, and every list and board after it, say so.
 func (d *dispatchAPI) insertUrgent(r *http.Request, id int64, _ struct{}) (*dispatch.Visit, error) {
-	return d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now())
+	if _, err := d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now()); err != nil {
+		return nil, err
+	}
+	return d.visits.MarkUrgent(r.Context(), id)
+}
+
+// clearRescheduleRequest clears the customer's pending request for another time, answered
+// without a new window (a new window clears it by itself).
+func (d *dispatchAPI) clearRescheduleRequest(r *http.Request, id int64, _ struct{}) (*dispatch.Visit, error) {
+	return d.visits.ClearRescheduleRequest(r.Context(), id, Actor(r.Context()), d.s.now())
 }
 
 // A dispatcher's control names the visit's version he read; the store refuses a missing one

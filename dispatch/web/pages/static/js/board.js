@@ -1,7 +1,9 @@
 // board.js: the dispatcher's board. One time line per technician with the day's visits as
 // blocks (colour = status; amber / red border = the report's resolution deadline at risk /
 // missed, "!" = late for the promised window; dashed box = promised window), the queue
-// of visits without technician, an SVG map, drag (or the detail's "assign to") to move a
+// of visits without technician and of visits whose customer asked for another time (an
+// SMS reply "2": booked, assigned or not completed, until a new window is booked or the
+// request is cleared), an SVG map, drag (or the detail's "assign to") to move a
 // visit, pin/unpin, optimise, a folio's detail with its timeline, open incidents on the map
 // (their access point's customers: filled red = reported, hollow = affected), and live updates.
 import { api, h, svg, t, lang, zone, date, time, dateTime, today, zoneOffset, message, reason, ApiError } from './core.js';
@@ -27,7 +29,7 @@ const FIRST_HOUR = 7, LAST_HOUR = 21;
 const palette = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#bc4c00', '#0a7ea4', '#6639ba', '#9a6700'];
 let techs = [];
 let plan = { routes: [], unassigned: [] };
-let queue = []; // visits that need a window or a technician, most pressing first
+let queue = []; // visits that need a window, a technician or another time, most pressing first
 const visits = new Map(); // id → visit, for drops and the detail
 let incidents = []; // open incidents, each with the customers it affects (GET /api/incidents/{id}/customers)
 let loading = null;
@@ -89,25 +91,30 @@ async function load() {
     try {
       const day = encodeURIComponent(dayInput.value);
       // The queues are extra: a failure there still shows the day's plan.
-      const [tl, p, unscheduled, ofDay, open] = await Promise.all([
+      const [tl, p, unscheduled, ofDay, asked, open] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
         api('GET', '/api/plans/' + day),
         listAll('status=unscheduled'),
         listAll('day=' + day),
+        listAll('reschedule_requested=true'),
         openIncidents(),
       ]);
       incidents = open;
       techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
       plan = { routes: p.routes || [], unassigned: p.unassigned || [] };
-      // The list carries each report's deadline (report_due_at, report_sla_state); the plan
-      // does not: lend it to the plan's copies.
-      const deadline = new Map([...ofDay, ...unscheduled].map((v) => [v.id, { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state }]));
-      const lend = (v) => Object.assign(v, deadline.get(v.id) || {});
+      // The list carries each report's deadline (report_due_at, report_sla_state) and the
+      // customer's pending request for another time (reschedule_requested_at); the plan
+      // does not: lend them to the plan's copies.
+      const listed = new Map([...ofDay, ...unscheduled, ...asked].map((v) => [v.id,
+        { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state, reschedule_requested_at: v.reschedule_requested_at }]));
+      const lend = (v) => Object.assign(v, listed.get(v.id) || {});
       visits.clear();
       for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, lend(v));
       const waiting = new Map();
-      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled]) {
-        if (v.status === 'cancelled' || v.technician_id) continue;
+      // A customer who asked for another time waits here whatever his visit's status and
+      // technician: someone has to call him and book it again.
+      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled, ...asked]) {
+        if (v.status === 'cancelled' || v.status === 'completed' || (v.technician_id && !v.reschedule_requested_at)) continue;
         waiting.set(v.id, { ...waiting.get(v.id), ...v });
       }
       queue = [...waiting.values()].sort(pressing);
@@ -151,6 +158,16 @@ async function openIncidents() {
   }
 }
 
+// needsWindow: a visit that must be booked (again) before any technician can take it.
+const needsWindow = (v) => v.status === 'unscheduled' || v.status === 'not_completed';
+// asks is 1 for a visit whose customer asked for another time and was not answered yet.
+const asks = (v) => (v.reschedule_requested_at ? 1 : 0);
+// asksText says since when the customer asks for another time.
+function asksText(v) {
+  const at = v.reschedule_requested_at;
+  return t('b.asks_time', { time: dayOf(at) === dayOf(new Date().toISOString()) ? time(at) : dateTime(at) });
+}
+
 const SLA_RANK = { breached: 2, at_risk: 1 };
 // sla is the report's resolution deadline state of v: 'breached', 'at_risk' or ''.
 const sla = (v) => (SLA_RANK[v.report_sla_state] ? v.report_sla_state : '');
@@ -163,14 +180,15 @@ function slaText(v) {
   return t('b.sla_' + s) + (due ? ' · ' + t(s === 'breached' ? 'b.was_due' : 'b.due', { time: due }) : '');
 }
 
-// pressing orders the queue: urgent, then the report's deadline missed, then at risk, then
+// pressing orders the queue: urgent, then the customer asking for another time, then the
+// report's deadline missed, then at risk, then
 // late for its window, then higher priority, then the earliest window (visits without one
 // after), then the report due first (its kind and priority set that: an urgent fault is due
 // in hours, a complaint in days; a report without a running deadline after), then the
 // oldest.
 function pressing(a, b) {
   const at = (iso) => (iso ? Date.parse(iso) : Infinity);
-  return (b.urgent - a.urgent) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
+  return (b.urgent - a.urgent) || (asks(b) - asks(a)) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
     (at(a.window?.start) - at(b.window?.start)) || (at(a.report_due_at) - at(b.report_due_at)) || (a.id - b.id);
 }
 
@@ -187,11 +205,11 @@ function block(v, b, color) {
   const left = pct(start, b);
   const width = Math.max(pct(end, b) - left, 2.5);
   const label = `${time(v.planned_arrival || start)} ${short(v)}`;
-  const desc = [t('visit.' + v.status), v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
+  const desc = [t('visit.' + v.status), asks(v) ? asksText(v) : '', v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
     v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', slaText(v), v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
     .filter(Boolean).join(' · ');
   const el = h('button', {
-    type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}`,
+    type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}${asks(v) ? ' asks' : ''}`,
     draggable: String(control), title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
   }, label);
   el.classList.add('pos');
@@ -248,12 +266,14 @@ function render() {
   place(lanesEl);
   // Positioned children of a list item: the block and window are absolute in the track.
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
-    draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : ''].filter(Boolean).join(' '),
-    dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok' },
-    'aria-label': [ref(v), t('visit.' + v.status), slaText(v)].filter(Boolean).join('. '),
+    draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : '', asks(v) ? 'asks' : ''].filter(Boolean).join(' '),
+    dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok', asks: asks(v) ? 'true' : 'false' },
+    'aria-label': [ref(v), t('visit.' + v.status), asks(v) ? asksText(v) : '', slaText(v)].filter(Boolean).join('. '),
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
   h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, ref(v)),
   v.customer_name ? h('span', { class: 'user-text' }, v.customer_name) : '',
+  asks(v) ? h('strong', { class: 'chip asks' }, asksText(v)) : '',
+  v.technician_id ? h('span', { class: 'muted' }, techs.find((x) => x.id === v.technician_id)?.name || '#' + v.technician_id) : '',
   v.incident_id ? h('strong', { class: 'chip bad incident-visit' }, t('b.incident_visit')) : '',
   v.window ? (dayOf(v.window.start) === dayInput.value ? '' : date(v.window.start) + ' ') + t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : h('em', {}, t('b.no_window')),
   v.urgent ? h('strong', { class: 'chip bad' }, t('b.urgent')) : '',
@@ -326,7 +346,7 @@ function drawMap(all) {
 async function assign(id, techId, seen = visits.get(id)) {
   const v = seen;
   if (!v) return;
-  if (v.status === 'unscheduled') { if (techId) bookDialog(v, techId); else openDetail(id); return; }
+  if (needsWindow(v)) { if (techId) bookDialog(v, techId); else openDetail(id); return; }
   if (String(v.technician_id || '') === String(techId || '')) return;
   try {
     if (!techId) {
@@ -368,8 +388,8 @@ root.addEventListener('drop', (ev) => {
   const v = visits.get(id);
   // A booked visit dropped at a time on a technician's line goes to that place in his
   // route (the API decides whether it keeps every promise); the queue takes it off him, and
-  // an unscheduled one first needs a window.
-  if (v && v.status !== 'unscheduled' && lane.dataset.tech && lane.classList.contains('track')) {
+  // an unscheduled or not completed one first needs a window.
+  if (v && !needsWindow(v) && lane.dataset.tech && lane.classList.contains('track')) {
     moveTo(id, Number(lane.dataset.tech), dropPosition(lane, id, ev.clientX));
     return;
   }
@@ -470,24 +490,37 @@ async function openDetail(id) {
     techs.map((x) => h('option', { value: x.id, selected: x.id === v.technician_id }, x.name)));
   const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.assign'));
   moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value, v); });
-  const pinBtn = v.technician_id ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
+  const pinBtn = v.technician_id && !needsWindow(v) ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
   pinBtn?.addEventListener('click', async () => {
     try { await api('POST', `/api/visits/${id}/pin`, { pinned: !v.pinned, version: v.version }); detail.close(); }
     catch (err) { flash(refusal(err), true); detail.close(); }
     await load();
   });
-  const bookBtn = v.status === 'unscheduled' ? h('button', { type: 'button', class: 'primary', id: 'book-open' }, t('d.book')) : null;
+  // A visit that needs a window is booked; one whose customer asked for another time may
+  // get a new window, or the request cleared (he kept his window on the phone).
+  const bookBtn = needsWindow(v) || asks(v)
+    ? h('button', { type: 'button', class: 'primary', id: 'book-open' }, needsWindow(v) ? t('d.book') : t('b.rebook')) : null;
   bookBtn?.addEventListener('click', () => bookDialog(v, control ? moveSel.value : ''));
+  const clearBtn = asks(v) ? h('button', { type: 'button', id: 'clear-ask' }, t('b.clear_ask')) : null;
+  clearBtn?.addEventListener('click', async () => {
+    try {
+      await api('DELETE', `/api/visits/${id}/reschedule-request`);
+      flash(t('b.ask_cleared', { folio: ref(v) }));
+    } catch (err) { flash(refusal(err), true); }
+    detail.close();
+    await load();
+  });
   const parts = [
     h('dl', { class: 'facts' },
       h('dt', {}, t('st.folio')), h('dd', { class: 'big' }, ref(v)),
       h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)), v.at_risk ? ' ' + t('b.at_risk') : '', v.pinned ? ' · ' + t('b.pinned') : ''),
+      asks(v) ? [h('dt', {}, t('b.customer_asks')), h('dd', { id: 'detail-asks' }, h('strong', { class: 'chip asks' }, asksText(v)))] : [],
       sla(v) ? [h('dt', {}, t('b.deadline')), h('dd', { id: 'detail-sla' }, h('strong', { class: 'chip sla-' + sla(v) }, slaText(v)))] : [],
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
-    control ? h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), bookBtn || moveBtn, pinBtn)
-      : bookBtn ? h('div', { class: 'move' }, bookBtn) : '',
+    control ? h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), needsWindow(v) ? bookBtn : [moveBtn, bookBtn], pinBtn, clearBtn)
+      : bookBtn ? h('div', { class: 'move' }, bookBtn, clearBtn) : '',
   ];
   detailBody.replaceChildren(...parts);
   if (!v.folio && v.incident_id) { await incidentDetail(v); return; }
