@@ -838,7 +838,7 @@ func (s *Visits) Hold(ctx context.Context, id int64, w dispatch.Span, now time.T
 }
 
 // InsertUrgent puts visit id into today's plan at once, with the rest of today's business
-// hours as its window; a day that cannot take it is a conflict. The customer's stated
+// hours as its window, and marks it urgent; a day that cannot take it is a conflict. The customer's stated
 // availability does not bind it: an urgent visit is inserted with his agreement.
 func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	day := s.cfg.Day(now)
@@ -855,6 +855,11 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 		}
 		if !w.End.After(w.Start) || w.Start.Before(day.Add(s.cfg.Hours.Open)) {
 			return dispatch.Conflict("outside_hours", "today's business hours are over or not begun; book a window instead")
+		}
+		// Marked urgent in the same transaction: every list and board that hears of the
+		// booking sees it first in line.
+		if _, err := tx.NewRaw(`UPDATE visits SET urgent = true WHERE id = ? AND NOT urgent`, id).Exec(ctx); err != nil {
+			return err
 		}
 		return s.book(ctx, tx, v, w, actor, bookOrigin{}, now, &onCommit)
 	})

@@ -66,12 +66,3 @@ func (s *Visits) ClearRescheduleRequest(ctx context.Context, id int64, actor *di
 	}
 	return s.Get(ctx, id)
 }
-
-// MarkUrgent marks visit id urgent (the board lists it first), as a visit inserted into
-// today's plan at once (InsertUrgent) is; a visit already marked is left as it is.
-func (s *Visits) MarkUrgent(ctx context.Context, id int64) (*dispatch.Visit, error) {
-	if _, err := s.db.NewRaw(`UPDATE visits SET urgent = true WHERE id = ? AND NOT urgent`, id).Exec(ctx); err != nil {
-		return nil, Wrap(err)
-	}
-	return s.Get(ctx, id)
-}

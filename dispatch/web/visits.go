@@ -387,10 +387,7 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 // insertUrgent inserts the visit into today's plan at once and marks it urgent, as such an
 // insertion is: the answer, and every list and board after it, say so.
 func (d *dispatchAPI) insertUrgent(r *http.Request, id int64, _ struct{}) (*dispatch.Visit, error) {
-	if _, err := d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now()); err != nil {
-		return nil, err
-	}
-	return d.visits.MarkUrgent(r.Context(), id)
+	return d.visits.InsertUrgent(r.Context(), id, Actor(r.Context()), d.s.now())
 }
 
 // clearRescheduleRequest clears the customer's pending request for another time, answered
