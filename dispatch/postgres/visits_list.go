@@ -28,6 +28,10 @@ type VisitFilter struct {
 	// RescheduleRequested keeps the visits whose customer asked for another time and has
 	// not been answered yet (see RequestReschedule), whatever their status and technician.
 	RescheduleRequested bool
+	// ToRebook keeps the visits that could not be done (not_completed) while their report
+	// is still open and has no other visit planned or under way: the customer was told "we
+	// will call you", so someone has to, and book a visit again.
+	ToRebook bool
 	// After is the cursor of the previous page ("" for the first).
 	After string
 	// Limit is the page size, 1 to 100; 0 means 50.
@@ -119,6 +123,11 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 	}
 	if f.RescheduleRequested {
 		q = q.Where("v.reschedule_requested_at IS NOT NULL")
+	}
+	if f.ToRebook {
+		q = q.Where("v.status = 'not_completed' AND r.status NOT IN ('resolved', 'closed', 'cancelled')").
+			Where(`NOT EXISTS (SELECT 1 FROM visits AS o WHERE o.report_id = v.report_id AND o.id <> v.id
+				AND o.status NOT IN ('completed', 'not_completed', 'cancelled'))`)
 	}
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)

@@ -86,7 +86,7 @@ func viewVisit(v *dispatch.Visit) visitView {
 }
 
 // listVisits lists visits oldest first with filters (status comma list, day, technician,
-// unassigned, report, incident, reschedule_requested) and keyset pages, for the dispatch
+// unassigned, report, incident, reschedule_requested, to_rebook) and keyset pages, for the dispatch
 // board's queues.
 func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -127,6 +127,13 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		f.RescheduleRequested = true
 	default:
 		return dispatch.Invalid("reschedule_requested", "must be true or false")
+	}
+	switch q.Get("to_rebook") {
+	case "", "false":
+	case "true":
+		f.ToRebook = true
+	default:
+		return dispatch.Invalid("to_rebook", "must be true or false")
 	}
 	if v := q.Get("report"); v != "" {
 		folio, ok := dispatch.ParseFolio(v)

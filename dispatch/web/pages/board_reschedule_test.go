@@ -56,7 +56,10 @@ func TestBrowserBoardCustomerAsksForAnotherTime(t *testing.T) {
 	do(t, board, chromedp.EmulateViewport(1920, 1080))
 	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+morning.Format(time.DateOnly), "disp@example.mx")
 	pollTrue(t, board, `document.querySelector('.block[data-visit="`+bookedID+`"]') !== null`)
-	pollTrue(t, board, `document.querySelector('#queue li[data-visit]') === null`)
+	// The visit that could not be done waits in the queue already (its customer was told he
+	// would be called); the booked one does not.
+	pollTrue(t, board, `document.querySelector('#queue li[data-visit="`+failedID+`"][data-asks="false"]') !== null`)
+	pollTrue(t, board, `document.querySelector('#queue li[data-visit="`+bookedID+`"]') === null`)
 
 	// The customers' "2", as the inbound text's transaction records it (cmd/despacho's
 	// smsReplies): the event and the pending request, while the board is open.

@@ -91,12 +91,13 @@ async function load() {
     try {
       const day = encodeURIComponent(dayInput.value);
       // The queues are extra: a failure there still shows the day's plan.
-      const [tl, p, unscheduled, ofDay, asked, open] = await Promise.all([
+      const [tl, p, unscheduled, ofDay, asked, rebook, open] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
         api('GET', '/api/plans/' + day),
         listAll('status=unscheduled'),
         listAll('day=' + day),
         listAll('reschedule_requested=true'),
+        listAll('to_rebook=true'),
         openIncidents(),
       ]);
       incidents = open;
@@ -105,16 +106,19 @@ async function load() {
       // The list carries each report's deadline (report_due_at, report_sla_state) and the
       // customer's pending request for another time (reschedule_requested_at); the plan
       // does not: lend them to the plan's copies.
-      const listed = new Map([...ofDay, ...unscheduled, ...asked].map((v) => [v.id,
+      const listed = new Map([...ofDay, ...unscheduled, ...asked, ...rebook].map((v) => [v.id,
         { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state, reschedule_requested_at: v.reschedule_requested_at }]));
       const lend = (v) => Object.assign(v, listed.get(v.id) || {});
       visits.clear();
       for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, lend(v));
       const waiting = new Map();
       // A customer who asked for another time waits here whatever his visit's status and
-      // technician: someone has to call him and book it again.
-      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled, ...asked]) {
-        if (v.status === 'cancelled' || v.status === 'completed' || (v.technician_id && !v.reschedule_requested_at)) continue;
+      // technician, and so does one whose visit could not be done while his report is
+      // still open (he was told he would be called): someone has to call him and book it
+      // again.
+      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled, ...asked, ...rebook]) {
+        if (v.status === 'cancelled' || v.status === 'completed' ||
+          (v.technician_id && !v.reschedule_requested_at && !rebook.some((x) => x.id === v.id))) continue;
         waiting.set(v.id, { ...waiting.get(v.id), ...v });
       }
       queue = [...waiting.values()].sort(pressing);
