@@ -15,10 +15,12 @@ const ReplanEvery = 5 * time.Minute
 
 // Replan returns the re-plan job: it re-optimises today's and tomorrow's plans (business
 // days) as of now(), keeping started and pinned visits and every promised window; each
-// customer whose technician changes gets one visit.rescheduled. Today nobody is planned
-// before now: each technician starts from where he is (see planning.Replan). limit bounds
-// each day's search. Each run first drops the day plans nobody used for a while (see
-// Visits.ForgetIdlePlans).
+// customer whose technician changes gets one visit.rescheduled. A visit whose customer
+// was already texted his technician keeps him unless needed (see Visits.Reoptimize), so
+// a change that moved visits (a sick day) is not followed by a second move of the same
+// ones. Today nobody is planned before now: each technician starts from where he is (see
+// planning.Replan). limit bounds each day's search. Each run first drops the day plans
+// nobody used for a while (see Visits.ForgetIdlePlans).
 func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) func(context.Context) error {
 	return func(ctx context.Context) error {
 		visits.ForgetIdlePlans()
@@ -30,7 +32,7 @@ func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) 
 			if ctx.Err() != nil {
 				break
 			}
-			if _, err := visits.Optimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, nil, t); err != nil {
+			if _, err := visits.Reoptimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, t); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", day.Format(time.DateOnly), err))
 			}
 		}

@@ -499,9 +499,28 @@ func Diff(before, after map[int64]Assignment) (changes []Change, moved int) {
 }
 
 // Improve re-optimises cur (see schedule.Reoptimize): started and pinned visits stay,
-// every promised window holds, and the result is never worse than cur.
+// every promised window holds, and the result is never worse than cur. With a context
+// from KeepTold, the visits whose customers were texted their technician stay with him
+// where cur has them there; when that leaves a visit out, a search free of those pins
+// runs as well and its plan is taken if it places more (a promise comes before the
+// churn).
 func Improve(ctx context.Context, cur *schedule.Plan, opt schedule.Options) (*schedule.Plan, error) {
-	return schedule.Reoptimize(ctx, cur, opt)
+	base, kept := keepTold(cur, told(ctx))
+	if !kept {
+		return schedule.Reoptimize(ctx, cur, opt)
+	}
+	best, err := schedule.Reoptimize(ctx, base, opt)
+	if err != nil || len(best.Unassigned) == 0 {
+		return best, err
+	}
+	free, err := schedule.Reoptimize(ctx, cur, opt)
+	if err != nil {
+		return nil, err
+	}
+	if free.Weight > best.Weight {
+		return free, nil
+	}
+	return best, nil
 }
 
 // Fingerprint sums up, as of now, everything of st that decides the plan Current builds:

@@ -302,3 +302,51 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 	}
 	return nil
 }
+
+// Reoptimize is Optimize as the periodic re-plan job runs it (no actor): a visit whose
+// customer has been texted the technician it now has — its latest booking event
+// (visit.booked, visit.rescheduled) names him, and a text naming a technician (booked,
+// rescheduled, technician, reminder) went after it (sms.sent) — stays with him, its
+// place in his day free to change. It goes to another only when needed: he can no longer
+// keep it (the day as stored cannot be timed with it), or keeping him would leave a
+// promised visit out (see planning.KeepTold). Without this, a sick-day re-plan followed
+// five minutes later by the job moved the same visits again, and their customers got a
+// second "cambio de técnico". A dispatcher's explicit Optimize still moves anyone not
+// pinned. A text still waiting (the quiet hours, a backlog) does not keep the visit: the
+// next move withdraws it, so the customer hears of the newest technician alone.
+func (s *Visits) Reoptimize(ctx context.Context, day time.Time, opt schedule.Options, now time.Time) (*OptimizeResult, error) {
+	told, err := toldTechnicians(ctx, s.db, day, s.cfg.NextDay(day))
+	if err != nil {
+		return nil, err
+	}
+	return s.Optimize(planning.KeepTold(ctx, told), day, opt, nil, now)
+}
+
+// toldTechnicians returns, by visit id, the technician of each booked visit of the day
+// [day, next) not pinned nor held whose customer has been texted that technician (see
+// Reoptimize).
+func toldTechnicians(ctx context.Context, db bun.IDB, day, next time.Time) (map[int64]int64, error) {
+	var rows []struct {
+		ID           int64 `bun:"id"`
+		TechnicianID int64 `bun:"technician_id"`
+	}
+	err := db.NewRaw(`
+		SELECT v.id, v.technician_id FROM visits AS v
+		JOIN LATERAL (SELECT id, technician_id FROM events
+		              WHERE visit_id = v.id AND type IN ('visit.booked', 'visit.rescheduled')
+		              ORDER BY id DESC LIMIT 1) AS b ON b.technician_id = v.technician_id
+		WHERE v.status IN ('booked', 'assigned') AND v.technician_id IS NOT NULL AND NOT v.pinned
+		  AND v.held_by_incident_id IS NULL
+		  AND ((v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date)
+		  AND EXISTS (SELECT 1 FROM events AS t WHERE t.visit_id = v.id AND t.id > b.id AND t.type = 'sms.sent'
+		              AND t.data->>'kind' IN ('booked', 'rescheduled', 'technician', 'reminder'))`,
+		day, next, day.Format(time.DateOnly)).Scan(ctx, &rows)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, Wrap(err)
+	}
+	out := make(map[int64]int64, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.TechnicianID
+	}
+	return out, nil
+}
