@@ -1,8 +1,11 @@
 // tech.js: the technician's route for today. Status steps are queued in localStorage and
 // sent in order with an Idempotency-Key, so a step taken without signal is sent when the
-// connection returns; the route is kept for reading offline. Completion photos (resized to
-// JPEG here) and the signature (PNG) wait in IndexedDB and go through the same queue, each
-// under its own key, so a resend stores each file once.
+// connection returns, and a step resent after its answer was lost is not taken twice; the
+// route is kept for reading offline. Completion photos (resized to JPEG here) and the
+// signature (PNG) wait in IndexedDB and go through the same queue, each under its own key,
+// so a resend stores each file once. A completion the server refuses for what he wrote (a
+// cause too long) stays queued, marked refused, until he corrects it: his outcome is never
+// thrown away.
 import { api, h, t, time, message, reason, showError, clearErrors, fieldError, connState, newKey, ApiError } from './core.js';
 import { live } from './live.js';
 
@@ -21,9 +24,13 @@ let offShift = false;
 
 const queue = () => { try { return JSON.parse(localStorage.getItem(QKEY) || '[]'); } catch { return []; } };
 const saveQueue = (q) => localStorage.setItem(QKEY, JSON.stringify(q));
+// waiting is what is still to be sent: a refused step waits for him, not for the network.
+const waiting = () => queue().filter((a) => !a.refused);
+// refusedStep is visit v's step that the server refused for what he wrote, if any.
+const refusedStep = (v) => queue().find((a) => a.visit === v.id && a.refused);
 
 function showPending(note, bad) {
-  const n = queue().length;
+  const n = waiting().length;
   const parts = [];
   if (note) parts.push(note);
   if (offShift && note !== t('t.off_shift')) parts.push(t('t.off_shift'));
@@ -33,12 +40,16 @@ function showPending(note, bad) {
   pendingEl.hidden = !parts.length;
 }
 
-// pendingStatus is the status a visit will have once the queue is sent.
+// pendingStatus is the status a visit will have once the queue is sent (a refused step is
+// not on its way: the visit stays where the server has it until he corrects it).
 function pendingStatus(v) {
   let s = v.status;
-  for (const a of queue()) if (a.visit === v.id && a.body) s = a.body.status;
+  for (const a of queue()) if (a.visit === v.id && a.body && !a.refused) s = a.body.status;
   return s;
 }
+
+// The steps each status may take next, as the server allows them (dispatch.CanMoveVisit).
+const NEXT = { booked: ['en_route'], assigned: ['en_route'], en_route: ['on_site', 'not_completed'], on_site: ['completed', 'not_completed'] };
 
 // The first load takes the answer the page preloads (tech.html): keep the two URLs the same.
 async function load() {
@@ -46,6 +57,7 @@ async function load() {
     const r = await api('GET', `/api/technicians/${techId}/route`);
     visits = r.visits || [];
     localStorage.setItem(RKEY, JSON.stringify(visits));
+    dropStaleRefusals();
   } catch (err) {
     // Offline: the stored route is shown. A 401: core's banner says the session ended.
     if (!(err instanceof ApiError && (err.offline || err.status === 401))) showPending(message(err), true);
@@ -54,12 +66,29 @@ async function load() {
   render();
 }
 
+// One tap, one step. A step's button is replaced under his finger by the next one ("En
+// camino" by "Llegué"), so the second tap of a double tap would take the next step too: a
+// tap (a click from a finger or a mouse, event.detail > 0) within QUIET ms of the buttons
+// changing is dropped. A click from the keyboard or a script (detail 0) is one deliberate
+// act and is never dropped.
+const QUIET = 700;
+let quietUntil = 0, shownSteps = '';
+function tapped(ev) {
+  return ev.detail > 0 && performance.now() < quietUntil;
+}
+
 function render() {
-  if (!visits.length) { list.replaceChildren(h('li', { class: 'muted' }, t('t.empty'))); return; }
+  if (!visits.length) { list.replaceChildren(h('li', { class: 'muted' }, t('t.empty'))); shownSteps = ''; return; }
+  const labels = [];
   list.replaceChildren(...visits.map((v, i) => {
     const st = pendingStatus(v);
     const steps = [];
-    const step = (label, fn, primary) => { const b = h('button', { type: 'button', class: primary ? 'primary' : '' }, label); b.addEventListener('click', fn); steps.push(b); };
+    const step = (label, fn, primary) => {
+      const b = h('button', { type: 'button', class: primary ? 'primary' : '' }, label);
+      b.addEventListener('click', (ev) => { if (!tapped(ev)) fn(); });
+      steps.push(b);
+      labels.push(v.id + ':' + label);
+    };
     if (st === 'booked' || st === 'assigned') step(t('t.en_route'), () => act(v, { status: 'en_route' }), true);
     if (st === 'en_route') step(t('t.arrived'), () => act(v, { status: 'on_site' }), true);
     if (st === 'on_site') step(t('t.complete'), () => finish(v, false), true);
@@ -77,6 +106,7 @@ function render() {
     }
     const who = v.customer_name || v.customer?.name;
     const eta = v.eta || v.planned_arrival;
+    const refused = refusedStep(v);
     return h('li', { class: 'stop st-' + st, dataset: { visit: v.id } },
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', ref(v)), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
@@ -84,8 +114,50 @@ function render() {
       who ? h('p', { class: 'user-text customer' }, who) : '',
       v.address ? h('p', { class: 'user-text address' }, v.address) : '',
       links.length ? h('div', { class: 'links' }, links) : '',
+      refused ? refusedNote(v, refused) : '',
       steps.length ? h('div', { class: 'steps' }, steps) : '');
   }));
+  const now = labels.join(' ');
+  if (now !== shownSteps) quietUntil = performance.now() + QUIET;
+  shownSteps = now;
+}
+
+// refusedNote says on the stop's card why his step was not recorded, with the way to
+// correct it: the form again, with what he wrote.
+function refusedNote(v, a) {
+  const fix = h('button', { type: 'button', class: 'primary fix' }, t('t.fix'));
+  fix.addEventListener('click', () => finish(v, a.body.status === 'not_completed'));
+  return h('div', { class: 'flash bad refused', role: 'alert' },
+    h('p', {}, t('t.refused', { step: stepName(a.body.status), why: refusalText(a.refused, a.body) })), fix);
+}
+
+const stepName = (s) => t(s === 'not_completed' ? 't.not_complete' : s === 'completed' ? 't.complete' : s === 'on_site' ? 't.arrived' : 't.en_route');
+
+// FIELDS maps the fields the server names in a refused step to the form's (the report's
+// resolution says notes for the note).
+const FIELDS = { cause: 'cause', verdict: 'verdict', service_restored: 'service_restored', reason: 'reason', note: 'note', notes: 'note' };
+
+// refusalText says what is wrong with a refused step's body: too long (counted as the
+// server counts, in characters, against the form's own limit), else the field's own text.
+function refusalText(r, body) {
+  const f = FIELDS[r.field];
+  const input = f && form.querySelector(`[data-field="${f}"]`);
+  const max = input && Number(input.getAttribute('maxlength'));
+  const n = f && typeof body[f] === 'string' ? [...body[f].trim()].length : 0;
+  if (max && n > max) return t('t.too_long', { n, max });
+  return message(new ApiError(r.status, r.code, r.message, f || ''));
+}
+
+// dropStaleRefusals forgets refused steps that can no longer be taken: the visit left his
+// route, or moved on without him (a dispatcher finished or cancelled it).
+function dropStaleRefusals() {
+  const q = queue();
+  const keep = q.filter((a) => {
+    if (!a.refused) return true;
+    const v = visits.find((x) => x.id === a.visit);
+    return !!v && (NEXT[v.status] || []).includes(a.body.status);
+  });
+  if (keep.length !== q.length) saveQueue(keep);
 }
 
 // ref is what a stop is known by: its report's folio, or for the repair of an outage (a
@@ -93,7 +165,8 @@ function render() {
 function ref(v) { return v.folio || v.incident_folio || '#' + v.id; }
 
 function act(v, body, files = []) {
-  const q = queue();
+  // A step that replaces the one refused: that one goes, his corrected one is sent.
+  const q = queue().filter((a) => !(a.visit === v.id && a.refused));
   // Files first: the report is resolved with its photos already there.
   for (const f of files) q.push({ key: f.key, visit: v.id, media: f.kind });
   q.push({ key: newKey(), visit: v.id, body });
@@ -142,42 +215,77 @@ function visitReason(err) {
   return t(k) === k ? reason(err, false) : t(k);
 }
 
+// nextToSend is the first queued action to send: a refused step waits for him, and so does
+// whatever of its visit comes after it; other visits' steps go on.
+function nextToSend() {
+  const held = new Set();
+  for (const a of queue()) {
+    if (a.refused) held.add(a.visit);
+    else if (!held.has(a.visit)) return a;
+  }
+  return null;
+}
+
+// Refusals of a step, and what becomes of it:
+//   no signal, 429, 5xx       kept, sent again later (its key makes that safe)
+//   401                       kept while he signs in again
+//   409                       dropped: the visit moved on (cancelled, taken by a dispatcher)
+//                             or the step was taken already; said unless the visit shows it
+//   404                       dropped: the visit left his route; said
+//   other 4xx of an outcome   kept, marked refused: what he wrote is wrong (a cause too
+//                             long); the form comes back with it to correct and resend
+//   other 4xx of a plain step dropped, said: nothing he can correct
+//   any refusal of a file     dropped, said (the step still goes)
 async function flush() {
   if (flushing) return;
   flushing = true;
-  let note = '', bad = false, stepSent = false;
+  let note = '', bad = false, stepSent = false, refused = null;
   try {
-    for (let q = queue(); q.length; q = queue()) {
-      const a = q[0];
+    for (let a = nextToSend(); a; a = nextToSend()) {
       try {
         await send(a);
         if (!a.media) stepSent = true;
       } catch (err) {
-        if (err instanceof ApiError && (err.offline || err.status === 503 || err.status === 429)) {
+        const status = err instanceof ApiError ? err.status : 0; // not an answer: a file unread
+        if (err instanceof ApiError && (err.offline || status === 503 || status === 429)) {
           note = t('t.queued');
           connState(err.offline ? 'offline' : 'ok');
           break;
         }
         // The session ended while the steps waited: nothing was refused. They stay queued
         // while api() takes him to sign in, and go once he is back on this page.
-        if (err instanceof ApiError && err.status === 401) {
+        if (status === 401) {
           note = message(err);
           bad = true;
           break;
         }
-        // A step whose answer was lost on the way may have been taken already: then the
-        // server refuses the repeat, and the visit shows the step done.
+        // A fault of ours: the step may even have been taken. It goes again later, under
+        // its key, so it is not taken twice.
+        if (err instanceof ApiError && status >= 500) {
+          note = message(err);
+          bad = true;
+          break;
+        }
+        if (!a.media && status >= 400 && status !== 409 && status !== 404 && (a.body.status === 'completed' || a.body.status === 'not_completed')) {
+          saveQueue(queue().map((x) => x.key === a.key ? { ...x, refused: { status, code: err.code, field: err.field, message: err.message } } : x));
+          refused = a;
+          continue;
+        }
+        // A step whose answer was lost on the way, sent again after its key was forgotten
+        // (a day later): the server refuses the repeat, and the visit shows the step done.
         let done = false;
         if (a.media) {
           note = t('t.file_refused', { why: message(err) });
           bad = true;
           done = true;
-        } else if (err instanceof ApiError && err.status === 409) {
+        } else if (status === 409) {
           try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
         }
         if (!done) {
-          const why = err.status === 409 ? visitReason(err) : '';
-          note = message(err) + (why ? ' (' + why + ')' : '');
+          const v = visits.find((x) => x.id === a.visit);
+          const why = status === 409 ? visitReason(err) : '';
+          note = status === 404 ? t('t.visit_gone', { ref: v ? ref(v) : '#' + a.visit })
+            : message(err) + (why ? ' (' + why + ')' : '');
           bad = true;
         }
       }
@@ -188,12 +296,25 @@ async function flush() {
     flushing = false;
     // A step sent says he is working: sharing paused off shift starts again (once).
     if (stepSent && offShift) sharing(true);
+    if (refused) {
+      const v = visits.find((x) => x.id === refused.visit);
+      note = t('t.refused_flash', { ref: v ? ref(v) : '#' + refused.visit });
+      bad = true;
+    }
     showPending(note, bad);
   }
-  if (!queue().length) load();
+  render();
+  if (refused) {
+    // He is told at once, with the form and what he wrote, unless he is busy in another.
+    const v = visits.find((x) => x.id === refused.visit);
+    if (v && !dialog.open) finish(v, refused.body.status === 'not_completed');
+  }
+  if (!waiting().length) load();
 }
 
 let current = null;
+// finish opens the form that ends visit v. When the server refused the step he sent for it,
+// the form comes back as he filled it in, with the refusal beside the field it names.
 function finish(v, failed) {
   current = v;
   form.reset();
@@ -202,9 +323,36 @@ function finish(v, failed) {
   document.getElementById('finish-h').textContent = (failed ? t('t.not_complete') : t('t.complete')) + ' · ' + ref(v);
   photos = [];
   showThumbs();
+  if (dialog.open) dialog.close();
   dialog.showModal();
   sigReset();
+  const a = refusedStep(v);
+  if (a && (a.body.status === 'not_completed') === failed) {
+    refill(a.body);
+    const text = refusalText(a.refused, a.body);
+    const input = fieldError(form, FIELDS[a.refused.field] || '', text);
+    if (input) {
+      (input.tagName === 'FIELDSET' ? input.querySelector('input') : input).focus();
+      return;
+    }
+    const top = form.querySelector('.form-error');
+    top.textContent = text;
+    top.hidden = false;
+  }
   (failed ? form.reason : form.cause).focus();
+}
+
+// refill puts a step's body back in the form.
+function refill(b) {
+  const check = (name, value) => { const r = form.querySelector(`input[name=${name}][value="${value}"]`); if (r) r.checked = true; };
+  if (b.status === 'not_completed') {
+    if (b.reason) form.reason.value = b.reason;
+  } else {
+    form.cause.value = b.cause || '';
+    if (b.verdict) check('verdict', b.verdict);
+    if (typeof b.service_restored === 'boolean') check('restored', b.service_restored ? 'yes' : 'no');
+  }
+  form.note.value = b.note || '';
 }
 
 // The cause catalog writes the chosen cause into the text the customer is told.
@@ -376,8 +524,8 @@ share.addEventListener('change', () => {
 sharing(share.checked);
 
 addEventListener('online', flush);
-setInterval(() => { if (queue().length) flush(); }, 15000);
+setInterval(() => { if (waiting().length) flush(); }, 15000);
 let debounce = 0;
-live({ onEvent: (m) => { if (m.type.startsWith('visit.')) { clearTimeout(debounce); debounce = setTimeout(() => { if (!queue().length) load(); }, 300); } }, onReload: load });
+live({ onEvent: (m) => { if (m.type.startsWith('visit.')) { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
 showPending();
-load().then(() => { if (queue().length) flush(); });
+load().then(() => { if (waiting().length) flush(); });
