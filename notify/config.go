@@ -22,6 +22,86 @@ type Config struct {
 	ReminderHour        int            // SMS_REMINDER_HOUR: local hour of the day-before reminder
 	ETASlip             time.Duration  // SMS_ETA_SLIP: an ETA moving later by more texts an update
 	Rate                float64        // SMS_RATE: message segments per second, 0 = unlimited; unset: DefaultRate
+	// Quiet is SMS_QUIET_HOURS (default 21:00-08:00, "off" for none): the local hours in
+	// which a text about a change the customer did not ask for waits (see Outbox.Hook).
+	Quiet QuietHours
+}
+
+// QuietHours is a span of the business day's clock, from Start to End, across midnight
+// when End comes before Start (21:00-08:00). Start == End is no quiet hours at all: the
+// zero value, so a Config built by hand holds nothing back.
+type QuietHours struct {
+	Start, End time.Duration // since local midnight
+}
+
+// DefaultQuietHours are 21:00-08:00.
+var DefaultQuietHours = QuietHours{Start: 21 * time.Hour, End: 8 * time.Hour}
+
+// Off reports whether there are no quiet hours.
+func (q QuietHours) Off() bool { return q.Start == q.End }
+
+// String writes q as SMS_QUIET_HOURS reads it: "21:00-08:00", or "off".
+func (q QuietHours) String() string {
+	if q.Off() {
+		return "off"
+	}
+	return clock(q.Start) + "-" + clock(q.End)
+}
+
+func clock(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+// Until returns, when at falls in the quiet hours of loc's clock, the moment they end (the
+// next End after at, on the wall of that day); ok is false outside them.
+func (q QuietHours) Until(at time.Time, loc *time.Location) (end time.Time, ok bool) {
+	if q.Off() {
+		return time.Time{}, false
+	}
+	l := at.In(loc)
+	midnight := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	on := func(day time.Time, d time.Duration) time.Time {
+		return time.Date(day.Year(), day.Month(), day.Day(), int(d/time.Hour), int(d%time.Hour/time.Minute), 0, 0, loc)
+	}
+	// The wall clock, not the time since midnight: they differ on a day the clocks change.
+	since := time.Duration(l.Hour())*time.Hour + time.Duration(l.Minute())*time.Minute + time.Duration(l.Second())*time.Second
+	switch {
+	case q.Start < q.End: // within one day: 13:00-15:00
+		if since >= q.Start && since < q.End {
+			return on(midnight, q.End), true
+		}
+	case since >= q.Start: // the evening part: ends tomorrow
+		return on(midnight.AddDate(0, 0, 1), q.End), true
+	case since < q.End: // the early-morning part: ends today
+		return on(midnight, q.End), true
+	}
+	return time.Time{}, false
+}
+
+// ParseQuietHours reads "HH:MM-HH:MM" (21:00-08:00), or "off" (also "none", "0") for none.
+func ParseQuietHours(s string) (QuietHours, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "off", "none", "0":
+		return QuietHours{}, nil
+	}
+	a, b, ok := strings.Cut(strings.TrimSpace(s), "-")
+	start, err1 := parseClock(a)
+	end, err2 := parseClock(b)
+	if !ok || err1 != nil || err2 != nil || start == end {
+		return QuietHours{}, fmt.Errorf("must be a span of the day such as 21:00-08:00, or off")
+	}
+	return QuietHours{Start: start, End: end}, nil
+}
+
+// parseClock reads "HH:MM" (00:00 to 23:59) as a time since midnight.
+func parseClock(s string) (time.Duration, error) {
+	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || len(m) != 2 {
+		return 0, fmt.Errorf("bad clock %q", s)
+	}
+	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
 }
 
 // Dev reports whether texts go to the development outbox (no Twilio credentials).
@@ -59,6 +139,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID"),
 		ReminderHour:        18,
 		ETASlip:             20 * time.Minute,
+		Quiet:               DefaultQuietHours,
 	}
 	switch {
 	case c.AccountSID == "" && c.AuthToken != "":
@@ -126,6 +207,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("SMS_ETA_SLIP: must be a positive duration such as 20m")
 		}
 		c.ETASlip = d
+	}
+	if s := get("SMS_QUIET_HOURS"); s != "" {
+		q, err := ParseQuietHours(s)
+		if err != nil {
+			return Config{}, fmt.Errorf("SMS_QUIET_HOURS: %v", err)
+		}
+		c.Quiet = q
 	}
 	if s := get("SMS_RATE"); s != "" {
 		r, err := strconv.ParseFloat(s, 64)

@@ -39,7 +39,18 @@
 // change's own text; one being sent at the time cannot be recalled, but is made to expire
 // then, so that if Twilio refused it (429, 5xx) the worker cancels it when it claims it
 // again rather than send it after the change's text. A customer whose booked text was so
-// cancelled is told the new window as his booking. The insert also queues a NOTIFY on
+// cancelled is told the new window as his booking.
+//
+// A text about a change the customer did not ask for — another technician in the window
+// he was told (visit.rescheduled keeping the window: a re-plan, the optimiser, a
+// dispatcher's move or assignment), or a window a re-plan cannot keep (visit.unassigned
+// back to booking) — made in the quiet hours (Config.Quiet, 21:00-08:00 by default) waits
+// until they end (send_after); a later change of the visit withdraws it like any pending
+// text, so only the newest goes then. A visit that begins less than an hour after they end
+// is told at once instead, and a held window text expires when its window begins, so it
+// never arrives after the technician could ring. What the customer is waiting for (the
+// folio, a window he booked, "on the way", the outcome, answers to his texts) goes at
+// once. The insert also queues a NOTIFY on
 // Channel, which wakes the workers at commit; they poll as well, because notifications are
 // only hints.
 //

@@ -468,6 +468,23 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 				extra = append(extra, t)
 			}
 		}
+		if ev.Type == "visit.rescheduled" && ev.Actor != "customer" {
+			// A change of technician alone (a re-plan, the optimiser, a dispatcher's move
+			// or assignment), never asked for by the customer, waits out the quiet hours;
+			// a new window is a booking he agreed to, told at once.
+			keeps, err := o.keepsWindow(ctx, tx, ev.ID, ev.VisitID, d.WindowStart, d.WindowEnd)
+			if err != nil {
+				return err
+			}
+			if keeps {
+				if !skipMain {
+					o.hold(&n, ev.At, d.WindowStart, true)
+				}
+				for i := range extra {
+					o.hold(&extra[i], ev.At, d.WindowStart, true)
+				}
+			}
+		}
 		if remind {
 			r := n
 			r.Kind, r.Key, r.SendAfter = KindReminder, fmt.Sprintf("reminder:%d:%s:%d", ev.VisitID, win, ev.ID), at
@@ -506,6 +523,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		}
 		data.Window, data.Date = f.Window(start, end), f.Date(start)
 		n.Kind, n.Key = KindUnbooked, fmt.Sprintf("unbooked:%d:%d", ev.VisitID, ev.ID)
+		// A re-plan's doing, not the customer's: it waits out the quiet hours. It stays
+		// true after the window began, so it never expires.
+		o.hold(&n, ev.At, start, false)
 	case "visit.on_site":
 		return nil // nothing to tell; the "on the way" texts still waiting were cancelled above
 	case "visit.en_route":
@@ -715,6 +735,50 @@ func (o *Outbox) queue(ctx context.Context, tx bun.Tx, rc recipient, lang string
 		}
 	}
 	return nil
+}
+
+// quietLead is how long before its visit's window a text held through the quiet hours must
+// go out: for a visit that begins sooner than that after they end, it goes at once instead,
+// so that the customer never reads of a change as (or after) the technician rings.
+const quietLead = time.Hour
+
+// hold makes n, a text about a change made at at that the customer did not ask for, wait
+// until the quiet hours end when at falls in them (see Config.Quiet) — unless the window
+// it tells, from start (zero: none), begins less than quietLead after that: the customer
+// then needs it now, night or not. With expire, a held text still unsent when that window
+// begins (a backlog) is withdrawn rather than sent late. A later change of the visit
+// cancels a held text as it cancels any pending one (see superseded), so only the newest
+// goes at the end of the quiet hours.
+func (o *Outbox) hold(n *Notification, at, start time.Time, expire bool) {
+	end, ok := o.cfg.Quiet.Until(at, o.cfg.Location)
+	if !ok || (!start.IsZero() && start.Before(end.Add(quietLead))) {
+		return
+	}
+	if end.After(n.SendAfter) {
+		n.SendAfter = end
+	}
+	if expire && !start.IsZero() && (n.ExpiresAt.IsZero() || start.Before(n.ExpiresAt)) {
+		n.ExpiresAt = start
+	}
+}
+
+// keepsWindow reports whether the visit.rescheduled event id of visit keeps the window
+// start-end that the visit's booking event before it (visit.booked or visit.rescheduled)
+// promised: a change of technician alone, which only re-plans, the optimiser and a
+// dispatcher's move or assignment make. Booking a new window writes a new one.
+func (o *Outbox) keepsWindow(ctx context.Context, tx bun.Tx, id, visit int64, start, end time.Time) (bool, error) {
+	var same bool
+	err := tx.QueryRowContext(ctx, `
+		SELECT (data->>'window_start')::timestamptz = ? AND (data->>'window_end')::timestamptz = ? FROM events
+		WHERE visit_id = ? AND id < ? AND type IN ('visit.booked', 'visit.rescheduled')
+		ORDER BY id DESC LIMIT 1`, start.UTC(), end.UTC(), visit, id).Scan(&same)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, postgres.Wrap(err)
+	}
+	return same, nil
 }
 
 // windowKey writes a window for dedupe keys: "START-END" in Unix seconds.
