@@ -21,7 +21,9 @@
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
 // resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is
-// one); attaching cancels the reminders of the visits the incident holds. An incident that
+// one); attaching cancels the reminders of the visits the incident holds and tells, with
+// the notice, that each whose window the customer was texted is put off because of the
+// outage (visit_held:VISIT:INCIDENT). An incident that
 // texts its whole access point (the provider's default, or the dispatcher's choice) also
 // writes incident.area_notice at each step: one INSERT … SELECT queues one text to every
 // other customer of the access point (incident_area:NOTICE:INCIDENT:CUSTOMER), skipping the

@@ -15,8 +15,9 @@ import (
 
 // TestHookIncidentTexts appends the report-level events an incident writes, with the data
 // shapes dispatch/postgres/incidents.go gives them, and checks the outbox: one notice per
-// attached report, one update per estimate change, one restore notice with the bonus, none
-// for an opted-out customer, and replays queue nothing more.
+// attached report (and, for a held visit whose window was texted, that it is put off), one
+// update per estimate change, one restore notice with the bonus, none for an opted-out
+// customer, and replays queue nothing more.
 func TestHookIncidentTexts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, false)
@@ -52,8 +53,8 @@ func TestHookIncidentTexts(t *testing.T) {
 	ev(dispatch.EventReportAttached, en, attached(enFolio, nil, []int64{}))   // no estimate yet
 	ev(dispatch.EventReportAttached, out, attached(outFolio, &est, nil))
 	rows := outbox(t, db)
-	if len(rows) != before+2 {
-		t.Fatalf("after attaching: %+v; want one notice per customer who accepts texts", rows[before:])
+	if len(rows) != before+3 {
+		t.Fatalf("after attaching: %+v; want one notice per customer who accepts texts, and one for the held visit", rows[before:])
 	}
 	if rows[1].Kind != "reminder" || rows[1].State != "cancelled" {
 		t.Errorf("reminder of the held visit = %+v; want cancelled", rows[1])
@@ -62,7 +63,11 @@ func TestHookIncidentTexts(t *testing.T) {
 	if r := rows[before]; r.Kind != "incident" || r.Body != want {
 		t.Errorf("es incident notice = %s %q; want incident %q", r.Kind, r.Body, want)
 	}
-	if r := rows[before+1]; r.Kind != "incident" || !strings.Contains(r.Body, "as soon as possible") || !strings.Contains(r.Body, enFolio) {
+	want = notify.Fit("Folio " + esFolio + ": su visita del jue 26 nov, 10:00-12:00 queda pospuesta por la falla en su zona (folio " + inc + "). Le avisaremos al restablecerse el servicio y, si aún necesita la visita, el nuevo horario.")
+	if r := rows[before+1]; r.Kind != "visit_held" || r.VisitID != 9 || r.Body != want {
+		t.Errorf("held visit's text = %s %q; want visit_held %q", r.Kind, r.Body, want)
+	}
+	if r := rows[before+2]; r.Kind != "incident" || !strings.Contains(r.Body, "as soon as possible") || !strings.Contains(r.Body, enFolio) {
 		t.Errorf("en incident notice = %s %q; want English, no estimate, the report's folio", r.Kind, r.Body)
 	}
 
@@ -81,7 +86,7 @@ func TestHookIncidentTexts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rows = outbox(t, db)[before+2:]
+	rows = outbox(t, db)[before+3:]
 	if len(rows) != 3 || rows[0].Kind != "incident_estimate" || rows[1].Kind != "incident_estimate" || rows[2].Kind != "incident_estimate" {
 		t.Fatalf("after the estimates: %+v; want three updates", rows)
 	}
@@ -101,7 +106,7 @@ func TestHookIncidentTexts(t *testing.T) {
 	ev(dispatch.EventReportResolved, es, resolved(esFolio, 34900))
 	ev(dispatch.EventReportResolved, en, resolved(enFolio, 0))
 	ev(dispatch.EventReportResolved, out, resolved(outFolio, 34900))
-	rows = outbox(t, db)[before+5:]
+	rows = outbox(t, db)[before+6:]
 	if len(rows) != 2 || rows[0].Kind != "incident_restored" || rows[1].Kind != "incident_restored" {
 		t.Fatalf("after resolving: %+v; want two restore notices", rows)
 	}

@@ -569,6 +569,9 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// One notice per customer and incident, whatever replays the event: a customer with
 		// two reports attached is told once (of the first).
 		n.Kind, n.Key = KindIncident, fmt.Sprintf("incident:c%d:%s", rc.CustomerID, d.IncidentFolio)
+		if extra, err = o.heldVisits(ctx, tx, rc, f, data, n, d.HeldVisits, d.IncidentFolio); err != nil {
+			return err
+		}
 	case dispatch.EventReportIncidentEstimate:
 		if d.IncidentFolio == "" || d.EstimatedRestoreAt == nil || d.EstimatedRestoreAt.IsZero() {
 			return nil // no estimate to announce
@@ -781,6 +784,36 @@ func (o *Outbox) keepsWindow(ctx context.Context, tx bun.Tx, id, visit int64, st
 	return same, nil
 }
 
+// heldVisits returns, for report.attached_to_incident, the text telling rc that each of the
+// visits the incident holds (held, by id) whose window he was texted is put off because of
+// the outage in his area (incident folio incident), as n (the incident notice): once
+// per visit and incident (visit_held:VISIT:INCIDENT). A visit he was never told a window
+// of has nothing to take back. It goes with the incident notice, which it completes (the
+// quiet hours hold neither: the customer reported the fault they answer); his next text
+// about the visit is the restore notice, then a booking's if he still needs a visit.
+func (o *Outbox) heldVisits(ctx context.Context, tx bun.Tx, rc recipient, f Formatter, data Data, n Notification,
+	held []int64, incident string) ([]Notification, error) {
+	var out []Notification
+	for _, id := range held {
+		start, end, ok, err := o.toldWindow(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		h := n
+		h.VisitID, h.Kind, h.Key = id, KindVisitHeld, fmt.Sprintf("visit_held:%d:%s", id, incident)
+		hd := data
+		hd.Window, hd.Date, hd.Incident = f.Window(start, end), f.Date(start), incident
+		if h.Body, err = rc.render(KindVisitHeld, f.Lang, hd); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
 // windowKey writes a window for dedupe keys: "START-END" in Unix seconds.
 func windowKey(start, end time.Time) string {
 	return fmt.Sprintf("%d-%d", start.Unix(), end.Unix())
@@ -810,9 +843,9 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 // superseded lists, per visit event, the kinds of the visit's texts that the event makes
 // untrue once it has happened; Hook cancels those still pending.
 var superseded = map[string][]Kind{
-	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindEnRoute, KindETAUpdate},
+	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate},
+	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindEnRoute, KindETAUpdate},
 	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
 	"visit.en_route":      {KindBooked, KindRescheduled, KindTechnician},
 	"visit.on_site":       {KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},

@@ -41,6 +41,10 @@ const (
 	// KindUnbooked tells that the window the customer was texted will not be kept: a re-plan
 	// found nobody to keep it and the visit went back to booking (visit.unassigned).
 	KindUnbooked Kind = "unbooked"
+	// KindVisitHeld tells that a visit whose window the customer was texted is put off
+	// because an outage in his area holds it (report.attached_to_incident): he will hear
+	// when service is back, and of a new time if he still needs one.
+	KindVisitHeld Kind = "visit_held"
 
 	KindIncident         Kind = "incident"          // report.attached_to_incident: outage in the area, estimate
 	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
@@ -71,7 +75,7 @@ const (
 // Kinds lists every kind in a stable order (the admin page's order).
 var Kinds = []Kind{
 	KindFolio, KindFolioIncident, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
-	KindNotCompleted, KindRescheduled, KindTechnician, KindCancelled, KindUnbooked,
+	KindNotCompleted, KindRescheduled, KindTechnician, KindCancelled, KindUnbooked, KindVisitHeld,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyNewReportIncident, KindReplyStillDown, KindReplyRestoreConfirmed,
@@ -115,6 +119,7 @@ var defaults = map[string]map[Kind]string{
 		KindTechnician:    `Folio {{.Folio}}: cambio de técnico. Su visita sigue el {{.Window}}; lo atenderá {{.Technician}}.`,
 		KindCancelled:     `Folio {{.Folio}}: su visita del {{.Window}} fue cancelada{{if .Reason}} ({{.Reason}}){{end}}.`,
 		KindUnbooked:      `Folio {{.Folio}}: no podremos acudir el {{.Window}} como le avisamos. Responda 2 y le llamaremos para acordar otro horario.`,
+		KindVisitHeld:     `Folio {{.Folio}}: su visita del {{.Window}} queda pospuesta por la falla en su zona (folio {{.Incident}}). Le avisaremos al restablecerse el servicio y, si aún necesita la visita, el nuevo horario.`,
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
@@ -150,6 +155,7 @@ var defaults = map[string]map[Kind]string{
 		KindTechnician:    `Folio {{.Folio}}: new technician. Your visit is still on {{.Window}}; {{.Technician}} will attend to you.`,
 		KindCancelled:     `Folio {{.Folio}}: your visit on {{.Window}} was cancelled{{if .Reason}} ({{.Reason}}){{end}}.`,
 		KindUnbooked:      `Folio {{.Folio}}: we cannot come on {{.Window}} as we told you. Reply 2 and we will call you to agree on another time.`,
+		KindVisitHeld:     `Folio {{.Folio}}: your visit on {{.Window}} is put off because of the outage in your area (folio {{.Incident}}). We will text you when service is back and, if you still need the visit, its new time.`,
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
@@ -241,6 +247,7 @@ var carried = func() map[Kind]map[string]bool {
 		KindNotCompleted:           report + "Reason",
 		KindCancelled:              report + "Window Date Reason?",
 		KindUnbooked:               report + "Window Date",
+		KindVisitHeld:              report + "Window Date Incident",
 		KindIncident:               report + "Incident Title Restore?",
 		KindIncidentEstimate:       report + "Incident Restore",
 		KindIncidentRestored:       report + "Incident Compensation?",
@@ -662,6 +669,7 @@ var required = map[Kind][]string{
 	KindReminder:      {"Window"},
 	KindRescheduled:   {"Window"},
 	KindTechnician:    {"Technician"},
+	KindVisitHeld:     {"Window"},
 	KindEnRoute:       {"ETA"},
 	KindETAUpdate:     {"ETA"},
 	KindCompleted:     {"Cause", "Verdict", "Restored"},

@@ -35,6 +35,12 @@ type incidentReportRow struct {
 // activeStatuses are the report statuses an incident attaches and resolves.
 var activeStatuses = []dispatch.Status{dispatch.StatusOpen, dispatch.StatusInProgress, dispatch.StatusAwaitingVisit, dispatch.StatusWaitingCustomer}
 
+// ReasonIncidentHeld is the reason of the visit.unassigned written for each visit an
+// incident takes off its technician's route while it is open: a code, as the other
+// reasons on a timeline are (dispatch.ReasonIncidentResolved), which staff pages name in
+// their reader's language (reason.incident_held); the event's incident_folio says which.
+const ReasonIncidentHeld = "incident_held"
+
 // heldVisitStatuses are the visit states an incident holds: not yet under way.
 var heldVisitStatuses = []string{"unscheduled", "booked", "assigned", "not_completed"}
 
@@ -291,13 +297,14 @@ func (s *Incidents) attach(ctx context.Context, tx bun.Tx, inc *dispatch.Inciden
 			return err
 		}
 	}
-	// The technicians whose routes the held visits left are told (no text: the customer
-	// hears of the incident).
+	// The technicians whose routes the held visits left are told (no text of its own: the
+	// customer's come with report.attached_to_incident — the incident notice, and that his
+	// visit is put off).
 	for _, v := range routed {
 		ev := &dispatch.Event{Type: "visit.unassigned", At: now, ReportID: v.ReportID, VisitID: v.ID, TechnicianID: v.TechnicianID, IncidentID: inc.ID}
 		by.event(ev)
 		if err := s.events.Append(ctx, tx, ev, map[string]any{
-			"technician_id": v.TechnicianID, "reason": "held while incident " + inc.Folio + " is open", "incident_folio": inc.Folio,
+			"technician_id": v.TechnicianID, "reason": ReasonIncidentHeld, "incident_folio": inc.Folio,
 		}); err != nil {
 			return err
 		}
