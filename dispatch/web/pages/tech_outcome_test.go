@@ -4,9 +4,13 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
@@ -231,5 +235,112 @@ func TestBrowserTechDoubleTap(t *testing.T) {
 			t.Fatalf("visit = %s after one tap on Llegué, want on_site", v.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// loseAnswers makes the tab lose the answer to its first step sent from now on: the server
+// records the step, the phone gets no answer (the connection reset), as when the signal goes
+// while the answer is on its way. Later steps go through.
+func loseAnswers(t testing.TB, ctx context.Context) {
+	t.Helper()
+	var lost atomic.Bool
+	err := chromedp.Listen(ctx, func(ev any) {
+		p, ok := ev.(*fetch.EventRequestPaused)
+		if !ok {
+			return
+		}
+		go chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if lost.CompareAndSwap(false, true) {
+				_, err := cdp.Call(ctx, tg, fetch.FailRequest, fetch.FailRequestParams{RequestID: p.RequestID, ErrorReason: network.ErrorReasonConnectionReset})
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: p.RequestID})
+			return err
+		}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/api/visits/*/status", RequestStage: fetch.RequestStageResponse}}})
+		return err
+	}))
+}
+
+// TestBrowserTechLostAnswerReplayed: "No se pudo completar" reaches the server, but its
+// answer is lost; meanwhile the desk books the visit again. When the phone sends the step
+// again, it was refused as out of order (the visit is booked, not "not completed") and the
+// technician was told his step was not possible, though it had been recorded. Sent with its
+// Idempotency-Key, the repeat is answered as the step taken: nothing is said, nothing is
+// recorded twice, and the visit stays booked.
+func TestBrowserTechLostAnswerReplayed(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	e := newEnvAt(t, func() time.Time { return morning })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	day := morning.Format(time.DateOnly)
+	folio, id := bookedVisit(t, e, tok, day, "Respuesta perdida")
+	vid := strconv.FormatInt(id, 10)
+
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(360, 740))
+	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
+	waitText(t, ctx, "#route", folio)
+	clickStep(t, ctx, "En camino")
+	pollTrue(t, ctx, techQueue+`.length === 0`)
+
+	loseAnswers(t, ctx)
+	clickStep(t, ctx, "No se pudo completar")
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("reason")),
+		chromedp.SetValue(chromedp.ID("reason"), "customer_absent"),
+		chromedp.Click(chromedp.ID("finish-send")),
+	)
+	var v struct{ Status string }
+	deadline := time.Now().Add(20 * time.Second)
+	for call(t, e, tok, "GET", "/api/visits/"+vid, "", 200, &v); v.Status != "not_completed"; call(t, e, tok, "GET", "/api/visits/"+vid, "", 200, &v) {
+		if time.Now().After(deadline) {
+			t.Fatalf("visit = %s, want not_completed recorded", v.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	waitText(t, ctx, "#pending", "1 acción pendiente de enviar") // no answer: kept to send again
+	do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
+		return err
+	}))
+
+	var sl struct{ Slots []struct{ Start, End string } }
+	call(t, e, tok, "GET", "/api/visits/"+vid+"/slots?from="+day+"&days=1", "", 200, &sl)
+	if len(sl.Slots) == 0 {
+		t.Fatal("no slot left to book the visit again")
+	}
+	last := sl.Slots[len(sl.Slots)-1]
+	call(t, e, tok, "POST", "/api/visits/"+vid+"/book", `{"start":"`+last.Start+`","end":"`+last.End+`"}`, 200, nil)
+
+	// The signal comes and goes: the page sends its queue again.
+	do(t, ctx, offline(true))
+	waitText(t, ctx, "#conn", "Sin conexión")
+	do(t, ctx, offline(false))
+	pollTrue(t, ctx, techQueue+`.length === 0`)
+	pollTrue(t, ctx, `document.getElementById('pending').hidden`)
+	waitText(t, ctx, "#route .badge", "Agendada")
+	call(t, e, tok, "GET", "/api/visits/"+vid, "", 200, &v)
+	if v.Status != "booked" {
+		t.Errorf("visit after the resend = %s, want booked still", v.Status)
+	}
+	var tl struct{ Timeline []struct{ Type string } }
+	call(t, e, tok, "GET", "/api/tickets/"+folio, "", 200, &tl)
+	n := 0
+	for _, ev := range tl.Timeline {
+		if ev.Type == "visit.not_completed" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("visit.not_completed %d times in the timeline, want once", n)
 	}
 }
