@@ -93,7 +93,10 @@
 // not queued for an opted-out customer, so one who opts back in by text (START/ALTA) is
 // told then each visit still to come whose window he was not told, as it stands now (its
 // window and technician), and has its day-before reminder queued when the reminder's hour
-// is ahead (see Outbox.optIn); opting in again adds nothing.
+// is ahead (see Outbox.optIn); opting in again adds nothing. Each change of consent by text,
+// and an opt-out at the carrier (21610), is a step on the timeline of each of the
+// customer's reports not closed or cancelled (sms.opted_out, sms.opted_in), so that staff
+// see why his texts stopped.
 //
 // # Webhooks
 //

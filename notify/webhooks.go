@@ -593,9 +593,19 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		if err := setConsent(ctx, tx, from, true, now, "sms", text); err != nil {
 			return "", err
 		}
+		if !optedOut {
+			if err := consentEvents(ctx, tx, h.events, from, true, now, "customer", text); err != nil {
+				return "", err
+			}
+		}
 	case optIn:
 		if err := setConsent(ctx, tx, from, false, now, "sms", text); err != nil {
 			return "", err
+		}
+		if optedOut {
+			if err := consentEvents(ctx, tx, h.events, from, false, now, "customer", text); err != nil {
+				return "", err
+			}
 		}
 		// The visits booked while he was opted out were told nothing: they are told now,
 		// with their reminders.
@@ -752,6 +762,32 @@ func setConsent(ctx context.Context, tx bun.IDB, phone string, optedOut bool, at
 		INSERT INTO sms_consent_history (phone, opted_out, at, source, message) VALUES (?, ?, ?, ?, ?)`,
 		phone, optedOut, at, source, truncate(message, 1600)); err != nil {
 		return postgres.Wrap(err)
+	}
+	return nil
+}
+
+// consentEvents writes, on the timeline of each report of the customers holding phone that
+// is not closed or cancelled, that the phone opted out of texts (sms.opted_out) or back in
+// (sms.opted_in), at at, asked by actor ("customer" by text, "twilio" for the carrier's
+// 21610) with text (the word he sent): staff reading the folio then know why its texts
+// stopped, or came back. A customer with no such report has the change in the consent
+// history alone.
+func consentEvents(ctx context.Context, tx bun.Tx, events EventLog, phone string, optedOut bool, at time.Time, actor, text string) error {
+	var ids []int64
+	err := tx.NewRaw(`SELECT r.id FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+		WHERE c.phone = ? AND r.status NOT IN ('closed', 'cancelled') ORDER BY r.id`, phone).Scan(ctx, &ids)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return postgres.Wrap(err)
+	}
+	typ := "sms.opted_in"
+	if optedOut {
+		typ = "sms.opted_out"
+	}
+	for _, id := range ids {
+		if err := events.Append(ctx, tx, &dispatch.Event{Type: typ, At: at, Actor: actor, Channel: "sms", ReportID: id},
+			map[string]any{"text": truncate(text, 160)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -487,8 +487,17 @@ func (w *Worker) finish(ctx context.Context, r claimed, state string, se *SendEr
 		}
 		w.opt.Metrics.countEnded(state, se.Code)
 		if se.Code == 21610 {
+			was, err := OptedOut(ctx, tx, r.ToPhone)
+			if err != nil {
+				return err
+			}
 			if err := setConsent(ctx, tx, r.ToPhone, true, now, "twilio", "error 21610"); err != nil {
 				return err
+			}
+			if !was {
+				if err := consentEvents(ctx, tx, w.opt.Events, r.ToPhone, true, now, "twilio", "error 21610"); err != nil {
+					return err
+				}
 			}
 		}
 		typ := "sms.failed"

@@ -304,6 +304,8 @@ var catalog = map[string]tr{
 	"ev.visit.reschedule_requested":       {ES: "El cliente pidió otro horario", EN: "Customer asked for another time"},
 	"ev.visit.reschedule_request_cleared": {ES: "Se atendió la solicitud de otro horario", EN: "Request for another time dealt with"},
 	"ev.sms.skipped":                      {ES: "SMS no enviado: el cliente no acepta mensajes", EN: "Text not sent: the customer opted out"},
+	"ev.sms.opted_out":                    {ES: "El cliente se dio de baja de los SMS", EN: "Customer opted out of texts"},
+	"ev.sms.opted_in":                     {ES: "El cliente volvió a aceptar SMS", EN: "Customer opted back in to texts"},
 	"ev.technician.created":               {ES: "Técnico dado de alta", EN: "Technician added"},
 	"ev.technician.updated":               {ES: "Técnico actualizado", EN: "Technician updated"},
 	"ev.technician.exception_added":       {ES: "Ausencia o cambio de turno de un técnico", EN: "Technician time off or shift change"},
