@@ -72,7 +72,7 @@ func TestTemplateHandlers(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &tp); err != nil {
 		t.Fatal(err)
 	}
-	if want := "Visita mar 24 nov, 10:00-12:00 con María, folio R-2026-000123"; !tp.Custom || tp.Sample != want || tp.Segments != 1 {
+	if want := "Visita mar 24 nov, 10:00-12:00 con Maria, folio R-2026-000123"; !tp.Custom || tp.Sample != want || tp.Segments != 1 {
 		t.Errorf("template after PUT = %+v; want custom, sample %q in 1 segment", tp, want)
 	}
 }

@@ -99,20 +99,17 @@ var plain = strings.NewReplacer(
 	"\u00a0", " ", "\t", " ",
 )
 
-// Fit returns body as it should be sent: unchanged when it is GSM-7 or when dropping its
-// accents would not save a segment; otherwise spelled in GSM-7 (á → a, “ → ", – → -),
-// which more than doubles the room per segment.
+// Fit returns body as it should be sent: spelled in GSM-7 (á → a, “ → ", – → -) whenever
+// that makes the whole body GSM-7, which more than doubles the room per segment. It used to
+// do so only when that saved a segment, so a customer read "María va en camino" after
+// "lo visita Maria" and "aún" in one text, "aun" in the next: one spelling now, and never a
+// segment more than needed. A body that stays outside GSM-7 even so (an emoji) travels in
+// UCS-2 either way and is sent as it is, accents and all.
 func Fit(body string) string {
 	if IsGSM7(body) {
 		return body
 	}
-	alt := plain.Replace(body)
-	if !IsGSM7(alt) {
-		return body
-	}
-	_, n := Segments(body)
-	_, m := Segments(alt)
-	if m < n {
+	if alt := plain.Replace(body); IsGSM7(alt) {
 		return alt
 	}
 	return body

@@ -45,11 +45,14 @@ func TestSegments(t *testing.T) {
 	}
 }
 
+// TestFit: a body is spelled in GSM-7 whenever it can be. Accents were kept in a text short
+// enough to fit one UCS-2 segment and dropped from a longer one, so a customer read
+// "María va en camino" after "lo visita Maria": one spelling in all his texts now.
 func TestFit(t *testing.T) {
 	t.Parallel()
-	short := "Su visita: sáb 30 nov."
-	if got := Fit(short); got != short {
-		t.Errorf("Fit(%q) = %q; want it unchanged (one segment either way)", short, got)
+	short := "María va en camino: sáb 30 nov."
+	if got, want := Fit(short), "Maria va en camino: sab 30 nov."; got != want {
+		t.Errorf("Fit(%q) = %q; want %q, spelled as the longer texts are", short, got, want)
 	}
 	long := "Aquí está su información: " + strings.Repeat("visita técnica ", 6)
 	got := Fit(long)

@@ -103,8 +103,9 @@ func knownKind(k Kind) bool {
 }
 
 // defaults are the built-in templates, in proper Spanish: Render passes the text through
-// Fit, which drops the accents outside GSM-7 (á, í, ó, ú; é and ñ are GSM-7) only when
-// that saves a segment. Every default fits in two segments with sample data (tested).
+// Fit, which drops the accents outside GSM-7 (á, í, ó, ú; é and ñ are GSM-7) in every
+// text that is GSM-7 without them, so that all of a customer's texts spell alike (see
+// Fit). Every default fits in two segments with sample data (tested).
 var defaults = map[string]map[Kind]string{
 	"es": {
 		KindFolio:         `Recibimos su reporte de {{.KindName}}. Folio: {{.Folio}}. Consulte el estado en {{.StatusURL}}`,
