@@ -14,6 +14,15 @@ import (
 	"despacho/schedule"
 )
 
+// The reasons of the visit.unassigned a technician's re-plan writes for each visit nobody
+// else can keep in its window (back to booking): codes, as every reason on a timeline is,
+// which staff pages name in their reader's language (reason.technician_unavailable…).
+const (
+	ReasonTechnicianUnavailable = "technician_unavailable" // marked unavailable
+	ReasonTechnicianAbsent      = "technician_absent"      // time off, a sick day, another absence
+	ReasonTechnicianChanged     = "technician_changed"     // his shifts, skills, home base or activity changed
+)
+
 // ReplanResult says what re-planning a technician's days did to his visits not yet under
 // way. Each visit appears in one list; every customer in Moved or Unbooked gets exactly one
 // notification (visit.rescheduled or visit.unassigned).
@@ -47,7 +56,7 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 	if !e.Start.IsZero() && e.End.Sub(e.Start) > 14*24*time.Hour {
 		return nil, dispatch.Invalid("until", "at most 14 days at once; record longer time off as an exception")
 	}
-	res, err := s.recordAbsence(ctx, techID, e, "technician unavailable", actor, now)
+	res, err := s.recordAbsence(ctx, techID, e, ReasonTechnicianUnavailable, actor, now)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +79,7 @@ type TimeOffResult struct {
 // re-plan job reached their day, the day before: their reminders named him, and their
 // customers learnt of the change the evening before.
 func (s *Visits) AddTimeOff(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*TimeOffResult, error) {
-	return s.recordAbsence(ctx, techID, e, "technician time off", actor, now)
+	return s.recordAbsence(ctx, techID, e, ReasonTechnicianAbsent, actor, now)
 }
 
 // recordAbsence records exception e of technician techID and, in the same transaction,
@@ -157,7 +166,7 @@ func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, a
 		res = &r
 		for _, d := range days {
 			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
-			if err := s.replanTechnicianDay(ctx, tx, t.ID, day, nil, "technician changed", actor, now, res); err != nil {
+			if err := s.replanTechnicianDay(ctx, tx, t.ID, day, nil, ReasonTechnicianChanged, actor, now, res); err != nil {
 				return err
 			}
 		}
@@ -185,8 +194,8 @@ func replanNeeded(old, new *dispatch.Technician) bool {
 // now describes him: his planned visits not under way that day for which hit holds (all of
 // them when hit is nil) leave the plan, which is otherwise timed as stored from now on; each
 // is then put back, most important first — with him if he can still keep its window, else
-// with whoever can — or, when nobody can, returned to booking. reason goes in the
-// visit.unassigned events.
+// with whoever can — or, when nobody can, returned to booking. reason (one of the
+// ReasonTechnician… codes) goes in the visit.unassigned events.
 func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int64, day time.Time, hit func(*dispatch.Visit) bool,
 	reason string, actor *dispatch.User, now time.Time, res *ReplanResult) error {
 	if err := s.lockDay(ctx, tx, day); err != nil {
@@ -294,7 +303,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 			}
 			res.Unbooked = append(res.Unbooked, v.ID)
 			if err := s.events.Append(ctx, tx, visitEvent(v, "visit.unassigned", actor, now), map[string]any{
-				"technician_id": techID, "reason": reason + "; no one else can keep the window",
+				"technician_id": techID, "reason": reason,
 			}); err != nil {
 				return err
 			}

@@ -1,0 +1,47 @@
+package pages
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestTimelineReasonsTranslated: every reason code the stores write on a timeline (a
+// Reason… constant) has a text in Spanish and English, as reason.CODE: the timeline shows
+// the code's text (timeline.js tr('reason.', …)), else the raw value. A held visit's step
+// read "held while incident I-2026-000001 is open", and a sick day's "technician unavailable;
+// no one else can keep the window", in English on the Spanish desk.
+func TestTimelineReasonsTranslated(t *testing.T) {
+	code := regexp.MustCompile(`\bReason[A-Z][A-Za-z]*\s*=\s*"([a-z_]+)"`)
+	seen := map[string]string{}
+	for _, root := range []string{"../..", "../../../notify"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range code.FindAllStringSubmatch(string(b), -1) {
+				seen[m[1]] = path
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) < 5 {
+		t.Fatalf("found only %d reason codes: is the walk looking in the right place?", len(seen))
+	}
+	for c, where := range seen {
+		tr, ok := catalog["reason."+c]
+		if !ok || tr[ES] == "" || tr[EN] == "" {
+			t.Errorf("reason %q (%s) has no Spanish and English text (reason.%s in i18n.go)", c, where, c)
+		}
+	}
+}
