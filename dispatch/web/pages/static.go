@@ -185,6 +185,10 @@ func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", f.ctype)
 	h.Set("ETag", f.etag)
+	if r.PathValue("path") == "js/sw.js" {
+		// The tech page's worker (sw.js) serves /tech, above the folder it is served from.
+		h.Set("Service-Worker-Allowed", "/tech")
+	}
 	h.Set("Vary", "Accept-Encoding")
 	if r.PathValue("version") == a.version {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")

@@ -528,4 +528,10 @@ setInterval(() => { if (waiting().length) flush(); }, 15000);
 let debounce = 0;
 live({ onEvent: (m) => { if (m.type.startsWith('visit.')) { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
 showPending();
-load().then(() => { if (waiting().length) flush(); });
+// The page opens again without signal: a worker keeps it and its files (sw.js), fetched once
+// the route is shown, so that over 3G they do not delay it. A browser that refuses (private
+// mode, an old one) opens the page only with signal, as before.
+load().then(() => {
+  if (waiting().length) flush();
+  navigator.serviceWorker?.register(new URL('./sw.js', import.meta.url), { scope: '/tech' }).catch(() => {});
+});
