@@ -54,7 +54,7 @@ func TestBrowserPreloads(t *testing.T) {
 	}
 	for _, p := range pages {
 		rec := logs[p.ctx]
-		do(t, p.ctx, chromedp.Navigate("about:blank"), clearCache)
+		do(t, p.ctx, chromedp.Navigate("about:blank"), clearCache(e.URL))
 		rec.start()
 		do(t, p.ctx, chromedp.Navigate(e.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
 		reqs, warnings := rec.settle(t, p.ctx)

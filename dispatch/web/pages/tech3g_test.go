@@ -14,6 +14,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
@@ -47,11 +48,18 @@ func throttle(p *netProfile) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// clearCache empties the browser's HTTP cache, so that the next load is a first one.
-var clearCache = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-	_, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{})
-	return err
-})
+// clearCache empties the browser's HTTP cache and origin's cache storage and service
+// workers (the tech page keeps itself there for a reload without signal), so that the next
+// load is a first one.
+func clearCache(origin string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, storage.ClearDataForOrigin, storage.ClearDataForOriginParams{Origin: origin, StorageTypes: "cache_storage,service_workers"})
+		return err
+	})
+}
 
 // BenchmarkTechnicianFirstStop measures the product's promise, "a technician on a 3G phone
 // gets the next stop in a second": a signed-in technician with a visit booked today opens
@@ -110,7 +118,7 @@ func BenchmarkTechnicianFirstStop(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				do(b, ctx, chromedp.Navigate("about:blank"), clearCache)
+				do(b, ctx, chromedp.Navigate("about:blank"), clearCache(e.URL))
 				rec.start()
 				b.StartTimer()
 				if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
