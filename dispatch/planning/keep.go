@@ -1,36 +1,6 @@
 package planning
 
-import (
-	"context"
-
-	"despacho/schedule"
-)
-
-// keepKey carries the technicians a re-plan keeps (see KeepTold).
-type keepKey struct{}
-
-// KeepTold returns ctx carrying told: by visit id, the technician its customer has been
-// texted as his (0 or absent: none). Improve, given such a context, leaves each of those
-// visits with that technician wherever the plan it starts from still has it there: the
-// periodic re-plan moves a customer's visit to another technician only when needed — the
-// one he was told can no longer do it (the plan it starts from, timed as stored, already
-// lost it), or keeping him would leave a promised visit out. Without it (a dispatcher's
-// explicit optimisation) any visit not pinned nor under way may move.
-//
-// The set rides on the context because Improve's callers in the store (Visits.Optimize)
-// are shared by both: the job's own entry point puts it there.
-func KeepTold(ctx context.Context, told map[int64]int64) context.Context {
-	if len(told) == 0 {
-		return ctx
-	}
-	return context.WithValue(ctx, keepKey{}, told)
-}
-
-// told returns the set KeepTold put on ctx, or nil.
-func told(ctx context.Context) map[int64]int64 {
-	m, _ := ctx.Value(keepKey{}).(map[int64]int64)
-	return m
-}
+import "despacho/schedule"
 
 // keepTold returns cur with each visit of told that cur gives to its told technician
 // pinned to him (technician only: its place in his day may still change), and whether it

@@ -12,7 +12,7 @@ import (
 
 // TestImproveKeepsToldTechnicians: on a Monday at 07:00, visit 10 (10–11, next to Beto's
 // home) is planned with Ana, who lives across town, and its customer was texted "Ana".
-// Without KeepTold the optimiser gives it to Beto; with it the visit stays Ana's. But when
+// Without told technicians the optimiser gives it to Beto; with it the visit stays Ana's. But when
 // keeping her leaves a promised visit out — visit 11 (10–11 too), which only Ana has the
 // skill for, is left out of the plan — the visit goes to Beto after all, so that both
 // promises are kept: a promise comes before the churn.
@@ -39,7 +39,7 @@ func TestImproveKeepsToldTechnicians(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, err := planning.Improve(planning.KeepTold(ctx, keep), cur, opt)
+		next, err := planning.Improve(ctx, cur, opt, keep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestImproveKeepsToldTechnicians(t *testing.T) {
 	}
 	alone := planning.State{Technicians: []*dispatch.Technician{ana, beto}, Visits: []*dispatch.Visit{told}}
 	if got := improve(t, alone, nil)[10].TechnicianID; got != beto.ID {
-		t.Fatalf("set-up: without KeepTold visit 10 goes to %d; want Beto (%d), who lives next door", got, beto.ID)
+		t.Fatalf("set-up: without told technicians visit 10 goes to %d; want Beto (%d), who lives next door", got, beto.ID)
 	}
 	if got := improve(t, alone, map[int64]int64{10: ana.ID})[10].TechnicianID; got != ana.ID {
 		t.Errorf("visit 10, whose customer was told Ana, went to %d; want Ana (%d)", got, ana.ID)

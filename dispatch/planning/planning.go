@@ -499,13 +499,18 @@ func Diff(before, after map[int64]Assignment) (changes []Change, moved int) {
 }
 
 // Improve re-optimises cur (see schedule.Reoptimize): started and pinned visits stay,
-// every promised window holds, and the result is never worse than cur. With a context
-// from KeepTold, the visits whose customers were texted their technician stay with him
-// where cur has them there; when that leaves a visit out, a search free of those pins
-// runs as well and its plan is taken if it places more (a promise comes before the
-// churn).
-func Improve(ctx context.Context, cur *schedule.Plan, opt schedule.Options) (*schedule.Plan, error) {
-	base, kept := keepTold(cur, told(ctx))
+// every promised window holds, and the result is never worse than cur.
+//
+// told is, by visit id, the technician its customer has been texted as his (nil: none
+// kept, as for a dispatcher's explicit optimisation, where any visit not pinned nor under
+// way may move). Each of those visits that cur still gives to that technician stays with
+// him, its place in his day free to change: the periodic re-plan moves a customer's visit
+// to another technician only when needed — the one he was told can no longer do it (cur,
+// timed as stored, already lost it), or keeping him leaves a visit out, in which case a
+// search free of those pins runs as well and its plan is taken if it places more (a
+// promise comes before the churn).
+func Improve(ctx context.Context, cur *schedule.Plan, opt schedule.Options, told map[int64]int64) (*schedule.Plan, error) {
+	base, kept := keepTold(cur, told)
 	if !kept {
 		return schedule.Reoptimize(ctx, cur, opt)
 	}

@@ -56,7 +56,7 @@ func TestReplanLateInTheDay(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d, now %v: plan to start from: %v", seed, now.In(cfg.Zone), err)
 		}
-		if _, err := planning.Improve(context.Background(), base, schedule.Options{Work: 1e5, Seed: 1, Threads: 1}); err != nil {
+		if _, err := planning.Improve(context.Background(), base, schedule.Options{Work: 1e5, Seed: 1, Threads: 1}, nil); err != nil {
 			t.Fatalf("seed %d, now %v: re-plan: %v", seed, now.In(cfg.Zone), err)
 		}
 	}

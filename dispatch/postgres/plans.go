@@ -1063,9 +1063,16 @@ type OptimizeResult struct {
 // unless the re-plan job (no actor) changed nothing.
 //
 // A call for a day already being optimised in this process waits for that re-plan and
-// returns its result (its events name the first caller); when that one was cancelled
-// (its client went away), the waiting call runs its own.
+// returns its result (its events name the first caller; when that is the re-plan job, the
+// visits it keeps with their told technicians, see Reoptimize, stayed); when that one was
+// cancelled (its client went away), the waiting call runs its own.
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
+	return s.optimizeShared(ctx, day, opt, actor, now, nil)
+}
+
+// optimizeShared is Optimize keeping told's visits with their technicians (see
+// planning.Improve).
+func (s *Visits) optimizeShared(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time, told map[int64]int64) (*OptimizeResult, error) {
 	key := day.Format(time.DateOnly)
 	for {
 		s.optMu.Lock()
@@ -1074,7 +1081,7 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			c = &optimizeCall{done: make(chan struct{})}
 			s.optimizing[key] = c
 			s.optMu.Unlock()
-			c.res, c.err = s.optimize(ctx, day, opt, actor, now)
+			c.res, c.err = s.optimize(ctx, day, opt, actor, now, told)
 			s.optMu.Lock()
 			delete(s.optimizing, key)
 			s.optMu.Unlock()
@@ -1100,8 +1107,8 @@ func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Optio
 	}
 }
 
-// optimize is Optimize without the sharing of a running re-plan.
-func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
+// optimize is optimizeShared without the sharing of a running re-plan.
+func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time, told map[int64]int64) (*OptimizeResult, error) {
 	started := time.Now()
 	res := &OptimizeResult{Day: day.Format(time.DateOnly), Changed: []int64{}}
 	// The search runs on a snapshot of the day, outside the day's lock, so that bookings of
@@ -1123,7 +1130,7 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		rest := opt.TimeLimit - time.Since(started) - opt.TimeLimit/10
 		opt.TimeLimit = max(rest, opt.TimeLimit/4)
 	}
-	solved, err := planning.Improve(ctx, base, opt)
+	solved, err := planning.Improve(ctx, base, opt, told)
 	if err != nil {
 		return nil, Wrap(err)
 	}
@@ -1150,7 +1157,7 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 			if budget > 0 {
 				short.TimeLimit = min(max(budget/10, 200*time.Millisecond), 2*time.Second)
 			}
-			if next, err = planning.Improve(ctx, cur, short); err != nil {
+			if next, err = planning.Improve(ctx, cur, short, told); err != nil {
 				return err
 			}
 			res.Redone = true

@@ -318,7 +318,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 // rescheduled, technician, reminder) went after it (sms.sent) — stays with him, its
 // place in his day free to change. It goes to another only when needed: he can no longer
 // keep it (the day as stored cannot be timed with it), or keeping him would leave a
-// promised visit out (see planning.KeepTold). Without this, a sick-day re-plan followed
+// promised visit out (see planning.Improve). Without this, a sick-day re-plan followed
 // five minutes later by the job moved the same visits again, and their customers got a
 // second "cambio de técnico". A dispatcher's explicit Optimize still moves anyone not
 // pinned. A text still waiting (the quiet hours, a backlog) does not keep the visit: the
@@ -328,7 +328,7 @@ func (s *Visits) Reoptimize(ctx context.Context, day time.Time, opt schedule.Opt
 	if err != nil {
 		return nil, err
 	}
-	return s.Optimize(planning.KeepTold(ctx, told), day, opt, nil, now)
+	return s.optimizeShared(ctx, day, opt, nil, now, told)
 }
 
 // toldTechnicians returns, by visit id, the technician of each booked visit of the day
