@@ -56,7 +56,7 @@ environment:
   LOG_LEVEL              debug, info (default), warn or error
   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID,
   TWILIO_API_BASE        Twilio; without credentials texts go to the development outbox
-  SMS_RATE, SMS_REMINDER_HOUR, SMS_ETA_SLIP
+  SMS_RATE, SMS_REMINDER_HOUR, SMS_ETA_SLIP, SMS_QUIET_HOURS
                          segments per second to Twilio, reminder hour, ETA slip for a new text
   MAIL_GATEWAY_TOKEN     bearer token of the mail gateway (POST /api/intake/email)
   METRICS_TOKEN          bearer token /metrics requires, at least 16 characters (default: open)
