@@ -107,7 +107,12 @@ func TestKeyword(t *testing.T) {
 	for in, want := range map[string]string{" Sí. ": "SI", "baja": "BAJA", "¡Cambiar!": "CAMBIAR", "1": "1", "confirmó": "CONFIRMO", "no sirve": "NO SIRVE",
 		// Phones add emoji and keycaps, and people type two spaces or a line break.
 		"Sí 👍": "SI", "👍🏽 si": "SI", "1️⃣": "1", "2⃣": "2", "BAJA 🙏": "BAJA", "ok ✅": "OK", "si ❤️": "SI",
-		"sigue  sin\nservicio": "SIGUE SIN SERVICIO", "No\tfunciona": "NO FUNCIONA"} {
+		"sigue  sin\nservicio": "SIGUE SIN SERVICIO", "No\tfunciona": "NO FUNCIONA",
+		// Courtesy around the word: "alta por favor" was no keyword, so the customer stayed
+		// opted out.
+		"alta por favor": "ALTA", "Baja, por favor.": "BAJA", "2 porfa": "2", "Sí, muchas gracias 🙏": "SI",
+		"Por favor cambiar": "CAMBIAR", "STOP please": "STOP", "Ya funciona, gracias": "YA FUNCIONA",
+		"Gracias": "GRACIAS", "por favor": "POR FAVOR"} {
 		if got := notify.Keyword(in); got != want {
 			t.Errorf("Keyword(%q) = %q; want %q", in, got, want)
 		}

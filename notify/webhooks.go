@@ -422,19 +422,39 @@ func unaccent() transform.Transformer {
 
 // Keyword returns the normalised form of an inbound text for keyword matching: upper case,
 // accents removed, runs of spaces, tabs and line breaks made one space, surrounding
-// punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1").
+// punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1"), and the
+// courtesy around a word dropped ("Baja, por favor" → "BAJA", "2 porfa" → "2", "Sí,
+// gracias" → "SI"; "Gracias" alone stays itself).
 func Keyword(body string) string {
 	s, _, err := transform.String(unaccent(), body)
 	if err != nil {
 		s = body
 	}
-	s = strings.Join(strings.Fields(s), " ")
-	s = strings.ToUpper(strings.TrimFunc(s, func(r rune) bool {
-		// Symbols are the emoji (and their skin tones), Me the keycap that makes 1 into
-		// 1️⃣, Cf the joiners of emoji sequences.
-		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r)
-	}))
+	s = strings.ToUpper(trimKeyword(strings.Join(strings.Fields(s), " ")))
+	for cut := true; cut; {
+		cut = false
+		for _, c := range courtesy {
+			if rest, ok := strings.CutSuffix(s, " "+c); ok && trimKeyword(rest) != "" {
+				s, cut = trimKeyword(rest), true
+			} else if rest, ok := strings.CutPrefix(s, c+" "); ok && trimKeyword(rest) != "" {
+				s, cut = trimKeyword(rest), true
+			}
+		}
+	}
 	return s
+}
+
+// courtesy is what a customer may write around a keyword, longest first (so that "MUCHAS
+// GRACIAS" goes whole).
+var courtesy = []string{"MUCHAS GRACIAS", "THANK YOU", "POR FAVOR", "PORFAVOR", "GRACIAS", "PLEASE", "THANKS", "PORFA", "PLS"}
+
+// trimKeyword drops surrounding spaces, punctuation and emoji: symbols are the emoji (and
+// their skin tones), Me the keycap that makes 1 into 1️⃣, Cf the joiners of emoji
+// sequences.
+func trimKeyword(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r)
+	})
 }
 
 // Inbound serves POST /twilio/inbound: a customer's text, answered with TwiML. The same
