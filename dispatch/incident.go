@@ -246,7 +246,7 @@ func (r IncidentResolution) Check(inc *Incident, now time.Time) (cause string, v
 	if inc.Status != IncidentOpen {
 		return "", "", time.Time{}, Conflict("incident_resolved", "incident %s was already resolved", inc.Folio)
 	}
-	if cause, err = cleanText("cause", r.Cause, 500, true); err != nil {
+	if cause, err = cleanText("cause", r.Cause, MaxCause, true); err != nil {
 		return "", "", time.Time{}, err
 	}
 	v = Verdict(r.Verdict)

@@ -655,7 +655,7 @@ func (r *Report) Apply(c Change, now time.Time, s SLA) (Channel, string, map[str
 		}
 		typ = EventReportReclassified
 	case ActionResolve:
-		cause, err := cleanText("cause", c.Cause, 500, true)
+		cause, err := cleanText("cause", c.Cause, MaxCause, true)
 		if err != nil {
 			return "", "", nil, err
 		}

@@ -340,8 +340,9 @@ func (s *Visits) visitDay(v *dispatch.Visit) time.Time {
 const freshPosition = 15 * time.Minute
 
 // SetStatus records a technician's step on visit id. A technician may only move his own
-// visits (403 otherwise); steps out of order are conflicts. Completion resolves the report
-// with the visit's outcome, in the same transaction.
+// visits (another's is not found, 404: its existence is not told); steps out of order are
+// conflicts. Completion resolves the report with the visit's outcome, in the same
+// transaction.
 func (s *Visits) SetStatus(ctx context.Context, id int64, o dispatch.Outcome, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	v, _, err := s.SetStatusOnce(ctx, id, o, actor, now, nil)
 	return v, err
