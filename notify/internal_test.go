@@ -39,3 +39,29 @@ func TestStatusRank(t *testing.T) {
 		t.Error("final statuses must share a rank and unknown ones rank 0")
 	}
 }
+
+// TestStoredTemplateThatLacksItsPurpose: a booked text of "Hola" saved before templates had
+// to show their window went on being sent as "Hola" to every customer booked. An override
+// that leaves out what its text is for is not used: the default goes in its place, in the
+// hook's rendering and in RenderKind's, and the admin page says so (Template.Lacks).
+func TestStoredTemplateThatLacksItsPurpose(t *testing.T) {
+	t.Parallel()
+	data := Data{Folio: "R-2026-000007", Window: "lun 30 nov, 10:00-12:00", Date: "lun 30 nov", Technician: "Juan"}
+	rc := recipient{Templates: map[Kind]string{KindBooked: "Hola", KindFolio: "Su folio: {{.Folio}}"}}
+	got, err := rc.render(KindBooked, "es", data)
+	want, _ := Render(string(KindBooked), DefaultTemplate(KindBooked, "es"), data)
+	if err != nil || got != want {
+		t.Errorf("booked with a stored \"Hola\" = %q, %v; want the default %q", got, err, want)
+	}
+	if got, err := rc.render(KindFolio, "es", data); err != nil || got != "Su folio: R-2026-000007" {
+		t.Errorf("folio with a stored template that shows it = %q, %v; want the admin's", got, err)
+	}
+	if got := Lacks(KindBooked, "Hola"); got != "Window" {
+		t.Errorf("Lacks(booked, Hola) = %q; want Window", got)
+	}
+	s := NewTemplates(nil, time.UTC)
+	tp := s.describe(KindBooked, "es", templateRow{Kind: string(KindBooked), Language: "es", Body: "Hola"})
+	if !tp.Custom || tp.Lacks != "Window" || tp.Sample == "Hola" {
+		t.Errorf("the admin's view of a stored \"Hola\" = %+v; want custom, lacking Window, the sample of what is sent", tp)
+	}
+}

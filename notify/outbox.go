@@ -170,10 +170,10 @@ type recipient struct {
 	Templates map[Kind]string
 }
 
-// render renders kind for rc with rc's template overrides (the default when none, or when
-// the override fails to render).
+// render renders kind for rc with rc's template overrides (the default when none, when the
+// override leaves out what the text is for, see Lacks, or when it fails to render).
 func (rc recipient) render(kind Kind, lang string, data Data) (string, error) {
-	if b, ok := rc.Templates[kind]; ok {
+	if b, ok := rc.Templates[kind]; ok && Lacks(kind, b) == "" {
 		if s, err := Render(string(kind), b, data); err == nil {
 			return s, nil
 		}

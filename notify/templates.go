@@ -522,6 +522,9 @@ type Template struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	// Values are the fields ({{.Folio}}…) the texts of this kind carry (see Values).
 	Values []string `json:"values"`
+	// Lacks names the value an admin's template (saved before templates were checked for
+	// it) leaves out, so that the default is sent in its place (see Lacks); "" otherwise.
+	Lacks string `json:"lacks,omitempty"`
 }
 
 // Templates stores admins' overrides of the default templates.
@@ -559,7 +562,29 @@ func body(ctx context.Context, idb bun.IDB, kind Kind, lang string) (string, err
 	if err != nil {
 		return "", postgres.Wrap(err)
 	}
+	if Lacks(kind, row.Body) != "" {
+		return DefaultTemplate(kind, lang), nil
+	}
 	return row.Body, nil
+}
+
+// Lacks returns the first value a text of kind exists to tell ("Folio", "Window"…) that
+// body never shows, or "" when it shows them all (or does not parse: Render judges that).
+// An admin's template saved before the check existed may lack one: the default is sent
+// in its place, since a booked text of "Hola" tells nobody his appointment.
+func Lacks(kind Kind, body string) string {
+	t, err := Parse(string(kind), body)
+	if err != nil {
+		return ""
+	}
+	shown := map[string]bool{}
+	mentions(t.Tree.Root, shown)
+	for _, name := range required[kind] {
+		if !shown[name] {
+			return name
+		}
+	}
+	return ""
 }
 
 // RenderKind renders the template in force for kind and lang with data.
@@ -650,12 +675,8 @@ func CheckKind(kind Kind, text, lang string, loc *time.Location) error {
 	if err := fieldsOf(kind, t.Tree.Root, nil); err != nil {
 		return dispatch.Invalid("body", "%v", err)
 	}
-	shown := map[string]bool{}
-	mentions(t.Tree.Root, shown)
-	for _, name := range required[kind] {
-		if !shown[name] {
-			return dispatch.Invalid("body", "{{.%s}} is missing: the %s text exists to tell the customer it", name, kind)
-		}
+	if name := Lacks(kind, text); name != "" {
+		return dispatch.Invalid("body", "{{.%s}} is missing: the %s text exists to tell the customer it", name, kind)
 	}
 	return check(text, SampleFor(kind, lang, loc))
 }
@@ -743,8 +764,13 @@ func (s *Templates) describe(kind Kind, lang string, row templateRow) Template {
 	t := Template{Kind: kind, Language: lang, Default: DefaultTemplate(kind, lang), Body: DefaultTemplate(kind, lang), Values: Values(kind)}
 	if row.Body != "" {
 		t.Body, t.Custom, t.UpdatedAt = row.Body, true, row.UpdatedAt
+		t.Lacks = Lacks(kind, row.Body)
 	}
-	sample, err := Render(string(kind), t.Body, SampleFor(kind, lang, s.loc))
+	sent := t.Body
+	if t.Lacks != "" {
+		sent = t.Default // the sample shows what is sent
+	}
+	sample, err := Render(string(kind), sent, SampleFor(kind, lang, s.loc))
 	if err != nil {
 		sample = "(" + err.Error() + ")"
 	}

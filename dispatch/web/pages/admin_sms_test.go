@@ -22,11 +22,18 @@ func TestBrowserAdminSMSTemplates(t *testing.T) {
 	e.user(t, "jefa@example.mx", dispatch.RoleAdmin)
 	tok := token(t, e, "jefa@example.mx")
 
+	// A booked text saved before templates had to show their window: not used, and the
+	// page says why.
+	if _, err := e.DB.ExecContext(context.Background(), `INSERT INTO sms_templates (kind, language, body, updated_at) VALUES ('booked', 'es', 'Hola', now())`); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx := tab(t, true)
 	do(t, ctx, chromedp.EmulateViewport(1280, 900))
 	signInBrowser(t, ctx, e.URL, "%2Fadmin%23sms", "jefa@example.mx")
 	const form = `form.sms-tpl[data-kind="folio"][data-lang="es"]`
 	waitText(t, ctx, form+` .field`, "{{.Folio}}") // the values these texts carry are listed
+	waitText(t, ctx, `form.sms-tpl[data-kind="booked"][data-lang="es"] .sms-lacks`, "No se usa: no muestra {{.Window}}")
 	refused := func(ctx context.Context, body, want string) {
 		t.Helper()
 		do(t, ctx,

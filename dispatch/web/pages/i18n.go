@@ -686,6 +686,7 @@ var catalog = map[string]tr{
 	"adm.sms.not_carried":         {ES: "Estos mensajes no llevan el dato {name}: llegaría vacío al cliente. Llevan: {list}", EN: "These texts do not carry {name}: the customer would get it empty. They carry: {list}"},
 	"adm.sms.unguarded":           {ES: "El dato {{.{name}}} a veces falta: muéstrelo dentro de «{{if .{name}}}…{{end}}».", EN: "The value {{.{name}}} is sometimes missing: show it inside “{{if .{name}}}…{{end}}”."},
 	"adm.sms.missing":             {ES: "Este mensaje debe mostrar {name}: es lo que le dice al cliente.", EN: "This text must show {name}: it is what it tells the customer."},
+	"adm.sms.lacks":               {ES: "No se usa: no muestra {name}, que es lo que le dice al cliente. Se envía el original hasta que la guarde con ese dato.", EN: "Not in use: it does not show {name}, which is what it tells the customer. The default is sent until you save it with that value."},
 	"adm.sms.unknown_func":        {ES: "La plantilla usa una función que no existe: {name}.", EN: "The template uses a function that does not exist: {name}."},
 	"adm.sms.not_allowed":         {ES: "Una plantilla solo muestra datos, los compara con «{{if}}» y usa upper o lower; no se permite {name}.", EN: "A template only shows values, tests them with “{{if}}” and uses upper or lower; {name} is not allowed."},
 	"adm.sms.syntax":              {ES: "La plantilla tiene un error de escritura: revise que cada «{{» tenga su «}}».", EN: "The template has a typing error: check that every “{{” has its “}}”."},

@@ -483,7 +483,10 @@ function smsForm(tp) {
   const sample = h('p', { class: 'muted small user-text' }, t('adm.sms_sample', { text: tp.sample || '' }), ' · ', t('adm.sms_segments', { n: tp.segments ?? '?' }));
   const restore = h('button', { type: 'button', disabled: !tp.custom }, t('adm.sms_restore'));
   const f = h('form', { class: 'form sms-tpl', novalidate: true, dataset: { kind: tp.kind, lang: tp.language } },
-    h('div', { class: 'field' }, h('label', { for: id }, `${tp.kind} · ${tp.language}`, tp.custom ? ' (' + t('adm.sms_custom') + ')' : ''), area, hint), sample,
+    h('div', { class: 'field' }, h('label', { for: id }, `${tp.kind} · ${tp.language}`, tp.custom ? ' (' + t('adm.sms_custom') + ')' : ''), area, hint),
+    // A template saved before templates had to show what their text is for: the default
+    // goes in its place, and the admin is told why.
+    tp.lacks ? h('p', { class: 'chip bad sms-lacks' }, t('adm.sms.lacks', { name: '{{.' + tp.lacks + '}}' })) : '', sample,
     h('p', { class: 'form-error', role: 'alert', hidden: true }),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('adm.save')), restore));
   const put = (text) => busy(f, async () => {
