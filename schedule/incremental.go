@@ -156,7 +156,20 @@ func Insert(plan *Plan, v Visit) (*Plan, error) {
 		}
 	}
 	if br < 0 {
-		return nil, fmt.Errorf("%w: visit %q: %v", ErrNoInsertion, v.ID, NoRoom)
+		// Every visit keeps its order; a technician's break may move to make room.
+		var scratch route
+		bt := -1
+		for _, v := range in.okr[c] {
+			ri := int(v)
+			if d, t, p := s.routes[ri].insertMovingBreak(in, c, best, &scratch); p >= 0 && d < best {
+				best, br, bt, bp = d, ri, t, p
+			}
+		}
+		if br < 0 {
+			return nil, fmt.Errorf("%w: visit %q: %v", ErrNoInsertion, v.ID, NoRoom)
+		}
+		rt := &s.routes[br]
+		rt.withBreakAt(in, slices.Clone(rt.seq), rt.brk, bt)
 	}
 	s.routes[br].insert(in, c, bp)
 	s.where[c] = int32(br)
@@ -197,6 +210,7 @@ func Slots(plan *Plan, v Visit, from time.Time, days int, width time.Duration) (
 		hours = Hours{8 * time.Hour, 18 * time.Hour}
 	}
 	var out []Window
+	var scratch route
 	lf := from.In(zone)
 	n := &in.nodes[c]
 	for d := 0; d < days; d++ {
@@ -209,15 +223,28 @@ func Slots(plan *Plan, v Visit, from time.Time, days int, width time.Duration) (
 				continue
 			}
 			n.setWindows([]tw{{in.sec(w.Start), in.sec(w.End)}})
-			for _, v := range in.okr[c] {
-				if _, p := s.routes[v].bestInsert(in, c, math.Inf(1), nil); p >= 0 {
-					out = append(out, w)
-					break
-				}
+			if s.fits(in, c, &scratch) {
+				out = append(out, w)
 			}
 		}
 	}
 	return out, nil
+}
+
+// fits reports whether c has a feasible place in s, every visit keeping its technician and
+// order and a break free to move (scratch is overwritten).
+func (s *sol) fits(in *inst, c int32, scratch *route) bool {
+	for _, v := range in.okr[c] {
+		if _, p := s.routes[v].bestInsert(in, c, math.Inf(1), nil); p >= 0 {
+			return true
+		}
+	}
+	for _, v := range in.okr[c] {
+		if _, _, p := s.routes[v].insertMovingBreak(in, c, math.Inf(1), scratch); p >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func within(w Window, avail []Window) bool {
@@ -281,7 +308,8 @@ type Assignment struct {
 }
 
 // NewPlan times the given assignments into a Plan that Insert, Slots and
-// Reoptimize can work on. Breaks are placed at the first feasible point.
+// Reoptimize can work on. A break goes where its day ends soonest (see
+// placeBreak).
 // Visits in no assignment are Unassigned. It fails with ErrInvalid for an
 // unknown or repeated ID and with ErrPinned when an assignment breaks a
 // window, a shift, a skill, a capacity or a break.
@@ -329,12 +357,8 @@ func NewPlan(p *Problem, as []Assignment) (*Plan, error) {
 		seq = append(seq, ve.end)
 		rt.seq = seq
 		if ve.brk >= 0 {
-			placed := false
-			for p := 0; p < len(seq)-1 && !placed; p++ {
-				rt.seq = slices.Insert(slices.Clone(seq), p+1, ve.brk)
-				placed = rt.update(in)
-			}
-			if !placed {
+			rt.seq = slices.Insert(slices.Clone(seq), 1, ve.brk)
+			if !rt.placeBreak(in) {
 				return nil, fmt.Errorf("%w: technician %q shift %d: no room for the break", ErrPinned, a.Technician, a.Shift)
 			}
 		} else if !rt.update(in) {
