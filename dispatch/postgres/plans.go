@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -425,7 +426,19 @@ func clearAssignment(ctx context.Context, tx bun.Tx, id int64) error {
 // takes the hour it really has (from its ETA), any other is left without planned times. It
 // stays his either way: the database refuses two visits of one technician at once, and the
 // stale hour would otherwise refuse every change to the day.
-func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment) (int, error) {
+//
+// Each technician whose visits it re-times or takes away gets one route.changed (his
+// technician_id, the visit_ids): those visits' own events, if any, name only the visit
+// that moved and its new technician, and his phone shows his day from what he was last
+// sent. from names, for visits placed anew and so not in st, the technician each had (0:
+// none).
+func (s *Visits) writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, after map[int64]planning.Assignment, from map[int64]int64, now time.Time) (int, error) {
+	changed := map[int64][]int64{} // technician → his visits re-timed, taken or given
+	touch := func(tech, id int64) {
+		if tech != 0 && !slices.Contains(changed[tech], id) {
+			changed[tech] = append(changed[tech], id)
+		}
+	}
 	busy := map[int64][]dispatch.Span{}
 	for _, a := range after {
 		busy[a.TechnicianID] = append(busy[a.TechnicianID], dispatch.Span{Start: a.Start, End: a.End})
@@ -449,10 +462,12 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 					return 0, Wrap(err)
 				}
 				wrote++
+				touch(v.TechnicianID, v.ID)
 				busy[v.TechnicianID] = append(busy[v.TechnicianID], dispatch.Span{Start: start, End: end})
 				continue
 			}
 			stale = append(stale, v.ID)
+			touch(v.TechnicianID, v.ID)
 		}
 	}
 	if len(stale) > 0 {
@@ -475,9 +490,39 @@ func writeShifts(ctx context.Context, tx bun.Tx, st planning.State, before, afte
 		if err := writeAssignment(ctx, tx, id, after[id]); err != nil {
 			return 0, err
 		}
+		touch(before[id].TechnicianID, id)
+		touch(after[id].TechnicianID, id)
+	}
+	// A visit given to another technician (an assignment, a move) is announced by its own
+	// event to the new one only: the one who had it is told here.
+	had := maps.Clone(from)
+	for _, v := range st.Visits {
+		if _, ok := had[v.ID]; !ok {
+			if had == nil {
+				had = map[int64]int64{}
+			}
+			had[v.ID] = v.TechnicianID
+		}
+	}
+	for id, tech := range had {
+		if a, ok := after[id]; ok && tech != 0 && tech != a.TechnicianID {
+			touch(tech, id)
+		}
+	}
+	techs := slices.Sorted(maps.Keys(changed))
+	for _, tech := range techs {
+		slices.Sort(changed[tech])
+		ev := &dispatch.Event{Type: EventRouteChanged, At: now, Actor: "system", TechnicianID: tech}
+		if err := s.events.Append(ctx, tx, ev, map[string]any{"visit_ids": changed[tech]}); err != nil {
+			return 0, err
+		}
 	}
 	return wrote + len(ids), nil
 }
+
+// EventRouteChanged tells a technician (only his technician_id) that the times or the
+// visits of his day changed without an event of their own: see writeShifts.
+const EventRouteChanged = "route.changed"
 
 func techNames(st planning.State) map[int64]string {
 	out := map[int64]string{}
@@ -642,7 +687,7 @@ func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dis
 // visit the placement gives to another technician (the day's stored routes could not be
 // kept as they stood: time off recorded over them, say) is announced like a re-plan's move.
 func (s *Visits) commitPlace(ctx context.Context, tx bun.Tx, v *dispatch.Visit, p *placed, actor *dispatch.User, now time.Time) error {
-	if _, err := writeShifts(ctx, tx, p.st, p.before, p.after); err != nil {
+	if _, err := s.writeShifts(ctx, tx, p.st, p.before, p.after, map[int64]int64{v.ID: v.TechnicianID}, now); err != nil {
 		return err
 	}
 	if err := s.announceMoves(ctx, tx, p.st, p.before, p.after, map[int64]bool{v.ID: true}, actor, now); err != nil {
@@ -1195,7 +1240,7 @@ func (s *Visits) optimize(ctx context.Context, day time.Time, opt schedule.Optio
 		}
 		changes, moved := planning.Diff(before, placedNow)
 		res.Moved = moved
-		n, err := writeShifts(ctx, tx, st, before, after)
+		n, err := s.writeShifts(ctx, tx, st, before, after, nil, now)
 		if err != nil {
 			return err
 		}
@@ -1492,7 +1537,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 			behindStarted(st, after)
 		}
 		afterDone(st, after)
-		if _, err := writeShifts(ctx, tx, st, before, after); err != nil {
+		if _, err := s.writeShifts(ctx, tx, st, before, after, map[int64]int64{v.ID: v.TechnicianID}, now); err != nil {
 			return err
 		}
 		at := after[v.ID]

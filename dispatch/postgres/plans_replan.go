@@ -265,7 +265,7 @@ func (s *Visits) replanTechnicianDay(ctx context.Context, tx bun.Tx, techID int6
 	for _, v := range his {
 		delete(before, v.ID)
 	}
-	if _, err := writeShifts(ctx, tx, st, before, after); err != nil {
+	if _, err := s.writeShifts(ctx, tx, st, before, after, nil, now); err != nil {
 		return err
 	}
 	if err := s.announceMoves(ctx, tx, st, before, after, isHis, actor, now); err != nil {

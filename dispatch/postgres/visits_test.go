@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -495,5 +496,63 @@ func TestETAsKeepToThePlan(t *testing.T) {
 		if got.AtRisk {
 			t.Errorf("visit %d at risk; want on time", v.ID)
 		}
+	}
+}
+
+// TestRouteChangedTellsTheTechnician: a visit booked before one of a technician's others
+// pushed that one an hour later, and nothing told his phone: its visit had no event of its
+// own, so the page (which reloads on its visits' events) kept the old time. Each
+// technician whose visits are re-timed without an event of their own gets one
+// route.changed naming them.
+func TestRouteChangedTellsTheTechnician(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, visits, tech, vs, now := visitFixture(t, 2)
+	start := now.Add(time.Hour) // 08:00
+	first, err := visits.Book(ctx, vs[0].ID, dispatch.Span{Start: start, End: start.Add(4 * time.Hour)}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.PlannedStart.Before(start.Add(30 * time.Minute)) {
+		t.Fatalf("set-up: the first visit planned at %s; want early", first.PlannedStart)
+	}
+	var seen int64
+	if err := db.NewSelect().Table("events").ColumnExpr("coalesce(max(id), 0)").Scan(ctx, &seen); err != nil {
+		t.Fatal(err)
+	}
+	// 08:00–09:00: it can only go first, and pushes the other back.
+	if _, err := visits.Book(ctx, vs[1].ID, dispatch.Span{Start: start, End: start.Add(time.Hour)}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := visits.Get(ctx, vs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !moved.PlannedStart.After(first.PlannedStart) {
+		t.Fatalf("set-up: the first visit still planned at %s; want pushed back", moved.PlannedStart)
+	}
+	var evs []struct {
+		Type         string         `bun:"type"`
+		TechnicianID int64          `bun:"technician_id"`
+		VisitID      *int64         `bun:"visit_id"`
+		Data         map[string]any `bun:"data,type:jsonb"`
+	}
+	if err := db.NewSelect().Table("events").Column("type", "technician_id", "visit_id", "data").Where("id > ?", seen).OrderExpr("id").Scan(ctx, &evs); err != nil {
+		t.Fatal(err)
+	}
+	var told []any
+	for _, e := range evs {
+		if e.VisitID != nil && *e.VisitID == vs[0].ID {
+			t.Errorf("the pushed visit got an event of its own (%s): this test no longer tests the gap", e.Type)
+		}
+		if e.Type == postgres.EventRouteChanged {
+			if e.TechnicianID != tech.ID {
+				t.Errorf("route.changed for technician %d; want %d", e.TechnicianID, tech.ID)
+			}
+			told = append(told, e.Data["visit_ids"])
+		}
+	}
+	if len(told) != 1 || fmt.Sprint(told[0]) != fmt.Sprint([]any{float64(vs[0].ID)}) {
+		t.Errorf("route.changed events' visit_ids = %v; want one naming visit %d", told, vs[0].ID)
 	}
 }

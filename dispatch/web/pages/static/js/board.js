@@ -625,6 +625,9 @@ function activity(msg) {
 }
 live({
   onEvent: (msg) => {
+    // route.changed tells a technician's phone of times the board reloads anyway: no
+    // line of its own.
+    if (msg.type === 'route.changed') return;
     activity(msg);
     // A report's deadline turning at risk or missed recolours its visits.
     // An incident opening, changing or ending redraws its customers on the map.

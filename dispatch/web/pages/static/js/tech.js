@@ -526,7 +526,10 @@ sharing(share.checked);
 addEventListener('online', flush);
 setInterval(() => { if (waiting().length) flush(); }, 15000);
 let debounce = 0;
-live({ onEvent: (m) => { if (m.type.startsWith('visit.')) { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
+// A visit's own steps and changes, and route.changed: his day re-timed (another visit
+// booked before his, a move, a re-plan) or a visit taken from him, which no visit event
+// of his says.
+live({ onEvent: (m) => { if (m.type.startsWith('visit.') || m.type === 'route.changed') { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
 showPending();
 // The page opens again without signal: a worker keeps it and its files (sw.js), fetched once
 // the route is shown, so that over 3G they do not delay it. A browser that refuses (private
