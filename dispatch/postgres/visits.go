@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -175,6 +177,61 @@ func selectVisits(db bun.IDB, rows any) *bun.SelectQuery {
 		Join("LEFT JOIN incidents AS vi ON vi.id = v.incident_id")
 }
 
+// canBeDone refuses a new visit no active technician could ever do: one asking for a
+// skill nobody has ("skills"), or longer than any weekly shift of those who have them can
+// hold with its break ("duration_min"). Such a visit sat in the board's queue for good,
+// every slot search answering that nobody can take it.
+func canBeDone(ctx context.Context, tx bun.Tx, nv dispatch.NewVisit) error {
+	var techs []struct {
+		Skills []string               `bun:"skills,array"`
+		Shifts []dispatch.WeeklyShift `bun:"shifts,type:jsonb"`
+	}
+	if err := tx.NewSelect().Table("technicians").Column("skills", "shifts").Where("active").Scan(ctx, &techs); err != nil {
+		return Wrap(err)
+	}
+	qualified, longest := false, time.Duration(0)
+	for _, t := range techs {
+		if !hasAll(t.Skills, nv.Skills) {
+			continue
+		}
+		qualified = true
+		for _, sh := range t.Shifts {
+			start, ok1 := dispatch.ParseClock(sh.Start)
+			end, ok2 := dispatch.ParseClock(sh.End)
+			if !ok1 || !ok2 {
+				continue
+			}
+			if end <= start {
+				end += 24 * time.Hour // through midnight
+			}
+			free := end - start
+			if sh.Break != nil {
+				free -= time.Duration(sh.Break.Minutes) * time.Minute
+			}
+			longest = max(longest, free)
+		}
+	}
+	switch {
+	case len(techs) == 0:
+		return nil // no team yet (a new installation): nothing to judge by
+	case !qualified:
+		return dispatch.Invalid("skills", "no active technician has every skill required (%s)", strings.Join(nv.Skills, ", "))
+	case longest > 0 && time.Duration(nv.DurationMin)*time.Minute > longest:
+		return dispatch.Invalid("duration_min", "longer than any shift of the technicians with those skills can hold (at most %d minutes)", int(longest/time.Minute))
+	}
+	return nil
+}
+
+// hasAll reports whether have holds every skill of want.
+func hasAll(have, want []string) bool {
+	for _, k := range want {
+		if !slices.Contains(have, k) {
+			return false
+		}
+	}
+	return true
+}
+
 // Get returns one visit (404 when unknown).
 func (s *Visits) Get(ctx context.Context, id int64) (*dispatch.Visit, error) {
 	return getVisit(ctx, s.db, id, false)
@@ -260,6 +317,9 @@ func (s *Visits) Create(ctx context.Context, folio string, nv dispatch.NewVisit,
 		r := d.Report
 		if !r.Status.Active() {
 			return dispatch.Conflict("illegal_transition", "a %s report gets no visit", r.Status)
+		}
+		if err := canBeDone(ctx, tx, nv); err != nil {
+			return err
 		}
 		row := &visitRow{ReportID: r.ID, Status: string(dispatch.VisitUnscheduled), DurationMin: nv.DurationMin, Skills: nv.Skills,
 			Address: nv.Address, Priority: nv.Priority, Urgent: nv.Urgent, Availability: nv.Availability}

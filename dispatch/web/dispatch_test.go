@@ -372,7 +372,22 @@ func TestVisitBooking(t *testing.T) {
 			t.Errorf("create visit %s = %d %s, want 422 naming %s (%s)", c.body, res.StatusCode, b, c.field, c.says)
 		}
 	}
+	// A skill nobody has: refused when the visit is made (it sat in the queue for good),
+	// and a shift too short for it likewise.
+	res, b = do(t, "POST", ts.URL+"/api/tickets/"+tk+"/visits", a, `{"duration_min":30,"skills":["satellite"]}`)
+	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "skills" || !strings.Contains(string(b), "satellite") {
+		t.Errorf("a visit asking for a skill nobody has = %d %s, want 422 skills naming it", res.StatusCode, b)
+	}
+	res, b = do(t, "POST", ts.URL+"/api/tickets/"+tk+"/visits", a, `{"duration_min":660,"skills":["fiber"]}`)
+	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "duration_min" || !strings.Contains(string(b), "at most 600 minutes") {
+		t.Errorf("a visit longer than any shift = %d %s, want 422 duration_min saying 600", res.StatusCode, b)
+	}
+	// One whose only technician with the skill left since: the slots and the booking say so.
+	sat := createTech(t, ts, d, "Saúl Satelital", 19.43, -99.13, `"satellite"`, "")
 	v3 := createVisit(t, ts, a, createTicket(t, ts, a, 19.42, -99.14), `{"duration_min":30,"skills":["satellite"]}`)
+	var st struct{ Version int }
+	mustJSON(t, "GET", fmt.Sprintf("%s/api/technicians/%d", ts.URL, sat), d, "", 200, &st)
+	mustJSON(t, "PATCH", fmt.Sprintf("%s/api/technicians/%d", ts.URL, sat), d, fmt.Sprintf(`{"active":false,"version":%d}`, st.Version), 200, nil)
 	res, b = do(t, "GET", fmt.Sprintf("%s/api/visits/%d/slots?from=2026-11-30&days=2", ts.URL, v3.ID), a, "")
 	if _, f := errorCode(t, b); res.StatusCode != 422 || f != "skills" {
 		t.Errorf("slots for an unknown skill = %d %s, want 422 skills", res.StatusCode, b)
