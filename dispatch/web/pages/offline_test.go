@@ -123,6 +123,10 @@ func TestBrowserBoardRefusal(t *testing.T) {
 	pollTrue(t, ctx, `document.querySelector('.track[data-tech="`+strconv.FormatInt(fiber, 10)+`"] .block[data-visit="`+vid+`"]') !== null`)
 	msg := text(t, ctx, "#board-msg")
 	t.Logf("refusal shown: %s", msg)
+	// The skill in the dispatcher's words: "«fiber»" was the API's code.
+	if !strings.Contains(msg, "«fibra»") {
+		t.Errorf("refusal %q; want the missing skill named «fibra»", msg)
+	}
 	// The same with the keyboard: the detail's "assign to" list.
 	clickNow(t, ctx, `.block[data-visit="`+vid+`"]`)
 	do(t, ctx, chromedp.WaitVisible(chromedp.ID("move-to")),

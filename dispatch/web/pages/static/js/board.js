@@ -53,7 +53,7 @@ function flash(text, bad) {
 function refusal(err) {
   if (err instanceof ApiError && err.status === 422 && err.field === 'technician_id') {
     const skill = /lacks the skill "([^"]*)"/.exec(err.message);
-    const why = skill ? t('code.lacks_skill', { skill: skill[1] }) : /not active/.test(err.message) ? t('code.inactive') : reason(err);
+    const why = skill ? t('code.lacks_skill', { skill: tr('skill.', skill[1]) }) : /not active/.test(err.message) ? t('code.inactive') : reason(err);
     return t('err.refused', { reason: why });
   }
   if (err instanceof ApiError && err.status === 409) {
