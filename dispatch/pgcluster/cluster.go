@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,6 +45,8 @@ type Cluster struct {
 	opts    Options
 	runAs   *user.User // non-nil when commands must run as the postgres user
 	started bool       // true when Start launched the server (so Stop stops it)
+	// lock is this process's shared hold on the cluster (see Start), nil before Start.
+	lock *os.File
 }
 
 // FindBinaries returns the folder that holds initdb and pg_ctl: PATH first, then the newest
@@ -116,14 +119,28 @@ func (c *Cluster) DSN(db string) string {
 
 // Start initialises the cluster on first use and starts the server, waiting until it accepts
 // connections. A server already running on this folder (another despacho process, or one
-// left by a crash) is used as it is and left running by Stop, so that a second command never
-// pulls the database from under a running service.
+// left by a crash) is used as it is. Every process that starts or uses the cluster holds a
+// shared lock on a file beside the folder while it does; Stop stops the server only when
+// no other process holds one, so that a second command never pulls the database from under
+// a running service, and a service restarted after a crash (whose lock the crash released)
+// still stops the server it found running.
 func (c *Cluster) Start(ctx context.Context) error {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return err
 	}
 	if err := c.own(c.dir); err != nil {
 		return err
+	}
+	if c.lock == nil {
+		f, err := os.OpenFile(c.dir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+			f.Close()
+			return fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		c.lock = f
 	}
 	if _, err := os.Stat(filepath.Join(c.dir, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := c.initdb(ctx); err != nil {
@@ -132,6 +149,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	if c.running(ctx) {
 		c.log().Info("private PostgreSQL already running; using it", "dir", c.dir)
+		c.started = true // Stop decides by the lock whether anyone else still uses it
 		return nil
 	}
 	settings := []string{
@@ -153,8 +171,20 @@ func (c *Cluster) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop shuts the server down (fast mode: open sessions are ended, committed data is safe).
+// Stop shuts the server down (fast mode: open sessions are ended, committed data is safe),
+// unless another process still uses it (see Start): then only this process's hold goes.
 func (c *Cluster) Stop(ctx context.Context) error {
+	if c.lock != nil {
+		defer func() { c.lock.Close(); c.lock = nil }()
+		// Turning the shared lock exclusive succeeds only when no one else holds one.
+		if err := syscall.Flock(int(c.lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			if c.started {
+				c.log().Info("private PostgreSQL left running: another process uses it", "dir", c.dir)
+			}
+			c.started = false
+			return nil
+		}
+	}
 	if !c.started {
 		return nil
 	}
