@@ -114,26 +114,17 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.TechnicianID = id
 	}
-	switch q.Get("unassigned") {
-	case "", "false":
-	case "true":
-		f.Unassigned = true
-	default:
-		return dispatch.Invalid("unassigned", "must be true or false")
-	}
-	switch q.Get("reschedule_requested") {
-	case "", "false":
-	case "true":
-		f.RescheduleRequested = true
-	default:
-		return dispatch.Invalid("reschedule_requested", "must be true or false")
-	}
-	switch q.Get("to_rebook") {
-	case "", "false":
-	case "true":
-		f.ToRebook = true
-	default:
-		return dispatch.Invalid("to_rebook", "must be true or false")
+	for _, b := range []struct {
+		name string
+		to   *bool
+	}{{"unassigned", &f.Unassigned}, {"reschedule_requested", &f.RescheduleRequested}, {"to_rebook", &f.ToRebook}} {
+		switch q.Get(b.name) {
+		case "", "false":
+		case "true":
+			*b.to = true
+		default:
+			return dispatch.Invalid(b.name, "must be true or false")
+		}
 	}
 	if v := q.Get("report"); v != "" {
 		folio, ok := dispatch.ParseFolio(v)
