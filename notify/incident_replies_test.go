@@ -29,11 +29,12 @@ type incidentWorld struct {
 	worker    notify.WorkerOptions // what sendAll runs with: fastOptions unless changed
 }
 
-// newIncidentWorld builds an incidentWorld; icfg configures the incident store. With
-// Twilio (a fake) it also serves the webhooks, but runs no worker (see sendAll).
-func newIncidentWorld(tb testing.TB, withTwilio bool, icfg postgres.IncidentsConfig) *incidentWorld {
+// newIncidentWorld builds an incidentWorld; icfg configures the incident store, tune the
+// texts' configuration. With Twilio (a fake) it also serves the webhooks, but runs no
+// worker (see sendAll).
+func newIncidentWorld(tb testing.TB, withTwilio bool, icfg postgres.IncidentsConfig, tune ...func(*notify.Config)) *incidentWorld {
 	tb.Helper()
-	w := &incidentWorld{env: newEnv(tb, withTwilio), tb: tb, worker: fastOptions()}
+	w := &incidentWorld{env: newEnv(tb, withTwilio, tune...), tb: tb, worker: fastOptions()}
 	var err error
 	if w.incidents, err = postgres.NewIncidents(w.db, w.events, icfg); err != nil {
 		tb.Fatal(err)
@@ -309,7 +310,9 @@ func textsTo(rows []outboxRow) map[string][]string {
 // A customer who did not report and answers the restore "2" gets a fault report of their own.
 func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 	t.Parallel()
-	w := newIncidentWorld(t, true, postgres.IncidentsConfig{TextAccessPoint: true})
+	// Without quiet hours: the area notices of an incident at the hour the test runs go at
+	// once (TestAreaNoticesWaitForTheMorning holds them at night).
+	w := newIncidentWorld(t, true, postgres.IncidentsConfig{TextAccessPoint: true}, func(c *notify.Config) { c.Quiet = notify.QuietHours{} })
 	fake := w.fake
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -439,4 +442,47 @@ func TestStillDown(t *testing.T) {
 // Formatter's output, so the comparison above failed on those days only.
 func unaccented(s string) string {
 	return strings.NewReplacer("á", "a", "é", "e", "í", "i", "ó", "o", "ú", "u").Replace(s)
+}
+
+// TestAreaNoticesWaitForTheMorning: an outage that began at 02:00 and was mended by 05:00
+// texted every customer of the access point who had reported nothing twice in the night
+// ("Detectamos una falla en su zona", then "Servicio restablecido"). The area notices of
+// the quiet hours wait until they end, and a later notice withdraws one still waiting, so
+// each such customer gets one text, at 08:00; the one who reported hears through his
+// report at once.
+func TestAreaNoticesWaitForTheMorning(t *testing.T) {
+	t.Parallel()
+	w := newIncidentWorld(t, false, postgres.IncidentsConfig{TextAccessPoint: true})
+	n := time.Now().In(mexico)
+	two := time.Date(n.Year(), n.Month(), n.Day(), 2, 0, 0, 0, mexico).AddDate(0, 0, -1)
+	eight := two.Add(6 * time.Hour)
+	ap := "TORRE-" + randomHex(3)
+	_, reporter := w.fault(ap, two.Add(-10*time.Minute))
+	neighbour := w.onAccessPoint(ap, "es", false)
+
+	d := w.open(ap, two, two.Add(5*time.Minute))
+	area := func() []outboxRow {
+		var out []outboxRow
+		for _, r := range outbox(t, w.db) {
+			if r.To == neighbour {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if r := area(); len(r) != 1 || r[0].Kind != string(notify.KindIncidentArea) || r[0].State != "pending" || !r[0].SendAfter.Equal(eight) {
+		t.Fatalf("the neighbour's texts after a 02:05 outage = %+v; want the area notice waiting for 08:00", r)
+	}
+	w.resolve(d.ID, two.Add(3*time.Hour))
+	r := area()
+	if len(r) != 2 || r[0].State != "cancelled" || r[1].Kind != string(notify.KindIncidentAreaRestored) ||
+		r[1].State != "pending" || !r[1].SendAfter.Equal(eight) {
+		t.Fatalf("the neighbour's texts after the 05:00 restore = %+v; want the notice withdrawn and the restore waiting for 08:00", r)
+	}
+	// The reporter was told at once, through his report.
+	for _, x := range outbox(t, w.db) {
+		if x.To == reporter && x.SendAfter.After(time.Now()) {
+			t.Errorf("the reporter's %s text waits until %s; want it due at once", x.Kind, x.SendAfter.In(mexico))
+		}
+	}
 }

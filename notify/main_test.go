@@ -66,8 +66,8 @@ type env struct {
 }
 
 // newEnv returns a fresh env; withTwilio starts a fake Twilio, closed when the test ends
-// (after any worker the test started).
-func newEnv(tb testing.TB, withTwilio bool) *env {
+// (after any worker the test started); tune changes the configuration first.
+func newEnv(tb testing.TB, withTwilio bool, tune ...func(*notify.Config)) *env {
 	tb.Helper()
 	e := &env{db: dispatchtest.DB(tb)}
 	if withTwilio {
@@ -76,6 +76,9 @@ func newEnv(tb testing.TB, withTwilio bool) *env {
 	}
 	e.cfg = testConfig(tb, e.fake)
 	e.cfg.Location = mexico
+	for _, f := range tune {
+		f(&e.cfg)
+	}
 	// As serve wires it: the recipient read through prepared statements, and report
 	// creations that commit together queue their texts together.
 	e.events = postgres.NewEvents()

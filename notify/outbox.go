@@ -643,6 +643,22 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 		o.log.WarnContext(ctx, "notify: unknown area notice; no texts queued", "event_id", ev.ID, "notice", d.Notice)
 		return nil
 	}
+	// Customers who reported nothing learn of an outage in the quiet hours when they end:
+	// one that began at 02:00 and was mended by 05:00 texted the whole access point twice
+	// in the night. What is still waiting when the next notice comes is withdrawn (a new
+	// estimate or the restore says all there is left to say), so each gets at most one
+	// text at 08:00 (a notice already due is left to go). Those who reported are told
+	// through their reports, at once.
+	sendAfter := ev.At.UTC()
+	if end, ok := o.cfg.Quiet.Until(ev.At, o.cfg.Location); ok {
+		sendAfter = end.UTC()
+	}
+	if kind != KindIncidentArea {
+		if _, err := supersede(ctx, tx, ev.At, "(dedupe_key LIKE ? OR dedupe_key LIKE ?) AND event_id <> ? AND send_after > ?",
+			"incident_area:"+dispatch.AreaNoticeOpened+":"+d.Folio+":%", "incident_area:"+dispatch.AreaNoticeEstimate+":"+d.Folio+":%", ev.ID, ev.At.UTC()); err != nil {
+			return err
+		}
+	}
 	bodies := map[string]string{}
 	for _, lang := range Languages {
 		f := Formatter{Lang: lang, Loc: o.cfg.Location}
@@ -657,17 +673,18 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 		bodies[lang] = b
 	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO sms_outbox (dedupe_key, kind, event_id, customer_id, to_phone, language, body)
+		INSERT INTO sms_outbox (dedupe_key, kind, event_id, customer_id, to_phone, language, body, send_after)
 		SELECT ? || c.id, ?, ?, c.id, c.phone,
 		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN 'en' ELSE 'es' END,
-		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN ? ELSE ? END
+		       CASE WHEN lower(btrim(coalesce(c.language, ''))) LIKE 'en%' THEN ? ELSE ? END,
+		       ?
 		FROM customers AS c
 		WHERE c.access_point = ? AND coalesce(c.phone, '') <> '' AND NOT coalesce(c.sms_opt_out, false)
 		  AND NOT EXISTS (SELECT 1 FROM sms_consent AS s WHERE s.phone = c.phone AND s.opted_out)
 		  AND NOT EXISTS (SELECT 1 FROM reports AS r WHERE r.customer_id = c.id AND r.incident_id = ?)
 		ORDER BY c.id
 		ON CONFLICT (dedupe_key) DO NOTHING`,
-		key, string(kind), ev.ID, bodies["en"], bodies["es"], d.AccessPoint, ev.IncidentID)
+		key, string(kind), ev.ID, bodies["en"], bodies["es"], sendAfter, d.AccessPoint, ev.IncidentID)
 	if err != nil {
 		return postgres.Wrap(err)
 	}
