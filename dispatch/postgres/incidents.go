@@ -1361,7 +1361,7 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 	}
 	inc := &dispatch.Incident{
 		AccessPoint: ap, Status: dispatch.IncidentOpen, OpenedBy: dispatch.OpenedByRule, Version: 1,
-		Title:     fmt.Sprintf("Falla masiva en %s: %d reportes en %s", ap, len(claims), s.rule.Window),
+		Title:     fmt.Sprintf("Falla masiva en %s: %d clientes reportaron en %s", ap, len(claims), s.rule.Window),
 		StartedAt: start, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.open(ctx, tx, inc, Origin{Actor: "system"}); err != nil {
@@ -1375,20 +1375,29 @@ func (s *Incidents) sweepAccessPoint(ctx context.Context, tx bun.Tx, ap string, 
 }
 
 // outageClaims returns what the fault reports where selects (over reports AS r joined to
-// customers AS c, with args) say of when their outage began, in id order.
+// customers AS c, with args) say of when their outage began, in id order: one claim per
+// customer, his first report's. Five reports of one customer (a web form sent again and
+// again, an agent filing each call) opened a mass outage for the whole access point,
+// which took every booked visit there off the routes; it takes five customers.
 func outageClaims(ctx context.Context, tx bun.Tx, where string, args ...any) ([]dispatch.OutageClaim, error) {
 	var rows []struct {
-		CreatedAt time.Time  `bun:"created_at"`
-		Stated    *time.Time `bun:"outage_started_at"`
+		CustomerID int64      `bun:"customer_id"`
+		CreatedAt  time.Time  `bun:"created_at"`
+		Stated     *time.Time `bun:"outage_started_at"`
 	}
-	err := tx.NewRaw(`SELECT r.created_at, r.outage_started_at FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
+	err := tx.NewRaw(`SELECT r.customer_id, r.created_at, r.outage_started_at FROM reports AS r JOIN customers AS c ON c.id = r.customer_id
 		WHERE `+where+` ORDER BY r.id`, args...).Scan(ctx, &rows)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, Wrap(err)
 	}
-	out := make([]dispatch.OutageClaim, len(rows))
-	for i, r := range rows {
-		out[i] = dispatch.OutageClaim{Reported: r.CreatedAt, Stated: r.Stated}
+	out := make([]dispatch.OutageClaim, 0, len(rows))
+	seen := map[int64]bool{}
+	for _, r := range rows {
+		if seen[r.CustomerID] {
+			continue
+		}
+		seen[r.CustomerID] = true
+		out = append(out, dispatch.OutageClaim{Reported: r.CreatedAt, Stated: r.Stated})
 	}
 	return out, nil
 }

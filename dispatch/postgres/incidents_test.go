@@ -715,3 +715,29 @@ func TestIncidentResolvedRefusesChanges(t *testing.T) {
 		t.Fatalf("incident after refused changes = %+v, %v; want the first resolution, one report, no estimate", got, err)
 	}
 }
+
+// TestIncidentRuleCountsCustomers: one customer filing the same fault five times (the web
+// form sent again and again, or an agent filing each of his calls) opened a mass outage
+// for his whole access point, which took every booked visit there off the routes and
+// texted his neighbours. The rule counts customers: his five reports are one, and the
+// outage opens when enough others report too.
+func TestIncidentRuleCountsCustomers(t *testing.T) {
+	t.Parallel()
+	e := newIncidentEnv(t, dispatch.IncidentRule{Threshold: 3, Window: 30 * time.Minute}, true)
+	ctx := context.Background()
+	for i := range 5 {
+		e.report(t, "fault", "5512345640", "TORRE-SUR", "300", clock.Add(time.Duration(i-25)*time.Minute), nil)
+	}
+	e.report(t, "fault", "5512345641", "TORRE-SUR", "300", clock.Add(-15*time.Minute), nil)
+	if list, _ := e.incidents.List(ctx, postgres.IncidentFilter{}); len(list) != 0 {
+		t.Fatalf("incidents after six reports of two customers: %d (%s), want 0", len(list), list[0].Title)
+	}
+	e.report(t, "fault", "5512345642", "TORRE-SUR", "300", clock.Add(-5*time.Minute), nil)
+	list, err := e.incidents.List(ctx, postgres.IncidentFilter{Status: dispatch.IncidentOpen})
+	if err != nil || len(list) != 1 || !strings.Contains(list[0].Title, "3 clientes") {
+		t.Fatalf("open incidents after a third customer = %+v (%v); want one, of 3 customers", list, err)
+	}
+	if list[0].Attached != 7 || !list[0].StartedAt.Equal(clock.Add(-25*time.Minute)) {
+		t.Errorf("incident attached %d reports from %s; want all 7, from the first customer's first report", list[0].Attached, list[0].StartedAt)
+	}
+}
