@@ -392,6 +392,10 @@ func TestIncidentTextsWholeAccessPoint(t *testing.T) {
 		if r.To == aPhone && r.Kind == string(notify.KindIncidentRestored) && (!strings.Contains(r.Body, a.Folio) || !strings.Contains(r.Body, "$")) {
 			t.Errorf("A's restore notice = %q; want the first report %s and the bonus", r.Body, a.Folio)
 		}
+		// The procedure's outcome: the cause and the verdict (it said only "restablecido").
+		if r.To == aPhone && r.Kind == string(notify.KindIncidentRestored) && (!strings.Contains(r.Body, "Causa: corte de fibra") || !strings.Contains(r.Body, "procedente")) {
+			t.Errorf("A's restore notice = %q; want the cause and the verdict", r.Body)
+		}
 	}
 
 	// C did not report and is still down: "2" opens a fault report for C.

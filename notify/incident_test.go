@@ -110,7 +110,7 @@ func TestHookIncidentTexts(t *testing.T) {
 	if len(rows) != 2 || rows[0].Kind != "incident_restored" || rows[1].Kind != "incident_restored" {
 		t.Fatalf("after resolving: %+v; want two restore notices", rows)
 	}
-	want = "Servicio restablecido en su zona (folio " + inc + "). Por la interrupción se bonificará $349.00 en su próximo recibo. Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte " + esFolio + "."
+	want = "Servicio restablecido en su zona (folio " + inc + "). Causa: corte de fibra. Reporte procedente. Por la interrupción se bonificará $349.00 en su próximo recibo. Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte " + esFolio + "."
 	if rows[0].Body != notify.Fit(want) {
 		t.Errorf("es restore notice = %q; want %q", rows[0].Body, notify.Fit(want))
 	}

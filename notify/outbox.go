@@ -592,6 +592,12 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 			return o.outcome(ctx, tx, rc, ev, d, f, data, n)
 		}
 		data.Incident = d.IncidentFolio
+		// The procedure's outcome, as for any report: the cause and whether it was upheld
+		// (a report closed before the outage ended is only compensated, and says neither).
+		data.Cause = strings.TrimSpace(d.Cause)
+		if d.Verdict != "" {
+			data.Verdict = f.Verdict(d.Verdict)
+		}
 		c, err := d.compensation()
 		if err != nil {
 			o.log.WarnContext(ctx, "notify: compensation not understood; restore notice queued without it", "event_id", ev.ID, "err", err)

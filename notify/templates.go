@@ -124,7 +124,7 @@ var defaults = map[string]map[Kind]string{
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
 		KindIncidentEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}. Su reporte {{.Folio}} sigue ligado.`,
-		KindIncidentRestored: `Servicio restablecido en su zona (folio {{.Incident}}).{{if .Compensation}} Por la interrupción se bonificará {{.Compensation}} en su próximo recibo.{{end}} Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte {{.Folio}}.`,
+		KindIncidentRestored: `Servicio restablecido en su zona (folio {{.Incident}}).{{if .Cause}} Causa: {{.Cause}}.{{end}}{{if .Verdict}} Reporte {{.Verdict}}.{{end}}{{if .Compensation}} Por la interrupción se bonificará {{.Compensation}} en su próximo recibo.{{end}} Responda 1 si ya tiene servicio o 2 si sigue sin servicio. Reporte {{.Folio}}.`,
 
 		KindIncidentArea:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} No necesita reportarla.`,
 		KindIncidentAreaEstimate: `Falla en su zona (folio {{.Incident}}): ahora estimamos restablecer el servicio {{.Restore}}.`,
@@ -160,7 +160,7 @@ var defaults = map[string]map[Kind]string{
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
 		KindIncidentEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}. Your report {{.Folio}} remains linked to it.`,
-		KindIncidentRestored: `Service restored in your area (folio {{.Incident}}).{{if .Compensation}} For the outage, {{.Compensation}} will be credited on your next bill.{{end}} Reply 1 if your service works or 2 if it still does not. Report {{.Folio}}.`,
+		KindIncidentRestored: `Service restored in your area (folio {{.Incident}}).{{if .Cause}} Cause: {{.Cause}}.{{end}}{{if .Verdict}} Report {{.Verdict}}.{{end}}{{if .Compensation}} For the outage, {{.Compensation}} will be credited on your next bill.{{end}} Reply 1 if your service works or 2 if it still does not. Report {{.Folio}}.`,
 
 		KindIncidentArea:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} No need to report it.`,
 		KindIncidentAreaEstimate: `Outage in your area (folio {{.Incident}}): we now expect to restore service by {{.Restore}}.`,
@@ -251,7 +251,7 @@ var carried = func() map[Kind]map[string]bool {
 		KindVisitHeld:              report + "Window Date Incident",
 		KindIncident:               report + "Incident Title Restore?",
 		KindIncidentEstimate:       report + "Incident Restore",
-		KindIncidentRestored:       report + "Incident Compensation?",
+		KindIncidentRestored:       report + "Incident Cause? Verdict? Compensation?",
 		KindIncidentArea:           "Incident StatusURL Restore?",
 		KindIncidentAreaEstimate:   "Incident StatusURL Restore",
 		KindIncidentAreaRestored:   "Incident StatusURL",
