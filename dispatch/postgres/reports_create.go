@@ -371,6 +371,14 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	if len(c.opts.Cited) > 0 {
 		data["cited_folios"] = c.opts.Cited
 	}
+	// The public form files a report under the customer its phone or e-mail names, whose
+	// record it may not change: a name typed there that is not the one on file (anyone may
+	// type anyone's e-mail) is kept on the report's first step, for staff to see who wrote.
+	if !c.made && !c.opts.Trusted && c.nr.Customer != nil {
+		if typed := strings.TrimSpace(c.nr.Customer.Name); typed != "" && !strings.EqualFold(typed, strings.TrimSpace(c.c.Name)) {
+			data["name_given"] = typed
+		}
+	}
 	if _, _, err := prepareEvent(c.ev, data); err != nil {
 		return err
 	}

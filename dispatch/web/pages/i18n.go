@@ -155,6 +155,7 @@ var catalog = map[string]tr{
 	"channel.email":      {ES: "Correo", EN: "E-mail"},
 	"channel.web":        {ES: "Web", EN: "Web"},
 	"channel.staff_app":  {ES: "Sistema interno", EN: "Staff application"},
+	"d.name_given":       {ES: "Nombre escrito en el formulario: {name} (no es el del expediente)", EN: "Name typed on the form: {name} (not the one on file)"},
 	"channel.in_person":  {ES: "En oficina", EN: "In person"},
 	"channel.sms":        {ES: "SMS", EN: "SMS"},
 

@@ -35,6 +35,8 @@ export function step(e) {
   if ((e.type === 'visit.booked' || e.type === 'visit.rescheduled') && d.window_start && d.window_end) {
     what.push(`${date(d.window_start)} ${time(d.window_start)}–${time(d.window_end)}` + (d.technician_name ? ' · ' + d.technician_name : ''));
   }
+  // The public form's name when it is not the one on file: who really wrote.
+  if (e.type === 'report.created' && d.name_given) what.push(t('d.name_given', { name: d.name_given }));
   if (d.cause) what.push(`${t('st.cause')}: ${d.cause}`);
   if (d.verdict) what.push(t('verdict.' + d.verdict));
   if (typeof d.service_restored === 'boolean') what.push(`${t('st.restored')}: ${d.service_restored ? t('st.yes') : t('st.no')}`);
