@@ -78,6 +78,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Errorf("%s: %d, want 401", name, res.StatusCode)
 			case !admitted && role != "" && res.StatusCode != http.StatusForbidden:
 				t.Errorf("%s: %d, want 403", name, res.StatusCode)
+			case !admitted && role != "" && strings.Contains(string(b), rt.Method+" "+rt.Method):
+				t.Errorf("%s: 403 says %s, the method twice", name, b)
 			case admitted && !rt.Access.Public && res.StatusCode == http.StatusUnauthorized:
 				t.Errorf("%s: 401 for an admitted caller", name)
 			case admitted && len(rt.Access.Roles) > 0 && res.StatusCode == http.StatusForbidden && role != dispatch.RoleTechnician:

@@ -250,7 +250,13 @@ func (s *Server) guard(access Access, h http.Handler) http.Handler {
 		}
 		if !access.Public {
 			if !allowed(access, user.Role) {
-				WriteError(w, r, s.log, dispatch.Forbidden("role %s may not %s %s", user.Role, r.Method, r.Pattern))
+				// A route's pattern names its method ("PATCH /api/users/{id}"); one without
+				// does not.
+				what := r.Pattern
+				if !strings.Contains(what, " ") {
+					what = r.Method + " " + what
+				}
+				WriteError(w, r, s.log, dispatch.Forbidden("role %s may not %s", user.Role, what))
 				return
 			}
 		}
