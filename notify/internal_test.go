@@ -46,14 +46,14 @@ func TestStatusRank(t *testing.T) {
 // hook's rendering and in RenderKind's, and the admin page says so (Template.Lacks).
 func TestStoredTemplateThatLacksItsPurpose(t *testing.T) {
 	t.Parallel()
-	data := Data{Folio: "R-2026-000007", Window: "lun 30 nov, 10:00-12:00", Date: "lun 30 nov", Technician: "Juan"}
-	rc := recipient{Templates: map[Kind]string{KindBooked: "Hola", KindFolio: "Su folio: {{.Folio}}"}}
+	data := Data{Folio: "R-2026-000007", StatusURL: "https://x.mx/estado", Window: "lun 30 nov, 10:00-12:00", Date: "lun 30 nov", Technician: "Juan"}
+	rc := recipient{Templates: map[Kind]string{KindBooked: "Hola", KindFolio: "Su folio: {{.Folio}} {{.StatusURL}}"}}
 	got, err := rc.render(KindBooked, "es", data)
 	want, _ := Render(string(KindBooked), DefaultTemplate(KindBooked, "es"), data)
 	if err != nil || got != want {
 		t.Errorf("booked with a stored \"Hola\" = %q, %v; want the default %q", got, err, want)
 	}
-	if got, err := rc.render(KindFolio, "es", data); err != nil || got != "Su folio: R-2026-000007" {
+	if got, err := rc.render(KindFolio, "es", data); err != nil || got != "Su folio: R-2026-000007 https://x.mx/estado" {
 		t.Errorf("folio with a stored template that shows it = %q, %v; want the admin's", got, err)
 	}
 	if got := Lacks(KindBooked, "Hola"); got != "Window" {

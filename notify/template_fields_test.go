@@ -151,3 +151,25 @@ func TestTemplateShowsWhatItsTextIsFor(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateKeepsItsLinkAndBonus: an admin could save the folio text without its status
+// link — the one place the access code is ever written to a customer who reported by
+// phone — and the outage's restore text without the bonus owed. Both are refused, and
+// the restore text must also show the outcome (cause and verdict) when there is one.
+func TestTemplateKeepsItsLinkAndBonus(t *testing.T) {
+	for _, c := range []struct {
+		kind    notify.Kind
+		body    string
+		missing string
+	}{
+		{notify.KindFolio, "Recibimos su reporte. Folio: {{.Folio}}.", "{{.StatusURL}}"},
+		{notify.KindIncidentRestored, "Servicio restablecido (folio {{.Incident}}).{{if .Cause}} Causa: {{.Cause}}.{{end}}{{if .Verdict}} {{.Verdict}}.{{end}}", "{{.Compensation}}"},
+		{notify.KindIncidentRestored, "Servicio restablecido (folio {{.Incident}}).{{if .Compensation}} Bono: {{.Compensation}}.{{end}}", "{{.Cause}}"},
+	} {
+		err := notify.CheckKind(c.kind, c.body, "es", mexico)
+		var de *dispatch.Error
+		if !errors.As(err, &de) || de.Field != "body" || !strings.HasPrefix(de.Message, c.missing+" is missing") {
+			t.Errorf("CheckKind(%s, %q) = %v; want 422 on body saying %s is missing", c.kind, c.body, err, c.missing)
+		}
+	}
+}

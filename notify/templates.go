@@ -685,8 +685,8 @@ func CheckKind(kind Kind, text, lang string, loc *time.Location) error {
 // not leave out: a booked text of "Hola" told nobody his appointment, and the outcome must
 // say the cause, the verdict and whether service is restored (the service procedure).
 var required = map[Kind][]string{
-	KindFolio:         {"Folio"},
-	KindFolioIncident: {"Folio"},
+	KindFolio:         {"Folio", "StatusURL"}, // the link carries the access code, never written elsewhere
+	KindFolioIncident: {"Folio", "StatusURL"},
 	KindBooked:        {"Window"},
 	KindReminder:      {"Window"},
 	KindRescheduled:   {"Window"},
@@ -695,6 +695,8 @@ var required = map[Kind][]string{
 	KindEnRoute:       {"ETA"},
 	KindETAUpdate:     {"ETA"},
 	KindCompleted:     {"Cause", "Verdict", "Restored"},
+	// An outage's outcome, and the bonus the regulator (NOM-184) makes owed: shown when there.
+	KindIncidentRestored: {"Cause", "Verdict", "Compensation"},
 }
 
 // mentions adds to shown every field n names, in any branch or condition.

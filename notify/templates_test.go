@@ -127,16 +127,16 @@ func TestTemplateStore(t *testing.T) {
 	if _, err := s.Put(ctx, "nope", "es", "x", 0); dispatch.ErrorKind(err) != dispatch.KindNotFound {
 		t.Fatalf("Put(unknown kind) = %v; want NotFound", err)
 	}
-	tp, err := s.Put(ctx, notify.KindFolio, "es", "Su folio es {{.Folio}}.", 0)
+	tp, err := s.Put(ctx, notify.KindFolio, "es", "Su folio es {{.Folio}}. {{.StatusURL}}", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tp.Custom || tp.Sample != "Su folio es R-2026-000123." {
-		t.Errorf("Put = %+v; want custom with sample %q", tp, "Su folio es R-2026-000123.")
+	if !tp.Custom || !strings.HasPrefix(tp.Sample, "Su folio es R-2026-000123. http") {
+		t.Errorf("Put = %+v; want custom with sample %q…", tp, "Su folio es R-2026-000123. http")
 	}
-	got, err := notify.RenderKind(ctx, db, notify.KindFolio, "es", notify.Data{Folio: "F-1"})
-	if err != nil || got != "Su folio es F-1." {
-		t.Errorf("RenderKind = %q, %v; want %q", got, err, "Su folio es F-1.")
+	got, err := notify.RenderKind(ctx, db, notify.KindFolio, "es", notify.Data{Folio: "F-1", StatusURL: "https://x.mx/estado"})
+	if err != nil || got != "Su folio es F-1. https://x.mx/estado" {
+		t.Errorf("RenderKind = %q, %v; want %q", got, err, "Su folio es F-1. https://x.mx/estado")
 	}
 	if tp, err = s.Put(ctx, notify.KindFolio, "es", "", 0); err != nil || tp.Custom {
 		t.Errorf("Put(empty) = %+v, %v; want the default restored", tp, err)
