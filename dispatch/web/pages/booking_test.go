@@ -41,6 +41,9 @@ func TestBrowserCustomerBooking(t *testing.T) {
 	do(t, early, chromedp.EmulateViewport(360, 740))
 	do(t, early, chromedp.Navigate(e.URL+"/estado/"+tk.Folio+"?code="+tk.AccessCode))
 	waitText(t, early, "main a.button", "Elegir horario de visita")
+	// The booking page too: a first choice, not "another" one.
+	do(t, early, chromedp.Navigate(e.URL+"/estado/"+tk.Folio+"/horario?code="+tk.AccessCode))
+	waitText(t, early, "main h1", "Elegir horario de visita")
 	call(t, e, tok, "POST", visit+"/book", fmt.Sprintf(`{"start":%q,"end":%q}`, first.Start, first.End), 200, nil)
 
 	// A wrong code: the page's message, no windows, nothing booked.
@@ -52,6 +55,9 @@ func TestBrowserCustomerBooking(t *testing.T) {
 
 	do(t, cust, chromedp.Navigate(e.URL+"/estado/"+tk.Folio+"/horario?code="+tk.AccessCode))
 	pollTrue(t, cust, `document.querySelectorAll('#slots input[name=slot]').length >= 2`)
+	// The window he holds is named: the 30 offered read as if he had none.
+	firstAt, _ := time.Parse(time.RFC3339, first.Start)
+	waitText(t, cust, "#booking-current", firstAt.In(morning.Location()).Format("15:04"))
 	do(t, cust, chromedp.Click(chromedp.CSS(`#slots-form button[type=submit]`)))
 	waitText(t, cust, "#slots-form .form-error", "Elija un horario")
 	// The last window offered: another than the one booked.

@@ -32,6 +32,21 @@ function closed(text) {
     h('p', {}, h('a', { class: 'button', href: `/estado/${encodeURIComponent(folio)}${q}` }, t('st.back'))));
 }
 
+// current says which window the customer holds, or retitles the page for a first choice
+// ("Elegir otro horario" over 30 windows, with no word of the one he has, read as if he
+// had none). A status that cannot be read leaves the page as it is.
+async function current() {
+  try {
+    const r = await api('GET', base + q);
+    const visit = r.visit || (Array.isArray(r.visits) ? r.visits.find((v) => v.status !== 'cancelled') : null);
+    const win = visit && visit.window;
+    const title = document.querySelector('main h1, h1');
+    if (!win) { if (title) title.textContent = t('st.pick_time'); return; }
+    document.getElementById('booking-intro')?.after(h('p', { id: 'booking-current' },
+      h('strong', {}, t('st.window')), ': ', t('st.window_at', { date: date(win.start), start: time(win.start), end: time(win.end) })));
+  } catch { /* the windows below still say what can be booked */ }
+}
+
 async function fill() {
   box.replaceChildren(h('legend', { class: 'sr-only' }, t('st.window')));
   try {
@@ -68,4 +83,4 @@ form.addEventListener('submit', (ev) => {
     }
   });
 });
-if (!folio || !code) showError(form, new ApiError(404, 'not_found', ''), t('err.status_code')); else fill();
+if (!folio || !code) showError(form, new ApiError(404, 'not_found', ''), t('err.status_code')); else { current(); fill(); }
