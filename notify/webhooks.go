@@ -325,11 +325,33 @@ var (
 // since "NO FUNCIONA" contains "FUNCIONA".
 var (
 	stillDownPhrases = []string{"SIN SERVICIO", "SIN INTERNET", "SIN SENAL", "SIN LINEA", "NO TENGO", "NO FUNCIONA",
-		"NO SIRVE", "NO HAY", "NO JALA", "SIGUE FALLANDO", "SIGUE SIN", "TODAVIA NO", "AUN NO",
+		"NO SIRVE", "NO HAY", "NO JALA", "SIGUE FALLANDO", "SIGUE SIN", "SIGUE IGUAL", "SIGUE MAL", "TODAVIA NO", "AUN NO",
+		// The negations of the restored phrases below ("no ha regresado", "volvió a fallar").
+		"NO REGRESO", "NO HA REGRESADO", "NO VOLVIO", "NO HA VUELTO", "NO QUEDO", "NO HA QUEDADO", "NO SE ARREGLO",
+		"NO SE HA ARREGLADO", "VOLVIO A FALLAR", "VOLVIO A CAER", "SE VOLVIO A IR",
 		"STILL DOWN", "NOT WORKING", "STILL NO", "DOES NOT WORK", "DOESNT WORK", "DOESN'T WORK", "NO SERVICE"}
+	// Words that say it only as whole words: "Gracias, igualmente" is no "igual".
+	stillDownWords  = []string{"IGUAL", "NADA"}
 	restoredPhrases = []string{"YA TENGO", "YA FUNCIONA", "YA HAY", "YA SIRVE", "YA JALA", "FUNCIONA BIEN", "TODO BIEN",
+		"YA REGRESO", "REGRESO", "YA VOLVIO", "VOLVIO", "YA QUEDO", "YA SE ARREGLO",
 		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK"}
 )
+
+// ackWords acknowledge a text without answering it ("Gracias!", "Ok gracias" → "OK"; "👍"
+// alone, and a picture without words, are ""): in answer to a restore notice or an outcome
+// they ask for nothing, and get nothing, neither a report nor a reply.
+var ackWords = words("", "GRACIAS", "MUCHAS GRACIAS", "MIL GRACIAS", "OK", "OKAY", "OKEY", "OK OK", "VALE", "ENTERADO",
+	"ENTERADA", "PERFECTO", "BIEN", "MUY BIEN", "EXCELENTE", "THANKS", "THANK YOU", "GOT IT")
+
+// hasWord reports whether w is one of the words of s.
+func hasWord(s, w string) bool {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if f == w {
+			return true
+		}
+	}
+	return false
+}
 
 // StillDown reports whether an answer to the restore notice (in Keyword form) says service
 // is still down: "2" (the notice's own option), "NO", or a phrase like "sigue sin servicio".
@@ -339,6 +361,11 @@ func StillDown(kw string) bool {
 	}
 	for _, p := range stillDownPhrases {
 		if strings.Contains(kw, p) {
+			return true
+		}
+	}
+	for _, w := range stillDownWords {
+		if hasWord(kw, w) {
 			return true
 		}
 	}
@@ -565,8 +592,8 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	answersRestore := last.Kind == KindIncidentRestored && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow
 	// The outcome text asks "responda 1 si funciona bien": a yes confirms the service of
 	// the report it told (a "still failing" answer goes on as before, to a new report).
-	confirmsOutcome := last.Kind == KindCompleted && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow &&
-		!StillDown(kw) && restoredYes(kw)
+	outcome := last.Kind == KindCompleted && last.ReportID != 0 && now.Sub(last.At) < restoreAnswerWindow
+	confirmsOutcome := outcome && !StillDown(kw) && restoredYes(kw)
 	// A customer who did not report was told of the restore without a report to reopen:
 	// "still down" becomes a fault report of its own (or a note on an open one), "1" thanks.
 	areaIncident := ""
@@ -577,23 +604,37 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	if areaDown {
 		text = "Sigue sin servicio tras la falla " + areaIncident + " (respuesta por SMS: " + text + ")"
 	}
+	// "Gracias", "ok", a 👍 or a picture in answer to a restore notice or an outcome text
+	// acknowledge it: in a big outage hundreds of them came, each filed as a report.
+	acks := ackWords[kw] && (answersRestore || outcome || areaIncident != "")
 	switch {
+	case acks:
+		action = "ack"
+		if answersRestore || outcome {
+			reportID = last.ReportID
+		}
 	case areaIncident != "" && !areaDown && restoredYes(kw):
 		action, kind = "restore_confirmed", KindReplyRestoreConfirmed
 		data.Folio = areaIncident
-	case confirmsOutcome || answersRestore && (StillDown(kw) || restoredYes(kw)):
+	case confirmsOutcome || answersRestore:
+		// An answer to a restore notice acts on the report the notice told, never on
+		// another open folio of the customer's: words that neither say "still down" nor
+		// "back" are a note on it.
 		var rr ReportRef
-		if answersRestore && StillDown(kw) {
+		switch {
+		case answersRestore && StillDown(kw):
 			action, kind = "still_down", KindReplyStillDown
 			rr, err = h.reports.StillDown(ctx, tx, last.ReportID, now)
-		} else {
+		case restoredYes(kw):
 			action, kind = "restore_confirmed", KindReplyRestoreConfirmed
 			rr, err = h.reports.RestoreConfirmed(ctx, tx, last.ReportID, now)
+		default:
+			err = dispatch.NotFound("restore answer")
 		}
 		switch {
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
-			// Not a report an incident resolved after all (edited by hand, say): the answer
-			// is kept as a note for staff to read.
+			// Words of his own, or not a report an incident resolved after all (edited by
+			// hand, say): the answer is kept as a note for staff to read.
 			action, kind = "note", KindReplyNote
 			if err := h.reports.NoteFromSMS(ctx, tx, sid, last.ReportID, text); err != nil {
 				return "", err
@@ -662,13 +703,15 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		if now.Sub(last.At) < restoreAnswerWindow {
 			answered = last.ReportID
 		}
+		if text == "" {
+			// A picture without words (an MMS) or a blank text: nothing to note or to
+			// report; the help text says what to write.
+			action, kind = "help", KindReplyHelp
+			break
+		}
 		rr, err := h.reports.LatestOpen(ctx, tx, from, answered)
 		switch {
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
-			if text == "" {
-				action, kind = "help", KindReplyHelp
-				break
-			}
 			codes := map[int64]string{}
 			rr, err = h.reports.OpenFromSMS(context.WithValue(ctx, createdCodesKey{}, codes), tx, sid, from, text)
 			if err != nil {
@@ -705,7 +748,7 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		}
 	}
 	var reply string
-	if !optedOut || kind == KindReplyStop {
+	if kind != "" && (!optedOut || kind == KindReplyStop) {
 		if reply, err = RenderKind(ctx, tx, kind, lang, data); err != nil {
 			return "", err
 		}
