@@ -1,11 +1,7 @@
 package pages
 
 import (
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 )
 
@@ -16,25 +12,7 @@ import (
 // no one else can keep the window", in English on the Spanish desk.
 func TestTimelineReasonsTranslated(t *testing.T) {
 	code := regexp.MustCompile(`\bReason[A-Z][A-Za-z]*\s*=\s*"([a-z_]+)"`)
-	seen := map[string]string{}
-	for _, root := range []string{"../..", "../../../notify"} {
-		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for _, m := range code.FindAllStringSubmatch(string(b), -1) {
-				seen[m[1]] = path
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	seen := sourceMatches(t, code)
 	if len(seen) < 5 {
 		t.Fatalf("found only %d reason codes: is the walk looking in the right place?", len(seen))
 	}
