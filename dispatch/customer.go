@@ -75,7 +75,7 @@ func (in CustomerInput) Customer(prefix string) (*Customer, error) {
 	}
 	c.Name = name
 	if strings.TrimSpace(in.Phone) != "" {
-		if c.Phone, err = NormalizePhone(prefix+".phone", in.Phone); err != nil {
+		if c.Phone, err = NormalizePersonalPhone(prefix+".phone", in.Phone); err != nil {
 			return nil, err
 		}
 	}

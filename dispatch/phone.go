@@ -54,6 +54,31 @@ func NormalizePhone(field, s string) (string, error) {
 	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
+// NormalizePersonalPhone is NormalizePhone for the number of a person — a customer, whose
+// texts go there, or a technician: a toll-free, premium-rate, shared-cost or other service
+// number reaches nobody (an 800 number is usually the provider's own line, copied from the
+// caller ID of a transferred call) and is refused, naming the field. Mexico does not tell
+// fixed lines from mobiles, so both are kept, as are numbers abroad of either kind.
+func NormalizePersonalPhone(field, s string) (string, error) {
+	e164, err := NormalizePhone(field, s)
+	if err != nil {
+		return "", err
+	}
+	n, err := phonenumbers.Parse(e164, DefaultRegion)
+	if err != nil {
+		return "", Invalid(field, "is not a valid phone number")
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.FIXED_LINE_OR_MOBILE, phonenumbers.PERSONAL_NUMBER:
+		return e164, nil
+	case phonenumbers.TOLL_FREE:
+		return "", Invalid(field, "is a toll-free number: it reaches no person")
+	case phonenumbers.PREMIUM_RATE:
+		return "", Invalid(field, "is a premium-rate number: it reaches no person")
+	}
+	return "", Invalid(field, "is a service number, not a person's phone")
+}
+
 // DisplayPhone writes an E.164 number as it is dialled in Mexico ("55 1234 5678",
 // "800 123 4567"), or in international form for another country; what it cannot parse it
 // returns as it is.

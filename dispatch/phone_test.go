@@ -36,3 +36,23 @@ func TestNormalizePhone(t *testing.T) {
 		}
 	}
 }
+
+// A customer's phone is where his texts go: a toll-free or premium number (often the
+// provider's own line, copied from the caller ID of a transferred call) reaches no person
+// and is refused, naming the field; fixed lines and mobiles are kept.
+func TestCustomerPhoneReachesAPerson(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"800 123 4567", "01 800 123 4567", "+52 800 123 4567", "900 123 4567", "+1 800 555 0199"} {
+		c, err := CustomerInput{Name: "Ana", Phone: in}.Customer("customer")
+		var e *Error
+		if err == nil || !errors.As(err, &e) || e.Field != "customer.phone" || e.Kind != KindInvalid {
+			t.Errorf("customer phone %q = %+v, %v; want an invalid customer.phone", in, c, err)
+		}
+	}
+	for in, want := range map[string]string{"55 1234 5678": "+525512345678", "+1 415 555 2671": "+14155552671"} {
+		c, err := CustomerInput{Name: "Ana", Phone: in}.Customer("customer")
+		if err != nil || c.Phone != want {
+			t.Errorf("customer phone %q = %+v, %v; want %s", in, c, err, want)
+		}
+	}
+}

@@ -174,7 +174,7 @@ func (t *Technician) Validate() error {
 	if t.Name == "" || len(t.Name) > 200 {
 		return Invalid("name", "must be 1 to 200 characters")
 	}
-	p, err := NormalizePhone("phone", t.Phone)
+	p, err := NormalizePersonalPhone("phone", t.Phone)
 	if err != nil {
 		return err
 	}

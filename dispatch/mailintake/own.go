@@ -5,8 +5,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"despacho/dispatch"
 )
 
@@ -201,22 +199,10 @@ func cued(s string, start int) bool {
 }
 
 // textablePhone normalizes a number as written and reports whether it is one
-// that can be called or texted (fixed line or mobile: Mexico does not tell
-// them apart).
+// that can be called or texted (a person's: see dispatch.NormalizePersonalPhone).
 func textablePhone(s string) (string, bool) {
-	e164, err := dispatch.NormalizePhone("phone", s)
-	if err != nil {
-		return "", false
-	}
-	n, err := phonenumbers.Parse(e164, dispatch.DefaultRegion)
-	if err != nil {
-		return "", false
-	}
-	switch phonenumbers.GetNumberType(n) {
-	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE, phonenumbers.FIXED_LINE_OR_MOBILE:
-		return e164, true
-	}
-	return "", false
+	e164, err := dispatch.NormalizePersonalPhone("phone", s)
+	return e164, err == nil
 }
 
 func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' }
