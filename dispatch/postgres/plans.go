@@ -1108,9 +1108,9 @@ type OptimizeResult struct {
 // unless the re-plan job (no actor) changed nothing.
 //
 // A call for a day already being optimised in this process waits for that re-plan and
-// returns its result (its events name the first caller; when that is the re-plan job, the
-// visits it keeps with their told technicians, see Reoptimize, stayed); when that one was
-// cancelled (its client went away), the waiting call runs its own.
+// returns its result (its events name the first caller); when that one was cancelled (its
+// client went away), or was the re-plan job's, which keeps visits with their told
+// technicians (see Reoptimize), the waiting call runs its own once it is written.
 func (s *Visits) Optimize(ctx context.Context, day time.Time, opt schedule.Options, actor *dispatch.User, now time.Time) (*OptimizeResult, error) {
 	return s.optimizeShared(ctx, day, opt, actor, now, nil)
 }
@@ -1123,7 +1123,7 @@ func (s *Visits) optimizeShared(ctx context.Context, day time.Time, opt schedule
 		s.optMu.Lock()
 		c := s.optimizing[key]
 		if c == nil {
-			c = &optimizeCall{done: make(chan struct{})}
+			c = &optimizeCall{done: make(chan struct{}), cautious: told != nil}
 			s.optimizing[key] = c
 			s.optMu.Unlock()
 			c.res, c.err = s.optimize(ctx, day, opt, actor, now, told)
@@ -1142,6 +1142,9 @@ func (s *Visits) optimizeShared(ctx context.Context, day time.Time, opt schedule
 		}
 		if c.err != nil && (errors.Is(c.err, context.Canceled) || errors.Is(c.err, context.DeadlineExceeded)) {
 			continue // the first caller gave up, not the re-plan: run one
+		}
+		if c.cautious && told == nil {
+			continue // the job's re-plan kept what this one may move
 		}
 		if c.err != nil {
 			return nil, c.err

@@ -56,6 +56,9 @@ type optimizeCall struct {
 	res     *OptimizeResult
 	err     error
 	waiting int // callers waiting for it (tests read it)
+	// cautious says the call keeps told visits with their technicians (the re-plan
+	// job's Reoptimize): a dispatcher's Optimize does not take its result.
+	cautious bool
 }
 
 type cachedPlan struct {

@@ -556,3 +556,56 @@ func TestRouteChangedTellsTheTechnician(t *testing.T) {
 		t.Errorf("route.changed events' visit_ids = %v; want one naming visit %d", told, vs[0].ID)
 	}
 }
+
+// TestDispatcherOptimizeDoesNotTakeTheJobsResult: a dispatcher's Optimize that comes while
+// the re-plan job's Reoptimize of the day runs does not take the job's result — that one
+// kept told visits with their technicians, which the dispatcher's explicit re-plan may move
+// — but runs its own once the job's is written. The job waiting for a dispatcher's re-plan
+// takes it (nothing is kept that the dispatcher's did not already move).
+func TestDispatcherOptimizeDoesNotTakeTheJobsResult(t *testing.T) {
+	t.Parallel()
+	_, visits, _, vs, now := visitFixture(t, 2)
+	day := visits.Config().Day(now)
+	for i, v := range vs {
+		w := dispatch.Span{Start: now.Add(time.Duration(1+2*i) * time.Hour), End: now.Add(time.Duration(3+2*i) * time.Hour)}
+		if _, err := visits.Book(context.Background(), v.ID, w, nil, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := day.Format(time.DateOnly)
+	opt := schedule.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}
+	for _, tt := range []struct {
+		name        string
+		first, then func() error
+		searches    int32
+	}{
+		{"job then dispatcher", func() error { _, err := visits.Reoptimize(context.Background(), day, opt, now); return err },
+			func() error { _, err := visits.Optimize(context.Background(), day, opt, nil, now); return err }, 2},
+		{"dispatcher then job", func() error { _, err := visits.Optimize(context.Background(), day, opt, nil, now); return err },
+			func() error { _, err := visits.Reoptimize(context.Background(), day, opt, now); return err }, 1},
+	} {
+		var searches atomic.Int32
+		postgres.SetAfterSearch(visits, func() {
+			if searches.Add(1) > 1 {
+				return
+			}
+			for deadline := time.Now().Add(10 * time.Second); postgres.OptimizeWaiting(visits, key) < 1 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+		})
+		firstErr := make(chan error, 1)
+		go func() { firstErr <- tt.first() }()
+		for postgres.OptimizeWaiting(visits, key) < 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if err := tt.then(); err != nil {
+			t.Fatalf("%s: the second call: %v", tt.name, err)
+		}
+		if err := <-firstErr; err != nil {
+			t.Fatalf("%s: the first call: %v", tt.name, err)
+		}
+		if n := searches.Load(); n != tt.searches {
+			t.Errorf("%s: %d searches; want %d", tt.name, n, tt.searches)
+		}
+	}
+}
