@@ -58,7 +58,7 @@ const (
 
 	KindReplyHelp       Kind = "reply_help"       // AYUDA / HELP
 	KindReplyConfirmed  Kind = "reply_confirmed"  // 1 / SI / CONFIRMO
-	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit
+	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit: his open report's folio, if any
 	KindReplyReschedule Kind = "reply_reschedule" // 2 / CAMBIAR: link to pick a window
 	KindReplyStop       Kind = "reply_stop"       // STOP / BAJA
 	KindReplyStart      Kind = "reply_start"      // START / ALTA
@@ -132,7 +132,7 @@ var defaults = map[string]map[Kind]string{
 
 		KindReplyHelp:              `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes.`,
 		KindReplyConfirmed:         `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
-		KindReplyNoVisit:           `No encontramos una visita pendiente a su nombre. Escriba su reporte y le daremos un folio.`,
+		KindReplyNoVisit:           `{{if .Folio}}No tiene una visita agendada. Su reporte {{.Folio}} está en atención; le avisaremos por este medio.{{else}}No encontramos una visita ni un reporte abierto a su nombre. Si tiene una falla, descríbala en un mensaje y le daremos un folio.{{end}}`,
 		KindReplyReschedule:        `Recibimos su solicitud (folio {{.Folio}}): le llamaremos para acordar otro horario.`,
 		KindReplyStop:              `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
 		KindReplyStart:             `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
@@ -168,7 +168,7 @@ var defaults = map[string]map[Kind]string{
 
 		KindReplyHelp:              `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out.`,
 		KindReplyConfirmed:         `Thank you, your visit for folio {{.Folio}} is confirmed.`,
-		KindReplyNoVisit:           `We found no upcoming visit for you. Write your report and we will give you a folio.`,
+		KindReplyNoVisit:           `{{if .Folio}}You have no visit booked. Your report {{.Folio}} is being attended to; we will text you with any news.{{else}}We found no upcoming visit or open report for you. If you have a fault, describe it in a message and we will give you a folio.{{end}}`,
 		KindReplyReschedule:        `We received your request (folio {{.Folio}}): we will call you to agree on another time.`,
 		KindReplyStop:              `You will no longer receive messages from Despacho. Reply START to receive them again.`,
 		KindReplyStart:             `You will receive messages from Despacho again. Reply STOP to opt out.`,
@@ -257,7 +257,7 @@ var carried = func() map[Kind]map[string]bool {
 		KindIncidentAreaRestored:   "Incident StatusURL",
 		KindReplyHelp:              "StatusURL",
 		KindReplyConfirmed:         "Folio StatusURL",
-		KindReplyNoVisit:           "StatusURL",
+		KindReplyNoVisit:           "Folio? StatusURL",
 		KindReplyReschedule:        "Folio StatusURL",
 		KindReplyStop:              "StatusURL",
 		KindReplyStart:             "StatusURL",

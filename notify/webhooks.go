@@ -691,6 +691,21 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		switch {
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
 			action, kind = action+"_no_visit", KindReplyNoVisit
+			// No visit to confirm or move. A customer with a report open is told where it
+			// stands (its folio, being attended): "write your report" had him file the same
+			// fault again. With none, nothing is filed; the answer says how to report.
+			var answered int64
+			if now.Sub(last.At) < restoreAnswerWindow {
+				answered = last.ReportID
+			}
+			rr, err := h.reports.LatestOpen(ctx, tx, from, answered)
+			switch {
+			case dispatch.ErrorKind(err) == dispatch.KindNotFound:
+			case err != nil:
+				return "", err
+			default:
+				ref(rr)
+			}
 		case err != nil:
 			return "", err
 		default:

@@ -277,8 +277,9 @@ func TestInboundKeywords(t *testing.T) {
 	from := phone()
 	rid, folio := report(t, h.db, customer(t, h.db, from, "es", false), "fault", "phone")
 
-	if _, r := h.text(twiliotest.NewSID(), from, "1"); !strings.HasPrefix(r, "No encontramos una visita") {
-		t.Errorf("1 without a visit answered %q; want the no-visit reply", r)
+	// No visit yet: he is told his report is being attended, not asked to write it again.
+	if _, r := h.text(twiliotest.NewSID(), from, "1"); !strings.HasPrefix(r, "No tiene una visita agendada. Su reporte "+folio) {
+		t.Errorf("1 without a visit answered %q; want the no-visit reply naming his report", r)
 	}
 	start := time.Now().Add(48 * time.Hour)
 	appendEvent(t, h.db, h.events, dispatch.Event{Type: "visit.booked", ReportID: rid, VisitID: 9},
