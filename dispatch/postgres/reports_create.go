@@ -24,6 +24,12 @@ type Created struct {
 	// SLA is the business calendar (with its version) and the policies the report's due
 	// times were computed with.
 	SLA dispatch.SLA
+	// Timeline is the report's timeline as the creating transaction committed it, as
+	// Reports.Get would read it: report.created, with its id, and what the event hooks
+	// appended in the same transaction (its attachment to an open incident). ActorNames
+	// names the staff users who took its steps, by id.
+	Timeline   []dispatch.Event
+	ActorNames map[int64]string
 }
 
 // CreateOptions are the optional parts of Create.
@@ -101,6 +107,7 @@ type creation struct {
 	matched bool // the customer statement returned this creation's row (its key, if any, was claimed)
 	made    bool // its customer was created by it
 	folioN  int64
+	eventID int64 // drawn for report.created, so that the answer stored with the event names it
 	ev      *dispatch.Event
 	// textPhone is what became of opts.TextPhone (TextPhoneStored, …).
 	textPhone string
@@ -286,8 +293,9 @@ func (s *Reports) writeBatchTx(ctx context.Context, tx bun.Tx, cur dispatch.SLA,
 
 // changedByHooks reads back, inside the creating tx, the reports of fresh that its event
 // hooks changed (the incident hook attaches a fault to its access point's open outage:
-// incident_id, version), so that the answer to the creation, and the one stored with its
-// key for retries, tell the report as it was committed. A creation's report has version 1
+// incident_id, version, and report.attached_to_incident on its timeline), so that the
+// answer to the creation, and the one stored with its key for retries, tell the report and
+// its timeline as they were committed. A creation's report has version 1 and one event
 // until something changes it: the usual batch reads back nothing.
 func changedByHooks(ctx context.Context, tx bun.Tx, fresh []*creation) error {
 	byID := make(map[int64]*creation, len(fresh))
@@ -296,12 +304,21 @@ func changedByHooks(ctx context.Context, tx bun.Tx, fresh []*creation) error {
 		byID[c.r.ID], ids[i] = c, c.r.ID
 	}
 	var rows []reportRow
-	if err := tx.NewSelect().Model(&rows).Where("r.id IN (?) AND r.version <> 1", bun.In(ids)).Scan(ctx); err != nil {
+	err := tx.NewSelect().Model(&rows).Where("r.id IN (?)", bun.In(ids)).
+		Where("r.version <> 1 OR EXISTS (SELECT 1 FROM events AS e WHERE e.report_id = r.id AND e.type <> ?)", dispatch.EventReportCreated).
+		Scan(ctx)
+	if err != nil {
 		return Wrap(err)
 	}
 	for _, row := range rows {
 		c := byID[row.ID]
 		c.r = row.Report // c.out.Report points at it
+		if c.out.Timeline, err = Timeline(ctx, tx, row.ID); err != nil {
+			return err
+		}
+		if c.out.ActorNames, err = actorNames(ctx, tx, c.out.Timeline); err != nil {
+			return err
+		}
 		if c.opts.Key == nil {
 			continue
 		}
@@ -357,7 +374,11 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	r.Folio = dispatch.FormatFolio(c.year, c.folioN)
 	code := dispatch.NewAccessCode()
 	r.AccessCodeHash = dispatch.HashAccessCode(r.Folio, code)
-	c.ev = &dispatch.Event{Type: dispatch.EventReportCreated, At: r.CreatedAt, Channel: string(r.Channel), ReportID: r.ID}
+	// The event's id is drawn beforehand and its time is what the events table keeps, so
+	// that the answer made here, and stored with the key in the statement that writes the
+	// event, shows the step as Reports.Get reads it back.
+	c.ev = &dispatch.Event{ID: c.eventID, Type: dispatch.EventReportCreated, At: r.CreatedAt.UTC().Truncate(time.Microsecond),
+		Channel: string(r.Channel), ReportID: r.ID}
 	c.by.event(c.ev)
 	data := map[string]any{
 		"folio": r.Folio, "kind": r.Kind, "channel": r.Channel, "priority": r.Priority, "area": r.Area,
@@ -382,7 +403,12 @@ func (c *creation) prepare(cur dispatch.SLA) error {
 	if _, _, err := prepareEvent(c.ev, data); err != nil {
 		return err
 	}
-	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code, SLA: cur}
+	names := map[int64]string{}
+	if u := c.by.User; u != nil && u.Name != "" {
+		names[u.ID] = u.Name
+	}
+	c.out = &Created{Report: r, Customer: &c.c, Location: c.loc, AccessCode: code, SLA: cur,
+		Timeline: []dispatch.Event{*c.ev}, ActorNames: names}
 	if c.opts.Key != nil {
 		return c.makeAnswer()
 	}
@@ -404,14 +430,15 @@ func (c *creation) makeAnswer() error {
 	return nil
 }
 
-// insertReports writes the reports of batch, their events and the answers of their keys
-// in one statement, and sets each event's id. The rows go as JSON, so that the statement
+// insertReports writes the reports of batch, their events (under the ids matchCustomers
+// drew) and the answers of their keys in one statement. The rows go as JSON, so that the statement
 // has one text whatever the batch's size and is prepared once per connection. The NOTIFY
 // comes after commit (see Events.Announce).
 func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creation) error {
 	var cols []string
 	repJSON := []byte{'['}
 	type eventRec struct {
+		ID          int64           `json:"id"`
 		Type        string          `json:"type"`
 		At          string          `json:"at"`
 		ActorUserID any             `json:"actor_user_id"`
@@ -446,7 +473,7 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 		if len(data) == 0 {
 			data = json.RawMessage("{}")
 		}
-		evs[i] = eventRec{Type: ev.Type, At: ev.At.Truncate(time.Microsecond).Format(time.RFC3339Nano), ActorUserID: nullID(ev.ActorUserID),
+		evs[i] = eventRec{ID: ev.ID, Type: ev.Type, At: ev.At.Truncate(time.Microsecond).Format(time.RFC3339Nano), ActorUserID: nullID(ev.ActorUserID),
 			Actor: ev.Actor, ReportID: ev.ReportID, Data: data}
 		if ev.Channel != "" {
 			evs[i].Channel = ev.Channel
@@ -468,9 +495,9 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 	q := `WITH rep AS (
 			INSERT INTO reports (` + list + `) SELECT ` + list + ` FROM jsonb_populate_recordset(NULL::reports, ?0::jsonb)
 		), e AS (
-			INSERT INTO events (type, at, actor_user_id, actor, channel, report_id, data)
-			SELECT type, at, actor_user_id, actor, channel, report_id, data FROM jsonb_to_recordset(?1::jsonb)
-				AS x (type text, at timestamptz, actor_user_id bigint, actor text, channel text, report_id bigint, data jsonb)
+			INSERT INTO events (id, type, at, actor_user_id, actor, channel, report_id, data) OVERRIDING SYSTEM VALUE
+			SELECT id, type, at, actor_user_id, actor, channel, report_id, data FROM jsonb_to_recordset(?1::jsonb)
+				AS x (id bigint, type text, at timestamptz, actor_user_id bigint, actor text, channel text, report_id bigint, data jsonb)
 			RETURNING id, report_id
 		), ans AS (
 			UPDATE idempotency_keys AS k SET status = a.status, response = a.response, report_id = a.report_id
@@ -493,7 +520,9 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 		byReport[r.ReportID] = r.ID
 	}
 	for _, c := range batch {
-		c.ev.ID = byReport[c.r.ID]
+		if byReport[c.r.ID] != c.ev.ID {
+			return fmt.Errorf("report %d: its event was written as %d, drawn as %d", c.r.ID, byReport[c.r.ID], c.ev.ID)
+		}
 	}
 	return nil
 }
@@ -501,7 +530,7 @@ func (s *Reports) insertReports(ctx context.Context, tx bun.Tx, batch []*creatio
 // matchCustomers finds, for each creation of batch, the customer it describes — by phone,
 // else by e-mail — or creates it, and in the same statement claims its idempotency key,
 // stores its location (for the customer, updating the coordinates and zone of a known
-// line), and draws its folio number and report id. A creation whose key was already taken
+// line), and draws its folio number, report id and the id of its report.created. A creation whose key was already taken
 // changes nothing and is left unmatched (its answer is read with claimKey). The creations
 // of a batch share no phone, e-mail or key (creation.compatible).
 func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, batch []*creation) error {
@@ -608,6 +637,7 @@ func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, ba
 		)
 		SELECT x.*, x.pref = 2 AS made, next_report_folio(i.year) AS folio_n,
 			nextval(pg_get_serial_sequence('reports', 'id')) AS report_id,
+			nextval(pg_get_serial_sequence('events', 'id')) AS event_id,
 			(SELECT to_jsonb(loc) FROM loc WHERE loc.customer_id = x.id AND loc.line = i.line) AS loc
 		FROM x JOIN ok AS i ON i.ord = x.ord ORDER BY x.ord`)
 	var rows []struct {
@@ -616,6 +646,7 @@ func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, ba
 		Made     bool            `bun:"made"`
 		FolioN   int64           `bun:"folio_n"`
 		ReportID int64           `bun:"report_id"`
+		EventID  int64           `bun:"event_id"`
 		Loc      json.RawMessage `bun:"loc"`
 	}
 	if err := ps.scan(ctx, db, &tx, q.String(), []any{string(inJSON)}, &rows); err != nil {
@@ -631,7 +662,7 @@ func matchCustomers(ctx context.Context, ps *prepared, db *bun.DB, tx bun.Tx, ba
 				return fmt.Errorf("stored location: %w", err)
 			}
 		}
-		c.matched, c.made, c.folioN, c.r.ID = true, row.Made, row.FolioN, row.ReportID
+		c.matched, c.made, c.folioN, c.r.ID, c.eventID = true, row.Made, row.FolioN, row.ReportID, row.EventID
 		c.c = row.Customer
 	}
 	for i, c := range batch {

@@ -260,7 +260,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createdView(c *postgres.Created) ticketView {
-	v := s.viewTicket(c.Report, c.SLA, c.Customer, c.Location, nil, nil)
+	v := s.viewTicket(c.Report, c.SLA, c.Customer, c.Location, c.Timeline, c.ActorNames)
 	v.AccessCode = c.AccessCode
 	return v
 }
