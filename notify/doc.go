@@ -17,7 +17,9 @@
 // is told a re-plan's window as his booking, never as a change; a visit he was never told
 // is cancelled without a text. Only the texts of a report's creation link its status page
 // with the access code (?code=, see postgres.AccessCode): the later ones cannot carry it,
-// and offer SMS replies instead of the page. An incident texts each
+// and offer SMS replies instead of the page; the answer to "2" adds the page (without the
+// code, which his folio text carried) where the customer may pick the window himself,
+// while the booking page would take his visit. An incident texts each
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
 // with the estimated restore time when known), once per estimate change, and once when it
 // resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is

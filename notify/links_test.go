@@ -129,7 +129,9 @@ func TestFolioTextLinkOpensTheStatusPage(t *testing.T) {
 // carry its access code (only the hash is kept), and the page they linked asked for it:
 // "Responda 2 o entre a … para reagendar" sent a customer who reported by phone to a page he
 // could not open. Their default texts offer an SMS reply instead; only the texts of a
-// report's creation link the page, with the code.
+// report's creation link the page, with the code. The answer to "2" is the one exception:
+// the customer asked to move his visit, is promised the call, and is offered the page
+// besides, told that the code is in his folio text.
 func TestOnlyCreationTextsLinkTheStatusPage(t *testing.T) {
 	t.Parallel()
 	for _, lang := range notify.Languages {
@@ -141,6 +143,11 @@ func TestOnlyCreationTextsLinkTheStatusPage(t *testing.T) {
 			creation := kind == notify.KindFolio || kind == notify.KindFolioIncident ||
 				kind == notify.KindReplyNewReport || kind == notify.KindReplyNewReportIncident
 			switch {
+			case kind == notify.KindReplyReschedule:
+				if !strings.Contains(got, "/estado/R-2026-000123 ") || !strings.Contains(got, map[string]string{"es": "llamaremos", "en": "call you"}[lang]) ||
+					!strings.Contains(got, map[string]string{"es": "digo de acceso del mensaje de su folio", "en": "access code from your folio text"}[lang]) {
+					t.Errorf("%s/%s = %q; want the call, and the page with where its code is", lang, kind, got)
+				}
 			case creation && !strings.Contains(got, "/estado/R-2026-000123?code="):
 				t.Errorf("%s/%s = %q; want the status link with the access code", lang, kind, got)
 			case !creation && strings.Contains(got, "/estado"):

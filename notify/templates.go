@@ -59,7 +59,7 @@ const (
 	KindReplyHelp       Kind = "reply_help"       // AYUDA / HELP
 	KindReplyConfirmed  Kind = "reply_confirmed"  // 1 / SI / CONFIRMO
 	KindReplyNoVisit    Kind = "reply_no_visit"   // 1 or 2 without an upcoming visit: his open report's folio, if any
-	KindReplyReschedule Kind = "reply_reschedule" // 2 / CAMBIAR: link to pick a window
+	KindReplyReschedule Kind = "reply_reschedule" // 2 / CAMBIAR: we will call; the page to pick a window, when it can
 	KindReplyStop       Kind = "reply_stop"       // STOP / BAJA
 	KindReplyStart      Kind = "reply_start"      // START / ALTA
 	KindReplyNote       Kind = "reply_note"       // free text added to the open report
@@ -133,7 +133,7 @@ var defaults = map[string]map[Kind]string{
 		KindReplyHelp:              `Despacho: responda 1 para confirmar su visita, 2 para cambiarla, o escriba su reporte. BAJA para no recibir mensajes.`,
 		KindReplyConfirmed:         `Gracias, su visita del folio {{.Folio}} queda confirmada.`,
 		KindReplyNoVisit:           `{{if .Folio}}No tiene una visita agendada. Su reporte {{.Folio}} está en atención; le avisaremos por este medio.{{else}}No encontramos una visita ni un reporte abierto a su nombre. Si tiene una falla, descríbala en un mensaje y le daremos un folio.{{end}}`,
-		KindReplyReschedule:        `Recibimos su solicitud (folio {{.Folio}}): le llamaremos para acordar otro horario.`,
+		KindReplyReschedule:        `Recibimos su solicitud (folio {{.Folio}}): le llamaremos para acordar otro horario.{{if .BookingURL}} También puede elegirlo en {{.BookingURL}} con el código de acceso del mensaje de su folio.{{end}}`,
 		KindReplyStop:              `Ya no recibirá mensajes de Despacho. Envíe ALTA para volver a recibirlos.`,
 		KindReplyStart:             `Volverá a recibir mensajes de Despacho. Envíe BAJA para dejar de recibirlos.`,
 		KindReplyNote:              `Agregamos su mensaje al folio {{.Folio}}.`,
@@ -169,7 +169,7 @@ var defaults = map[string]map[Kind]string{
 		KindReplyHelp:              `Despacho: reply 1 to confirm your visit, 2 to change it, or write your report. STOP to opt out.`,
 		KindReplyConfirmed:         `Thank you, your visit for folio {{.Folio}} is confirmed.`,
 		KindReplyNoVisit:           `{{if .Folio}}You have no visit booked. Your report {{.Folio}} is being attended to; we will text you with any news.{{else}}We found no upcoming visit or open report for you. If you have a fault, describe it in a message and we will give you a folio.{{end}}`,
-		KindReplyReschedule:        `We received your request (folio {{.Folio}}): we will call you to agree on another time.`,
+		KindReplyReschedule:        `We received your request (folio {{.Folio}}): we will call you to agree on another time.{{if .BookingURL}} You can also pick it at {{.BookingURL}} with the access code from your folio text.{{end}}`,
 		KindReplyStop:              `You will no longer receive messages from Despacho. Reply START to receive them again.`,
 		KindReplyStart:             `You will receive messages from Despacho again. Reply STOP to opt out.`,
 		KindReplyNote:              `We added your message to folio {{.Folio}}.`,
@@ -200,6 +200,13 @@ type Data struct {
 	Title        string // the incident's title, as staff wrote it
 	Restore      string // estimated restore time: "mar 26 nov 14:00"; "" when unknown
 	Compensation string // bonus for the outage: "$349.00"; "" when none
+
+	// BookingURL is where the customer who asked for another time can pick one himself: his
+	// folio's status page (PUBLIC_BASE_URL/estado/{folio}), which asks for the access code
+	// his folio text carried and then offers "Elegir otro horario". It cannot carry the
+	// code (see linked). "" when the booking page would refuse his visit (an outage holds
+	// it, it is under way or done, the report is closed).
+	BookingURL string
 }
 
 // SampleData is what templates are checked and previewed with.
@@ -223,6 +230,8 @@ func SampleData(lang string, loc *time.Location) Data {
 		Title:        f.Text("Fiber cut", "Corte de fibra"),
 		Restore:      f.DateTime(start.Add(4 * time.Hour)),
 		Compensation: Money("349.00", "MXN"),
+
+		BookingURL: "https://despacho.example.mx/estado/R-2026-000123",
 	}
 }
 
@@ -258,7 +267,7 @@ var carried = func() map[Kind]map[string]bool {
 		KindReplyHelp:              "StatusURL",
 		KindReplyConfirmed:         "Folio StatusURL",
 		KindReplyNoVisit:           "Folio? StatusURL",
-		KindReplyReschedule:        "Folio StatusURL",
+		KindReplyReschedule:        "Folio StatusURL BookingURL?",
 		KindReplyStop:              "StatusURL",
 		KindReplyStart:             "StatusURL",
 		KindReplyNote:              "Folio StatusURL",
@@ -312,7 +321,9 @@ func SampleFor(kind Kind, lang string, loc *time.Location) Data {
 // is known (see postgres.AccessCode; only its hash is stored). The later texts' links could
 // not carry it, and the page would ask their customers for a code that those who reported
 // by phone, e-mail or SMS never saw written out: their default texts offer replies by SMS
-// ("Responda 2…") instead of the page.
+// ("Responda 2…") instead of the page. The answer to that "2" links the page too
+// (BookingURL), beside the promised call, saying that the code is in the folio text: the
+// customer who asked to move his visit may pick the window there himself.
 var linked = map[Kind]bool{KindFolio: true, KindFolioIncident: true, KindReplyNewReport: true, KindReplyNewReportIncident: true}
 
 // fieldsOf reports the first field n shows that the texts of kind do not carry, or one that

@@ -290,8 +290,8 @@ func TestInboundKeywords(t *testing.T) {
 	if _, r := h.text(twiliotest.NewSID(), from, "si 👍"); r != "Gracias, su visita del folio "+folio+" queda confirmada." {
 		t.Errorf("si 👍 answered %q; want the confirmation", r)
 	}
-	// The link could not carry the access code (only its hash is stored), and the page asks
-	// for it: the answer promises the call instead.
+	// Visit 9 is only in the events: the booking page could not take it, so the answer
+	// promises the call alone, with no link to pick a window (TestRescheduleReplyOffersTheBookingPage).
 	if _, r := h.text(twiliotest.NewSID(), from, "cambiar"); r != "Recibimos su solicitud (folio "+folio+"): le llamaremos para acordar otro horario." {
 		t.Errorf("cambiar answered %q; want the promise of a call", r)
 	}
