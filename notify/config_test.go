@@ -112,7 +112,9 @@ func TestKeyword(t *testing.T) {
 		// opted out.
 		"alta por favor": "ALTA", "Baja, por favor.": "BAJA", "2 porfa": "2", "Sí, muchas gracias 🙏": "SI",
 		"Por favor cambiar": "CAMBIAR", "STOP please": "STOP", "Ya funciona, gracias": "YA FUNCIONA",
-		"Gracias": "GRACIAS", "por favor": "POR FAVOR"} {
+		"Gracias": "GRACIAS", "por favor": "POR FAVOR",
+		// An acknowledgement stays whole: "Muchas gracias" read as "MUCHAS" filed a report.
+		"Muchas gracias!": "MUCHAS GRACIAS", "Mil gracias": "MIL GRACIAS", "Ok, gracias": "OK"} {
 		if got := notify.Keyword(in); got != want {
 			t.Errorf("Keyword(%q) = %q; want %q", in, got, want)
 		}

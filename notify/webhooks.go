@@ -338,8 +338,8 @@ var (
 )
 
 // ackWords acknowledge a text without answering it ("Gracias!", "Ok gracias" → "OK"; "👍"
-// alone, and a picture without words, are ""): in answer to a restore notice or an outcome
-// they ask for nothing, and get nothing, neither a report nor a reply.
+// alone, and a picture without words, are ""): they ask for nothing, and get nothing,
+// neither a report, nor a note, nor a reply (see Inbound).
 var ackWords = words("", "GRACIAS", "MUCHAS GRACIAS", "MIL GRACIAS", "OK", "OKAY", "OKEY", "OK OK", "VALE", "ENTERADO",
 	"ENTERADA", "PERFECTO", "BIEN", "MUY BIEN", "EXCELENTE", "THANKS", "THANK YOU", "GOT IT")
 
@@ -451,14 +451,15 @@ func unaccent() transform.Transformer {
 // accents removed, runs of spaces, tabs and line breaks made one space, surrounding
 // punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1"), and the
 // courtesy around a word dropped ("Baja, por favor" → "BAJA", "2 porfa" → "2", "Sí,
-// gracias" → "SI"; "Gracias" alone stays itself).
+// gracias" → "SI"; "Gracias" and "Muchas gracias" alone stay themselves: an
+// acknowledgement is not cut down to a word of it, "MUCHAS").
 func Keyword(body string) string {
 	s, _, err := transform.String(unaccent(), body)
 	if err != nil {
 		s = body
 	}
 	s = strings.ToUpper(trimKeyword(strings.Join(strings.Fields(s), " ")))
-	for cut := true; cut; {
+	for cut := true; cut && !ackWords[s]; {
 		cut = false
 		for _, c := range courtesy {
 			if rest, ok := strings.CutSuffix(s, " "+c); ok && trimKeyword(rest) != "" {
@@ -604,13 +605,16 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	if areaDown {
 		text = "Sigue sin servicio tras la falla " + areaIncident + " (respuesta por SMS: " + text + ")"
 	}
-	// "Gracias", "ok", a 👍 or a picture in answer to a restore notice or an outcome text
-	// acknowledge it: in a big outage hundreds of them came, each filed as a report.
-	acks := ackWords[kw] && (answersRestore || outcome || areaIncident != "")
+	// "Gracias", "ok" or a 👍 acknowledge what they answer and ask for nothing: in a big
+	// outage hundreds came in answer to the restore notice, each filed as a report, and one
+	// to a booking from a customer with nothing open filed "Gracias". They open no report,
+	// add no note and get no reply. A picture without words (or a blank text) acknowledges a
+	// restore notice or an outcome too; to anything else it gets the help text (below).
+	acks := ackWords[kw] && (text != "" || answersRestore || outcome || areaIncident != "")
 	switch {
 	case acks:
 		action = "ack"
-		if answersRestore || outcome {
+		if now.Sub(last.At) < restoreAnswerWindow {
 			reportID = last.ReportID
 		}
 	case areaIncident != "" && !areaDown && restoredYes(kw):
