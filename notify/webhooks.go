@@ -322,16 +322,26 @@ var (
 
 // Phrases that, inside an answer to a restore notice, say service is still down or is back
 // ("Todavía no tengo internet", "ya funciona, gracias"); still-down ones are tried first,
-// since "NO FUNCIONA" contains "FUNCIONA".
+// since "NO FUNCIONA" contains "FUNCIONA". A still-down phrase is matched as whole words
+// ("bueno tengo internet" holds no "NO TENGO"), its last word also with a plural or verb
+// ending ("no funcionan", "sin señales").
 var (
-	stillDownPhrases = []string{"SIN SERVICIO", "SIN INTERNET", "SIN SENAL", "SIN LINEA", "NO TENGO", "NO FUNCIONA",
+	stillDownPhrases = phrases("SIN SERVICIO", "SIN INTERNET", "SIN SENAL", "SIN LINEA", "NO TENGO", "NO FUNCIONA",
 		"NO SIRVE", "NO HAY", "NO JALA", "SIGUE FALLANDO", "SIGUE SIN", "SIGUE IGUAL", "SIGUE MAL", "TODAVIA NO", "AUN NO",
 		// The negations of the restored phrases below ("no ha regresado", "volvió a fallar").
 		"NO REGRESO", "NO HA REGRESADO", "NO VOLVIO", "NO HA VUELTO", "NO QUEDO", "NO HA QUEDADO", "NO SE ARREGLO",
 		"NO SE HA ARREGLADO", "VOLVIO A FALLAR", "VOLVIO A CAER", "SE VOLVIO A IR",
-		"STILL DOWN", "NOT WORKING", "STILL NO", "DOES NOT WORK", "DOESNT WORK", "DOESN'T WORK", "NO SERVICE"}
+		"STILL DOWN", "NOT WORKING", "STILL NO", "DOES NOT WORK", "DOESNT WORK", "DOESN'T WORK", "NO SERVICE")
 	// Words that say it only as whole words: "Gracias, igualmente" is no "igual".
-	stillDownWords  = []string{"IGUAL", "NADA"}
+	stillDownWords = []string{"IGUAL", "NADA"}
+	// Phrases that hold a still-down word or phrase and say nothing of the kind: courtesy
+	// ("de nada" read as "nada" reopened reports), and good news ("nada mal", "nada más
+	// para avisar que ya funciona", "ya no hay fallas"). They are taken out of an answer
+	// before it is read, so "no hay problema, pero sigue sin internet" is still down. "Ya
+	// nada" ("hoy ya nada": nothing works any more) and "no hay nada" stay still down.
+	notStillDown = phrases("DE NADA", "POR NADA", "NADA QUE AGRADECER", "NADA MAL", "NADA MAS",
+		"NO HAY DE QUE", "NO HAY PROBLEMA", "NO HAY NINGUN PROBLEMA", "NO HAY FALLA",
+		"NO TENGO PROBLEMA", "NO TENGO NINGUN PROBLEMA", "NO TENGO FALLA", "NO TENGO QUEJA")
 	restoredPhrases = []string{"YA TENGO", "YA FUNCIONA", "YA HAY", "YA SIRVE", "YA JALA", "FUNCIONA BIEN", "TODO BIEN",
 		"YA REGRESO", "REGRESO", "YA VOLVIO", "VOLVIO", "YA QUEDO", "YA SE ARREGLO",
 		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK"}
@@ -341,16 +351,41 @@ var (
 // alone, and a picture without words, are ""): they ask for nothing, and get nothing,
 // neither a report, nor a note, nor a reply (see Inbound).
 var ackWords = words("", "GRACIAS", "MUCHAS GRACIAS", "MIL GRACIAS", "OK", "OKAY", "OKEY", "OK OK", "VALE", "ENTERADO",
-	"ENTERADA", "PERFECTO", "BIEN", "MUY BIEN", "EXCELENTE", "THANKS", "THANK YOU", "GOT IT")
+	"ENTERADA", "PERFECTO", "BIEN", "MUY BIEN", "EXCELENTE", "THANKS", "THANK YOU", "GOT IT",
+	// The courtesy that answers ours ("Gracias por su paciencia" → "De nada").
+	"DE NADA", "POR NADA", "IGUALMENTE", "A USTED", "NO HAY DE QUE", "NO HAY PROBLEMA", "SIN PROBLEMA")
 
-// hasWord reports whether w is one of the words of s.
-func hasWord(s, w string) bool {
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if f == w {
-			return true
+// fields returns the words of s (in Keyword form): its runs of letters and digits.
+func fields(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// phrases splits each phrase into its words (see fields).
+func phrases(ps ...string) [][]string {
+	out := make([][]string, len(ps))
+	for i, p := range ps {
+		out[i] = fields(p)
+	}
+	return out
+}
+
+// endings are what the last word of a still-down phrase may carry: plurals and the
+// plural of a verb ("NO SIRVE" in "no sirven").
+var endings = words("", "S", "N", "ES", "EN")
+
+// phraseAt reports whether phrase p is said by the words ws from the i-th on: each word
+// whole, the last one perhaps with one of the endings.
+func phraseAt(ws []string, i int, p []string) bool {
+	if len(p) == 0 || i+len(p) > len(ws) {
+		return false
+	}
+	for j, w := range p {
+		rest, ok := strings.CutPrefix(ws[i+j], w)
+		if !ok || rest != "" && (j < len(p)-1 || !endings[rest]) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // StillDown reports whether an answer to the restore notice (in Keyword form) says service
@@ -359,14 +394,26 @@ func StillDown(kw string) bool {
 	if changeWords[kw] || noWords[kw] {
 		return true
 	}
-	for _, p := range stillDownPhrases {
-		if strings.Contains(kw, p) {
-			return true
+	ws := fields(kw)
+	for _, p := range notStillDown {
+		for i := range ws {
+			if phraseAt(ws, i, p) {
+				for j := range p {
+					ws[i+j] = "" // no word, so no phrase runs across the gap
+				}
+			}
 		}
 	}
-	for _, w := range stillDownWords {
-		if hasWord(kw, w) {
-			return true
+	for i := range ws {
+		for _, p := range stillDownPhrases {
+			if phraseAt(ws, i, p) {
+				return true
+			}
+		}
+		for _, w := range stillDownWords {
+			if ws[i] == w {
+				return true
+			}
 		}
 	}
 	return false
