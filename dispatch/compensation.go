@@ -31,6 +31,8 @@ import (
 //   - Money is exact: integer centavos and rational arithmetic (math/big), no floats.
 //     The final amount is rounded once, half-up to the centavo (a half centavo goes to the
 //     customer).
+//   - Once per report, and kept: see Compensation.Standing for a report reopened after its
+//     compensation was computed.
 
 // Currency is the ISO 4217 code of every amount this service handles.
 const Currency = "MXN"
@@ -203,6 +205,22 @@ func (p CompensationPolicy) zone() *time.Location {
 }
 
 // Compensation is what one report's customer is owed for one outage.
+//
+// A reopened report keeps its compensation. It is computed once, when the incident the
+// report is attached to is resolved (AsOf), for the outage from OutageStart to OutageEnd;
+// from then on it is owed, and the billing export may already have put it on the
+// customer's bill. So:
+//
+//   - Reopening the report (the customer answers that service is still down, or staff
+//     reopen it) neither cancels nor changes it: the provider's outage until OutageEnd did
+//     happen and stays owed, whatever follows. The report shows it as of the earlier
+//     resolution (EarlierResolution), not as the outcome of the report as it now stands,
+//     and the reopening's step on the timeline says it was kept.
+//   - Resolving the report again computes nothing and adds nothing: an incident is resolved
+//     once and pays its outage once per report (and once per customer). The new resolution's
+//     step on the timeline says the earlier compensation was kept. Time without service
+//     after OutageEnd is the reopened report's own fault: its new resolution says whether it
+//     was upheld, and staff settle any further amount with the customer.
 type Compensation struct {
 	// Amount owed, rounded half-up to the centavo; zero when not upheld or zero-length.
 	Amount   Centavos `json:"amount"`
@@ -215,6 +233,26 @@ type Compensation struct {
 	PlanPrice *Centavos `json:"plan_price,omitempty"`
 	BonusBP   int       `json:"bonus_bp"`
 	Upheld    bool      `json:"upheld"`
+	// IncidentID and IncidentFolio name the incident whose resolution computed it, and AsOf
+	// is when that was; set once stored (zero as Compute returns it).
+	IncidentID    int64     `json:"incident_id,omitempty"`
+	IncidentFolio string    `json:"incident_folio,omitempty"`
+	AsOf          time.Time `json:"as_of,omitzero"`
+	// EarlierResolution says that the report no longer stands on the resolution that
+	// computed the compensation: it was reopened since (and may have been resolved again).
+	// The amount is still owed, as of AsOf. Set by Standing.
+	EarlierResolution bool `json:"earlier_resolution"`
+}
+
+// Standing returns c, stored for report r, as it stands for r now: EarlierResolution is set
+// unless r is resolved (or closed) by a resolution no later than c.AsOf — the incident's
+// resolution that computed c, or, for a report its own visit resolved while the incident
+// was still open, that earlier resolution. A report reopened since is active, or resolved
+// again after c.AsOf (or cancelled after a reopening); see Compensation for the rule.
+func (c Compensation) Standing(r *Report) Compensation {
+	current := (r.Status == StatusResolved || r.Status == StatusClosed) && r.ResolvedAt != nil && !r.ResolvedAt.After(c.AsOf)
+	c.EarlierResolution = !current
+	return c
 }
 
 // OutageMinutes is the paid outage in whole minutes (rounded down), for people and exports.

@@ -930,23 +930,28 @@ func compensationData(c dispatch.Compensation) map[string]any {
 }
 
 type compensationRow struct {
-	ReportID    int64     `bun:"report_id"`
-	IncidentID  int64     `bun:"incident_id,nullzero"`
-	OutageStart time.Time `bun:"outage_start"`
-	OutageEnd   time.Time `bun:"outage_end"`
-	PlanPrice   *int64    `bun:"plan_price"`
-	BonusBP     int       `bun:"bonus_bp"`
-	Upheld      bool      `bun:"upheld"`
-	Amount      int64     `bun:"amount"`
-	Currency    string    `bun:"currency"`
+	ReportID      int64     `bun:"report_id"`
+	IncidentID    int64     `bun:"incident_id,nullzero"`
+	IncidentFolio string    `bun:"incident_folio,nullzero"`
+	OutageStart   time.Time `bun:"outage_start"`
+	OutageEnd     time.Time `bun:"outage_end"`
+	PlanPrice     *int64    `bun:"plan_price"`
+	BonusBP       int       `bun:"bonus_bp"`
+	Upheld        bool      `bun:"upheld"`
+	Amount        int64     `bun:"amount"`
+	Currency      string    `bun:"currency"`
+	ComputedAt    time.Time `bun:"computed_at"`
 }
 
-const compensationColumns = `report_id, incident_id, outage_start, outage_end, (plan_price * 100)::bigint AS plan_price,
-	bonus_bp, upheld, (amount * 100)::bigint AS amount, currency`
+// compensationColumns reads a compensationRow from compensations AS k.
+const compensationColumns = `k.report_id, k.incident_id, (SELECT i.folio FROM incidents AS i WHERE i.id = k.incident_id) AS incident_folio,
+	k.outage_start, k.outage_end, (k.plan_price * 100)::bigint AS plan_price,
+	k.bonus_bp, k.upheld, (k.amount * 100)::bigint AS amount, k.currency, k.computed_at`
 
 func (r compensationRow) compensation() *dispatch.Compensation {
 	c := &dispatch.Compensation{Amount: dispatch.Centavos(r.Amount), Currency: r.Currency, OutageStart: r.OutageStart.UTC(),
-		OutageEnd: r.OutageEnd.UTC(), BonusBP: r.BonusBP, Upheld: r.Upheld}
+		OutageEnd: r.OutageEnd.UTC(), BonusBP: r.BonusBP, Upheld: r.Upheld,
+		IncidentID: r.IncidentID, IncidentFolio: r.IncidentFolio, AsOf: r.ComputedAt.UTC()}
 	if r.PlanPrice != nil {
 		p := dispatch.Centavos(*r.PlanPrice)
 		c.PlanPrice = &p
@@ -955,18 +960,26 @@ func (r compensationRow) compensation() *dispatch.Compensation {
 }
 
 // ReportCompensation returns what the customer of report reportID is owed, as computed when
-// the report was resolved through its incident; not found when nothing was computed. The
-// reports API shows it as the ticket's "compensation".
+// the report was resolved through its incident, standing as the report now stands
+// (dispatch.Compensation.Standing: kept, as of an earlier resolution, once the report was
+// reopened); not found when nothing was computed. The reports API shows it as the ticket's
+// "compensation".
 func ReportCompensation(ctx context.Context, db bun.IDB, reportID int64) (*dispatch.Compensation, error) {
-	var row compensationRow
-	err := db.NewRaw(`SELECT `+compensationColumns+` FROM compensations WHERE report_id = ?`, reportID).Scan(ctx, &row)
+	var row struct {
+		compensationRow
+		Status     dispatch.Status `bun:"report_status"`
+		ResolvedAt *time.Time      `bun:"report_resolved_at"`
+	}
+	err := db.NewRaw(`SELECT `+compensationColumns+`, r.status AS report_status, r.resolved_at AS report_resolved_at
+		FROM compensations AS k JOIN reports AS r ON r.id = k.report_id WHERE k.report_id = ?`, reportID).Scan(ctx, &row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, dispatch.NotFound("compensation")
 	}
 	if err != nil {
 		return nil, Wrap(err)
 	}
-	return row.compensation(), nil
+	c := row.compensation().Standing(&dispatch.Report{Status: row.Status, ResolvedAt: row.ResolvedAt})
+	return &c, nil
 }
 
 // IncidentFilter selects incidents for List; zero fields do not filter.
@@ -1026,14 +1039,15 @@ func (s *Incidents) Get(ctx context.Context, id int64) (*dispatch.IncidentDetail
 		CustomerName    string          `bun:"customer_name"`
 		Phone           string          `bun:"phone,nullzero"`
 		OutageStartedAt *time.Time      `bun:"outage_started_at"`
+		ResolvedAt      *time.Time      `bun:"resolved_at"`
 	}
-	err = s.db.NewRaw(`SELECT r.id, r.folio, r.status, r.customer_id, c.name AS customer_name, c.phone, r.outage_started_at
+	err = s.db.NewRaw(`SELECT r.id, r.folio, r.status, r.customer_id, c.name AS customer_name, c.phone, r.outage_started_at, r.resolved_at
 		FROM reports AS r JOIN customers AS c ON c.id = r.customer_id WHERE r.incident_id = ? ORDER BY r.id`, id).Scan(ctx, &reports)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, Wrap(err)
 	}
 	var comps []compensationRow
-	err = s.db.NewRaw(`SELECT `+compensationColumns+` FROM compensations WHERE incident_id = ?`, id).Scan(ctx, &comps)
+	err = s.db.NewRaw(`SELECT `+compensationColumns+` FROM compensations AS k WHERE k.incident_id = ?`, id).Scan(ctx, &comps)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, Wrap(err)
 	}
@@ -1045,7 +1059,9 @@ func (s *Incidents) Get(ctx context.Context, id int64) (*dispatch.IncidentDetail
 		ir := dispatch.IncidentReport{ID: r.ID, Folio: r.Folio, Status: r.Status, CustomerID: r.CustomerID,
 			CustomerName: r.CustomerName, Phone: r.Phone, OutageStartedAt: r.OutageStartedAt, Compensation: byReport[r.ID]}
 		if ir.Compensation != nil {
-			d.CompensationTotal += ir.Compensation.Amount
+			c := ir.Compensation.Standing(&dispatch.Report{Status: r.Status, ResolvedAt: r.ResolvedAt})
+			ir.Compensation = &c
+			d.CompensationTotal += c.Amount
 		}
 		d.Reports = append(d.Reports, ir)
 	}
@@ -1168,7 +1184,8 @@ func csvSafe(s string) string {
 // (report.reopened, data with "incident_folio" and "reason"), and, unless the report still
 // has a live visit, a new unscheduled visit is created like the last one it had (its
 // "visit_id" in the event data; none when the report never had one: staff then create it).
-// The compensation already stored stays: it pays the incident's outage. A report not
+// The compensation already stored stays, unchanged: it pays the incident's outage (the
+// rule is dispatch.Compensation's), and the event says so ("compensation_kept"). A report not
 // attached to a resolved incident, or not resolved or closed, is a conflict. ch is how the
 // customer said so (sms for a text reply).
 func (s *Incidents) ReopenStillDown(ctx context.Context, folio string, ch dispatch.Channel, by Origin, now time.Time) (*dispatch.Report, error) {
@@ -1268,6 +1285,9 @@ func (s *Incidents) reopen(ctx context.Context, tx bun.Tx, r *dispatch.Report, c
 	data["folio"], data["version"], data["incident_folio"] = r.Folio, r.Version, inc.Folio
 	if visitID != 0 {
 		data["visit_id"] = visitID
+	}
+	if err := keepCompensation(ctx, tx, r.ID, data); err != nil {
+		return err
 	}
 	return s.events.Append(ctx, tx, ev, data)
 }

@@ -254,6 +254,11 @@ func (s *Reports) ChangeTx(ctx context.Context, tx bun.Tx, folio string, c dispa
 	ev := &dispatch.Event{Type: typ, At: now, Channel: string(ch), ReportID: r.ID}
 	by.event(ev)
 	data["folio"], data["version"] = r.Folio, r.Version
+	if c.Action == dispatch.ActionReopen || c.Action == dispatch.ActionResolve {
+		if err := keepCompensation(ctx, tx, r.ID, data); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.events.Append(ctx, tx, ev, data); err != nil {
 		return nil, err
 	}
