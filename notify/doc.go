@@ -21,7 +21,10 @@
 // code, which his folio text carried) where the customer may pick the window himself,
 // while the booking page would take his visit. An incident texts each
 // attached report's customer once when the report is attached (incident:cCUSTOMER:INCIDENT,
-// with the estimated restore time when known), once per estimate change, and once when it
+// with the estimated restore time when known; a report attached as it is filed is told by
+// its folio text instead, which withdraws the notice still pending for another report of
+// the customer's, so the report that opens an incident by the rule gets him one text),
+// once per estimate change, and once when it
 // resolves the report (incident_restored:cCUSTOMER:INCIDENT, with the bonus when there is
 // one); attaching cancels the reminders of the visits the incident holds and tells, with
 // the notice, that each whose window the customer was texted is put off because of the

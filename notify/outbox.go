@@ -706,6 +706,13 @@ func (o *Outbox) areaNotice(ctx context.Context, tx bun.Tx, ev *dispatch.Event) 
 // folio text is already queued in this same, uncommitted transaction (so not yet sent):
 // it is rewritten. A report that came by SMS gets nothing here: the reply to the
 // customer's text tells its folio and the incident (see Webhooks).
+//
+// The report that makes the incident rule open an incident may be its customer's second:
+// his earlier one, filed before the rule's window, is attached in the same transaction,
+// before this one (attach goes in report order), and its incident notice
+// (incident:cCUSTOMER:INCIDENT) was queued for him a moment ago. This text tells him the
+// outage already: the notice still waiting is withdrawn, so that he gets one text for the
+// event (the texts of his held visits, if any, stay).
 func (o *Outbox) folioDuringIncident(ctx context.Context, tx bun.Tx, rc recipient, lang string, data Data, n Notification) error {
 	if rc.Channel == string(dispatch.ChannelSMS) {
 		return nil
@@ -719,13 +726,22 @@ func (o *Outbox) folioDuringIncident(ctx context.Context, tx bun.Tx, rc recipien
 	}
 	n.Kind, n.Key, n.Body = KindFolioIncident, fmt.Sprintf("folio:%d", n.ReportID), body
 	_, inserted, err := Enqueue(ctx, tx, n)
-	if err != nil || inserted {
+	if err != nil {
 		return err
 	}
+	if !inserted {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE sms_outbox SET kind = ?, body = ?, language = ?, event_id = ?, updated_at = now()
+			WHERE dedupe_key = ? AND kind = ? AND state = 'pending'`,
+			string(KindFolioIncident), body, n.Language, n.EventID, n.Key, string(KindFolio)); err != nil {
+			return postgres.Wrap(err)
+		}
+	}
+	// Only a notice still pending: one that may have reached Twilio (ambiguous) stays.
 	_, err = tx.ExecContext(ctx, `
-		UPDATE sms_outbox SET kind = ?, body = ?, language = ?, event_id = ?, updated_at = now()
-		WHERE dedupe_key = ? AND kind = ? AND state = 'pending'`,
-		string(KindFolioIncident), body, n.Language, n.EventID, n.Key, string(KindFolio))
+		UPDATE sms_outbox SET state = 'cancelled', updated_at = now()
+		WHERE dedupe_key = ? AND state = 'pending' AND NOT ambiguous`,
+		fmt.Sprintf("incident:c%d:%s", rc.CustomerID, data.Incident))
 	return postgres.Wrap(err)
 }
 
