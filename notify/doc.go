@@ -117,7 +117,9 @@
 // a phrase like "sigue sin servicio" reopens the report it named with a normal visit
 // (Reports.StillDown) and "1"/"SI" records the confirmation; after a visit's text, "1" and
 // "2" confirm or reschedule the visit that text was about (a customer with two folios
-// answers the one last texted), else the customer's next booked visit; words of his own
+// answers the one last texted), else the customer's next booked visit — and "Ok",
+// "Perfecto" or "De acuerdo" to a booking or a reminder confirm as "1" does, where
+// elsewhere, like "Gracias", they ask for nothing and get nothing; words of his own
 // go on the open folio that text was about, else on his latest open report. Either way
 // the TwiML answer is the one text sent back.
 package notify

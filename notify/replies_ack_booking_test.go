@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,10 +43,12 @@ func TestAcknowledgementsNeverOpenAReport(t *testing.T) {
 		t.Errorf("%d reports filed by A's acknowledgements; want none", n-before)
 	}
 
-	// B's report is open: his thanks for the booking are no note on it.
+	// B's report is open: his thanks for the booking are no note on it (an "ok" confirms
+	// it: TestAgreementConfirmsTheBookedVisit).
 	b, bPhone := w.fault("TORRE-"+randomHex(3), now.Add(-time.Hour))
 	w.bookVisit(b.ID, now.Add(48*time.Hour))
-	for _, body := range acks {
+	thanks := []string{"Gracias", "Muchas gracias!", "👍", "Mil gracias."}
+	for _, body := range thanks {
 		if _, reply := w.hooks.text(twiliotest.NewSID(), bPhone, body); reply != "" {
 			t.Errorf("B's %q to his booking = %q; want no reply", body, reply)
 		}
@@ -66,7 +69,30 @@ func TestAcknowledgementsNeverOpenAReport(t *testing.T) {
 	if n := reports(); n != before+1 {
 		t.Errorf("%d reports after the acknowledgements; want only B's new", n-before)
 	}
-	if n := w.hooks.count("SELECT count(*) FROM sms_inbound WHERE action = 'ack'"); n != 2*len(acks)+1 {
-		t.Errorf("%d inbound texts recorded as acknowledgements; want %d", n, 2*len(acks)+1)
+	if n := w.hooks.count("SELECT count(*) FROM sms_inbound WHERE action = 'ack'"); n != len(acks)+len(thanks)+1 {
+		t.Errorf("%d inbound texts recorded as acknowledgements; want %d", n, len(acks)+len(thanks)+1)
+	}
+}
+
+// TestAgreementConfirmsTheBookedVisit: the booking text asks "Responda 1 para confirmar";
+// many customers answer "Ok", "Perfecto" or "De acuerdo" instead. Those confirm the visit
+// the text was about, as "1" does, and get the same answer; "Gracias" or a 👍 confirm
+// nothing. An agreement with no visit to confirm is an acknowledgement: no reply.
+func TestAgreementConfirmsTheBookedVisit(t *testing.T) {
+	t.Parallel()
+	w := newIncidentWorld(t, true, postgres.IncidentsConfig{})
+	now := time.Now().UTC()
+	confirmed := func(vid int64) int {
+		return w.hooks.count("SELECT count(*) FROM events WHERE visit_id = ? AND type = 'visit.confirmed'", vid)
+	}
+	for _, body := range []string{"Ok", "perfecto, gracias", "De acuerdo 👍", "Vale"} {
+		r, ph := w.fault("TORRE-"+randomHex(3), now.Add(-time.Hour))
+		vid := w.bookVisit(r.ID, now.Add(48*time.Hour))
+		if _, reply := w.hooks.text(twiliotest.NewSID(), ph, "Gracias"); reply != "" || confirmed(vid) != 0 {
+			t.Errorf("%q to the booking: reply %q, %d confirmations; want none", "Gracias", reply, confirmed(vid))
+		}
+		if _, reply := w.hooks.text(twiliotest.NewSID(), ph, body); !strings.Contains(reply, "confirm") || confirmed(vid) != 1 {
+			t.Errorf("%q to the booking: reply %q, %d confirmations; want it confirmed, as 1 does", body, reply, confirmed(vid))
+		}
 	}
 }

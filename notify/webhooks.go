@@ -347,6 +347,12 @@ var (
 		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK"}
 )
 
+// agreeWords agree to what they answer: to a text that asks to confirm a visit (booked,
+// reminder) they confirm it as "1" does — many customers answer "Ok" or "Perfecto" where
+// the text asked for a 1 — and to anything else they are acknowledgements (ackWords).
+var agreeWords = words("OK", "OKAY", "OKEY", "OK OK", "VALE", "ENTERADO", "ENTERADA", "PERFECTO", "DE ACUERDO",
+	"CORRECTO", "SALE", "ESTA BIEN", "MUY BIEN", "BIEN", "EXCELENTE", "GOT IT")
+
 // ackWords acknowledge a text without answering it ("Gracias!", "Ok gracias" → "OK"; "👍"
 // alone, and a picture without words, are ""): they ask for nothing, and get nothing,
 // neither a report, nor a note, nor a reply (see Inbound).
@@ -658,7 +664,21 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	// add no note and get no reply. A picture without words (or a blank text) acknowledges a
 	// restore notice or an outcome too; to anything else it gets the help text (below).
 	acks := ackWords[kw] && (text != "" || answersRestore || outcome || areaIncident != "")
+	// "Ok" to a text that asks to confirm its visit confirms it (see agreeWords).
+	agrees := agreeWords[kw] && last.VisitID != 0 && (last.Kind == KindBooked || last.Kind == KindReminder) &&
+		now.Sub(last.At) < restoreAnswerWindow
 	switch {
+	case agrees:
+		rr, err := h.reports.ConfirmNextVisit(ctx, tx, from, last.VisitID)
+		switch {
+		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
+			action, reportID = "ack", last.ReportID // nothing left to confirm
+		case err != nil:
+			return "", err
+		default:
+			action, kind = "confirm", KindReplyConfirmed
+			ref(rr)
+		}
 	case acks:
 		action = "ack"
 		if now.Sub(last.At) < restoreAnswerWindow {
