@@ -156,3 +156,62 @@ func TestOnlyCreationTextsLinkTheStatusPage(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactAccessCodes: only a hash of a report's access code is kept, yet the folio text
+// that carried it stayed in sms_outbox, and the reply that was a folio text in
+// sms_inbound, for ever: whoever could read those tables could open every report's page.
+// RedactAccessCodes (run hourly by serve for what is a day old) takes the code out of the
+// link of texts already sent and of stored replies; a text still to be sent keeps it.
+func TestRedactAccessCodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, true)
+	reports := postgres.NewReports(e.db, e.events, dispatch.SLA{})
+	file := func() (folio, code string) {
+		in := dispatch.ReportInput{Channel: "phone", Kind: "fault", Description: "Sin internet",
+			Customer: dispatch.CustomerInput{Name: "Cliente", Phone: phone()}}
+		nr, err := in.Validate(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := reports.Create(ctx, nr, postgres.Origin{Actor: "agent"}, postgres.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Report.Folio, c.AccessCode
+	}
+	sentFolio, sentCode := file()
+	drain(t, notify.NewWorker(e.db, e.twilio(), fastOptions()))
+	pendingFolio, pendingCode := file() // queued, not sent
+	h := newHooksOn(t, e, txReports{testReports{events: e.events}, reports})
+	if _, reply := h.text(twiliotest.NewSID(), phone(), "No tengo internet desde ayer"); !strings.Contains(reply, "?code=") {
+		t.Fatalf("reply to a new report = %q; want its link with the code", reply)
+	}
+	body := func(folio string) string {
+		var b string
+		if err := e.db.QueryRowContext(ctx, `SELECT o.body FROM sms_outbox o JOIN reports r ON r.id = o.report_id
+			WHERE r.folio = ? AND o.kind = 'folio'`, folio).Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if !strings.Contains(body(sentFolio), sentCode) {
+		t.Fatalf("sent folio text %q lacks its code before the redaction; the test proves nothing", body(sentFolio))
+	}
+	n, err := notify.RedactAccessCodes(ctx, e.db, time.Now().Add(time.Minute))
+	if err != nil || n != 2 {
+		t.Errorf("RedactAccessCodes = %d, %v; want the sent text and the stored reply", n, err)
+	}
+	if b := body(sentFolio); strings.Contains(b, sentCode) || !strings.Contains(b, "/estado/"+sentFolio) {
+		t.Errorf("sent folio text after the redaction = %q; want its link without the code", b)
+	}
+	if b := body(pendingFolio); !strings.Contains(b, "?code="+pendingCode) {
+		t.Errorf("pending folio text after the redaction = %q; want it as it will be sent", b)
+	}
+	if n := h.count("SELECT count(*) FROM sms_inbound WHERE reply LIKE '%?code=%' AND reply NOT LIKE '%?code=…%'"); n != 0 {
+		t.Errorf("%d stored replies still carry an access code", n)
+	}
+	if n, err := notify.RedactAccessCodes(ctx, e.db, time.Now().Add(time.Minute)); err != nil || n != 0 {
+		t.Errorf("a second RedactAccessCodes = %d, %v; want nothing left to do", n, err)
+	}
+}

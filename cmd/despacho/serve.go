@@ -195,6 +195,10 @@ func runServe(ctx context.Context, args []string, e env) error {
 			_, err := postgres.PurgeIdempotencyKeys(ctx, db, "", time.Now().Add(-24*time.Hour))
 			return err
 		}, true},
+		{"sms.redact_codes", time.Hour, func(ctx context.Context) error {
+			_, err := notify.RedactAccessCodes(ctx, db, time.Now().Add(-24*time.Hour))
+			return err
+		}, true},
 	} {
 		add := sched.Every
 		if j.now {
