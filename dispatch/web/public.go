@@ -170,6 +170,31 @@ type publicStatus struct {
 	Timeline []publicStep `json:"timeline"`
 	// Visit is the report's current visit (the latest one not cancelled); absent when none.
 	Visit *publicVisit `json:"visit,omitempty"`
+	// Incident is the mass outage in the customer's area the report is attached to, as he
+	// may see it (postgres.PublicOutage); absent when none.
+	Incident *publicIncident `json:"incident,omitempty"`
+	// Compensation is what the customer is owed for that outage, computed when it was
+	// resolved (kept if the report was reopened since); absent when nothing is owed.
+	Compensation *publicCompensation `json:"compensation,omitempty"`
+}
+
+// publicIncident is a mass outage as a customer whose report is attached to it sees it.
+type publicIncident struct {
+	Folio     string                  `json:"folio"`
+	Title     string                  `json:"title"`
+	Status    dispatch.IncidentStatus `json:"status"`
+	StartedAt time.Time               `json:"started_at"`
+	// EstimatedRestoreAt is the estimate customers were told, while the outage lasts.
+	EstimatedRestoreAt *time.Time `json:"estimated_restore_at,omitempty"`
+	RestoredAt         *time.Time `json:"restored_at,omitempty"`
+}
+
+// publicCompensation is the amount a customer is owed for an outage, and the outage it pays.
+type publicCompensation struct {
+	Amount      dispatch.Centavos `json:"amount"`
+	Currency    string            `json:"currency"`
+	OutageStart time.Time         `json:"outage_start"`
+	OutageEnd   time.Time         `json:"outage_end"`
 }
 
 // publicVisit is what a customer sees of a visit: when and who (first name only), never
@@ -192,6 +217,8 @@ type publicStep struct {
 var publicEventTypes = map[string]bool{
 	dispatch.EventReportCreated: true, dispatch.EventReportStatusChanged: true, dispatch.EventReportResolved: true,
 	dispatch.EventReportClosed: true, dispatch.EventReportCancelled: true, dispatch.EventReportReopened: true,
+	// The outage notices he was texted.
+	dispatch.EventReportAttached: true, dispatch.EventReportIncidentEstimate: true,
 }
 
 // openFolio is the customer's door to the report named by the path's folio and the
@@ -251,8 +278,37 @@ func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 	if out.Visit, err = s.publicVisitOf(r.Context(), rep.ID); err != nil {
 		return err
 	}
+	if out.Incident, out.Compensation, err = s.publicOutageOf(r.Context(), rep); err != nil {
+		return err
+	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// publicOutageOf returns the customer's view of the incident report rep is attached to
+// (nil when none) and of what he is owed for it (nil when nothing: not resolved yet, not
+// upheld, or owed on another of his reports).
+func (s *Server) publicOutageOf(ctx context.Context, rep *dispatch.Report) (*publicIncident, *publicCompensation, error) {
+	var inc *publicIncident
+	if rep.IncidentID != 0 {
+		o, err := postgres.OutageForCustomer(ctx, s.db, rep.IncidentID)
+		if err != nil {
+			return nil, nil, err
+		}
+		inc = &publicIncident{Folio: o.Folio, Title: o.Title, Status: o.Status, StartedAt: o.StartedAt,
+			EstimatedRestoreAt: utcPtr(o.EstimatedRestoreAt), RestoredAt: utcPtr(o.RestoredAt)}
+	}
+	c, err := postgres.ReportCompensation(ctx, s.db, rep.ID)
+	if dispatch.ErrorKind(err) == dispatch.KindNotFound {
+		return inc, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Amount <= 0 {
+		return inc, nil, nil
+	}
+	return inc, &publicCompensation{Amount: c.Amount, Currency: c.Currency, OutageStart: c.OutageStart, OutageEnd: c.OutageEnd}, nil
 }
 
 // latestVisit is the last of a report's visits (in ByReport's order) that is not
@@ -301,6 +357,14 @@ func firstName(name string) string {
 		return f[0]
 	}
 	return ""
+}
+
+// utcPtr is t in UTC, nil for nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	return timePtr(*t)
 }
 
 // eventTo reads the status an event moved a report to ("" when it did not move it).

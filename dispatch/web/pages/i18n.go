@@ -261,6 +261,22 @@ var catalog = map[string]tr{
 	"st.no_visit":      {ES: "Este reporte no tiene una visita por agendar. Si necesita una, llámenos.", EN: "This report has no visit to book. If you need one, call us."},
 	"st.gone":          {ES: "Ese horario ya no está disponible. Elija otro.", EN: "That time is no longer available. Choose another."},
 
+	// The mass outage a report is attached to, and what is owed for it (NOM-184: a credit on
+	// the next bill, as the restore text says).
+	"st.incident":          {ES: "Falla general en su zona", EN: "Outage in your area"},
+	"st.incident_intro":    {ES: "Es una falla conocida en su zona y ya trabajamos para restablecer el servicio. No necesita volver a reportarla; le avisaremos por SMS al restablecerse.", EN: "It is a known outage in your area and we are already working to restore service. No need to report it again; we will text you when service is back."},
+	"st.incident_over":     {ES: "La falla general en su zona ya se resolvió.", EN: "The outage in your area is over."},
+	"st.incident_folio":    {ES: "Folio de la falla", EN: "Outage folio"},
+	"st.incident_title":    {ES: "Descripción", EN: "Description"},
+	"st.incident_state":    {ES: "Estado de la falla", EN: "Outage status"},
+	"st.incident_open":     {ES: "En reparación", EN: "Being repaired"},
+	"st.incident_resolved": {ES: "Servicio restablecido", EN: "Service restored"},
+	"st.incident_started":  {ES: "Inicio", EN: "Began"},
+	"st.incident_estimate": {ES: "Restablecimiento estimado", EN: "Expected restore"},
+	"st.incident_restored": {ES: "Restablecido", EN: "Restored"},
+	"st.compensation":      {ES: "Bonificación", EN: "Credit"},
+	"st.compensation_owed": {ES: "Por la interrupción del servicio del {start} al {end}, se le bonificarán {amount} en su próximo recibo.", EN: "For the outage from {start} to {end}, {amount} will be credited on your next bill."},
+
 	// Booking page: a visit that can no longer be booked online, whatever the customer tries.
 	"st.locked_visit":    {ES: "Su visita ya no se puede cambiar en línea: el técnico ya salió hacia su domicilio, ya está ahí o la visita terminó. Si necesita cambiarla, llámenos.", EN: "Your visit can no longer be changed online: the technician has set out, is already there, or the visit is over. If you need to change it, call us."},
 	"st.locked_report":   {ES: "Su reporte ya está resuelto, cerrado o cancelado: su visita ya no se puede agendar en línea. Si aún necesita una visita, llámenos.", EN: "Your report is resolved, closed or cancelled: its visit can no longer be booked online. If you still need a visit, call us."},

@@ -34,6 +34,43 @@ function follow() {
   });
 }
 
+// money writes an amount the API gives as pesos in a string ("1349.00") as "$1,349.00 MXN",
+// without reading it through a float.
+const money = (amount, currency) => {
+  const [whole, cents] = String(amount).split('.');
+  return '$' + whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',') + (cents ? '.' + cents : '') + ' ' + (currency || 'MXN');
+};
+
+// outage is the mass outage the report is attached to, as the customer may see it (its
+// folio, title and state, when it began, the estimate he was told or the restore), and what
+// he is owed for it once resolved; [] when there is none.
+function outage(r) {
+  const parts = [];
+  const inc = r.incident;
+  if (inc) {
+    const open = inc.status === 'open';
+    const rows = [];
+    const fact = (label, value, attrs = {}) => value && rows.push(h('dt', {}, t(label)), h('dd', attrs, value));
+    fact('st.incident_folio', inc.folio, { id: 'st-incident-folio' });
+    fact('st.incident_title', inc.title, { id: 'st-incident-title', class: 'user-text' });
+    fact('st.incident_state', t(open ? 'st.incident_open' : 'st.incident_resolved'), { id: 'st-incident-state' });
+    fact('st.incident_started', dateTime(inc.started_at));
+    if (open) fact('st.incident_estimate', dateTime(inc.estimated_restore_at), { id: 'st-incident-estimate' });
+    else fact('st.incident_restored', dateTime(inc.restored_at), { id: 'st-incident-restored' });
+    parts.push(h('section', { id: 'st-incident', class: open ? 'outage' : 'outage done' },
+      h('h2', {}, t('st.incident')),
+      h('p', { class: open ? 'banner' : 'banner ok' }, t(open ? 'st.incident_intro' : 'st.incident_over')),
+      h('dl', { class: 'facts' }, rows)));
+  }
+  const comp = r.compensation;
+  if (comp && comp.amount) {
+    parts.push(h('section', { id: 'st-compensation', class: 'done' },
+      h('h2', {}, t('st.compensation')),
+      h('p', {}, t('st.compensation_owed', { amount: money(comp.amount, comp.currency), start: dateTime(comp.outage_start), end: dateTime(comp.outage_end) }))));
+  }
+  return parts;
+}
+
 const pick = (o, ...keys) => { for (const k of keys) { const v = k.split('.').reduce((x, p) => x?.[p], o); if (v !== undefined && v !== null && v !== '') return v; } };
 
 function render(r) {
@@ -45,7 +82,7 @@ function render(r) {
   fact('st.filed', dateTime(pick(r, 'created_at')));
   const visit = pick(r, 'visit') || (Array.isArray(r.visits) ? r.visits.find((v) => v.status !== 'cancelled') : null) || liveVisit;
   const win = pick(visit, 'window') || pick(r, 'window', 'appointment');
-  const parts = [h('dl', { class: 'facts' }, rows)];
+  const parts = [h('dl', { class: 'facts' }, rows), ...outage(r)];
   if (win && win.start) {
     const txt = t('st.window_at', { date: date(win.start), start: time(win.start), end: time(win.end) });
     const vrows = [h('dt', {}, t('st.window')), h('dd', { id: 'st-window' }, txt)];
