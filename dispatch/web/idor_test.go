@@ -270,9 +270,10 @@ func TestAccessCodeOpensOnlyItsFolio(t *testing.T) {
 	}
 }
 
-// TestCodeGuessingLocksOut: wrong access codes count together on every public door that
-// takes one — status, booking and the live feed — and after ten the address is locked out,
-// even with a right code.
+// TestCodeGuessingLocksOut: wrong access codes for a folio count together on every public
+// door that takes one — status, booking its visit and the live feed — and after ten the
+// address is locked out of that folio, even with a right code (TestCodeLockoutIsPerFolioAndAddress:
+// not of other folios).
 func TestCodeGuessingLocksOut(t *testing.T) {
 	t.Parallel()
 	for _, door := range []string{"status and booking", "live feed"} {
@@ -292,6 +293,11 @@ func TestCodeGuessingLocksOut(t *testing.T) {
 			t.Cleanup(func() { cancel(); <-done; ts.Close() })
 			waitUntil(t, "live hub ready", hub.Ready)
 			folio, code := publicReport(t, ts, "Rosa", "55 4444 1234")
+			var visit int64
+			if err := db.NewRaw(`INSERT INTO visits (report_id, duration_min, address, lat, lon)
+				SELECT id, 60, 'Calle 5', 19.41, -99.15 FROM reports WHERE folio = ? RETURNING id`, folio).Scan(ctx, &visit); err != nil {
+				t.Fatal(err)
+			}
 			wrong := strings.Repeat("Z", len(code))
 			d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 			for i := range 10 {
@@ -309,7 +315,7 @@ func TestCodeGuessingLocksOut(t *testing.T) {
 					res, _ := do(t, "GET", ts.URL+"/public/reports/"+folio+"?code="+wrong, "", "")
 					status = res.StatusCode
 				default:
-					res, _ := do(t, "POST", ts.URL+"/api/visits/1/book?code="+wrong, "", `{"start":"2026-11-30T16:00:00Z","end":"2026-11-30T18:00:00Z"}`)
+					res, _ := do(t, "POST", fmt.Sprintf("%s/api/visits/%d/book?code=%s", ts.URL, visit, wrong), "", `{"start":"2026-11-30T16:00:00Z","end":"2026-11-30T18:00:00Z"}`)
 					status = res.StatusCode
 				}
 				if status != 404 {

@@ -222,33 +222,36 @@ var publicEventTypes = map[string]bool{
 }
 
 // openFolio is the customer's door to the report named by the path's folio and the
-// ?code= access code, shared by the status page and its live feed: a locked-out address is
-// refused (429) before the code is looked at, every attempt counts against the public rate
-// limit, and a wrong code counts towards the lockout and gets the same 404 as an unknown
-// folio.
+// ?code= access code, shared by the status page, its live feed and the booking page: an
+// address locked out of the folio, or any address but the customer's once the folio is
+// locked, is refused (429) before the code is looked at (codeGate); every attempt counts
+// against the public rate limit; a wrong code counts towards the lockout and gets the
+// same 404 as an unknown folio.
 func (s *Server) openFolio(r *http.Request) (*dispatch.ReportDetail, error) {
-	ip := clientIP(r)
-	if err := s.codeFails.check("code-ip:" + ip); err != nil {
+	ip, folio := clientIP(r), r.PathValue("folio")
+	if err := s.limits.codes.check(folio, ip); err != nil {
 		return nil, err
 	}
 	if err := s.limits.public.allow("public-status:" + ip); err != nil {
 		return nil, err
 	}
 	code := r.URL.Query().Get("code")
-	d, err := s.reports.Get(r.Context(), r.PathValue("folio"))
+	d, err := s.reports.Get(r.Context(), folio)
 	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
 		return nil, err
 	}
 	if err != nil || len(code) > 64 || !d.Report.CheckAccessCode(code) {
-		s.codeFails.fail("code-ip:" + ip)
+		s.limits.codes.fail(folio, ip)
 		return nil, dispatch.NotFound("report")
 	}
+	s.limits.codes.opened(folio, ip)
 	return d, nil
 }
 
 // publicReport shows a report's status to the holder of its access code. An unknown folio
-// and a wrong code get the same 404; after ten wrong codes a client address is locked out
-// for a while (429), and every lookup counts against the public rate limit.
+// and a wrong code get the same 404; ten wrong codes for a folio lock the client address
+// out of it for a while (429), thirty from any addresses lock the folio for all but its
+// customer's (codeGate), and every lookup counts against the public rate limit.
 func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.openFolio(r)
 	if err != nil {

@@ -108,6 +108,109 @@ func rateLimited(retry time.Duration) error {
 		Message: "too many attempts; try again in " + strconv.Itoa(secs) + " s"}
 }
 
+// The lockout of the doors that take a folio's access code (the status page, its live feed,
+// the customer's booking). A carrier-grade NAT puts thousands of phones behind one public
+// address, so one guesser must not lock out everyone behind it: wrong codes count per folio
+// and address, and a cap per folio bounds the guesses at one folio's code from any number
+// of addresses.
+const (
+	// codeFailsPerAddress wrong codes for a folio from one client address within
+	// codeWindow lock that address out of that folio for codeWindow.
+	codeFailsPerAddress = 10
+	// codeFailsPerFolio wrong codes for a folio from all addresses within codeWindow lock
+	// the folio for codeWindow, for every address but those that opened it with its code.
+	codeFailsPerFolio = 30
+	codeWindow        = 15 * time.Minute
+)
+
+// codeGate is the lockout of the doors that take a folio's access code. Ask check before
+// looking at the code (a locked door must not tell a right code from a wrong one), then
+// tell it the outcome: fail for a wrong code (or an unknown folio), opened for a right one.
+//
+// Guessing one folio's code is bounded, per codeWindow, to codeFailsPerFolio guesses from
+// addresses that never opened it plus codeFailsPerAddress from each address that did (its
+// customer's, which the folio's lock spares: a stranger who knows the folio cannot lock
+// the customer out of his own report by failing from elsewhere). One address's guesses
+// over many folios are bounded by the public rate limit. Like every limiter here it lives
+// in one process.
+type codeGate struct {
+	pair  *limiter // wrong codes per folio and client address
+	folio *limiter // wrong codes per folio, from any address
+
+	mu      sync.Mutex
+	now     func() time.Time
+	spare   map[string]time.Time // folio and address that gave the right code: until when its lock spares it
+	lastSwp time.Time
+}
+
+func newCodeGate(now func() time.Time) *codeGate {
+	return &codeGate{
+		pair:  newLimiter(now, codeFailsPerAddress, codeWindow, codeWindow),
+		folio: newLimiter(now, codeFailsPerFolio, codeWindow, codeWindow),
+		now:   now,
+		spare: map[string]time.Time{},
+	}
+}
+
+// codeFolio is the key a door's folio counts under: the folio as dispatch.ParseFolio reads
+// it (so that "r-2026-000001" is the same folio), anything else as given, marked and cut
+// short. An unknown folio counts like a known one, so that the answers never tell which
+// folios exist.
+func codeFolio(folio string) string {
+	if f, ok := dispatch.ParseFolio(folio); ok {
+		return f
+	}
+	if len(folio) > 40 {
+		folio = folio[:40]
+	}
+	return "?" + folio
+}
+
+// check refuses (429) the client address ip at folio's door when that address is locked
+// out of the folio, or the folio is locked and ip never opened it; it counts nothing.
+func (g *codeGate) check(folio, ip string) error {
+	f := codeFolio(folio)
+	if err := g.pair.check(f + " " + ip); err != nil {
+		return err
+	}
+	if err := g.folio.check(f); err != nil && !g.spared(f, ip) {
+		return err
+	}
+	return nil
+}
+
+// fail counts a wrong code (or an unknown folio) given from ip at folio's door.
+func (g *codeGate) fail(folio, ip string) {
+	f := codeFolio(folio)
+	g.pair.fail(f + " " + ip)
+	g.folio.fail(f)
+}
+
+// opened records that ip gave folio's right code: its lock spares ip for codeWindow. The
+// address's failures at the folio are not forgiven: behind a NAT a guesser shares the
+// address of the customer who opens his report every 30 seconds.
+func (g *codeGate) opened(folio, ip string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if now.Sub(g.lastSwp) > codeWindow {
+		for k, until := range g.spare {
+			if !now.Before(until) {
+				delete(g.spare, k)
+			}
+		}
+		g.lastSwp = now
+	}
+	g.spare[codeFolio(folio)+" "+ip] = now.Add(codeWindow)
+}
+
+func (g *codeGate) spared(f, ip string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	until, ok := g.spare[f+" "+ip]
+	return ok && g.now().Before(until)
+}
+
 // rateLimits groups the server's limiters.
 type rateLimits struct {
 	login     *limiter      // failures per e-mail and per client address; lockout
@@ -116,6 +219,8 @@ type rateLimits struct {
 	// publicPhone counts the reports the public form files per phone number (each texts
 	// that number): publicReportsPerPhone within an hour of the first.
 	publicPhone *limiter
+	// codes is the lockout of the doors that take a folio's access code.
+	codes *codeGate
 }
 
 // publicReportsPerPhone is how many reports the public form files for one phone number
@@ -128,6 +233,7 @@ func newRateLimits(now func() time.Time) *rateLimits {
 		passwords:   newPasswordGate(64),
 		public:      newLimiter(now, 30, time.Minute, time.Minute),
 		publicPhone: newLimiter(now, publicReportsPerPhone, time.Hour, time.Hour),
+		codes:       newCodeGate(now),
 	}
 }
 

@@ -134,12 +134,11 @@ type Server struct {
 	limits  *rateLimits
 	handler http.Handler
 
-	events    *postgres.Events
-	reports   *postgres.Reports
-	visits    *postgres.Visits
-	sla       dispatch.SLA
-	codeFails *limiter // wrong public access codes per client address; lockout
-	hsts      bool     // PublicBaseURL is https: answers carry Strict-Transport-Security
+	events  *postgres.Events
+	reports *postgres.Reports
+	visits  *postgres.Visits
+	sla     dispatch.SLA
+	hsts    bool // PublicBaseURL is https: answers carry Strict-Transport-Security
 	// A request body must start within bodyGrace and then keep an average of bodyRate
 	// bytes a second (see paceBody).
 	bodyGrace time.Duration
@@ -160,18 +159,16 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Log,
-		db:      cfg.DB,
-		users:   postgres.NewUsers(cfg.DB),
-		now:     cfg.Now,
-		mux:     http.NewServeMux(),
-		metrics: newHTTPMetrics(cfg.Registry),
-		limits:  newRateLimits(cfg.Now),
-		events:  cfg.Events,
-		sla:     cfg.SLA,
-		// Ten wrong codes within 15 minutes lock the address out for 15 minutes.
-		codeFails: newLimiter(cfg.Now, 10, 15*time.Minute, 15*time.Minute),
+		cfg:       cfg,
+		log:       cfg.Log,
+		db:        cfg.DB,
+		users:     postgres.NewUsers(cfg.DB),
+		now:       cfg.Now,
+		mux:       http.NewServeMux(),
+		metrics:   newHTTPMetrics(cfg.Registry),
+		limits:    newRateLimits(cfg.Now),
+		events:    cfg.Events,
+		sla:       cfg.SLA,
 		hsts:      strings.HasPrefix(strings.ToLower(cfg.PublicBaseURL), "https://"),
 		bodyGrace: 30 * time.Second,
 		bodyRate:  1024,

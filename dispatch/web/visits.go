@@ -307,7 +307,8 @@ func (d *dispatchAPI) hold(r *http.Request, id int64, in windowInput) (*dispatch
 }
 
 // book serves staff and, without a session, the customer holding the folio's access code
-// (wrong or missing code: 404, counted against the caller's address like the status page).
+// (wrong or missing code: 404, counted towards the lockout of the visit's folio like the
+// status page's, codeGate).
 func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 	u := Actor(r.Context())
 	if u != nil && u.Role == dispatch.RoleTechnician {
@@ -318,11 +319,7 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if u == nil {
-		ip := clientIP(r)
-		if err := d.s.codeFails.check("code-ip:" + ip); err != nil {
-			return err
-		}
-		if err := d.s.limits.public.allow("public-book:" + ip); err != nil {
+		if err := d.s.limits.public.allow("public-book:" + clientIP(r)); err != nil {
 			return err
 		}
 	}
@@ -361,15 +358,24 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 	if err == nil && v.ReportID == 0 {
 		err = dispatch.NotFound("visit") // an incident's own visit has no customer to book it
 	}
+	// The door is the visit's folio's: its wrong codes count with the status page's.
+	ip, door := clientIP(r), "visit "+strconv.FormatInt(id, 10)
+	if err == nil {
+		door = v.Folio
+	}
+	if lerr := d.s.limits.codes.check(door, ip); lerr != nil {
+		return lerr
+	}
 	if err == nil {
 		if rep, err = d.s.reports.Get(r.Context(), v.Folio); err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
 			return err
 		}
 	}
 	if err != nil || code == "" || len(code) > 64 || !rep.Report.CheckAccessCode(code) {
-		d.s.codeFails.fail("code-ip:" + clientIP(r))
+		d.s.limits.codes.fail(door, ip)
 		return dispatch.NotFound("visit")
 	}
+	d.s.limits.codes.opened(door, ip)
 	if err := d.offered(r.Context(), v, win, d.s.now()); err != nil {
 		return err
 	}
