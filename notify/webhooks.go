@@ -342,9 +342,9 @@ var (
 	notStillDown = phrases("DE NADA", "POR NADA", "NADA QUE AGRADECER", "NADA MAL", "NADA MAS",
 		"NO HAY DE QUE", "NO HAY PROBLEMA", "NO HAY NINGUN PROBLEMA", "NO HAY FALLA",
 		"NO TENGO PROBLEMA", "NO TENGO NINGUN PROBLEMA", "NO TENGO FALLA", "NO TENGO QUEJA")
-	restoredPhrases = []string{"YA TENGO", "YA FUNCIONA", "YA HAY", "YA SIRVE", "YA JALA", "FUNCIONA BIEN", "TODO BIEN",
+	restoredPhrases = phrases("YA TENGO", "YA FUNCIONA", "YA HAY", "YA SIRVE", "YA JALA", "FUNCIONA BIEN", "TODO BIEN",
 		"YA REGRESO", "REGRESO", "YA VOLVIO", "VOLVIO", "YA QUEDO", "YA SE ARREGLO",
-		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK"}
+		"WORKS", "IT'S BACK", "ITS BACK", "IS BACK")
 )
 
 // agreeWords agree to what they answer: to a text that asks to confirm a visit (booked,
@@ -432,9 +432,12 @@ func restoredYes(kw string) bool {
 	if confirmWords[kw] {
 		return true
 	}
-	for _, p := range restoredPhrases {
-		if strings.Contains(kw, p) {
-			return true
+	ws := fields(kw)
+	for i := range ws {
+		for _, p := range restoredPhrases {
+			if phraseAt(ws, i, p) {
+				return true
+			}
 		}
 	}
 	return false
