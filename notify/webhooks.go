@@ -361,6 +361,13 @@ var ackWords = words("", "GRACIAS", "MUCHAS GRACIAS", "MIL GRACIAS", "OK", "OKAY
 	// The courtesy that answers ours ("Gracias por su paciencia" → "De nada").
 	"DE NADA", "POR NADA", "IGUALMENTE", "A USTED", "NO HAY DE QUE", "NO HAY PROBLEMA", "SIN PROBLEMA")
 
+// declineWords turn down, politely, whatever a text offered ("No, gracias" to the notice
+// that offers a report if service is still down): Keyword keeps the courtesy on them, since
+// "NO" alone answers a restore notice "still down". They are words of the customer's own
+// that never open a report: a note on the report they answer, or on the open one, and
+// nothing when none is open (see Inbound).
+var declineWords = words("NO GRACIAS", "NO MUCHAS GRACIAS", "NO MIL GRACIAS", "NO THANKS", "NO THANK YOU")
+
 // fields returns the words of s (in Keyword form): its runs of letters and digits.
 func fields(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
@@ -508,13 +515,17 @@ func unaccent() transform.Transformer {
 // punctuation and emoji dropped ("Sí." → "SI", "Sí 👍" → "SI", "1️⃣" → "1"), and the
 // courtesy around a word dropped ("Baja, por favor" → "BAJA", "2 porfa" → "2", "Sí,
 // gracias" → "SI"; "Gracias" and "Muchas gracias" alone stay themselves: an
-// acknowledgement is not cut down to a word of it, "MUCHAS").
+// acknowledgement is not cut down to a word of it, "MUCHAS"; nor is a refusal, "No,
+// gracias" → "NO GRACIAS", see declineWords).
 func Keyword(body string) string {
 	s, _, err := transform.String(unaccent(), body)
 	if err != nil {
 		s = body
 	}
 	s = strings.ToUpper(trimKeyword(strings.Join(strings.Fields(s), " ")))
+	if d := strings.Join(fields(s), " "); declineWords[d] {
+		return d // "No, gracias!" is "NO GRACIAS", not "NO"
+	}
 	for cut := true; cut && !ackWords[s]; {
 		cut = false
 		for _, c := range courtesy {
@@ -667,6 +678,9 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 	// add no note and get no reply. A picture without words (or a blank text) acknowledges a
 	// restore notice or an outcome too; to anything else it gets the help text (below).
 	acks := ackWords[kw] && (text != "" || answersRestore || outcome || areaIncident != "")
+	// A text of only "?" or "¿?" asks what it can write: it gets the help text (it was an
+	// acknowledgement, answered with nothing).
+	asks := kw == "" && strings.ContainsAny(text, "?¿")
 	// "Ok" to a text that asks to confirm its visit confirms it (see agreeWords).
 	agrees := agreeWords[kw] && last.VisitID != 0 && (last.Kind == KindBooked || last.Kind == KindReminder) &&
 		now.Sub(last.At) < restoreAnswerWindow
@@ -682,6 +696,8 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			action, kind = "confirm", KindReplyConfirmed
 			ref(rr)
 		}
+	case asks:
+		action, kind = "help", KindReplyHelp
 	case acks:
 		action = "ack"
 		if now.Sub(last.At) < restoreAnswerWindow {
@@ -811,6 +827,8 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		}
 		rr, err := h.reports.LatestOpen(ctx, tx, from, answered)
 		switch {
+		case dispatch.ErrorKind(err) == dispatch.KindNotFound && declineWords[kw]:
+			action = "ack" // "No, gracias" with nothing open: nothing to file
 		case dispatch.ErrorKind(err) == dispatch.KindNotFound:
 			codes := map[int64]string{}
 			rr, err = h.reports.OpenFromSMS(context.WithValue(ctx, createdCodesKey{}, codes), tx, sid, from, text)
