@@ -207,15 +207,21 @@ function block(v, b, color) {
   const end = v.planned_end || (start ? new Date(Date.parse(start) + (v.duration_min || 60) * 60000).toISOString() : null);
   if (!start) return null;
   const left = pct(start, b);
-  const width = Math.max(pct(end, b) - left, 2.5);
-  const label = `${time(v.planned_arrival || start)} ${short(v)}`;
+  // The bar spans the visit's real time: a wider one would run under the next visit.
+  const width = Math.max(pct(end, b) - left, 0);
+  // The label is fitted to the bar by fit(): the time, then the folio's number (its leading
+  // zeros apart, to drop when even the number does not fit).
+  const num = short(v);
+  const zeros = /^0+(?=\d)/.exec(num)?.[0] || '';
+  const label = [h('span', { class: 'b-time' }, time(v.planned_arrival || start)), ' ',
+    h('span', { class: 'b-ref' }, zeros ? h('span', { class: 'b-zeros' }, zeros) : '', num.slice(zeros.length))];
   const desc = [t('visit.' + v.status), asks(v) ? asksText(v) : '', v.window ? t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : '',
     v.planned_arrival ? t('b.arrival', { time: time(v.planned_arrival) }) : '', slaText(v), v.at_risk ? t('b.at_risk') : '', v.pinned ? t('b.pinned') : '', v.address || '']
     .filter(Boolean).join(' · ');
   const el = h('button', {
     type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}${asks(v) ? ' asks' : ''}`,
     draggable: String(control), title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
-  }, label);
+  }, ...label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
   el.dataset.width = width.toFixed(2);
@@ -230,6 +236,23 @@ function place(container) {
     el.style.width = el.dataset.width + '%';
   }
 }
+
+// FITS are a block's labels from the fullest to the barest: time and number on one line,
+// on two, on two without the number's leading zeros, that number alone, nothing (the bar's
+// title and aria-label still say it all).
+const FITS = ['line', 'stack', 'short', 'digits', 'bare'];
+
+// fitLabels gives each time line block the fullest label that its bar shows whole.
+function fitLabels() {
+  for (const el of lanesEl.querySelectorAll('.block')) {
+    for (const f of FITS) {
+      el.dataset.fit = f;
+      if (el.scrollWidth <= el.clientWidth && el.scrollHeight <= el.clientHeight) break;
+    }
+  }
+}
+let refit = 0;
+window.addEventListener('resize', () => { cancelAnimationFrame(refit); refit = requestAnimationFrame(fitLabels); });
 
 function render() {
   const b = dayBounds();
@@ -268,6 +291,7 @@ function render() {
   lanesEl.replaceChildren(...lanes);
   place(scaleEl);
   place(lanesEl);
+  fitLabels();
   // Positioned children of a list item: the block and window are absolute in the track.
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
     draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : '', asks(v) ? 'asks' : ''].filter(Boolean).join(' '),
