@@ -172,6 +172,21 @@ type Span struct {
 	End   time.Time `json:"end"`
 }
 
+// Horizon is how far from now a window may be booked or held, slots looked for, and a
+// technician's time off begin. Further is a mistyped year, not a plan: a window in 2062
+// would be promised to the customer by SMS, and one on the last evening of year 9999 ends,
+// in UTC, in year 10000, which PostgreSQL stores but neither reads back into Go nor RFC
+// 3339 writes (every later read of that day failed).
+const Horizon = 366 * 24 * time.Hour
+
+// CheckHorizon refuses (422 field) a time t more than Horizon before or after now.
+func CheckHorizon(field string, t, now time.Time) error {
+	if t.Before(now.Add(-Horizon)) || t.After(now.Add(Horizon)) {
+		return Invalid(field, "must be within a year of today")
+	}
+	return nil
+}
+
 // NewVisit holds what a visit is created with; Validate checks it.
 type NewVisit struct {
 	DurationMin  int      `json:"duration_min"`

@@ -74,7 +74,7 @@ func (d *dispatchAPI) publicBook(w http.ResponseWriter, r *http.Request) error {
 	if win.Force {
 		return dispatch.Forbidden("only an admin may book outside the customer's availability")
 	}
-	span, err := win.span()
+	span, err := win.span(d.s.now())
 	if err != nil {
 		return err
 	}

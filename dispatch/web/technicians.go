@@ -154,8 +154,22 @@ func (in exceptionInput) exception() dispatch.Exception {
 	return e
 }
 
+// checkHorizon refuses an exception that begins more than dispatch.Horizon from now (one
+// lasts at most a year, Exception.Validate, so its end is bounded too). A missing start is
+// left for Validate to name.
+func checkHorizon(e dispatch.Exception, now time.Time) error {
+	if e.Start.IsZero() {
+		return nil
+	}
+	return dispatch.CheckHorizon("start", e.Start, now)
+}
+
 func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
-	res, err := d.visits.AddTimeOff(r.Context(), t.ID, in.exception(), Actor(r.Context()), d.s.now())
+	e := in.exception()
+	if err := checkHorizon(e, d.s.now()); err != nil {
+		return err
+	}
+	res, err := d.visits.AddTimeOff(r.Context(), t.ID, e, Actor(r.Context()), d.s.now())
 	if err != nil {
 		return err
 	}
@@ -192,6 +206,9 @@ func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request, t 
 	e := in.exception()
 	if e.Start.IsZero() {
 		e.Start = d.s.now()
+	}
+	if err := checkHorizon(e, d.s.now()); err != nil {
+		return err
 	}
 	res, err := d.visits.MarkUnavailable(r.Context(), t.ID, e, Actor(r.Context()), d.s.now())
 	if err != nil {

@@ -239,6 +239,9 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 		if from, err = cfg.ParseDay("from", q); err != nil {
 			return err
 		}
+		if err := dispatch.CheckHorizon("from", from, now); err != nil {
+			return err
+		}
 	}
 	days := 1
 	if q := r.URL.Query().Get("days"); q != "" {
@@ -288,18 +291,25 @@ type windowInput struct {
 	Force bool       `json:"force"`
 }
 
-func (in windowInput) span() (dispatch.Span, error) {
+// span is the window given, both ends present and within dispatch.Horizon of now.
+func (in windowInput) span(now time.Time) (dispatch.Span, error) {
 	if in.Start == nil {
 		return dispatch.Span{}, dispatch.Invalid("start", "is required (RFC 3339)")
 	}
 	if in.End == nil {
 		return dispatch.Span{}, dispatch.Invalid("end", "is required (RFC 3339)")
 	}
+	if err := dispatch.CheckHorizon("start", *in.Start, now); err != nil {
+		return dispatch.Span{}, err
+	}
+	if err := dispatch.CheckHorizon("end", *in.End, now); err != nil {
+		return dispatch.Span{}, err
+	}
 	return dispatch.Span{Start: *in.Start, End: *in.End}, nil
 }
 
 func (d *dispatchAPI) hold(r *http.Request, id int64, in windowInput) (*dispatch.Visit, error) {
-	win, err := in.span()
+	win, err := in.span(d.s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +337,7 @@ func (d *dispatchAPI) book(w http.ResponseWriter, r *http.Request) error {
 	if err := DecodeJSON(r, &in); err != nil {
 		return err
 	}
-	win, err := in.span()
+	win, err := in.span(d.s.now())
 	if err != nil {
 		return err
 	}
