@@ -85,15 +85,26 @@ const StatusClientClosed = 499
 // WriteJSON writes v as JSON with the given status. Unless the handler said otherwise, the
 // answer is not to be stored: the API's answers hold customers' names, phones, addresses and
 // access codes, which a browser's or proxy's cache would keep on a shared desk computer.
+//
+// v is encoded before the status is written: a value JSON cannot carry (a time past year
+// 9999) is a 500 in the contract's error shape, logged, rather than the status promised
+// with an empty or cut body, which a client would take for success.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Error("cannot encode an answer", "err", err, "status", status)
+		status = http.StatusInternalServerError
+		buf.Reset()
+		_ = json.NewEncoder(&buf).Encode(errorBody{Error: errorDetail{Code: "internal", Message: "internal error: the answer could not be encoded"}})
+	}
 	if w.Header().Get("Cache-Control") == "" {
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // DecodeJSON reads a JSON object from r's body into v: at most MaxBody bytes (413 beyond),
