@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"mime"
 	"net/http"
 	"reflect"
 	"slices"
@@ -118,8 +119,7 @@ func DecodeJSON(r *http.Request, v any) error { return decodeJSON(r, v, false) }
 func DecodeJSONStrict(r *http.Request, v any) error { return decodeJSON(r, v, true) }
 
 func decodeJSON(r *http.Request, v any, strict bool) error {
-	ct := r.Header.Get("Content-Type")
-	if ct != "" && !strings.HasPrefix(ct, "application/json") {
+	if !jsonMediaType(r.Header.Get("Content-Type")) {
 		return &dispatch.Error{Kind: dispatch.KindMalformed, Code: "unsupported_media_type", Message: "Content-Type must be application/json"}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
@@ -153,6 +153,21 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 		return dispatch.Invalid(path, "must be a date and time in RFC 3339, with its offset (e.g. 2026-11-28T10:00:00-06:00)")
 	}
 	return dispatch.Invalid(path, "is not valid: %v", ferr)
+}
+
+// jsonMediaType reports whether a request's Content-Type is JSON's (or absent): the media
+// type compared whole and regardless of case, as RFC 9110 has it ("Application/JSON;
+// charset=UTF-8" is JSON, "application/jsonp" is not); its parameters are not looked at.
+func jsonMediaType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt, _, _ = strings.Cut(ct, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+	}
+	return mt == "application/json"
 }
 
 var timeType = reflect.TypeFor[time.Time]()
