@@ -14,13 +14,34 @@ type technicianInput struct {
 	Phone   *string                 `json:"phone"`
 	UserID  *int64                  `json:"user_id"`
 	Skills  []string                `json:"skills"`
-	Home    *dispatch.LatLon        `json:"home"`
+	Home    *homeInput              `json:"home"`
 	Shifts  *[]dispatch.WeeklyShift `json:"shifts"`
 	Active  *bool                   `json:"active"`
 	Version int                     `json:"version"`
 }
 
-func (in *technicianInput) apply(t *dispatch.Technician) {
+// homeInput is a home base as sent. Its coordinates come together: one alone decoded to
+// the other at 0, a home on the equator or the Greenwich meridian, and was stored.
+type homeInput struct {
+	Lat *float64 `json:"lat"`
+	Lon *float64 `json:"lon"`
+}
+
+// latLon is the home's point: (0,0) when neither coordinate is given, which
+// Technician.Validate refuses.
+func (h *homeInput) latLon() (dispatch.LatLon, error) {
+	switch {
+	case h.Lat == nil && h.Lon == nil:
+		return dispatch.LatLon{}, nil
+	case h.Lat == nil:
+		return dispatch.LatLon{}, dispatch.Invalid("home.lat", "is required with lon")
+	case h.Lon == nil:
+		return dispatch.LatLon{}, dispatch.Invalid("home.lon", "is required with lat")
+	}
+	return dispatch.LatLon{Lat: *h.Lat, Lon: *h.Lon}, nil
+}
+
+func (in *technicianInput) apply(t *dispatch.Technician) error {
 	if in.Name != nil {
 		t.Name = *in.Name
 	}
@@ -34,7 +55,11 @@ func (in *technicianInput) apply(t *dispatch.Technician) {
 		t.Skills = in.Skills
 	}
 	if in.Home != nil {
-		t.Home = *in.Home
+		home, err := in.Home.latLon()
+		if err != nil {
+			return err
+		}
+		t.Home = home
 	}
 	if in.Shifts != nil {
 		t.Shifts = *in.Shifts
@@ -42,6 +67,7 @@ func (in *technicianInput) apply(t *dispatch.Technician) {
 	if in.Active != nil {
 		t.Active = *in.Active
 	}
+	return nil
 }
 
 func (d *dispatchAPI) createTechnician(w http.ResponseWriter, r *http.Request) error {
@@ -53,7 +79,9 @@ func (d *dispatchAPI) createTechnician(w http.ResponseWriter, r *http.Request) e
 		return dispatch.Invalid("home", "is required: {\"lat\",\"lon\"}")
 	}
 	t := &dispatch.Technician{}
-	in.apply(t)
+	if err := in.apply(t); err != nil {
+		return err
+	}
 	if err := d.techs.Create(r.Context(), t, Actor(r.Context())); err != nil {
 		return err
 	}
@@ -118,7 +146,9 @@ func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request, t 
 	if in.Version == 0 {
 		return dispatch.Invalid("version", "is required: the version you read")
 	}
-	in.apply(t)
+	if err := in.apply(t); err != nil {
+		return err
+	}
 	t.Version = in.Version
 	res, err := d.visits.UpdateTechnician(r.Context(), t, Actor(r.Context()), d.s.now())
 	if err != nil {
