@@ -352,6 +352,11 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return dispatch.Invalid("due_before", "must be an RFC 3339 time")
 		}
+		// Year 0000 at a positive offset is before year 1 in UTC, which PostgreSQL refuses
+		// (a 500); no report is due outside the calendar's years anyway.
+		if y := t.UTC().Year(); y < sla.MinExceptionYear || y > sla.MaxExceptionYear {
+			return dispatch.Invalid("due_before", "must be a time from %d to %d", sla.MinExceptionYear, sla.MaxExceptionYear)
+		}
 		f.DueBefore = t
 	}
 	if v := strings.TrimSpace(q.Get("q")); v != "" {

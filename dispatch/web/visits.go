@@ -101,7 +101,7 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if v := q.Get("day"); v != "" {
-		day, err := d.visits.Config().ParseDay("day", v)
+		day, err := parseDay(d.visits.Config(), "day", v)
 		if err != nil {
 			return err
 		}
@@ -236,7 +236,7 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 	now := d.s.now()
 	from := cfg.Day(now)
 	if q := r.URL.Query().Get("from"); q != "" {
-		if from, err = cfg.ParseDay("from", q); err != nil {
+		if from, err = parseDay(cfg, "from", q); err != nil {
 			return err
 		}
 		if err := dispatch.CheckHorizon("from", from, now); err != nil {
@@ -507,7 +507,7 @@ func (d *dispatchAPI) setStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
 	cfg := d.visits.Config()
-	day, err := cfg.ParseDay("day", r.PathValue("day"))
+	day, err := parseDay(cfg, "day", r.PathValue("day"))
 	if err != nil {
 		return err
 	}
@@ -541,7 +541,7 @@ func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
 
 func (d *dispatchAPI) optimize(w http.ResponseWriter, r *http.Request) error {
 	cfg := d.visits.Config()
-	day, err := cfg.ParseDay("day", r.PathValue("day"))
+	day, err := parseDay(cfg, "day", r.PathValue("day"))
 	if err != nil {
 		return err
 	}
