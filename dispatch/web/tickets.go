@@ -218,18 +218,13 @@ func idempotencyKey(r *http.Request) (string, error) {
 }
 
 // createTicket files a report taken by staff. With an Idempotency-Key header, a retry of the
-// same request gets the first answer again (same status, folio and access code); the same
-// key with another body is refused (422).
+// same report (however its JSON is written) gets the first answer again (same status, folio
+// and access code); the same key with another report is refused (422).
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	key, err := idempotencyKey(r)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in dispatch.ReportInput
 	if err := DecodeJSON(r, &in); err != nil {
 		return err
@@ -241,7 +236,13 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	user := Actor(r.Context())
 	opts := postgres.CreateOptions{Trusted: true}
 	if key != "" {
-		opts.Key = &postgres.IdempotencyKey{Scope: "tickets:user:" + strconv.FormatInt(user.ID, 10), Key: key, Hash: postgres.RequestHash(body)}
+		// The request is the report as decoded: a retry is the same request however its
+		// JSON is spaced or ordered, and whatever fields it adds that no report has.
+		req, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		opts.Key = &postgres.IdempotencyKey{Scope: "tickets:user:" + strconv.FormatInt(user.ID, 10), Key: key, Hash: postgres.RequestHash(req)}
 		opts.Answer = func(c *postgres.Created) (int, any) { return http.StatusCreated, s.createdView(c) }
 	}
 	created, answer, err := s.reports.Create(r.Context(), nr, postgres.Origin{User: user}, opts)
