@@ -31,13 +31,17 @@ type LatLon struct {
 	Lon float64 `json:"lon"`
 }
 
-// Validate reports a coordinate outside the globe (or NaN) as invalid, naming field.
+// Validate reports a coordinate outside the globe (or NaN) as invalid, naming it under
+// field ("home.lat"), or alone ("lat") when field is "": the point is the document itself.
 func (p LatLon) Validate(field string) error {
+	if field != "" {
+		field += "."
+	}
 	if math.IsNaN(p.Lat) || p.Lat < -90 || p.Lat > 90 {
-		return Invalid(field+".lat", "must be between -90 and 90")
+		return Invalid(field+"lat", "must be between -90 and 90")
 	}
 	if math.IsNaN(p.Lon) || p.Lon < -180 || p.Lon > 180 {
-		return Invalid(field+".lon", "must be between -180 and 180")
+		return Invalid(field+"lon", "must be between -180 and 180")
 	}
 	return nil
 }

@@ -258,8 +258,12 @@ type positionInput struct {
 // postPosition stores where the technician is; the store refuses a position taken off shift
 // (409 off_shift, see postgres.Visits.UpdatePosition), judged by when it was taken.
 func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in positionInput) error {
-	if in.Lat == nil || in.Lon == nil {
-		return dispatch.Invalid("lat", "lat and lon are required")
+	// The body is the point: its fields are lat and lon, named alone.
+	if in.Lat == nil {
+		return dispatch.Invalid("lat", "is required")
+	}
+	if in.Lon == nil {
+		return dispatch.Invalid("lon", "is required")
 	}
 	now := d.s.now()
 	p := dispatch.Position{Lat: *in.Lat, Lon: *in.Lon, At: now}
@@ -269,7 +273,7 @@ func (d *dispatchAPI) postPosition(w http.ResponseWriter, r *http.Request, t *di
 		}
 		p.At = *in.At
 	}
-	if err := (dispatch.LatLon{Lat: p.Lat, Lon: p.Lon}).Validate("position"); err != nil {
+	if err := (dispatch.LatLon{Lat: p.Lat, Lon: p.Lon}).Validate(""); err != nil {
 		return err
 	}
 	if err := d.visits.UpdatePosition(r.Context(), t.ID, p, now); err != nil {
