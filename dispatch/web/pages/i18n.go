@@ -432,7 +432,7 @@ var catalog = map[string]tr{
 	"t.not_complete":          {ES: "No se pudo completar", EN: "Could not complete"},
 	"t.call":                  {ES: "Llamar", EN: "Call"},
 	"t.navigate":              {ES: "Navegar", EN: "Navigate"},
-	"t.maps":                  {ES: "Ver en el mapa", EN: "Open map"},
+	"t.maps":                  {ES: "Mapa", EN: "Map"},
 	"t.photos":                {ES: "Fotos", EN: "Photos"},
 	"t.photos_max":            {ES: "opcional, hasta 5", EN: "optional, up to 5"},
 	"t.photo_remove":          {ES: "Quitar foto {n}", EN: "Remove photo {n}"},

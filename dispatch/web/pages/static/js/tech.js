@@ -50,6 +50,8 @@ function pendingStatus(v) {
 
 // The steps each status may take next, as the server allows them (dispatch.CanMoveVisit).
 const NEXT = { booked: ['en_route'], assigned: ['en_route'], en_route: ['on_site', 'not_completed'], on_site: ['completed', 'not_completed'] };
+// DONE are the statuses of a stop with nothing left to do.
+const DONE = ['completed', 'not_completed', 'cancelled'];
 
 // The first load takes the answer the page preloads (tech.html): keep the two URLs the same.
 async function load() {
@@ -80,8 +82,11 @@ function tapped(ev) {
 function render() {
   if (!visits.length) { list.replaceChildren(h('li', { class: 'muted' }, t('t.empty'))); shownSteps = ''; return; }
   const labels = [];
-  list.replaceChildren(...visits.map((v, i) => {
-    const st = pendingStatus(v);
+  // The stops still to do come first, in route order, so that the next one is on the
+  // screen as the page opens; the stops done follow, numbered as in the route.
+  const stops = visits.map((v, i) => ({ v, i, st: pendingStatus(v) }));
+  const done = (x) => DONE.includes(x.st);
+  list.replaceChildren(...[...stops.filter((x) => !done(x)), ...stops.filter(done)].map(({ v, i, st }) => {
     const steps = [];
     const step = (label, fn, primary) => {
       const b = h('button', { type: 'button', class: primary ? 'primary' : '' }, label);
@@ -107,7 +112,7 @@ function render() {
     const who = v.customer_name || v.customer?.name;
     const eta = v.eta || v.planned_arrival;
     const refused = refusedStep(v);
-    return h('li', { class: 'stop st-' + st, dataset: { visit: v.id } },
+    return h('li', { class: 'stop st-' + st + (DONE.includes(st) ? ' done' : ''), dataset: { visit: v.id } },
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', ref(v)), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
