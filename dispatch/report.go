@@ -679,8 +679,11 @@ func (r *Report) Apply(c Change, now time.Time, s SLA) (Channel, string, map[str
 				at := now
 				if c.ServiceRestoredAt != nil {
 					at = c.ServiceRestoredAt.UTC().Truncate(time.Microsecond)
-					if at.After(now.Add(5*time.Minute)) || at.Before(r.CreatedAt.Add(-366*24*time.Hour)) {
+					if at.After(now.Add(5 * time.Minute)) {
 						return "", "", nil, Invalid("service_restored_at", "must not be in the future")
+					}
+					if at.Before(r.CreatedAt.Add(-366 * 24 * time.Hour)) {
+						return "", "", nil, Invalid("service_restored_at", "must be at most a year before the report was filed")
 					}
 				}
 				confirmed := now
