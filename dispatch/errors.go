@@ -6,6 +6,7 @@ package dispatch
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for the outside world; the HTTP layer maps each kind to one
@@ -32,7 +33,10 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
-	Err     error // the cause, for logs; never shown to clients
+	// RetryAfter is how long the client is to wait before trying again (429), sent as the
+	// Retry-After header; 0 says nothing.
+	RetryAfter time.Duration
+	Err        error // the cause, for logs; never shown to clients
 }
 
 func (e *Error) Error() string {

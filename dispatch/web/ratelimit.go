@@ -104,7 +104,7 @@ func (l *limiter) get(key string) *window {
 
 func rateLimited(retry time.Duration) error {
 	secs := int(retry.Seconds()) + 1
-	return &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "rate_limited",
+	return &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "rate_limited", RetryAfter: time.Duration(secs) * time.Second,
 		Message: "too many attempts; try again in " + strconv.Itoa(secs) + " s"}
 }
 

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"mime"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -76,6 +78,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	} else if de.Kind == dispatch.KindUnavailable {
 		log.WarnContext(r.Context(), "dependency unavailable", "err", err, "path", r.URL.Path, "request_id", RequestID(r.Context()))
 		w.Header().Set("Retry-After", "2")
+	} else if de.RetryAfter > 0 {
+		// A client that backs off by the standard header waits as long as the message says.
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(de.RetryAfter.Seconds()))))
 	}
 	WriteJSON(w, statusOf(de.Kind), errorBody{Error: errorDetail{Code: de.Code, Message: de.Message, Field: de.Field}})
 }
