@@ -54,9 +54,13 @@ const NEXT = { booked: ['en_route'], assigned: ['en_route'], en_route: ['on_site
 const DONE = ['completed', 'not_completed', 'cancelled'];
 
 // The first load takes the answer the page preloads (tech.html): keep the two URLs the same.
+// A route asked for before a step the server took since is older than what the page shows:
+// it is asked for again.
 async function load() {
+  const asked = stepsTaken;
   try {
     const r = await api('GET', `/api/technicians/${techId}/route`);
+    if (asked !== stepsTaken) return load();
     visits = r.visits || [];
     localStorage.setItem(RKEY, JSON.stringify(visits));
     dropStaleRefusals();
@@ -231,6 +235,18 @@ function nextToSend() {
   return null;
 }
 
+// taken records on the route he has the step the server took: once it leaves the queue,
+// the stop must still show it while the route is fetched again (seconds over 3G), not the
+// status the route had before the step, with that step's buttons.
+let stepsTaken = 0;
+function taken(a) {
+  stepsTaken++;
+  const v = visits.find((x) => x.id === a.visit);
+  if (!v) return;
+  v.status = a.body.status;
+  localStorage.setItem(RKEY, JSON.stringify(visits));
+}
+
 // Refusals of a step, and what becomes of it:
 //   no signal, 429, 5xx       kept, sent again later (its key makes that safe)
 //   401                       kept while he signs in again
@@ -249,7 +265,7 @@ async function flush() {
     for (let a = nextToSend(); a; a = nextToSend()) {
       try {
         await send(a);
-        if (!a.media) stepSent = true;
+        if (!a.media) { stepSent = true; taken(a); }
       } catch (err) {
         const status = err instanceof ApiError ? err.status : 0; // not an answer: a file unread
         if (err instanceof ApiError && (err.offline || status === 503 || status === 429)) {
@@ -285,6 +301,7 @@ async function flush() {
           done = true;
         } else if (status === 409) {
           try { done = (await api('GET', `/api/visits/${a.visit}`)).status === a.body.status; } catch { /* keep the refusal */ }
+          if (done) taken(a);
         }
         if (!done) {
           const v = visits.find((x) => x.id === a.visit);
