@@ -143,6 +143,14 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 		return nil
 	}
 	if !selfDecoded(err) {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			// encoding/json names a field inside an array without its index
+			// ("shifts.weekday"): the body is walked again to find which element.
+			if p := indexedPath(b, reflect.TypeOf(v), jsonPath(typeErr.Field)); p != "" {
+				return typeError(typeErr, p)
+			}
+		}
 		return decodeError(err)
 	}
 	// A value that decodes itself (a time, an amount) failed; encoding/json does not say
@@ -281,6 +289,133 @@ func walkSelfDecoded(doc any, t reflect.Type, path string) (string, error) {
 	return "", nil
 }
 
+// indexedPath walks body, a JSON document that failed to decode into a value of type t
+// because the value at field has the wrong JSON type, and returns the path of the first
+// such value as sent, with its array indices and map keys ("shifts[2].weekday"); "" when
+// none is found. field is encoding/json's name for it (jsonPath of the error's Field):
+// the struct fields' JSON names, without indices or map keys ("shifts.weekday").
+func indexedPath(body []byte, t reflect.Type, field string) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil || field == "" {
+		return ""
+	}
+	return walkMismatch(doc, t, "", "", field)
+}
+
+// walkMismatch is indexedPath below doc, of type t, found at path as sent; canon is
+// encoding/json's name for path.
+func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if doc == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+		return ""
+	}
+	if path != "" && canon == field && !fitsJSON(doc, t) {
+		return path
+	}
+	join := func(p, k string) string {
+		if p == "" {
+			return k
+		}
+		return p + "." + k
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return ""
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || (!f.IsExported() && !f.Anonymous) {
+				continue
+			}
+			if f.Anonymous && name == "" {
+				if p := walkMismatch(doc, f.Type, path, canon, field); p != "" {
+					return p
+				}
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				// encoding/json matches a key to a field regardless of case.
+				if strings.EqualFold(k, name) {
+					if p := walkMismatch(m[k], f.Type, join(path, k), join(canon, name), field); p != "" {
+						return p
+					}
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		a, ok := doc.([]any)
+		if !ok {
+			return ""
+		}
+		for i, x := range a {
+			if p := walkMismatch(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), canon, field); p != "" {
+				return p
+			}
+		}
+	case reflect.Map:
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return ""
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if p := walkMismatch(m[k], t.Elem(), join(path, k), canon, field); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// fitsJSON reports whether encoding/json would decode JSON value doc (as decoded with
+// UseNumber) into a value of type t without a type error.
+func fitsJSON(doc any, t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.String:
+		_, ok := doc.(string)
+		return ok
+	case reflect.Bool:
+		_, ok := doc.(bool)
+		return ok
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := doc.(json.Number)
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		return ok && err == nil && !reflect.New(t).Elem().OverflowInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		n, ok := doc.(json.Number)
+		u, err := strconv.ParseUint(string(n), 10, 64)
+		return ok && err == nil && !reflect.New(t).Elem().OverflowUint(u)
+	case reflect.Float32, reflect.Float64:
+		n, ok := doc.(json.Number)
+		f, err := strconv.ParseFloat(string(n), 64)
+		return ok && err == nil && !reflect.New(t).Elem().OverflowFloat(f)
+	case reflect.Slice:
+		if _, ok := doc.(string); ok && t.Elem().Kind() == reflect.Uint8 {
+			return true // []byte is sent as base64
+		}
+		_, ok := doc.([]any)
+		return ok
+	case reflect.Array:
+		_, ok := doc.([]any)
+		return ok
+	case reflect.Struct, reflect.Map:
+		_, ok := doc.(map[string]any)
+		return ok
+	}
+	return true
+}
+
 func decodeError(err error) error {
 	var maxErr *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
@@ -291,20 +426,7 @@ func decodeError(err error) error {
 	case errors.Is(err, io.EOF):
 		return dispatch.Malformed("body is empty; a JSON object is expected")
 	case errors.As(err, &typeErr):
-		field := jsonPath(typeErr.Field)
-		if field == "" {
-			return dispatch.Malformed("body must be a JSON object")
-		}
-		switch k := typeErr.Type.Kind(); {
-		case k >= reflect.Int && k <= reflect.Uint64 && strings.HasPrefix(typeErr.Value, "number "):
-			// A number, but not one the field holds: 60.5 or 1e3 for a whole number, or
-			// beyond its range.
-			if strings.ContainsAny(strings.TrimPrefix(typeErr.Value, "number "), ".eE") {
-				return dispatch.Invalid(field, "must be a whole number")
-			}
-			return dispatch.Invalid(field, "is out of range")
-		}
-		return dispatch.Invalid(field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
+		return typeError(typeErr, jsonPath(typeErr.Field))
 	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 		return dispatch.Malformed("malformed JSON: %v", err)
 	case strings.HasPrefix(err.Error(), `json: unknown field "`):
@@ -316,6 +438,24 @@ func decodeError(err error) error {
 		return &dispatch.Error{Kind: dispatch.KindInvalid, Code: "unknown_field", Field: name, Message: "is not a field of this document"}
 	}
 	return dispatch.Malformed("malformed JSON: %v", err)
+}
+
+// typeError is the answer to a value of the wrong JSON type at field: 422 naming it, or 400
+// when the body itself is no object.
+func typeError(typeErr *json.UnmarshalTypeError, field string) error {
+	if field == "" {
+		return dispatch.Malformed("body must be a JSON object")
+	}
+	switch k := typeErr.Type.Kind(); {
+	case k >= reflect.Int && k <= reflect.Uint64 && strings.HasPrefix(typeErr.Value, "number "):
+		// A number, but not one the field holds: 60.5 or 1e3 for a whole number, or
+		// beyond its range.
+		if strings.ContainsAny(strings.TrimPrefix(typeErr.Value, "number "), ".eE") {
+			return dispatch.Invalid(field, "must be a whole number")
+		}
+		return dispatch.Invalid(field, "is out of range")
+	}
+	return dispatch.Invalid(field, "must be a JSON %s", jsonKind(typeErr.Type.Kind().String()))
 }
 
 // jsonPath is the JSON path of a decoding error's field: encoding/json names a field of an
