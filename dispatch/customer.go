@@ -131,6 +131,9 @@ func (in *AddressInput) Location(prefix string) (*Location, error) {
 		if lo := *in.Lon; math.IsNaN(lo) || lo < -180 || lo > 180 {
 			return nil, Invalid(prefix+".lon", "must be between -180 and 180")
 		}
+		if *in.Lat == 0 && *in.Lon == 0 {
+			return nil, Invalid(prefix+".lat", NullIsland)
+		}
 		lat, lon := *in.Lat, *in.Lon
 		l.Lat, l.Lon = &lat, &lon
 	}
@@ -139,6 +142,12 @@ func (in *AddressInput) Location(prefix string) (*Location, error) {
 	}
 	return l, nil
 }
+
+// NullIsland is the refusal of the point (0,0) as a place in the field: what a form or a
+// client sends for a place it does not know. Taken as a place, it lies in the Gulf of
+// Guinea: a visit there is never reachable, so it was offered no window, ever, and said
+// nothing of why.
+const NullIsland = "is (0,0), which is no address: give its coordinates, or leave lat and lon out"
 
 // NormalizeEmail validates a bare e-mail address (no display name, at most 254 bytes, a dot
 // in its domain) and lower-cases it. It is the one rule for e-mails: customers' and staff

@@ -227,6 +227,9 @@ func (n *NewVisit) Validate() error {
 		if lon := *n.Lon; math.IsNaN(lon) || lon < -180 || lon > 180 {
 			return Invalid("lon", "must be between -180 and 180")
 		}
+		if *n.Lat == 0 && *n.Lon == 0 {
+			return Invalid("lat", NullIsland)
+		}
 	}
 	if n.Priority < 0 || n.Priority > 10 {
 		return Invalid("priority", "must be 0 to 10")
