@@ -164,6 +164,11 @@ async function openIncidents() {
 
 // needsWindow: a visit that must be booked (again) before any technician can take it.
 const needsWindow = (v) => v.status === 'unscheduled' || v.status === 'not_completed';
+// movable: a visit the API lets a dispatcher give to another technician, move in a day or
+// take off its technician (booked, not started); pinnable: one it lets him pin (planned on a
+// technician's day, started or not). A finished or started visit is offered neither move.
+const movable = (v) => v.status === 'booked' || v.status === 'assigned';
+const pinnable = (v) => !!v.technician_id && ['booked', 'assigned', 'en_route', 'on_site'].includes(v.status);
 // asks is 1 for a visit whose customer asked for another time and was not answered yet.
 const asks = (v) => (v.reschedule_requested_at ? 1 : 0);
 // asksText says since when the customer asks for another time.
@@ -220,7 +225,7 @@ function block(v, b, color) {
     .filter(Boolean).join(' · ');
   const el = h('button', {
     type: 'button', class: `block s-${v.status}${v.at_risk ? ' risk' : ''}${sla(v) ? ' sla-' + sla(v) : ''}${v.pinned ? ' pinned' : ''}${asks(v) ? ' asks' : ''}`,
-    draggable: String(control), title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
+    draggable: String(control && movable(v)), title: desc, 'aria-label': `${ref(v)}. ${desc}`, dataset: { visit: v.id, sla: sla(v) || 'ok' },
   }, ...label);
   el.classList.add('pos');
   el.dataset.left = left.toFixed(2);
@@ -518,7 +523,8 @@ async function openDetail(id) {
     techs.map((x) => h('option', { value: x.id, selected: x.id === v.technician_id }, x.name)));
   const moveBtn = h('button', { type: 'button', class: 'primary', id: 'move-btn' }, t('b.assign'));
   moveBtn.addEventListener('click', async () => { detail.close(); await assign(id, moveSel.value, v); });
-  const pinBtn = v.technician_id && !needsWindow(v) ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
+  // A pinned one may be unpinned whatever its status.
+  const pinBtn = pinnable(v) || v.pinned ? h('button', { type: 'button', id: 'pin-btn' }, v.pinned ? t('b.unpin') : t('b.pin')) : null;
   pinBtn?.addEventListener('click', async () => {
     try { await api('POST', `/api/visits/${id}/pin`, { pinned: !v.pinned, version: v.version }); detail.close(); }
     catch (err) { flash(refusal(err), true); detail.close(); }
@@ -547,7 +553,8 @@ async function openDetail(id) {
       v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
-    control ? h('div', { class: 'move' }, h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), needsWindow(v) ? bookBtn : [moveBtn, bookBtn], pinBtn, clearBtn)
+    control ? h('div', { class: 'move' }, movable(v) || needsWindow(v) ? [h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), needsWindow(v) ? bookBtn : moveBtn] : '',
+      needsWindow(v) ? '' : bookBtn, pinBtn, clearBtn)
       : bookBtn ? h('div', { class: 'move' }, bookBtn, clearBtn) : '',
   ];
   detailBody.replaceChildren(...parts);
