@@ -174,10 +174,14 @@ func NormalizeSkills(field string, skills []string) ([]string, error) {
 
 // Validate normalises the technician's fields (phone to E.164, skills) and checks them.
 func (t *Technician) Validate() error {
-	t.Name = strings.TrimSpace(t.Name)
-	if t.Name == "" || len(t.Name) > 200 {
-		return Invalid("name", "must be 1 to 200 characters")
+	// His name is shown as a user's is (the board, the route, the customer's SMS), by the
+	// same rule: it counted bytes (150 accented letters were "over 200 characters") and let
+	// a NUL through, which PostgreSQL refuses (a 500).
+	name, err := UserName(t.Name)
+	if err != nil {
+		return err
 	}
+	t.Name = name
 	p, err := NormalizePersonalPhone("phone", t.Phone)
 	if err != nil {
 		return err
@@ -253,8 +257,12 @@ func (e *Exception) Validate() error {
 	default:
 		return Invalid("reason", "must be time_off, sick, unavailable or other")
 	}
-	if len(e.Note) > 1000 {
-		return Invalid("note", "at most 1000 characters")
+	// Trimmed, valid UTF-8, no control characters: a NUL broke the statement that stores it
+	// (a 500).
+	note, err := cleanText("note", e.Note, 1000, false)
+	if err != nil {
+		return err
 	}
+	e.Note = note
 	return nil
 }

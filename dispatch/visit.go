@@ -2,9 +2,7 @@ package dispatch
 
 import (
 	"math"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // VisitStatus is where a visit is in its life.
@@ -187,6 +185,11 @@ func CheckHorizon(field string, t, now time.Time) error {
 	return nil
 }
 
+// CancelReason validates why a visit is cancelled, which its event keeps: trimmed, at most
+// 1000 characters, without control characters (a NUL cannot be stored in the event's JSON:
+// it was a 500). Errors name the field "reason".
+func CancelReason(s string) (string, error) { return cleanText("reason", s, 1000, false) }
+
 // NewVisit holds what a visit is created with; Validate checks it.
 type NewVisit struct {
 	DurationMin  int      `json:"duration_min"`
@@ -208,9 +211,10 @@ func (n *NewVisit) Validate() error {
 	if n.Skills, err = NormalizeSkills("skills", n.Skills); err != nil {
 		return err
 	}
-	n.Address = strings.TrimSpace(n.Address)
-	if utf8.RuneCountInString(n.Address) > 500 {
-		return Invalid("address", "at most 500 characters")
+	// Trimmed, valid UTF-8, no control characters: a NUL broke the statement that stores it
+	// (a 500).
+	if n.Address, err = cleanText("address", n.Address, 500, false); err != nil {
+		return err
 	}
 	if (n.Lat == nil) != (n.Lon == nil) {
 		// The one missing is the one to name.

@@ -448,7 +448,11 @@ type cancelInput struct {
 }
 
 func (d *dispatchAPI) cancel(r *http.Request, id int64, in cancelInput) (*dispatch.Visit, error) {
-	return d.visits.Cancel(r.Context(), id, in.Reason, Actor(r.Context()), d.s.now())
+	reason, err := dispatch.CancelReason(in.Reason)
+	if err != nil {
+		return nil, err
+	}
+	return d.visits.Cancel(r.Context(), id, reason, Actor(r.Context()), d.s.now())
 }
 
 // setStatus records a step of visit {id} and answers the visit as it now stands. With an
