@@ -115,9 +115,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := locked(); err != nil {
 		return err
 	}
-	u, err := s.users.ByEmail(r.Context(), req.Email)
-	if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
-		return err
+	// An address with a NUL is no one's (PostgreSQL cannot even compare it: it was a 500):
+	// it is not looked up, and fails as any unknown address does.
+	var u *dispatch.User
+	var err error
+	if !strings.ContainsRune(req.Email, 0) {
+		u, err = s.users.ByEmail(r.Context(), req.Email)
+		if err != nil && dispatch.ErrorKind(err) != dispatch.KindNotFound {
+			return err
+		}
 	}
 	hash := dummyHash
 	if u != nil {

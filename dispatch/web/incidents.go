@@ -98,7 +98,15 @@ func (a *incidentAPI) createIncident(w http.ResponseWriter, r *http.Request) err
 // listIncidents lists incidents, newest first, without their reports.
 func (a *incidentAPI) listIncidents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := postgres.IncidentFilter{AccessPoint: strings.TrimSpace(q.Get("access_point"))}
+	var f postgres.IncidentFilter
+	if v := strings.TrimSpace(q.Get("access_point")); v != "" {
+		// The rule of the names it is compared with: a NUL broke the query (a 500).
+		ap, err := dispatch.NormalizeAccessPoint("access_point", v)
+		if err != nil {
+			return err
+		}
+		f.AccessPoint = ap
+	}
 	switch st := dispatch.IncidentStatus(q.Get("status")); st {
 	case "", dispatch.IncidentOpen, dispatch.IncidentResolved:
 		f.Status = st
