@@ -396,10 +396,15 @@ async function assign(id, techId, seen = visits.get(id)) {
 }
 
 // Drag and drop: a visit (block or queue item) onto a technician's time line or the queue.
+// The visit is moved as it was when picked up, as the detail sends what it showed: the board
+// may redraw under the drag (a live event), and a colleague's change meanwhile is then
+// refused as stale instead of silently undone.
+let picked = null;
 root.addEventListener('dragstart', (ev) => {
   const el = ev.target.closest('[data-visit]');
   if (!el) return;
   if (!control) { ev.preventDefault(); return; }
+  picked = visits.get(Number(el.dataset.visit)) || null;
   ev.dataTransfer.setData('text/plain', el.dataset.visit);
   ev.dataTransfer.effectAllowed = 'move';
 });
@@ -418,15 +423,16 @@ root.addEventListener('drop', (ev) => {
   lane.classList.remove('over');
   const id = Number(ev.dataTransfer.getData('text/plain'));
   if (!id) return;
-  const v = visits.get(id);
+  const v = picked?.id === id ? picked : visits.get(id);
+  picked = null;
   // A booked visit dropped at a time on a technician's line goes to that place in his
   // route (the API decides whether it keeps every promise); the queue takes it off him, and
   // an unscheduled or not completed one first needs a window.
   if (v && !needsWindow(v) && lane.dataset.tech && lane.classList.contains('track')) {
-    moveTo(id, Number(lane.dataset.tech), dropPosition(lane, id, ev.clientX));
+    moveTo(v, Number(lane.dataset.tech), dropPosition(lane, id, ev.clientX));
     return;
   }
-  assign(id, lane.dataset.tech);
+  assign(id, lane.dataset.tech, v);
 });
 
 // dropPosition is the 1-based place in the technician's route that a drop at x on his
@@ -440,12 +446,10 @@ function dropPosition(track, id, x) {
   return route.filter((x) => startOf(x) < at).length + 1;
 }
 
-// moveTo puts visit id at position pos of technician techId's route.
-async function moveTo(id, techId, pos) {
-  const v = visits.get(id);
-  if (!v) return;
+// moveTo puts visit v (as the board showed it) at position pos of technician techId's route.
+async function moveTo(v, techId, pos) {
   try {
-    await api('POST', `/api/visits/${id}/move`, { technician_id: techId, position: pos, version: v.version });
+    await api('POST', `/api/visits/${v.id}/move`, { technician_id: techId, position: pos, version: v.version });
     const name = techs.find((x) => x.id === techId)?.name || '#' + techId;
     flash(t('b.moved_at', { name, n: pos }));
   } catch (err) {
