@@ -37,3 +37,20 @@ func TestJSONContentTypeCase(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONByteOrderMark: a JSON body after a UTF-8 byte order mark, which Windows tools
+// (PowerShell, Notepad) write, is read as the document it is (RFC 8259 lets a reader ignore
+// the mark). It was 400 "invalid character 'ï'".
+func TestJSONByteOrderMark(t *testing.T) {
+	ts, tokens, _, _ := newDispatchServer(t)
+	body := "\uFEFF" + `{"channel":"phone","kind":"inquiry","customer":{"name":"Berta","phone":"55 4444 0004"},"description":"¿Cuál es mi plan?"}`
+	res, b := do(t, "POST", ts.URL+"/api/tickets", tokens[dispatch.RoleAgent], body)
+	if res.StatusCode != 201 {
+		t.Fatalf("ticket after a BOM = %d %s, want 201", res.StatusCode, b)
+	}
+	// A second mark, or one inside, is still no JSON.
+	res, b = do(t, "POST", ts.URL+"/api/tickets", tokens[dispatch.RoleAgent], "\uFEFF"+body)
+	if res.StatusCode != 400 {
+		t.Errorf("ticket after two BOMs = %d %s, want 400", res.StatusCode, b)
+	}
+}

@@ -131,6 +131,9 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 	if err != nil {
 		return decodeError(err)
 	}
+	// A byte order mark, which Windows tools write before UTF-8 text, is no JSON; RFC 8259
+	// lets a reader ignore it, and the document after it is read as sent.
+	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if strict {
 		dec.DisallowUnknownFields()
