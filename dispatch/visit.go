@@ -202,6 +202,25 @@ type NewVisit struct {
 	Availability []Span   `json:"availability"`
 }
 
+// CheckHorizon refuses (422 availability[i].start or .end) a span of the customer's
+// availability more than Horizon from now: one in year 0 or 9999 was stored, and no window
+// ever fitted it, so the visit was offered none, without a word of why.
+func (n *NewVisit) CheckHorizon(now time.Time) error {
+	for i, a := range n.Availability {
+		if a.Start.IsZero() || a.End.IsZero() {
+			continue // Validate names what is missing
+		}
+		f := "availability[" + itoa(int64(i)) + "]"
+		if err := CheckHorizon(f+".start", a.Start, now); err != nil {
+			return err
+		}
+		if err := CheckHorizon(f+".end", a.End, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Validate normalises skills and checks every field; coordinates are checked when given.
 func (n *NewVisit) Validate() error {
 	if n.DurationMin < 5 || n.DurationMin > 720 {

@@ -66,3 +66,31 @@ func TestDatesBeyondTheHorizon(t *testing.T) {
 		`{"start":"2027-06-01T08:00:00-06:00","end":"2027-06-01T18:00:00-06:00","reason":"time_off"}`, 201, nil)
 	mustJSON(t, "GET", fmt.Sprintf("%s/api/visits/%d/slots?from=2027-11-01&days=14", ts.URL, v.ID), agent, "", 200, nil)
 }
+
+// TestAvailabilityBeyondTheHorizon: a customer's availability dated years away is 422
+// naming the span's end at fault, for a report's visit and for an incident's own. It was
+// stored, and no window ever fitted it: the visit was offered none, without a word of why.
+func TestAvailabilityBeyondTheHorizon(t *testing.T) {
+	ts, tokens, _, _ := newDispatchServer(t)
+	disp, agent := tokens[dispatch.RoleDispatcher], tokens[dispatch.RoleAgent]
+	folio := createTicket(t, ts, agent, 19.41, -99.11)
+	var inc struct{ ID int64 }
+	mustJSON(t, "POST", ts.URL+"/api/incidents", disp, `{"access_point":"AP-HORIZONTE-01","title":"Caída"}`, 201, &inc)
+	ok := `{"start":"2026-12-01T08:00:00-06:00","end":"2026-12-01T18:00:00-06:00"}`
+	for _, c := range []struct{ path, availability, field string }{
+		{"/api/tickets/" + folio + "/visits", `[` + ok + `,{"start":"0000-01-01T00:00:00+06:00","end":"0000-01-01T05:00:00+06:00"}]`, "availability[1].start"},
+		{"/api/tickets/" + folio + "/visits", `[{"start":"2026-12-01T08:00:00-06:00","end":"9999-12-31T23:00:00-06:00"}]`, "availability[0].end"},
+		{fmt.Sprintf("/api/incidents/%d/visits", inc.ID), `[{"start":"2062-12-04T08:00:00-06:00","end":"2062-12-04T18:00:00-06:00"}]`, "availability[0].start"},
+	} {
+		body := `{"duration_min":60,"lat":19.4,"lon":-99.1,"availability":` + c.availability + `}`
+		res, b := do(t, "POST", ts.URL+c.path, disp, body)
+		if res.StatusCode != 422 {
+			t.Errorf("%s with %s = %d %s, want 422", c.path, c.availability, res.StatusCode, b)
+			continue
+		}
+		if _, field := errorCode(t, b); field != c.field {
+			t.Errorf("%s with %s: field %q, want %q", c.path, c.availability, field, c.field)
+		}
+	}
+	createVisit(t, ts, agent, folio, `{"duration_min":60,"availability":[`+ok+`]}`)
+}

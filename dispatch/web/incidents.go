@@ -176,6 +176,9 @@ func (a *incidentAPI) createIncidentVisit(w http.ResponseWriter, r *http.Request
 	if err := DecodeJSON(r, &in); err != nil {
 		return err
 	}
+	if err := in.CheckHorizon(a.s.now()); err != nil {
+		return err
+	}
 	v, err := a.visits.CreateForIncident(r.Context(), id, in, Actor(r.Context()), a.s.now())
 	if err != nil {
 		return err

@@ -175,6 +175,9 @@ func (d *dispatchAPI) createVisit(w http.ResponseWriter, r *http.Request) error 
 	if err := DecodeJSON(r, &in); err != nil {
 		return err
 	}
+	if err := in.CheckHorizon(d.s.now()); err != nil {
+		return err
+	}
 	v, err := d.visits.Create(r.Context(), r.PathValue("folio"), in, Actor(r.Context()), d.s.now())
 	if err != nil {
 		return err
