@@ -134,11 +134,20 @@ func decodeJSON(r *http.Request, v any, strict bool) error {
 	// A byte order mark, which Windows tools write before UTF-8 text, is no JSON; RFC 8259
 	// lets a reader ignore it, and the document after it is read as sent.
 	b = bytes.TrimPrefix(b, []byte("\uFEFF"))
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if strict {
-		dec.DisallowUnknownFields()
+	var dec *json.Decoder
+	for range 20 {
+		dec = json.NewDecoder(bytes.NewReader(b))
+		if strict {
+			dec.DisallowUnknownFields()
+		}
+		err = dec.Decode(v)
+		fixed, ok := wholeNumber(b, err)
+		if !ok {
+			break
+		}
+		b = fixed
+		reflect.ValueOf(v).Elem().SetZero()
 	}
-	err = dec.Decode(v)
 	if err == nil {
 		if dec.More() {
 			return dispatch.Malformed("body must hold exactly one JSON value")
@@ -184,6 +193,36 @@ func jsonMediaType(ct string) bool {
 		mt = strings.ToLower(strings.TrimSpace(mt))
 	}
 	return mt == "application/json"
+}
+
+// wholeNumber mends body after err, encoding/json's refusal of a number written with a
+// fraction or an exponent (60.0, 6e1) for a whole-number field, when its value is whole:
+// it returns body with that number written as an integer, and true. Python writes a float
+// so (json.dumps(1.5 * 40) is "60.0"), and 60.0 minutes is a whole number of minutes.
+// Numbers that are not whole, or beyond 2^53, stay refused.
+func wholeNumber(body []byte, err error) ([]byte, bool) {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Type == nil || !strings.HasPrefix(te.Value, "number ") {
+		return nil, false
+	}
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return nil, false
+	}
+	lit := strings.TrimPrefix(te.Value, "number ")
+	end := int(te.Offset)
+	start := end - len(lit)
+	if !strings.ContainsAny(lit, ".eE") || start < 0 || end > len(body) || string(body[start:end]) != lit {
+		return nil, false
+	}
+	f, perr := strconv.ParseFloat(lit, 64)
+	if perr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return nil, false
+	}
+	whole := strconv.FormatFloat(f, 'f', -1, 64)
+	return slices.Concat(body[:start], []byte(whole), body[end:]), true
 }
 
 var timeType = reflect.TypeFor[time.Time]()
