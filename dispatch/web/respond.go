@@ -492,8 +492,8 @@ func typeError(typeErr *json.UnmarshalTypeError, field string) error {
 	}
 	switch k := typeErr.Type.Kind(); {
 	case k >= reflect.Int && k <= reflect.Uint64 && strings.HasPrefix(typeErr.Value, "number "):
-		// A number, but not one the field holds: 60.5 or 1e3 for a whole number, or
-		// beyond its range.
+		// A number, but not one the field holds: 60.5 for a whole number, or beyond its
+		// range (whole numbers written as 60.0 or 1e3 were mended, wholeNumber).
 		if strings.ContainsAny(strings.TrimPrefix(typeErr.Value, "number "), ".eE") {
 			return dispatch.Invalid(field, "must be a whole number")
 		}
