@@ -451,6 +451,7 @@ var catalog = map[string]tr{
 	"b.signature_img":         {ES: "Firma del cliente", EN: "Customer's signature"},
 	"page.tech.cause_pick":    {ES: "Causa frecuente", EN: "Common cause"},
 	"page.tech.cause_choose":  {ES: "— Elija del catálogo —", EN: "— Choose from the catalog —"},
+	"page.tech.reason_choose": {ES: "— Elija el motivo —", EN: "— Choose the reason —"},
 	"page.tech.cause_hint":    {ES: "El cliente leerá este texto. Elegir del catálogo lo escribe aquí; puede completarlo.", EN: "The customer reads this text. Choosing from the catalog writes it here; you may add to it."},
 	"page.cause.drop_cut":     {ES: "Fibra de la acometida dañada o cortada; se reparó", EN: "Drop fibre damaged or cut; repaired"},
 	"page.cause.connector":    {ES: "Conector de fibra sucio o dañado; se limpió o se cambió", EN: "Fibre connector dirty or damaged; cleaned or replaced"},

@@ -464,6 +464,7 @@ form.addEventListener('submit', async (ev) => {
   const note = form.note.value.trim();
   let body;
   if (failed) {
+    if (!form.reason.value) { fieldError(form, 'reason', t('field.reason')).focus(); return; }
     body = { status: 'not_completed', reason: form.reason.value, note };
   } else {
     const cause = form.cause.value.trim();
