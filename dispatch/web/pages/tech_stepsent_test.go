@@ -171,10 +171,13 @@ func TestBrowserTechStaleRouteIgnored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Not under mu: the listener takes it, and the answer to this call comes through the
+	// same event loop.
+	mu.Lock()
+	staleID := *stale
+	mu.Unlock()
 	do(t, ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		mu.Lock()
-		defer mu.Unlock()
-		_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: *stale})
+		_, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: staleID})
 		return err
 	}))
 	// The stale answer arrives; the page shows it, or asks again (a route fetched after it).
