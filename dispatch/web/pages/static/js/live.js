@@ -7,8 +7,8 @@
 import { api, connState, leave, signIn, ApiError } from './core.js';
 
 /** live connects to /ws and calls onEvent(msg) for each event ({id,type,at,data}) in order,
- * once. A {"type":"reload"} message (the server lost track of us) calls onReload; onState
- * gets 'live' or 'down'. */
+ * once. A {"type":"reload"} message (the server lost track of us), or a reconnection that cannot
+ * resume (no event seen before the drop), calls onReload; onState gets 'live' or 'down'. */
 export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload, onState }) {
   let last = after;
   let ws = null;
@@ -24,7 +24,13 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
     let sock;
     try { sock = ws = new WebSocket(`${proto}//${location.host}${path}${q}`); } catch { retry(); return; }
     let up = false; // whether this one opened: one refused at the upgrade closes unopened
-    sock.addEventListener('open', () => { up = opened = true; delay = 500; if (!quiet) connState('ok'); onState?.('live'); });
+    // A feed that had seen no event yet cannot resume where it was: what happened while it
+    // was down is not sent again, so the page loads it anew.
+    const lost = opened && last <= 0;
+    sock.addEventListener('open', () => {
+      up = opened = true; delay = 500; if (!quiet) connState('ok'); onState?.('live');
+      if (lost) onReload?.();
+    });
     sock.addEventListener('message', (m) => {
       let msg;
       try { msg = JSON.parse(m.data); } catch { return; }
