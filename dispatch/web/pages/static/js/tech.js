@@ -117,7 +117,7 @@ function render() {
     const eta = v.eta || v.planned_arrival;
     const refused = refusedStep(v);
     return h('li', { class: 'stop st-' + st + (DONE.includes(st) ? ' done' : ''), dataset: { visit: v.id } },
-      h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', ref(v)), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
+      h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', h('span', { class: 'folio' }, ref(v))), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
       who ? h('p', { class: 'user-text customer' }, who) : '',
@@ -342,7 +342,7 @@ function finish(v, failed) {
   form.reset();
   clearErrors(form);
   form.classList.toggle('fail', failed);
-  document.getElementById('finish-h').textContent = (failed ? t('t.not_complete') : t('t.complete')) + ' · ' + ref(v);
+  document.getElementById('finish-h').replaceChildren((failed ? t('t.not_complete') : t('t.complete')) + ' · ', h('span', { class: 'folio' }, ref(v)));
   photos = [];
   showThumbs();
   if (dialog.open) dialog.close();
