@@ -597,7 +597,7 @@ async function incidentDetail(v) {
       h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('b.incident_visit'))),
       h('dl', { class: 'facts', id: 'detail-incident' },
         h('dt', {}, t('b.incident')), h('dd', {}, `${inc.folio} · ${inc.title || ''} · ${inc.access_point}`),
-        h('dt', {}, t('st.status')), h('dd', {}, inc.status)),
+        h('dt', {}, t('st.status')), h('dd', { id: 'detail-incident-status' }, t(inc.status === 'open' ? 'st.incident_open' : 'st.incident_resolved'))),
       h('h3', {}, t('b.timeline')),
       timeline(inc.timeline, { id: 'detail-timeline' }));
   } catch (err) {
