@@ -269,7 +269,10 @@ async function flush() {
       } catch (err) {
         const status = err instanceof ApiError ? err.status : 0; // not an answer: a file unread
         if (err instanceof ApiError && (err.offline || status === 503 || status === 429)) {
-          note = t('t.queued');
+          // Without signal the banner at the top says it is kept and sent later: the count
+          // alone floats over the foot of the screen, one line, clear of the buttons of
+          // the stop he just acted on (three lines covered its next step at 360x640).
+          note = err.offline ? '' : t('t.queued');
           connState(err.offline ? 'offline' : 'ok');
           break;
         }
