@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"despacho/dispatch"
+	"despacho/dispatch/sla"
 	"despacho/schedule"
 )
 
@@ -62,11 +63,17 @@ func (c Config) Day(t time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, c.Zone)
 }
 
-// ParseDay reads YYYY-MM-DD as a business day; field names it in errors.
+// ParseDay reads YYYY-MM-DD as a business day in the years the business calendar covers
+// (sla.MinExceptionYear to MaxExceptionYear); field names it in errors. Year 0000, which Go
+// reads, is 1 BC to PostgreSQL and was refused by it (a 500); days far from any plan are
+// typing mistakes.
 func (c Config) ParseDay(field, s string) (time.Time, error) {
 	d, err := time.ParseInLocation(time.DateOnly, s, c.Zone)
 	if err != nil {
 		return time.Time{}, dispatch.Invalid(field, "must be a date YYYY-MM-DD")
+	}
+	if y := d.Year(); y < sla.MinExceptionYear || y > sla.MaxExceptionYear {
+		return time.Time{}, dispatch.Invalid(field, "must be a date YYYY-MM-DD from %d to %d", sla.MinExceptionYear, sla.MaxExceptionYear)
 	}
 	return d, nil
 }

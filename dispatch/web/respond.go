@@ -247,90 +247,16 @@ func isTimeError(err error) bool {
 // (json.Unmarshaler: time.Time, dispatch.Centavos) and refuses it, with its error; "" when
 // none does.
 func selfDecodedField(body []byte, t reflect.Type) (string, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // numbers re-encode exactly as sent
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return "", err
-	}
-	return walkSelfDecoded(doc, t, "")
-}
-
-func walkSelfDecoded(doc any, t reflect.Type, path string) (string, error) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if doc == nil {
-		return "", nil
-	}
-	if reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
+	return walkBody(body, t, func(doc any, t reflect.Type, _ string) (bool, error) {
+		if !reflect.PointerTo(t).Implements(unmarshalerType) {
+			return false, nil
+		}
 		raw, err := json.Marshal(doc)
-		if err != nil {
-			return "", err
+		if err == nil {
+			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw)
 		}
-		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
-			return path, err
-		}
-		return "", nil
-	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		m, ok := doc.(map[string]any)
-		if !ok {
-			return "", nil
-		}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" || (!f.IsExported() && !f.Anonymous) {
-				continue
-			}
-			if f.Anonymous && name == "" {
-				if p, err := walkSelfDecoded(doc, f.Type, path); p != "" {
-					return p, err
-				}
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				// encoding/json matches a key to a field regardless of case.
-				if strings.EqualFold(k, name) {
-					if p, err := walkSelfDecoded(m[k], f.Type, join(k)); p != "" {
-						return p, err
-					}
-				}
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		a, ok := doc.([]any)
-		if !ok {
-			return "", nil
-		}
-		for i, x := range a {
-			if p, err := walkSelfDecoded(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
-				return p, err
-			}
-		}
-	case reflect.Map:
-		m, ok := doc.(map[string]any)
-		if !ok {
-			return "", nil
-		}
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if p, err := walkSelfDecoded(m[k], t.Elem(), join(k)); p != "" {
-				return p, err
-			}
-		}
-	}
-	return "", nil
+		return err != nil, err
+	})
 }
 
 // indexedPath walks body, a JSON document that failed to decode into a value of type t
@@ -339,26 +265,47 @@ func walkSelfDecoded(doc any, t reflect.Type, path string) (string, error) {
 // none is found. field is encoding/json's name for it (jsonPath of the error's Field):
 // the struct fields' JSON names, without indices or map keys ("shifts.weekday").
 func indexedPath(body []byte, t reflect.Type, field string) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil || field == "" {
+	if field == "" {
 		return ""
 	}
-	return walkMismatch(doc, t, "", "", field)
+	path, _ := walkBody(body, t, func(doc any, t reflect.Type, canon string) (bool, error) {
+		return canon == field && !reflect.PointerTo(t).Implements(unmarshalerType) && !fitsJSON(doc, t), nil
+	})
+	return path
 }
 
-// walkMismatch is indexedPath below doc, of type t, found at path as sent; canon is
-// encoding/json's name for path.
-func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// walkBody decodes body (numbers kept as sent) and walks it along type t as encoding/json
+// decodes it, asking stop at each value present: stop gets the value, its Go type and
+// encoding/json's name for its place (struct fields' JSON names, without indices or map
+// keys: "shifts.weekday"). walkBody returns the place as sent ("shifts[2].weekday") of the
+// first value stop stops at, with stop's error; "" when none. A value whose type decodes
+// itself (json.Unmarshaler) is not walked into.
+func walkBody(body []byte, t reflect.Type, stop func(doc any, t reflect.Type, canon string) (bool, error)) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // numbers re-encode exactly as sent
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return "", err
+	}
+	return walkJSON(doc, t, "", "", stop)
+}
+
+// walkJSON is walkBody below doc, of type t, found at path as sent; canon is encoding/json's
+// name for path.
+func walkJSON(doc any, t reflect.Type, path, canon string, stop func(any, reflect.Type, string) (bool, error)) (string, error) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if doc == nil || reflect.PointerTo(t).Implements(reflect.TypeFor[json.Unmarshaler]()) {
-		return ""
+	if doc == nil {
+		return "", nil
 	}
-	if path != "" && canon == field && !fitsJSON(doc, t) {
-		return path
+	if halt, err := stop(doc, t, canon); halt {
+		return path, err
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return "", nil
 	}
 	join := func(p, k string) string {
 		if p == "" {
@@ -370,7 +317,7 @@ func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
 	case reflect.Struct:
 		m, ok := doc.(map[string]any)
 		if !ok {
-			return ""
+			return "", nil
 		}
 		for i := range t.NumField() {
 			f := t.Field(i)
@@ -379,8 +326,8 @@ func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
 				continue
 			}
 			if f.Anonymous && name == "" {
-				if p := walkMismatch(doc, f.Type, path, canon, field); p != "" {
-					return p
+				if p, err := walkJSON(doc, f.Type, path, canon, stop); p != "" {
+					return p, err
 				}
 				continue
 			}
@@ -390,8 +337,8 @@ func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
 			for _, k := range slices.Sorted(maps.Keys(m)) {
 				// encoding/json matches a key to a field regardless of case.
 				if strings.EqualFold(k, name) {
-					if p := walkMismatch(m[k], f.Type, join(path, k), join(canon, name), field); p != "" {
-						return p
+					if p, err := walkJSON(m[k], f.Type, join(path, k), join(canon, name), stop); p != "" {
+						return p, err
 					}
 				}
 			}
@@ -399,25 +346,25 @@ func walkMismatch(doc any, t reflect.Type, path, canon, field string) string {
 	case reflect.Slice, reflect.Array:
 		a, ok := doc.([]any)
 		if !ok {
-			return ""
+			return "", nil
 		}
 		for i, x := range a {
-			if p := walkMismatch(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), canon, field); p != "" {
-				return p
+			if p, err := walkJSON(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), canon, stop); p != "" {
+				return p, err
 			}
 		}
 	case reflect.Map:
 		m, ok := doc.(map[string]any)
 		if !ok {
-			return ""
+			return "", nil
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if p := walkMismatch(m[k], t.Elem(), join(path, k), canon, field); p != "" {
-				return p
+			if p, err := walkJSON(m[k], t.Elem(), join(path, k), canon, stop); p != "" {
+				return p, err
 			}
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // fitsJSON reports whether encoding/json would decode JSON value doc (as decoded with

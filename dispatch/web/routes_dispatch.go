@@ -3,12 +3,10 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"despacho/dispatch"
 	"despacho/dispatch/planning"
 	"despacho/dispatch/postgres"
-	"despacho/dispatch/sla"
 )
 
 // dispatchAPI serves technicians, visits and plans.
@@ -75,21 +73,6 @@ func (s *Server) dispatchRoutes() {
 	// Plans.
 	s.Handle(http.MethodGet, "/api/plans/{day}", desk, "A day's plan: every technician's visits in order, and booked visits off every route.", d.dayPlan)
 	s.Handle(http.MethodPost, "/api/plans/{day}/optimize", control, "Re-optimise a day keeping promises and pins; lists the customers whose technician changed.", d.optimize)
-}
-
-// parseDay reads a business day YYYY-MM-DD of a query or path (cfg.ParseDay) in the years
-// the business calendar covers (sla.MinExceptionYear to MaxExceptionYear). Year 0000, which
-// Go reads, is 1 BC to PostgreSQL and was refused by it (a 500); days far from any plan are
-// typing mistakes.
-func parseDay(cfg planning.Config, field, s string) (time.Time, error) {
-	d, err := cfg.ParseDay(field, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if y := d.Year(); y < sla.MinExceptionYear || y > sla.MaxExceptionYear {
-		return time.Time{}, dispatch.Invalid(field, "must be a date YYYY-MM-DD from %d to %d", sla.MinExceptionYear, sla.MaxExceptionYear)
-	}
-	return d, nil
 }
 
 // pathID reads the {id} path value; anything but a positive integer is "not found".

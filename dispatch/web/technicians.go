@@ -215,12 +215,12 @@ func (d *dispatchAPI) listExceptions(w http.ResponseWriter, r *http.Request) err
 	cfg := d.visits.Config()
 	from, to := cfg.Day(d.s.now()), cfg.Day(d.s.now()).AddDate(0, 0, 30)
 	if q := r.URL.Query().Get("from"); q != "" {
-		if from, err = parseDay(cfg, "from", q); err != nil {
+		if from, err = cfg.ParseDay("from", q); err != nil {
 			return err
 		}
 	}
 	if q := r.URL.Query().Get("to"); q != "" {
-		if to, err = parseDay(cfg, "to", q); err != nil {
+		if to, err = cfg.ParseDay("to", q); err != nil {
 			return err
 		}
 	}
@@ -291,7 +291,7 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 	cfg := d.visits.Config()
 	day := cfg.Day(d.s.now())
 	if q := r.URL.Query().Get("day"); q != "" {
-		if day, err = parseDay(cfg, "day", q); err != nil {
+		if day, err = cfg.ParseDay("day", q); err != nil {
 			return err
 		}
 	}

@@ -101,7 +101,7 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if v := q.Get("day"); v != "" {
-		day, err := parseDay(d.visits.Config(), "day", v)
+		day, err := d.visits.Config().ParseDay("day", v)
 		if err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (d *dispatchAPI) slots(w http.ResponseWriter, r *http.Request) error {
 	now := d.s.now()
 	from := cfg.Day(now)
 	if q := r.URL.Query().Get("from"); q != "" {
-		if from, err = parseDay(cfg, "from", q); err != nil {
+		if from, err = cfg.ParseDay("from", q); err != nil {
 			return err
 		}
 		if err := dispatch.CheckHorizon("from", from, now); err != nil {
@@ -514,7 +514,7 @@ func (d *dispatchAPI) setStatus(w http.ResponseWriter, r *http.Request) error {
 
 func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
 	cfg := d.visits.Config()
-	day, err := parseDay(cfg, "day", r.PathValue("day"))
+	day, err := cfg.ParseDay("day", r.PathValue("day"))
 	if err != nil {
 		return err
 	}
@@ -548,7 +548,7 @@ func (d *dispatchAPI) dayPlan(w http.ResponseWriter, r *http.Request) error {
 
 func (d *dispatchAPI) optimize(w http.ResponseWriter, r *http.Request) error {
 	cfg := d.visits.Config()
-	day, err := parseDay(cfg, "day", r.PathValue("day"))
+	day, err := cfg.ParseDay("day", r.PathValue("day"))
 	if err != nil {
 		return err
 	}
