@@ -99,7 +99,7 @@ func TestBrowserBoardCustomerAsksForAnotherTime(t *testing.T) {
 	pollTrue(t, board, `document.querySelector('#queue li[data-visit="`+bookedID+`"]') === null`)
 
 	// The not completed one: dropped on Ana, booked again.
-	do(t, board, chromedp.DragAndDrop(chromedp.CSS(`#queue li[data-visit="`+failedID+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(ana, 10)+`"]`)))
+	dragNow(t, board, `#queue li[data-visit="`+failedID+`"]`, `.track[data-tech="`+strconv.FormatInt(ana, 10)+`"]`)
 	waitText(t, board, "#book-form", "Ana Técnica")
 	clickNow(t, board, `#book-form input[name=slot]`)
 	clickNow(t, board, "#book-btn")

@@ -253,6 +253,26 @@ func clickNow(t testing.TB, ctx context.Context, selector string) {
 	pollTrue(t, ctx, `(() => { const e = document.querySelector(`+jsString(selector)+`); if (!e) return false; e.click(); return true; })()`)
 }
 
+// dragNow drags the first element matching from onto the centre of the first matching to.
+// It reads both places in one script and drags by coordinates, so a live re-render of the
+// board between finding the nodes and pressing the mouse (chromedp.DragAndDrop's "Could
+// not find node with given id") cannot fail the drag.
+func dragNow(t testing.TB, ctx context.Context, from, to string) {
+	t.Helper()
+	js := `(() => {
+		const a = document.querySelector(` + jsString(from) + `), b = document.querySelector(` + jsString(to) + `);
+		if (!a || !b) return [];
+		const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+		return [r.left + r.width / 2, r.top + r.height / 2, s.left + s.width / 2, s.top + s.height / 2];
+	})()`
+	pollTrue(t, ctx, `(`+js+`).length === 4`)
+	pts, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](js))
+	if err != nil || len(pts) != 4 {
+		t.Fatalf("drag %s to %s: %v %v", from, to, pts, err)
+	}
+	do(t, ctx, chromedp.DragAndDropXY(pts[0], pts[1], pts[2], pts[3]))
+}
+
 func signInBrowser(t testing.TB, ctx context.Context, base, next, email string) {
 	t.Helper()
 	do(t, ctx,

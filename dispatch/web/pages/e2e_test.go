@@ -95,7 +95,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	shot(t, board, "board-1920")
 	// Drag it to the other technician; the API decides, the board follows.
-	do(t, board, chromedp.DragAndDrop(chromedp.CSS(`.block[data-visit="`+id+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(to, 10)+`"]`)))
+	dragNow(t, board, `.block[data-visit="`+id+`"]`, `.track[data-tech="`+strconv.FormatInt(to, 10)+`"]`)
 	waitText(t, board, "#board-msg", "Visita asignada")
 	pollTrue(t, board, `document.querySelector('.track[data-tech="`+strconv.FormatInt(to, 10)+`"] .block[data-visit="`+id+`"]') !== null`)
 	// Its lane counts it in the singular, the other lane in the plural.

@@ -118,7 +118,7 @@ func TestBrowserBoardRefusal(t *testing.T) {
 	do(t, ctx, chromedp.EmulateViewport(1920, 1080))
 	signInBrowser(t, ctx, e.URL, "%2Fboard", "disp@example.mx")
 	pollTrue(t, ctx, `document.querySelector('.track[data-tech="`+strconv.FormatInt(fiber, 10)+`"] .block[data-visit="`+vid+`"]') !== null`)
-	do(t, ctx, chromedp.DragAndDrop(chromedp.CSS(`.block[data-visit="`+vid+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(radio.ID, 10)+`"]`)))
+	dragNow(t, ctx, `.block[data-visit="`+vid+`"]`, `.track[data-tech="`+strconv.FormatInt(radio.ID, 10)+`"]`)
 	waitText(t, ctx, "#board-msg", "Movimiento rechazado")
 	pollTrue(t, ctx, `document.querySelector('.track[data-tech="`+strconv.FormatInt(fiber, 10)+`"] .block[data-visit="`+vid+`"]') !== null`)
 	msg := text(t, ctx, "#board-msg")

@@ -34,7 +34,7 @@ func TestBrowserBoardQueue(t *testing.T) {
 	waitText(t, board, `#queue li[data-visit="`+id+`"]`, "Sin horario")
 	waitText(t, board, `#queue li[data-visit="`+id+`"]`, "Rosa Pérez")
 	shot(t, board, "queue-1920")
-	do(t, board, chromedp.DragAndDrop(chromedp.CSS(`#queue li[data-visit="`+id+`"]`), chromedp.CSS(`.track[data-tech="`+strconv.FormatInt(techB, 10)+`"]`)))
+	dragNow(t, board, `#queue li[data-visit="`+id+`"]`, `.track[data-tech="`+strconv.FormatInt(techB, 10)+`"]`)
 	waitText(t, board, "#book-form", "Beto Técnico")
 	do(t, board,
 		chromedp.WaitVisible(chromedp.CSS(`#book-form input[name=slot]`)),
