@@ -52,6 +52,13 @@ func (s VisitStatus) Started() bool { return s == VisitEnRoute || s == VisitOnSi
 // Final reports a state nothing more happens to (a not-completed visit may be booked again).
 func (s VisitStatus) Final() bool { return s == VisitCompleted || s == VisitCancelled }
 
+// Open reports whether a visit in this state still stands for its report's fault: neither
+// completed, not_completed nor cancelled (a visit held by an incident is open). A report has
+// at most one open visit; a not_completed one may be booked again only while it has none.
+func (s VisitStatus) Open() bool {
+	return s != VisitCompleted && s != VisitNotCompleted && s != VisitCancelled
+}
+
 // Bookable reports whether a window may be booked for a visit in this state.
 func (s VisitStatus) Bookable() bool { return s == VisitUnscheduled || s == VisitNotCompleted }
 

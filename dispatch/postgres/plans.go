@@ -812,7 +812,15 @@ type bookOrigin struct {
 
 // book places v in window w and records it; it sets *onCommit to what to run once the
 // transaction has committed (caching the new plan).
+//
+// A not_completed visit is booked again only while its report has no other open visit
+// (409 open_visit): one was created meanwhile.
 func (s *Visits) book(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w dispatch.Span, actor *dispatch.User, origin bookOrigin, now time.Time, onCommit *func()) error {
+	if !v.Status.Open() && v.ReportID != 0 {
+		if err := noOtherOpenVisit(ctx, tx, v.ReportID, v.Folio, v.ID); err != nil {
+			return err
+		}
+	}
 	p, err := s.place(ctx, tx, v, &w, 0, false, now)
 	if err != nil {
 		return err
@@ -917,10 +925,13 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 	return s.Get(ctx, id)
 }
 
-// overlapError turns the database's refusal of overlapping visits or a serialisation
-// failure into a conflict.
+// overlapError turns the database's refusal of overlapping visits, of a second open visit
+// for one report (a not_completed visit booked again while a new one was created), or a
+// serialisation failure into a conflict.
 func overlapError(err error) error {
 	switch {
+	case IsUniqueViolation(err) && Constraint(err) == openVisitIndex:
+		return dispatch.Conflict("open_visit", "the report has another open visit; finish or cancel it before booking this one again")
 	case IsExclusionViolation(err):
 		return dispatch.Conflict("overlap", "the technician already has a visit at that time")
 	case SQLState(err) == "40001" || SQLState(err) == "40P01":

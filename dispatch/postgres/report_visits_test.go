@@ -64,15 +64,22 @@ func TestClosingReportCancelsItsVisits(t *testing.T) {
 		t.Errorf("10–12 not offered again after the report holding it was cancelled: %v", slots)
 	}
 
-	// Resolved: its booked and its unscheduled visits are cancelled; another report's
-	// visit is not touched.
+	// Resolved: its visit that could not be completed (still to book again) and the new
+	// unscheduled one are cancelled; another report's visit is not touched. (A report has
+	// one open visit at most: the second is created once the first could not be done.)
 	first := e.book(t, e.visit(t, 19.41, 60), 14, 16)
+	if _, err := e.visits.SetStatus(ctx, first.ID, dispatch.Outcome{Status: dispatch.VisitEnRoute}, nil, e.at(13, 30)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.visits.SetStatus(ctx, first.ID, dispatch.Outcome{Status: dispatch.VisitNotCompleted, Reason: "customer_absent"}, nil, e.at(14, 10)); err != nil {
+		t.Fatal(err)
+	}
 	lat, lon := 19.41, -99.16
-	second, err := e.visits.Create(ctx, first.Folio, dispatch.NewVisit{DurationMin: 30, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, e.now)
+	second, err := e.visits.Create(ctx, first.Folio, dispatch.NewVisit{DurationMin: 30, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, e.at(14, 15))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.reports.Change(ctx, first.Folio, resolve, staff, e.now); err != nil {
+	if _, err := e.reports.Change(ctx, first.Folio, resolve, staff, e.at(14, 20)); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{first.ID, second.ID} {

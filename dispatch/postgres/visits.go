@@ -311,15 +311,21 @@ func (s *Visits) Create(ctx context.Context, folio string, nv dispatch.NewVisit,
 	if err := nv.Validate(); err != nil {
 		return nil, err
 	}
-	var id int64
+	var id, reportID int64
 	err := s.events.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		d, err := s.reports.get(ctx, tx, folio, true)
 		if err != nil {
 			return err
 		}
 		r := d.Report
+		reportID, folio = r.ID, r.Folio
 		if !r.Status.Active() {
 			return dispatch.Conflict("illegal_transition", "a %s report gets no visit", r.Status)
+		}
+		// The report's row lock (above) orders two creations for it: the second one sees
+		// the first one's visit here. The index visits_one_open_per_report backs this up.
+		if err := noOtherOpenVisit(ctx, tx, r.ID, r.Folio, 0); err != nil {
+			return err
 		}
 		if err := canBeDone(ctx, tx, nv); err != nil {
 			return err
@@ -360,9 +366,51 @@ func (s *Visits) Create(ctx context.Context, folio string, nv dispatch.NewVisit,
 		return nil
 	})
 	if err != nil {
-		return nil, Wrap(err)
+		return nil, Wrap(openVisitError(ctx, s.db, err, reportID, folio))
 	}
 	return s.Get(ctx, id)
+}
+
+// openVisitIndex is the partial unique index that keeps a report to one open visit (see
+// dispatch.VisitStatus.Open); openVisitSQL is its predicate over visits AS v.
+const (
+	openVisitIndex = "visits_one_open_per_report"
+	openVisitSQL   = "v.status NOT IN ('completed', 'not_completed', 'cancelled')"
+)
+
+// noOtherOpenVisit refuses (409 open_visit, naming it) a change that would give report
+// reportID (folio) a second open visit: it has one other than except.
+func noOtherOpenVisit(ctx context.Context, db bun.IDB, reportID int64, folio string, except int64) error {
+	var open []struct {
+		ID   int64 `bun:"id"`
+		Held bool  `bun:"held"`
+	}
+	err := db.NewRaw("SELECT v.id, v.held_by_incident_id IS NOT NULL AS held FROM visits AS v WHERE v.report_id = ? AND v.id <> ? AND "+
+		openVisitSQL+" ORDER BY v.id LIMIT 1", reportID, except).Scan(ctx, &open)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Wrap(err)
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	if open[0].Held {
+		return dispatch.Conflict("open_visit", "report %s already has visit %d open, held while the report's incident is open; "+
+			"it is cancelled when the incident is resolved", folio, open[0].ID)
+	}
+	return dispatch.Conflict("open_visit", "report %s already has visit %d open; finish or cancel it before creating another", folio, open[0].ID)
+}
+
+// openVisitError turns the index's refusal of a second open visit for report reportID
+// (folio) — a change racing with another one that the checks could not see yet — into the
+// conflict noOtherOpenVisit answers, naming the visit that won; other errors pass through.
+func openVisitError(ctx context.Context, db bun.IDB, err error, reportID int64, folio string) error {
+	if !IsUniqueViolation(err) || Constraint(err) != openVisitIndex {
+		return err
+	}
+	if cerr := noOtherOpenVisit(ctx, db, reportID, folio, 0); dispatch.ErrorKind(cerr) == dispatch.KindConflict {
+		return cerr
+	}
+	return dispatch.Conflict("open_visit", "report %s already has an open visit; finish or cancel it before another", folio)
 }
 
 func itoa64(n int64) string {

@@ -38,8 +38,10 @@ func TestCreateVisitLocation(t *testing.T) {
 	if v.Status != "unscheduled" || v.Folio != rep.Folio || v.Address != "Av. Juárez 10, casa azul" || v.Lat != 19.44 || v.Lon != -99.14 {
 		t.Fatalf("visit = %+v, want unscheduled on %s at the place given", v, rep.Folio)
 	}
-	// Without an address of its own the visit takes the report's line.
-	mustJSON(t, "POST", url, a, `{"duration_min":30,"skills":["fiber"],"lat":19.45,"lon":-99.15}`, 201, &v)
+	// Without an address of its own the visit takes the report's line (another report's:
+	// the first one has its open visit).
+	mustJSON(t, "POST", ts.URL+"/public/reports", "", `{"customer":{"name":"Rosa Pérez","phone":"5512345678"},"address":{"line":"Av. Juárez 10"},"kind":"fault","description":"Sigue sin internet"}`, 201, &rep)
+	mustJSON(t, "POST", ts.URL+"/api/tickets/"+rep.Folio+"/visits", a, `{"duration_min":30,"skills":["fiber"],"lat":19.45,"lon":-99.15}`, 201, &v)
 	if v.Address != "Av. Juárez 10" || v.Lat != 19.45 {
 		t.Fatalf("second visit = %q (%v, %v), want the report's line at the coordinates given", v.Address, v.Lat, v.Lon)
 	}
