@@ -925,6 +925,17 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 	return s.Get(ctx, id)
 }
 
+// bodyTechnician reads the technician a request's body names (assign, move): an unknown id
+// is an invalid value of the body (422 technician_id), not a missing resource of the path,
+// which 404 would say of the visit.
+func bodyTechnician(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Technician, error) {
+	t, err := (&Technicians{}).get(ctx, tx, id, false)
+	if dispatch.ErrorKind(err) == dispatch.KindNotFound {
+		return nil, dispatch.Invalid("technician_id", "no technician has id %d", id)
+	}
+	return t, err
+}
+
 // overlapError turns the database's refusal of overlapping visits, of a second open visit
 // for one report (a not_completed visit booked again while a new one was created), or a
 // serialisation failure into a conflict.
@@ -966,7 +977,7 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be assigned; book a window first", v.Status)
 		}
-		t, err := (&Technicians{}).get(ctx, tx, req.TechnicianID, false)
+		t, err := bodyTechnician(ctx, tx, req.TechnicianID)
 		if err != nil {
 			return err
 		}
@@ -1456,7 +1467,7 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if err := reportOpen(ctx, tx, v, true); err != nil {
 			return err
 		}
-		t, err := (&Technicians{}).get(ctx, tx, req.TechnicianID, false)
+		t, err := bodyTechnician(ctx, tx, req.TechnicianID)
 		if err != nil {
 			return err
 		}
