@@ -105,8 +105,8 @@ func parseAfter(r *http.Request) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return 0, &dispatch.Error{Kind: dispatch.KindMalformed, Code: "malformed", Field: "after",
-			Message: "after must be the id of the last message received (a non-negative integer)"}
+		// An invalid value of a field, 422 like every other query value the API refuses.
+		return 0, dispatch.Invalid("after", "must be the id of the last message received (a non-negative integer)")
 	}
 	return n, nil
 }
@@ -546,6 +546,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusForbidden
 	case dispatch.KindNotFound:
 		status = http.StatusNotFound
+	case dispatch.KindInvalid:
+		status = http.StatusUnprocessableEntity // a bad after
 	case dispatch.KindUnavailable:
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "2")

@@ -185,9 +185,10 @@ func TestBadInput(t *testing.T) {
 		hdr    []string
 		status int
 	}{
-		{"after not a number", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"abc"}}), nil, 400},
-		{"after negative", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"-5"}}), nil, 400},
-		{"after too big", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"99999999999999999999"}}), nil, 400},
+		// An invalid after is 422 naming it, as every invalid query value of the API.
+		{"after not a number", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"abc"}}), nil, 422},
+		{"after negative", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"-5"}}), nil, 422},
+		{"after too big", wsURL(in, "/ws", url.Values{"token": {token}, "after": {"99999999999999999999"}}), nil, 422},
 		{"no token", wsURL(in, "/ws", nil), nil, 401},
 		{"bad token", wsURL(in, "/ws", url.Values{"token": {"nope"}}), nil, 401},
 		{"foreign origin", wsURL(in, "/ws", url.Values{"token": {token}}), []string{"Origin", "https://evil.example"}, 403},
