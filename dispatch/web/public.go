@@ -1,11 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -41,8 +39,8 @@ type publicCreated struct {
 // publicReportScope is the idempotency scope of the public form. It is one for every
 // sender, not one per client address: a phone that lost its signal usually comes back
 // through another address (Wi-Fi to mobile data). A key opens a stored answer, which
-// holds an access code, only together with a byte-identical request, and publicKey
-// refuses keys short enough to be guessed.
+// holds an access code, only together with the same report (as decoded, see reportKey),
+// and publicKey refuses keys short enough to be guessed.
 const publicReportScope = "public:report"
 
 // publicKey validates the public form's Idempotency-Key: as idempotencyKey, and at least
@@ -72,14 +70,24 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
-	if err != nil {
+	var p publicReportInput
+	if err := DecodeJSON(r, &p); err != nil {
 		return err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	in := dispatch.ReportInput{
+		Channel: string(dispatch.ChannelWeb), Kind: p.Kind, Subject: p.Subject, Description: p.Description,
+		Customer: dispatch.CustomerInput{Name: p.Customer.Name, Phone: p.Customer.Phone, Email: p.Customer.Email, Language: p.Customer.Language},
+	}
+	if p.Address != nil {
+		in.Address = &dispatch.AddressInput{Line: p.Address.Line}
+	}
 	var ik *postgres.IdempotencyKey
 	if key != "" {
-		ik = &postgres.IdempotencyKey{Scope: publicReportScope, Key: key, Hash: postgres.RequestHash(body)}
+		// The same report as the staff's form compares (reportKey): a form that serialises
+		// it again, its keys in another order, is the same request.
+		if ik, err = reportKey(publicReportScope, key, in); err != nil {
+			return err
+		}
 		// A retry of a report already filed is answered before the number's hourly bound
 		// is counted: its answer may be the very one that reached the bound, lost on the
 		// way to a phone out of signal, and the customer would never learn his folio. It
@@ -95,17 +103,6 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 		if dispatch.ErrorKind(err) != dispatch.KindNotFound {
 			return err
 		}
-	}
-	var p publicReportInput
-	if err := DecodeJSON(r, &p); err != nil {
-		return err
-	}
-	in := dispatch.ReportInput{
-		Channel: string(dispatch.ChannelWeb), Kind: p.Kind, Subject: p.Subject, Description: p.Description,
-		Customer: dispatch.CustomerInput{Name: p.Customer.Name, Phone: p.Customer.Phone, Email: p.Customer.Email, Language: p.Customer.Language},
-	}
-	if p.Address != nil {
-		in.Address = &dispatch.AddressInput{Line: p.Address.Line}
 	}
 	nr, err := in.Validate(s.now())
 	if err != nil {

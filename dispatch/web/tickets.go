@@ -217,6 +217,17 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return k, nil
 }
 
+// reportKey is the Idempotency-Key key of a report filed in scope (staff's or the public
+// form's). The request it stands for is the report as decoded: a retry is the same request
+// however its JSON is spaced or ordered, and whatever fields it adds that no report has.
+func reportKey(scope, key string, in dispatch.ReportInput) (*postgres.IdempotencyKey, error) {
+	req, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	return &postgres.IdempotencyKey{Scope: scope, Key: key, Hash: postgres.RequestHash(req)}, nil
+}
+
 // createTicket files a report taken by staff. With an Idempotency-Key header, a retry of the
 // same report (however its JSON is written) gets the first answer again (same status, folio
 // and access code); the same key with another report is refused (422).
@@ -236,13 +247,9 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	user := Actor(r.Context())
 	opts := postgres.CreateOptions{Trusted: true}
 	if key != "" {
-		// The request is the report as decoded: a retry is the same request however its
-		// JSON is spaced or ordered, and whatever fields it adds that no report has.
-		req, err := json.Marshal(in)
-		if err != nil {
+		if opts.Key, err = reportKey("tickets:user:"+strconv.FormatInt(user.ID, 10), key, in); err != nil {
 			return err
 		}
-		opts.Key = &postgres.IdempotencyKey{Scope: "tickets:user:" + strconv.FormatInt(user.ID, 10), Key: key, Hash: postgres.RequestHash(req)}
 		opts.Answer = func(c *postgres.Created) (int, any) { return http.StatusCreated, s.createdView(c) }
 	}
 	created, answer, err := s.reports.Create(r.Context(), nr, postgres.Origin{User: user}, opts)
