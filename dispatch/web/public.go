@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -115,9 +116,14 @@ func (s *Server) createPublicReport(w http.ResponseWriter, r *http.Request) erro
 	phoneKey := ""
 	if nr.Customer.Phone != "" {
 		phoneKey = "public-report-phone:" + nr.Customer.Phone
-		if s.limits.publicPhone.allow(phoneKey) != nil {
-			return &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "phone_report_limit", Field: "customer.phone",
+		if err := s.limits.publicPhone.allow(phoneKey); err != nil {
+			// Its Retry-After is the bound's: when the number may file again, as every 429 says.
+			e := &dispatch.Error{Kind: dispatch.KindRateLimited, Code: "phone_report_limit", Field: "customer.phone",
 				Message: fmt.Sprintf("this number filed %d reports within the hour; follow them with their folios, or call us", publicReportsPerPhone)}
+			if rl := (*dispatch.Error)(nil); errors.As(err, &rl) {
+				e.RetryAfter = rl.RetryAfter
+			}
+			return e
 		}
 	}
 	var opts postgres.CreateOptions
