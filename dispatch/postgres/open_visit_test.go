@@ -2,7 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"despacho/dispatch"
@@ -87,5 +90,42 @@ func TestOneOpenVisitIndex(t *testing.T) {
 	}
 	if _, err := insert("unscheduled"); !postgres.IsUniqueViolation(err) {
 		t.Errorf("after the migration a second open visit: %v, want refused", err)
+	}
+}
+
+// TestHeldVisitIsOpen: a visit that an open incident holds is still its report's open
+// visit (the incident's resolution cancels it, or the dispatcher books it once the outage
+// is over): a second one is refused, 409 open_visit, and the message says why it waits.
+func TestHeldVisitIsOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newPlanEnv(t)
+	e.tech(t, "Juan", 19.40)
+	incidents, err := postgres.NewIncidents(e.db, e.events, postgres.IncidentsConfig{Reports: e.reports})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.visit(t, 19.40, 60)
+	var cid int64
+	if err := e.db.NewRaw("SELECT customer_id FROM reports WHERE id = ?", v.ReportID).Scan(ctx, &cid); err != nil {
+		t.Fatal(err)
+	}
+	price := dispatch.Centavos(30000)
+	if _, err := postgres.NewAccessPoints(e.db).Set(ctx, cid, "TORRE-ABIERTA", &price); err != nil {
+		t.Fatal(err)
+	}
+	started := e.at(6, 0)
+	in, err := dispatch.IncidentInput{AccessPoint: "TORRE-ABIERTA", Title: "Caída", StartedAt: &started}.Validate(e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := incidents.Open(ctx, in, postgres.Origin{Actor: "dispatcher"}); err != nil || d.Attached != 1 {
+		t.Fatalf("open = %+v, %v; want the report attached", d, err)
+	}
+	lat, lon := 19.40, -99.16
+	_, err = e.visits.Create(ctx, v.Folio, dispatch.NewVisit{DurationMin: 30, Skills: []string{"fiber"}, Lat: &lat, Lon: &lon}, nil, e.now)
+	var de *dispatch.Error
+	if !errors.As(err, &de) || de.Code != "open_visit" || !strings.Contains(de.Message, fmt.Sprintf("visit %d", v.ID)) || !strings.Contains(de.Message, "incident") {
+		t.Fatalf("second visit beside one held by the incident: %v; want open_visit naming visit %d as held", err, v.ID)
 	}
 }
