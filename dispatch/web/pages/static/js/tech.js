@@ -50,6 +50,8 @@ function pendingStatus(v) {
 
 // The steps each status may take next, as the server allows them (dispatch.CanMoveVisit).
 const NEXT = { booked: ['en_route'], assigned: ['en_route'], en_route: ['on_site', 'not_completed'], on_site: ['completed', 'not_completed'] };
+// UNDER_WAY are the statuses of the stop he is at or on his way to.
+const UNDER_WAY = ['en_route', 'on_site'];
 // DONE are the statuses of a stop with nothing left to do.
 const DONE = ['completed', 'not_completed', 'cancelled'];
 
@@ -90,6 +92,9 @@ function render() {
   // screen as the page opens; the stops done follow, numbered as in the route.
   const stops = visits.map((v, i) => ({ v, i, st: pendingStatus(v) }));
   const done = (x) => DONE.includes(x.st);
+  // He cannot be on his way to two places: while a stop is under way, no other offers "En
+  // camino" (one stray tap texted a second customer an ETA); it says to finish that one.
+  const underWay = stops.some((x) => UNDER_WAY.includes(x.st));
   list.replaceChildren(...[...stops.filter((x) => !done(x)), ...stops.filter(done)].map(({ v, i, st }) => {
     const steps = [];
     const step = (label, fn, primary) => {
@@ -98,7 +103,8 @@ function render() {
       steps.push(b);
       labels.push(v.id + ':' + label);
     };
-    if (st === 'booked' || st === 'assigned') step(t('t.en_route'), () => act(v, { status: 'en_route' }), true);
+    const waits = (st === 'booked' || st === 'assigned') && underWay;
+    if ((st === 'booked' || st === 'assigned') && !underWay) step(t('t.en_route'), () => act(v, { status: 'en_route' }), true);
     if (st === 'en_route') step(t('t.arrived'), () => act(v, { status: 'on_site' }), true);
     if (st === 'on_site') step(t('t.complete'), () => finish(v, false), true);
     if (st === 'en_route' || st === 'on_site') step(t('t.not_complete'), () => finish(v, true));
@@ -124,7 +130,8 @@ function render() {
       v.address ? h('p', { class: 'user-text address' }, v.address) : '',
       links.length ? h('div', { class: 'links' }, links) : '',
       refused ? refusedNote(v, refused) : '',
-      steps.length ? h('div', { class: 'steps' }, steps) : '');
+      steps.length ? h('div', { class: 'steps' }, steps) : '',
+      waits ? h('p', { class: 'muted small one-at-a-time' }, t('t.finish_current')) : '');
   }));
   const now = labels.join(' ');
   if (now !== shownSteps) quietUntil = performance.now() + QUIET;
