@@ -126,12 +126,14 @@ function render() {
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', h('span', { class: 'folio' }, ref(v))), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
-      who ? h('p', { class: 'user-text customer' }, who) : '',
-      v.address ? h('p', { class: 'user-text address' }, v.address) : '',
-      links.length ? h('div', { class: 'links' }, links) : '',
+      // His steps come before the customer's name and address, which have no limit he
+      // controls: a long address (300 characters) pushed them below a 360x640 screen.
       refused ? refusedNote(v, refused) : '',
       steps.length ? h('div', { class: 'steps' }, steps) : '',
-      waits ? h('p', { class: 'muted small one-at-a-time' }, t('t.finish_current')) : '');
+      waits ? h('p', { class: 'muted small one-at-a-time' }, t('t.finish_current')) : '',
+      who ? h('p', { class: 'user-text customer' }, who) : '',
+      v.address ? h('p', { class: 'user-text address' }, v.address) : '',
+      links.length ? h('div', { class: 'links' }, links) : '');
   }));
   const now = labels.join(' ');
   if (now !== shownSteps) quietUntil = performance.now() + QUIET;
