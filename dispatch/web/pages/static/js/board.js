@@ -327,11 +327,16 @@ function drawMap(all) {
   if (!pts.length) { mapEl.replaceChildren(); return; }
   let [minLat, maxLat, minLon, maxLon] = [90, -90, 180, -180];
   for (const [la, lo] of pts) { minLat = Math.min(minLat, la); maxLat = Math.max(maxLat, la); minLon = Math.min(minLon, lo); maxLon = Math.max(maxLon, lo); }
-  const k = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180);
+  const midLat = (minLat + maxLat) / 2, midLon = (minLon + maxLon) / 2;
+  const k = Math.cos(midLat * Math.PI / 180);
   const W = 400, H = 300, pad = 20;
-  const spanX = Math.max((maxLon - minLon) * k, 1e-3), spanY = Math.max(maxLat - minLat, 1e-3);
+  // The map shows at least MIN_SPAN degrees (about a kilometre) around the middle of its
+  // points: one point, or several at one spot, has bounds of no size (it was drawn in the
+  // corner), and points a street apart are drawn a street apart, not at the map's edges.
+  const MIN_SPAN = 0.01;
+  const spanX = Math.max((maxLon - minLon) * k, MIN_SPAN), spanY = Math.max(maxLat - minLat, MIN_SPAN);
   const s = Math.min((W - 2 * pad) / spanX, (H - 2 * pad) / spanY);
-  const xy = (la, lo) => [pad + (lo - minLon) * k * s + ((W - 2 * pad) - spanX * s) / 2, H - pad - (la - minLat) * s - ((H - 2 * pad) - spanY * s) / 2];
+  const xy = (la, lo) => [W / 2 + (lo - midLon) * k * s, H / 2 - (la - midLat) * s];
   const g = [];
   // Incidents underneath: each affected customer a red square (filled: reported), the
   // incident's folio and title by the first of them.
