@@ -501,6 +501,7 @@ var catalog = map[string]tr{
 	"code.not_attached":       {ES: "el reporte no está ligado a esta falla general", EN: "the report is not attached to this outage"},
 	"code.already_attached":   {ES: "el reporte ya está ligado a esta falla general", EN: "the report is already attached to this outage"},
 	"code.attached_elsewhere": {ES: "el reporte ya está ligado a otra falla general", EN: "the report is attached to another outage"},
+	"code.open_visit":         {ES: "el reporte ya tiene una visita abierta: termínela o cancélela antes de crear otra", EN: "the report already has an open visit: finish or cancel it before creating another"},
 	"code.no_visit":           {ES: "el reporte no tiene una visita que agendar", EN: "the report has no visit to book"},
 	"code.technician_linked":  {ES: "la cuenta está vinculada a un técnico: desvincúlela en la ficha del técnico primero", EN: "the account is linked to a technician: unlink it on the technician first"},
 	"code.last_admin":         {ES: "es el último administrador activo: haga administrador a otro usuario primero", EN: "this is the last active administrator: make another user administrator first"},
