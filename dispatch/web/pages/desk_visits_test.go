@@ -114,18 +114,23 @@ func TestBrowserDeskVisitWithoutCoordinates(t *testing.T) {
 // books the one created earlier instead of creating a second. The desk showed only "Crear
 // visita", which made a duplicate unscheduled visit each time. Now the folio lists each
 // visit with its state, its window once booked and its technician; the visit still waiting
-// for a window has its picker open; booking it updates the list; and "Crear visita", still
-// there for a genuinely additional visit, says how many the folio has.
+// for a window has its picker open; booking it updates the list. "Crear visita", there for
+// a visit after one that could not be done, says how many the folio has, and gives way to a
+// line naming the open visit while there is one (the API keeps one open visit a report, and
+// the desk offered the form and then showed the refusal); a visit not completed is offered
+// no window beside the open one (its booking would be refused the same way).
 func TestBrowserDeskFolioVisits(t *testing.T) {
 	t.Parallel()
 	e := newEnvAt(t, func() time.Time { return businessMorning(t) })
 	e.user(t, "agente@example.mx", dispatch.RoleAgent)
 	e.user(t, "jefa@example.mx", dispatch.RoleAdmin)
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
 	agent := token(t, e, "agente@example.mx")
 	technician(t, e, token(t, e, "jefa@example.mx"), "Ana Técnica", 0, 19.43, -99.13)
 	var tk struct{ Folio string }
 	call(t, e, agent, "POST", "/api/tickets", `{"channel":"phone","kind":"fault","customer":{"name":"Rosa Pérez","phone":"5511112222"},"address":{"line":"Calle 5 #10","lat":19.44,"lon":-99.14},"description":"Sin internet"}`, 201, &tk)
-	// The first visit, booked earlier; the second created and left without a window.
+	// The first visit, booked earlier and not completed; the second created and left without
+	// a window.
 	var first, second struct{ ID int64 }
 	call(t, e, agent, "POST", "/api/tickets/"+tk.Folio+"/visits", `{"duration_min":60,"skills":["fiber"]}`, 201, &first)
 	var slots struct {
@@ -137,6 +142,10 @@ func TestBrowserDeskFolioVisits(t *testing.T) {
 	}
 	s := slots.Slots[0]
 	call(t, e, agent, "POST", fmt.Sprintf("/api/visits/%d/book", first.ID), fmt.Sprintf(`{"start":%q,"end":%q}`, s.Start.Format(time.RFC3339), s.End.Format(time.RFC3339)), 200, nil)
+	disp := token(t, e, "disp@example.mx")
+	for _, st := range []string{`{"status":"en_route"}`, `{"status":"not_completed","reason":"customer_absent"}`} {
+		call(t, e, disp, "POST", fmt.Sprintf("/api/visits/%d/status", first.ID), st, 200, nil)
+	}
 	call(t, e, agent, "POST", "/api/tickets/"+tk.Folio+"/visits", `{"duration_min":30,"skills":["fiber"]}`, 201, &second)
 
 	ctx := tab(t, true)
@@ -145,20 +154,22 @@ func TestBrowserDeskFolioVisits(t *testing.T) {
 	lookUp(t, ctx, tk.Folio)
 	row := func(id int64) string { return fmt.Sprintf(`#desk-visit-list tr[data-visit="%d"]`, id) }
 	waitText(t, ctx, row(first.ID), "Ana Técnica")
-	booked := text(t, ctx, row(first.ID))
-	for _, want := range []string{"Visita #" + fmt.Sprint(first.ID), " entre ", "Ana Técnica"} {
-		if !strings.Contains(booked, want) {
-			t.Errorf("row of the booked visit = %q, want it to say %q", booked, want)
+	done := text(t, ctx, row(first.ID))
+	for _, want := range []string{"Visita #" + fmt.Sprint(first.ID), " entre ", "Ana Técnica", "No completada"} {
+		if !strings.Contains(done, want) {
+			t.Errorf("row of the visit not completed = %q, want it to say %q", done, want)
 		}
 	}
-	if strings.Contains(booked, "Elegir horario") {
-		t.Errorf("row of the booked visit = %q, want no picker offered", booked)
+	if strings.Contains(done, "Elegir horario") {
+		t.Errorf("row of the visit not completed = %q, want no picker offered beside the open visit", done)
 	}
 	waitText(t, ctx, row(second.ID), "Sin programar")
 	waitText(t, ctx, row(second.ID), "Sin horario")
 	waitText(t, ctx, row(second.ID), "Sin técnico")
-	waitText(t, ctx, "#visit-note", "ya tiene 2 visitas")
 	waitText(t, ctx, "#desk-book-visit", fmt.Sprintf("Visita #%d", second.ID))
+	// The open visit stands: no form for another, a line that names it.
+	waitText(t, ctx, "#visit-open", fmt.Sprintf("La visita #%d de este folio sigue abierta", second.ID))
+	pollTrue(t, ctx, `document.getElementById('visit-form').hidden && document.getElementById('visit-form').offsetParent === null`)
 	// The timeline tells the two visits' steps apart.
 	waitText(t, ctx, `#desk-timeline li[data-type="visit.booked"]`, fmt.Sprintf("Visita #%d", first.ID))
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#slot-form input[name=slot]`)))
@@ -174,10 +185,19 @@ func TestBrowserDeskFolioVisits(t *testing.T) {
 	}
 	for _, v := range vs {
 		if v.Window == nil || v.TechnicianID == nil {
-			t.Errorf("visit %d = %s, window %v, technician %v: want both booked with a technician", v.ID, v.Status, v.Window, v.TechnicianID)
+			t.Errorf("visit %d = %s, window %v, technician %v: want both with a window and a technician", v.ID, v.Status, v.Window, v.TechnicianID)
 		}
 	}
 	shot(t, ctx, "desk-visits")
+
+	// Once the booked one could not be done either, the form is back for a third visit,
+	// saying how many the folio has; the open-visit line is gone.
+	for _, st := range []string{`{"status":"en_route"}`, `{"status":"not_completed","reason":"customer_absent"}`} {
+		call(t, e, disp, "POST", fmt.Sprintf("/api/visits/%d/status", second.ID), st, 200, nil)
+	}
+	lookUp(t, ctx, tk.Folio)
+	waitText(t, ctx, "#visit-note", "ya tiene 2 visitas")
+	pollTrue(t, ctx, `!document.getElementById('visit-form').hidden && document.getElementById('visit-open').hidden`)
 }
 
 // TestBrowserDeskVisitSkills: the visit form asked for skills as codes typed by hand

@@ -517,6 +517,7 @@ var catalog = map[string]tr{
 	"code.off_shift":          {ES: "está fuera de turno: la ubicación solo se comparte durante su turno", EN: "you are off shift: the position is only shared during your shift"},
 	"code.other":              {ES: "el sistema no lo permite en este momento", EN: "the system does not allow it right now"},
 	"page.tech.none":          {ES: "Su usuario no está ligado a un técnico. Pida a un administrador que lo ligue.", EN: "Your user is not linked to a technician. Ask an admin to link it."},
+	"d.visit_open":            {ES: "La visita #{id} de este folio sigue abierta: agéndela, o cancélela en el tablero, antes de crear otra.", EN: "Visit #{id} of this folio is still open: book it, or cancel it on the board, before creating another."},
 	"d.visit_created":         {ES: "Visita creada.", EN: "Visit created."},
 
 	// What an illegal move refused, where the page knows it: the board acts on visits, the

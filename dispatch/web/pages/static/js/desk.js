@@ -155,13 +155,18 @@ async function visitsOf(folio) {
   return items;
 }
 
-// A visit waiting for a window: never booked, or not completed and to be booked again.
-const bookable = (v) => v.status === 'unscheduled' || v.status === 'not_completed';
+// A visit not finished (the API keeps one such visit per report: 409 open_visit).
+const isOpen = (v) => !['completed', 'not_completed', 'cancelled'].includes(v.status);
+// A visit waiting for a window: never booked, or not completed and to be booked again while
+// no other visit of its report is open (the API refuses that booking).
+const bookable = (v, all) => v.status === 'unscheduled' || (v.status === 'not_completed' && !(all || []).some(isOpen));
 
 // visitsPanel shows the visits of report r (state, promised window, technician), offers the
 // window picker for one still waiting for a window, and, while the report is worked on, the
 // form for an additional visit, which says that visits exist: an agent looking a folio up
-// again books the visit created earlier instead of creating a second one. One picker at a
+// again books the visit created earlier instead of creating a second one. While one of its
+// visits is open the form gives way to a line naming it, since the API would refuse a
+// second (409 open_visit). One picker at a
 // time: the newest visit waiting for a window, or the one the agent picks. visits null: the
 // list could not be read, and the page says so rather than show an empty folio.
 function visitsPanel(r, first, active) {
@@ -169,7 +174,8 @@ function visitsPanel(r, first, active) {
   const list = h('div', {});
   const booking = h('div', { id: 'desk-book' });
   const form = active ? visitForm(r, visits, created) : '';
-  const section = h('section', { id: 'desk-visits' }, list, booking, form);
+  const openNote = h('p', { class: 'muted', id: 'visit-open', hidden: true });
+  const section = h('section', { id: 'desk-visits' }, list, booking, openNote, form);
 
   function draw() {
     if (visits === null) {
@@ -187,6 +193,12 @@ function visitsPanel(r, first, active) {
       note.hidden = !visits?.length;
       note.textContent = visits?.length ? t('d.visits_exist', { n: visits.length }) : '';
     }
+    if (form) {
+      const standing = (visits || []).find(isOpen);
+      form.hidden = !!standing;
+      openNote.hidden = !standing;
+      openNote.textContent = standing ? t('d.visit_open', { id: standing.id }) : '';
+    }
   }
 
   function row(v) {
@@ -197,7 +209,7 @@ function visitsPanel(r, first, active) {
       h('td', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status))),
       h('td', { class: 'window' }, win),
       h('td', { class: 'technician' }, tech),
-      h('td', {}, active && bookable(v)
+      h('td', {}, active && bookable(v, visits)
         ? h('button', { type: 'button', class: 'link', 'aria-label': t('d.pick_slot_for', { id: v.id }), onclick: () => pick(v) }, t('d.pick_slot'))
         : ''));
   }
@@ -219,7 +231,7 @@ function visitsPanel(r, first, active) {
   }
 
   draw();
-  const waiting = active && visits ? visits.filter(bookable) : [];
+  const waiting = active && visits ? visits.filter((v) => bookable(v, visits)) : [];
   if (waiting.length) pick(waiting[waiting.length - 1]);
   return section;
 }
