@@ -253,24 +253,32 @@ func clickNow(t testing.TB, ctx context.Context, selector string) {
 	pollTrue(t, ctx, `(() => { const e = document.querySelector(`+jsString(selector)+`); if (!e) return false; e.click(); return true; })()`)
 }
 
-// dragNow drags the first element matching from onto the centre of the first matching to.
-// It reads both places in one script and drags by coordinates, so a live re-render of the
-// board between finding the nodes and pressing the mouse (chromedp.DragAndDrop's "Could
-// not find node with given id") cannot fail the drag.
+// dragNow drops the first element matching from on the centre of the first matching to, by
+// dispatching the HTML5 drag events (dragstart on the one, dragenter, dragover and drop on
+// whatever lies at the other's centre, dragend) with one DataTransfer, from one script. A
+// mouse drag through chromedp (DragAndDrop, DragAndDropXY) raced twice under CI load: its
+// node ids went stale when a live event redrew the queue, and its button was released
+// before Chromium had started the drag, so the drop never came. The page's handlers run as
+// for a real drag; TestBrowserBoardDropAtTime still drags with the mouse, so the browser's
+// own drag is covered once.
 func dragNow(t testing.TB, ctx context.Context, from, to string) {
 	t.Helper()
-	js := `(() => {
-		const a = document.querySelector(` + jsString(from) + `), b = document.querySelector(` + jsString(to) + `);
-		if (!a || !b) return [];
-		const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
-		return [r.left + r.width / 2, r.top + r.height / 2, s.left + s.width / 2, s.top + s.height / 2];
-	})()`
-	pollTrue(t, ctx, `(`+js+`).length === 4`)
-	pts, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](js))
-	if err != nil || len(pts) != 4 {
-		t.Fatalf("drag %s to %s: %v %v", from, to, pts, err)
-	}
-	do(t, ctx, chromedp.DragAndDropXY(pts[0], pts[1], pts[2], pts[3]))
+	pollTrue(t, ctx, `(() => {
+		const a = document.querySelector(`+jsString(from)+`), b = document.querySelector(`+jsString(to)+`);
+		if (!a || !b) return false;
+		const r = b.getBoundingClientRect();
+		const x = r.left + r.width / 2, y = r.top + r.height / 2;
+		const hit = document.elementFromPoint(x, y);
+		const at = hit && b.contains(hit) ? hit : b;
+		const dt = new DataTransfer();
+		const fire = (type, el) => el.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt, clientX: x, clientY: y }));
+		fire('dragstart', a);
+		fire('dragenter', at);
+		fire('dragover', at);
+		fire('drop', at);
+		fire('dragend', a);
+		return true;
+	})()`)
 }
 
 func signInBrowser(t testing.TB, ctx context.Context, base, next, email string) {
