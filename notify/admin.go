@@ -16,6 +16,7 @@ import (
 
 	"despacho/dispatch"
 	"despacho/dispatch/postgres"
+	"despacho/dispatch/web/pages"
 )
 
 // TemplateHandlers serves the admins' template editor API. Its methods have the signature
@@ -111,16 +112,39 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 var devPage = template.Must(template.New("dev").Parse(`<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><title>SMS (desarrollo)</title>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.T.Title}}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{{.Style}}</style></head>
-<body><h1>SMS outbox</h1>
-<p class="muted">{{if .Dev}}Development mode: no Twilio credentials; these texts were not sent to anyone.{{else}}Texts queued for Twilio.{{end}} Latest {{len .Rows}}.</p>
-<table><thead><tr><th>#</th><th>queued</th><th>to</th><th>kind</th><th>state</th><th>status</th><th>segments</th><th>text</th></tr></thead><tbody>
+<body><p class="lang"><a href="?lang={{.T.Other}}" lang="{{.T.Other}}">{{.T.OtherName}}</a></p><h1>{{.T.Heading}}</h1>
+<p class="muted">{{if .Dev}}{{.T.DevNote}}{{else}}{{.T.LiveNote}}{{end}} {{.T.Latest}} {{len .Rows}}.</p>
+<table><thead><tr><th>#</th><th>{{.T.Queued}} ({{.Zone}})</th><th>{{.T.To}}</th><th>{{.T.Kind}}</th><th>{{.T.State}}</th><th>{{.T.Status}}</th><th>{{.T.Segments}}</th><th>{{.T.Text}}</th></tr></thead><tbody>
 {{range .Rows}}<tr><td>{{.ID}}</td><td>{{.CreatedAt.Format "2006-01-02 15:04:05"}}</td><td>{{.To}}</td><td>{{.Kind}}</td>
 <td>{{.State}}{{if .LastError}}<br><span class="muted">{{.LastError}}</span>{{end}}</td><td>{{.Status}} {{.Sender}}</td><td>{{.Segments}}</td><td class="body">{{.Body}}</td></tr>
-{{else}}<tr><td colspan="8" class="muted">Nothing queued yet.</td></tr>{{end}}
+{{else}}<tr><td colspan="8" class="muted">{{.T.Empty}}</td></tr>{{end}}
 </tbody></table></body></html>`))
+
+// devText is the development outbox's wording in one language.
+type devText struct {
+	Title, Heading, DevNote, LiveNote, Latest, Empty string
+	Queued, To, Kind, State, Status, Segments, Text  string
+	Other                                            pages.Lang // the language the switch link offers
+	OtherName                                        string
+}
+
+// devTexts holds the development outbox in the pages' languages; the page picks one as
+// every other page does (pages.PickLang), so Spanish unless the visitor chose English.
+var devTexts = map[pages.Lang]devText{
+	pages.ES: {Title: "SMS (desarrollo)", Heading: "Bandeja de SMS",
+		DevNote:  "Modo de desarrollo: sin credenciales de Twilio; estos mensajes no se enviaron a nadie.",
+		LiveNote: "Mensajes en cola para Twilio.", Latest: "Últimos:", Empty: "Aún no hay mensajes en cola.",
+		Queued: "en cola", To: "para", Kind: "tipo", State: "estado", Status: "estatus", Segments: "segmentos", Text: "texto",
+		Other: pages.EN, OtherName: "English"},
+	pages.EN: {Title: "SMS (development)", Heading: "SMS outbox",
+		DevNote:  "Development mode: no Twilio credentials; these texts were not sent to anyone.",
+		LiveNote: "Texts queued for Twilio.", Latest: "Latest:", Empty: "Nothing queued yet.",
+		Queued: "queued", To: "to", Kind: "kind", State: "state", Status: "status", Segments: "segments", Text: "text",
+		Other: pages.ES, OtherName: "Español"},
+}
 
 // devStyle is the development outbox's style sheet, inline; the page's Content-Security-
 // Policy admits exactly this text by its hash (devStyleCSP), not inline styles in general.
@@ -161,14 +185,19 @@ func DevPage(db bun.IDB, cfg Config) http.Handler {
 			http.Error(w, http.StatusText(code), code)
 			return
 		}
+		loc := cfg.Location
+		if loc == nil {
+			loc = time.UTC // as NewOutbox: a Config built by hand, not from the environment
+		}
 		for i := range rows {
 			_, rows[i].Segments = Segments(rows[i].Body)
-			if cfg.Location != nil {
-				rows[i].CreatedAt = rows[i].CreatedAt.In(cfg.Location)
-			}
+			rows[i].CreatedAt = rows[i].CreatedAt.In(loc)
 		}
+		lang := pages.PickLang(w, r)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Language", string(lang))
 		w.Header().Set("Content-Security-Policy", devStyleCSP)
-		_ = devPage.Execute(w, map[string]any{"Dev": cfg.Dev(), "Rows": rows, "Style": template.CSS(devStyle)})
+		_ = devPage.Execute(w, map[string]any{"Dev": cfg.Dev(), "Rows": rows, "Style": template.CSS(devStyle),
+			"Lang": lang, "T": devTexts[lang], "Zone": loc.String()})
 	})
 }

@@ -21,9 +21,10 @@ const LangCookie = "despacho_lang"
 
 var langMatcher = language.NewMatcher([]language.Tag{language.Spanish, language.English})
 
-// pickLang chooses the page language: ?lang= (remembered in a cookie), then the cookie, then
-// Accept-Language, then Spanish. It sets the cookie when ?lang= names a language.
-func pickLang(w http.ResponseWriter, r *http.Request) Lang {
+// PickLang chooses the page language: ?lang= (remembered in a cookie), then the cookie, then
+// Accept-Language, then Spanish. It sets the cookie when ?lang= names a language. Pages
+// served outside this package (the development SMS outbox) choose theirs with it too.
+func PickLang(w http.ResponseWriter, r *http.Request) Lang {
 	if q := Lang(r.URL.Query().Get("lang")); q == ES || q == EN {
 		http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: string(q), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
 		return q

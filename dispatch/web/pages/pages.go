@@ -137,7 +137,7 @@ func (v *view) Can(roles ...string) bool {
 }
 
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title, script string, data map[string]any) {
-	lang := pickLang(w, r)
+	lang := PickLang(w, r)
 	cat, _ := json.Marshal(jsCatalog(lang, script))
 	q := r.URL.Query()
 	q.Set("lang", string(otherLang(lang)))
