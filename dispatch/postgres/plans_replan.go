@@ -45,8 +45,8 @@ type UnavailableResult struct {
 	ReplanResult
 }
 
-// MarkUnavailable records that a technician cannot work in [from, until) and re-plans at
-// once the days it touches (at most 14): his not-started visits in that span go to others
+// MarkUnavailable records that a technician cannot work in [e.Start, e.End) and re-plans at
+// once the days it touches (at most 14, else 422 end): his not-started visits in that span go to others
 // where their promise can be kept (visit.rescheduled), stay with him where he can still keep
 // them outside the span, and the rest go back to booking (visit.unassigned).
 func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.Exception, actor *dispatch.User, now time.Time) (*UnavailableResult, error) {
@@ -54,7 +54,7 @@ func (s *Visits) MarkUnavailable(ctx context.Context, techID int64, e dispatch.E
 		e.Reason = dispatch.ExceptionUnavailable
 	}
 	if !e.Start.IsZero() && e.End.Sub(e.Start) > 14*24*time.Hour {
-		return nil, dispatch.Invalid("until", "at most 14 days at once; record longer time off as an exception")
+		return nil, dispatch.Invalid("end", "at most 14 days at once; record longer time off as an exception")
 	}
 	res, err := s.recordAbsence(ctx, techID, e, ReasonTechnicianUnavailable, actor, now)
 	if err != nil {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -163,25 +164,74 @@ func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request, t 
 }
 
 // exceptionInput is an exception or an unavailability: from/until are accepted as aliases
-// of start/end.
+// of start/end (start and end win when both are sent). The bounds are pointers so that an
+// error can name a bound as the client sent it, or left it out.
 type exceptionInput struct {
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	From   time.Time `json:"from"`
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason"`
-	Note   string    `json:"note"`
+	Start  *time.Time `json:"start"`
+	End    *time.Time `json:"end"`
+	From   *time.Time `json:"from"`
+	Until  *time.Time `json:"until"`
+	Reason string     `json:"reason"`
+	Note   string     `json:"note"`
 }
 
-func (in exceptionInput) exception() dispatch.Exception {
-	e := dispatch.Exception{Start: in.Start, End: in.End, Reason: in.Reason, Note: in.Note}
-	if e.Start.IsZero() {
-		e.Start = in.From
+// spanNames are the names a client gave an exception's bounds in its body.
+type spanNames struct{ start, end string }
+
+// exception returns the exception in describes and the names of its bounds as the client
+// sent them. A bound left out is named as its pair was (from for an until sent alone), or
+// as def names it when neither was sent: the endpoint's documented name.
+func (in exceptionInput) exception(def spanNames) (dispatch.Exception, spanNames) {
+	e := dispatch.Exception{Reason: in.Reason, Note: in.Note}
+	var startAs, endAs string
+	switch {
+	case in.Start != nil:
+		e.Start, startAs = *in.Start, "start"
+	case in.From != nil:
+		e.Start, startAs = *in.From, "from"
 	}
-	if e.End.IsZero() {
-		e.End = in.Until
+	switch {
+	case in.End != nil:
+		e.End, endAs = *in.End, "end"
+	case in.Until != nil:
+		e.End, endAs = *in.Until, "until"
 	}
-	return e
+	n := def
+	switch {
+	case startAs != "" && endAs != "":
+		n = spanNames{startAs, endAs}
+	case startAs == "start", endAs == "end":
+		n = spanNames{"start", "end"}
+	case startAs == "from", endAs == "until":
+		n = spanNames{"from", "until"}
+	}
+	return e, n
+}
+
+// name renames the field of an invalid-value error about a bound of the exception (the
+// domain and the store call them start and end, and the store's unavailability bound
+// until) to the name the client gave it; other errors pass unchanged.
+func (n spanNames) name(err error) error {
+	var de *dispatch.Error
+	if !errors.As(err, &de) || de.Kind != dispatch.KindInvalid {
+		return err
+	}
+	to := ""
+	switch de.Field {
+	case "start":
+		to = n.start
+	case "end", "until":
+		to = n.end
+	}
+	if to == "" || to == de.Field {
+		return err
+	}
+	c := *de
+	if c.Code == "invalid_"+c.Field {
+		c.Code = "invalid_" + to
+	}
+	c.Field = to
+	return &c
 }
 
 // checkHorizon refuses an exception that begins more than dispatch.Horizon from now (one
@@ -194,14 +244,16 @@ func checkHorizon(e dispatch.Exception, now time.Time) error {
 	return dispatch.CheckHorizon("start", e.Start, now)
 }
 
+// addException records an exception; its body names the span start and end (the admin
+// page's), from and until accepted.
 func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
-	e := in.exception()
+	e, names := in.exception(spanNames{"start", "end"})
 	if err := checkHorizon(e, d.s.now()); err != nil {
-		return err
+		return names.name(err)
 	}
 	res, err := d.visits.AddTimeOff(r.Context(), t.ID, e, Actor(r.Context()), d.s.now())
 	if err != nil {
-		return err
+		return names.name(err)
 	}
 	WriteJSON(w, http.StatusCreated, res)
 	return nil
@@ -232,17 +284,19 @@ func (d *dispatchAPI) listExceptions(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// markUnavailable marks a technician unavailable; its body names the span from and until
+// (start and end accepted), from defaulting to now.
 func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
-	e := in.exception()
+	e, names := in.exception(spanNames{"from", "until"})
 	if e.Start.IsZero() {
 		e.Start = d.s.now()
 	}
 	if err := checkHorizon(e, d.s.now()); err != nil {
-		return err
+		return names.name(err)
 	}
 	res, err := d.visits.MarkUnavailable(r.Context(), t.ID, e, Actor(r.Context()), d.s.now())
 	if err != nil {
-		return err
+		return names.name(err)
 	}
 	WriteJSON(w, http.StatusOK, res)
 	return nil
