@@ -925,15 +925,23 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 	return s.Get(ctx, id)
 }
 
-// bodyTechnician reads the technician a request's body names (assign, move): an unknown id
-// is an invalid value of the body (422 technician_id), not a missing resource of the path,
-// which 404 would say of the visit.
+// bodyTechnician reads the technician a request's body gives a visit to (assign, move): an
+// unknown id is an invalid value of the body (422 technician_id), not a missing resource of
+// the path, which 404 would say of the visit; so is a technician who is not active, who
+// takes no visits (a move to him was refused further on as 409 breaks_rule, "does not work
+// that day", which pointed at his shifts).
 func bodyTechnician(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Technician, error) {
 	t, err := (&Technicians{}).get(ctx, tx, id, false)
 	if dispatch.ErrorKind(err) == dispatch.KindNotFound {
 		return nil, dispatch.Invalid("technician_id", "no technician has id %d", id)
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	if !t.Active {
+		return nil, dispatch.Invalid("technician_id", "the technician is not active")
+	}
+	return t, nil
 }
 
 // overlapError turns the database's refusal of overlapping visits, of a second open visit
@@ -980,9 +988,6 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		t, err := bodyTechnician(ctx, tx, req.TechnicianID)
 		if err != nil {
 			return err
-		}
-		if !t.Active {
-			return dispatch.Invalid("technician_id", "the technician is not active")
 		}
 		for _, k := range v.Skills {
 			if !slices.Contains(t.Skills, k) {
@@ -1443,9 +1448,10 @@ type MoveRequest struct {
 // on the visit's day, every other visit keeping its order. A move that breaks a promised
 // window, a shift or the break is refused (409 breaks_rule, with the reason); one that would
 // put the visit before a visit under way, or reorder pinned visits, is refused (409
-// breaks_pin, see keepsPins); a missing skill is 422. A pinned visit stays pinned at its new
-// place. A technician other than the one its customer was last told of (see
-// toldTechnician) is announced with visit.rescheduled.
+// breaks_pin, see keepsPins); a missing skill, or a technician not active, is 422
+// technician_id, as for Assign. A pinned visit stays pinned at its new place. A technician
+// other than the one its customer was last told of (see toldTechnician) is announced with
+// visit.rescheduled.
 func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dispatch.User, now time.Time) (*dispatch.Visit, error) {
 	if req.Force && (actor == nil || actor.Role != dispatch.RoleAdmin) {
 		return nil, dispatch.Forbidden("only an admin may force a move")
