@@ -3,6 +3,7 @@ package pages_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,4 +89,48 @@ func TestBrowserTechOneStopUnderWay(t *testing.T) {
 	pollTrue(t, ctx, `document.querySelectorAll('#route .one-at-a-time').length === 0`)
 	clickStep(t, ctx, "En camino")
 	waitText(t, ctx, badge(second), "En camino")
+}
+
+// TestBrowserTechUnderWayOtherDay: the server counts a stop under way only when he set out
+// for it today (409 visit_under_way, business day in America/Mexico_City); a stop left en
+// route yesterday does not stop his day. The page follows: yesterday's stop is not on
+// today's route (a stop under way cannot be moved to another day, nor set out for before
+// its day), so today's stops offer "En camino", and the server takes it.
+func TestBrowserTechUnderWayOtherDay(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	yesterday := morning.AddDate(0, 0, -1)
+	var now atomic.Int64
+	now.Store(yesterday.UnixNano())
+	e := newEnvAt(t, func() time.Time { return time.Unix(0, now.Load()) })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	techID := technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	_, left := bookedVisit(t, e, tok, yesterday.Format(time.DateOnly), "Ayer")
+	_, today := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Hoy")
+	call(t, e, token(t, e, "tec@example.mx"), "POST", fmt.Sprintf("/api/visits/%d/status", left), `{"status":"en_route"}`, 200, nil)
+
+	now.Store(morning.UnixNano())
+	var r struct{ Visits []struct{ ID int64 } }
+	call(t, e, token(t, e, "tec@example.mx"), "GET", fmt.Sprintf("/api/technicians/%d/route", techID), "", 200, &r)
+	if len(r.Visits) != 1 || r.Visits[0].ID != today {
+		t.Fatalf("today's route = %+v, want only visit %d (yesterday's %d is under way since yesterday)", r.Visits, today, left)
+	}
+	ctx := tab(t, true)
+	do(t, ctx, chromedp.EmulateViewport(360, 640))
+	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
+	pollTrue(t, ctx, `document.querySelectorAll('#route .stop').length === 1`)
+	pollTrue(t, ctx, `[...document.querySelectorAll('#route .steps button')].filter((b) => b.textContent.trim() === 'En camino').length === 1`)
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#route .one-at-a-time').length`)); err != nil || n != 0 {
+		t.Fatalf("%d notes to finish the stop under way (%v), want none: yesterday's does not count", n, err)
+	}
+	clickStep(t, ctx, "En camino")
+	waitText(t, ctx, fmt.Sprintf(`#route li[data-visit="%d"] .badge`, today), "En camino")
+	pollTrue(t, ctx, `document.querySelectorAll('#pending:not([hidden])').length === 0`)
+	var v struct{ Status string }
+	call(t, e, token(t, e, "disp@example.mx"), "GET", fmt.Sprintf("/api/visits/%d", today), "", 200, &v)
+	if v.Status != "en_route" {
+		t.Fatalf("today's visit is %s, want en_route: the server took his step", v.Status)
+	}
 }
