@@ -16,7 +16,7 @@ import (
 
 	"despacho/dispatch"
 	"despacho/dispatch/postgres"
-	"despacho/dispatch/web/pages"
+	"despacho/dispatch/web/lang"
 )
 
 // TemplateHandlers serves the admins' template editor API. Its methods have the signature
@@ -127,23 +127,23 @@ var devPage = template.Must(template.New("dev").Parse(`<!doctype html>
 type devText struct {
 	Title, Heading, DevNote, LiveNote, Latest, Empty string
 	Queued, To, Kind, State, Status, Segments, Text  string
-	Other                                            pages.Lang // the language the switch link offers
+	Other                                            lang.Code // the language the switch link offers
 	OtherName                                        string
 }
 
 // devTexts holds the development outbox in the pages' languages; the page picks one as
-// every other page does (pages.PickLang), so Spanish unless the visitor chose English.
-var devTexts = map[pages.Lang]devText{
-	pages.ES: {Title: "SMS (desarrollo)", Heading: "Bandeja de SMS",
+// every other page does (lang.Pick), so Spanish unless the visitor chose English.
+var devTexts = map[lang.Code]devText{
+	lang.ES: {Title: "SMS (desarrollo)", Heading: "Bandeja de SMS",
 		DevNote:  "Modo de desarrollo: sin credenciales de Twilio; estos mensajes no se enviaron a nadie.",
 		LiveNote: "Mensajes en cola para Twilio.", Latest: "Últimos:", Empty: "Aún no hay mensajes en cola.",
 		Queued: "en cola", To: "para", Kind: "tipo", State: "estado", Status: "estatus", Segments: "segmentos", Text: "texto",
-		Other: pages.EN, OtherName: "English"},
-	pages.EN: {Title: "SMS (development)", Heading: "SMS outbox",
+		Other: lang.EN, OtherName: "English"},
+	lang.EN: {Title: "SMS (development)", Heading: "SMS outbox",
 		DevNote:  "Development mode: no Twilio credentials; these texts were not sent to anyone.",
 		LiveNote: "Texts queued for Twilio.", Latest: "Latest:", Empty: "Nothing queued yet.",
 		Queued: "queued", To: "to", Kind: "kind", State: "state", Status: "status", Segments: "segments", Text: "text",
-		Other: pages.ES, OtherName: "Español"},
+		Other: lang.ES, OtherName: "Español"},
 }
 
 // devStyle is the development outbox's style sheet, inline; the page's Content-Security-
@@ -193,11 +193,11 @@ func DevPage(db bun.IDB, cfg Config) http.Handler {
 			_, rows[i].Segments = Segments(rows[i].Body)
 			rows[i].CreatedAt = rows[i].CreatedAt.In(loc)
 		}
-		lang := pages.PickLang(w, r)
+		l := lang.Pick(w, r)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Language", string(lang))
+		w.Header().Set("Content-Language", string(l))
 		w.Header().Set("Content-Security-Policy", devStyleCSP)
 		_ = devPage.Execute(w, map[string]any{"Dev": cfg.Dev(), "Rows": rows, "Style": template.CSS(devStyle),
-			"Lang": lang, "T": devTexts[lang], "Zone": loc.String()})
+			"Lang": l, "T": devTexts[l], "Zone": loc.String()})
 	})
 }

@@ -1,48 +1,19 @@
 package pages
 
 import (
-	"net/http"
 	"strings"
 
-	"golang.org/x/text/language"
+	"despacho/dispatch/web/lang"
 )
 
-// Lang is a language the pages are written in.
-type Lang string
+// Lang is a language the pages are written in (see package lang, which chooses it).
+type Lang = lang.Code
 
 // The languages of the pages; Spanish is the default.
 const (
-	ES Lang = "es"
-	EN Lang = "en"
+	ES = lang.ES
+	EN = lang.EN
 )
-
-// LangCookie remembers the language a visitor chose with ?lang=.
-const LangCookie = "despacho_lang"
-
-var langMatcher = language.NewMatcher([]language.Tag{language.Spanish, language.English})
-
-// PickLang chooses the page language: ?lang= (remembered in a cookie), then the cookie, then
-// Accept-Language, then Spanish. It sets the cookie when ?lang= names a language. Pages
-// served outside this package (the development SMS outbox) choose theirs with it too.
-func PickLang(w http.ResponseWriter, r *http.Request) Lang {
-	if q := Lang(r.URL.Query().Get("lang")); q == ES || q == EN {
-		http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: string(q), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
-		return q
-	}
-	if c, err := r.Cookie(LangCookie); err == nil && (Lang(c.Value) == ES || Lang(c.Value) == EN) {
-		return Lang(c.Value)
-	}
-	if al := r.Header.Get("Accept-Language"); al != "" && len(al) < 500 {
-		tags, _, err := language.ParseAcceptLanguage(al)
-		if err == nil && len(tags) > 0 {
-			_, i, conf := langMatcher.Match(tags...)
-			if conf != language.No && i == 1 {
-				return EN
-			}
-		}
-	}
-	return ES
-}
 
 // T returns the text of key in lang, falling back to Spanish and then to the key itself,
 // so that a missing translation shows up on the page instead of breaking it.

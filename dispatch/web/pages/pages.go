@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"despacho/dispatch"
+	"despacho/dispatch/web/lang"
 )
 
 //go:embed templates
@@ -137,12 +138,12 @@ func (v *view) Can(roles ...string) bool {
 }
 
 func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, title, script string, data map[string]any) {
-	lang := PickLang(w, r)
-	cat, _ := json.Marshal(jsCatalog(lang, script))
+	l := lang.Pick(w, r)
+	cat, _ := json.Marshal(jsCatalog(l, script))
 	q := r.URL.Query()
-	q.Set("lang", string(otherLang(lang)))
+	q.Set("lang", string(otherLang(l)))
 	v := &view{
-		Lang: lang, Title: title, Script: script, Body: "page-" + name,
+		Lang: l, Title: title, Script: script, Body: "page-" + name,
 		User: s.cfg.Actor(r.Context()), Zone: s.cfg.Zone, I18N: string(cat),
 		SwitchURL: r.URL.Path + "?" + q.Encode(), Data: data, Support: s.cfg.SupportPhone,
 	}
@@ -155,7 +156,7 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Language", string(lang))
+	h.Set("Content-Language", string(l))
 	h.Set("Vary", "Cookie, Accept-Language")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
