@@ -578,10 +578,7 @@ func (s *Visits) Slots(ctx context.Context, id int64, first time.Time, days int,
 	if !reschedulable(v.Status) {
 		return nil, dispatch.Conflict("illegal_transition", "a %s visit cannot be booked", v.Status)
 	}
-	if err := notHeld(ctx, s.db, v.ID); err != nil {
-		return nil, err
-	}
-	if err := reportOpen(ctx, s.db, v, false); err != nil {
+	if err := plannable(ctx, s.db, v, false); err != nil {
 		return nil, err
 	}
 	sv := s.cfg.Visit(v)
@@ -631,10 +628,7 @@ type placed struct {
 // promise already made is kept. pin, when not zero, restricts it to one technician;
 // force drops the window. An impossible placement is a conflict naming why.
 func (s *Visits) place(ctx context.Context, tx bun.Tx, v *dispatch.Visit, w *dispatch.Span, pin int64, force bool, now time.Time) (*placed, error) {
-	if err := notHeld(ctx, tx, v.ID); err != nil {
-		return nil, err
-	}
-	if err := reportOpen(ctx, tx, v, true); err != nil {
+	if err := plannable(ctx, tx, v, true); err != nil {
 		return nil, err
 	}
 	day := s.cfg.Day(w.Start)
@@ -929,8 +923,9 @@ func (s *Visits) InsertUrgent(ctx context.Context, id int64, actor *dispatch.Use
 // unknown id is an invalid value of the body (422 technician_id), not a missing resource of
 // the path, which 404 would say of the visit; so is a technician who is not active, who
 // takes no visits (a move to him was refused further on as 409 breaks_rule, "does not work
-// that day", which pointed at his shifts).
-func bodyTechnician(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Technician, error) {
+// that day", which pointed at his shifts), and one who lacks any of skills (those the visit
+// requires; none where they are not asked of him).
+func bodyTechnician(ctx context.Context, tx bun.Tx, id int64, skills []string) (*dispatch.Technician, error) {
 	t, err := (&Technicians{}).get(ctx, tx, id, false)
 	if dispatch.ErrorKind(err) == dispatch.KindNotFound {
 		return nil, dispatch.Invalid("technician_id", "no technician has id %d", id)
@@ -940,6 +935,11 @@ func bodyTechnician(ctx context.Context, tx bun.Tx, id int64) (*dispatch.Technic
 	}
 	if !t.Active {
 		return nil, dispatch.Invalid("technician_id", "the technician is not active")
+	}
+	for _, k := range skills {
+		if !slices.Contains(t.Skills, k) {
+			return nil, dispatch.Invalid("technician_id", "the technician lacks the skill %q", k)
+		}
 	}
 	return t, nil
 }
@@ -985,16 +985,13 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be assigned; book a window first", v.Status)
 		}
-		t, err := bodyTechnician(ctx, tx, req.TechnicianID)
+		skills := v.Skills
+		if req.Force {
+			skills = nil // force skips the check; the plan still gives no visit to one without its skills (see place)
+		}
+		t, err := bodyTechnician(ctx, tx, req.TechnicianID, skills)
 		if err != nil {
 			return err
-		}
-		for _, k := range v.Skills {
-			if !slices.Contains(t.Skills, k) {
-				if !req.Force {
-					return dispatch.Invalid("technician_id", "the technician lacks the skill %q", k)
-				}
-			}
 		}
 		p, err := s.place(ctx, tx, v, v.Window, t.ID, req.Force, now)
 		if err != nil {
@@ -1003,31 +1000,38 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if err := s.commitPlace(ctx, tx, v, p, actor, now); err != nil {
 			return err
 		}
-		told, err := toldTechnician(ctx, tx, v)
-		if err != nil {
-			return err
-		}
-		_, err = tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx)
-		if err != nil {
-			return Wrap(err)
-		}
-		v.TechnicianID = t.ID
 		data := map[string]any{"technician_id": t.ID, "planned_arrival": p.at.Arrival.UTC()}
 		if req.Force {
 			data["force"] = true
 		}
-		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
-			return err
-		}
-		if told != t.ID {
-			return s.rescheduled(ctx, tx, v, t.Name, actor, now)
-		}
-		return nil
+		return s.assignedTo(ctx, tx, v, t, data, actor, now)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
 	}
 	return s.Get(ctx, id)
+}
+
+// assignedTo finishes giving visit v (locked, its placement written) to technician t, for
+// Assign and Move: v is assigned and its version moves on, visit.assigned records data, and
+// t, when he is not the technician v's customer was last told of (see toldTechnician), is
+// announced with visit.rescheduled.
+func (s *Visits) assignedTo(ctx context.Context, tx bun.Tx, v *dispatch.Visit, t *dispatch.Technician, data map[string]any, actor *dispatch.User, now time.Time) error {
+	told, err := toldTechnician(ctx, tx, v)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx); err != nil {
+		return Wrap(err)
+	}
+	v.TechnicianID = t.ID
+	if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
+		return err
+	}
+	if told != t.ID {
+		return s.rescheduled(ctx, tx, v, t.Name, actor, now)
+	}
+	return nil
 }
 
 // Unassign takes a booked or assigned visit off its technician; its promised window stays,
@@ -1467,20 +1471,12 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be moved", v.Status)
 		}
-		if err := notHeld(ctx, tx, v.ID); err != nil {
+		if err := plannable(ctx, tx, v, true); err != nil {
 			return err
 		}
-		if err := reportOpen(ctx, tx, v, true); err != nil {
-			return err
-		}
-		t, err := bodyTechnician(ctx, tx, req.TechnicianID)
+		t, err := bodyTechnician(ctx, tx, req.TechnicianID, v.Skills)
 		if err != nil {
 			return err
-		}
-		for _, k := range v.Skills {
-			if !slices.Contains(t.Skills, k) {
-				return dispatch.Invalid("technician_id", "the technician lacks the skill %q", k)
-			}
 		}
 		day := s.cfg.Day(v.Window.Start)
 		if err := s.lockDay(ctx, tx, day); err != nil {
@@ -1575,25 +1571,11 @@ func (s *Visits) Move(ctx context.Context, id int64, req MoveRequest, actor *dis
 		if err := writeAssignment(ctx, tx, v.ID, at); err != nil {
 			return err
 		}
-		if _, err := tx.NewUpdate().Table("visits").Set("status = 'assigned', version = version + 1, updated_at = now()").Where("id = ?", v.ID).Exec(ctx); err != nil {
-			return Wrap(err)
-		}
-		told, err := toldTechnician(ctx, tx, v)
-		if err != nil {
-			return err
-		}
-		v.TechnicianID = t.ID
 		data := map[string]any{"technician_id": t.ID, "planned_arrival": at.Arrival.UTC(), "position": at.Position}
 		if req.Force {
 			data["force"] = true
 		}
-		if err := s.events.Append(ctx, tx, visitEvent(v, "visit.assigned", actor, now), data); err != nil {
-			return err
-		}
-		if told != t.ID {
-			return s.rescheduled(ctx, tx, v, t.Name, actor, now)
-		}
-		return nil
+		return s.assignedTo(ctx, tx, v, t, data, actor, now)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
@@ -1631,6 +1613,15 @@ func keepsPins(route []string, pos int, v *dispatch.Visit, st planning.State) er
 		}
 	}
 	return nil
+}
+
+// plannable refuses to plan visit v while an open incident holds it (see notHeld) or while
+// its report is not being worked on (see reportOpen, which takes lock).
+func plannable(ctx context.Context, db bun.IDB, v *dispatch.Visit, lock bool) error {
+	if err := notHeld(ctx, db, v.ID); err != nil {
+		return err
+	}
+	return reportOpen(ctx, db, v, lock)
 }
 
 // notHeld refuses to plan a visit that an open incident holds: one visit for the incident
