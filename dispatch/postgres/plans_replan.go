@@ -110,16 +110,7 @@ func (s *Visits) recordAbsence(ctx context.Context, techID int64, e dispatch.Exc
 			return Wrap(err)
 		}
 		hit := func(v *dispatch.Visit) bool { return v.PlannedStart.Before(e.End) && v.PlannedEnd.After(e.Start) }
-		for _, d := range days {
-			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
-			if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, reason, actor, now, &res.ReplanResult); err != nil {
-				return err
-			}
-		}
-		if s.beforeTechnicianCommit != nil {
-			s.beforeTechnicianCommit()
-		}
-		return nil
+		return s.replanTechnicianDays(ctx, tx, techID, days, hit, reason, actor, now, &res.ReplanResult)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
@@ -164,16 +155,7 @@ func (s *Visits) UpdateTechnician(ctx context.Context, t *dispatch.Technician, a
 		}
 		r := newReplanResult()
 		res = &r
-		for _, d := range days {
-			day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
-			if err := s.replanTechnicianDay(ctx, tx, t.ID, day, nil, ReasonTechnicianChanged, actor, now, res); err != nil {
-				return err
-			}
-		}
-		if s.beforeTechnicianCommit != nil {
-			s.beforeTechnicianCommit()
-		}
-		return nil
+		return s.replanTechnicianDays(ctx, tx, t.ID, days, nil, ReasonTechnicianChanged, actor, now, res)
 	})
 	if err != nil {
 		return nil, Wrap(overlapError(err))
@@ -188,6 +170,24 @@ func replanNeeded(old, new *dispatch.Technician) bool {
 			return a.Weekday == b.Weekday && a.Start == b.Start && a.End == b.End &&
 				(a.Break == nil) == (b.Break == nil) && (a.Break == nil || *a.Break == *b.Break)
 		})
+}
+
+// replanTechnicianDays re-plans for technician techID each of days (plan_day dates as the
+// database returns them, earliest first: the order days are locked in) with
+// replanTechnicianDay, adding to res, and then runs the beforeTechnicianCommit hook (tests)
+// at the end of the transaction.
+func (s *Visits) replanTechnicianDays(ctx context.Context, tx bun.Tx, techID int64, days []time.Time, hit func(*dispatch.Visit) bool,
+	reason string, actor *dispatch.User, now time.Time, res *ReplanResult) error {
+	for _, d := range days {
+		day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, s.cfg.Zone)
+		if err := s.replanTechnicianDay(ctx, tx, techID, day, hit, reason, actor, now, res); err != nil {
+			return err
+		}
+	}
+	if s.beforeTechnicianCommit != nil {
+		s.beforeTechnicianCommit()
+	}
+	return nil
 }
 
 // replanTechnicianDay re-plans day (locked inside tx) for technician techID as the database
