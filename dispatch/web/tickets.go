@@ -331,16 +331,12 @@ type ticketList struct {
 // listTickets lists reports newest first with filters and keyset pages.
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := postgres.ListFilter{After: q.Get("after"), Limit: 50}
-	if v := q.Get("status"); v != "" {
-		for _, part := range strings.Split(v, ",") {
-			st, err := dispatch.ParseStatus("status", strings.TrimSpace(part))
-			if err != nil {
-				return err
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
+	f := postgres.ListFilter{After: q.Get("after")}
+	statuses, err := commaList(q, "status", dispatch.ParseStatus)
+	if err != nil {
+		return err
 	}
+	f.Statuses = statuses
 	if v := q.Get("kind"); v != "" {
 		k, err := dispatch.ParseKind("kind", v)
 		if err != nil {
@@ -380,12 +376,8 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 			f.Query = v
 		}
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return dispatch.Invalid("limit", "must be 1 to 100")
-		}
-		f.Limit = n
+	if f.Limit, err = pageLimit(q); err != nil {
+		return err
 	}
 	items, next, err := s.reports.List(r.Context(), f)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"despacho/dispatch"
@@ -90,16 +89,12 @@ func viewVisit(v *dispatch.Visit) visitView {
 // board's queues.
 func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := postgres.VisitFilter{After: q.Get("after"), Limit: 50, Now: d.s.now()}
-	if v := q.Get("status"); v != "" {
-		for _, part := range strings.Split(v, ",") {
-			st, err := dispatch.ParseVisitStatus("status", strings.TrimSpace(part))
-			if err != nil {
-				return err
-			}
-			f.Statuses = append(f.Statuses, st)
-		}
+	f := postgres.VisitFilter{After: q.Get("after"), Now: d.s.now()}
+	statuses, err := commaList(q, "status", dispatch.ParseVisitStatus)
+	if err != nil {
+		return err
 	}
+	f.Statuses = statuses
 	if v := q.Get("day"); v != "" {
 		day, err := d.visits.Config().ParseDay("day", v)
 		if err != nil {
@@ -140,12 +135,8 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Incident = folio
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return dispatch.Invalid("limit", "must be 1 to 100")
-		}
-		f.Limit = n
+	if f.Limit, err = pageLimit(q); err != nil {
+		return err
 	}
 	vs, next, err := d.visits.List(r.Context(), f)
 	if err != nil {
