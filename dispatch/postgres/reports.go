@@ -373,9 +373,9 @@ func (s *Reports) List(ctx context.Context, f ListFilter) ([]ListItem, string, e
 		ColumnExpr("c.name AS customer_name, c.phone AS customer_phone").
 		Join("JOIN customers AS c ON c.id = r.customer_id")
 	if f.After != "" {
-		id, ok := decodeCursor(f.After)
-		if !ok {
-			return nil, "", dispatch.Invalid("after", "is not a cursor returned by this list")
+		id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, "", err
 		}
 		q = q.Where("r.id < ?", id)
 	}
@@ -404,11 +404,7 @@ func (s *Reports) List(ctx context.Context, f ListFilter) ([]ListItem, string, e
 	if err := q.OrderExpr("r.id DESC").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)
 	}
-	next := ""
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := nextPage(rows, f.Limit, func(i int) int64 { return rows[i].ID })
 	out := make([]ListItem, len(rows))
 	for i := range rows {
 		out[i] = rows[i].ListItem
@@ -418,18 +414,33 @@ func (s *Reports) List(ctx context.Context, f ListFilter) ([]ListItem, string, e
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
+// encodeCursor is the cursor of the page after row id. A list (reports, visits) is read in
+// keyset pages in order of id: a page of limit rows is read with a limit of limit+1, and the
+// next page's cursor is its last row's (see nextPage).
 func encodeCursor(id int64) string {
 	b := binary.BigEndian.AppendUint64(nil, uint64(id))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (int64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != 8 {
-		return 0, false
+// decodeCursor returns the id of cursor s, the next page's cursor of a list (see nextPage);
+// any other is 422 after.
+func decodeCursor(s string) (int64, error) {
+	if b, err := base64.RawURLEncoding.DecodeString(s); err == nil && len(b) == 8 {
+		if id := int64(binary.BigEndian.Uint64(b)); id > 0 {
+			return id, nil
+		}
 	}
-	id := int64(binary.BigEndian.Uint64(b))
-	return id, id > 0
+	return 0, dispatch.Invalid("after", "is not a cursor returned by this list")
+}
+
+// nextPage cuts rows, read with a limit of limit+1, to a page of at most limit rows and
+// returns it with the next page's cursor: the id (id(i) of row i) of the page's last row,
+// or "" when rows held no more than limit, the last page.
+func nextPage[T any](rows []T, limit int, id func(i int) int64) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	return rows[:limit], encodeCursor(id(limit - 1))
 }
 
 // SLAMarks counts what MarkSLATargets marked, per deadline.

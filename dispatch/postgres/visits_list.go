@@ -92,9 +92,9 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 		ColumnExpr("r.due_at AS report_due_at").
 		ColumnExpr(reportSLAStateSQL+" AS report_sla_state", f.Now.UTC())
 	if f.After != "" {
-		id, ok := decodeCursor(f.After)
-		if !ok {
-			return nil, "", dispatch.Invalid("after", "is not a cursor returned by this list")
+		id, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, "", err
 		}
 		q = q.Where("v.id > ?", id)
 	}
@@ -132,11 +132,7 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)
 	}
-	next := ""
-	if len(rows) > f.Limit {
-		rows = rows[:f.Limit]
-		next = encodeCursor(rows[len(rows)-1].ID)
-	}
+	rows, next := nextPage(rows, f.Limit, func(i int) int64 { return rows[i].ID })
 	out := make([]ListedVisit, len(rows))
 	for i := range rows {
 		out[i] = ListedVisit{Visit: rows[i].visit(), ReportSLAState: sla.State(rows[i].ReportSLAState)}
