@@ -801,13 +801,15 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		default:
 			ref(rr)
 			// Besides the call, the customer may pick the window himself on his folio's
-			// page, when the booking page would take his visit.
+			// page, when the booking page would take his visit: the page's own rule
+			// (postgres.RebookableOnline) decides, and its refusal is a conflict.
 			if !confirm {
-				ok, err := rebookableOnline(ctx, tx, rr.ID)
-				if err != nil {
+				_, err := postgres.RebookableOnline(ctx, tx, rr.ID)
+				switch {
+				case dispatch.ErrorKind(err) == dispatch.KindConflict:
+				case err != nil:
 					return "", err
-				}
-				if ok {
+				default:
 					data.BookingURL = h.cfg.StatusURL(rr.Folio)
 				}
 			}
@@ -877,26 +879,6 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 		return "", postgres.Wrap(err)
 	}
 	return reply, nil
-}
-
-// rebookableOnline reports whether the customer of report reportID could move its visit
-// himself on the booking page (/estado/{folio}/horario, reached from the folio's status
-// page): the page books the report's latest visit that is not cancelled, and only while
-// it waits for a window or is booked, no open incident holds it, and the report is being
-// worked on (see dispatch/web publicBook).
-func rebookableOnline(ctx context.Context, tx bun.Tx, reportID int64) (bool, error) {
-	var ok bool
-	err := tx.NewRaw(`SELECT coalesce((SELECT v.status IN (?) AND v.held_by_incident_id IS NULL FROM visits AS v
-			WHERE v.report_id = r.id AND v.status <> ? ORDER BY v.id DESC LIMIT 1), false)
-		FROM reports AS r WHERE r.id = ? AND r.status IN (?)`,
-		bun.In([]dispatch.VisitStatus{dispatch.VisitUnscheduled, dispatch.VisitNotCompleted, dispatch.VisitBooked, dispatch.VisitAssigned}),
-		dispatch.VisitCancelled, reportID,
-		bun.In([]dispatch.Status{dispatch.StatusOpen, dispatch.StatusInProgress, dispatch.StatusAwaitingVisit, dispatch.StatusWaitingCustomer}),
-	).Scan(ctx, &ok)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return ok, postgres.Wrap(err)
 }
 
 // createdCodesKey carries, into OpenFromSMS, a map that the outbox hook of the new report's

@@ -173,6 +173,10 @@ type publicStatus struct {
 	Timeline []publicStep `json:"timeline"`
 	// Visit is the report's current visit (the latest one not cancelled); absent when none.
 	Visit *publicVisit `json:"visit,omitempty"`
+	// CanRebook says whether the booking page would take that visit now
+	// (postgres.RebookableOnline, the rule the SMS answer to "another time" links it by):
+	// the status page offers its button only then.
+	CanRebook bool `json:"can_rebook"`
 	// Incident is the mass outage in the customer's area the report is attached to, as he
 	// may see it (postgres.PublicOutage); absent when none.
 	Incident *publicIncident `json:"incident,omitempty"`
@@ -283,6 +287,13 @@ func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 	}
 	if out.Visit, err = s.publicVisitOf(r.Context(), rep.ID); err != nil {
 		return err
+	}
+	switch _, err := postgres.RebookableOnline(r.Context(), s.db, rep.ID); {
+	case dispatch.ErrorKind(err) == dispatch.KindConflict:
+	case err != nil:
+		return err
+	default:
+		out.CanRebook = true
 	}
 	if out.Incident, out.Compensation, err = s.publicOutageOf(r.Context(), rep); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"despacho/dispatch"
+	"despacho/dispatch/postgres"
 )
 
 // publicBookingRoutes registers the customer's side of re-booking, which the booking page
@@ -19,22 +20,17 @@ func (d *dispatchAPI) publicBookingRoutes() {
 	d.s.Handle(http.MethodPost, "/public/reports/{folio}/book", Anyone, "The customer books one of those windows for the folio's current visit (?code=); 409 when it is not one offered now.", d.publicBook)
 }
 
-// currentVisit is the folio's visit a customer may move: its latest one that is not
-// cancelled. A report without one is a conflict (no_visit), not a 404: the code was right.
+// currentVisit is the folio's visit a customer may move, as postgres.RebookableOnline
+// decides (the rule the SMS answer to "another time" links this page by): its latest one
+// that is not cancelled, while that rule holds. A report without one, or whose visit the
+// rule refuses, is a conflict (no_visit, illegal_transition, held_by_incident,
+// report_closed, open_visit), not a 404: the code was right.
 func (d *dispatchAPI) currentVisit(r *http.Request) (*dispatch.Visit, error) {
 	rep, err := d.s.openFolio(r)
 	if err != nil {
 		return nil, err
 	}
-	vs, err := d.visits.ByReport(r.Context(), rep.Report.ID)
-	if err != nil {
-		return nil, err
-	}
-	v := latestVisit(vs)
-	if v == nil {
-		return nil, dispatch.Conflict("no_visit", "this report has no visit to book")
-	}
-	return v, nil
+	return postgres.RebookableOnline(r.Context(), d.s.db, rep.Report.ID)
 }
 
 func (d *dispatchAPI) publicSlots(w http.ResponseWriter, r *http.Request) error {
