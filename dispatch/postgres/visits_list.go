@@ -32,6 +32,10 @@ type VisitFilter struct {
 	// is still open and has no other visit planned or under way: the customer was told "we
 	// will call you", so someone has to, and book a visit again.
 	ToRebook bool
+	// Missed keeps the visits whose promised window ended at Now with nobody on the way:
+	// booked or assigned, never set out for, not held by an incident, their report (if any)
+	// still open. The customer waited in vain; someone has to call him and book again.
+	Missed bool
 	// After is the cursor of the previous page ("" for the first).
 	After string
 	// Limit is the page size, 1 to 100; 0 means 50.
@@ -128,6 +132,10 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 		q = q.Where("v.status = 'not_completed' AND r.status NOT IN ('resolved', 'closed', 'cancelled')").
 			Where(`NOT EXISTS (SELECT 1 FROM visits AS o WHERE o.report_id = v.report_id AND o.id <> v.id
 				AND o.status NOT IN ('completed', 'not_completed', 'cancelled'))`)
+	}
+	if f.Missed {
+		q = q.Where("v.status IN ('booked', 'assigned') AND v.window_end <= ? AND v.held_by_incident_id IS NULL", f.Now.UTC()).
+			Where("(v.report_id IS NULL OR r.status NOT IN ('resolved', 'closed', 'cancelled'))")
 	}
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)

@@ -55,7 +55,7 @@ func (s *Server) dispatchRoutes() {
 
 	// Visits.
 	s.Handle(http.MethodPost, "/api/tickets/{folio}/visits", desk, "Create a visit for a report; the report awaits the visit. A report has one open visit at most: a second is 409 open_visit naming it.", d.createVisit)
-	s.Handle(http.MethodGet, "/api/visits", desk, "List visits oldest first: ?status= (comma list), ?day=, ?technician=, ?unassigned=true, ?reschedule_requested=true, ?to_rebook=true (not completed, report still open, nothing else planned), ?report= (folio); keyset pages (?after=, ?limit=).", d.listVisits)
+	s.Handle(http.MethodGet, "/api/visits", desk, "List visits oldest first: ?status= (comma list), ?day=, ?technician=, ?unassigned=true, ?reschedule_requested=true, ?to_rebook=true (not completed, report still open, nothing else planned), ?missed=true (window over, nobody on the way), ?report= (folio); keyset pages (?after=, ?limit=).", d.listVisits)
 	s.Handle(http.MethodGet, "/api/visits/{id}", Staff(agent, dispatcher, admin, technician), "A visit: status, window, technician, planned arrival, version.", d.getVisit)
 	s.Handle(http.MethodGet, "/api/visits/{id}/slots", desk, "Windows the current plan can keep for the visit (?from=YYYY-MM-DD&days=N).", d.slots)
 	s.Handle(http.MethodPost, "/api/visits/{id}/hold", desk, "Hold an offered window for a few minutes while the customer decides.", visitHandler(d.hold))

@@ -85,7 +85,7 @@ func viewVisit(v *dispatch.Visit) visitView {
 }
 
 // listVisits lists visits oldest first with filters (status comma list, day, technician,
-// unassigned, report, incident, reschedule_requested, to_rebook) and keyset pages, for the dispatch
+// unassigned, report, incident, reschedule_requested, to_rebook, missed) and keyset pages, for the dispatch
 // board's queues.
 func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -112,7 +112,7 @@ func (d *dispatchAPI) listVisits(w http.ResponseWriter, r *http.Request) error {
 	for _, b := range []struct {
 		name string
 		to   *bool
-	}{{"unassigned", &f.Unassigned}, {"reschedule_requested", &f.RescheduleRequested}, {"to_rebook", &f.ToRebook}} {
+	}{{"unassigned", &f.Unassigned}, {"reschedule_requested", &f.RescheduleRequested}, {"to_rebook", &f.ToRebook}, {"missed", &f.Missed}} {
 		switch q.Get(b.name) {
 		case "", "false":
 		case "true":
