@@ -373,6 +373,7 @@ var catalog = map[string]tr{
 	"b.no_window":             {ES: "Sin horario", EN: "No window yet"},
 	"b.urgent":                {ES: "Urgente", EN: "Urgent"},
 	"b.asks_time":             {ES: "Pide otra hora · {time}", EN: "Asks for another time · {time}"},
+	"b.missed":                {ES: "Ventana incumplida", EN: "Window missed"},
 	"b.customer_asks":         {ES: "Solicitud del cliente", EN: "Customer's request"},
 	"b.rebook":                {ES: "Elegir otro horario", EN: "Choose another window"},
 	"b.clear_ask":             {ES: "Ya se atendió (quitar aviso)", EN: "Dealt with (clear)"},

@@ -91,13 +91,14 @@ async function load() {
     try {
       const day = encodeURIComponent(dayInput.value);
       // The queues are extra: a failure there still shows the day's plan.
-      const [tl, p, unscheduled, ofDay, asked, rebook, open] = await Promise.all([
+      const [tl, p, unscheduled, ofDay, asked, rebook, missedList, open] = await Promise.all([
         api('GET', '/api/technicians?active=true'),
         api('GET', '/api/plans/' + day),
         listAll('status=unscheduled'),
         listAll('day=' + day),
         listAll('reschedule_requested=true'),
         listAll('to_rebook=true'),
+        listAll('missed=true'),
         openIncidents(),
       ]);
       incidents = open;
@@ -106,8 +107,10 @@ async function load() {
       // The list carries each report's deadline (report_due_at, report_sla_state) and the
       // customer's pending request for another time (reschedule_requested_at); the plan
       // does not: lend them to the plan's copies.
-      const listed = new Map([...ofDay, ...unscheduled, ...asked, ...rebook].map((v) => [v.id,
-        { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state, reschedule_requested_at: v.reschedule_requested_at }]));
+      const missedIDs = new Set(missedList.map((v) => v.id));
+      const listed = new Map([...ofDay, ...unscheduled, ...asked, ...rebook, ...missedList].map((v) => [v.id,
+        { report_due_at: v.report_due_at, report_sla_state: v.report_sla_state, reschedule_requested_at: v.reschedule_requested_at,
+          missed: missedIDs.has(v.id) }]));
       const lend = (v) => Object.assign(v, listed.get(v.id) || {});
       visits.clear();
       for (const r of plan.routes) for (const v of r.visits) visits.set(v.id, lend(v));
@@ -115,11 +118,12 @@ async function load() {
       // A customer who asked for another time waits here whatever his visit's status and
       // technician, and so does one whose visit could not be done while his report is
       // still open (he was told he would be called): someone has to call him and book it
-      // again.
-      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled, ...asked, ...rebook]) {
+      // again. So does one whose window went by with nobody on the way (missed): he waited
+      // in vain and has to be called and booked again.
+      for (const v of [...plan.unassigned.map(lend), ...ofDay.filter((x) => !x.technician_id), ...unscheduled, ...asked, ...rebook, ...missedList]) {
         if (v.status === 'cancelled' || v.status === 'completed' ||
-          (v.technician_id && !v.reschedule_requested_at && !rebook.some((x) => x.id === v.id))) continue;
-        waiting.set(v.id, { ...waiting.get(v.id), ...v });
+          (v.technician_id && !v.reschedule_requested_at && !rebook.some((x) => x.id === v.id) && !missedIDs.has(v.id))) continue;
+        waiting.set(v.id, { ...waiting.get(v.id), ...v, missed: missedIDs.has(v.id) });
       }
       queue = [...waiting.values()].sort(pressing);
       for (const v of queue) visits.set(v.id, v);
@@ -171,6 +175,11 @@ const movable = (v) => v.status === 'booked' || v.status === 'assigned';
 const pinnable = (v) => !!v.technician_id && ['booked', 'assigned', 'en_route', 'on_site'].includes(v.status);
 // asks is 1 for a visit whose customer asked for another time and was not answered yet.
 const asks = (v) => (v.reschedule_requested_at ? 1 : 0);
+// missed is 1 for a visit whose promised window went by with nobody on the way.
+const missed = (v) => (v.missed ? 1 : 0);
+// rebookable: a visit the board offers a new window for (the booking dialog), on a drop
+// too: one that needs a window, or whose window went by.
+const rebookable = (v) => needsWindow(v) || !!missed(v);
 // asksText says since when the customer asks for another time.
 function asksText(v) {
   const at = v.reschedule_requested_at;
@@ -190,14 +199,15 @@ function slaText(v) {
 }
 
 // pressing orders the queue: urgent, then the customer asking for another time, then the
-// report's deadline missed, then at risk, then
+// window that went by with nobody on the way, then the report's deadline missed, then at
+// risk, then
 // late for its window, then higher priority, then the earliest window (visits without one
 // after), then the report due first (its kind and priority set that: an urgent fault is due
 // in hours, a complaint in days; a report without a running deadline after), then the
 // oldest.
 function pressing(a, b) {
   const at = (iso) => (iso ? Date.parse(iso) : Infinity);
-  return (b.urgent - a.urgent) || (asks(b) - asks(a)) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
+  return (b.urgent - a.urgent) || (asks(b) - asks(a)) || (missed(b) - missed(a)) || (slaRank(b) - slaRank(a)) || (b.at_risk - a.at_risk) || ((b.priority || 0) - (a.priority || 0)) ||
     (at(a.window?.start) - at(b.window?.start)) || (at(a.report_due_at) - at(b.report_due_at)) || (a.id - b.id);
 }
 
@@ -299,13 +309,14 @@ function render() {
   fitLabels();
   // Positioned children of a list item: the block and window are absolute in the track.
   queueEl.replaceChildren(...(queue.length ? queue.map((v) => h('li', {
-    draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : '', asks(v) ? 'asks' : ''].filter(Boolean).join(' '),
-    dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok', asks: asks(v) ? 'true' : 'false' },
-    'aria-label': [ref(v), t('visit.' + v.status), asks(v) ? asksText(v) : '', slaText(v)].filter(Boolean).join('. '),
+    draggable: String(control), class: [v.at_risk ? 'risk' : '', v.urgent ? 'urgent' : '', sla(v) ? 'sla-' + sla(v) : '', asks(v) ? 'asks' : '', missed(v) ? 'missed' : ''].filter(Boolean).join(' '),
+    dataset: { visit: v.id, status: v.status, sla: sla(v) || 'ok', asks: asks(v) ? 'true' : 'false', missed: missed(v) ? 'true' : 'false' },
+    'aria-label': [ref(v), t('visit.' + v.status), asks(v) ? asksText(v) : '', missed(v) ? t('b.missed') : '', slaText(v)].filter(Boolean).join('. '),
   }, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)),
   h('button', { type: 'button', class: 'link', dataset: { open: v.id } }, ref(v)),
   v.customer_name ? h('span', { class: 'user-text' }, v.customer_name) : '',
   asks(v) ? h('strong', { class: 'chip asks' }, asksText(v)) : '',
+  missed(v) ? h('strong', { class: 'chip bad missed' }, t('b.missed')) : '',
   v.technician_id ? h('span', { class: 'muted' }, techs.find((x) => x.id === v.technician_id)?.name || '#' + v.technician_id) : '',
   v.incident_id ? h('strong', { class: 'chip bad incident-visit' }, t('b.incident_visit')) : '',
   v.window ? (dayOf(v.window.start) === dayInput.value ? '' : date(v.window.start) + ' ') + t('b.window', { start: time(v.window.start), end: time(v.window.end) }) : h('em', {}, t('b.no_window')),
@@ -384,7 +395,7 @@ function drawMap(all) {
 async function assign(id, techId, seen = visits.get(id)) {
   const v = seen;
   if (!v) return;
-  if (needsWindow(v)) { if (techId) bookDialog(v, techId); else openDetail(id); return; }
+  if (rebookable(v)) { if (techId) bookDialog(v, techId); else openDetail(id); return; }
   if (String(v.technician_id || '') === String(techId || '')) return;
   try {
     if (!techId) {
@@ -433,7 +444,7 @@ root.addEventListener('drop', (ev) => {
   // A booked visit dropped at a time on a technician's line goes to that place in his
   // route (the API decides whether it keeps every promise); the queue takes it off him, and
   // an unscheduled or not completed one first needs a window.
-  if (v && !needsWindow(v) && lane.dataset.tech && lane.classList.contains('track')) {
+  if (v && !rebookable(v) && lane.dataset.tech && lane.classList.contains('track')) {
     moveTo(v, Number(lane.dataset.tech), dropPosition(lane, id, ev.clientX));
     return;
   }
@@ -539,9 +550,10 @@ async function openDetail(id) {
     catch (err) { flash(refusal(err), true); detail.close(); }
     await load();
   });
-  // A visit that needs a window is booked; one whose customer asked for another time may
-  // get a new window, or the request cleared (he kept his window on the phone).
-  const bookBtn = needsWindow(v) || asks(v)
+  // A visit that needs a window is booked; one whose customer asked for another time, or
+  // whose window went by, may get a new window, or the request cleared (he kept his window
+  // on the phone).
+  const bookBtn = needsWindow(v) || asks(v) || missed(v)
     ? h('button', { type: 'button', class: 'primary', id: 'book-open' }, needsWindow(v) ? t('d.book') : t('b.rebook')) : null;
   bookBtn?.addEventListener('click', () => bookDialog(v, control ? moveSel.value : ''));
   const clearBtn = asks(v) ? h('button', { type: 'button', id: 'clear-ask' }, t('b.clear_ask')) : null;
@@ -559,7 +571,8 @@ async function openDetail(id) {
       h('dt', {}, t('st.status')), h('dd', {}, h('span', { class: 'badge s-' + v.status }, t('visit.' + v.status)), v.at_risk ? ' ' + t('b.at_risk') : '', v.pinned ? ' · ' + t('b.pinned') : ''),
       asks(v) ? [h('dt', {}, t('b.customer_asks')), h('dd', { id: 'detail-asks' }, h('strong', { class: 'chip asks' }, asksText(v)))] : [],
       sla(v) ? [h('dt', {}, t('b.deadline')), h('dd', { id: 'detail-sla' }, h('strong', { class: 'chip sla-' + sla(v) }, slaText(v)))] : [],
-      v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }))] : [],
+      v.window ? [h('dt', {}, t('st.window')), h('dd', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) }),
+        missed(v) ? [' ', h('strong', { class: 'chip bad missed', id: 'detail-missed' }, t('b.missed'))] : '')] : [],
       v.planned_arrival ? [h('dt', {}, t('b.arrival', { time: '' }).trim()), h('dd', {}, time(v.planned_arrival))] : [],
       h('dt', {}, t('b.address')), h('dd', {}, v.address || '—')),
     control ? h('div', { class: 'move' }, movable(v) || needsWindow(v) ? [h('div', { class: 'field' }, h('label', { for: 'move-to' }, t('b.move_to')), moveSel), needsWindow(v) ? bookBtn : moveBtn] : '',
