@@ -443,6 +443,7 @@ var catalog = map[string]tr{
 	"t.reason":                {ES: "Motivo", EN: "Reason"},
 	"t.send":                  {ES: "Enviar", EN: "Send"},
 	"t.cancel":                {ES: "Cancelar", EN: "Cancel"},
+	"t.stale_route":           {ES: "Esta ruta es del {day}, no de hoy. Se cargará la de hoy al volver la conexión.", EN: "This route is from {day}, not today. Today's will load when the connection returns."},
 	"t.queued":                {ES: "Guardado; se enviará al volver la conexión.", EN: "Saved; it will be sent when the connection returns."},
 	"t.sharing":               {ES: "Compartiendo ubicación", EN: "Sharing position"},
 	"t.off_shift":             {ES: "Está fuera de turno: su ubicación no se comparte. Vuelva a activarla al empezar su turno.", EN: "You are off shift: your position is not shared. Turn it on again when your shift starts."},

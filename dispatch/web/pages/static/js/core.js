@@ -195,12 +195,15 @@ export const time = (iso) => iso ? fmt({ hour: '2-digit', minute: '2-digit', hou
 export const date = (iso) => iso ? fmt({ weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(iso)) : '';
 /** dateTime formats an instant as a short date and time in the business zone. */
 export const dateTime = (iso) => iso ? fmt({ day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hour12: false }).format(new Date(iso)) : '';
-/** today returns YYYY-MM-DD of now in the business zone. */
-export function today() {
+/** today returns YYYY-MM-DD of now in the business zone; dayOf that of the instant iso. */
+export const today = () => dayOf(new Date());
+export function dayOf(iso) {
   const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(new Date()).map((x) => [x.type, x.value]));
+    .formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
   return `${p.year}-${p.month}-${p.day}`;
 }
+/** longDay formats a business day, YYYY-MM-DD, as a long date ("lunes, 30 de noviembre"). */
+export const longDay = (day) => new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long' }).format(new Date(day + 'T00:00:00Z'));
 /** zoneOffset returns the offset of the business zone at instant d, as "+HH:MM"/"-HH:MM". */
 export function zoneOffset(d = new Date()) {
   const n = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(d)

@@ -5,19 +5,27 @@
 // signature (PNG) wait in IndexedDB and go through the same queue, each under its own key,
 // so a resend stores each file once. A completion the server refuses for what he wrote (a
 // cause too long) stays queued, marked refused, until he corrects it: his outcome is never
-// thrown away.
-import { api, h, t, time, message, reason, showError, clearErrors, fieldError, connState, newKey, ApiError } from './core.js';
+// thrown away. The route is of one business day: when the day turns while the page stays
+// open (left open overnight), today's is fetched; one that cannot be says it is of an
+// earlier day, and offers no stop to set out for.
+import { api, h, t, time, message, reason, showError, clearErrors, fieldError, connState, newKey, today, dayOf, longDay, ApiError } from './core.js';
 import { live } from './live.js';
 
 const root = document.getElementById('tech');
 const techId = root.dataset.tech;
 const list = document.getElementById('route');
 const pendingEl = document.getElementById('pending');
+const staleEl = document.getElementById('stale');
 const dialog = document.getElementById('finish');
 const form = document.getElementById('finish-form');
 const QKEY = 'despacho.tech.queue.' + techId;
 const RKEY = 'despacho.tech.route.' + techId;
+const DKEY = 'despacho.tech.route-day.' + techId;
 let visits = [];
+// routeDay is the business day (YYYY-MM-DD) of the route shown; fetchedOn is the phone's
+// business day when the server last answered with a route (the server's day is the one that
+// counts: a phone whose clock runs ahead is not told its fresh route is old).
+let routeDay = '', fetchedOn = '';
 let flushing = false;
 // offShift: the server refused his position as taken off shift; sharing is paused.
 let offShift = false;
@@ -60,18 +68,40 @@ const DONE = ['completed', 'not_completed', 'cancelled'];
 // it is asked for again.
 async function load() {
   const asked = stepsTaken;
+  askedAt = performance.now();
   try {
+    const on = today();
     const r = await api('GET', `/api/technicians/${techId}/route`);
     if (asked !== stepsTaken) return load();
     visits = r.visits || [];
+    routeDay = r.day || on;
+    fetchedOn = on;
     localStorage.setItem(RKEY, JSON.stringify(visits));
+    localStorage.setItem(DKEY, routeDay);
     dropStaleRefusals();
   } catch (err) {
     // Offline: the stored route is shown. A 401: core's banner says the session ended.
     if (!(err instanceof ApiError && (err.offline || err.status === 401))) showPending(message(err), true);
     try { visits = JSON.parse(localStorage.getItem(RKEY) || '[]'); } catch { visits = []; }
+    // A route stored before its day was: the day of its first window.
+    routeDay = localStorage.getItem(DKEY) || (visits[0]?.window ? dayOf(visits[0].window.start) : '');
   }
   render();
+}
+
+// The business day turns while the page stays open: nothing else would fetch the route
+// (no event comes at midnight), and yesterday's stops would stay with their buttons. It is
+// checked on a timer, and at once when the phone shows the page again or regains signal.
+const earlier = () => !!routeDay && routeDay < today();
+// stale: the route shown is of an earlier day and the server has not answered today.
+const stale = () => earlier() && fetchedOn !== today();
+// A phone whose clock runs ahead of the server's is answered with the server's day: once
+// the server has answered on the phone's day, the timer asks again at most once a minute.
+let askedAt = -Infinity;
+function dayTurned(now) {
+  if (!earlier()) return;
+  if (!now && fetchedOn === today() && performance.now() - askedAt < 60000) return;
+  load();
 }
 
 // One tap, one step. A step's button is replaced under his finger by the next one ("En
@@ -86,6 +116,9 @@ function tapped(ev) {
 }
 
 function render() {
+  const old = stale();
+  staleEl.textContent = old ? t('t.stale_route', { day: longDay(routeDay) }) : '';
+  staleEl.hidden = !old;
   if (!visits.length) { list.replaceChildren(h('li', { class: 'muted' }, t('t.empty'))); shownSteps = ''; return; }
   const labels = [];
   // The stops still to do come first, in route order, so that the next one is on the
@@ -103,8 +136,10 @@ function render() {
       steps.push(b);
       labels.push(v.id + ':' + label);
     };
-    const waits = (st === 'booked' || st === 'assigned') && underWay;
-    if ((st === 'booked' || st === 'assigned') && !underWay) step(t('t.en_route'), () => act(v, { status: 'en_route' }), true);
+    // A route of an earlier day offers no stop to set out for (the stop he is at can still
+    // be finished: the step waits in the queue like any other taken without signal).
+    const waits = (st === 'booked' || st === 'assigned') && underWay && !old;
+    if ((st === 'booked' || st === 'assigned') && !underWay && !old) step(t('t.en_route'), () => act(v, { status: 'en_route' }), true);
     if (st === 'en_route') step(t('t.arrived'), () => act(v, { status: 'on_site' }), true);
     if (st === 'on_site') step(t('t.complete'), () => finish(v, false), true);
     if (st === 'en_route' || st === 'on_site') step(t('t.not_complete'), () => finish(v, true));
@@ -558,8 +593,9 @@ share.addEventListener('change', () => {
 });
 sharing(share.checked);
 
-addEventListener('online', flush);
-setInterval(() => { if (waiting().length) flush(); }, 15000);
+addEventListener('online', () => { flush(); dayTurned(true); });
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') dayTurned(true); });
+setInterval(() => { if (waiting().length) flush(); dayTurned(false); }, 15000);
 let debounce = 0;
 // A visit's own steps and changes, and route.changed: his day re-timed (another visit
 // booked before his, a move, a re-plan) or a visit taken from him, which no visit event
