@@ -504,10 +504,10 @@ func (s *Incidents) SetEstimate(ctx context.Context, id int64, at *time.Time, by
 // Resolve closes the open incident id with res, as of now, in one transaction: every
 // attached active report is resolved with the same cause and verdict, service restored at
 // res.RestoredAt, its compensation computed and stored, and report.resolved written (data
-// with "incident_folio" and "compensation"); the held visits of those reports are cancelled;
-// incident.resolved closes the log. A second resolve is a conflict (incident_resolved); an
-// upheld verdict with a customer lacking a plan price is invalid (field "plan_price", the
-// folios named) and changes nothing.
+// with "incident_folio" and "compensation"); every visit the incident holds is cancelled
+// (cancelHeld), so that no hold outlives it; incident.resolved closes the log. A second
+// resolve is a conflict (incident_resolved); an upheld verdict with a customer lacking a
+// plan price is invalid (field "plan_price", the folios named) and changes nothing.
 //
 // An attached report already resolved or closed (its own visit restored the customer while
 // the access point was still down, or an agent closed it) is not resolved again: its
@@ -645,7 +645,7 @@ func (s *Incidents) Resolve(ctx context.Context, id int64, res dispatch.Incident
 				}
 			}
 		}
-		cancelled, err := s.cancelHeld(ctx, tx, inc, resolvedIDs, by, now)
+		cancelled, err := s.cancelHeld(ctx, tx, inc, by, now)
 		if err != nil {
 			return err
 		}
@@ -694,16 +694,21 @@ func (s *Incidents) areaNotice(ctx context.Context, tx bun.Tx, inc *dispatch.Inc
 		"estimated_restore_at": inc.EstimatedRestoreAt, "previous": previous})
 }
 
-// cancelHeld cancels the visits inc held for the resolved reports reportIDs and writes
-// visit.cancelled for each (reason incident_resolved, with the incident's id and folio), in
-// tx; it returns how many it cancelled. The restore notice is the customer's one text: the
-// outbox sends no cancellation for this reason.
-func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, reportIDs []int64, by Origin, now time.Time) (int, error) {
-	if len(reportIDs) == 0 {
-		return 0, nil
-	}
-	return s.cancelVisits(ctx, tx, inc, by, now, "v.report_id IN (?) AND v.held_by_incident_id = ? AND v.status IN (?)",
-		bun.In(reportIDs), inc.ID, bun.In(heldVisitStatuses))
+// cancelHeld cancels every visit inc holds and writes visit.cancelled for each (reason
+// incident_resolved, with the incident's id and folio), in tx; it returns how many it
+// cancelled. The restore notice is the customer's one text: the outbox sends no
+// cancellation for this reason.
+//
+// Those are the visits of the reports the resolution resolves, and also any of a report
+// closed or cancelled meanwhile: a visit under way when staff closed its report is left to
+// its technician, and held if he could not complete it (Visits.SetStatus). Nothing else
+// ever ends a hold, so a visit left held here would be held by a resolved incident for
+// good: off every plan, refused to staff and customer (held_by_incident), and, being live,
+// keeping "still down" (ReopenStillDown) from giving the report a new visit. Cancelling
+// it is what the report's own rule does with a visit nobody set out for when the report
+// closes (Reports.cancelUnstarted).
+func (s *Incidents) cancelHeld(ctx context.Context, tx bun.Tx, inc *dispatch.Incident, by Origin, now time.Time) (int, error) {
+	return s.cancelVisits(ctx, tx, inc, by, now, "v.held_by_incident_id = ? AND v.status IN (?)", inc.ID, bun.In(heldVisitStatuses))
 }
 
 // cancelRepairs cancels the incident's own repair visits that have not started when it is

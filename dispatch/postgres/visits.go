@@ -591,8 +591,13 @@ func (s *Visits) recordStep(ctx context.Context, tx bun.Tx, id int64, o dispatch
 		// to booking now, it is held like the report's other visits while the incident
 		// is open (and cancelled when it is resolved), so that nobody is sent to a
 		// customer of a known outage.
-		q = q.Set(`held_by_incident_id = coalesce(held_by_incident_id, (SELECT i.id FROM reports AS r
-			JOIN incidents AS i ON i.id = r.incident_id WHERE r.id = visits.report_id AND i.status = 'open'))`)
+		inc, err := openIncidentOf(ctx, tx, v.ReportID)
+		if err != nil {
+			return err
+		}
+		if inc != 0 {
+			q = q.Set("held_by_incident_id = coalesce(held_by_incident_id, ?)", inc)
+		}
 		data = map[string]any{"reason": o.Reason}
 	}
 	if o.Note != "" {
@@ -639,4 +644,24 @@ func (s *Visits) recordStep(ctx context.Context, tx bun.Tx, id int64, o dispatch
 		Action: dispatch.ActionResolve, Cause: o.Cause, Verdict: o.Verdict, ServiceRestored: o.ServiceRestored,
 		Notes: o.Note, Channel: string(dispatch.ChannelWeb),
 	}, actor, now)
+}
+
+// openIncidentOf returns the open incident that report reportID is attached to (0: none, or
+// no report), share-locking it until tx ends. The lock orders a hold with the incident's
+// resolution, which locks it for update before it cancels the visits it holds: a hold
+// taken first is committed before the resolution reads the held visits, and one that comes
+// during the resolution waits for it and finds the incident resolved. Read unlocked, the
+// incident looked open until the resolution committed, and a visit held then was held by
+// a resolved incident for good.
+func openIncidentOf(ctx context.Context, tx bun.Tx, reportID int64) (int64, error) {
+	if reportID == 0 {
+		return 0, nil
+	}
+	var id int64
+	err := tx.NewRaw(`SELECT i.id FROM reports AS r JOIN incidents AS i ON i.id = r.incident_id
+		WHERE r.id = ? AND i.status = 'open' FOR SHARE OF i`, reportID).Scan(ctx, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, Wrap(err)
 }
