@@ -2,14 +2,8 @@ package web_test
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"despacho/dispatch"
-	"despacho/dispatch/dispatchtest"
-	"despacho/dispatch/postgres"
-	"despacho/dispatch/web"
 )
 
 // TestMissedVisitWaitsToBeBookedAgain: a booked visit whose promised window went by with
@@ -19,26 +13,11 @@ import (
 // later window, or its report is resolved; a visit under way at the window's end is not.
 func TestMissedVisitWaitsToBeBookedAgain(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	clk := &clock{t: monday.Add(7 * time.Hour)}
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Now: clk.Now}))
-	t.Cleanup(ts.Close)
-	users := postgres.NewUsers(db)
-	d := login(t, ts, users, "disp.missed@despacho.example.mx", dispatch.RoleDispatcher)
-	a := login(t, ts, users, "agent.missed@despacho.example.mx", dispatch.RoleAgent)
-	tech := login(t, ts, users, "juan.missed@despacho.example.mx", dispatch.RoleTechnician)
-	createTechFor(t, ts, d, users, "juan.missed@despacho.example.mx", "Juan", 19.43, -99.13)
-
-	type item struct {
-		ID     int64  `json:"id"`
-		Status string `json:"status"`
-	}
+	ts, clk, d, a, tech := newQueueServer(t, "missed")
 	list := func() []int64 {
 		t.Helper()
-		var out struct{ Items []item }
-		mustJSON(t, "GET", ts.URL+"/api/visits?missed=true", d, "", 200, &out)
 		var ids []int64
-		for _, it := range out.Items {
+		for _, it := range queueList(t, ts, d, "missed=true") {
 			ids = append(ids, it.ID)
 		}
 		return ids

@@ -19,26 +19,8 @@ import (
 // a new visit for the folio, or the report resolved, takes it off.
 func TestNotCompletedVisitWaitsToBeBookedAgain(t *testing.T) {
 	t.Parallel()
-	db := dispatchtest.DB(t)
-	clk := &clock{t: monday.Add(7 * time.Hour)}
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Now: clk.Now}))
-	t.Cleanup(ts.Close)
-	users := postgres.NewUsers(db)
-	d := login(t, ts, users, "disp.rebook@despacho.example.mx", dispatch.RoleDispatcher)
-	a := login(t, ts, users, "agent.rebook@despacho.example.mx", dispatch.RoleAgent)
-	tech := login(t, ts, users, "juan.rebook@despacho.example.mx", dispatch.RoleTechnician)
-	createTechFor(t, ts, d, users, "juan.rebook@despacho.example.mx", "Juan", 19.43, -99.13)
-
-	type item struct {
-		ID     int64  `json:"id"`
-		Status string `json:"status"`
-	}
-	list := func() []item {
-		t.Helper()
-		var out struct{ Items []item }
-		mustJSON(t, "GET", ts.URL+"/api/visits?to_rebook=true", d, "", 200, &out)
-		return out.Items
-	}
+	ts, clk, d, a, tech := newQueueServer(t, "rebook")
+	list := func() []queueItem { return queueList(t, ts, d, "to_rebook=true") }
 	failed := func(lat float64) (string, int64) {
 		t.Helper()
 		folio := createTicket(t, ts, a, lat, -99.16)
@@ -74,4 +56,35 @@ func TestNotCompletedVisitWaitsToBeBookedAgain(t *testing.T) {
 		t.Fatalf("to rebook with the report resolved: %+v; want none", got)
 	}
 	mustJSON(t, "GET", ts.URL+"/api/visits?to_rebook=maybe", d, "", 422, nil)
+}
+
+// newQueueServer starts the real API at 07:00 on monday with a dispatcher, an agent and a
+// technician (Juan, fiber) signed in, their e-mails told apart by name, for the tests of
+// the board's queue lists; it returns the server, its clock and the three tokens.
+func newQueueServer(t *testing.T, name string) (ts *httptest.Server, clk *clock, d, a, tech string) {
+	t.Helper()
+	db := dispatchtest.DB(t)
+	clk = &clock{t: monday.Add(7 * time.Hour)}
+	ts = httptest.NewServer(web.New(web.Config{DB: db, Now: clk.Now}))
+	t.Cleanup(ts.Close)
+	users := postgres.NewUsers(db)
+	d = login(t, ts, users, "disp."+name+"@despacho.example.mx", dispatch.RoleDispatcher)
+	a = login(t, ts, users, "agent."+name+"@despacho.example.mx", dispatch.RoleAgent)
+	tech = login(t, ts, users, "juan."+name+"@despacho.example.mx", dispatch.RoleTechnician)
+	createTechFor(t, ts, d, users, "juan."+name+"@despacho.example.mx", "Juan", 19.43, -99.13)
+	return ts, clk, d, a, tech
+}
+
+// queueItem is a visit as a queue list gives it.
+type queueItem struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+}
+
+// queueList is GET /api/visits?query as the dispatcher with token d.
+func queueList(t *testing.T, ts *httptest.Server, d, query string) []queueItem {
+	t.Helper()
+	var out struct{ Items []queueItem }
+	mustJSON(t, "GET", ts.URL+"/api/visits?"+query, d, "", 200, &out)
+	return out.Items
 }
