@@ -46,7 +46,11 @@
 // change's own text; one being sent at the time cannot be recalled, but is made to expire
 // then, so that if Twilio refused it (429, 5xx) the worker cancels it when it claims it
 // again rather than send it after the change's text. A customer whose booked text was so
-// cancelled is told the new window as his booking.
+// cancelled is told the new window as his booking. A window that ended with nobody on the
+// way (visit.window_missed, written by postgres.Visits.MarkMissedWindows) is apologised
+// for once per visit and window (window_missed:VISIT:WINDOW), only to a customer last
+// told that very window; it offers "2" for another time, waits out the quiet hours, and is
+// withdrawn, while it waits, by the visit's next change (booked again, set out for).
 //
 // A text about a change the customer did not ask for — another technician in the window
 // he was told (visit.rescheduled keeping the window: a re-plan, the optimiser, a

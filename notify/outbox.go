@@ -267,7 +267,7 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 	switch ev.Type {
 	case "report.created", "report.resolved", "report.closed", "report.cancelled", "visit.booked", "visit.rescheduled", "visit.cancelled",
 		"visit.unassigned", "visit.en_route", "visit.on_site", "visit.eta_changed", "visit.completed", "visit.not_completed",
-		dispatch.EventReportAttached, dispatch.EventReportIncidentEstimate:
+		dispatch.EventReportAttached, dispatch.EventReportIncidentEstimate, postgres.EventVisitWindowMissed:
 	default:
 		return nil
 	}
@@ -526,6 +526,24 @@ func (o *Outbox) Hook(ctx context.Context, tx bun.Tx, ev *dispatch.Event) error 
 		// A re-plan's doing, not the customer's: it waits out the quiet hours. It stays
 		// true after the window began, so it never expires.
 		o.hold(&n, ev.At, start, false)
+	case postgres.EventVisitWindowMissed:
+		if d.WindowStart.IsZero() || d.WindowEnd.IsZero() {
+			o.log.WarnContext(ctx, "notify: missed window without its window; no text queued", "event_id", ev.ID)
+			return nil
+		}
+		// Only a customer told this very window waited for it: one never told a window (no
+		// phone or opted out when it was booked) has no broken promise to hear of.
+		win := windowKey(d.WindowStart, d.WindowEnd)
+		if told, err := o.lastWindow(ctx, tx, ev.VisitID); err != nil || told != win {
+			return err
+		}
+		data.Window, data.Date = f.Window(d.WindowStart, d.WindowEnd), f.Date(d.WindowStart)
+		// One apology per visit and window, whatever replays the event.
+		n.Kind, n.Key = KindWindowMissed, fmt.Sprintf("window_missed:%d:%s", ev.VisitID, win)
+		// Nobody's doing at the moment it is noticed: a window that ended late in the
+		// evening is apologised for when the quiet hours end. A later change of the visit
+		// (set out for, booked again, cancelled) withdraws it while it waits (superseded).
+		o.hold(&n, ev.At, time.Time{}, false)
 	case "visit.on_site":
 		return nil // nothing to tell; the "on the way" texts still waiting were cancelled above
 	case "visit.en_route":
@@ -882,14 +900,14 @@ func (o *Outbox) lastWindow(ctx context.Context, idb bun.IDB, visitID int64) (st
 // superseded lists, per visit event, the kinds of the visit's texts that the event makes
 // untrue once it has happened; Hook cancels those still pending.
 var superseded = map[string][]Kind{
-	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate},
-	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindEnRoute, KindETAUpdate},
-	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
-	"visit.en_route":      {KindBooked, KindRescheduled, KindTechnician},
-	"visit.on_site":       {KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
-	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
-	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate},
+	"visit.booked":        {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.rescheduled":   {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindNotCompleted, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.cancelled":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindUnbooked, KindVisitHeld, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.unassigned":    {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.en_route":      {KindBooked, KindRescheduled, KindTechnician, KindWindowMissed},
+	"visit.on_site":       {KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.completed":     {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate, KindWindowMissed},
+	"visit.not_completed": {KindReminder, KindBooked, KindRescheduled, KindTechnician, KindEnRoute, KindETAUpdate, KindWindowMissed},
 }
 
 // supersede withdraws the texts matching where (with args) that a change at at makes

@@ -45,6 +45,9 @@ const (
 	// because an outage in his area holds it (report.attached_to_incident): he will hear
 	// when service is back, and of a new time if he still needs one.
 	KindVisitHeld Kind = "visit_held"
+	// KindWindowMissed apologises for a window the customer was texted that ended with
+	// nobody on the way (visit.window_missed) and offers another time ("2").
+	KindWindowMissed Kind = "window_missed"
 
 	KindIncident         Kind = "incident"          // report.attached_to_incident: outage in the area, estimate
 	KindIncidentEstimate Kind = "incident_estimate" // report.incident_estimate_changed: the new estimate
@@ -75,7 +78,7 @@ const (
 // Kinds lists every kind in a stable order (the admin page's order).
 var Kinds = []Kind{
 	KindFolio, KindFolioIncident, KindBooked, KindReminder, KindEnRoute, KindETAUpdate, KindCompleted,
-	KindNotCompleted, KindRescheduled, KindTechnician, KindCancelled, KindUnbooked, KindVisitHeld,
+	KindNotCompleted, KindRescheduled, KindTechnician, KindCancelled, KindUnbooked, KindWindowMissed, KindVisitHeld,
 	KindIncident, KindIncidentEstimate, KindIncidentRestored, KindIncidentArea, KindIncidentAreaEstimate, KindIncidentAreaRestored,
 	KindReplyHelp, KindReplyConfirmed, KindReplyNoVisit, KindReplyReschedule, KindReplyStop,
 	KindReplyStart, KindReplyNote, KindReplyNewReport, KindReplyNewReportIncident, KindReplyStillDown, KindReplyRestoreConfirmed,
@@ -120,6 +123,7 @@ var defaults = map[string]map[Kind]string{
 		KindTechnician:    `Folio {{.Folio}}: cambio de técnico. Su visita sigue el {{.Window}}; lo atenderá {{.Technician}}.`,
 		KindCancelled:     `Folio {{.Folio}}: su visita del {{.Window}} fue cancelada{{if .Reason}} ({{.Reason}}){{end}}.`,
 		KindUnbooked:      `Folio {{.Folio}}: no podremos acudir el {{.Window}} como le avisamos. Responda 2 y le llamaremos para acordar otro horario.`,
+		KindWindowMissed:  `Folio {{.Folio}}: lamentamos no haber llegado en el horario acordado ({{.Window}}). Responda 2 para elegir otro horario o espere nuestra llamada.`,
 		KindVisitHeld:     `Folio {{.Folio}}: su visita del {{.Window}} queda pospuesta por la falla en su zona (folio {{.Incident}}). Le avisaremos al restablecerse el servicio y, si aún necesita la visita, el nuevo horario.`,
 
 		KindIncident:         `Detectamos una falla en su zona (folio {{.Incident}}). {{if .Restore}}Estimamos restablecer el servicio {{.Restore}}.{{else}}Trabajamos para restablecer el servicio lo antes posible.{{end}} Su reporte {{.Folio}} queda ligado.`,
@@ -156,6 +160,7 @@ var defaults = map[string]map[Kind]string{
 		KindTechnician:    `Folio {{.Folio}}: new technician. Your visit is still on {{.Window}}; {{.Technician}} will attend to you.`,
 		KindCancelled:     `Folio {{.Folio}}: your visit on {{.Window}} was cancelled{{if .Reason}} ({{.Reason}}){{end}}.`,
 		KindUnbooked:      `Folio {{.Folio}}: we cannot come on {{.Window}} as we told you. Reply 2 and we will call you to agree on another time.`,
+		KindWindowMissed:  `Folio {{.Folio}}: we are sorry we did not arrive in the agreed window ({{.Window}}). Reply 2 to pick another time or wait for our call.`,
 		KindVisitHeld:     `Folio {{.Folio}}: your visit on {{.Window}} is put off because of the outage in your area (folio {{.Incident}}). We will text you when service is back and, if you still need the visit, its new time.`,
 
 		KindIncident:         `We detected an outage in your area (folio {{.Incident}}). {{if .Restore}}We expect to restore service by {{.Restore}}.{{else}}We are working to restore service as soon as possible.{{end}} Your report {{.Folio}} is linked to it.`,
@@ -257,6 +262,7 @@ var carried = func() map[Kind]map[string]bool {
 		KindNotCompleted:           report + "Reason",
 		KindCancelled:              report + "Window Date Reason?",
 		KindUnbooked:               report + "Window Date",
+		KindWindowMissed:           report + "Window Date",
 		KindVisitHeld:              report + "Window Date Incident",
 		KindIncident:               report + "Incident Title Restore?",
 		KindIncidentEstimate:       report + "Incident Restore",
@@ -703,6 +709,7 @@ var required = map[Kind][]string{
 	KindRescheduled:   {"Window"},
 	KindTechnician:    {"Technician"},
 	KindVisitHeld:     {"Window"},
+	KindWindowMissed:  {"Window"},
 	KindEnRoute:       {"ETA"},
 	KindETAUpdate:     {"ETA"},
 	KindCompleted:     {"Cause", "Verdict", "Restored"},

@@ -190,6 +190,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}{
 		{"sla.mark", time.Minute, func(ctx context.Context) error { _, _, err := reports.MarkSLA(ctx, time.Now()); return err }, false},
 		{"incidents.sweep", time.Minute, func(ctx context.Context) error { _, _, err := incidents.Sweep(ctx, time.Now()); return err }, false},
+		{"visits.missed", time.Minute, func(ctx context.Context) error { _, err := visits.MarkMissedWindows(ctx, time.Now()); return err }, false},
 		{"plans.replan", jobs.ReplanEvery, jobs.Replan(visits, time.Now, 20*time.Second), false},
 		{"idempotency.purge", time.Hour, func(ctx context.Context) error {
 			_, err := postgres.PurgeIdempotencyKeys(ctx, db, "", time.Now().Add(-24*time.Hour))

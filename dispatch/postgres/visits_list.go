@@ -134,8 +134,7 @@ func (s *Visits) List(ctx context.Context, f VisitFilter) ([]ListedVisit, string
 				AND o.status NOT IN ('completed', 'not_completed', 'cancelled'))`)
 	}
 	if f.Missed {
-		q = q.Where("v.status IN ('booked', 'assigned') AND v.window_end <= ? AND v.held_by_incident_id IS NULL", f.Now.UTC()).
-			Where("(v.report_id IS NULL OR r.status NOT IN ('resolved', 'closed', 'cancelled'))")
+		q = q.Where(missedSQL, f.Now.UTC())
 	}
 	if err := q.OrderExpr("v.id").Limit(int64(f.Limit + 1)).Scan(ctx); err != nil {
 		return nil, "", Wrap(err)

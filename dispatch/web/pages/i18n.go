@@ -268,6 +268,7 @@ var catalog = map[string]tr{
 	"ev.visit.completed":                  {ES: "Visita completada", EN: "Visit completed"},
 	"ev.visit.cancelled":                  {ES: "Visita cancelada", EN: "Visit cancelled"},
 	"ev.visit.unassigned":                 {ES: "Visita sin técnico", EN: "Visit unassigned"},
+	"ev.visit.window_missed":              {ES: "Ventana incumplida: nadie salió a tiempo", EN: "Window missed: nobody set out in time"},
 	"ev.visit.rescheduled":                {ES: "Visita reprogramada", EN: "Visit rescheduled"},
 	"ev.visit.pinned":                     {ES: "Visita fijada", EN: "Visit pinned"},
 	"ev.visit.unpinned":                   {ES: "Visita liberada", EN: "Visit unpinned"},
