@@ -226,6 +226,21 @@ func TestMissedWindowGrace(t *testing.T) {
 	}
 }
 
+// TestMissedWindowLookBack: a sweep that runs late (the first after the deploy, or after
+// the service was down) does not apologise for a window that ended more than
+// postgres.MissedLookBack ago: the customer was long since called.
+func TestMissedWindowLookBack(t *testing.T) {
+	t.Parallel()
+	w := newMissedWorld(t)
+	_, _, v := w.visit("es", mondayWindow())
+	if n := w.sweep(time.Date(2026, 12, 2, 12, 0, 0, 0, mexico)); n != 0 || len(w.marks(v)) != 0 || len(w.apologies(v)) != 0 {
+		t.Errorf("sweep two days after the window = %d marked, events %v, texts %+v; want none", n, w.marks(v), w.apologies(v))
+	}
+	if n := w.sweep(monday(12, 0).Add(postgres.MissedLookBack - time.Minute)); n != 1 {
+		t.Errorf("sweep just within the look-back = %d marked; want 1", n)
+	}
+}
+
 // TestMissedWindowRebooked: a visit booked into a new window before the sweep has nothing
 // to apologise for; one booked again after its apology, whose new window is missed too, is
 // marked and apologised for again, for the new window.

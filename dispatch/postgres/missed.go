@@ -17,6 +17,13 @@ const EventVisitWindowMissed = "visit.window_missed"
 // apology followed at once by the technician at his door.
 const MissedGrace = 15 * time.Minute
 
+// MissedLookBack is how far back MarkMissedWindows looks: a window that ended longer ago
+// than this is not marked (nor its customer texted) by a sweep that runs late — the first
+// after this was deployed, or after the service was down for a day. An apology for a
+// window of last week would come as news to a customer long since called, and the board's
+// queue lists the visit all the same (VisitFilter.Missed has no such bound).
+const MissedLookBack = 12 * time.Hour
+
 // missedSQL is the rule of a missed window at ?0, over visits AS v LEFT JOIN reports AS r:
 // booked or assigned (never set out for), the window ended, not held by an incident (an
 // outage put it off, and its customer was told so), the report (if any) still open. The
@@ -29,7 +36,7 @@ const unmarkedSQL = `NOT EXISTS (SELECT 1 FROM events AS e WHERE e.visit_id = v.
 	AND (e.data->>'window_start')::timestamptz = v.window_start AND (e.data->>'window_end')::timestamptz = v.window_end)`
 
 // MarkMissedWindows appends one visit.window_missed per visit whose promised window ended
-// MissedGrace or more before now and that is missed by the board's rule (VisitFilter.Missed),
+// MissedGrace or more before now, and less than MissedLookBack, and that is missed by the board's rule (VisitFilter.Missed),
 // and returns how many it marked. Each visit's window is marked at most once, whatever
 // runs it, however often and however many at once: the mark is written under the visit's
 // row lock after checking, in the same transaction, that no mark of that window exists. A
@@ -45,7 +52,7 @@ func (s *Visits) MarkMissedWindows(ctx context.Context, now time.Time) (int, err
 		var ids []int64
 		err := s.db.NewSelect().TableExpr("visits AS v").Column("v.id").
 			Join("LEFT JOIN reports AS r ON r.id = v.report_id").
-			Where(missedSQL, cutoff).Where(unmarkedSQL).Where("v.id > ?", after).
+			Where(missedSQL, cutoff).Where("v.window_end > ?", now.Add(-MissedLookBack)).Where(unmarkedSQL).Where("v.id > ?", after).
 			OrderExpr("v.id").Limit(batch).Scan(ctx, &ids)
 		if err != nil {
 			return marked, Wrap(err)

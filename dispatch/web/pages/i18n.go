@@ -366,6 +366,7 @@ var catalog = map[string]tr{
 	"sms.technician":          {ES: "cambio de técnico", EN: "new technician"},
 	"sms.unbooked":            {ES: "cita que no se cumplirá", EN: "appointment not kept"},
 	"sms.visit_held":          {ES: "visita pospuesta por una falla general", EN: "visit put off by an outage"},
+	"sms.window_missed":       {ES: "disculpa por la ventana incumplida", EN: "apology for the missed window"},
 	"sms.incident":            {ES: "falla en la zona", EN: "outage in the area"},
 	"sms.incident_restored":   {ES: "servicio restablecido", EN: "service restored"},
 	"b.window":                {ES: "Ventana {start}–{end}", EN: "Window {start}–{end}"},
