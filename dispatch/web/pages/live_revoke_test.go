@@ -386,11 +386,11 @@ func TestBrowserLiveRevokedWaitsForForm(t *testing.T) {
 	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.pathname === '/tech' && document.getElementById('finish').open && document.getElementById('cause').value === 'Conector dañado'`)); err != nil || !ok {
 		t.Fatalf("the completion form was left while being filled in (%v)", err)
 	}
-	do(t, ctx,
-		chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
-		chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
-		chromedp.Click(chromedp.ID("finish-send")),
-	)
+	// Clicked from inside the page: a click by coordinates could land elsewhere under load
+	// (on "Cancelar", say), and the page then leaves with nothing queued.
+	clickNow(t, ctx, `input[name=verdict][value=upheld]`)
+	clickNow(t, ctx, `input[name=restored][value=yes]`)
+	clickNow(t, ctx, "#finish-send")
 	pollTrue(t, ctx, `location.pathname === '/login' && document.readyState === 'complete'`)
 	if q, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.entries(localStorage).filter(([k]) => k.startsWith('despacho.tech.queue.')).map(([, v]) => JSON.parse(v)).flat())`)); err != nil || !strings.Contains(q, "completed") {
 		t.Fatalf("queue on the sign-in page = %s (%v), want the completed step kept", q, err)

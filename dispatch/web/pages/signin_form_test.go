@@ -157,11 +157,11 @@ func TestBrowserSignInWaitsForForm(t *testing.T) {
 				}
 				return
 			}
-			do(t, ctx,
-				chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
-				chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
-				chromedp.Click(chromedp.ID("finish-send")),
-			)
+			// Clicked from inside the page: a click by coordinates could land elsewhere under load
+			// (on "Cancelar", say), and the page then leaves with nothing queued.
+			clickNow(t, ctx, `input[name=verdict][value=upheld]`)
+			clickNow(t, ctx, `input[name=restored][value=yes]`)
+			clickNow(t, ctx, "#finish-send")
 			pollTrue(t, ctx, `location.pathname === '/login' && document.readyState === 'complete'`)
 			if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/login?next=%2Ftech") {
 				t.Errorf("form sent: at %s (%v), want /login?next=%%2Ftech", loc, err)

@@ -455,17 +455,23 @@ async function resize(file) {
   }
   throw new Error('photo too large');
 }
+// resizing holds the photos being resized: a form sent meanwhile waits for them, or a photo
+// chosen just before "Enviar" would be left out of the completion.
+let resizing = [];
 form.photo.addEventListener('change', async () => {
   const file = form.photo.files[0];
   form.photo.value = '';
   clearErrors(form);
   if (!file) return;
-  if (photos.length >= MAX_PHOTOS) { fieldError(form, 'photos', t('t.photo_many')); return; }
+  if (photos.length + resizing.length >= MAX_PHOTOS) { fieldError(form, 'photos', t('t.photo_many')); return; }
+  const job = resize(file).then((blob) => { photos.push({ blob }); showThumbs(); });
+  resizing.push(job);
   try {
-    photos.push({ blob: await resize(file) });
-    showThumbs();
+    await job;
   } catch {
     fieldError(form, 'photos', t('t.photo_bad'));
+  } finally {
+    resizing = resizing.filter((j) => j !== job);
   }
 });
 
@@ -524,6 +530,7 @@ form.addEventListener('submit', async (ev) => {
     if (first) { (first.tagName === 'FIELDSET' ? first.querySelector('input') : first).focus(); return; }
     body = { status: 'completed', cause, verdict, service_restored: restored === 'yes', note };
   }
+  await Promise.allSettled(resizing);
   const kept = [];
   if (!failed) {
     const blobs = photos.map((p) => ({ kind: 'photo', blob: p.blob }));
