@@ -985,11 +985,10 @@ func (s *Visits) Assign(ctx context.Context, id int64, req AssignRequest, actor 
 		if v.Status != dispatch.VisitBooked && v.Status != dispatch.VisitAssigned {
 			return dispatch.Conflict("illegal_transition", "a %s visit cannot be assigned; book a window first", v.Status)
 		}
-		skills := v.Skills
-		if req.Force {
-			skills = nil // force skips the check; the plan still gives no visit to one without its skills (see place)
-		}
-		t, err := bodyTechnician(ctx, tx, req.TechnicianID, skills)
+		// Force breaks the visit's own window, never a skill: the plan gives no visit to a
+		// technician without its skills, and said so as 409 window_unavailable, which sent
+		// the admin looking at the hours instead.
+		t, err := bodyTechnician(ctx, tx, req.TechnicianID, v.Skills)
 		if err != nil {
 			return err
 		}
