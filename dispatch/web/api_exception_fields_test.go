@@ -11,7 +11,8 @@ import (
 // /exceptions accept the span as start/end or as from/until; a refused value is named as
 // the client sent it. A `from` a year away was answered 422 `start`, an `end` more than 14
 // days after the start was answered `until`, and an `until` before the start `end`: a
-// client that looked for the field it sent found none.
+// client that looked for the field it sent found none. A bound sent under both its names
+// (start and from) was taken under one and the other dropped; it is refused, naming the alias.
 func TestExceptionErrorsNameTheFieldSent(t *testing.T) {
 	t.Parallel()
 	ts, tok, _, _ := newDispatchServer(t)
@@ -53,6 +54,11 @@ func TestExceptionErrorsNameTheFieldSent(t *testing.T) {
 			`{"from":"2026-12-04T18:00:00-06:00","until":"2026-12-04T08:00:00-06:00"}`, "until"},
 		{"exception without a start", exceptions, `{"end":"2026-12-04T18:00:00-06:00"}`, "start"},
 		{"exception with until and no from", exceptions, `{"until":"2026-12-04T18:00:00-06:00"}`, "from"},
+		// A bound under both its names: one would be dropped without a word.
+		{"unavailable with start and from", unavailable,
+			`{"start":"2026-12-04T08:00:00-06:00","from":"2026-12-05T08:00:00-06:00","until":"2026-12-05T18:00:00-06:00"}`, "from"},
+		{"exception with end and until", exceptions,
+			`{"start":"2026-12-04T08:00:00-06:00","end":"2026-12-04T18:00:00-06:00","until":"2026-12-05T18:00:00-06:00"}`, "until"},
 	} {
 		res, b := do(t, "POST", ts.URL+c.path, d, c.body)
 		if res.StatusCode != 422 {

@@ -164,8 +164,8 @@ func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request, t 
 }
 
 // exceptionInput is an exception or an unavailability: from/until are accepted as aliases
-// of start/end (start and end win when both are sent). The bounds are pointers so that an
-// error can name a bound as the client sent it, or left it out.
+// of start/end, one name a bound (both are refused: see names). The bounds are pointers so
+// that an error can name a bound as the client sent it, or left it out.
 type exceptionInput struct {
 	Start  *time.Time `json:"start"`
 	End    *time.Time `json:"end"`
@@ -177,6 +177,19 @@ type exceptionInput struct {
 
 // spanNames are the names a client gave an exception's bounds in its body.
 type spanNames struct{ start, end string }
+
+// twice refuses a body that gives a bound under both its names (start and from, end and
+// until): one of the two would be dropped without a word, and a client that meant the
+// other would record an absence it never asked for.
+func (in exceptionInput) twice() error {
+	if in.Start != nil && in.From != nil {
+		return dispatch.Invalid("from", "give the start as start or as from, not both")
+	}
+	if in.End != nil && in.Until != nil {
+		return dispatch.Invalid("until", "give the end as end or as until, not both")
+	}
+	return nil
+}
 
 // exception returns the exception in describes and the names of its bounds as the client
 // sent them. A bound left out is named as its pair was (from for an until sent alone), or
@@ -247,6 +260,9 @@ func checkHorizon(e dispatch.Exception, now time.Time) error {
 // addException records an exception; its body names the span start and end (the admin
 // page's), from and until accepted.
 func (d *dispatchAPI) addException(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
+	if err := in.twice(); err != nil {
+		return err
+	}
 	e, names := in.exception(spanNames{"start", "end"})
 	if err := checkHorizon(e, d.s.now()); err != nil {
 		return names.name(err)
@@ -287,6 +303,9 @@ func (d *dispatchAPI) listExceptions(w http.ResponseWriter, r *http.Request) err
 // markUnavailable marks a technician unavailable; its body names the span from and until
 // (start and end accepted), from defaulting to now.
 func (d *dispatchAPI) markUnavailable(w http.ResponseWriter, r *http.Request, t *dispatch.Technician, in exceptionInput) error {
+	if err := in.twice(); err != nil {
+		return err
+	}
 	e, names := in.exception(spanNames{"from", "until"})
 	if e.Start.IsZero() {
 		e.Start = d.s.now()
