@@ -47,7 +47,7 @@ func TestBrowserBoardReconnectCatchesUp(t *testing.T) {
 	signInBrowser(t, tech, e.URL, "%2Ftech", "tec@example.mx")
 	pollTrue(t, tech, `!!document.querySelector('#route li[data-visit="`+id+`"]')`)
 	pollTrue(t, board, `document.getElementById('live-state').classList.contains('live') && !!document.querySelector('.track[data-tech="`+strconv.FormatInt(ana, 10)+`"] .block[data-visit="`+id+`"]')`)
-	l.waitServed(t)
+	l.waitServedN(t, 2) // the board's feed and the phone's
 
 	// The feed drops and stays down while the colleague works.
 	l.refuseWS.Store(true)

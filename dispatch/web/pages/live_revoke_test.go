@@ -165,12 +165,17 @@ func (l *liveEnv) drop() {
 }
 
 // waitServed waits until a websocket has been served since the last drop.
-func (l *liveEnv) waitServed(t testing.TB) {
+func (l *liveEnv) waitServed(t testing.TB) { t.Helper(); l.waitServedN(t, 1) }
+
+// waitServedN waits until n websockets have been served since the last drop: with two
+// pages open, a drop before the second page's feed is served can miss it (its upgrade
+// under way is kept after the drop), and that page never sees the feed go down.
+func (l *liveEnv) waitServedN(t testing.TB, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for l.served() == 0 {
+	for l.served() < n {
 		if time.Now().After(deadline) {
-			t.Fatal("no websocket served in 30 s")
+			t.Fatalf("%d of %d websockets served in 30 s", l.served(), n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
