@@ -802,14 +802,13 @@ func (h *Webhooks) handleInbound(ctx context.Context, tx bun.Tx, sid, token, fro
 			ref(rr)
 			// Besides the call, the customer may pick the window himself on his folio's
 			// page, when the booking page would take his visit: the page's own rule
-			// (postgres.RebookableOnline) decides, and its refusal is a conflict.
+			// (postgres.RebookableOnline) decides.
 			if !confirm {
-				_, err := postgres.RebookableOnline(ctx, tx, rr.ID)
-				switch {
-				case dispatch.ErrorKind(err) == dispatch.KindConflict:
-				case err != nil:
+				ok, err := postgres.CanRebookOnline(ctx, tx, rr.ID)
+				if err != nil {
 					return "", err
-				default:
+				}
+				if ok {
 					data.BookingURL = h.cfg.StatusURL(rr.Folio)
 				}
 			}

@@ -54,3 +54,17 @@ func RebookableOnline(ctx context.Context, db bun.IDB, reportID int64) (*dispatc
 	}
 	return v, nil
 }
+
+// CanRebookOnline reports whether RebookableOnline holds for report reportID: false for its
+// refusals (conflicts), an error only when the rule could not be read. The SMS answer to
+// "another time" links the booking page, and the status page offers its button, by it.
+func CanRebookOnline(ctx context.Context, db bun.IDB, reportID int64) (bool, error) {
+	_, err := RebookableOnline(ctx, db, reportID)
+	switch {
+	case dispatch.ErrorKind(err) == dispatch.KindConflict:
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}

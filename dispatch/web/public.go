@@ -288,12 +288,8 @@ func (s *Server) publicReport(w http.ResponseWriter, r *http.Request) error {
 	if out.Visit, err = s.publicVisitOf(r.Context(), rep.ID); err != nil {
 		return err
 	}
-	switch _, err := postgres.RebookableOnline(r.Context(), s.db, rep.ID); {
-	case dispatch.ErrorKind(err) == dispatch.KindConflict:
-	case err != nil:
+	if out.CanRebook, err = postgres.CanRebookOnline(r.Context(), s.db, rep.ID); err != nil {
 		return err
-	default:
-		out.CanRebook = true
 	}
 	if out.Incident, out.Compensation, err = s.publicOutageOf(r.Context(), rep); err != nil {
 		return err
