@@ -3,6 +3,7 @@ package pages_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,14 +29,17 @@ import (
 // counts the upgrades asked for, and can drop the connections it serves or refuse new ones
 // (502), as a restarted server or the proxy in front of it does; it can refuse technicians'
 // status steps and positions (503) too, so that steps wait in the page's queue and the
-// page's position watch posts again at the next fix. It notes the calls the API answered
-// 401 (unauthorized).
+// page's position watch posts again at the next fix. It can cut the answers to uploads and
+// steps after their headers, the request never reaching the server, as a connection lost
+// while the answer comes does. It notes the calls the API answered 401 (unauthorized).
 type liveEnv struct {
 	*env
 	upgrades        atomic.Int64
 	refuseWS        atomic.Bool
 	refuseSteps     atomic.Bool
 	refusePositions atomic.Bool
+	cutMedia        atomic.Int64 // how many answers to uploads (POST …/media) to cut still
+	cutSteps        atomic.Int64 // how many answers to steps (POST …/status) to cut still
 
 	mu     sync.Mutex
 	conns  []net.Conn // the websockets served since the last drop
@@ -79,6 +83,9 @@ func newLiveEnv(t testing.TB, now func() time.Time, recheck time.Duration) *live
 		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/status") && l.refuseSteps.Load(),
 			r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/position") && l.refusePositions.Load():
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/media") && l.cutMedia.Add(-1) >= 0,
+			r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/status") && l.cutSteps.Add(-1) >= 0:
+			cutAnswer(w, r)
 		default:
 			sw := &statusWriter{ResponseWriter: w}
 			srv.ServeHTTP(sw, r)
@@ -92,6 +99,19 @@ func newLiveEnv(t testing.TB, now func() time.Time, recheck time.Duration) *live
 	t.Cleanup(ts.Close)
 	l.env = &env{URL: ts.URL, DB: db, Users: postgres.NewUsers(db), Events: events, stopLive: stopLive}
 	return l
+}
+
+// cutAnswer reads the request, writes the headers of an answer and part of its body, and
+// closes the connection: the browser has the answer's status and loses the rest.
+func cutAnswer(w http.ResponseWriter, r *http.Request) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	c, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"id\":")
+	_ = rw.Flush()
 }
 
 // hijacks keeps the connection of each websocket the server takes over.

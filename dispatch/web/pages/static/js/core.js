@@ -32,18 +32,20 @@ export async function api(method, path, data, opts = {}) {
   const headers = { Accept: 'application/json' };
   if (data !== undefined) headers['Content-Type'] = opts.raw ? (data.type || 'application/octet-stream') : 'application/json';
   if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
-  let res;
+  let res, text;
   try {
     res = await fetch(path, {
       method, headers, credentials: 'same-origin', cache: 'no-store',
       body: data === undefined ? undefined : opts.raw ? data : JSON.stringify(data),
     });
+    // The answer can be cut off after its headers (the signal lost, the page leaving):
+    // that is no answer either, not a fault of the page's to drop what it sent for.
+    text = await res.text();
   } catch {
     connState('offline');
     throw new ApiError(0, 'offline', t('err.offline'));
   }
   if (connShown === 'offline') connState('ok');
-  const text = await res.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: a proxy page */ }
   if (res.ok) return json;
