@@ -211,7 +211,38 @@ func TestRedactAccessCodes(t *testing.T) {
 	if n := h.count("SELECT count(*) FROM sms_inbound WHERE reply LIKE '%?code=%' AND reply NOT LIKE '%?code=…%'"); n != 0 {
 		t.Errorf("%d stored replies still carry an access code", n)
 	}
+	seen := &updatesSeen{}
+	e.db.AddQueryHook(seen)
 	if n, err := notify.RedactAccessCodes(ctx, e.db, time.Now().Add(time.Minute)); err != nil || n != 0 {
 		t.Errorf("a second RedactAccessCodes = %d, %v; want nothing left to do", n, err)
+	}
+	// Hourly, it reads only the texts still to redact (an index of them, which a redacted
+	// text leaves), not every text ever stored: over 1.5 million texts, 2.2–2.7 s an hour.
+	// With sequential scans off, a plan that cannot use the index shows one anyway.
+	for i, index := range []string{"sms_outbox_unredacted_idx", "sms_inbound_unredacted_idx"} {
+		if len(seen.qs) <= i {
+			t.Fatalf("%d updates seen, want two", len(seen.qs))
+		}
+		var plan []string
+		err := e.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			return tx.NewRaw("EXPLAIN "+seen.qs[i]).Scan(ctx, &plan)
+		})
+		if p := strings.Join(plan, "\n"); err != nil || !strings.Contains(p, index) {
+			t.Errorf("redaction %s (%v) does not read by %s: the index's condition and the query's differ (notify.codePattern changed without a migration?):\n%s", seen.qs[i], err, index, p)
+		}
+	}
+}
+
+// updatesSeen keeps the UPDATEs bun ran, in order.
+type updatesSeen struct{ qs []string }
+
+func (h *updatesSeen) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
+
+func (h *updatesSeen) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
+	if strings.HasPrefix(ev.Query, "UPDATE") {
+		h.qs = append(h.qs, ev.Query)
 	}
 }

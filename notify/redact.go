@@ -10,7 +10,9 @@ import (
 )
 
 // codePattern matches the access code of a status link (?code=…; see Config.AccessURL), up
-// to the next space, & or end: what RedactAccessCodes takes out.
+// to the next space, & or end: what RedactAccessCodes takes out. The partial indexes of the
+// texts still to redact (migration 20261129000300) repeat it in their condition, so that
+// the hourly redaction reads only those: change both (TestRedactAccessCodes checks).
 const codePattern = `(\?code=)[A-Za-z0-9%]+`
 
 // RedactAccessCodes takes the access code out of the status links of the texts sent (or
