@@ -404,10 +404,14 @@ func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (
 
 // bestInsertPlain is bestInsert for the common case: matrix travel
 // without congestion and a visit with a single window. It reads c's rows
-// of the matrices once and times the positions before a stop inline; the
-// position before the break, which moves, is left to insertDelta. It
-// finds what bestInsertAny finds, with the same arithmetic
+// of the matrices once and times every position inline, the one before
+// the break (which moves to c's place) included. It finds what
+// bestInsertAny finds, with the same arithmetic in the same order
 // (TestInsertDeltaMatchesBruteForce); the load is checked.
+//
+// It is the innermost loop of the search: the route's fields it reads at
+// every position are held in locals, and the positions evaluated are
+// counted in one and added to r.evals once.
 func (r *route) bestInsertPlain(in *inst, c int32, bound float64, blink *worker) (float64, int) {
 	best, bp := bound, -1
 	cn := &in.nodes[c]
@@ -416,41 +420,43 @@ func (r *route) bestInsertPlain(in *inst, c int32, bound float64, blink *worker)
 	dIn, dOut := in.distIn[row:row+L], in.dist[row:row+L]
 	tIn, tOut := in.durIn[row:row+L], in.dur[row:row+L]
 	a0, b0, svc := cn.a0, cn.b0, cn.svc
-	done := a0 + svc
+	due, done := b0+eps, a0+svc-eps
 	base := 0.0
 	if r.nv == 0 {
 		base = r.legs
 	}
 	n := len(r.seq) - 1
 	loc, dep, ls, arc := r.loc[:n+1], r.dep[:n+1], r.ls[:n+1], r.arc[:n+1]
+	brk := r.brk - 1 // the position before the break, or below any
+	evals := int64(0)
 	for p := r.minIns; p < n; p++ {
-		if dep[p] > b0+eps {
+		if dep[p] > due {
 			break
 		}
-		if p+1 == r.brk {
+		if p == brk {
 			if blink != nil && blink.blink() {
 				continue
 			}
-			r.evals++
-			if d := r.insertDelta(in, c, p, best); d < best {
+			evals++
+			if d := r.beforeBreak(in, cn, p, best, dIn, dOut, tIn, tOut, base); d < best {
 				best, bp = d, p
 			}
 			continue
 		}
-		if ls[p+1] < done-eps {
+		if ls[p+1] < done {
 			continue
 		}
 		if blink != nil && blink.blink() {
 			continue
 		}
-		r.evals++
+		evals++
 		a, b := loc[p], loc[p+1]
 		dd := dIn[a] + dOut[b] - arc[p] + base
 		if dd >= best {
 			continue
 		}
 		t := dep[p] + tIn[a]
-		if t > b0+eps {
+		if t > due {
 			continue
 		}
 		s := t
@@ -464,10 +470,54 @@ func (r *route) bestInsertPlain(in *inst, c int32, bound float64, blink *worker)
 		}
 		best, bp = dd, p
 	}
+	r.evals += evals
 	if bp < 0 {
 		return math.Inf(1), -1
 	}
 	return best, bp
+}
+
+// beforeBreak is insertDelta for bestInsertPlain's position p right before
+// the break, given c's node and its rows of the matrices (the legs out of
+// c and into c, dIn[a] being a's leg to c): c takes the break's place,
+// the break follows it there, and the distance is decided by the stop
+// after the break. The same arithmetic as insertDelta's, so the same
+// result, bit for bit.
+func (r *route) beforeBreak(in *inst, cn *node, p int, bound float64, dIn, dOut, tIn, tOut []float64, base float64) float64 {
+	// A route has one break, so the next stop with a place is right after
+	// it (there is always one: the route ends at its end depot).
+	q := p + 2
+	if q >= len(r.seq) {
+		return math.Inf(1)
+	}
+	a, nl := r.loc[p], r.loc[q]
+	// The legs between p and q add up to p's leg to q: a break has none of
+	// its own.
+	pq := 0.0
+	pq += r.arc[p]
+	pq += r.arc[p+1]
+	added := dIn[a] + (dOut[nl] - pq)
+	if added+base >= bound {
+		return math.Inf(1)
+	}
+	t := r.dep[p] + tIn[a]
+	if t > cn.b0+eps {
+		return math.Inf(1)
+	}
+	s := t
+	if s < cn.a0 {
+		s = cn.a0
+	}
+	t = s + cn.svc
+	bn := &in.nodes[r.seq[p+1]]
+	if s = earliest(bn, t); math.IsInf(s, 1) {
+		return s
+	}
+	t = s + bn.svc
+	if t+tOut[nl] > r.ls[q]+eps {
+		return math.Inf(1)
+	}
+	return added + base
 }
 
 // insert puts c after position p and refreshes the caches.
