@@ -265,6 +265,22 @@ func (s *Visits) ByReport(ctx context.Context, reportID int64) ([]*dispatch.Visi
 	return visitsOf(rows), nil
 }
 
+// UnderWayBefore returns technician techID's visits under way (en route or on site) that
+// belong to a business day before day, oldest first: a stop he set out for late one
+// evening and had not finished when the day turned. They are on no later day's route, and
+// may still be finished (SetStatus takes a step of a past day's visit).
+func (s *Visits) UnderWayBefore(ctx context.Context, techID int64, day time.Time) ([]*dispatch.Visit, error) {
+	var rows []visitRow
+	err := selectVisits(s.db, &rows).
+		Where("v.status IN ('en_route', 'on_site') AND v.technician_id = ?", techID).
+		Where("v.plan_day < ?0::date OR (v.plan_day IS NULL AND v.window_start < ?1)", day.Format(time.DateOnly), day).
+		Order("v.started_at", "v.id").Scan(ctx)
+	if err != nil {
+		return nil, Wrap(err)
+	}
+	return visitsOf(rows), nil
+}
+
 // Day returns the visits planned on a business day (YYYY-MM-DD) in route order, and the
 // booked ones without a technician.
 func (s *Visits) Day(ctx context.Context, day time.Time) ([]*dispatch.Visit, error) {

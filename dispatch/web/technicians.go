@@ -368,11 +368,25 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 			return err
 		}
 	}
+	out := []visitView{}
+	if day.Equal(cfg.Day(d.s.now())) {
+		// Today's route opens with any stop still under way from an earlier day (he set out
+		// late and the day turned): it is on no later day's route, and he must still be
+		// able to finish it.
+		carried, err := d.visits.UnderWayBefore(r.Context(), t.ID, day)
+		if err != nil {
+			return err
+		}
+		for _, v := range carried {
+			vv := viewVisit(v)
+			vv.CarriedOver = true
+			out = append(out, vv)
+		}
+	}
 	vs, err := d.visits.Day(r.Context(), day)
 	if err != nil {
 		return err
 	}
-	out := []visitView{}
 	for _, v := range vs {
 		if v.TechnicianID == t.ID {
 			out = append(out, viewVisit(v))

@@ -48,6 +48,10 @@ type visitView struct {
 	Cause           string `json:"cause,omitempty"`
 	Verdict         string `json:"verdict,omitempty"`
 	ServiceRestored *bool  `json:"service_restored,omitempty"`
+
+	// CarriedOver marks, on a technician's route for today, a stop under way since an
+	// earlier day: it does not stop him setting out for today's stops.
+	CarriedOver bool `json:"carried_over,omitempty"`
 }
 
 func timePtr(t time.Time) *time.Time {

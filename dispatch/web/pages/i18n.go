@@ -403,6 +403,7 @@ var catalog = map[string]tr{
 	"t.empty":                 {ES: "No tiene visitas para hoy.", EN: "No visits today."},
 	"t.en_route":              {ES: "En camino", EN: "On my way"},
 	"t.arrived":               {ES: "Llegué", EN: "Arrived"},
+	"t.carried_over":          {ES: "En curso desde el {day}: termínela o márquela como no completada.", EN: "Under way since {day}: complete it or mark it not completed."},
 	"t.finish_current":        {ES: "Termine la parada en curso antes de salir a esta.", EN: "Finish the stop under way before heading to this one."},
 	"t.complete":              {ES: "Completar", EN: "Complete"},
 	"t.not_complete":          {ES: "No se pudo completar", EN: "Could not complete"},

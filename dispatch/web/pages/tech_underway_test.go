@@ -93,9 +93,11 @@ func TestBrowserTechOneStopUnderWay(t *testing.T) {
 
 // TestBrowserTechUnderWayOtherDay: the server counts a stop under way only when he set out
 // for it today (409 visit_under_way, business day in America/Mexico_City); a stop left en
-// route yesterday does not stop his day. The page follows: yesterday's stop is not on
-// today's route (a stop under way cannot be moved to another day, nor set out for before
-// its day), so today's stops offer "En camino", and the server takes it.
+// route yesterday does not stop his day. Today's route opens with that stop (carried_over),
+// saying since when, so that he can still finish it: it was on no route once the day
+// turned (a stop under way at midnight left the phone as today's route loaded, and nothing
+// on the phone could finish it). It offers its own steps; today's stops still offer "En
+// camino", and the server takes both.
 func TestBrowserTechUnderWayOtherDay(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
@@ -107,24 +109,40 @@ func TestBrowserTechUnderWayOtherDay(t *testing.T) {
 	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
 	tok := token(t, e, "disp@example.mx")
 	techID := technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
-	_, left := bookedVisit(t, e, tok, yesterday.Format(time.DateOnly), "Ayer")
+	leftFolio, left := bookedVisit(t, e, tok, yesterday.Format(time.DateOnly), "Ayer")
 	_, today := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Hoy")
 	call(t, e, token(t, e, "tec@example.mx"), "POST", fmt.Sprintf("/api/visits/%d/status", left), `{"status":"en_route"}`, 200, nil)
 
 	now.Store(morning.UnixNano())
-	var r struct{ Visits []struct{ ID int64 } }
+	var r struct {
+		Visits []struct {
+			ID          int64
+			CarriedOver bool `json:"carried_over"`
+		}
+	}
 	call(t, e, token(t, e, "tec@example.mx"), "GET", fmt.Sprintf("/api/technicians/%d/route", techID), "", 200, &r)
-	if len(r.Visits) != 1 || r.Visits[0].ID != today {
-		t.Fatalf("today's route = %+v, want only visit %d (yesterday's %d is under way since yesterday)", r.Visits, today, left)
+	if len(r.Visits) != 2 || r.Visits[0].ID != left || !r.Visits[0].CarriedOver || r.Visits[1].ID != today || r.Visits[1].CarriedOver {
+		t.Fatalf("today's route = %+v, want yesterday's %d (under way, carried over) then today's %d", r.Visits, left, today)
+	}
+	// Yesterday's own route does not list it twice, nor does another day's.
+	var y struct{ Visits []struct{ ID int64 } }
+	call(t, e, token(t, e, "tec@example.mx"), "GET", fmt.Sprintf("/api/technicians/%d/route?day=%s", techID, yesterday.Format(time.DateOnly)), "", 200, &y)
+	if len(y.Visits) != 1 || y.Visits[0].ID != left {
+		t.Fatalf("yesterday's route = %+v, want visit %d once", y.Visits, left)
 	}
 	ctx := tab(t, true)
 	do(t, ctx, chromedp.EmulateViewport(360, 640))
 	signInBrowser(t, ctx, e.URL, "%2Ftech", "tec@example.mx")
-	pollTrue(t, ctx, `document.querySelectorAll('#route .stop').length === 1`)
+	pollTrue(t, ctx, `document.querySelectorAll('#route .stop').length === 2`)
+	carried := fmt.Sprintf(`#route li[data-visit="%d"]`, left)
+	waitText(t, ctx, carried+" .carried", "En curso desde el")
+	waitText(t, ctx, carried+" .badge", "En camino")
+	waitText(t, ctx, carried, leftFolio)
 	pollTrue(t, ctx, `[...document.querySelectorAll('#route .steps button')].filter((b) => b.textContent.trim() === 'En camino').length === 1`)
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#route .one-at-a-time').length`)); err != nil || n != 0 {
 		t.Fatalf("%d notes to finish the stop under way (%v), want none: yesterday's does not count", n, err)
 	}
+	shot(t, ctx, "tech-carried-over")
 	clickStep(t, ctx, "En camino")
 	waitText(t, ctx, fmt.Sprintf(`#route li[data-visit="%d"] .badge`, today), "En camino")
 	pollTrue(t, ctx, `document.querySelectorAll('#pending:not([hidden])').length === 0`)
@@ -133,4 +151,16 @@ func TestBrowserTechUnderWayOtherDay(t *testing.T) {
 	if v.Status != "en_route" {
 		t.Fatalf("today's visit is %s, want en_route: the server took his step", v.Status)
 	}
+
+	// Yesterday's stop is finished from the phone: it could not be done.
+	pollTrue(t, ctx, fmt.Sprintf(`(() => { const b = [...document.querySelectorAll('#route li[data-visit="%d"] .steps button')].find((b) => b.textContent.trim() === 'No se pudo completar'); if (!b) return false; b.click(); return true; })()`, left))
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.ID("reason")),
+		chromedp.SetValue(chromedp.ID("reason"), "customer_absent"),
+	)
+	clickNow(t, ctx, "#finish-send")
+	waitStatus(t, e, token(t, e, "disp@example.mx"), left, "not_completed")
+	// Done, it leaves today's route; today's stop stays under way.
+	pollTrue(t, ctx, fmt.Sprintf(`document.querySelectorAll('#route li[data-visit="%d"]').length === 0 && document.querySelectorAll('#route .stop').length === 1`, left))
+	waitText(t, ctx, fmt.Sprintf(`#route li[data-visit="%d"] .badge`, today), "En camino")
 }

@@ -127,7 +127,9 @@ function render() {
   const done = (x) => DONE.includes(x.st);
   // He cannot be on his way to two places: while a stop is under way, no other offers "En
   // camino" (one stray tap texted a second customer an ETA); it says to finish that one.
-  const underWay = stops.some((x) => UNDER_WAY.includes(x.st));
+  // A stop under way since an earlier day (he set out late and the day turned; the server
+  // lists it first, carried_over) does not stop today's, as the server's rule says.
+  const underWay = stops.some((x) => UNDER_WAY.includes(x.st) && !x.v.carried_over);
   list.replaceChildren(...[...stops.filter((x) => !done(x)), ...stops.filter(done)].map(({ v, i, st }) => {
     const steps = [];
     const step = (label, fn, primary) => {
@@ -160,6 +162,7 @@ function render() {
     return h('li', { class: 'stop st-' + st + (DONE.includes(st) ? ' done' : ''), dataset: { visit: v.id } },
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', h('span', { class: 'folio' }, ref(v))), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
+      v.carried_over && !DONE.includes(st) ? h('p', { class: 'flash warn carried' }, t('t.carried_over', { day: longDay(v.plan_day || dayOf(v.window?.start || new Date().toISOString())) })) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
       // His steps come before the customer's name and address, which have no limit he
       // controls: a long address (300 characters) pushed them below a 360x640 screen.
