@@ -360,13 +360,47 @@ func (r *route) insertDelta(in *inst, c int32, p int, bound float64) float64 {
 // bound), skipping each position with the blink probability of the worker
 // blink when it is not nil.
 func (r *route) bestInsert(in *inst, c int32, bound float64, blink *worker) (float64, int) {
-	if r.load+in.nodes[c].dem > in.veh[r.v].cap+eps {
+	pr := in.probe(c)
+	return r.bestInsertProbe(in, &pr, bound, blink)
+}
+
+// probe is what an insertion scan reads of one visit at every position:
+// its node, and when bestInsertPlain applies, its rows of the travel
+// tables and its window. A caller that tries one visit on many routes
+// (recreate) makes it once.
+type probe struct {
+	c     int32
+	node  *node
+	plain bool // matrix travel without congestion and a single window
+	// The visit's rows (set when plain): dIn[a] and tIn[a] are the leg
+	// from location a to the visit, dOut[b] and tOut[b] the leg from it
+	// to b.
+	dIn, dOut, tIn, tOut []float64
+}
+
+// probe prepares visit c for insertion scans.
+func (in *inst) probe(c int32) probe {
+	cn := &in.nodes[c]
+	pr := probe{c: c, node: cn}
+	if in.ext == nil && in.cong == nil && cn.win == nil {
+		L := in.L
+		row := int(cn.loc) * L
+		pr.plain = true
+		pr.dIn, pr.dOut = in.distIn[row:row+L], in.dist[row:row+L]
+		pr.tIn, pr.tOut = in.durIn[row:row+L], in.dur[row:row+L]
+	}
+	return pr
+}
+
+// bestInsertProbe is bestInsert for a visit already prepared by probe.
+func (r *route) bestInsertProbe(in *inst, pr *probe, bound float64, blink *worker) (float64, int) {
+	if r.load+pr.node.dem > in.veh[r.v].cap+eps {
 		return math.Inf(1), -1
 	}
-	if in.ext == nil && in.cong == nil && in.nodes[c].win == nil {
-		return r.bestInsertPlain(in, c, bound, blink)
+	if pr.plain {
+		return r.bestInsertPlain(in, pr, bound, blink)
 	}
-	return r.bestInsertAny(in, c, bound, blink)
+	return r.bestInsertAny(in, pr.c, bound, blink)
 }
 
 // bestInsertAny is bestInsert's scan for any travel and windows, position
@@ -404,7 +438,7 @@ func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (
 
 // bestInsertPlain is bestInsert for the common case: matrix travel
 // without congestion and a visit with a single window. It reads c's rows
-// of the matrices once and times every position inline, the one before
+// of the matrices (from pr) and times every position inline, the one before
 // the break (which moves to c's place) included. It finds what
 // bestInsertAny finds, with the same arithmetic in the same order
 // (TestInsertDeltaMatchesBruteForce); the load is checked.
@@ -412,13 +446,10 @@ func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (
 // It is the innermost loop of the search: the route's fields it reads at
 // every position are held in locals, and the positions evaluated are
 // counted in one and added to r.evals once.
-func (r *route) bestInsertPlain(in *inst, c int32, bound float64, blink *worker) (float64, int) {
+func (r *route) bestInsertPlain(in *inst, pr *probe, bound float64, blink *worker) (float64, int) {
 	best, bp := bound, -1
-	cn := &in.nodes[c]
-	L := in.L
-	row := int(cn.loc) * L
-	dIn, dOut := in.distIn[row:row+L], in.dist[row:row+L]
-	tIn, tOut := in.durIn[row:row+L], in.dur[row:row+L]
+	cn := pr.node
+	dIn, dOut, tIn, tOut := pr.dIn, pr.dOut, pr.tIn, pr.tOut
 	a0, b0, svc := cn.a0, cn.b0, cn.svc
 	due, done := b0+eps, a0+svc-eps
 	base := 0.0

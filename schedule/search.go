@@ -101,7 +101,12 @@ type worker struct {
 	order     []int32
 	pos       []int   // scratch for ruin
 	take      []int32 // scratch for ruin
-	tried     []int32 // scratch for recreate: classes of empty routes tried
+	// classMark[k] is cstamp when recreate has tried the current visit on
+	// an empty route of vehicle class k (empty routes of one class are
+	// interchangeable); remMark[c] is rstamp when visit c is among the
+	// removed of the current recreate.
+	classMark, remMark []uint32
+	cstamp, rstamp     uint32
 	// pruneK is how many of a visit's nearest neighbours recreate walks
 	// to find the routes it tries first (0: try every route).
 	pruneK  int
@@ -156,6 +161,12 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	w.seen = make([]bool, len(in.veh))
 	w.mark = make([]uint32, len(in.veh))
 	w.sortKey = make([]float64, in.m)
+	classes := int32(0)
+	for i := range in.veh {
+		classes = max(classes, in.veh[i].class+1)
+	}
+	w.classMark = make([]uint32, classes)
+	w.remMark = make([]uint32, in.m)
 	if in.travelSymmetric() && in.ext == nil {
 		w.pruneK = pruneNeighbors
 		w.stopEarly = true
@@ -430,7 +441,6 @@ func (w *worker) recreate(s *sol) bool {
 		}
 		w.first = -1
 	}
-	triedClass := w.tried[:0]
 	blink := w
 	if w.blinkRate == 0 {
 		blink = nil
@@ -438,6 +448,7 @@ func (w *worker) recreate(s *sol) bool {
 	L := in.L
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
+		pr := in.probe(c)
 		try := func(ri int) {
 			rt := &s.routes[ri]
 			if w.knownFull(c, ri, rt) {
@@ -446,7 +457,7 @@ func (w *worker) recreate(s *sol) bool {
 			}
 			w.tries++
 			e0, b0 := rt.evals, w.blinks
-			d, p := rt.bestInsert(in, c, best, blink)
+			d, p := rt.bestInsertProbe(in, &pr, best, blink)
 			w.work += 4 + rt.evals - e0
 			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
@@ -454,7 +465,10 @@ func (w *worker) recreate(s *sol) bool {
 				w.noteFull(c, ri, rt) // no bound and no blink cut the scan short
 			}
 		}
-		triedClass = triedClass[:0]
+		if w.cstamp++; w.cstamp == 0 { // wrapped: old marks would match again
+			clear(w.classMark)
+			w.cstamp = 1
+		}
 		cl := int(in.nodes[c].loc)
 		// pays reports whether route rt, whose visits are all at least
 		// far from c and whose legs from home and back are at least
@@ -468,7 +482,7 @@ func (w *worker) recreate(s *sol) bool {
 		// A visit the plan already left out found no place on any route
 		// it was last tried on; only routes changed since can take it, and
 		// try skips the others at once, which is cheaper than the walk.
-		leftOut := w.fails != nil && !slices.Contains(w.removed, c)
+		leftOut := w.fails != nil && w.remMark[c] != w.rstamp
 		if w.pruneK > 0 && !leftOut {
 			if w.stamp++; w.stamp == 0 { // wrapped: old marks would match again
 				clear(w.mark)
@@ -510,10 +524,10 @@ func (w *worker) recreate(s *sol) bool {
 			}
 			if rt.nv == 0 {
 				class := in.veh[rt.v].class
-				if slices.Contains(triedClass, class) {
+				if w.classMark[class] == w.cstamp {
 					continue
 				}
-				triedClass = append(triedClass, class)
+				w.classMark[class] = w.cstamp
 			} else if far >= 0 && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
@@ -531,23 +545,28 @@ func (w *worker) recreate(s *sol) bool {
 				cost += best
 			}
 			if cost > w.limit && placed+left <= need+1e-9 {
-				w.tried = triedClass
 				w.stops++
 				return false
 			}
 		}
 	}
-	w.tried = triedClass
 	s.total(in)
 	return true
 }
 
 // collectPending sets w.order to the removed visits, then the other
-// unassigned ones.
+// unassigned ones, and marks the removed ones (remMark).
 func (w *worker) collectPending(s *sol) {
+	if w.rstamp++; w.rstamp == 0 { // wrapped: old marks would match again
+		clear(w.remMark)
+		w.rstamp = 1
+	}
+	for _, c := range w.removed {
+		w.remMark[c] = w.rstamp
+	}
 	w.order = append(w.order[:0], w.removed...)
 	for _, c := range w.in.active {
-		if s.where[c] < 0 && !slices.Contains(w.removed, c) {
+		if s.where[c] < 0 && w.remMark[c] != w.rstamp {
 			w.order = append(w.order, c)
 		}
 	}
