@@ -31,6 +31,7 @@ type route struct {
 	dep    []float64
 	ls     []float64
 	arc    []float64 // arc[p]: distance from loc[p] to loc[p+1]
+	tarc   []float64 // tarc[p]: arc p's travel time, kept with plain travel (insertPlain)
 	load   float64
 	legs   float64 // sum of leg distances
 	cost   float64 // legs, or 0 for a route without visits
@@ -60,6 +61,7 @@ func (r *route) update(in *inst) bool {
 		r.updatePlain(in)
 		return r.finish(in)
 	}
+	r.tarc = r.tarc[:0] // not kept: insert re-times from the tables
 	for p := 1; p < n; p++ {
 		nd = &in.nodes[r.seq[p]]
 		var a float64
@@ -122,28 +124,45 @@ func (r *route) finish(in *inst) bool {
 }
 
 // updatePlain is update's timing and summary for matrix travel without
-// congestion (every compiled location, constant durations): the same
-// sums in the same order, read straight from the matrices, and the
-// distance summary made in the same pass.
+// congestion (every compiled location, constant durations): the legs are
+// read straight from the matrices into arc and tarc, then timePlain
+// makes the same sums in the same order as update.
 func (r *route) updatePlain(in *inst) {
 	n := len(r.seq)
 	L := in.L
 	dist, dur := in.dist, in.dur
+	r.tarc = grow64(r.tarc, n)
+	r.tarc[n-1] = 0
+	for p := 1; p < n; p++ {
+		nd := &in.nodes[r.seq[p]]
+		if nd.loc < 0 {
+			r.loc[p] = r.loc[p-1]
+			r.arc[p-1], r.tarc[p-1] = 0, 0
+		} else {
+			k := int(r.loc[p-1])*L + int(nd.loc)
+			r.loc[p] = nd.loc
+			r.arc[p-1], r.tarc[p-1] = dist[k], dur[k]
+		}
+	}
+	r.timePlain(in)
+}
+
+// timePlain is updatePlain's timing and summary from loc, arc and tarc,
+// once the fields update resets are reset and position 0 is timed.
+func (r *route) timePlain(in *inst) {
+	n := len(r.seq)
+	arc, tarc := r.arc[:n], r.tarc[:n]
+	st, dep, ls := r.st[:n], r.dep[:n], r.ls[:n]
 	fv, lv := -1, -1
 	for p := 1; p < n; p++ {
 		nd := &in.nodes[r.seq[p]]
 		var a float64
 		if nd.loc < 0 {
-			r.loc[p] = r.loc[p-1]
-			a = r.dep[p-1]
-			r.arc[p-1] = 0
+			a = dep[p-1]
 			r.brk = p
 		} else {
-			k := int(r.loc[p-1])*L + int(nd.loc)
-			r.loc[p] = nd.loc
-			a = r.dep[p-1] + dur[k]
-			r.arc[p-1] = dist[k]
-			r.legs += r.arc[p-1]
+			a = dep[p-1] + tarc[p-1]
+			r.legs += arc[p-1]
 			if p < n-1 {
 				if fv < 0 {
 					fv = p
@@ -151,13 +170,25 @@ func (r *route) updatePlain(in *inst) {
 				lv = p
 			}
 		}
-		s := earliest(nd, a)
+		var s float64
+		if nd.win == nil {
+			// earliest, inlined for a single window.
+			s = math.Inf(1)
+			if a <= nd.b0+eps {
+				s = a
+				if a < nd.a0 {
+					s = nd.a0
+				}
+			}
+		} else {
+			s = earliest(nd, a)
+		}
 		if math.IsInf(s, 1) {
 			r.ok = false
 			s = a
 		}
-		r.st[p] = s
-		r.dep[p] = s + nd.svc
+		st[p] = s
+		dep[p] = s + nd.svc
 		r.load += nd.dem
 		if nd.kind == kindVisit {
 			r.nv++
@@ -167,16 +198,27 @@ func (r *route) updatePlain(in *inst) {
 		}
 	}
 	next := &in.nodes[r.seq[n-1]]
-	r.ls[n-1] = latest(next, math.Inf(1))
+	ls[n-1] = latest(next, math.Inf(1))
 	for p := n - 2; p >= 0; p-- {
 		nd := &in.nodes[r.seq[p]]
 		var ld float64
 		if next.loc < 0 {
-			ld = r.ls[p+1]
+			ld = ls[p+1]
 		} else {
-			ld = r.ls[p+1] - dur[int(r.loc[p])*L+int(r.loc[p+1])]
+			ld = ls[p+1] - tarc[p]
 		}
-		r.ls[p] = latest(nd, ld-nd.svc)
+		if t := ld - nd.svc; nd.win == nil {
+			// latest, inlined for a single window.
+			ls[p] = math.Inf(-1)
+			if nd.a0 <= t+eps {
+				ls[p] = t
+				if t > nd.b0 {
+					ls[p] = nd.b0
+				}
+			}
+		} else {
+			ls[p] = latest(nd, t)
+		}
 		next = nd
 	}
 	r.arcSummary(fv, lv)
@@ -556,7 +598,51 @@ func (r *route) insert(in *inst, c int32, p int) {
 	r.seq = append(r.seq, 0)
 	copy(r.seq[p+2:], r.seq[p+1:])
 	r.seq[p+1] = c
+	if in.ext == nil && in.cong == nil && len(r.tarc) == len(r.seq)-1 {
+		r.insertPlain(in, c, p)
+		return
+	}
 	r.update(in)
+}
+
+// insertPlain is update after insert (c is at p+1) for matrix travel
+// without congestion: the legs of the other stops are those the route
+// had, shifted by one, so only c's legs are read from the tables (from
+// c's rows, the same values), and timePlain re-times the route from
+// them. The result is update's, bit for bit.
+func (r *route) insertPlain(in *inst, c int32, p int) {
+	n := len(r.seq)
+	cl := in.nodes[c].loc
+	L := in.L
+	row := int(cl) * L
+	r.loc = append(r.loc, 0)
+	copy(r.loc[p+2:], r.loc[p+1:])
+	r.arc = append(r.arc, 0)
+	copy(r.arc[p+2:], r.arc[p+1:])
+	r.tarc = append(r.tarc, 0)
+	copy(r.tarc[p+2:], r.tarc[p+1:])
+	r.st = grow64(r.st, n)
+	r.dep = grow64(r.dep, n)
+	r.ls = grow64(r.ls, n)
+	nd := &in.nodes[r.seq[0]]
+	r.st[0], r.dep[0] = nd.a0, nd.a0 // as update: grow64 may have moved them
+	a := int(r.loc[p])
+	r.loc[p+1] = cl
+	r.arc[p], r.tarc[p] = in.distIn[row+a], in.durIn[row+a]
+	q := p + 2 // the next stop with a place of its own
+	if in.nodes[r.seq[q]].loc < 0 {
+		// The break that followed p now follows c, where it sits; a
+		// route has one break, and a stop with a place after it.
+		r.loc[q] = cl
+		r.arc[p+1], r.tarc[p+1] = 0, 0
+		q++
+	}
+	b := int(r.loc[q])
+	r.arc[q-1], r.tarc[q-1] = in.dist[row+b], in.dur[row+b]
+	r.ok = true
+	r.load, r.legs, r.nv, r.minIns, r.brk = 0, 0, 0, 0, -1
+	r.timePlain(in)
+	r.finish(in)
 }
 
 func (r *route) copyFrom(o *route) {
@@ -567,6 +653,7 @@ func (r *route) copyFrom(o *route) {
 	r.dep = append(r.dep[:0], o.dep...)
 	r.ls = append(r.ls[:0], o.ls...)
 	r.arc = append(r.arc[:0], o.arc...)
+	r.tarc = append(r.tarc[:0], o.tarc...)
 	r.load, r.legs, r.cost, r.nv, r.minIns, r.brk, r.ok = o.load, o.legs, o.cost, o.nv, o.minIns, o.brk, o.ok
 	r.headArc, r.tailArc, r.innerArc = o.headArc, o.tailArc, o.innerArc
 	r.ver = o.ver

@@ -3,6 +3,7 @@ package schedule
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -497,5 +498,55 @@ func TestLegsIntoLocations(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestInsertPlainMatchesUpdate: insert's re-timing from the cached legs
+// (insertPlain) leaves every cache bit for bit as a full update of the
+// same sequence does, at every position, feasible or not, before and
+// after breaks, with one window or several.
+func TestInsertPlainMatchesUpdate(t *testing.T) {
+	same := func(a, b []float64) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	checked := 0
+	for seed := uint64(0); seed < 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		in := homesInst(rng, 30, 3)
+		if seed%2 == 1 {
+			in = randomInst(rng, 30, false)
+		}
+		for v := range in.veh {
+			r := &route{}
+			r.empty(in, int32(v))
+			for _, c := range rng.Perm(in.m)[:1+rng.IntN(12)] {
+				p := rng.IntN(len(r.seq) - 1)
+				r.insert(in, int32(c), p)
+				if len(r.tarc) != len(r.seq) {
+					t.Fatalf("seed %d: insertPlain not used (tarc %d, seq %d)", seed, len(r.tarc), len(r.seq))
+				}
+				f := &route{}
+				f.copyFrom(r)
+				f.update(in)
+				if !slices.Equal(r.seq, f.seq) || !slices.Equal(r.loc, f.loc) || !same(r.st, f.st) || !same(r.dep, f.dep) ||
+					!same(r.ls, f.ls) || !same(r.arc, f.arc) || !same(r.tarc, f.tarc) ||
+					!same([]float64{r.load, r.legs, r.cost, r.headArc, r.tailArc, r.innerArc}, []float64{f.load, f.legs, f.cost, f.headArc, f.tailArc, f.innerArc}) ||
+					r.nv != f.nv || r.minIns != f.minIns || r.brk != f.brk || r.ok != f.ok {
+					t.Fatalf("seed %d: insert %d at %d: insertPlain %+v, update %+v", seed, c, p, *r, *f)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 500 {
+		t.Fatalf("only %d insertions checked", checked)
 	}
 }
