@@ -437,3 +437,25 @@ func waitStatus(t testing.TB, e *env, tok string, id int64, want string) {
 		call(t, e, tok, "GET", "/api/visits/"+strconv.FormatInt(id, 10), "", 200, &v)
 	}
 }
+
+// onSiteEnv is a liveEnv at a business morning with a dispatcher and a technician whose
+// visit (its description given) is booked for that morning and under way, on site: the
+// completion form is the next thing his page offers. It returns the dispatcher's token,
+// the technician's user id, and the visit's folio and id.
+func onSiteEnv(t testing.TB, description string) (l *liveEnv, tok string, techUser int64, folio string, id int64) {
+	t.Helper()
+	morning := businessMorning(t)
+	// No recheck of the feed while the test runs: only the page's own calls find that a
+	// session ended.
+	l = newLiveEnv(t, func() time.Time { return morning }, time.Hour)
+	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok = token(t, l.env, "disp@example.mx")
+	technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	folio, id = bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), description)
+	tecTok := token(t, l.env, "tec@example.mx")
+	for _, st := range []string{"en_route", "on_site"} {
+		call(t, l.env, tecTok, "POST", "/api/visits/"+strconv.FormatInt(id, 10)+"/status", `{"status":"`+st+`"}`, 200, nil)
+	}
+	return l, tok, u.ID, folio, id
+}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserSignInWaitsForForm: the technician's session ends while he fills in the
@@ -85,19 +83,7 @@ func TestBrowserSignInWaitsForForm(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			morning := businessMorning(t)
-			// No recheck of the feed while the test runs: only the page's own calls find
-			// that the session ended.
-			l := newLiveEnv(t, func() time.Time { return morning }, time.Hour)
-			l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-			u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-			tok := token(t, l.env, "disp@example.mx")
-			technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
-			folio, id := bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), "Formulario abierto")
-			tecTok := token(t, l.env, "tec@example.mx")
-			for _, st := range []string{"en_route", "on_site"} {
-				call(t, l.env, tecTok, "POST", "/api/visits/"+strconv.FormatInt(id, 10)+"/status", `{"status":"`+st+`"}`, 200, nil)
-			}
+			l, tok, techUser, folio, id := onSiteEnv(t, "Formulario abierto")
 
 			ctx := tab(t, true)
 			signInBrowser(t, ctx, l.URL, "%2Ftech", "tec@example.mx")
@@ -115,7 +101,7 @@ func TestBrowserSignInWaitsForForm(t *testing.T) {
 				chromedp.SetUploadFiles(chromedp.ID("photo"), []string{cameraPhoto(t, 800, 600)}),
 			)
 			pollTrue(t, ctx, `document.querySelectorAll('#thumbs img').length === 1`)
-			l.endSessions(t, u.ID)
+			l.endSessions(t, techUser)
 			// Two calls answered 401, one after the other: one wait, one notice.
 			const kept = `location.pathname === '/tech' && document.getElementById('finish').open && document.getElementById('cause').value === 'Conector dañado' && document.getElementById('note').value === 'Se cambió el conector' && document.querySelectorAll('#thumbs img').length === 1`
 			for i, path := range tc.calls {

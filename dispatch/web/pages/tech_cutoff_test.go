@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserTechAnswerCutOff: the answer to his completion's photo, then to the step
@@ -19,18 +17,8 @@ import (
 // TestBrowserSignInWaitsForForm, under load, when the page left while the photo's 401 came).
 func TestBrowserTechAnswerCutOff(t *testing.T) {
 	t.Parallel()
-	morning := businessMorning(t)
-	l := newLiveEnv(t, func() time.Time { return morning }, time.Hour)
-	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, l.env, "disp@example.mx")
-	technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
-	folio, id := bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), "Respuesta cortada")
+	l, tok, _, folio, id := onSiteEnv(t, "Respuesta cortada")
 	vid := strconv.FormatInt(id, 10)
-	tecTok := token(t, l.env, "tec@example.mx")
-	for _, st := range []string{"en_route", "on_site"} {
-		call(t, l.env, tecTok, "POST", "/api/visits/"+vid+"/status", `{"status":"`+st+`"}`, 200, nil)
-	}
 
 	ctx := tab(t, true)
 	signInBrowser(t, ctx, l.URL, "%2Ftech", "tec@example.mx")
