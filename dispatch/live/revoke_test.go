@@ -111,6 +111,10 @@ func TestOpenFeedEndsWithTheRight(t *testing.T) {
 			techID = tech.ID
 		}
 		c := mustDial(t, in, token, -1)
+		// Registered (and the last case's client gone) before the event: the handshake is
+		// answered before the hub registers a client, and an event sent in between would
+		// pass a client without after by.
+		waitFor(t, 20*time.Second, "the client registered", func() bool { return in.hub.Clients() == 1 })
 		stillStreams(c, techID)
 		if err := tc.revoke(u, token, techID); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
@@ -126,6 +130,7 @@ func TestOpenFeedEndsWithTheRight(t *testing.T) {
 	// A new name changes nothing the feed shows: it stays open.
 	token, u := signIn(t, in, "renamed@example.mx", dispatch.RoleDispatcher)
 	c := mustDial(t, in, token, -1)
+	waitFor(t, 20*time.Second, "the client registered", func() bool { return in.hub.Clients() == 1 })
 	name := "Otro Nombre"
 	if _, err := admins.Update(ctx, u.ID, postgres.UserChange{Name: &name}, nil, now); err != nil {
 		t.Fatal(err)

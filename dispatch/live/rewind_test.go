@@ -76,6 +76,9 @@ func TestSequenceRewind(t *testing.T) {
 			start := lastSeq(t, db)
 			fresh := mustDial(t, in, token, -1)
 			resumed := mustDial(t, in, token, start)
+			// The handshake is answered before the hub registers the client: an event sent
+			// in between would pass a client without after by.
+			waitFor(t, 20*time.Second, "both clients registered", func() bool { return in.hub.Clients() == 2 })
 			for range 5 {
 				appendEvents(t, db, dispatch.Event{Type: "report.noted", ReportID: 1})
 			}
@@ -104,6 +107,7 @@ func TestSequenceRewind(t *testing.T) {
 
 			// Reloaded clients come back without after and get what follows, numbered on.
 			c := mustDial(t, in, token, -1)
+			waitFor(t, 20*time.Second, "the reloaded clients gone, the new one registered", func() bool { return in.hub.Clients() == 1 })
 			appendEvents(t, db, dispatch.Event{Type: "report.noted", ReportID: 2})
 			if m := read(t, c, 20*time.Second); m.ID != start+3+int64(tc.again) || m.Type != "report.noted" {
 				t.Fatalf("first message after the rewind = %+v, want report.noted with id %d", m, start+3+int64(tc.again))
