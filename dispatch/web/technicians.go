@@ -369,6 +369,7 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 		}
 	}
 	out := []visitView{}
+	listed := map[int64]bool{}
 	if day.Equal(cfg.Day(d.s.now())) {
 		// Today's route opens with any stop still under way from an earlier day (he set out
 		// late and the day turned): it is on no later day's route, and he must still be
@@ -381,6 +382,7 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 			vv := viewVisit(v)
 			vv.CarriedOver = true
 			out = append(out, vv)
+			listed[v.ID] = true
 		}
 	}
 	vs, err := d.visits.Day(r.Context(), day)
@@ -388,7 +390,7 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	for _, v := range vs {
-		if v.TechnicianID == t.ID {
+		if v.TechnicianID == t.ID && !listed[v.ID] {
 			out = append(out, viewVisit(v))
 		}
 	}
