@@ -37,11 +37,11 @@ const unmarkedSQL = `NOT EXISTS (SELECT 1 FROM events AS e WHERE e.visit_id = v.
 
 // MarkMissedWindows appends one visit.window_missed per visit whose promised window ended
 // MissedGrace or more before now, and less than MissedLookBack, and that is missed by the
-// board's rule (VisitFilter.Missed), and returns how many it marked. Each visit's window is marked at most once, whatever
-// runs it, however often and however many at once: the mark is written under the visit's
-// row lock after checking, in the same transaction, that no mark of that window exists. A
-// visit booked again and missed again is marked again (its window is another). The mark
-// does not change the visit (nor bump its version).
+// board's rule (VisitFilter.Missed), and returns how many it marked. Each visit's window is
+// marked at most once, whatever runs it, however often and however many at once: the mark
+// is written under the visit's row lock after checking, in the same transaction, that no
+// mark of that window exists. A visit booked again and missed again is marked again (its
+// window is another). The mark does not change the visit (nor bump its version).
 func (s *Visits) MarkMissedWindows(ctx context.Context, now time.Time) (int, error) {
 	const batch = 200
 	now = now.UTC().Truncate(time.Microsecond)

@@ -73,6 +73,18 @@ func (h *queriesSeen) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
 	}
 }
 
+// last returns the last query seen that contains marker, or "".
+func (h *queriesSeen) last(marker string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := len(h.qs) - 1; i >= 0; i-- {
+		if strings.Contains(h.qs[i], marker) {
+			return h.qs[i]
+		}
+	}
+	return ""
+}
+
 // take returns the queries seen since the last take.
 func (h *queriesSeen) take() []string {
 	h.mu.Lock()

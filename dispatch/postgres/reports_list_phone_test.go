@@ -3,33 +3,13 @@ package postgres_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
 	"despacho/dispatch/postgres"
 )
-
-// lastQuery keeps the last query bun ran that contains a marker.
-type lastQuery struct {
-	marker string
-	mu     sync.Mutex
-	q      string
-}
-
-func (h *lastQuery) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (h *lastQuery) AfterQuery(_ context.Context, ev *bun.QueryEvent) {
-	if strings.Contains(ev.Query, h.marker) {
-		h.mu.Lock()
-		h.q = ev.Query
-		h.mu.Unlock()
-	}
-}
 
 // TestReportListByPhone: List with a phone finds the reports of the customer with that
 // phone, newest first, and gets there through the indexes (customers_phone_key, then the
@@ -47,8 +27,8 @@ func TestReportListByPhone(t *testing.T) {
 		ANALYZE customers; ANALYZE reports`); err != nil {
 		t.Fatal(err)
 	}
-	hook := &lastQuery{marker: "customer_phone"}
-	db.AddQueryHook(hook)
+	seen := &queriesSeen{}
+	db.AddQueryHook(seen)
 	reports := postgres.NewReports(db, nil, dispatch.SLA{})
 	var folios []string
 	for range 2 {
@@ -69,9 +49,7 @@ func TestReportListByPhone(t *testing.T) {
 		t.Fatalf("List(unknown phone) = %d items, %v; want none", len(items), err)
 	}
 
-	hook.mu.Lock()
-	q := hook.q
-	hook.mu.Unlock()
+	q := seen.last("customer_phone")
 	if q == "" {
 		t.Fatal("List's query was not seen")
 	}

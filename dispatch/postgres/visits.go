@@ -284,12 +284,25 @@ func (s *Visits) UnderWayBefore(ctx context.Context, techID int64, day time.Time
 // Day returns the visits planned on a business day (YYYY-MM-DD) in route order, and the
 // booked ones without a technician.
 func (s *Visits) Day(ctx context.Context, day time.Time) ([]*dispatch.Visit, error) {
+	return s.day(ctx, day, 0)
+}
+
+// TechnicianDay returns technician techID's visits of a business day in route order: Day's
+// visits of his, read without the rest of the day's.
+func (s *Visits) TechnicianDay(ctx context.Context, techID int64, day time.Time) ([]*dispatch.Visit, error) {
+	return s.day(ctx, day, techID)
+}
+
+// day is Day, or TechnicianDay when techID is not 0.
+func (s *Visits) day(ctx context.Context, day time.Time, techID int64) ([]*dispatch.Visit, error) {
 	var rows []visitRow
-	err := selectVisits(s.db, &rows).
+	q := selectVisits(s.db, &rows).
 		Where("v.status IN ('booked', 'assigned', 'en_route', 'on_site', 'completed', 'not_completed')").
-		Where("(v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date", day, s.cfg.NextDay(day), day.Format(time.DateOnly)).
-		Order("v.technician_id", "v.planned_start", "v.id").Scan(ctx)
-	if err != nil {
+		Where("(v.window_start >= ? AND v.window_start < ?) OR v.plan_day = ?::date", day, s.cfg.NextDay(day), day.Format(time.DateOnly))
+	if techID != 0 {
+		q = q.Where("v.technician_id = ?", techID)
+	}
+	if err := q.Order("v.technician_id", "v.planned_start", "v.id").Scan(ctx); err != nil {
 		return nil, Wrap(err)
 	}
 	return visitsOf(rows), nil

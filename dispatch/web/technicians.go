@@ -385,12 +385,12 @@ func (d *dispatchAPI) technicianRoute(w http.ResponseWriter, r *http.Request) er
 			listed[v.ID] = true
 		}
 	}
-	vs, err := d.visits.Day(r.Context(), day)
+	vs, err := d.visits.TechnicianDay(r.Context(), t.ID, day)
 	if err != nil {
 		return err
 	}
 	for _, v := range vs {
-		if v.TechnicianID == t.ID && !listed[v.ID] {
+		if !listed[v.ID] {
 			out = append(out, viewVisit(v))
 		}
 	}

@@ -162,7 +162,7 @@ function render() {
     return h('li', { class: 'stop st-' + st + (DONE.includes(st) ? ' done' : ''), dataset: { visit: v.id } },
       h('h2', {}, h('span', {}, t('t.stop', { n: i + 1 }), ' · ', h('span', { class: 'folio' }, ref(v))), h('span', { class: 'badge s-' + st }, t('visit.' + st))),
       v.incident_id ? h('p', {}, h('strong', { class: 'chip bad incident-visit' }, t('t.incident_visit'))) : '',
-      v.carried_over && !DONE.includes(st) ? h('p', { class: 'flash warn carried' }, t('t.carried_over', { day: longDay(v.plan_day || dayOf(v.window?.start || new Date().toISOString())) })) : '',
+      v.carried_over && !DONE.includes(st) ? h('p', { class: 'flash warn carried' }, t('t.carried_over', { day: longDay(v.plan_day || dayOf(v.window.start)) })) : '',
       v.window ? h('p', {}, h('strong', {}, t('b.window', { start: time(v.window.start), end: time(v.window.end) })), eta ? ' · ' + t('b.arrival', { time: time(eta) }) : '') : '',
       // His steps come before the customer's name and address, which have no limit he
       // controls: a long address (300 characters) pushed them below a 360x640 screen.
