@@ -2,9 +2,12 @@ package live_test
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"despacho/dispatch"
 	"despacho/dispatch/dispatchtest"
@@ -93,4 +96,53 @@ func TestCatchUpFindsTheRestDeleted(t *testing.T) {
 	c := mustDial(t, in, token, start)
 	readN(t, c, n-1)
 	expectReloadNext(t, c, "client whose next event was deleted")
+}
+
+// TestFreshClientMissesNothingDuringHandshake: a client that connects without `after` counts
+// itself connected once the handshake is answered, and a page loads its data beside it. An
+// event fanned out after the request came and before the hub registered the client must
+// still reach it (it was handed to no one else in its name); an event before the request
+// must not (the page's load already shows it).
+func TestFreshClientMissesNothingDuringHandshake(t *testing.T) {
+	t.Parallel()
+	db := dispatchtest.DB(t)
+	in := startInstance(t, db, live.Options{PollInterval: 100 * time.Millisecond})
+	token, _ := signIn(t, in, "despacho@example.mx", dispatch.RoleDispatcher)
+	appendEvents(t, db, dispatch.Event{Type: "visit.note", At: time.Now(), Actor: "system", Data: data(map[string]string{"n": "before"})})
+	before := sequenced(t, db)
+	waitFor(t, 20*time.Second, "the event before the request fanned out", func() bool { return in.hub.Cursor() >= before })
+
+	var once sync.Once
+	handshake := make(chan struct{})
+	live.SetUpgraded(in.hub, func() {
+		once.Do(func() {
+			defer close(handshake)
+			appendEvents(t, db, dispatch.Event{Type: "visit.note", At: time.Now(), Actor: "system", Data: data(map[string]string{"n": "handshake"})})
+			seq := sequenced(t, db)
+			waitFor(t, 20*time.Second, "the event during the handshake fanned out", func() bool { return in.hub.Cursor() >= seq })
+		})
+	})
+	c := mustDial(t, in, token, -1)
+	<-handshake // the dial returns with the answer, before the hook has run
+	appendEvents(t, db, dispatch.Event{Type: "visit.note", At: time.Now(), Actor: "system", Data: data(map[string]string{"n": "after"})})
+	got := readN(t, c, 2)
+	for i, want := range []string{"handshake", "after"} {
+		var d struct{ N string }
+		_ = json.Unmarshal(got[i].Data, &d)
+		if got[i].Type != "visit.note" || d.N != want {
+			t.Fatalf("message %d = %s %s, want visit.note %q (all: %+v)", i, got[i].Type, got[i].Data, want, got)
+		}
+	}
+	if got[0].ID != before+1 || got[1].ID != before+2 {
+		t.Errorf("ids %d, %d; want %d, %d", got[0].ID, got[1].ID, before+1, before+2)
+	}
+}
+
+// sequenced numbers the committed events, as the hubs do, and returns the last number.
+func sequenced(tb testing.TB, db *bun.DB) int64 {
+	tb.Helper()
+	if _, err := live.Sequence(context.Background(), db); err != nil {
+		tb.Fatal(err)
+	}
+	return lastSeq(tb, db)
 }

@@ -18,7 +18,8 @@ import (
 // ServeWS is GET /ws for signed-in users, mounted behind the route guard with QueryToken
 // access, so that Options.UserOf finds the caller. `after=ID` first replays, from the log,
 // every event the caller may see with an id above ID, then continues live with no gap and
-// no duplicate; without it the stream starts now. Admins, dispatchers and agents see every
+// no duplicate; without it the stream starts from when the request came (an event fanned
+// out while the handshake is answered is sent too). Admins, dispatchers and agents see every
 // event (and may narrow it with a subscribe message); a technician sees the events that
 // name his technician record.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +98,7 @@ func (h *Hub) ServePublic(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, viewer{reportID: reportID}, after)
 }
 
-// parseAfter reads the `after` query parameter: -1 when absent (start live, now).
+// parseAfter reads the `after` query parameter: -1 when absent (start from now).
 func parseAfter(r *http.Request) (int64, error) {
 	s := r.URL.Query().Get("after")
 	if s == "" {
@@ -127,8 +128,15 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 		h.opts.WriteError(w, r, dispatch.Unavailable(errors.New("live hub not running")))
 		return
 	}
+	// A client without `after` starts where the hub was when its request came, not where it
+	// is once the handshake is answered: the client counts itself connected from the answer
+	// on, so an event fanned out between the two is replayed to it rather than lost.
+	fresh := after < 0
+	if fresh {
+		after = h.Cursor()
+	}
 	stale := false
-	if after > 0 {
+	if !fresh && after > 0 {
 		// Number what is committed first, so that an id this client got from another
 		// instance is within last_seq. An `after` still beyond it was handed out by a
 		// database that has since lost it (a failover to a lagging replica, asynchronous
@@ -172,7 +180,11 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 		stopped:    make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
-	if !h.register(c, after) {
+	if f := h.upgraded.Load(); f != nil {
+		(*f)()
+	}
+	caughtUp, ok := h.register(c, after, fresh)
+	if !ok {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		_ = conn.Close()
 		return
@@ -181,7 +193,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request, v viewer, after int6
 	ctx, cancel := context.WithCancel(h.base)
 	defer cancel()
 	go c.readLoop()
-	c.writeLoop(ctx, after)
+	c.writeLoop(ctx, after, caughtUp)
 }
 
 // hijackable digs through middleware wrappers (Unwrap) to a ResponseWriter that can be
@@ -199,21 +211,24 @@ func hijackable(w http.ResponseWriter) http.ResponseWriter {
 	}
 }
 
-// register adds c; a client without `after` is live at once from the current cursor,
-// one with `after` first catches up from the log (writeLoop).
-func (h *Hub) register(c *client, after int64) bool {
+// register adds c. A fresh client (no `after`; after is then the cursor when its request
+// came) that nothing was fanned out to since is live at once from the current cursor, which
+// it reports as caughtUp; any other first catches up from the log (writeLoop). The cursor
+// below the request's means the sequence went back since, and the pump has told the clients
+// of then to reload: this one starts from where the pump is now.
+func (h *Hub) register(c *client, after int64, fresh bool) (caughtUp, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return false, false
 	}
 	h.clients[c] = struct{}{}
-	if after < 0 {
-		c.live, c.last = true, h.cursor
+	if fresh && h.cursor <= after {
+		c.live, c.last, caughtUp = true, h.cursor, true
 	}
 	h.wg.Add(1)
 	h.m.clients.Inc()
-	return true
+	return caughtUp, true
 }
 
 func (h *Hub) unregister(c *client) {
@@ -298,14 +313,15 @@ func (c *client) readLoop() {
 	}
 }
 
-// writeLoop replays what the client missed, then sends queued messages and pings until the
-// connection ends or the hub stops the client.
-func (c *client) writeLoop(ctx context.Context, after int64) {
+// writeLoop replays what the client missed after `after` unless it is caughtUp already,
+// then sends queued messages and pings until the connection ends or the hub stops the
+// client.
+func (c *client) writeLoop(ctx context.Context, after int64, caughtUp bool) {
 	defer func() {
 		_ = c.conn.Close()
 		<-c.readerDone
 	}()
-	if after >= 0 && !c.catchUp(ctx, after) {
+	if !caughtUp && !c.catchUp(ctx, after) {
 		return
 	}
 	ping := time.NewTicker(c.h.opts.PingPeriod)

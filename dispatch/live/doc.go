@@ -55,8 +55,12 @@
 // pump hands it only seqs beyond its own position. So there is neither a gap nor a duplicate at
 // the hand-over, whichever of the two is ahead. A replay read that finds nothing while the
 // pump moves on during it reads again; only a read that finds nothing after the pump had
-// already gone past it means the events were deleted (TestCatchUpWhilePumpMovesOn). NOTIFY is only a wake-up: the listener
-// reconnects after losing PostgreSQL and the pump catches up from the tables by cursor.
+// already gone past it means the events were deleted (TestCatchUpWhilePumpMovesOn). A client
+// without `after` is one with the pump's cursor when its request came as `after`: live at once
+// if the pump has not moved since, else it catches up like the others, so that an event fanned
+// out while its handshake was answered is not lost (TestFreshClientMissesNothingDuringHandshake).
+// NOTIFY is only a wake-up: the listener reconnects after losing PostgreSQL and the pump
+// catches up from the tables by cursor.
 //
 // A client whose queue is full is cut off (close code 1013) and resumes with `after`; a client
 // whose first missed event is gone (retention) or older than MaxReplayAge receives

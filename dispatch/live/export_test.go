@@ -6,3 +6,7 @@ func SetReplayRead(h *Hub, f func()) { h.replayRead.Store(&f) }
 
 // CatchUpPage is how many events a catching-up client reads per query.
 const CatchUpPage = catchUpPage
+
+// SetUpgraded makes h call f once it has answered a websocket handshake and before it
+// registers the client, so that a test can append an event in between.
+func SetUpgraded(h *Hub, f func()) { h.upgraded.Store(&f) }

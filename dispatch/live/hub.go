@@ -152,6 +152,9 @@ type Hub struct {
 	// replayRead, when set (tests only, see export_test.go), runs in catchUp after each
 	// read of the log, before the replay compares its position with the pump's cursor.
 	replayRead atomic.Pointer[func()]
+	// upgraded, when set (tests only), runs once a handshake is answered, before the
+	// client is registered.
+	upgraded atomic.Pointer[func()]
 
 	base      context.Context // ends with Close: bounds every client's work
 	cancel    context.CancelFunc
