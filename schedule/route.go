@@ -485,50 +485,114 @@ func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (
 // bestInsertAny finds, with the same arithmetic in the same order
 // (TestInsertDeltaMatchesBruteForce); the load is checked.
 //
-// It is the innermost loop of the search: the route's fields it reads at
-// every position are held in locals, and the positions evaluated are
-// counted in one and added to r.evals once.
+// It is the innermost loop of the search. The scan over the positions is
+// scanPlain, which calls nothing; bestInsertPlain takes the positions
+// scanPlain leaves to it: those where the blinks' countdown runs out (a
+// draw, as worker.blink), and the one before the break when its distance
+// does not rule it out (beforeBreak).
 func (r *route) bestInsertPlain(in *inst, pr *probe, bound float64, blink *worker) (float64, int) {
-	best, bp := bound, -1
-	cn := pr.node
-	dIn, dOut, tIn, tOut := pr.dIn, pr.dOut, pr.tIn, pr.tOut
-	a0, b0, svc := cn.a0, cn.b0, cn.svc
-	due, done := b0+eps, a0+svc-eps
 	base := 0.0
 	if r.nv == 0 {
 		base = r.legs
 	}
+	left := math.MaxInt // without blinks the countdown never runs out
+	if blink != nil {
+		left = blink.blinkLeft
+	}
+	from, evals := left, int64(0) // the countdown at the last draw
 	n := len(r.seq) - 1
-	loc, dep, ls, arc := r.loc[:n+1], r.dep[:n+1], r.ls[:n+1], r.arc[:n+1]
-	brk := r.brk - 1 // the position before the break, or below any
-	evals := int64(0)
-	for p := r.minIns; p < n; p++ {
-		if dep[p] > due {
+	best, bp := bound, -1
+	for p := r.minIns; ; p++ {
+		p, left, best, bp = r.scanPlain(pr, p, left, best, bp, base)
+		if p >= n {
 			break
 		}
-		if p == brk {
-			if blink != nil && blink.blink() {
-				continue
-			}
-			evals++
-			if d := r.beforeBreak(in, cn, p, best, dIn, dOut, tIn, tOut, base); d < best {
-				best, bp = d, p
-			}
+		if left <= 0 {
+			// The blink skips p, as worker.blink does.
+			evals += int64(from - left)
+			blink.blinkDraw()
+			left = blink.blinkLeft
+			from = left
 			continue
+		}
+		// p is the position before the break.
+		left--
+		if d := r.beforeBreak(in, pr.node, p, best, pr.dIn, pr.dOut, pr.tIn, pr.tOut, base); d < best {
+			best, bp = d, p
+		}
+	}
+	evals += int64(from - left)
+	if blink != nil {
+		blink.blinkLeft = left
+	}
+	r.evals += evals
+	if bp < 0 {
+		return math.Inf(1), -1
+	}
+	return best, bp
+}
+
+// scanPlain is bestInsertPlain's scan of the positions from p on, given
+// the blinks' countdown left and the best place so far (best at bp); it
+// returns where it stopped and the countdown and best place then. It
+// stops at the end of the route, or at a position that leaves too late
+// for the visit (as does every later one: departures never decrease), and
+// returns then the end; and it stops at a position where the countdown
+// has run out (the caller draws) and at the one before the break if its
+// distance (as beforeBreak reckons it) does not rule it out, and returns
+// that position. It takes one off the countdown for every position it
+// evaluates, which is how the caller counts them.
+//
+// It calls nothing, so that the compiler keeps its values in registers
+// from one position to the next: in a loop with a call in it, it saves
+// them to the stack at every position.
+func (r *route) scanPlain(pr *probe, p, left int, best float64, bp int, base float64) (int, int, float64, int) {
+	n := len(r.seq) - 1
+	loc, dep, ls, arc := r.loc[:n+1], r.dep[:n+1], r.ls[:n+1], r.arc[:n+1]
+	dIn := pr.dIn
+	dOut := pr.dOut[:len(dIn)] // the same length: one bound for both
+	cn := pr.node
+	a0, svc := cn.a0, cn.svc
+	due, done := cn.b0+eps, a0+svc-eps
+	brk := r.brk - 1 // the position before the break, or below any
+	// p is never below 0 (minIns); max tells the compiler so, and it then
+	// checks no index of the route's fields in the loop.
+	for p = max(p, 0); p < n; p++ {
+		if dep[p] > due {
+			return n, left, best, bp
+		}
+		if p == brk {
+			if left <= 0 {
+				return p, left, best, bp // a blink
+			}
+			// beforeBreak's distance, the same arithmetic: it rules out
+			// most places before the break, and the caller times the rest.
+			if q := p + 2; q <= n {
+				pq := 0.0
+				pq += arc[p]
+				pq += arc[p+1]
+				if dIn[loc[p]]+(dOut[loc[q]]-pq)+base >= best {
+					left--
+					continue
+				}
+			}
+			return p, left, best, bp
 		}
 		if ls[p+1] < done {
 			continue
 		}
-		if blink != nil && blink.blink() {
-			continue
+		if left <= 0 {
+			return p, left, best, bp // a blink
 		}
-		evals++
+		left--
 		a, b := loc[p], loc[p+1]
 		dd := dIn[a] + dOut[b] - arc[p] + base
 		if dd >= best {
 			continue
 		}
-		t := dep[p] + tIn[a]
+		// The travel times are read through pr: seldom needed, they
+		// would take registers the loop has too few of.
+		t := dep[p] + pr.tIn[a]
 		if t > due {
 			continue
 		}
@@ -537,17 +601,13 @@ func (r *route) bestInsertPlain(in *inst, pr *probe, bound float64, blink *worke
 			s = a0
 		}
 		t = s + svc
-		t += tOut[b]
+		t += pr.tOut[b]
 		if t > ls[p+1]+eps {
 			continue
 		}
 		best, bp = dd, p
 	}
-	r.evals += evals
-	if bp < 0 {
-		return math.Inf(1), -1
-	}
-	return best, bp
+	return n, left, best, bp
 }
 
 // beforeBreak is insertDelta for bestInsertPlain's position p right before
