@@ -170,7 +170,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	api = web.New(web.Config{DB: db, Log: log, PublicBaseURL: publicURL, Registry: reg, Gatherer: reg,
 		Events: events, SLA: slaCfg, MailGatewayToken: e.getenv("MAIL_GATEWAY_TOKEN"), SupportPhone: support, MetricsToken: metricsToken,
 		Incidents: incidents, Reports: reports, Visits: visits, TrustedProxies: proxies,
-		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic), Position: hub.Position},
 		SMS: &web.SMSHandlers{Status: webhooks.Status(), Inbound: webhooks.Inbound(), DevPage: notify.DevPage(db, smsCfg),
 			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put},
 	})

@@ -266,6 +266,16 @@ func (h *Hub) Cursor() int64 {
 	return h.cursor
 }
 
+// Position returns the hub's cursor and whether the hub is serving. Every event up to the
+// cursor is committed, so an answer built from reads made after the call shows them all: a
+// page that loaded its data so and connects with `after` set to it misses no event since,
+// and sees few twice.
+func (h *Hub) Position() (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cursor, h.running
+}
+
 // Clients returns how many websocket clients are connected to this instance.
 func (h *Hub) Clients() int {
 	h.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,11 @@ type Config struct {
 type LiveHandlers struct {
 	WS     http.Handler // GET /ws, for signed-in users
 	Public http.Handler // GET /public/reports/{folio}/live, for the holder of the access code
+	// Position is where the live feed stands and whether it is serving (live.Hub.Position).
+	// Read before a signed-in GET is handled, it goes out as the answer's Live-After header:
+	// the `after` with which a page that loaded its data by such answers opens /ws without
+	// losing an event committed in between. Nil sends no header.
+	Position func() (int64, bool)
 }
 
 // SMSHandlers are the SMS endpoints (package notify).
@@ -264,8 +270,22 @@ func (s *Server) guard(access Access, h http.Handler) http.Handler {
 		if user != nil {
 			r = r.WithContext(context.WithValue(r.Context(), actorKey{}, user))
 		}
+		if user != nil && safeMethod(r.Method) && !isUpgrade(r) {
+			s.liveAfter(w)
+		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// liveAfter sets the Live-After header from the live feed's position, read before the
+// handler reads anything (see LiveHandlers.Position).
+func (s *Server) liveAfter(w http.ResponseWriter) {
+	if s.cfg.Live == nil || s.cfg.Live.Position == nil {
+		return
+	}
+	if n, ok := s.cfg.Live.Position(); ok {
+		w.Header().Set("Live-After", strconv.FormatInt(n, 10))
+	}
 }
 
 func allowed(a Access, role dispatch.Role) bool {

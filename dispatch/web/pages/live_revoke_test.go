@@ -34,8 +34,10 @@ import (
 // while the answer comes does. It notes the calls the API answered 401 (unauthorized).
 type liveEnv struct {
 	*env
+	hub             *live.Hub
 	upgrades        atomic.Int64
 	refuseWS        atomic.Bool
+	holdWS          atomic.Pointer[chan struct{}] // set: a websocket request waits until it closes
 	refuseSteps     atomic.Bool
 	refusePositions atomic.Bool
 	cutMedia        atomic.Int64 // how many answers to uploads (POST …/media) to cut still
@@ -69,12 +71,15 @@ func newLiveEnv(t testing.TB, now func() time.Time, recheck time.Duration) *live
 	t.Cleanup(stopLive)
 	events := postgres.NewEvents()
 	srv = web.New(web.Config{DB: db, Now: now, Events: events,
-		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}})
-	l := &liveEnv{}
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic), Position: hub.Position}})
+	l := &liveEnv{hub: hub}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/ws":
 			l.upgrades.Add(1)
+			if hold := l.holdWS.Load(); hold != nil {
+				<-*hold
+			}
 			if l.refuseWS.Load() {
 				http.Error(w, "bad gateway", http.StatusBadGateway)
 				return
@@ -185,6 +190,26 @@ func (l *liveEnv) drop() {
 }
 
 // waitServed waits until a websocket has been served since the last drop.
+// fannedOut numbers every committed event and waits until the hub has handed them out:
+// a feed registered from now on is past them.
+func (l *liveEnv) fannedOut(t testing.TB) {
+	t.Helper()
+	if _, err := live.Sequence(context.Background(), l.DB); err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	if err := l.DB.QueryRowContext(context.Background(), "SELECT last_seq FROM live_state").Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n, _ := l.hub.Position(); n < last; n, _ = l.hub.Position() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub did not hand out event %d (at %d)", last, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (l *liveEnv) waitServed(t testing.TB) { t.Helper(); l.waitServedN(t, 1) }
 
 // waitServedN waits until n websockets have been served since the last drop: with two

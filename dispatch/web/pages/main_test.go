@@ -221,7 +221,7 @@ func newEnvAt(t testing.TB, now func() time.Time) *env {
 		return 0
 	}}
 	srv := web.New(web.Config{DB: db, Now: now, Events: events,
-		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)},
+		Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic), Position: hub.Position},
 		SMS: &web.SMSHandlers{DevPage: notify.DevPage(db, smsCfg),
 			ListTemplates: templates.List, GetTemplate: templates.Get, PutTemplate: templates.Put}})
 	ts := httptest.NewServer(srv)

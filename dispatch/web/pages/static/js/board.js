@@ -676,7 +676,9 @@ function activity(msg) {
     folio ? ' · ' + folio : '', who ? ' · ' + t('d.by', { who }) : ''));
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
-live({
+// The feed opens once the board's data is in, from where that data was read (live.js): an
+// event committed in between is sent, not lost.
+const follow = () => live({
   onEvent: (msg) => {
     // route.changed tells a technician's phone of times the board reloads anyway: no
     // line of its own.
@@ -689,4 +691,4 @@ live({
   onReload: () => load(),
   onState: (s) => { liveEl.textContent = s === 'live' ? t('conn.live') : t('conn.reconnecting'); liveEl.className = 'pill ' + (s === 'live' ? 'live' : 'down'); },
 });
-load();
+load().then(follow);

@@ -25,6 +25,14 @@ export class ApiError extends Error {
   get offline() { return this.status === 0 || this.status === 502 || this.status === 504; }
 }
 
+// The lowest Live-After of the API's answers so far: the live feed's position before the
+// oldest read the page shows. A feed opened from it misses nothing those reads did not see.
+let loadedAfter = null;
+
+/** liveFrom is where a live feed opened now must start so that the page misses no event
+ * since its data was read; null when no answer has told (signed out, or an older server). */
+export const liveFrom = () => loadedAfter;
+
 /** api calls the JSON API with the session cookie; it resolves to the parsed answer and
  * throws ApiError. opts: idempotencyKey, signIn (false: do not send to /login on 401),
  * raw (data is a Blob sent as is, with its type). */
@@ -46,6 +54,8 @@ export async function api(method, path, data, opts = {}) {
     throw new ApiError(0, 'offline', t('err.offline'));
   }
   if (connShown === 'offline') connState('ok');
+  const at = res.ok ? res.headers.get('Live-After') : null;
+  if (at !== null && /^\d+$/.test(at)) loadedAfter = Math.min(loadedAfter ?? Infinity, Number(at));
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: a proxy page */ }
   if (res.ok) return json;

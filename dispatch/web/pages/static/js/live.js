@@ -4,12 +4,14 @@
 // signal); a feed the server ended because its user may no longer see it (1008), or refused
 // before it opened, is not: the page asks whether it is still signed in, and goes to sign in
 // when not.
-import { api, connState, leave, signIn, ApiError } from './core.js';
+import { api, connState, leave, signIn, liveFrom, ApiError } from './core.js';
 
 /** live connects to /ws and calls onEvent(msg) for each event ({id,type,at,data}) in order,
- * once. A {"type":"reload"} message (the server lost track of us), or a reconnection that cannot
- * resume (no event seen before the drop), calls onReload; onState gets 'live' or 'down'. */
-export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload, onState }) {
+ * once. It starts after `after`, by default where the page's data was read (liveFrom), so a
+ * page calls it once its first load is in. A {"type":"reload"} message (the server lost track
+ * of us), or a connection that cannot resume (no event seen before the drop, or no position
+ * to start from), calls onReload; onState gets 'live' or 'down'. */
+export function live({ after = liveFrom() ?? 0, path = '/ws', quiet = false, onEvent, onReload, onState }) {
   let last = after;
   let ws = null;
   let delay = 500;
@@ -24,11 +26,13 @@ export function live({ after = 0, path = '/ws', quiet = false, onEvent, onReload
     let sock;
     try { sock = ws = new WebSocket(`${proto}//${location.host}${path}${q}`); } catch { retry(); return; }
     let up = false; // whether this one opened: one refused at the upgrade closes unopened
-    // A feed that had seen no event yet cannot resume where it was: what happened while it
-    // was down is not sent again, so the page loads it anew.
-    const lost = opened && last <= 0;
+    // A feed with no position cannot resume where the page was: what happened before it
+    // connected is not sent again, so the page loads it anew — after a drop when it had seen
+    // no event, and at the first connection when the page's data came with no position.
+    const lost = last <= 0;
     sock.addEventListener('open', () => {
-      up = opened = true; delay = 500; if (!quiet) connState('ok'); onState?.('live');
+      // A feed that connected as the phone lost its signal leaves the offline notice up.
+      up = opened = true; delay = 500; if (!quiet) connState(navigator.onLine === false ? 'offline' : 'ok'); onState?.('live');
       if (lost) onReload?.();
     });
     sock.addEventListener('message', (m) => {

@@ -610,12 +610,16 @@ let debounce = 0;
 // A visit's own steps and changes, and route.changed: his day re-timed (another visit
 // booked before his, a move, a re-plan) or a visit taken from him, which no visit event
 // of his says.
-live({ onEvent: (m) => { if (m.type.startsWith('visit.') || m.type === 'route.changed') { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
+// The feed opens once the route is in, from where it was read (live.js): a visit given him
+// in between is sent, not lost. A route shown from the phone's store, with no answer to
+// give a position, is loaded again once the feed connects.
+const follow = () => live({ onEvent: (m) => { if (m.type.startsWith('visit.') || m.type === 'route.changed') { clearTimeout(debounce); debounce = setTimeout(() => { if (!waiting().length) load(); }, 300); } }, onReload: load });
 showPending();
 // The page opens again without signal: a worker keeps it and its files (sw.js), fetched once
 // the route is shown, so that over 3G they do not delay it. A browser that refuses (private
 // mode, an old one) opens the page only with signal, as before.
 load().then(() => {
+  follow();
   if (waiting().length) flush();
   navigator.serviceWorker?.register(new URL('./sw.js', import.meta.url), { scope: '/tech' }).catch(() => {});
 });
