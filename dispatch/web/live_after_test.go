@@ -94,6 +94,7 @@ func TestLiveAfterHeader(t *testing.T) {
 	for _, tc := range []struct{ method, path, token string }{
 		{"POST", "/api/tickets", d},             // a write: refused or not, no position
 		{"GET", "/public/reports/" + first, ""}, // public: not for the customer
+		{"GET", "/public/reports/" + first, d},  // nor for staff on a public route
 		{"GET", "/healthz", ""},
 	} {
 		res, _ := do(t, tc.method, ts.URL+tc.path, tc.token, "{}")

@@ -79,9 +79,9 @@ type LiveHandlers struct {
 	WS     http.Handler // GET /ws, for signed-in users
 	Public http.Handler // GET /public/reports/{folio}/live, for the holder of the access code
 	// Position is where the live feed stands and whether it is serving (live.Hub.Position).
-	// Read before a signed-in GET is handled, it goes out as the answer's Live-After header:
-	// the `after` with which a page that loaded its data by such answers opens /ws without
-	// losing an event committed in between. Nil sends no header.
+	// Read before a GET of a route that needs sign-in is handled, it goes out as the
+	// answer's Live-After header: the `after` with which a page that loaded its data by such
+	// answers opens /ws without losing an event committed in between. Nil sends no header.
 	Position func() (int64, bool)
 }
 
@@ -270,7 +270,7 @@ func (s *Server) guard(access Access, h http.Handler) http.Handler {
 		if user != nil {
 			r = r.WithContext(context.WithValue(r.Context(), actorKey{}, user))
 		}
-		if user != nil && safeMethod(r.Method) && !isUpgrade(r) {
+		if !access.Public && safeMethod(r.Method) && !isUpgrade(r) {
 			s.liveAfter(w)
 		}
 		h.ServeHTTP(w, r)
