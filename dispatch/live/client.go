@@ -98,7 +98,8 @@ func (h *Hub) ServePublic(w http.ResponseWriter, r *http.Request) {
 	h.serve(w, r, viewer{reportID: reportID}, after)
 }
 
-// parseAfter reads the `after` query parameter: -1 when absent (start from now).
+// parseAfter reads the `after` query parameter: -1 when absent (start where the pump is
+// when the request comes).
 func parseAfter(r *http.Request) (int64, error) {
 	s := r.URL.Query().Get("after")
 	if s == "" {
