@@ -151,18 +151,23 @@ func (r *route) updatePlain(in *inst) {
 // once the fields update resets are reset and position 0 is timed.
 func (r *route) timePlain(in *inst) {
 	n := len(r.seq)
+	seq, nodes := r.seq[:n], in.nodes
 	arc, tarc := r.arc[:n], r.tarc[:n]
 	st, dep, ls := r.st[:n], r.dep[:n], r.ls[:n]
+	// The sums and counts are kept in locals (from what the caller reset)
+	// and stored once: as fields, the compiler would load and store them
+	// at every stop, the stores to st, dep and ls being maybe to them.
+	legs, load, nv, minIns, brk, ok := r.legs, r.load, r.nv, r.minIns, r.brk, r.ok
 	fv, lv := -1, -1
 	for p := 1; p < n; p++ {
-		nd := &in.nodes[r.seq[p]]
+		nd := &nodes[seq[p]]
 		var a float64
 		if nd.loc < 0 {
 			a = dep[p-1]
-			r.brk = p
+			brk = p
 		} else {
 			a = dep[p-1] + tarc[p-1]
-			r.legs += arc[p-1]
+			legs += arc[p-1]
 			if p < n-1 {
 				if fv < 0 {
 					fv = p
@@ -184,23 +189,24 @@ func (r *route) timePlain(in *inst) {
 			s = earliest(nd, a)
 		}
 		if math.IsInf(s, 1) {
-			r.ok = false
+			ok = false
 			s = a
 		}
 		st[p] = s
 		dep[p] = s + nd.svc
-		r.load += nd.dem
+		load += nd.dem
 		if nd.kind == kindVisit {
-			r.nv++
+			nv++
 			if nd.start {
-				r.minIns = p
+				minIns = p
 			}
 		}
 	}
-	next := &in.nodes[r.seq[n-1]]
+	r.legs, r.load, r.nv, r.minIns, r.brk, r.ok = legs, load, nv, minIns, brk, ok
+	next := &nodes[seq[n-1]]
 	ls[n-1] = latest(next, math.Inf(1))
 	for p := n - 2; p >= 0; p-- {
-		nd := &in.nodes[r.seq[p]]
+		nd := &nodes[seq[p]]
 		var ld float64
 		if next.loc < 0 {
 			ld = ls[p+1]
@@ -233,15 +239,18 @@ func (r *route) arcSummary(fv, lv int) {
 	if fv < 0 {
 		return
 	}
+	arc := r.arc[:n]
+	head, tail, inner := 0.0, 0.0, 0.0 // in locals, as timePlain's sums
 	for p := 0; p < fv; p++ {
-		r.headArc += r.arc[p]
+		head += arc[p]
 	}
 	for p := lv; p < n-1; p++ {
-		r.tailArc += r.arc[p]
+		tail += arc[p]
 	}
 	for p := fv; p < lv; p++ {
-		r.innerArc = max(r.innerArc, r.arc[p])
+		inner = max(inner, arc[p])
 	}
+	r.headArc, r.tailArc, r.innerArc = head, tail, inner
 }
 
 // summarize sets headArc, tailArc and innerArc.
@@ -436,13 +445,19 @@ func (in *inst) probe(c int32) probe {
 
 // bestInsertProbe is bestInsert for a visit already prepared by probe.
 func (r *route) bestInsertProbe(in *inst, pr *probe, bound float64, blink *worker) (float64, int) {
-	if r.load+pr.node.dem > in.veh[r.v].cap+eps {
-		return math.Inf(1), -1
-	}
 	if pr.plain {
 		return r.bestInsertPlain(in, pr, bound, blink)
 	}
+	if r.overloads(in, pr.node) {
+		return math.Inf(1), -1
+	}
 	return r.bestInsertAny(in, pr.c, bound, blink)
+}
+
+// overloads reports whether visit cn would take r over its vehicle's
+// capacity.
+func (r *route) overloads(in *inst, cn *node) bool {
+	return r.load+cn.dem > in.veh[r.v].cap+eps
 }
 
 // bestInsertAny is bestInsert's scan for any travel and windows, position
@@ -483,43 +498,65 @@ func (r *route) bestInsertAny(in *inst, c int32, bound float64, blink *worker) (
 // of the matrices (from pr) and times every position inline, the one before
 // the break (which moves to c's place) included. It finds what
 // bestInsertAny finds, with the same arithmetic in the same order
-// (TestInsertDeltaMatchesBruteForce); the load is checked.
+// (TestInsertDeltaMatchesBruteForce). It checks the load itself:
+// recreate calls it directly when pr.plain, one call fewer for every
+// route it tries.
 //
 // It is the innermost loop of the search. The scan over the positions is
-// scanPlain, which calls nothing; bestInsertPlain takes the positions
-// scanPlain leaves to it: those where the blinks' countdown runs out (a
-// draw, as worker.blink), and the one before the break when its distance
-// does not rule it out (beforeBreak).
+// scanPlain, which calls nothing; it leaves to bestInsertPlainRest the
+// positions where the blinks' countdown runs out (a draw, as
+// worker.blink), and the one before the break when its distance does not
+// rule it out (beforeBreak).
 func (r *route) bestInsertPlain(in *inst, pr *probe, bound float64, blink *worker) (float64, int) {
+	if r.overloads(in, pr.node) {
+		return math.Inf(1), -1
+	}
 	base := 0.0
 	if r.nv == 0 {
 		base = r.legs
 	}
-	left := math.MaxInt // without blinks the countdown never runs out
+	from := math.MaxInt // without blinks the countdown never runs out
 	if blink != nil {
-		left = blink.blinkLeft
+		from = blink.blinkLeft
 	}
-	from, evals := left, int64(0) // the countdown at the last draw
+	p, left, best, bp := r.scanPlain(pr, r.minIns, from, bound, -1, base)
+	if p < len(r.seq)-1 {
+		return r.bestInsertPlainRest(in, pr, p, from, left, best, bp, base, blink)
+	}
+	// Every position evaluated took one off the countdown.
+	r.evals += int64(from - left)
+	if blink != nil {
+		blink.blinkLeft = left
+	}
+	if bp < 0 {
+		return math.Inf(1), -1
+	}
+	return best, bp
+}
+
+// bestInsertPlainRest is bestInsertPlain once scanPlain has stopped at
+// position p, before the end, with the blinks' countdown at left (from at
+// the start) and the best place so far best at bp: it draws or times p
+// and scans on, until the end. Kept out of bestInsertPlain, which would
+// otherwise spend on the loop at every route it scans.
+func (r *route) bestInsertPlainRest(in *inst, pr *probe, p, from, left int, best float64, bp int, base float64, blink *worker) (float64, int) {
 	n := len(r.seq) - 1
-	best, bp := bound, -1
-	for p := r.minIns; ; p++ {
-		p, left, best, bp = r.scanPlain(pr, p, left, best, bp, base)
-		if p >= n {
-			break
-		}
+	evals := int64(0)
+	for p < n {
 		if left <= 0 {
 			// The blink skips p, as worker.blink does.
 			evals += int64(from - left)
 			blink.blinkDraw()
 			left = blink.blinkLeft
 			from = left
-			continue
+		} else {
+			// p is the position before the break.
+			left--
+			if d := r.beforeBreak(in, pr.node, p, best, pr.dIn, pr.dOut, pr.tIn, pr.tOut, base); d < best {
+				best, bp = d, p
+			}
 		}
-		// p is the position before the break.
-		left--
-		if d := r.beforeBreak(in, pr.node, p, best, pr.dIn, pr.dOut, pr.tIn, pr.tOut, base); d < best {
-			best, bp = d, p
-		}
+		p, left, best, bp = r.scanPlain(pr, p+1, left, best, bp, base)
 	}
 	evals += int64(from - left)
 	if blink != nil {

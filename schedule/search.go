@@ -49,12 +49,15 @@ func (s *sol) total(in *inst) {
 		s.cost += s.routes[i].cost
 		s.ok = s.ok && s.routes[i].ok
 	}
-	s.unw = 0
+	// In locals: the stores to s.unw would otherwise have the compiler
+	// load s.where again at every visit.
+	unw, where, weight := 0.0, s.where, in.weight
 	for _, c := range in.active {
-		if s.where[c] < 0 {
-			s.unw += in.weight[c]
+		if where[c] < 0 {
+			unw += weight[c]
 		}
 	}
+	s.unw = unw
 }
 
 // better orders solutions hierarchically: feasible, then assigned weight,
@@ -457,7 +460,13 @@ func (w *worker) recreate(s *sol) bool {
 			}
 			w.tries++
 			e0, b0 := rt.evals, w.blinks
-			d, p := rt.bestInsertProbe(in, &pr, best, blink)
+			var d float64
+			var p int
+			if pr.plain {
+				d, p = rt.bestInsertPlain(in, &pr, best, blink) // bestInsertProbe's common case
+			} else {
+				d, p = rt.bestInsertProbe(in, &pr, best, blink)
+			}
 			w.work += 4 + rt.evals - e0
 			if p >= 0 && d < best {
 				best, br, bp = d, ri, p
@@ -483,20 +492,26 @@ func (w *worker) recreate(s *sol) bool {
 		// it was last tried on; only routes changed since can take it, and
 		// try skips the others at once, which is cheaper than the walk.
 		leftOut := w.fails != nil && w.remMark[c] != w.rstamp
+		// The walk and the loop below read the marks through locals:
+		// try is a call, after which the compiler would load w's fields
+		// again at every route.
+		mark := w.mark
 		if w.pruneK > 0 && !leftOut {
 			if w.stamp++; w.stamp == 0 { // wrapped: old marks would match again
-				clear(w.mark)
+				clear(mark)
 				w.stamp = 1
 			}
+			stamp, where := w.stamp, s.where
 			nb := in.nb[c]
+			nb = nb[:min(len(nb), w.pruneK)]
 			k := 0
-			for ; k < len(nb) && k < w.pruneK; k++ {
+			for ; k < len(nb); k++ {
 				x := int(nb[k])
-				r := s.where[x]
-				if r < 0 || w.mark[r] == w.stamp {
+				r := where[x]
+				if r < 0 || mark[r] == stamp {
 					continue
 				}
-				w.mark[r] = w.stamp
+				mark[r] = stamp
 				rt := &s.routes[r]
 				if !in.ok(c, rt.v) {
 					continue
@@ -516,19 +531,22 @@ func (w *worker) recreate(s *sol) bool {
 			}
 		}
 		home := in.homeLegs[c]
+		walked := far >= 0
+		stamp, classMark, cstamp := w.stamp, w.classMark, w.cstamp
+		routes, veh := s.routes, in.veh
 		for k, v := range in.okr[c] {
 			ri := int(v) // route ri is vehicle ri's
-			rt := &s.routes[ri]
-			if far >= 0 && w.mark[ri] == w.stamp {
+			rt := &routes[ri]
+			if walked && mark[ri] == stamp {
 				continue
 			}
 			if rt.nv == 0 {
-				class := in.veh[rt.v].class
-				if w.classMark[class] == w.cstamp {
+				class := veh[ri].class
+				if classMark[class] == cstamp {
 					continue
 				}
-				w.classMark[class] = w.cstamp
-			} else if far >= 0 && !pays(rt, home[2*k], home[2*k+1], far) {
+				classMark[class] = cstamp
+			} else if walked && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
 			try(ri)
