@@ -569,6 +569,90 @@ func (r *route) bestInsertPlainRest(in *inst, pr *probe, p, from, left int, best
 	return best, bp
 }
 
+// emptyScan is what bestInsertPlain finds on an empty route (its start,
+// break and end) for one visit: the positions it evaluates, in order (at
+// most two, before and after the break), with the added distance d at
+// each and whether it is a place for the visit (ok: it can be timed there
+// and d is a number). An empty route of one vehicle is always the same,
+// so recreate works it out once per visit and vehicle (worker.empties)
+// and then only compares it with the best place so far (bestInsertEmpty):
+// most of the routes it tries are empty ones (four in five on
+// BenchmarkStep's day), each a visit too short to pay for a scan.
+type emptyScan struct {
+	d     [2]float64
+	p     [2]int8
+	ok    [2]bool
+	n     int8 // positions listed
+	known bool // worked out
+}
+
+// scanEmpty works out the emptyScan of r, an empty route, for visit pr
+// (plain), with scanPlain's and beforeBreak's arithmetic, bit for bit.
+func (r *route) scanEmpty(in *inst, pr *probe) emptyScan {
+	es := emptyScan{known: true}
+	n := len(r.seq) - 1
+	cn := pr.node
+	a0, svc := cn.a0, cn.svc
+	due, done := cn.b0+eps, a0+svc-eps
+	base := r.legs // no visits
+	for p := r.minIns; p < n; p++ {
+		if r.dep[p] > due {
+			break
+		}
+		var d float64
+		var ok bool
+		if p == r.brk-1 {
+			// beforeBreak with no bound: the distance, or +Inf where the
+			// visit cannot be timed. Compared with the best place so far
+			// as bestInsertPlain compares it: a place iff below.
+			d = r.beforeBreak(in, cn, p, math.Inf(1), pr.dIn, pr.dOut, pr.tIn, pr.tOut, base)
+			ok = d < math.Inf(1)
+		} else {
+			if r.ls[p+1] < done {
+				continue
+			}
+			a, b := r.loc[p], r.loc[p+1]
+			d = pr.dIn[a] + pr.dOut[b] - r.arc[p] + base
+			if t := r.dep[p] + pr.tIn[a]; t <= due {
+				s := t
+				if s < a0 {
+					s = a0
+				}
+				t = s + svc
+				t += pr.tOut[b]
+				ok = !(t > r.ls[p+1]+eps)
+			}
+		}
+		es.d[es.n], es.p[es.n], es.ok[es.n] = d, int8(p), ok
+		es.n++
+	}
+	return es
+}
+
+// bestInsertEmpty is bestInsertPlain on r, an empty route, given its
+// emptyScan for the visit: the same blinks at the same positions, the
+// same positions counted, the same place found.
+func (r *route) bestInsertEmpty(in *inst, pr *probe, es *emptyScan, bound float64, blink *worker) (float64, int) {
+	if r.overloads(in, pr.node) {
+		return math.Inf(1), -1
+	}
+	best, bp := bound, -1
+	for i := range es.n {
+		if blink != nil && blink.blink() {
+			continue
+		}
+		r.evals++
+		// As bestInsertPlain: d >= best rules a place out, NaN included.
+		if es.ok[i] && !(es.d[i] >= best) {
+			best, bp = es.d[i], int(es.p[i])
+		}
+	}
+	if bp < 0 {
+		return math.Inf(1), -1
+	}
+	return best, bp
+}
+
 // scanPlain is bestInsertPlain's scan of the positions from p on, given
 // the blinks' countdown left and the best place so far (best at bp); it
 // returns where it stopped and the countdown and best place then. It

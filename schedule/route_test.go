@@ -550,3 +550,67 @@ func TestInsertPlainMatchesUpdate(t *testing.T) {
 		t.Fatalf("only %d insertions checked", checked)
 	}
 }
+
+// TestInsertEmptyMatchesPlain checks that bestInsertEmpty, from the
+// emptyScan worked out once, finds on an empty route what
+// bestInsertPlain finds, bit for bit, under any bound and blinks: the
+// same place, the same positions counted, the same draws.
+func TestInsertEmptyMatchesPlain(t *testing.T) {
+	checked, found := 0, 0
+	for seed := uint64(0); seed < 12; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 3))
+		var in *inst
+		switch seed % 3 {
+		case 0:
+			in = homesInst(rng, 30, 6)
+		case 1:
+			in = randomInstWith(rng, 30, false, 3, true, 2) // one break; loads
+		default:
+			in = randomInstWith(rng, 30, false, 2, true, 4)
+			skew(in)
+		}
+		for v := range in.veh {
+			r := &route{}
+			r.empty(in, int32(v))
+			for c := int32(0); int(c) < in.m; c++ {
+				pr := in.probe(c)
+				if !pr.plain {
+					continue
+				}
+				es := r.scanEmpty(in, &pr)
+				d0, _ := r.bestInsertPlain(in, &pr, math.Inf(1), nil)
+				bounds := []float64{math.Inf(1), 0, 1e9}
+				if !math.IsInf(d0, 1) {
+					found++
+					bounds = append(bounds, d0, d0+1e-3, d0-1e-3, math.Nextafter(d0, math.Inf(-1)))
+				}
+				for _, bound := range bounds {
+					for _, left := range []int{-1, 0, 1, 2, 50} {
+						var w1, w2 *worker
+						if left >= 0 {
+							w1 = &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
+							w2 = &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
+						}
+						e0 := r.evals
+						d1, p1 := r.bestInsertPlain(in, &pr, bound, w1)
+						e1 := r.evals - e0
+						d2, p2 := r.bestInsertEmpty(in, &pr, &es, bound, w2)
+						e2 := r.evals - e0 - e1
+						if math.Float64bits(d1) != math.Float64bits(d2) || p1 != p2 || e1 != e2 {
+							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: plain %v at %d (%d evaluated), empty %v at %d (%d)",
+								seed, v, c, bound, left, d1, p1, e1, d2, p2, e2)
+						}
+						if w1 != nil && (w1.blinkLeft != w2.blinkLeft || w1.blinks != w2.blinks || w1.rng.Uint64() != w2.rng.Uint64()) {
+							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: the blinks differ", seed, v, c, bound, left)
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no visit fits an empty route")
+	}
+	t.Logf("%d scans checked, %d visits with a place on an empty route", checked, found)
+}

@@ -125,9 +125,14 @@ type worker struct {
 	// version: a visit left out is otherwise tried on every route it may
 	// go to, every iteration, and on days that leave visits out that was
 	// a third of the search.
-	ver    uint64
-	fails  []uint64
-	blinks int64 // positions skipped by blinks
+	ver   uint64
+	fails []uint64
+	// empties[c][k] is what bestInsertPlain finds for visit c on the
+	// route of vehicle okr[c][k] when it is empty (see emptyScan): a row
+	// per visit, made on first use, as long as the vehicles it may go
+	// to; nil without plain travel.
+	empties [][]emptyScan
+	blinks  int64 // positions skipped by blinks
 	// limit, when finite, is the distance at which step rejects the
 	// candidate recreate is building unless it serves more weight than
 	// the plan it came from: recreate stops as soon as it can no longer
@@ -170,6 +175,9 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	}
 	w.classMark = make([]uint32, classes)
 	w.remMark = make([]uint32, in.m)
+	if in.ext == nil && in.cong == nil { // as probe's plain
+		w.empties = make([][]emptyScan, in.m)
+	}
 	if in.travelSymmetric() && in.ext == nil {
 		w.pruneK = pruneNeighbors
 		w.stopEarly = true
@@ -452,7 +460,18 @@ func (w *worker) recreate(s *sol) bool {
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
 		pr := in.probe(c)
-		try := func(ri int) {
+		// c's emptyScans, by index in okr[c] (see worker.empties).
+		var empties []emptyScan
+		if pr.plain && w.empties != nil {
+			if empties = w.empties[c]; empties == nil {
+				empties = make([]emptyScan, len(in.okr[c]))
+				w.empties[c] = empties
+			}
+		}
+		// try tries c on route ri, the route of vehicle okr[c][k] (k is
+		// -1 when not known: the route is one of a neighbour's, so not
+		// empty).
+		try := func(ri, k int) {
 			rt := &s.routes[ri]
 			if w.knownFull(c, ri, rt) {
 				w.work++
@@ -462,7 +481,13 @@ func (w *worker) recreate(s *sol) bool {
 			e0, b0 := rt.evals, w.blinks
 			var d float64
 			var p int
-			if pr.plain {
+			if k >= 0 && empties != nil && rt.nv == 0 {
+				es := &empties[k]
+				if !es.known {
+					*es = rt.scanEmpty(in, &pr)
+				}
+				d, p = rt.bestInsertEmpty(in, &pr, es, best, blink)
+			} else if pr.plain {
 				d, p = rt.bestInsertPlain(in, &pr, best, blink) // bestInsertProbe's common case
 			} else {
 				d, p = rt.bestInsertProbe(in, &pr, best, blink)
@@ -521,7 +546,7 @@ func (w *worker) recreate(s *sol) bool {
 				if best < math.Inf(1) && !pays(rt, in.distIn[cl*L+int(rt.loc[0])], in.dist[cl*L+int(rt.loc[len(rt.seq)-1])], in.dist[int(c)*L+x]) {
 					continue
 				}
-				try(int(r))
+				try(int(r), -1)
 			}
 			w.work += int64(k)
 			if k > 0 {
@@ -549,7 +574,7 @@ func (w *worker) recreate(s *sol) bool {
 			} else if walked && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
-			try(ri)
+			try(ri, k)
 		}
 		if br >= 0 {
 			w.work += int64(len(s.routes[br].seq))
