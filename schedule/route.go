@@ -575,7 +575,7 @@ func (r *route) bestInsertPlainRest(in *inst, pr *probe, p, from, left int, best
 // each and whether it is a place for the visit (ok: it can be timed there
 // and d is a number). An empty route of one vehicle is always the same,
 // so recreate works it out once per visit and vehicle (worker.empties)
-// and then only compares it with the best place so far (bestInsertEmpty):
+// and then only compares it with the best place so far (worker.tryEmpty):
 // most of the routes it tries are empty ones (four in five on
 // BenchmarkStep's day), each a visit too short to pay for a scan.
 type emptyScan struct {
@@ -627,30 +627,6 @@ func (r *route) scanEmpty(in *inst, pr *probe) emptyScan {
 		es.n++
 	}
 	return es
-}
-
-// bestInsertEmpty is bestInsertPlain on r, an empty route, given its
-// emptyScan for the visit: the same blinks at the same positions, the
-// same positions counted, the same place found.
-func (r *route) bestInsertEmpty(in *inst, pr *probe, es *emptyScan, bound float64, blink *worker) (float64, int) {
-	if r.overloads(in, pr.node) {
-		return math.Inf(1), -1
-	}
-	best, bp := bound, -1
-	for i := range es.n {
-		if blink != nil && blink.blink() {
-			continue
-		}
-		r.evals++
-		// As bestInsertPlain: d >= best rules a place out, NaN included.
-		if es.ok[i] && !(es.d[i] >= best) {
-			best, bp = es.d[i], int(es.p[i])
-		}
-	}
-	if bp < 0 {
-		return math.Inf(1), -1
-	}
-	return best, bp
 }
 
 // scanPlain is bestInsertPlain's scan of the positions from p on, given

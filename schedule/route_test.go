@@ -551,7 +551,7 @@ func TestInsertPlainMatchesUpdate(t *testing.T) {
 	}
 }
 
-// TestInsertEmptyMatchesPlain checks that bestInsertEmpty, from the
+// TestInsertEmptyMatchesPlain checks that worker.tryEmpty, from the
 // emptyScan worked out once, finds on an empty route what
 // bestInsertPlain finds, bit for bit, under any bound and blinks: the
 // same place, the same positions counted, the same draws.
@@ -586,21 +586,25 @@ func TestInsertEmptyMatchesPlain(t *testing.T) {
 				}
 				for _, bound := range bounds {
 					for _, left := range []int{-1, 0, 1, 2, 50} {
-						var w1, w2 *worker
-						if left >= 0 {
-							w1 = &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
-							w2 = &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
+						w1 := &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
+						w2 := &worker{in: in, rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
+						b1, b2 := w1, w2
+						if left < 0 {
+							b1, b2 = nil, nil // no blinks
 						}
 						e0 := r.evals
-						d1, p1 := r.bestInsertPlain(in, &pr, bound, w1)
+						d1, p1 := r.bestInsertPlain(in, &pr, bound, b1)
 						e1 := r.evals - e0
-						d2, p2 := r.bestInsertEmpty(in, &pr, &es, bound, w2)
-						e2 := r.evals - e0 - e1
-						if math.Float64bits(d1) != math.Float64bits(d2) || p1 != p2 || e1 != e2 {
+						if p1 < 0 {
+							d1 = bound // tryEmpty leaves the best place so far as it was
+						}
+						d2, p2 := w2.tryEmpty(r, v, &pr, &es, bound, b2)
+						e2 := w2.work - 4
+						if math.Float64bits(d1) != math.Float64bits(d2) || p1 != p2 || e1 != e2 || r.evals-e0-e1 != e2 {
 							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: plain %v at %d (%d evaluated), empty %v at %d (%d)",
 								seed, v, c, bound, left, d1, p1, e1, d2, p2, e2)
 						}
-						if w1 != nil && (w1.blinkLeft != w2.blinkLeft || w1.blinks != w2.blinks || w1.rng.Uint64() != w2.rng.Uint64()) {
+						if w1.blinkLeft != w2.blinkLeft || w1.blinks != w2.blinks || w1.rng.Uint64() != w2.rng.Uint64() {
 							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: the blinks differ", seed, v, c, bound, left)
 						}
 						checked++

@@ -382,6 +382,44 @@ func (w *worker) noteFull(c int32, ri int, rt *route) {
 	}
 }
 
+// tryEmpty is recreate's try of visit pr on rt, the empty route ri, given
+// the visit's emptyScan es for it: what bestInsertPlain would find there
+// (the same blinks at the same positions, the same positions counted,
+// the same place: TestInsertEmptyMatchesPlain), with try's bookkeeping.
+// It is kept out of try's closure, a call fewer, since most of the routes
+// recreate tries are empty ones. It returns the place found below best,
+// if any (p >= 0), else best and -1.
+func (w *worker) tryEmpty(rt *route, ri int, pr *probe, es *emptyScan, best float64, blink *worker) (float64, int) {
+	if w.knownFull(pr.c, ri, rt) {
+		w.work++
+		return best, -1
+	}
+	w.tries++
+	if !es.known {
+		*es = rt.scanEmpty(w.in, pr)
+	}
+	evals, blinked, bp := int64(0), false, -1
+	if !rt.overloads(w.in, pr.node) {
+		for i := range es.n {
+			if blink != nil && blink.blink() {
+				blinked = true
+				continue
+			}
+			evals++
+			// As bestInsertPlain: d >= best rules a place out, NaN included.
+			if es.ok[i] && !(es.d[i] >= best) {
+				best, bp = es.d[i], int(es.p[i])
+			}
+		}
+	}
+	rt.evals += evals
+	w.work += 4 + evals
+	if bp < 0 && math.IsInf(best, 1) && !blinked {
+		w.noteFull(pr.c, ri, rt) // no bound and no blink cut the scan short
+	}
+	return best, bp
+}
+
 // pickUnassigned is a random unassigned routable visit of s (s has one).
 func (w *worker) pickUnassigned(s *sol) int32 {
 	n := 0
@@ -468,10 +506,9 @@ func (w *worker) recreate(s *sol) bool {
 				w.empties[c] = empties
 			}
 		}
-		// try tries c on route ri, the route of vehicle okr[c][k] (k is
-		// -1 when not known: the route is one of a neighbour's, so not
-		// empty).
-		try := func(ri, k int) {
+		// try tries c on route ri. The loop over okr below tries an empty
+		// route with tryEmpty instead, when c has emptyScans.
+		try := func(ri int) {
 			rt := &s.routes[ri]
 			if w.knownFull(c, ri, rt) {
 				w.work++
@@ -481,13 +518,7 @@ func (w *worker) recreate(s *sol) bool {
 			e0, b0 := rt.evals, w.blinks
 			var d float64
 			var p int
-			if k >= 0 && empties != nil && rt.nv == 0 {
-				es := &empties[k]
-				if !es.known {
-					*es = rt.scanEmpty(in, &pr)
-				}
-				d, p = rt.bestInsertEmpty(in, &pr, es, best, blink)
-			} else if pr.plain {
+			if pr.plain {
 				d, p = rt.bestInsertPlain(in, &pr, best, blink) // bestInsertProbe's common case
 			} else {
 				d, p = rt.bestInsertProbe(in, &pr, best, blink)
@@ -546,7 +577,7 @@ func (w *worker) recreate(s *sol) bool {
 				if best < math.Inf(1) && !pays(rt, in.distIn[cl*L+int(rt.loc[0])], in.dist[cl*L+int(rt.loc[len(rt.seq)-1])], in.dist[int(c)*L+x]) {
 					continue
 				}
-				try(int(r), -1)
+				try(int(r))
 			}
 			w.work += int64(k)
 			if k > 0 {
@@ -571,10 +602,16 @@ func (w *worker) recreate(s *sol) bool {
 					continue
 				}
 				classMark[class] = cstamp
+				if empties != nil {
+					if d, p := w.tryEmpty(rt, ri, &pr, &empties[k], best, blink); p >= 0 {
+						best, br, bp = d, ri, p
+					}
+					continue
+				}
 			} else if walked && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
-			try(ri, k)
+			try(ri)
 		}
 		if br >= 0 {
 			w.work += int64(len(s.routes[br].seq))
