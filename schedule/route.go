@@ -573,11 +573,12 @@ func (r *route) bestInsertPlainRest(in *inst, pr *probe, p, from, left int, best
 // break and end) for one visit: the positions it evaluates, in order (at
 // most two, before and after the break), with the added distance d at
 // each and whether it is a place for the visit (ok: it can be timed there
-// and d is a number). An empty route of one vehicle is always the same,
-// so recreate works it out once per visit and vehicle (worker.empties)
-// and then only compares it with the best place so far (worker.tryEmpty):
+// and d is a number); none when the visit would overload the vehicle. An
+// empty route of one vehicle is always the same, load and caches, so
+// recreate works it out once per visit and vehicle (worker.empties) and
+// then only compares it with the best place so far (worker.tryEmpty):
 // most of the routes it tries are empty ones (four in five on
-// BenchmarkStep's day), each a visit too short to pay for a scan.
+// BenchmarkStep's day), whose scans are too short to pay for the calls.
 type emptyScan struct {
 	d     [2]float64
 	p     [2]int8
@@ -590,6 +591,9 @@ type emptyScan struct {
 // (plain), with scanPlain's and beforeBreak's arithmetic, bit for bit.
 func (r *route) scanEmpty(in *inst, pr *probe) emptyScan {
 	es := emptyScan{known: true}
+	if r.overloads(in, pr.node) {
+		return es // bestInsertPlain evaluates no position
+	}
 	n := len(r.seq) - 1
 	cn := pr.node
 	a0, svc := cn.a0, cn.svc

@@ -565,6 +565,7 @@ func TestInsertEmptyMatchesPlain(t *testing.T) {
 			in = homesInst(rng, 30, 6)
 		case 1:
 			in = randomInstWith(rng, 30, false, 3, true, 2) // one break; loads
+			in.veh[2].cap = 1                               // some visits overload it
 		default:
 			in = randomInstWith(rng, 30, false, 2, true, 4)
 			skew(in)
@@ -598,7 +599,7 @@ func TestInsertEmptyMatchesPlain(t *testing.T) {
 						if p1 < 0 {
 							d1 = bound // tryEmpty leaves the best place so far as it was
 						}
-						d2, p2 := w2.tryEmpty(r, v, &pr, &es, bound, b2)
+						d2, p2 := w2.tryEmpty(r, v, c, &es, bound, b2)
 						e2 := w2.work - 4
 						if math.Float64bits(d1) != math.Float64bits(d2) || p1 != p2 || e1 != e2 || r.evals-e0-e1 != e2 {
 							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: plain %v at %d (%d evaluated), empty %v at %d (%d)",

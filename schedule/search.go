@@ -382,31 +382,41 @@ func (w *worker) noteFull(c int32, ri int, rt *route) {
 	}
 }
 
-// tryEmpty is recreate's try of visit pr on rt, the empty route ri, given
-// the visit's emptyScan es for it: what bestInsertPlain would find there
+// tryEmpty is recreate's try of visit c on rt, the empty route ri, given
+// c's emptyScan es for it, worked out: what bestInsertPlain would find there
 // (the same blinks at the same positions, the same positions counted,
 // the same place: TestInsertEmptyMatchesPlain), with try's bookkeeping.
 // It is kept out of try's closure, a call fewer, since most of the routes
 // recreate tries are empty ones. It returns the place found below best,
 // if any (p >= 0), else best and -1.
-func (w *worker) tryEmpty(rt *route, ri int, pr *probe, es *emptyScan, best float64, blink *worker) (float64, int) {
-	if w.knownFull(pr.c, ri, rt) {
+func (w *worker) tryEmpty(rt *route, ri int, c int32, es *emptyScan, best float64, blink *worker) (float64, int) {
+	if w.knownFull(c, ri, rt) {
 		w.work++
 		return best, -1
 	}
 	w.tries++
-	if !es.known {
-		*es = rt.scanEmpty(w.in, pr)
-	}
+	n := int(es.n)
 	evals, blinked, bp := int64(0), false, -1
-	if !rt.overloads(w.in, pr.node) {
-		for i := range es.n {
-			if blink != nil && blink.blink() {
+	if blink == nil || blink.blinkLeft >= n {
+		// No blink on these positions: the countdown all at once.
+		if blink != nil {
+			blink.blinkLeft -= n
+		}
+		evals = int64(n)
+		for i := range n {
+			// As bestInsertPlain: d >= best rules a place out, NaN
+			// included.
+			if es.ok[i] && !(es.d[i] >= best) {
+				best, bp = es.d[i], int(es.p[i])
+			}
+		}
+	} else {
+		for i := range n {
+			if blink.blink() {
 				blinked = true
 				continue
 			}
 			evals++
-			// As bestInsertPlain: d >= best rules a place out, NaN included.
 			if es.ok[i] && !(es.d[i] >= best) {
 				best, bp = es.d[i], int(es.p[i])
 			}
@@ -415,7 +425,7 @@ func (w *worker) tryEmpty(rt *route, ri int, pr *probe, es *emptyScan, best floa
 	rt.evals += evals
 	w.work += 4 + evals
 	if bp < 0 && math.IsInf(best, 1) && !blinked {
-		w.noteFull(pr.c, ri, rt) // no bound and no blink cut the scan short
+		w.noteFull(c, ri, rt) // no bound and no blink cut the scan short
 	}
 	return best, bp
 }
@@ -603,7 +613,11 @@ func (w *worker) recreate(s *sol) bool {
 				}
 				classMark[class] = cstamp
 				if empties != nil {
-					if d, p := w.tryEmpty(rt, ri, &pr, &empties[k], best, blink); p >= 0 {
+					es := &empties[k]
+					if !es.known {
+						*es = rt.scanEmpty(in, &pr)
+					}
+					if d, p := w.tryEmpty(rt, ri, c, es, best, blink); p >= 0 {
 						best, br, bp = d, ri, p
 					}
 					continue
