@@ -619,3 +619,49 @@ func TestInsertEmptyMatchesPlain(t *testing.T) {
 	}
 	t.Logf("%d scans checked, %d visits with a place on an empty route", checked, found)
 }
+
+// TestEmptyRoutesAlike checks that every empty route of a search is, bit
+// for bit, the one route.empty makes for its vehicle: sol.copyFrom skips
+// copying one without a version onto another, and recreate works out an
+// empty route's scan once for all (emptyScan).
+func TestEmptyRoutesAlike(t *testing.T) {
+	in := homesInst(rand.New(rand.NewPCG(5, 5)), 120, 20)
+	w := newWorker(in, 3, 0, newSol(in))
+	w.recreate(w.cur)
+	sc := schedule{t0: 100, tf: 1, plan: 2000 * 1000, avgRemoved: 10, maxLen: 10, price: 1000}
+	same := func(a, b []float64) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	empties := 0
+	for i := 0; i < 2000; i++ {
+		w.step(sc)
+		for _, s := range []*sol{w.cur, w.cand, w.best} {
+			for v := range s.routes {
+				r := &s.routes[v]
+				if r.nv != 0 {
+					continue
+				}
+				empties++
+				e := &route{}
+				e.empty(in, int32(v))
+				if !slices.Equal(r.seq, e.seq) || !slices.Equal(r.loc, e.loc) || !same(r.st, e.st) || !same(r.dep, e.dep) ||
+					!same(r.ls, e.ls) || !same(r.arc, e.arc) || !same(r.tarc, e.tarc) ||
+					r.load != e.load || r.legs != e.legs || r.cost != e.cost || r.minIns != e.minIns || r.brk != e.brk || r.ok != e.ok ||
+					r.headArc != e.headArc || r.tailArc != e.tailArc || r.innerArc != e.innerArc {
+					t.Fatalf("step %d: empty route %d is not route.empty's", i, v)
+				}
+			}
+		}
+	}
+	if empties == 0 {
+		t.Fatal("no empty route")
+	}
+}

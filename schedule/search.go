@@ -33,10 +33,16 @@ func newSol(in *inst) *sol {
 // copyFrom makes s a copy of o. A route already at o's version (see
 // route.ver) holds the same content and is left alone: a step changes a
 // few routes, and copying the plan back for the next step copies those.
+// So is an empty route without a version when o's is one too, an empty
+// route of a vehicle being always the same (TestEmptyRoutesAlike): a
+// worker's routes that newSol made and no step changed have none, and on
+// a day that leaves many technicians at home those were half the routes
+// copied.
 func (s *sol) copyFrom(o *sol) {
 	for i := range s.routes {
-		if r := &s.routes[i]; r.ver == 0 || r.ver != o.routes[i].ver {
-			r.copyFrom(&o.routes[i])
+		r, or := &s.routes[i], &o.routes[i]
+		if r.ver != or.ver || r.ver == 0 && (r.nv != 0 || or.nv != 0) {
+			r.copyFrom(or)
 		}
 	}
 	copy(s.where, o.where)
