@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
@@ -594,28 +595,36 @@ func (in *inst) compatOne(c int32, r *route) bool {
 func (in *inst) neighbors() {
 	in.nb = make([][]int32, in.m)
 	const maxNb = 100
+	// The keys are worked out once per pair, not at every comparison (the
+	// sort made about 20 of them per pair on a 400-visit day), and sorted
+	// with their visits: by distance, then by visit, a total order.
+	type keyed struct {
+		k float64
+		d int32
+	}
+	lst := make([]keyed, 0, len(in.active))
 	for _, c := range in.active {
-		lst := make([]int32, 0, len(in.active)-1)
+		lst = lst[:0]
 		for _, d := range in.active {
 			if d != c {
-				lst = append(lst, d)
+				lst = append(lst, keyed{in.dist[int(c)*in.L+int(d)] + in.dist[int(d)*in.L+int(c)], d})
 			}
 		}
-		key := func(d int32) float64 {
-			return in.dist[int(c)*in.L+int(d)] + in.dist[int(d)*in.L+int(c)]
-		}
-		sort.Slice(lst, func(i, j int) bool {
-			ki, kj := key(lst[i]), key(lst[j])
-			if ki != kj {
-				return ki < kj
+		slices.SortFunc(lst, func(a, b keyed) int {
+			if a.k != b.k {
+				if a.k < b.k {
+					return -1
+				}
+				return 1
 			}
-			return lst[i] < lst[j]
+			return cmp.Compare(a.d, b.d)
 		})
-		if len(lst) > maxNb {
-			// A copy, not a clip: the full list would stay alive behind it, and a cached
-			// day plan keeps its lists for as long as it is cached.
-			lst = append([]int32(nil), lst[:maxNb]...)
+		// Its own list, no longer than it keeps: a cached day plan keeps
+		// its lists for as long as it is cached.
+		nb := make([]int32, min(len(lst), maxNb))
+		for i := range nb {
+			nb[i] = lst[i].d
 		}
-		in.nb[c] = lst
+		in.nb[c] = nb
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 )
 
@@ -168,4 +170,45 @@ func BenchmarkStep(b *testing.B) {
 		w.step(sc)
 	}
 	b.ReportMetric(float64(w.stops-s0)/float64(b.N), "stopped/op")
+}
+
+// TestNeighborsOrder checks inst.neighbors' lists against a sort that
+// works the distances out at every comparison, as it did before it
+// worked them out once per pair.
+func TestNeighborsOrder(t *testing.T) {
+	for seed := uint64(0); seed < 6; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 17))
+		in := homesInst(rng, 150, 5)
+		switch seed % 3 {
+		case 1:
+			in = randomInst(rng, 150, false)
+			skew(in)
+			in.neighbors()
+		case 2:
+			for i := range in.dist { // coarse distances: many ties
+				in.dist[i] = math.Round(in.dist[i] / 2000)
+			}
+			in.neighbors()
+		}
+		for _, c := range in.active {
+			var lst []int32
+			for _, d := range in.active {
+				if d != c {
+					lst = append(lst, d)
+				}
+			}
+			key := func(d int32) float64 { return in.dist[int(c)*in.L+int(d)] + in.dist[int(d)*in.L+int(c)] }
+			sort.Slice(lst, func(i, j int) bool {
+				ki, kj := key(lst[i]), key(lst[j])
+				if ki != kj {
+					return ki < kj
+				}
+				return lst[i] < lst[j]
+			})
+			lst = lst[:min(len(lst), 100)]
+			if !slices.Equal(in.nb[c], lst) {
+				t.Fatalf("seed %d: visit %d's neighbours %v, want %v", seed, c, in.nb[c], lst)
+			}
+		}
+	}
 }
