@@ -1,8 +1,10 @@
 package pages_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,32 +21,14 @@ import (
 // kept a stop that was no longer his.
 func TestBrowserBoardReconnectCatchesUp(t *testing.T) {
 	t.Parallel()
-	morning := businessMorning(t)
-	l := newLiveEnv(t, func() time.Time { return morning }, time.Hour)
+	l, tok, ana, day := anaOnAMorning(t)
 	e := l.env
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	ana := technician(t, e, tok, "Ana Técnica", u.ID, 19.4326, -99.1332)
 	beto := technician(t, e, tok, "Beto Técnico", 0, 19.4200, -99.1500)
-	day := morning.Format(time.DateOnly)
 	_, vid := bookedVisit(t, e, tok, day, "Uno")
 	id := strconv.FormatInt(vid, 10)
-	var v struct {
-		TechnicianID int64 `json:"technician_id"`
-		Version      int
-	}
-	call(t, e, tok, "GET", "/api/visits/"+id, "", 200, &v)
-	if v.TechnicianID != ana {
-		call(t, e, tok, "POST", "/api/visits/"+id+"/assign", fmt.Sprintf(`{"technician_id":%d,"version":%d}`, ana, v.Version), 200, &v)
-	}
+	version := giveTo(t, e, tok, id, ana)
 
-	board := tab(t, true)
-	do(t, board, chromedp.EmulateViewport(1366, 768))
-	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+day, "disp@example.mx")
-	tech := tab(t, true)
-	do(t, tech, chromedp.EmulateViewport(360, 640))
-	signInBrowser(t, tech, e.URL, "%2Ftech", "tec@example.mx")
+	board, tech := boardAndPhone(t, e, day)
 	pollTrue(t, tech, `!!document.querySelector('#route li[data-visit="`+id+`"]')`)
 	pollTrue(t, board, `document.getElementById('live-state').classList.contains('live') && !!document.querySelector('.track[data-tech="`+strconv.FormatInt(ana, 10)+`"] .block[data-visit="`+id+`"]')`)
 	l.waitServedN(t, 2) // the board's feed and the phone's
@@ -54,7 +38,7 @@ func TestBrowserBoardReconnectCatchesUp(t *testing.T) {
 	l.drop()
 	waitText(t, board, "#live-state", "Reconectando")
 	waitText(t, tech, "#conn", "Reconectando")
-	call(t, e, tok, "POST", "/api/visits/"+id+"/assign", fmt.Sprintf(`{"technician_id":%d,"version":%d}`, beto, v.Version), 200, nil)
+	call(t, e, tok, "POST", "/api/visits/"+id+"/assign", fmt.Sprintf(`{"technician_id":%d,"version":%d}`, beto, version), 200, nil)
 	_, other := bookedVisit(t, e, tok, day, "Dos")
 
 	l.refuseWS.Store(false)
@@ -69,33 +53,17 @@ func TestBrowserBoardReconnectCatchesUp(t *testing.T) {
 // (Live-After) and show it.
 func TestBrowserPagesMissNothingBeforeTheirFeed(t *testing.T) {
 	t.Parallel()
-	morning := businessMorning(t)
-	l := newLiveEnv(t, func() time.Time { return morning }, time.Hour)
+	l, tok, ana, day := anaOnAMorning(t)
 	e := l.env
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	ana := technician(t, e, tok, "Ana Técnica", u.ID, 19.4326, -99.1332)
-	day := morning.Format(time.DateOnly)
 	_, first := bookedVisit(t, e, tok, day, "Uno")
 	one := strconv.FormatInt(first, 10)
 
 	hold := make(chan struct{})
 	l.holdWS.Store(&hold)
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(hold)
-		}
-	}
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(release)
-	board := tab(t, true)
-	do(t, board, chromedp.EmulateViewport(1366, 768))
-	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+day, "disp@example.mx")
-	tech := tab(t, true)
-	do(t, tech, chromedp.EmulateViewport(360, 640))
-	signInBrowser(t, tech, e.URL, "%2Ftech", "tec@example.mx")
+	board, tech := boardAndPhone(t, e, day)
 	pollTrue(t, tech, `!!document.querySelector('#route li[data-visit="`+one+`"]')`)
 	pollTrue(t, board, `!!document.querySelector('.block[data-visit="`+one+`"]')`)
 	deadline := time.Now().Add(20 * time.Second)
@@ -109,17 +77,52 @@ func TestBrowserPagesMissNothingBeforeTheirFeed(t *testing.T) {
 	// Their data is in, their feeds are on the way: a second visit is booked for Ana.
 	_, second := bookedVisit(t, e, tok, day, "Dos")
 	two := strconv.FormatInt(second, 10)
-	var v struct {
-		TechnicianID int64 `json:"technician_id"`
-		Version      int
-	}
-	call(t, e, tok, "GET", "/api/visits/"+two, "", 200, &v)
-	if v.TechnicianID != ana {
-		call(t, e, tok, "POST", "/api/visits/"+two+"/assign", fmt.Sprintf(`{"technician_id":%d,"version":%d}`, ana, v.Version), 200, nil)
-	}
+	giveTo(t, e, tok, two, ana)
 	l.fannedOut(t)
 	release()
 
 	pollTrue(t, board, `document.getElementById('live-state').classList.contains('live') && !!document.querySelector('.track[data-tech="`+strconv.FormatInt(ana, 10)+`"] .block[data-visit="`+two+`"]')`)
 	pollTrue(t, tech, `!!document.querySelector('#route li[data-visit="`+two+`"]')`)
+}
+
+// anaOnAMorning starts a live env on a business morning with a dispatcher (disp@example.mx)
+// and Ana, a technician signed up as tec@example.mx; it returns the env, the dispatcher's
+// token, Ana's technician id and the day.
+func anaOnAMorning(t *testing.T) (l *liveEnv, tok string, ana int64, day string) {
+	t.Helper()
+	morning := businessMorning(t)
+	l = newLiveEnv(t, func() time.Time { return morning }, time.Hour)
+	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok = token(t, l.env, "disp@example.mx")
+	ana = technician(t, l.env, tok, "Ana Técnica", u.ID, 19.4326, -99.1332)
+	return l, tok, ana, morning.Format(time.DateOnly)
+}
+
+// giveTo assigns visit id to technician tech unless it is his already, and returns the
+// visit's version after.
+func giveTo(t *testing.T, e *env, tok, id string, tech int64) int {
+	t.Helper()
+	var v struct {
+		TechnicianID int64 `json:"technician_id"`
+		Version      int
+	}
+	call(t, e, tok, "GET", "/api/visits/"+id, "", 200, &v)
+	if v.TechnicianID != tech {
+		call(t, e, tok, "POST", "/api/visits/"+id+"/assign", fmt.Sprintf(`{"technician_id":%d,"version":%d}`, tech, v.Version), 200, &v)
+	}
+	return v.Version
+}
+
+// boardAndPhone opens the board of day as the dispatcher on a desktop and the route as
+// the technician on a 360x640 phone.
+func boardAndPhone(t *testing.T, e *env, day string) (board, tech context.Context) {
+	t.Helper()
+	board = tab(t, true)
+	do(t, board, chromedp.EmulateViewport(1366, 768))
+	signInBrowser(t, board, e.URL, "%2Fboard%3Fday%3D"+day, "disp@example.mx")
+	tech = tab(t, true)
+	do(t, tech, chromedp.EmulateViewport(360, 640))
+	signInBrowser(t, tech, e.URL, "%2Ftech", "tec@example.mx")
+	return board, tech
 }
