@@ -3,6 +3,7 @@ package pages_test
 import (
 	"context"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -91,4 +92,33 @@ func TestBrowserBoardMapOnePoint(t *testing.T) {
 	if below != 2 || above != 1 {
 		t.Errorf("a block apart: %d marks below the middle and %d above, want his home and the first visit below, the second above", below, above)
 	}
+}
+
+// TestBrowserBoardPositionsRefresh: a technician's phone shares where he is without an event
+// (at most once a minute), so the board's map kept the position of its last load: on a quiet
+// stretch a dispatcher saw him where he had been an hour before, with nothing to say when.
+// The board reads the technicians again each minute and when it comes back into view, and
+// his mark says when he was seen there.
+func TestBrowserBoardPositionsRefresh(t *testing.T) {
+	t.Parallel()
+	morning := businessMorning(t)
+	e := newEnvAt(t, func() time.Time { return morning })
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	ana := technician(t, e, tok, "Ana Técnica", u.ID, 19.44, -99.15)
+
+	board := tab(t, true)
+	do(t, board, chromedp.EmulateViewport(1920, 1080))
+	signInBrowser(t, board, e.URL, "%2Fboard", "disp@example.mx")
+	pollTrue(t, board, `document.getElementById('live-state').classList.contains('live') && document.querySelectorAll('#map svg rect').length === 1`)
+	if n := evalInt(t, board, `document.querySelectorAll('#map svg circle[data-position]').length`); n != 0 {
+		t.Fatalf("%d positions on the map before any was shared", n)
+	}
+
+	call(t, e, token(t, e, "tec@example.mx"), "POST", "/api/technicians/"+strconv.FormatInt(ana, 10)+"/position", `{"lat":19.45,"lon":-99.16}`, 204, nil)
+	// The dispatcher comes back to the board's tab (the minute's timer reads them too).
+	do(t, board, chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new Event('visibilitychange'))`))
+	want := "Ana Técnica · visto a las " + morning.Format("15:04")
+	pollTrue(t, board, `(document.querySelector('#map svg circle[data-position] title')?.textContent || '') === `+jsString(want))
 }

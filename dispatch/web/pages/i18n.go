@@ -336,6 +336,7 @@ var catalog = map[string]tr{
 
 	// Board and technician (scripts).
 	"b.unassigned":            {ES: "Sin técnico", EN: "No technician"},
+	"b.seen":                  {ES: "visto a las {time}", EN: "seen at {time}"},
 	"b.incident":              {ES: "Falla general", EN: "Outage"},
 	"b.incident_visit":        {ES: "Reparación de falla general", EN: "Outage repair"},
 	"t.incident_visit":        {ES: "Reparación de falla general: no hay cliente que llamar", EN: "Outage repair: no customer to call"},

@@ -372,7 +372,8 @@ function drawMap(all) {
     for (const v of route) if (v.lat || v.lon) line.push(xy(v.lat, v.lon));
     if (line.length > 1) g.push(svg('polyline', { points: line.map((p) => p.map((n) => n.toFixed(1)).join(',')).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-opacity': .8 }));
     if (tech.home) { const [x, y] = xy(tech.home.lat, tech.home.lon); g.push(svg('rect', { x: x - 5, y: y - 5, width: 10, height: 10, fill: color }, svg('title', {}, tech.name))); }
-    if (tech.position) { const [x, y] = xy(tech.position.lat, tech.position.lon); g.push(svg('circle', { cx: x, cy: y, r: 7, fill: 'none', stroke: color, 'stroke-width': 3 }, svg('title', {}, tech.name))); }
+    // Where he was last seen, and when: a phone shares at most once a minute, and not off shift.
+    if (tech.position) { const [x, y] = xy(tech.position.lat, tech.position.lon); g.push(svg('circle', { cx: x, cy: y, r: 7, fill: 'none', stroke: color, 'stroke-width': 3, 'data-position': tech.id }, svg('title', {}, `${tech.name} · ${t('b.seen', { time: time(tech.position.at) })}`))); }
     route.forEach((v, n) => {
       if (!(v.lat || v.lon)) return;
       const [x, y] = xy(v.lat, v.lon);
@@ -676,6 +677,19 @@ function activity(msg) {
     folio ? ' · ' + folio : '', who ? ' · ' + t('d.by', { who }) : ''));
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
+// Positions are shared without an event (at most once a minute a phone): the technicians,
+// and so the map, are read again each minute, and when the board comes back into view.
+async function positions() {
+  if (document.visibilityState !== 'visible') return;
+  try {
+    const tl = await api('GET', '/api/technicians?active=true');
+    techs = (tl.technicians || []).slice().sort((a, b) => a.name.localeCompare(b.name, lang));
+    render();
+  } catch { /* the next load or minute shows them */ }
+}
+setInterval(positions, 60000);
+document.addEventListener('visibilitychange', positions);
+
 // The feed opens once the board's data is in, from where that data was read (live.js): an
 // event committed in between is sent, not lost.
 const follow = () => live({
