@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"embed"
 	"encoding/json"
@@ -157,9 +158,23 @@ func (s *Site) render(w http.ResponseWriter, r *http.Request, status int, name, 
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Language", string(l))
-	h.Set("Vary", "Cookie, Accept-Language")
+	h.Set("Vary", "Cookie, Accept-Language, Accept-Encoding")
+	body := buf.Bytes()
+	// Compressed, as the static files are: most of a page is the scripts' strings, and the
+	// technician's page, fetched over 3G, goes from 30.7 KB to 10.3 KB. A page holds no
+	// secret (the session is a cookie, writes are checked by origin), so reflecting the
+	// query in a compressed answer gives nothing away.
+	if len(body) > 1024 && acceptsGzip(r) {
+		var z bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&z, gzip.BestSpeed)
+		zw.Write(body)
+		zw.Close()
+		h.Set("Content-Encoding", "gzip")
+		body = z.Bytes()
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
 
 func otherLang(l Lang) Lang {

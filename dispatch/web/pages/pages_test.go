@@ -1,6 +1,7 @@
 package pages_test
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -43,6 +44,19 @@ func TestPagesServeAndStaticCaching(t *testing.T) {
 	res, body := get(t, e.URL+"/reporte")
 	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /reporte = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	// The page itself is compressed for a browser that takes it (most of it is the
+	// scripts' strings), and plain for one that does not.
+	plain, raw := get(t, e.URL+"/reporte", "Accept-Encoding", "identity")
+	zres, zbody := get(t, e.URL+"/reporte", "Accept-Encoding", "gzip")
+	if plain.Header.Get("Content-Encoding") != "" || zres.Header.Get("Content-Encoding") != "gzip" ||
+		!strings.Contains(zres.Header.Get("Vary"), "Accept-Encoding") {
+		t.Errorf("GET /reporte Content-Encoding %q plain, %q with gzip (Vary %q); want none, gzip, and Vary naming Accept-Encoding",
+			plain.Header.Get("Content-Encoding"), zres.Header.Get("Content-Encoding"), zres.Header.Get("Vary"))
+	} else if zr, err := gzip.NewReader(strings.NewReader(zbody)); err != nil {
+		t.Errorf("GET /reporte gzip: %v", err)
+	} else if b, err := io.ReadAll(zr); err != nil || string(b) != raw || len(zbody) >= len(raw)/2 {
+		t.Errorf("GET /reporte gzip: %d bytes that read as %d (%v), the plain page %d; want the same page in less than half", len(zbody), len(b), err, len(raw))
 	}
 	refs := assetRef.FindAllStringSubmatch(body, -1)
 	if len(refs) < 3 {
