@@ -1,10 +1,8 @@
 package web_test
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"despacho/dispatch"
@@ -22,19 +20,11 @@ func TestWSAfterInvalid(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
 	reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
-	hub := live.New(db, live.Options{
-		UserOf:      func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
+	_, ts := liveServer(t, db, live.Options{
 		FolioAccess: reports.IDForCode,
 		// As serve wires it: the API's one mapping of error kinds to statuses.
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { web.WriteError(w, r, slog.Default(), err) },
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{
-		WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}}))
-	t.Cleanup(func() { cancel(); <-done; ts.Close() })
-	waitUntil(t, "live hub ready", hub.Ready)
+	}, web.Config{})
 	createUser(t, postgres.NewUsers(db), "despacho@example.mx", dispatch.RoleDispatcher)
 	d := staffToken(t, ts.URL, "despacho@example.mx")
 	for _, after := range []string{"abc", "-1", "-42", "1.5", "99999999999999999999"} {

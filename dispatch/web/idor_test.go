@@ -281,21 +281,11 @@ func TestCodeGuessingLocksOut(t *testing.T) {
 			t.Parallel()
 			db := dispatchtest.DB(t)
 			reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
-			hub := live.New(db, live.Options{
-				UserOf:      func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
-				FolioAccess: reports.IDForCode,
-			})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- hub.Run(ctx) }()
-			ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{
-				WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}}))
-			t.Cleanup(func() { cancel(); <-done; ts.Close() })
-			waitUntil(t, "live hub ready", hub.Ready)
+			_, ts := liveServer(t, db, live.Options{FolioAccess: reports.IDForCode}, web.Config{})
 			folio, code := publicReport(t, ts, "Rosa", "55 4444 1234")
 			var visit int64
 			if err := db.NewRaw(`INSERT INTO visits (report_id, duration_min, address, lat, lon)
-				SELECT id, 60, 'Calle 5', 19.41, -99.15 FROM reports WHERE folio = ? RETURNING id`, folio).Scan(ctx, &visit); err != nil {
+				SELECT id, 60, 'Calle 5', 19.41, -99.15 FROM reports WHERE folio = ? RETURNING id`, folio).Scan(context.Background(), &visit); err != nil {
 				t.Fatal(err)
 			}
 			wrong := strings.Repeat("Z", len(code))

@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -163,13 +160,7 @@ func TestIncidentVisitAPI(t *testing.T) {
 func TestIncidentVisitOnLiveStream(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
-	hub := live.New(db, live.Options{UserOf: func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{WS: http.HandlerFunc(hub.ServeWS)}}))
-	t.Cleanup(func() { cancel(); <-done; ts.Close() })
-	waitUntil(t, "live hub ready", hub.Ready)
+	_, ts := liveServer(t, db, live.Options{}, web.Config{})
 	createUser(t, postgres.NewUsers(db), "despacho@example.mx", dispatch.RoleDispatcher)
 	disp := staffToken(t, ts.URL, "despacho@example.mx")
 	c, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws?token="+disp, nil)

@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -27,17 +24,7 @@ func TestIncidentEventsOnLiveStream(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
 	reports := postgres.NewReports(db, nil, dispatch.DefaultSLA())
-	hub := live.New(db, live.Options{
-		UserOf:      func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
-		FolioAccess: reports.IDForCode,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{
-		WS: http.HandlerFunc(hub.ServeWS), Public: http.HandlerFunc(hub.ServePublic)}}))
-	t.Cleanup(func() { cancel(); <-done; ts.Close() })
-	waitUntil(t, "live hub ready", hub.Ready)
+	_, ts := liveServer(t, db, live.Options{FolioAccess: reports.IDForCode}, web.Config{})
 	users := postgres.NewUsers(db)
 	createUser(t, users, "despacho@example.mx", dispatch.RoleDispatcher)
 	disp := staffToken(t, ts.URL, "despacho@example.mx")

@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,17 +25,8 @@ import (
 func TestLiveAfterHeader(t *testing.T) {
 	t.Parallel()
 	db := dispatchtest.DB(t)
-	hub := live.New(db, live.Options{
-		UserOf:       func(r *http.Request) *dispatch.User { return web.Actor(r.Context()) },
-		PollInterval: 100 * time.Millisecond,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	ts := httptest.NewServer(web.New(web.Config{DB: db, Live: &web.LiveHandlers{
-		WS: http.HandlerFunc(hub.ServeWS), Position: hub.Position}}))
-	t.Cleanup(func() { cancel(); <-done; ts.Close() })
-	waitUntil(t, "live hub ready", hub.Ready)
+	ctx := context.Background()
+	hub, ts := liveServer(t, db, live.Options{PollInterval: 100 * time.Millisecond}, web.Config{})
 	createUser(t, postgres.NewUsers(db), "despacho@example.mx", dispatch.RoleDispatcher)
 	d := staffToken(t, ts.URL, "despacho@example.mx")
 
