@@ -551,79 +551,9 @@ func TestInsertPlainMatchesUpdate(t *testing.T) {
 	}
 }
 
-// TestInsertEmptyMatchesPlain checks that worker.tryEmpty, from the
-// emptyScan worked out once, finds on an empty route what
-// bestInsertPlain finds, bit for bit, under any bound and blinks: the
-// same place, the same positions counted, the same draws.
-func TestInsertEmptyMatchesPlain(t *testing.T) {
-	checked, found := 0, 0
-	for seed := uint64(0); seed < 12; seed++ {
-		rng := rand.New(rand.NewPCG(seed, 3))
-		var in *inst
-		switch seed % 3 {
-		case 0:
-			in = homesInst(rng, 30, 6)
-		case 1:
-			in = randomInstWith(rng, 30, false, 3, true, 2) // one break; loads
-			in.veh[2].cap = 1                               // some visits overload it
-		default:
-			in = randomInstWith(rng, 30, false, 2, true, 4)
-			skew(in)
-		}
-		for v := range in.veh {
-			r := &route{}
-			r.empty(in, int32(v))
-			for c := int32(0); int(c) < in.m; c++ {
-				pr := in.probe(c)
-				if !pr.plain {
-					continue
-				}
-				es := r.scanEmpty(in, &pr)
-				d0, _ := r.bestInsertPlain(in, &pr, math.Inf(1), nil)
-				bounds := []float64{math.Inf(1), 0, 1e9}
-				if !math.IsInf(d0, 1) {
-					found++
-					bounds = append(bounds, d0, d0+1e-3, d0-1e-3, math.Nextafter(d0, math.Inf(-1)))
-				}
-				for _, bound := range bounds {
-					for _, left := range []int{-1, 0, 1, 2, 50} {
-						w1 := &worker{rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
-						w2 := &worker{in: in, rng: rand.New(rand.NewPCG(seed, 9)), blinkRate: 0.3, blinkLeft: left}
-						b1, b2 := w1, w2
-						if left < 0 {
-							b1, b2 = nil, nil // no blinks
-						}
-						e0 := r.evals
-						d1, p1 := r.bestInsertPlain(in, &pr, bound, b1)
-						e1 := r.evals - e0
-						if p1 < 0 {
-							d1 = bound // tryEmpty leaves the best place so far as it was
-						}
-						d2, p2 := w2.tryEmpty(r, v, c, &es, bound, b2)
-						e2 := w2.work - 4
-						if math.Float64bits(d1) != math.Float64bits(d2) || p1 != p2 || e1 != e2 || r.evals-e0-e1 != e2 {
-							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: plain %v at %d (%d evaluated), empty %v at %d (%d)",
-								seed, v, c, bound, left, d1, p1, e1, d2, p2, e2)
-						}
-						if w1.blinkLeft != w2.blinkLeft || w1.blinks != w2.blinks || w1.rng.Uint64() != w2.rng.Uint64() {
-							t.Fatalf("seed %d vehicle %d visit %d bound %v blinks %d: the blinks differ", seed, v, c, bound, left)
-						}
-						checked++
-					}
-				}
-			}
-		}
-	}
-	if found == 0 {
-		t.Fatal("no visit fits an empty route")
-	}
-	t.Logf("%d scans checked, %d visits with a place on an empty route", checked, found)
-}
-
 // TestEmptyRoutesAlike checks that every empty route of a search is, bit
 // for bit, the one route.empty makes for its vehicle: sol.copyFrom skips
-// copying one without a version onto another, and recreate works out an
-// empty route's scan once for all (emptyScan).
+// copying one without a version onto another.
 func TestEmptyRoutesAlike(t *testing.T) {
 	in := homesInst(rand.New(rand.NewPCG(5, 5)), 120, 20)
 	w := newWorker(in, 3, 0, newSol(in))

@@ -131,14 +131,9 @@ type worker struct {
 	// version: a visit left out is otherwise tried on every route it may
 	// go to, every iteration, and on days that leave visits out that was
 	// a third of the search.
-	ver   uint64
-	fails []uint64
-	// empties[c][k] is what bestInsertPlain finds for visit c on the
-	// route of vehicle okr[c][k] when it is empty (see emptyScan): a row
-	// per visit, made on first use, as long as the vehicles it may go
-	// to; nil without plain travel.
-	empties [][]emptyScan
-	blinks  int64 // positions skipped by blinks
+	ver    uint64
+	fails  []uint64
+	blinks int64 // positions skipped by blinks
 	// limit, when finite, is the distance at which step rejects the
 	// candidate recreate is building unless it serves more weight than
 	// the plan it came from: recreate stops as soon as it can no longer
@@ -181,9 +176,6 @@ func newWorker(in *inst, seed uint64, thread int, start *sol) *worker {
 	}
 	w.classMark = make([]uint32, classes)
 	w.remMark = make([]uint32, in.m)
-	if in.ext == nil && in.cong == nil { // as probe's plain
-		w.empties = make([][]emptyScan, in.m)
-	}
 	if in.travelSymmetric() && in.ext == nil {
 		w.pruneK = pruneNeighbors
 		w.stopEarly = true
@@ -388,54 +380,6 @@ func (w *worker) noteFull(c int32, ri int, rt *route) {
 	}
 }
 
-// tryEmpty is recreate's try of visit c on rt, the empty route ri, given
-// c's emptyScan es for it, worked out: what bestInsertPlain would find there
-// (the same blinks at the same positions, the same positions counted,
-// the same place: TestInsertEmptyMatchesPlain), with try's bookkeeping.
-// It is kept out of try's closure, a call fewer, since most of the routes
-// recreate tries are empty ones. It returns the place found below best,
-// if any (p >= 0), else best and -1.
-func (w *worker) tryEmpty(rt *route, ri int, c int32, es *emptyScan, best float64, blink *worker) (float64, int) {
-	if w.knownFull(c, ri, rt) {
-		w.work++
-		return best, -1
-	}
-	w.tries++
-	n := int(es.n)
-	evals, blinked, bp := int64(0), false, -1
-	if blink == nil || blink.blinkLeft >= n {
-		// No blink on these positions: the countdown all at once.
-		if blink != nil {
-			blink.blinkLeft -= n
-		}
-		evals = int64(n)
-		for i := range n {
-			// As bestInsertPlain: d >= best rules a place out, NaN
-			// included.
-			if es.ok[i] && !(es.d[i] >= best) {
-				best, bp = es.d[i], int(es.p[i])
-			}
-		}
-	} else {
-		for i := range n {
-			if blink.blink() {
-				blinked = true
-				continue
-			}
-			evals++
-			if es.ok[i] && !(es.d[i] >= best) {
-				best, bp = es.d[i], int(es.p[i])
-			}
-		}
-	}
-	rt.evals += evals
-	w.work += 4 + evals
-	if bp < 0 && math.IsInf(best, 1) && !blinked {
-		w.noteFull(c, ri, rt) // no bound and no blink cut the scan short
-	}
-	return best, bp
-}
-
 // pickUnassigned is a random unassigned routable visit of s (s has one).
 func (w *worker) pickUnassigned(s *sol) int32 {
 	n := 0
@@ -514,16 +458,6 @@ func (w *worker) recreate(s *sol) bool {
 	for _, c := range w.order {
 		best, br, bp := math.Inf(1), -1, -1
 		pr := in.probe(c)
-		// c's emptyScans, by index in okr[c] (see worker.empties).
-		var empties []emptyScan
-		if pr.plain && w.empties != nil {
-			if empties = w.empties[c]; empties == nil {
-				empties = make([]emptyScan, len(in.okr[c]))
-				w.empties[c] = empties
-			}
-		}
-		// try tries c on route ri. The loop over okr below tries an empty
-		// route with tryEmpty instead, when c has emptyScans.
 		try := func(ri int) {
 			rt := &s.routes[ri]
 			if w.knownFull(c, ri, rt) {
@@ -618,16 +552,6 @@ func (w *worker) recreate(s *sol) bool {
 					continue
 				}
 				classMark[class] = cstamp
-				if empties != nil {
-					es := &empties[k]
-					if !es.known {
-						*es = rt.scanEmpty(in, &pr)
-					}
-					if d, p := w.tryEmpty(rt, ri, c, es, best, blink); p >= 0 {
-						best, br, bp = d, ri, p
-					}
-					continue
-				}
 			} else if walked && !pays(rt, home[2*k], home[2*k+1], far) {
 				continue
 			}
