@@ -1,12 +1,15 @@
 package schedule
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestBoundIsLower: a route's distance bound never exceeds the distance
@@ -210,5 +213,63 @@ func TestNeighborsOrder(t *testing.T) {
 				t.Fatalf("seed %d: visit %d's neighbours %v, want %v", seed, c, in.nb[c], lst)
 			}
 		}
+	}
+}
+
+// TestRunAnnealsOnWhileBehind: in a timed search a worker that reaches the
+// meeting point keeps annealing while another worker is behind, and
+// returns as soon as none is; without behind it stops at the target.
+func TestRunAnnealsOnWhileBehind(t *testing.T) {
+	in := homesInst(rand.New(rand.NewPCG(5, 5)), 150, 20)
+	w := newWorker(in, 1, 0, newSol(in))
+	w.recreate(w.cur)
+	sc := schedule{t0: 100, tf: 1, plan: 1 << 40, avgRemoved: 8, maxLen: 10, price: 1000}
+	ctx := context.Background()
+
+	target := w.work + 100_000
+	if !w.run(ctx, sc, target, nil) {
+		t.Fatal("run without behind stopped before its target")
+	}
+	if over := w.work - target; over < 0 || over > 100_000 {
+		t.Fatalf("run without behind did %d units past its target", over)
+	}
+
+	// The other worker is behind until it counts itself off.
+	behind := new(atomic.Int32)
+	behind.Store(2)
+	target = w.work + 100_000
+	done := make(chan bool)
+	go func() { done <- w.run(ctx, sc, target, behind) }()
+	for deadline := time.Now().Add(10 * time.Second); behind.Load() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("run did not count itself off at its target")
+		}
+	}
+	select {
+	case <-done:
+		t.Fatal("run returned while another worker was behind")
+	case <-time.After(50 * time.Millisecond):
+	}
+	behind.Add(-1) // the other worker arrives
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("run reported a stop by ctx")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run went on after no worker was behind")
+	}
+	if w.work <= target {
+		t.Fatalf("run stopped at %d, not past its target %d while waiting", w.work, target)
+	}
+	checkSol(t, in, w.cur, "annealing on")
+
+	// A deadline ends the wait too.
+	behind.Store(2)
+	target = w.work + 1000
+	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if w.run(ctx, sc, target, behind) {
+		t.Fatal("run waiting for a worker behind did not stop at its deadline")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -692,9 +693,26 @@ func (w *worker) step(sc schedule) {
 }
 
 // run anneals until the planned work is done, target is reached or ctx ends;
-// it returns false when it stopped because of ctx.
-func (w *worker) run(ctx context.Context, sc schedule, target int64) bool {
-	for i := 0; w.work < target; i++ {
+// it returns false when it stopped because of ctx. With behind set (a
+// timed search), a worker that reaches target counts itself off and goes on
+// annealing until no worker is behind, instead of idling at the meeting point
+// while another, given less of the machine, catches up.
+func (w *worker) run(ctx context.Context, sc schedule, target int64, behind *atomic.Int32) bool {
+	counted := false
+	for i := 0; ; i++ {
+		if w.work >= target {
+			if behind == nil {
+				return true
+			}
+			if !counted {
+				counted = true
+				if behind.Add(-1) <= 0 {
+					return true
+				}
+			} else if behind.Load() <= 0 {
+				return true
+			}
+		}
 		if i&15 == 0 {
 			if ctx.Err() != nil {
 				return false
@@ -705,5 +723,4 @@ func (w *worker) run(ctx context.Context, sc schedule, target int64) bool {
 		}
 		w.step(sc)
 	}
-	return true
 }
