@@ -32,7 +32,7 @@ func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) 
 			if ctx.Err() != nil {
 				break
 			}
-			if _, err := visits.Reoptimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, t); err != nil {
+			if _, err := visits.Reoptimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano()), Clock: time.Now}, t); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", day.Format(time.DateOnly), err))
 			}
 		}

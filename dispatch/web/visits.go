@@ -562,7 +562,7 @@ func (d *dispatchAPI) optimize(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = time.Duration(in.TimeLimitSec * float64(time.Second))
 	}
-	res, err := d.visits.Optimize(r.Context(), day, schedule.Options{TimeLimit: limit, Seed: uint64(d.s.now().UnixNano())}, Actor(r.Context()), d.s.now())
+	res, err := d.visits.Optimize(r.Context(), day, schedule.Options{TimeLimit: limit, Seed: uint64(d.s.now().UnixNano()), Clock: time.Now}, Actor(r.Context()), d.s.now())
 	if err != nil {
 		return err
 	}
