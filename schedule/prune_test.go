@@ -273,3 +273,29 @@ func TestRunAnnealsOnWhileBehind(t *testing.T) {
 		t.Fatal("run waiting for a worker behind did not stop at its deadline")
 	}
 }
+
+// TestUnassignedListHoldsEveryVisitLeftOut: the plan's list of unassigned
+// visits (sol.out), which recreate and the room-clearing ruin read instead
+// of every visit, holds each visit left out after a ruin, after recreate,
+// and in copies, on days with more visits than the technicians can serve.
+func TestUnassignedListHoldsEveryVisitLeftOut(t *testing.T) {
+	for seed := uint64(0); seed < 5; seed++ {
+		in := homesInst(rand.New(rand.NewPCG(seed, 11)), 300, 6)
+		w := newWorker(in, seed, 0, newSol(in))
+		w.recreate(w.cur)
+		if w.cur.unw == 0 {
+			t.Fatalf("seed %d: every visit served; the test needs some left out", seed)
+		}
+		sc := schedule{t0: 100, tf: 1, plan: 1 << 40, avgRemoved: 8, maxLen: 10, price: 1000}
+		for it := 0; it < 300; it++ {
+			w.cand.copyFrom(w.cur)
+			checkSol(t, in, w.cand, "copy")
+			w.ruin(w.cand, 8, 10)
+			checkOut(t, in, w.cand, "ruined")
+			w.recreate(w.cand)
+			checkSol(t, in, w.cand, "recreated")
+			w.step(sc)
+			checkSol(t, in, w.cur, "after a step")
+		}
+	}
+}

@@ -402,6 +402,17 @@ func checkSol(t *testing.T, in *inst, s *sol, what string) {
 			t.Fatalf("%s: route %d has %d breaks", what, ri, breaks)
 		}
 	}
+	checkOut(t, in, s, what)
+}
+
+// checkOut fails t unless every visit s leaves out is in s.out.
+func checkOut(t *testing.T, in *inst, s *sol, what string) {
+	t.Helper()
+	for _, c := range in.active {
+		if s.where[c] < 0 && !slices.Contains(s.out, c) {
+			t.Fatalf("%s: visit %d is unassigned and not in the plan's list of them", what, c)
+		}
+	}
 }
 
 // TestTwoOptStarHomesAndBreaks: with distinct homes and a break on every

@@ -14,9 +14,14 @@ import (
 type sol struct {
 	routes []route
 	where  []int32 // visit → route, -1 when unassigned
-	unw    float64 // weight of unassigned routable visits
-	cost   float64 // total distance
-	ok     bool
+	// out holds every unassigned routable visit, so that the search need
+	// not look through all of them for the few left out: total makes it
+	// exact and ascending, removeVisits appends, and a visit placed since
+	// may still be in it (check where).
+	out  []int32
+	unw  float64 // weight of unassigned routable visits
+	cost float64 // total distance
+	ok   bool
 }
 
 func newSol(in *inst) *sol {
@@ -47,6 +52,7 @@ func (s *sol) copyFrom(o *sol) {
 		}
 	}
 	copy(s.where, o.where)
+	s.out = append(s.out[:0], o.out...)
 	s.unw, s.cost, s.ok = o.unw, o.cost, o.ok
 }
 
@@ -58,13 +64,14 @@ func (s *sol) total(in *inst) {
 	}
 	// In locals: the stores to s.unw would otherwise have the compiler
 	// load s.where again at every visit.
-	unw, where, weight := 0.0, s.where, in.weight
+	unw, where, weight, out := 0.0, s.where, in.weight, s.out[:0]
 	for _, c := range in.active {
 		if where[c] < 0 {
 			unw += weight[c]
+			out = append(out, c)
 		}
 	}
-	s.unw = unw
+	s.unw, s.out = unw, out
 }
 
 // better orders solutions hierarchically: feasible, then assigned weight,
@@ -86,6 +93,7 @@ func (s *sol) removeVisits(in *inst, r int, cs []int32) {
 	for _, x := range rt.seq {
 		if slices.Contains(cs, x) {
 			s.where[x] = -1
+			s.out = append(s.out, x)
 			continue
 		}
 		out = append(out, x)
@@ -384,13 +392,13 @@ func (w *worker) noteFull(c int32, ri int, rt *route) {
 // pickUnassigned is a random unassigned routable visit of s (s has one).
 func (w *worker) pickUnassigned(s *sol) int32 {
 	n := 0
-	for _, c := range w.in.active {
+	for _, c := range s.out { // each once here: total made it, and nothing was taken out since
 		if s.where[c] < 0 {
 			n++
 		}
 	}
 	k := w.rng.IntN(n)
-	for _, c := range w.in.active {
+	for _, c := range s.out {
 		if s.where[c] < 0 {
 			if k == 0 {
 				return c
@@ -590,10 +598,16 @@ func (w *worker) collectPending(s *sol) {
 		w.remMark[c] = w.rstamp
 	}
 	w.order = append(w.order[:0], w.removed...)
-	for _, c := range w.in.active {
+	n := len(w.order)
+	for _, c := range s.out {
 		if s.where[c] < 0 && w.remMark[c] != w.rstamp {
 			w.order = append(w.order, c)
 		}
+	}
+	// As they come in the plan's visits: ascending, each once.
+	if len(w.order)-n > 1 {
+		slices.Sort(w.order[n:])
+		w.order = w.order[:n+len(slices.Compact(w.order[n:]))]
 	}
 }
 
