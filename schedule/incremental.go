@@ -109,7 +109,7 @@ func shiftSeqs(seqs [][]int32, m int) [][]int32 {
 
 // state rebuilds the solution a plan describes on inst in.
 func state(in *inst, seqs [][]int32) (*sol, error) {
-	s := &sol{routes: make([]route, len(in.veh)), where: make([]int32, in.m)}
+	s := &sol{routes: make([]route, len(in.veh)), where: make([]int32, in.m), out: slices.Clone(in.active)}
 	for i := range s.where {
 		s.where[i] = -1
 	}

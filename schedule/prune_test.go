@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -296,6 +297,28 @@ func TestUnassignedListHoldsEveryVisitLeftOut(t *testing.T) {
 			checkSol(t, in, w.cand, "recreated")
 			w.step(sc)
 			checkSol(t, in, w.cur, "after a step")
+		}
+	}
+}
+
+// TestSortByKeyIsStable: sortByKey orders as slices.SortStableFunc does,
+// ties included, at the lengths a ruin takes out and beyond.
+func TestSortByKeyIsStable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	key := make([]float64, 100)
+	for trial := 0; trial < 2000; trial++ {
+		for i := range key {
+			key[i] = float64(rng.IntN(4)) - 1e12*float64(rng.IntN(2))
+		}
+		o := make([]int32, rng.IntN(60))
+		for i := range o {
+			o[i] = int32(rng.IntN(len(key)))
+		}
+		want := slices.Clone(o)
+		slices.SortStableFunc(want, func(a, b int32) int { return cmp.Compare(key[a], key[b]) })
+		sortByKey(o, key)
+		if !slices.Equal(o, want) {
+			t.Fatalf("trial %d: %v, want %v", trial, o, want)
 		}
 	}
 }
