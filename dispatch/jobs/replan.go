@@ -32,7 +32,11 @@ func Replan(visits *postgres.Visits, now func() time.Time, limit time.Duration) 
 			if ctx.Err() != nil {
 				break
 			}
-			if _, err := visits.Reoptimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano()), Clock: time.Now}, t); err != nil {
+			// No Clock, unlike a dispatcher's optimise: the job runs every few minutes on
+			// the serving machine, and with a clock the search would fill its limit on
+			// both days whatever their size; without, it does the work the limit plans
+			// (workRate) and stops, the limit only a cap on a slow machine.
+			if _, err := visits.Reoptimize(ctx, day, schedule.Options{TimeLimit: limit, Seed: uint64(t.UnixNano())}, t); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", day.Format(time.DateOnly), err))
 			}
 		}
