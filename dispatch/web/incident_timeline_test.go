@@ -32,7 +32,7 @@ func TestIncidentTimelineSaysWho(t *testing.T) {
 		t.Fatal("no slots for the incident visit")
 	}
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, iv.ID), d, window(ss[0]), 200, nil)
-	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{}`, 200, nil)
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{"time_limit_s":0.5}`, 200, nil)
 	mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/status", ts.URL, iv.ID), juan, `{"status":"en_route"}`, 200, nil)
 
 	var detail struct {

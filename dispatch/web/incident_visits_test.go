@@ -95,7 +95,7 @@ func TestIncidentVisitAPI(t *testing.T) {
 		mustJSON(t, "POST", fmt.Sprintf("%s/api/visits/%d/book", ts.URL, id), d, window(ss[len(ss)/2]), 200, nil)
 	}
 	var opt struct{ Visits int }
-	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{}`, 200, &opt)
+	mustJSON(t, "POST", ts.URL+"/api/plans/2026-11-30/optimize", d, `{"time_limit_s":0.5}`, 200, &opt)
 	if opt.Visits != 2 {
 		t.Errorf("optimised day placed %d visits, want 2", opt.Visits)
 	}

@@ -95,6 +95,7 @@ func TestBrowserBoardDetailPinOptimise(t *testing.T) {
 	do(t, board, chromedp.WaitVisible(chromedp.ID("pin-btn")), chromedp.Click(chromedp.ID("pin-btn")))
 	pollTrue(t, board, `!!document.querySelector('`+block+`.pinned')`)
 	do(t, board, chromedp.Click(chromedp.ID("optimise")))
+	waitText(t, board, "#board-msg", "Optimizando el día") // the search takes its 5 s
 	waitText(t, board, "#board-msg", "Día optimizado")
 	var after struct {
 		TechnicianID int64 `json:"technician_id"`

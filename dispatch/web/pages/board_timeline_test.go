@@ -70,7 +70,7 @@ func TestBrowserBoardTimelineSaysWho(t *testing.T) {
 	// Live: what the board's activity list shows as it happens.
 	call(t, e, tech, "POST", "/api/visits/"+vid+"/status", `{"status":"on_site"}`, 200, nil)
 	technician(t, e, disp, "Ana Técnica", 0, 19.42, -99.15)
-	call(t, e, disp, "POST", "/api/plans/"+day+"/optimize", `{}`, 200, nil)
+	call(t, e, disp, "POST", "/api/plans/"+day+"/optimize", `{"time_limit_s":0.5}`, 200, nil)
 	waitText(t, board, "#activity", "Técnico en el domicilio · "+folio)
 	waitText(t, board, "#activity", "Técnico dado de alta")
 	waitText(t, board, "#activity", "Día optimizado")

@@ -389,6 +389,7 @@ var catalog = map[string]tr{
 	"b.booked_other":          {ES: "La visita quedó agendada, pero no con ese técnico.", EN: "The visit is booked, but not with that technician."},
 	"b.no_techs":              {ES: "No hay técnicos registrados.", EN: "No technicians registered."},
 	"b.optimised":             {ES: "Día optimizado.", EN: "Day optimised."},
+	"b.optimising":            {ES: "Optimizando el día (unos segundos)…", EN: "Optimising the day (a few seconds)…"},
 	"b.moved":                 {ES: "Visita asignada a {name}.", EN: "Visit assigned to {name}."},
 	"b.moved_at":              {ES: "Visita asignada a {name}, lugar {n} de su ruta.", EN: "Visit assigned to {name}, place {n} of his route."},
 	"code.breaks_rule":        {ES: "rompería una ventana prometida, el turno o el descanso", EN: "it would break a promised window, the shift or the break"},

@@ -644,6 +644,9 @@ function smsHistory(steps) {
 document.getElementById('optimise')?.addEventListener('click', async (ev) => {
   const btn = ev.currentTarget;
   btn.disabled = true;
+  // The search uses its time limit (5 s): say so until its answer replaces the message.
+  flash(t('b.optimising'));
+  clearTimeout(flash.timer);
   try {
     const res = await api('POST', `/api/plans/${encodeURIComponent(dayInput.value)}/optimize`, {});
     flash(t('b.optimised') + (res && typeof res.moved === 'number' ? ` (${res.moved})` : ''));
