@@ -146,9 +146,9 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		var wg sync.WaitGroup
 		stopped := make([]bool, threads)
 		// A timed search has no result to reproduce: a thread that reaches
-		// the meeting point first anneals on until the others do (a 10 s
-		// town day, timed: 4–10 % of a thread's time was spent waiting
-		// there, the threads given unequal shares of a busy machine).
+		// the meeting point first anneals on until the others do. Waiting
+		// there, the two threads of a timed 10 s town day used 18.4–19.2 of
+		// their 20 CPU-seconds, given unequal shares of a busy machine.
 		var behind *atomic.Int32
 		if opt.Work <= 0 && sc.clock != nil {
 			behind = new(atomic.Int32)
