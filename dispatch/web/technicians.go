@@ -90,12 +90,40 @@ func (d *dispatchAPI) createTechnician(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
+// technicianView is a technician as the API answers: his last position carries its age by
+// the server's clock (age_s), so that a page tells an old position from a live one without
+// trusting the browser's clock (which may be wrong, and is not the test's fixed clock).
+type technicianView struct {
+	*dispatch.Technician
+	Position *positionView `json:"position,omitempty"`
+}
+
+// positionView is a position with its age in whole seconds at the server's now; a
+// position taken a little ahead of it (a phone's clock runs fast) is 0 s old.
+type positionView struct {
+	dispatch.Position
+	AgeS int64 `json:"age_s"`
+}
+
+func viewTechnician(t *dispatch.Technician, now time.Time) technicianView {
+	v := technicianView{Technician: t}
+	if p := t.Position; p != nil {
+		v.Position = &positionView{Position: *p, AgeS: int64(max(now.Sub(p.At), 0) / time.Second)}
+	}
+	return v
+}
+
 func (d *dispatchAPI) listTechnicians(w http.ResponseWriter, r *http.Request) error {
 	ts, err := d.techs.List(r.Context(), r.URL.Query().Get("active") == "true")
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"technicians": ts})
+	now := d.s.now()
+	out := make([]technicianView, len(ts))
+	for i, t := range ts {
+		out[i] = viewTechnician(t, now)
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"technicians": out})
 	return nil
 }
 
@@ -139,7 +167,7 @@ func (d *dispatchAPI) getTechnician(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, viewTechnician(t, d.s.now()))
 	return nil
 }
 
@@ -157,9 +185,9 @@ func (d *dispatchAPI) patchTechnician(w http.ResponseWriter, r *http.Request, t 
 	}
 	// A change to what he can do re-planned his upcoming days: the dispatcher sees the list.
 	WriteJSON(w, http.StatusOK, struct {
-		*dispatch.Technician
+		technicianView
 		Replan *postgres.ReplanResult `json:"replan,omitempty"`
-	}{t, res})
+	}{viewTechnician(t, d.s.now()), res})
 	return nil
 }
 
