@@ -337,6 +337,11 @@ var catalog = map[string]tr{
 	// Board and technician (scripts).
 	"b.unassigned":            {ES: "Sin técnico", EN: "No technician"},
 	"b.seen":                  {ES: "visto a las {time}", EN: "seen at {time}"},
+	"b.seen_ago":              {ES: "visto hace {age} ({time})", EN: "seen {age} ago ({time})"},
+	"b.age_min":               {ES: "{n} min", EN: "{n} min"},
+	"b.age_h":                 {ES: "{h} h {n} min", EN: "{h} h {n} min"},
+	"b.age_d":                 {ES: "{n} días", EN: "{n} days"},
+	"b.age_d.one":             {ES: "{n} día", EN: "{n} day"},
 	"b.incident":              {ES: "Falla general", EN: "Outage"},
 	"b.incident_visit":        {ES: "Reparación de falla general", EN: "Outage repair"},
 	"t.incident_visit":        {ES: "Reparación de falla general: no hay cliente que llamar", EN: "Outage repair: no customer to call"},

@@ -26,6 +26,11 @@ const detail = document.getElementById('detail');
 const detailBody = document.getElementById('detail-body');
 
 const FIRST_HOUR = 7, LAST_HOUR = 21;
+// STALE_AFTER_S is the age (seconds) past which a technician's position is drawn faded with
+// its age: his phone shares at most once a minute on shift, so ten minutes is nine reports
+// or so missed in a row — more than a stretch of poor signal — and the dot is no longer
+// where he is, only where he was.
+const STALE_AFTER_S = 10 * 60;
 const palette = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#bc4c00', '#0a7ea4', '#6639ba', '#9a6700'];
 let techs = [];
 let plan = { routes: [], unassigned: [] };
@@ -372,8 +377,7 @@ function drawMap(all) {
     for (const v of route) if (v.lat || v.lon) line.push(xy(v.lat, v.lon));
     if (line.length > 1) g.push(svg('polyline', { points: line.map((p) => p.map((n) => n.toFixed(1)).join(',')).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, 'stroke-opacity': .8 }));
     if (tech.home) { const [x, y] = xy(tech.home.lat, tech.home.lon); g.push(svg('rect', { x: x - 5, y: y - 5, width: 10, height: 10, fill: color }, svg('title', {}, tech.name))); }
-    // Where he was last seen, and when: a phone shares at most once a minute, and not off shift.
-    if (tech.position) { const [x, y] = xy(tech.position.lat, tech.position.lon); g.push(svg('circle', { cx: x, cy: y, r: 7, fill: 'none', stroke: color, 'stroke-width': 3, 'data-position': tech.id }, svg('title', {}, `${tech.name} · ${t('b.seen', { time: time(tech.position.at) })}`))); }
+    if (tech.position) g.push(positionMark(tech, color, xy(tech.position.lat, tech.position.lon)));
     route.forEach((v, n) => {
       if (!(v.lat || v.lon)) return;
       const [x, y] = xy(v.lat, v.lon);
@@ -387,6 +391,33 @@ function drawMap(all) {
     g.push(svg('circle', { cx: x, cy: y, r: 6, fill: '#fff', stroke: sla(v) === 'breached' ? '#b3261e' : sla(v) ? '#bf8700' : '#57606a', 'stroke-width': 2 }, svg('title', {}, [ref(v), t('b.unassigned'), slaText(v)].filter(Boolean).join(' · '))));
   }
   mapEl.replaceChildren(svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': t('b.map') }, g));
+}
+
+// positionMark is where a technician was last seen, and when: a phone shares at most once a
+// minute, and not off shift. A position older than STALE_AFTER_S is drawn faded and dashed
+// (class stale) and its title says how old it is. The age is the server's (age_s, by the
+// clock every other state on the board comes from), read again with the technicians each
+// minute (positions()): a dot that ages past the limit while the board is open fades then.
+function positionMark(tech, color, [x, y]) {
+  const p = tech.position;
+  const age = p.age_s || 0;
+  const stale = age > STALE_AFTER_S;
+  let seen = t('b.seen', { time: time(p.at) });
+  if (stale) {
+    // The time it was taken, with its date when that was not the server's today.
+    const now = new Date(Date.parse(p.at) + age * 1000);
+    seen = t('b.seen_ago', { age: ago(age), time: dayOf(p.at) === dayOf(now) ? time(p.at) : dateTime(p.at) });
+  }
+  return svg('circle', { cx: x, cy: y, r: 7, fill: 'none', stroke: color, 'stroke-width': 3, class: stale ? 'position stale' : 'position', 'data-position': tech.id },
+    svg('title', {}, `${tech.name} · ${seen}`));
+}
+
+// ago says an age in seconds in minutes, hours and minutes, or days.
+function ago(s) {
+  const min = Math.floor(s / 60), hours = Math.floor(min / 60);
+  if (hours < 1) return t('b.age_min', { n: min });
+  if (hours < 24) return t('b.age_h', { h: hours, n: min % 60 });
+  return t('b.age_d', { n: Math.floor(hours / 24) });
 }
 
 // assign gives visit id to technician techId ('' = back to the queue) with the version of
@@ -681,7 +712,9 @@ function activity(msg) {
   while (activityEl.children.length > 50) activityEl.lastChild.remove();
 }
 // Positions are shared without an event (at most once a minute a phone): the technicians,
-// and so the map, are read again each minute, and when the board comes back into view.
+// and so the map, are read again each minute, and when the board comes back into view. Each
+// read brings the positions' ages by the server's clock, so a position that grew old since
+// is drawn faded then (positionMark), without a new position or a reload.
 async function positions() {
   if (document.visibilityState !== 'visible') return;
   try {
