@@ -141,24 +141,24 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 	for t := range ws {
 		ws[t] = newWorker(in, opt.Seed, t, init)
 	}
+	m := meetings{plan: plan, timed: opt.Work <= 0 && sc.clock != nil}
 	for e := int64(1); e <= epochs; e++ {
-		target := plan * e / epochs
+		target := m.target(e)
 		var wg sync.WaitGroup
-		stopped := make([]bool, threads)
 		// A timed search has no result to reproduce: a thread that reaches
 		// the meeting point first anneals on until the others do. Waiting
 		// there, the two threads of a timed 10 s town day used 18.4–19.2 of
 		// their 20 CPU-seconds, given unequal shares of a busy machine.
 		var behind *atomic.Int32
-		if opt.Work <= 0 && sc.clock != nil {
+		if m.timed {
 			behind = new(atomic.Int32)
 			behind.Store(int32(threads))
 		}
-		for t, w := range ws {
+		for _, w := range ws {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				stopped[t] = !w.run(ctx, sc, target, behind)
+				w.run(ctx, sc, target, behind)
 			}()
 		}
 		wg.Wait()
@@ -177,17 +177,9 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		if ctx.Err() != nil || e == epochs {
 			return g.best
 		}
-		if opt.Work <= 0 && sc.clock != nil {
-			// A machine faster than workRate on this problem would finish the plan early
-			// and leave time unused: after each epoch the plan grows to what the pace so
-			// far fits in the time left (a slower one cools on time instead; see temp).
-			if took := sc.clock().Sub(sc.start); took > 0 && took < sc.span {
-				left := float64(sc.span-took) * paceMargin
-				fits := target + int64(float64(target)*left/float64(took))
-				if fits > plan {
-					plan, sc.plan = fits, fits
-				}
-			}
+		if m.timed {
+			m.replan(e, target, sc.clock().Sub(sc.start), sc.span)
+			sc.plan = m.plan
 		}
 		for _, w := range ws {
 			if w != g && g.best.better(w.best) {
@@ -205,6 +197,45 @@ func search(ctx context.Context, in *inst, start *sol, opt Options) *sol {
 		}
 	}
 	return ws[0].best
+}
+
+// meetings spreads a search's planned work over its epochs: epoch e ends
+// at the meeting point where every thread has done target(e) units of
+// work. A fixed-work search meets at plan*e/epochs. A timed search
+// re-plans after each epoch (replan), because the plan from workRate suits
+// no machine exactly: a faster one would finish it early and leave time
+// unused, and a slower one would reach the deadline with meeting points
+// still ahead, its last stretch neither shared between the threads nor
+// polished (a town day on a VM half as fast as usual met 14-16 times of
+// 20).
+type meetings struct {
+	plan  int64
+	timed bool
+	// The epochs after eBase share the work from base to plan evenly;
+	// both are 0 until a re-plan.
+	base, eBase int64
+}
+
+// target is the work at which epoch e (1 to epochs) ends. A timed search's
+// last epoch runs to the deadline, whatever the forecast: its time is the
+// coldest and best spent.
+func (m *meetings) target(e int64) int64 {
+	if m.timed && e == epochs {
+		return math.MaxInt64
+	}
+	return m.base + (m.plan-m.base)*(e-m.eBase)/(epochs-m.eBase)
+}
+
+// replan sets the plan, after epoch e ended at done units of work took
+// into a search of span, to the work the pace so far fits in paceMargin of
+// the time left, shared evenly by the epochs still to come.
+func (m *meetings) replan(e, done int64, took, span time.Duration) {
+	if took <= 0 || took >= span || e >= epochs {
+		return
+	}
+	left := float64(span-took) * paceMargin
+	m.plan = done + int64(float64(done)*left/float64(took))
+	m.base, m.eBase = done, e
 }
 
 // reinsertAlone returns s, or a better plan when s has a single visit the search may move
