@@ -548,42 +548,65 @@ form.addEventListener('submit', async (ev) => {
 });
 
 // Position sharing: at most one report a minute while the box is ticked; a report that did
-// not get through (no signal, 503) goes again at the next fix. Off shift the server takes no
-// position (409 off_shift): the phone stops watching where he is and says so once, keeping
-// his choice; it tries again only on his word — ticking the box, opening the page, or a step
-// of a visit sent — never in a loop. Once his session ended (401) it stops watching too,
-// silently (the banner says it), until the page leaves for sign-in.
+// not get through (no signal, 503) goes again at the next fix. The watch hears of a fix
+// when the phone moves: parked an hour at a job, it may hear of none, and the board fades a
+// position more than 10 minutes old as not heard from (STALE_AFTER_S, board.js). So a beat
+// every 15 s, once nothing was reported for 4 minutes, asks the phone where it is and
+// reports that fix as the watch's: a parked phone reports every 4-5 minutes, time for one
+// report lost before the board fades him. The fix may be a minute old at most (the server
+// ages a position by when it was taken); the beat asks at most once a minute and not within
+// a minute of a report tried, and a moving phone, reporting each minute, is never asked.
+// Off shift the server takes no position (409 off_shift): the phone stops watching where he
+// is, and the beat with it, and says so once, keeping his choice; it tries again only on his
+// word — ticking the box, opening the page, or a step of a visit sent — never in a loop.
+// Once his session ended (401) it stops both too, silently (the banner says it), until the
+// page leaves for sign-in. With the box unticked there is no watch and no beat.
 const share = document.getElementById('share');
-let watch = null, lastSent = 0;
+const QUIET_MS = 4 * 60000, BEAT_MS = 15000;
+let watch = null, beat = null, lastSent = 0, lastTry = 0;
 function sharing(on) {
   localStorage.setItem('despacho.tech.share', on ? '1' : '');
-  if (watch !== null) { navigator.geolocation.clearWatch(watch); watch = null; }
+  if (watch !== null) unwatch(watch);
   offShift = false;
   if (!on) return;
   share.checked = true;
   if (!('geolocation' in navigator)) { share.checked = false; showPending(t('t.no_geo'), true); return; }
-  lastSent = 0;
-  const id = navigator.geolocation.watchPosition((p) => {
-    if (watch !== id || Date.now() - lastSent < 60000) return;
-    lastSent = Date.now();
-    api('POST', `/api/technicians/${techId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude, at: new Date(p.timestamp).toISOString() })
-      .catch((err) => {
-        if (err instanceof ApiError && err.code === 'off_shift') { pause(id); return; }
-        // The session ended: api() takes the page to sign in once no form is open, and
-        // every fix until then would be refused too (each a post over 3G). The watch stops;
-        // his choice stays stored, so the page he is brought back to shares again.
-        if (err instanceof ApiError && err.status === 401) { unwatch(id); return; }
-        lastSent = 0;
-      });
-  }, () => { share.checked = false; showPending(t('t.no_geo'), true); }, { enableHighAccuracy: true, maximumAge: 30000 });
+  lastSent = lastTry = 0;
+  const id = navigator.geolocation.watchPosition((p) => report(id, p),
+    () => { share.checked = false; showPending(t('t.no_geo'), true); }, { enableHighAccuracy: true, maximumAge: 30000 });
   watch = id;
+  beat = setInterval(() => {
+    const now = Date.now();
+    if (now - lastSent < QUIET_MS || now - lastTry < 60000) return;
+    lastTry = now;
+    // No answer in 30 s (no fix indoors) or an error: the next beat, a minute on, asks
+    // again; the watch's own error callback speaks for a refused permission.
+    navigator.geolocation.getCurrentPosition((p) => report(id, p), null, { enableHighAccuracy: true, maximumAge: 60000, timeout: 30000 });
+  }, BEAT_MS);
 }
 
-// unwatch ends the watch id, if it is still the current one.
+// report posts fix p of the watch id, unless the watch ended or a report went within the
+// minute.
+function report(id, p) {
+  if (watch !== id || Date.now() - lastSent < 60000) return;
+  lastSent = lastTry = Date.now();
+  api('POST', `/api/technicians/${techId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude, at: new Date(p.timestamp).toISOString() })
+    .catch((err) => {
+      if (err instanceof ApiError && err.code === 'off_shift') { pause(id); return; }
+      // The session ended: api() takes the page to sign in once no form is open, and
+      // every fix until then would be refused too (each a post over 3G). The watch stops;
+      // his choice stays stored, so the page he is brought back to shares again.
+      if (err instanceof ApiError && err.status === 401) { unwatch(id); return; }
+      lastSent = 0;
+    });
+}
+
+// unwatch ends the watch id and its beat, if it is still the current one.
 function unwatch(id) {
   if (watch !== id) return false;
   navigator.geolocation.clearWatch(watch);
-  watch = null;
+  clearInterval(beat);
+  watch = beat = null;
   return true;
 }
 

@@ -1,0 +1,154 @@
+package pages_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"despacho/dispatch"
+)
+
+// parkedPhone stands in for the tab's Geolocation API, from before the page's scripts run:
+// the phone lies at lat, lon and does not move. A watch hears of that position once, when it
+// starts, and never again (a browser tells a watch of a change of position); each
+// getCurrentPosition is answered with a fix taken then, by the page's clock. window.__phone
+// counts the fixes given to watches (watched) and the asks (asked).
+//
+// Chromium's own emulation (SetGeolocationOverride, as the other tests of sharing use) cannot
+// play a parked phone: measured, getCurrentPosition times out until the override is set
+// again, and setting it again tells the watch too, as a move would.
+func parkedPhone(lat, lon float64) chromedp.Action[chromedp.Void] {
+	src := fmt.Sprintf(`(() => {
+		const phone = window.__phone = { watched: 0, asked: 0 };
+		const watches = new Set();
+		let next = 1;
+		const fix = () => ({ coords: { latitude: %f, longitude: %f, accuracy: 10 }, timestamp: Date.now() });
+		Object.defineProperty(navigator, 'geolocation', { configurable: true, value: {
+			watchPosition(ok) {
+				const id = next++;
+				watches.add(id);
+				setTimeout(() => { if (watches.has(id)) { phone.watched++; ok(fix()); } }, 0);
+				return id;
+			},
+			clearWatch(id) { watches.delete(id); },
+			getCurrentPosition(ok) { phone.asked++; setTimeout(() => ok(fix()), 0); },
+		} });
+	})()`, lat, lon)
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	})
+}
+
+// TestBrowserTechParkedPhoneReports: the page reported the phone's position only when its
+// watch heard of a fix, and a watch hears of one when the phone moves: a technician sharing
+// from a job he spent an hour at reported nothing after his arrival, and the board (which
+// fades a position more than 10 minutes old) drew him as not heard from. Now, while
+// sharing, the page asks the phone where it is once nothing was reported for 4 minutes.
+// A report 3 minutes old is left alone; 5 minutes on, the parked phone reports again, by
+// asking, and the server has a fresh position. With the box unticked nothing is asked.
+//
+// Time passes on the server's clock and the page's (pageClock) alike; the page's timers run
+// in real time, so the test waits for its 15 s beat, never for the minutes.
+func TestBrowserTechParkedPhoneReports(t *testing.T) {
+	t.Parallel()
+	var ahead atomic.Int64 // how far the server's clock and the page's run ahead of time.Now
+	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	e := newEnvAt(t, now)
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	ua := e.user(t, "ana.tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	id := technician(t, e, tok, "Ana Técnica", ua.ID, 19.4326, -99.1332)
+	allDayShifts(t, e, tok, id) // on shift whatever the hour
+
+	tech := tab(t, true)
+	do(t, tech, chromedp.EmulateViewport(360, 740), pageClock(), parkedPhone(19.3950, -99.1480))
+	// Count the page's position posts.
+	do(t, tech, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			window.__posts = 0;
+			const f = window.fetch;
+			window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
+		})()`})
+		return err
+	}))
+	signInBrowser(t, tech, e.URL, "%2Ftech", "ana.tec@example.mx")
+	pass := func(d time.Duration) {
+		t.Helper()
+		ahead.Add(int64(d))
+		setPageClock(t, tech, now())
+	}
+	type position struct {
+		Lat, Lon float64
+		At       time.Time
+		AgeS     int64 `json:"age_s"`
+	}
+	stored := func() *position {
+		t.Helper()
+		var got struct{ Position *position }
+		call(t, e, tok, "GET", "/api/technicians/"+strconv.FormatInt(id, 10), "", 200, &got)
+		return got.Position
+	}
+	counts := `JSON.stringify({ posts: window.__posts, watched: window.__phone.watched, asked: window.__phone.asked })`
+
+	// He ticks the box: the watch's one fix is reported.
+	do(t, tech, chromedp.WaitVisible(chromedp.ID("share")), chromedp.Click(chromedp.ID("share")))
+	pollTrue(t, tech, `window.__posts === 1 && window.__phone.watched === 1`)
+	var first *position
+	for first = stored(); first == nil; first = stored() {
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Three minutes at the job: the report is recent, the page asks nothing (a beat or more
+	// goes by).
+	pass(3 * time.Minute)
+	time.Sleep(20 * time.Second)
+	if got := evalString(t, tech, counts); got != `{"posts":1,"watched":1,"asked":0}` {
+		t.Fatalf("3 min after a report, the page's posts and fixes = %s, want the one report and no ask", got)
+	}
+
+	// Five minutes after the report, with no move: the page asks where the phone is, once,
+	// and reports it.
+	pass(2 * time.Minute)
+	waitLong(t, tech, 45*time.Second, `window.__posts === 2`)
+	if got := evalString(t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
+		t.Errorf("after the parked phone reported again, the page's posts and fixes = %s, want two reports, the second asked for", got)
+	}
+	var again *position
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if again = stored(); again.At.Sub(first.At) >= 5*time.Minute {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored position = %+v after the parked phone reported again, want one taken 5 min or more after the first (%s)", again, first.At)
+		}
+	}
+	if again.Lat != first.Lat || again.Lon != first.Lon || again.AgeS >= 600 {
+		t.Errorf("stored position = %+v, want the same place as %+v, under the board's 10 minutes old", again, first)
+	}
+
+	// He unticks the box: however long he stays, nothing is asked or sent.
+	do(t, tech, chromedp.Click(chromedp.ID("share")))
+	pollTrue(t, tech, `localStorage.getItem('despacho.tech.share') === ''`)
+	pass(10 * time.Minute)
+	time.Sleep(20 * time.Second)
+	if got := evalString(t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
+		t.Errorf("with the box unticked, the page's posts and fixes = %s, want them as they were", got)
+	}
+}
+
+func evalString(t testing.TB, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
