@@ -1,51 +1,15 @@
 package pages_test
 
 import (
-	"context"
-	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
 )
-
-// parkedPhone stands in for the tab's Geolocation API, from before the page's scripts run:
-// the phone lies at lat, lon and does not move. A watch hears of that position once, when it
-// starts, and never again (a browser tells a watch of a change of position); each
-// getCurrentPosition is answered with a fix taken then, by the page's clock. window.__phone
-// counts the fixes given to watches (watched) and the asks (asked).
-//
-// Chromium's own emulation (SetGeolocationOverride, as the other tests of sharing use) cannot
-// play a parked phone: measured, getCurrentPosition times out until the override is set
-// again, and setting it again tells the watch too, as a move would.
-func parkedPhone(lat, lon float64) chromedp.Action[chromedp.Void] {
-	src := fmt.Sprintf(`(() => {
-		const phone = window.__phone = { watched: 0, asked: 0 };
-		const watches = new Set();
-		let next = 1;
-		const fix = () => ({ coords: { latitude: %f, longitude: %f, accuracy: 10 }, timestamp: Date.now() });
-		Object.defineProperty(navigator, 'geolocation', { configurable: true, value: {
-			watchPosition(ok) {
-				const id = next++;
-				watches.add(id);
-				setTimeout(() => { if (watches.has(id)) { phone.watched++; ok(fix()); } }, 0);
-				return id;
-			},
-			clearWatch(id) { watches.delete(id); },
-			getCurrentPosition(ok) { phone.asked++; setTimeout(() => ok(fix()), 0); },
-		} });
-	})()`, lat, lon)
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
-		return err
-	})
-}
 
 // TestBrowserTechParkedPhoneReports: the page reported the phone's position only when its
 // watch heard of a fix, and a watch hears of one when the phone moves: a technician sharing
@@ -69,16 +33,7 @@ func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	allDayShifts(t, e, tok, id) // on shift whatever the hour
 
 	tech := tab(t, true)
-	do(t, tech, chromedp.EmulateViewport(360, 740), pageClock(), parkedPhone(19.3950, -99.1480))
-	// Count the page's position posts.
-	do(t, tech, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
-			window.__posts = 0;
-			const f = window.fetch;
-			window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
-		})()`})
-		return err
-	}))
+	do(t, tech, chromedp.EmulateViewport(360, 740), pageClock(), parkedPhone(19.3950, -99.1480), countPosts())
 	signInBrowser(t, tech, e.URL, "%2Ftech", "ana.tec@example.mx")
 	pass := func(d time.Duration) {
 		t.Helper()
@@ -142,13 +97,4 @@ func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	if got := evalString(t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
 		t.Errorf("with the box unticked, the page's posts and fixes = %s, want them as they were", got)
 	}
-}
-
-func evalString(t testing.TB, ctx context.Context, js string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -1,0 +1,81 @@
+package pages_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// parkedPhone stands in for the tab's Geolocation API, from before the page's scripts run:
+// the phone lies at lat, lon and does not move. A watch hears of that position once, when it
+// starts, and never again (a browser tells a watch of a change of position); each
+// getCurrentPosition is answered with a fix taken then, by the page's clock. window.__phone
+// counts the fixes given to watches (watched), the asks (asked) and the watches cleared
+// (cleared).
+//
+// The test plays the phone through window.__phone: move(lat, lon) puts it there and tells
+// every watch of a fix (the phone moved, or found its fix again); fail(code) tells every
+// watch of an error (1 permission denied, 2 position unavailable, 3 timeout, as a
+// GeolocationPositionError); askFails = code answers each ask with that error (0: a fix).
+//
+// Chromium's own emulation (SetGeolocationOverride, as the other tests of sharing use) cannot
+// play a parked phone: measured, getCurrentPosition times out until the override is set
+// again, and setting it again tells the watch too, as a move would.
+func parkedPhone(lat, lon float64) chromedp.Action[chromedp.Void] {
+	src := fmt.Sprintf(`(() => {
+		const phone = window.__phone = { watched: 0, asked: 0, cleared: 0, askFails: 0 };
+		const watches = new Map();
+		let next = 1, at = { latitude: %f, longitude: %f };
+		const fix = () => ({ coords: { ...at, accuracy: 10 }, timestamp: Date.now() });
+		const error = (code) => ({ code, message: 'stand-in error', PERMISSION_DENIED: 1, POSITION_UNAVAILABLE: 2, TIMEOUT: 3 });
+		phone.move = (latitude, longitude) => {
+			at = { latitude, longitude };
+			for (const w of watches.values()) { phone.watched++; w.ok(fix()); }
+		};
+		phone.fail = (code) => { for (const w of watches.values()) w.fail?.(error(code)); };
+		Object.defineProperty(navigator, 'geolocation', { configurable: true, value: {
+			watchPosition(ok, fail) {
+				const id = next++;
+				watches.set(id, { ok, fail });
+				setTimeout(() => { if (watches.has(id)) { phone.watched++; ok(fix()); } }, 0);
+				return id;
+			},
+			clearWatch(id) { if (watches.delete(id)) phone.cleared++; },
+			getCurrentPosition(ok, fail) {
+				phone.asked++;
+				const code = phone.askFails;
+				setTimeout(() => code ? fail?.(error(code)) : ok(fix()), 0);
+			},
+		} });
+	})()`, lat, lon)
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	})
+}
+
+// countPosts counts the page's posts of a position in window.__posts, from before its
+// scripts run.
+func countPosts() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+			window.__posts = 0;
+			const f = window.fetch;
+			window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
+		})()`})
+		return err
+	})
+}
+
+func evalString(t testing.TB, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
