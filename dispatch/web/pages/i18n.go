@@ -114,6 +114,7 @@ var catalog = map[string]tr{
 	"page.desk.create":    {ES: "Registrar reporte", EN: "Create report"},
 	"page.tech.title":     {ES: "Mi ruta de hoy", EN: "Today's route"},
 	"page.tech.share":     {ES: "Compartir mi ubicación", EN: "Share my position"},
+	"page.tech.no_fix":    {ES: "Sin ubicación por ahora: se enviará al tenerla.", EN: "No position right now: it will be sent once there is one."},
 
 	// Kinds, channels, statuses (scripts and templates).
 	"kind.fault":         {ES: "Falla en el servicio o equipo", EN: "Fault in the service or equipment"},
@@ -458,6 +459,7 @@ var catalog = map[string]tr{
 	"t.sharing":               {ES: "Compartiendo ubicación", EN: "Sharing position"},
 	"t.off_shift":             {ES: "Está fuera de turno: su ubicación no se comparte. Vuelva a activarla al empezar su turno.", EN: "You are off shift: your position is not shared. Turn it on again when your shift starts."},
 	"t.no_geo":                {ES: "Este teléfono no permite compartir la ubicación.", EN: "This phone cannot share its position."},
+	"t.geo_denied":            {ES: "El teléfono negó el permiso de ubicación: no se comparte. Permítalo a esta página en los ajustes y vuelva a marcar «Compartir mi ubicación».", EN: "The phone refused location permission: your position is not shared. Allow it for this page in the settings and tick “Share my position” again."},
 	"t.stop":                  {ES: "Parada {n}", EN: "Stop {n}"},
 	"d.created":               {ES: "Reporte registrado con folio {folio}.", EN: "Report created with folio {folio}."},
 	"d.visit":                 {ES: "Crear visita", EN: "Create visit"},

@@ -29,6 +29,8 @@ let routeDay = '', fetchedOn = '';
 let flushing = false;
 // offShift: the server refused his position as taken off shift; sharing is paused.
 let offShift = false;
+// geoDenied: the phone refused to say where he is; sharing stopped (see sharing()).
+let geoDenied = false;
 
 const queue = () => { try { return JSON.parse(localStorage.getItem(QKEY) || '[]'); } catch { return []; } };
 const saveQueue = (q) => localStorage.setItem(QKEY, JSON.stringify(q));
@@ -42,6 +44,7 @@ function showPending(note, bad) {
   const parts = [];
   if (note) parts.push(note);
   if (offShift && note !== t('t.off_shift')) parts.push(t('t.off_shift'));
+  if (geoDenied) parts.push(t('t.geo_denied'));
   if (n) parts.push(t('conn.pending', { n }));
   pendingEl.textContent = parts.join(' ');
   pendingEl.className = 'flash' + (bad ? ' bad' : '');
@@ -561,34 +564,42 @@ form.addEventListener('submit', async (ev) => {
 // word — ticking the box, opening the page, or a step of a visit sent — never in a loop.
 // Once his session ended (401) it stops both too, silently (the banner says it), until the
 // page leaves for sign-in. With the box unticked there is no watch and no beat.
+// The phone's errors, of the watch or of a beat's ask, are of two kinds. A refused
+// permission (he said no, or the phone's location is off) is the phone's answer for him: the
+// watch and the beat stop as at his untick, the box is unticked and stored so (a page that
+// asked again at each opening would be refused again, or prompt him again), and the page says
+// why and how to share again, until he ticks the box. No fix (a basement, a tunnel) or none in
+// time is not: the box stays ticked, the watch goes on and a later fix is reported as any
+// other; a quiet note by the box says there is no position for now, until the next fix.
 const share = document.getElementById('share');
+const noFix = document.getElementById('no-fix');
 const QUIET_MS = 4 * 60000, BEAT_MS = 15000;
 let watch = null, beat = null, lastSent = 0, lastTry = 0;
 function sharing(on) {
   localStorage.setItem('despacho.tech.share', on ? '1' : '');
   if (watch !== null) unwatch(watch);
-  offShift = false;
+  offShift = geoDenied = false;
   if (!on) return;
   share.checked = true;
   if (!('geolocation' in navigator)) { share.checked = false; showPending(t('t.no_geo'), true); return; }
   lastSent = lastTry = 0;
-  const id = navigator.geolocation.watchPosition((p) => report(id, p),
-    () => { share.checked = false; showPending(t('t.no_geo'), true); }, { enableHighAccuracy: true, maximumAge: 30000 });
+  const id = navigator.geolocation.watchPosition((p) => report(id, p), (err) => failed(id, err), { enableHighAccuracy: true, maximumAge: 30000 });
   watch = id;
   beat = setInterval(() => {
     const now = Date.now();
     if (now - lastSent < QUIET_MS || now - lastTry < 60000) return;
     lastTry = now;
-    // No answer in 30 s (no fix indoors) or an error: the next beat, a minute on, asks
-    // again; the watch's own error callback speaks for a refused permission.
-    navigator.geolocation.getCurrentPosition((p) => report(id, p), null, { enableHighAccuracy: true, maximumAge: 60000, timeout: 30000 });
+    // No answer in 30 s (no fix indoors) or no fix: the next beat, a minute on, asks again.
+    navigator.geolocation.getCurrentPosition((p) => report(id, p), (err) => failed(id, err), { enableHighAccuracy: true, maximumAge: 60000, timeout: 30000 });
   }, BEAT_MS);
 }
 
 // report posts fix p of the watch id, unless the watch ended or a report went within the
 // minute.
 function report(id, p) {
-  if (watch !== id || Date.now() - lastSent < 60000) return;
+  if (watch !== id) return;
+  noFix.hidden = true;
+  if (Date.now() - lastSent < 60000) return;
   lastSent = lastTry = Date.now();
   api('POST', `/api/technicians/${techId}/position`, { lat: p.coords.latitude, lon: p.coords.longitude, at: new Date(p.timestamp).toISOString() })
     .catch((err) => {
@@ -607,7 +618,21 @@ function unwatch(id) {
   navigator.geolocation.clearWatch(watch);
   clearInterval(beat);
   watch = beat = null;
+  noFix.hidden = true;
   return true;
+}
+
+// failed takes an error of the watch id or of its beat's ask (GeolocationPositionError): a
+// refused permission ends sharing as his untick does and says so; any other leaves it on,
+// with the quiet note until the next fix.
+const DENIED = 1; // GeolocationPositionError.PERMISSION_DENIED
+function failed(id, err) {
+  if (watch !== id) return;
+  if (err?.code !== DENIED) { noFix.hidden = false; return; }
+  sharing(false);
+  share.checked = false;
+  geoDenied = true;
+  showPending('', true);
 }
 
 // pause stops the watch that met off_shift (not a newer one he started since). His choice
@@ -620,9 +645,9 @@ function pause(id) {
 }
 share.checked = localStorage.getItem('despacho.tech.share') === '1';
 share.addEventListener('change', () => {
-  const was = offShift;
+  const was = offShift || geoDenied;
   sharing(share.checked);
-  if (was) showPending(); // the off-shift note goes with the pause
+  if (was) showPending(); // the off-shift or refusal note goes with the pause
 });
 sharing(share.checked);
 
