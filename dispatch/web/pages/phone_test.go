@@ -3,11 +3,15 @@ package pages_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"despacho/dispatch"
 )
 
 // parkedPhone stands in for the tab's Geolocation API, from before the page's scripts run:
@@ -78,4 +82,29 @@ func evalString(t testing.TB, ctx context.Context, js string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// geoTechPage signs a technician on shift in on a phone parked at lat, lon (parkedPhone) and
+// returns the environment, the dispatcher's token, the technician's id, the tab and pass,
+// which moves the server's clock and the page's together.
+func geoTechPage(t *testing.T, lat, lon float64) (*env, string, int64, context.Context, func(time.Duration)) {
+	t.Helper()
+	var ahead atomic.Int64 // how far the server's clock and the page's run ahead of time.Now
+	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	e := newEnvAt(t, now)
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	ua := e.user(t, "ana.tec@example.mx", dispatch.RoleTechnician)
+	tok := token(t, e, "disp@example.mx")
+	id := technician(t, e, tok, "Ana Técnica", ua.ID, 19.4326, -99.1332)
+	allDayShifts(t, e, tok, id) // on shift whatever the hour
+
+	tech := tab(t, true)
+	do(t, tech, chromedp.EmulateViewport(360, 740), pageClock(), parkedPhone(lat, lon), countPosts())
+	signInBrowser(t, tech, e.URL, "%2Ftech", "ana.tec@example.mx")
+	pass := func(d time.Duration) {
+		t.Helper()
+		ahead.Add(int64(d))
+		setPageClock(t, tech, now())
+	}
+	return e, tok, id, tech, pass
 }

@@ -2,13 +2,10 @@ package pages_test
 
 import (
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserTechParkedPhoneReports: the page reported the phone's position only when its
@@ -23,23 +20,7 @@ import (
 // in real time, so the test waits for its 15 s beat, never for the minutes.
 func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	t.Parallel()
-	var ahead atomic.Int64 // how far the server's clock and the page's run ahead of time.Now
-	now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
-	e := newEnvAt(t, now)
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	ua := e.user(t, "ana.tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	id := technician(t, e, tok, "Ana Técnica", ua.ID, 19.4326, -99.1332)
-	allDayShifts(t, e, tok, id) // on shift whatever the hour
-
-	tech := tab(t, true)
-	do(t, tech, chromedp.EmulateViewport(360, 740), pageClock(), parkedPhone(19.3950, -99.1480), countPosts())
-	signInBrowser(t, tech, e.URL, "%2Ftech", "ana.tec@example.mx")
-	pass := func(d time.Duration) {
-		t.Helper()
-		ahead.Add(int64(d))
-		setPageClock(t, tech, now())
-	}
+	e, tok, id, tech, pass := geoTechPage(t, 19.3950, -99.1480)
 	type position struct {
 		Lat, Lon float64
 		At       time.Time
