@@ -112,7 +112,7 @@ func TestBrowserBoardPositionsRefresh(t *testing.T) {
 	do(t, board, chromedp.EmulateViewport(1920, 1080))
 	signInBrowser(t, board, e.URL, "%2Fboard", "disp@example.mx")
 	pollTrue(t, board, `document.getElementById('live-state').classList.contains('live') && document.querySelectorAll('#map svg rect').length === 1`)
-	if n := evalInt(t, board, `document.querySelectorAll('#map svg circle[data-position]').length`); n != 0 {
+	if n := evalJS[int](t, board, `document.querySelectorAll('#map svg circle[data-position]').length`); n != 0 {
 		t.Fatalf("%d positions on the map before any was shared", n)
 	}
 

@@ -95,7 +95,7 @@ func TestBrowserBoardPositionAge(t *testing.T) {
 	pollTrue(t, board, `(document.querySelector('#map svg circle[data-position="`+ana+`"] title')?.textContent || '') === `+jsString(wantAna))
 	faded("Ana, 15 min later", ana, wantAna)
 	faded("Beto, 15 min later", beto, "Beto Técnico · visto hace 40 min ("+at(taken)+")")
-	if n := evalInt(t, board, `window.__sameBoard ? 1 : 0`); n != 1 {
+	if n := evalJS[int](t, board, `window.__sameBoard ? 1 : 0`); n != 1 {
 		t.Error("the board was reloaded to show the positions' new ages")
 	}
 	shot(t, board, "board-position-age-later")

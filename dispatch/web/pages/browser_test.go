@@ -294,6 +294,17 @@ func signInBrowser(t testing.TB, ctx context.Context, base, next, email string) 
 	pollTrue(t, ctx, `location.pathname !== '/login' && document.readyState === 'complete'`)
 }
 
+// evalJS is the value of the expression js in ctx's page, as a T; the test fails when it
+// does not run or is not a T.
+func evalJS[T any](t testing.TB, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // pollTrue waits until the expression is true.
 func pollTrue(t testing.TB, ctx context.Context, js string) {
 	t.Helper()

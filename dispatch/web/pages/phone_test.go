@@ -75,15 +75,6 @@ func countPosts() chromedp.Action[chromedp.Void] {
 	})
 }
 
-func evalString(t testing.TB, ctx context.Context, js string) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // geoTechPage signs a technician on shift in on a phone parked at lat, lon (parkedPhone) and
 // returns the environment, the dispatcher's token, the technician's id, the tab and pass,
 // which moves the server's clock and the page's together.

@@ -32,7 +32,7 @@ func (g geoPhone) String() string {
 func readGeoPhone(t testing.TB, ctx context.Context) geoPhone {
 	t.Helper()
 	var g geoPhone
-	s := evalString(t, ctx, `(() => {
+	s := evalJS[string](t, ctx, `(() => {
 		const p = document.getElementById('pending');
 		return JSON.stringify({
 			Ticked: document.getElementById('share').checked,

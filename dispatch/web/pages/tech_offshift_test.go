@@ -59,7 +59,7 @@ func TestBrowserTechStopsSharingOffShift(t *testing.T) {
 		do(t, tech, geolocation(e.URL, lat+0.01*float64(i+1), lon))
 		time.Sleep(300 * time.Millisecond)
 	}
-	if n := evalInt(t, tech, `window.__posts`); n != 1 {
+	if n := evalJS[int](t, tech, `window.__posts`); n != 1 {
 		t.Errorf("position posts after off_shift = %d, want 1: the page kept posting", n)
 	}
 	// His choice stays for the next shift.
@@ -91,13 +91,4 @@ func geolocation(origin string, lat, lon float64) chromedp.Action[chromedp.Void]
 		_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &acc})
 		return err
 	})
-}
-
-func evalInt(t testing.TB, ctx context.Context, js string) int {
-	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

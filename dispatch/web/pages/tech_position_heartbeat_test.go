@@ -46,7 +46,7 @@ func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	// goes by).
 	pass(3 * time.Minute)
 	time.Sleep(20 * time.Second)
-	if got := evalString(t, tech, counts); got != `{"posts":1,"watched":1,"asked":0}` {
+	if got := evalJS[string](t, tech, counts); got != `{"posts":1,"watched":1,"asked":0}` {
 		t.Fatalf("3 min after a report, the page's posts and fixes = %s, want the one report and no ask", got)
 	}
 
@@ -54,7 +54,7 @@ func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	// and reports it.
 	pass(2 * time.Minute)
 	waitLong(t, tech, 45*time.Second, `window.__posts === 2`)
-	if got := evalString(t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
+	if got := evalJS[string](t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
 		t.Errorf("after the parked phone reported again, the page's posts and fixes = %s, want two reports, the second asked for", got)
 	}
 	var again *position
@@ -75,7 +75,7 @@ func TestBrowserTechParkedPhoneReports(t *testing.T) {
 	pollTrue(t, tech, `localStorage.getItem('despacho.tech.share') === ''`)
 	pass(10 * time.Minute)
 	time.Sleep(20 * time.Second)
-	if got := evalString(t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
+	if got := evalJS[string](t, tech, counts); got != `{"posts":2,"watched":1,"asked":1}` {
 		t.Errorf("with the box unticked, the page's posts and fixes = %s, want them as they were", got)
 	}
 }
