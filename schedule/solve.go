@@ -28,12 +28,12 @@ type Options struct {
 	// Threads is the number of parallel searches; 0 means GOMAXPROCS.
 	Threads int
 	// Clock, when set (e.g. time.Now) with a TimeLimit and no Work, makes the
-	// search use its time: one that falls behind its work plan — a busy
-	// machine — cools down on time instead, so that it still reaches its
-	// final temperature at the deadline, and one that runs ahead of it — a problem faster per
-	// unit than workRate — plans more work after its first epoch, to end
-	// near the deadline instead of early. Results then depend on timing;
-	// nil keeps the search a pure function of the work done.
+	// search use its time: after each epoch it re-plans its work to what its
+	// pace so far fits in the time left, more on a fast machine or a problem
+	// quick per unit, less on a busy machine (which also cools on time, so
+	// that it reaches its final temperature by the deadline), and its last
+	// epoch runs to the deadline. Results then depend on timing; nil keeps
+	// the search a pure function of the work done.
 	Clock func() time.Time
 }
 
@@ -61,8 +61,8 @@ const (
 	manyRoutesMaxLen = 5
 )
 
-// paceMargin is the share of the time left that a plan grown from the pace so far fills:
-// the rest absorbs a slower pace later on.
+// paceMargin is the share of the time left that a plan re-made from the pace so far fills:
+// the rest absorbs a slower pace later on (the last epoch runs to the deadline anyway).
 const paceMargin = 0.95
 
 // Solve assigns and orders the problem's visits. It returns the best plan
