@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -292,6 +293,15 @@ func signInBrowser(t testing.TB, ctx context.Context, base, next, email string) 
 	// Wait for the page signed in to: actions on the sign-in page's nodes would fail once
 	// the navigation replaces them.
 	pollTrue(t, ctx, `location.pathname !== '/login' && document.readyState === 'complete'`)
+}
+
+// beforeScripts runs the script src in every document the tab opens from now on, before the
+// page's own scripts: a stand-in or a spy the page must meet from its first line.
+func beforeScripts(src string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
+		return err
+	})
 }
 
 // evalJS is the value of the expression js in ctx's page, as a T; the test fails when it

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
@@ -56,23 +54,17 @@ func parkedPhone(lat, lon float64) chromedp.Action[chromedp.Void] {
 			},
 		} });
 	})()`, lat, lon)
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src})
-		return err
-	})
+	return beforeScripts(src)
 }
 
 // countPosts counts the page's posts of a position in window.__posts, from before its
 // scripts run.
 func countPosts() chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
-			window.__posts = 0;
-			const f = window.fetch;
-			window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
-		})()`})
-		return err
-	})
+	return beforeScripts(`(() => {
+		window.__posts = 0;
+		const f = window.fetch;
+		window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
+	})()`)
 }
 
 // geoTechPage signs a technician on shift in on a phone parked at lat, lon (parkedPhone) and

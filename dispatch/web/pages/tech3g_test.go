@@ -97,10 +97,7 @@ func BenchmarkTechnicianFirstStop(b *testing.B) {
 		});
 		mo.observe(document, { childList: true, subtree: true, characterData: true });
 	})()`
-	do(b, ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: mark})
-		return err
-	}))
+	do(b, ctx, beforeScripts(mark))
 	rec := &requestLog{}
 	if err := chromedp.Listen(ctx, rec.event); err != nil {
 		b.Fatal(err)

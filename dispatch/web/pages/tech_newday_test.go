@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
@@ -28,10 +26,7 @@ func pageClock() chromedp.Action[chromedp.Void] {
 			static now() { return Real.now() + shift; }
 		};
 	})()`
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: shifted})
-		return err
-	})
+	return beforeScripts(shifted)
 }
 
 // setPageClock sets the page's clock to at.

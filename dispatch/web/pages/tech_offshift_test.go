@@ -10,7 +10,6 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"despacho/dispatch"
@@ -33,11 +32,10 @@ func TestBrowserTechStopsSharingOffShift(t *testing.T) {
 
 	tech := tab(t, true)
 	do(t, tech, chromedp.EmulateViewport(360, 740))
-	// Count the page's position posts and its geolocation watches started and stopped.
+	// Count the page's position posts (countPosts) and its geolocation watches started and
+	// stopped.
 	const spy = `(() => {
-		window.__posts = 0; window.__watches = 0; window.__clears = 0;
-		const f = window.fetch;
-		window.fetch = function (u) { if (String(u).includes('/position')) window.__posts++; return f.apply(this, arguments); };
+		window.__watches = 0; window.__clears = 0;
 		const g = navigator.geolocation;
 		if (!g) return;
 		const watch = g.watchPosition.bind(g), clear = g.clearWatch.bind(g);
@@ -45,10 +43,7 @@ func TestBrowserTechStopsSharingOffShift(t *testing.T) {
 		g.clearWatch = (id) => { window.__clears++; clear(id); };
 	})()`
 	lat, lon := 19.3950, -99.1480
-	do(t, tech, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: spy})
-		return err
-	}), geolocation(e.URL, lat, lon))
+	do(t, tech, countPosts(), beforeScripts(spy), geolocation(e.URL, lat, lon))
 	signInBrowser(t, tech, e.URL, "%2Ftech", "ana.tec@example.mx")
 	do(t, tech, chromedp.WaitVisible(chromedp.ID("share")), chromedp.Click(chromedp.ID("share")))
 
