@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserBoardFinishedVisitOffersNoMove: the board's detail offers a dispatcher only the
@@ -21,10 +19,7 @@ func TestBrowserBoardFinishedVisitOffersNoMove(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	day := morning.Format(time.DateOnly)
 	var ids []string
 	for _, d := range []string{"Primera", "Segunda", "Tercera"} {

@@ -335,9 +335,7 @@ func TestBrowserLiveLostConnectionRetries(t *testing.T) {
 		t.Run(page.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLiveEnv(t, nil, 200*time.Millisecond)
-			l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-			u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-			technician(t, l.env, token(t, l.env, "disp@example.mx"), "Juan Técnico", u.ID, 19.4326, -99.1332)
+			juanCrew(t, l.env)
 
 			ctx := tab(t, true)
 			signInBrowser(t, ctx, l.URL, page.next, page.email)
@@ -372,10 +370,7 @@ func TestBrowserLiveRevokedKeepsQueue(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	l := newLiveEnv(t, func() time.Time { return morning }, 200*time.Millisecond)
-	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, l.env, "disp@example.mx")
-	technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, u, _ := juanCrew(t, l.env)
 	folio, id := bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), "Sesión cerrada")
 
 	ctx := tab(t, true)
@@ -407,10 +402,7 @@ func TestBrowserLiveRevokedWaitsForForm(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	l := newLiveEnv(t, func() time.Time { return morning }, 200*time.Millisecond)
-	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, l.env, "disp@example.mx")
-	technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, u, _ := juanCrew(t, l.env)
 	folio, id := bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), "Formulario abierto")
 	// On site before the page opens: the feed then brings no event of his own steps, whose
 	// reload of the route, answered 401 once the session ends, would take him to sign in
@@ -473,10 +465,7 @@ func onSiteEnv(t testing.TB, description string) (l *liveEnv, tok string, techUs
 	// No recheck of the feed while the test runs: only the page's own calls find that a
 	// session ended.
 	l = newLiveEnv(t, func() time.Time { return morning }, time.Hour)
-	l.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := l.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok = token(t, l.env, "disp@example.mx")
-	technician(t, l.env, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, u, _ := juanCrew(t, l.env)
 	folio, id = bookedVisit(t, l.env, tok, morning.Format(time.DateOnly), description)
 	tecTok := token(t, l.env, "tec@example.mx")
 	for _, st := range []string{"en_route", "on_site"} {

@@ -317,6 +317,21 @@ func technician(t testing.TB, e *env, token, name string, userID int64, lat, lon
 	return out.ID
 }
 
+// juanCrew sets up the crew of most browser tests, in this order: the dispatcher
+// disp@example.mx, the technician user tec@example.mx, the dispatcher's sign-in, and through
+// it the technician "Juan Técnico", linked to tec@example.mx, with his home at 19.4326,
+// -99.1332 (the technician helper's shifts and skills). It returns the dispatcher's token,
+// the user tec@example.mx and Juan Técnico's id. It asks for no technician's token: the tests
+// that want one ask for it later, after booking their visits.
+func juanCrew(t testing.TB, e *env) (tok string, tec *dispatch.User, techID int64) {
+	t.Helper()
+	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
+	tec = e.user(t, "tec@example.mx", dispatch.RoleTechnician)
+	tok = token(t, e, "disp@example.mx")
+	techID = technician(t, e, tok, "Juan Técnico", tec.ID, 19.4326, -99.1332)
+	return tok, tec, techID
+}
+
 // sendTexts runs an SMS worker with the development sender until the test ends, so that
 // queued texts are sent and their sms.sent events land on the reports' timelines.
 func (e *env) sendTexts(t testing.TB) {

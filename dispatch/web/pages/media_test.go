@@ -16,8 +16,6 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // cameraPhoto writes a w×h JPEG such as a phone camera takes (noisy, large) and returns its
@@ -62,10 +60,7 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sin señal")
 	vid := strconv.FormatInt(id, 10)
 	tech := token(t, e, "tec@example.mx")

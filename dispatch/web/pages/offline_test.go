@@ -53,10 +53,7 @@ func TestBrowserTechnicianOffline(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sin señal "+hostile)
 
 	ctx := tab(t, true)
@@ -142,10 +139,7 @@ func TestBrowserTechnicianQueueOutlivesSession(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, u, _ := juanCrew(t, e)
 	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sesión vencida")
 
 	ctx := tab(t, true)

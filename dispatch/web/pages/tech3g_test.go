@@ -16,8 +16,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // netProfile is a mobile network as WebPageTest names it. DevTools throttles each request
@@ -76,10 +74,7 @@ func clearCache(origin string) chromedp.Action[chromedp.Void] {
 func BenchmarkTechnicianFirstStop(b *testing.B) {
 	morning := businessMorning(b)
 	e := newEnvAt(b, func() time.Time { return morning })
-	e.user(b, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(b, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(b, e, "disp@example.mx")
-	technician(b, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(b, e)
 	folio, _ := bookedVisit(b, e, tok, morning.Format(time.DateOnly), "Sin señal")
 
 	ctx := tab(b, true)

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // folioLines counts the lines the folio takes inside the element sel.
@@ -42,10 +40,7 @@ func TestBrowserTechFolioWhole(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Sin señal")
 	call(t, e, token(t, e, "tec@example.mx"), "POST", "/api/visits/"+strconv.FormatInt(id, 10)+"/status", `{"status":"en_route"}`, 200, nil)
 

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // stepsOnScreen fails unless the step buttons want of the stop of visit id are all within
@@ -66,10 +64,7 @@ func TestBrowserTechLongTextOffline(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	day := morning.Format(time.DateOnly)
 	name := string([]rune(strings.Repeat("VillaseñorHernández", 7))[:120])
 	addr := "Avenida Insurgentes Sur 1234 Interior 56-B, Colonia Tlacoquemécatl del Valle, Alcaldía Benito Juárez, CP 03200, entre Eje 7 Sur y Eje 8 Sur, portón negro, tocar dos veces " +

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // pageClock makes the tab's pages read the time through a Date shifted by
@@ -70,10 +68,7 @@ func TestBrowserTechNewDay(t *testing.T) {
 	var now atomic.Int64
 	now.Store(day0.UnixNano())
 	e := newEnvAt(t, func() time.Time { return time.Unix(0, now.Load()) })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	f0, v0 := bookedVisit(t, e, tok, day0.Format(time.DateOnly), "Primer día")
 	f1, v1 := bookedVisit(t, e, tok, day1.Format(time.DateOnly), "Segundo día")
 	f2, v2 := bookedVisit(t, e, tok, day2.Format(time.DateOnly), "Tercer día")

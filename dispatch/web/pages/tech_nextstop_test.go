@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // longVisit files a report for a customer with a long name and address at lat, lon, creates
@@ -74,10 +72,7 @@ func TestBrowserTechNextStopOnScreen(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	techID := technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, techID := juanCrew(t, e)
 	day := morning.Format(time.DateOnly)
 	for i := range 4 {
 		longVisit(t, e, tok, day, i+1, 19.40+float64(i)*0.005)

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserTechPendingClearsNextStep: on a 360x640 phone without signal, the technician
@@ -18,10 +16,7 @@ func TestBrowserTechPendingClearsNextStep(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	day := morning.Format(time.DateOnly)
 	folio, _ := bookedVisit(t, e, tok, day, "Sin señal")
 	bookedVisit(t, e, tok, day, "Tampoco")

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // TestBrowserTechRefusalIsTheVisits: a step the server refuses because the visit moved on
@@ -18,10 +16,7 @@ func TestBrowserTechRefusalIsTheVisits(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, _ := juanCrew(t, e)
 	folio, id := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Cancelada")
 
 	ctx := tab(t, true)

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"despacho/dispatch"
 )
 
 // onTheWayOffered is the number of stops on the page that offer "En camino".
@@ -30,10 +28,7 @@ func TestBrowserTechOneStopUnderWay(t *testing.T) {
 	t.Parallel()
 	morning := businessMorning(t)
 	e := newEnvAt(t, func() time.Time { return morning })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	techID := technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, techID := juanCrew(t, e)
 	day := morning.Format(time.DateOnly)
 	bookedVisit(t, e, tok, day, "Primera")
 	bookedVisit(t, e, tok, day, "Segunda")
@@ -105,10 +100,7 @@ func TestBrowserTechUnderWayOtherDay(t *testing.T) {
 	var now atomic.Int64
 	now.Store(yesterday.UnixNano())
 	e := newEnvAt(t, func() time.Time { return time.Unix(0, now.Load()) })
-	e.user(t, "disp@example.mx", dispatch.RoleDispatcher)
-	u := e.user(t, "tec@example.mx", dispatch.RoleTechnician)
-	tok := token(t, e, "disp@example.mx")
-	techID := technician(t, e, tok, "Juan Técnico", u.ID, 19.4326, -99.1332)
+	tok, _, techID := juanCrew(t, e)
 	leftFolio, left := bookedVisit(t, e, tok, yesterday.Format(time.DateOnly), "Ayer")
 	_, today := bookedVisit(t, e, tok, morning.Format(time.DateOnly), "Hoy")
 	call(t, e, token(t, e, "tec@example.mx"), "POST", fmt.Sprintf("/api/visits/%d/status", left), `{"status":"en_route"}`, 200, nil)
