@@ -63,7 +63,7 @@ func TestBrowserAdminCalendar(t *testing.T) {
 		chromedp.Click(chromedp.ID("cal-exc-add")),
 		chromedp.WaitVisible(chromedp.ID("cal-exc-0-date")),
 		chromedp.SetValue(chromedp.ID("cal-exc-0-date"), eve),
-		chromedp.SendKeys(chromedp.ID("cal-exc-0-name"), "Cierre de fin de año"),
+		sendKeys(chromedp.ID("cal-exc-0-name"), "Cierre de fin de año"),
 		chromedp.Click(chromedp.ID("cal-save")),
 	)
 	waitText(t, ctx, "#admin-msg", "Cambios guardados")
@@ -87,7 +87,7 @@ func TestBrowserAdminCalendar(t *testing.T) {
 	do(t, ctx,
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('admin-msg').hidden = true`),
 		clear("cal-exc-0-name"),
-		chromedp.SendKeys(chromedp.ID("cal-exc-0-name"), "Cierre navideño"),
+		sendKeys(chromedp.ID("cal-exc-0-name"), "Cierre navideño"),
 		chromedp.Click(chromedp.ID("cal-save")),
 	)
 	waitText(t, ctx, "#cal-stale", "Alguien más guardó el calendario")

@@ -39,7 +39,7 @@ func TestBrowserAdminSplitShifts(t *testing.T) {
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("sh-1-1-start")),
 		clear("tf-phone"),
-		chromedp.SendKeys(chromedp.ID("tf-phone"), "55 8765 4321"),
+		sendKeys(chromedp.ID("tf-phone"), "55 8765 4321"),
 		chromedp.Click(chromedp.ID("tech-save")),
 	)
 	waitText(t, ctx, "#admin-msg", "Cambios guardados")

@@ -32,7 +32,7 @@ func TestBrowserAdminTechnicianEdits(t *testing.T) {
 	waitText(t, ctx, "#exc-list", "Sin ausencias próximas")
 	do(t, ctx,
 		clear("tf-name"),
-		chromedp.SendKeys(chromedp.ID("tf-name"), "Ana María Técnica"),
+		sendKeys(chromedp.ID("tf-name"), "Ana María Técnica"),
 		chromedp.SetValue(chromedp.ID("sh-3-start"), "10:00"),
 		chromedp.SetValue(chromedp.ID("ex-start"), day+"T09:00"),
 		chromedp.SetValue(chromedp.ID("ex-end"), day+"T18:00"),
@@ -62,7 +62,7 @@ func TestBrowserAdminTechnicianEdits(t *testing.T) {
 	call(t, e, tok, "PATCH", path, `{"name":"Ana Colega Dos","version":2}`, 200, nil)
 	do(t, ctx,
 		clear("tf-name"),
-		chromedp.SendKeys(chromedp.ID("tf-name"), "Ana Definitiva"),
+		sendKeys(chromedp.ID("tf-name"), "Ana Definitiva"),
 		chromedp.Click(chromedp.ID("tech-save")),
 	)
 	waitText(t, ctx, "#tech-stale", "Alguien más guardó")

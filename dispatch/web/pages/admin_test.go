@@ -29,16 +29,16 @@ func TestBrowserAdmin(t *testing.T) {
 
 	// A new user: the short password is refused beside its field, in Spanish.
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("nu-name"), "Luis Gómez"),
-		chromedp.SendKeys(chromedp.ID("nu-email"), "luis@example.mx"),
+		sendKeys(chromedp.ID("nu-name"), "Luis Gómez"),
+		sendKeys(chromedp.ID("nu-email"), "luis@example.mx"),
 		chromedp.SetValue(chromedp.ID("nu-role"), "agent"),
-		chromedp.SendKeys(chromedp.ID("nu-password"), "corta"),
+		sendKeys(chromedp.ID("nu-password"), "corta"),
 		chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
 	)
 	waitText(t, ctx, "#err-password", "al menos 12 caracteres")
 	do(t, ctx,
 		clear("nu-password"),
-		chromedp.SendKeys(chromedp.ID("nu-password"), "una-contraseña-larga"),
+		sendKeys(chromedp.ID("nu-password"), "una-contraseña-larga"),
 		chromedp.Click(chromedp.CSS(`#new-user button[type=submit]`)),
 	)
 	waitText(t, ctx, "#admin-msg", "Usuario Luis Gómez creado")

@@ -31,7 +31,7 @@ func TestBrowserAdminTimeOff(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("ex-start"), day+"T09:00"),
 		chromedp.SetValue(chromedp.ID("ex-end"), day+"T08:00"),
 		chromedp.SetValue(chromedp.ID("ex-reason"), "sick"),
-		chromedp.SendKeys(chromedp.ID("ex-note"), "Gripe"),
+		sendKeys(chromedp.ID("ex-note"), "Gripe"),
 		chromedp.Click(chromedp.CSS(`#exc-form button[type=submit]`)),
 	)
 	waitText(t, ctx, "#err-end", "El fin debe ser después del inicio")

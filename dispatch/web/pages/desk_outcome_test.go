@@ -30,7 +30,7 @@ func TestBrowserDeskOutcome(t *testing.T) {
 	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("find-folio")),
-		chromedp.SendKeys(chromedp.ID("find-folio"), tk.Folio),
+		sendKeys(chromedp.ID("find-folio"), tk.Folio),
 		chromedp.Click(chromedp.CSS(`#find button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("outcome-form")),
 		chromedp.Click(chromedp.CSS(`#outcome-form button[value=resolve]`)),
@@ -42,7 +42,7 @@ func TestBrowserDeskOutcome(t *testing.T) {
 	// A colleague notes the folio while it is open here.
 	call(t, e, token(t, e, "otra@example.mx"), "POST", "/api/tickets/"+tk.Folio+"/transitions", `{"action":"note","note":"El cliente dice que ya regresó la señal"}`, 200, nil)
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("outcome-cause"), "Corte de fibra en la calle"),
+		sendKeys(chromedp.ID("outcome-cause"), "Corte de fibra en la calle"),
 		chromedp.Click(chromedp.CSS(`#outcome-form input[name=verdict][value=upheld]`)),
 		chromedp.Click(chromedp.CSS(`#outcome-form input[name=restored][value=yes]`)),
 		chromedp.SetValue(chromedp.ID("outcome-channel"), "email"),
@@ -74,7 +74,7 @@ func TestBrowserDeskOutcome(t *testing.T) {
 	}
 	clickNow(t, ctx, `#outcome-form button[value=close]`)
 	waitText(t, ctx, "#ticket-view .badge", "Cerrado")
-	do(t, ctx, chromedp.SendKeys(chromedp.ID("outcome-reason"), "Volvió a fallar"))
+	do(t, ctx, sendKeys(chromedp.ID("outcome-reason"), "Volvió a fallar"))
 	clickNow(t, ctx, `#outcome-form button[value=reopen]`)
 	waitText(t, ctx, "#ticket-view .badge", "Abierto")
 	waitText(t, ctx, `#desk-timeline li[data-type="report.reopened"]`, "Volvió a fallar")

@@ -36,7 +36,7 @@ func TestBrowserDeskFindByPhone(t *testing.T) {
 		do(t, ctx,
 			chromedp.WaitVisible(chromedp.ID("search-q")),
 			clear("search-q"),
-			chromedp.SendKeys(chromedp.ID("search-q"), q),
+			sendKeys(chromedp.ID("search-q"), q),
 			chromedp.Click(chromedp.CSS(`#search button[type=submit]`)),
 		)
 	}
@@ -74,7 +74,7 @@ func TestBrowserDeskNewReportAllErrors(t *testing.T) {
 	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("ticket")),
-		chromedp.SendKeys(chromedp.ID("lat"), "19.4"),
+		sendKeys(chromedp.ID("lat"), "19.4"),
 		chromedp.Click(chromedp.CSS(`#ticket button[type=submit]`)),
 	)
 	waitText(t, ctx, "#ticket", "Escriba el nombre del titular")
@@ -90,11 +90,11 @@ func TestBrowserDeskNewReportAllErrors(t *testing.T) {
 	}
 	// Filled in, the marks go and the report is filed.
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 1234 5678"),
-		chromedp.SendKeys(chromedp.ID("line"), "Calle 5 #10"),
-		chromedp.SendKeys(chromedp.ID("lon"), "-99.14"),
-		chromedp.SendKeys(chromedp.ID("description"), "Sin internet"),
+		sendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		sendKeys(chromedp.ID("phone"), "55 1234 5678"),
+		sendKeys(chromedp.ID("line"), "Calle 5 #10"),
+		sendKeys(chromedp.ID("lon"), "-99.14"),
+		sendKeys(chromedp.ID("description"), "Sin internet"),
 		chromedp.Click(chromedp.CSS(`#ticket button[type=submit]`)),
 	)
 	waitText(t, ctx, "#ticket-view", "Reporte registrado con folio")
@@ -119,7 +119,7 @@ func TestBrowserDeskRefusalNamesReport(t *testing.T) {
 	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("find-folio")),
-		chromedp.SendKeys(chromedp.ID("find-folio"), tk.Folio),
+		sendKeys(chromedp.ID("find-folio"), tk.Folio),
 		chromedp.Click(chromedp.CSS(`#find button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.ID("visit-form")),
 	)
@@ -149,10 +149,10 @@ func TestBrowserDeskCustomerOnFile(t *testing.T) {
 		t.Helper()
 		do(t, ctx,
 			chromedp.WaitVisible(chromedp.ID("ticket")),
-			chromedp.SendKeys(chromedp.ID("name"), name),
-			chromedp.SendKeys(chromedp.ID("phone"), "55 1234 5678"),
-			chromedp.SendKeys(chromedp.ID("email"), email),
-			chromedp.SendKeys(chromedp.ID("description"), "Sin internet"),
+			sendKeys(chromedp.ID("name"), name),
+			sendKeys(chromedp.ID("phone"), "55 1234 5678"),
+			sendKeys(chromedp.ID("email"), email),
+			sendKeys(chromedp.ID("description"), "Sin internet"),
 			chromedp.Click(chromedp.CSS(`#ticket button[type=submit]`)),
 		)
 		waitText(t, ctx, "#ticket-view", "Reporte registrado con folio")

@@ -39,7 +39,7 @@ func TestBrowserDeskTimeline(t *testing.T) {
 	signInBrowser(t, ctx, e.URL, "%2Fdesk", "agente@example.mx")
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("find-folio")),
-		chromedp.SendKeys(chromedp.ID("find-folio"), folio),
+		sendKeys(chromedp.ID("find-folio"), folio),
 		chromedp.Click(chromedp.CSS(`#find button[type=submit]`)),
 	)
 	waitText(t, ctx, "#desk-timeline", "Técnico en camino")

@@ -36,7 +36,7 @@ func lookUp(t testing.TB, ctx context.Context, folio string) {
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("find-folio")),
 		clear("find-folio"),
-		chromedp.SendKeys(chromedp.ID("find-folio"), folio),
+		sendKeys(chromedp.ID("find-folio"), folio),
 		chromedp.Click(chromedp.CSS(`#find button[type=submit]`)),
 	)
 	waitText(t, ctx, "#desk-folio", folio)
@@ -72,10 +72,10 @@ func TestBrowserDeskVisitWithoutCoordinates(t *testing.T) {
 	clickNow(t, ctx, `#visit-form button[type=submit]`)
 	waitText(t, ctx, "#err-lat", "Escriba la latitud y la longitud")
 	// Half of them, or out of range, is marked before anything is sent.
-	do(t, ctx, chromedp.SendKeys(chromedp.ID("visit-lat"), "19.44"))
+	do(t, ctx, sendKeys(chromedp.ID("visit-lat"), "19.44"))
 	clickNow(t, ctx, `#visit-form button[type=submit]`)
 	waitText(t, ctx, "#err-lon", "Escriba la latitud y la longitud")
-	do(t, ctx, chromedp.SendKeys(chromedp.ID("visit-lon"), "-199.14"))
+	do(t, ctx, sendKeys(chromedp.ID("visit-lon"), "-199.14"))
 	clickNow(t, ctx, `#visit-form button[type=submit]`)
 	waitText(t, ctx, "#err-lon", "Longitud entre -180 y 180")
 	shot(t, ctx, "desk-visit-place")
@@ -85,9 +85,9 @@ func TestBrowserDeskVisitWithoutCoordinates(t *testing.T) {
 
 	do(t, ctx,
 		clear("visit-lon"),
-		chromedp.SendKeys(chromedp.ID("visit-lon"), "-99.14"),
+		sendKeys(chromedp.ID("visit-lon"), "-99.14"),
 		clear("visit-line"),
-		chromedp.SendKeys(chromedp.ID("visit-line"), "Av. Juárez 10, Centro, casa azul"),
+		sendKeys(chromedp.ID("visit-line"), "Av. Juárez 10, Centro, casa azul"),
 	)
 	clickNow(t, ctx, `#visit-form button[type=submit]`)
 	waitText(t, ctx, "#desk-book", "Visita creada")

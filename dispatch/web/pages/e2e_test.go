@@ -41,12 +41,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("ticket")),
 		chromedp.SetValue(chromedp.ID("channel"), "phone"),
 		chromedp.SetValue(chromedp.ID("kind"), "fault"),
-		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 1111 2222"),
-		chromedp.SendKeys(chromedp.ID("line"), "Calle 5 #10, Centro"),
-		chromedp.SendKeys(chromedp.ID("lat"), "19.4400"),
-		chromedp.SendKeys(chromedp.ID("lon"), "-99.1400"),
-		chromedp.SendKeys(chromedp.ID("description"), "Sin señal "+hostile),
+		sendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		sendKeys(chromedp.ID("phone"), "55 1111 2222"),
+		sendKeys(chromedp.ID("line"), "Calle 5 #10, Centro"),
+		sendKeys(chromedp.ID("lat"), "19.4400"),
+		sendKeys(chromedp.ID("lon"), "-99.1400"),
+		sendKeys(chromedp.ID("description"), "Sin señal "+hostile),
 		chromedp.Click(chromedp.CSS(`#ticket button[type=submit]`)),
 	)
 	folio := text(t, desk, "#desk-folio")
@@ -179,7 +179,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	)
 	waitText(t, tech, "#err-cause", "Escriba la causa")
 	do(t, tech,
-		chromedp.SendKeys(chromedp.ID("cause"), "Conector de fibra dañado"),
+		sendKeys(chromedp.ID("cause"), "Conector de fibra dañado"),
 		chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
 		chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
 		chromedp.Click(chromedp.ID("finish-send")),

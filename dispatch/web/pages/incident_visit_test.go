@@ -80,7 +80,7 @@ func TestBrowserIncidentVisit(t *testing.T) {
 	step("Completar")
 	do(t, tech,
 		chromedp.WaitVisible(chromedp.ID("cause")),
-		chromedp.SendKeys(chromedp.ID("cause"), "Fibra troncal cortada; se empalmó"),
+		sendKeys(chromedp.ID("cause"), "Fibra troncal cortada; se empalmó"),
 		chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
 		chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
 		chromedp.Click(chromedp.ID("finish-send")),

@@ -420,7 +420,7 @@ func TestBrowserLiveRevokedWaitsForForm(t *testing.T) {
 	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'Completar'); if (!b) return false; b.click(); return true; })()`)
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("cause")),
-		chromedp.SendKeys(chromedp.ID("cause"), "Conector dañado"),
+		sendKeys(chromedp.ID("cause"), "Conector dañado"),
 	)
 	l.endSessions(t, u.ID)
 	waitText(t, ctx, "#conn", "Su sesión terminó")

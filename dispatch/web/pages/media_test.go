@@ -75,7 +75,7 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'Completar'); if (!b) return false; b.click(); return true; })()`)
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("finish-send")),
-		chromedp.SendKeys(chromedp.ID("cause"), "Conector dañado"),
+		sendKeys(chromedp.ID("cause"), "Conector dañado"),
 		chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
 		chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
 		chromedp.SetUploadFiles(chromedp.ID("photo"), []string{photo}),
@@ -136,7 +136,7 @@ func TestBrowserCompletionMedia(t *testing.T) {
 	signInBrowser(t, desk, e.URL, "%2Fdesk", "disp@example.mx")
 	do(t, desk,
 		chromedp.WaitVisible(chromedp.ID("find-folio")),
-		chromedp.SendKeys(chromedp.ID("find-folio"), folio),
+		sendKeys(chromedp.ID("find-folio"), folio),
 		chromedp.Click(chromedp.CSS(`#find button[type=submit]`)),
 	)
 	waitText(t, desk, "#desk-media", "Fotos y firma")

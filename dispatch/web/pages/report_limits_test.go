@@ -32,9 +32,9 @@ func TestBrowserReportFormLimitsMatchServer(t *testing.T) {
 	}
 	fill := func(n int) string { return strings.Repeat("x", n-1) + "y" }
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("name"), fill(max["name"]+5)),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 1357 2468"),
-		chromedp.SendKeys(chromedp.ID("address"), fill(max["address"]+5)),
+		sendKeys(chromedp.ID("name"), fill(max["name"]+5)),
+		sendKeys(chromedp.ID("phone"), "55 1357 2468"),
+		sendKeys(chromedp.ID("address"), fill(max["address"]+5)),
 		chromedp.SetValue(chromedp.ID("kind"), "fault"),
 		// Typing 10 000 characters key by key is slow: the value is set, as a paste would.
 		chromedp.SetValue(chromedp.ID("description"), fill(max["description"])),

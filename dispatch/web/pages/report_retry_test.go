@@ -47,10 +47,10 @@ func TestBrowserReportAnswerLost(t *testing.T) {
 	do(t, ctx,
 		chromedp.EmulateViewport(360, 740),
 		chromedp.Navigate(front.URL+"/reporte"),
-		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 2468 1357"),
+		sendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		sendKeys(chromedp.ID("phone"), "55 2468 1357"),
 		chromedp.SetValue(chromedp.ID("kind"), "fault"),
-		chromedp.SendKeys(chromedp.ID("description"), "Sin internet desde ayer"),
+		sendKeys(chromedp.ID("description"), "Sin internet desde ayer"),
 		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
 	)
 	waitText(t, ctx, "#report .form-error", "Intente de nuevo")
@@ -77,16 +77,16 @@ func TestBrowserReportAnswerLost(t *testing.T) {
 	lose.Store(1)
 	do(t, ctx,
 		chromedp.Navigate(front.URL+"/reporte"),
-		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 2468 9999"),
+		sendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		sendKeys(chromedp.ID("phone"), "55 2468 9999"),
 		chromedp.SetValue(chromedp.ID("kind"), "fault"),
-		chromedp.SendKeys(chromedp.ID("description"), "El módem parpadea"),
+		sendKeys(chromedp.ID("description"), "El módem parpadea"),
 		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
 	)
 	waitText(t, ctx, "#report .form-error", "Intente de nuevo")
 	pollTrue(t, ctx, `!document.querySelector('#report button[type=submit]').disabled`)
 	do(t, ctx,
-		chromedp.SendKeys(chromedp.ID("description"), " y se apaga"),
+		sendKeys(chromedp.ID("description"), " y se apaga"),
 		chromedp.Click(chromedp.CSS(`#report button[type=submit]`)),
 	)
 	pollTrue(t, ctx, `!document.getElementById('done').hidden || !document.querySelector('#report .form-error').hidden`)

@@ -96,8 +96,8 @@ func TestBrowserSignInWaitsForForm(t *testing.T) {
 			pollTrue(t, ctx, `(() => { const b = [...document.querySelectorAll('#route .steps button')].find(b => b.textContent.trim() === 'Completar'); if (!b) return false; b.click(); return true; })()`)
 			do(t, ctx,
 				chromedp.WaitVisible(chromedp.ID("cause")),
-				chromedp.SendKeys(chromedp.ID("cause"), "Conector dañado"),
-				chromedp.SendKeys(chromedp.ID("note"), "Se cambió el conector"),
+				sendKeys(chromedp.ID("cause"), "Conector dañado"),
+				sendKeys(chromedp.ID("note"), "Se cambió el conector"),
 				chromedp.SetUploadFiles(chromedp.ID("photo"), []string{cameraPhoto(t, 800, 600)}),
 			)
 			pollTrue(t, ctx, `document.querySelectorAll('#thumbs img').length === 1`)

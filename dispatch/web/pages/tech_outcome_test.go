@@ -74,7 +74,7 @@ func TestBrowserTechRefusedCompletionKept(t *testing.T) {
 	long := strings.Repeat("ñ", dispatch.MaxVisitNote+100)
 	do(t, ctx,
 		chromedp.WaitVisible(chromedp.ID("cause")),
-		chromedp.SendKeys(chromedp.ID("cause"), cause),
+		sendKeys(chromedp.ID("cause"), cause),
 		chromedp.Click(chromedp.CSS(`input[name=verdict][value=not_upheld]`)),
 		chromedp.Click(chromedp.CSS(`input[name=restored][value=no]`)),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('note').value = `+jsString(long)),
@@ -112,7 +112,7 @@ func TestBrowserTechRefusedCompletionKept(t *testing.T) {
 
 	do(t, ctx,
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('note').value = ''`),
-		chromedp.SendKeys(chromedp.ID("note"), "Roseta vieja, ñandú"),
+		sendKeys(chromedp.ID("note"), "Roseta vieja, ñandú"),
 		chromedp.Click(chromedp.ID("finish-send")),
 	)
 	waitResolved(t, e, tok, folio, cause)
@@ -150,8 +150,8 @@ func TestBrowserTechOutcomeLimits(t *testing.T) {
 	do(t, ctx,
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('cause').value = `+jsString(cause)+`; document.getElementById('note').value = `+jsString(note)),
 		// A letter more is not taken: the form stops where the server does.
-		chromedp.SendKeys(chromedp.ID("cause"), "x"),
-		chromedp.SendKeys(chromedp.ID("note"), "x"),
+		sendKeys(chromedp.ID("cause"), "x"),
+		sendKeys(chromedp.ID("note"), "x"),
 	)
 	pollTrue(t, ctx, `document.getElementById('cause').value === `+jsString(cause)+` && document.getElementById('note').value === `+jsString(note))
 	do(t, ctx,

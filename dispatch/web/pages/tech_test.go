@@ -51,7 +51,7 @@ func TestBrowserTechCauseCatalog(t *testing.T) {
 	)
 	pollTrue(t, tech, `document.getElementById('cause').value === `+jsString(cause))
 	do(t, tech,
-		chromedp.SendKeys(chromedp.ID("cause"), " (caja de la calle)"),
+		sendKeys(chromedp.ID("cause"), " (caja de la calle)"),
 		chromedp.Click(chromedp.CSS(`input[name=verdict][value=upheld]`)),
 		chromedp.Click(chromedp.CSS(`input[name=restored][value=yes]`)),
 		chromedp.Click(chromedp.ID("finish-send")),

@@ -45,10 +45,10 @@ func TestBrowserServiceUnavailable(t *testing.T) {
 	do(t, ctx,
 		chromedp.EmulateViewport(360, 740),
 		chromedp.Navigate(front.URL+"/reporte"),
-		chromedp.SendKeys(chromedp.ID("name"), "Rosa Pérez"),
-		chromedp.SendKeys(chromedp.ID("phone"), "55 1357 2468"),
+		sendKeys(chromedp.ID("name"), "Rosa Pérez"),
+		sendKeys(chromedp.ID("phone"), "55 1357 2468"),
 		chromedp.SetValue(chromedp.ID("kind"), "fault"),
-		chromedp.SendKeys(chromedp.ID("description"), "Sin internet desde ayer"),
+		sendKeys(chromedp.ID("description"), "Sin internet desde ayer"),
 	)
 	for _, s := range []int32{502, 503, 504} {
 		status.Store(s)
@@ -84,8 +84,8 @@ func TestBrowserServiceUnavailable(t *testing.T) {
 	status.Store(502)
 	do(t, ctx,
 		chromedp.Navigate(front.URL+"/login"),
-		chromedp.SendKeys(chromedp.ID("email"), "disp@example.mx"),
-		chromedp.SendKeys(chromedp.ID("password"), "contraseña larga 1"),
+		sendKeys(chromedp.ID("email"), "disp@example.mx"),
+		sendKeys(chromedp.ID("password"), "contraseña larga 1"),
 		chromedp.Click(chromedp.CSS(`#login button[type=submit]`)),
 	)
 	waitText(t, ctx, "#login .form-error", "El servicio no está disponible por un momento")
